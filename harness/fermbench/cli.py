@@ -16,17 +16,17 @@ from .errors import FermbenchError
 
 # (module, attribute) of every command; imported lazily so `fermbench --help` stays fast
 # and a broken optional step cannot stop the others from working.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "models": ("fermbench.zoo.commands", "models_cmd"),
-    "export": ("fermbench.export.commands", "export_cmd"),
-    "data": ("fermbench.data.commands", "data_cmd"),
-    "train": ("fermbench.training.commands", "train_cmd"),
-    "evaluate": ("fermbench.training.commands", "evaluate_cmd"),
-    "devices": ("fermbench.device.commands", "devices_cmd"),
-    "sim": ("fermbench.sim.commands", "sim_cmd"),
-    "doctor": ("fermbench.bench.commands", "doctor_cmd"),
-    "run": ("fermbench.bench.commands", "run_cmd"),
-    "report": ("fermbench.report.commands", "report_cmd"),
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "models": ("fermbench.zoo.commands", "models_cmd", "List the model zoo: parameters, MACs, size."),
+    "export": ("fermbench.export.commands", "export_cmd", "Export models to TorchScript Lite (.ptl), with gates."),
+    "data": ("fermbench.data.commands", "data_cmd", "Inspect a FER-2013 copy (counts, duplicates, overlap)."),
+    "train": ("fermbench.training.commands", "train_cmd", "Train a model with the study's protocol."),
+    "evaluate": ("fermbench.training.commands", "evaluate_cmd", "Accuracy and confusion matrix of a checkpoint."),
+    "devices": ("fermbench.device.commands", "devices_cmd", "List attached phones, their state and fixes."),
+    "sim": ("fermbench.sim.commands", "sim_cmd", "Run a simulated phone that adb can connect to."),
+    "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check that a device is ready to benchmark."),
+    "run": ("fermbench.bench.commands", "run_cmd", "Benchmark models on devices and store the results."),
+    "report": ("fermbench.report.commands", "report_cmd", "Tables, charts and comparisons from stored results."),
 }
 
 
@@ -37,8 +37,13 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module, attr = COMMANDS[name]
+        module, attr, _ = COMMANDS[name]
         return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Static one-liners: listing commands must not import torch or every step.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
 
     def invoke(self, ctx: click.Context):
         try:

@@ -1,0 +1,107 @@
+"""Checkpoints: architecture name, state dict, class names and training metadata in one file.
+
+Loading checks the architecture and every tensor shape, and says exactly what differs.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ModelError
+from ..fileio import atomic_write_bytes, sha256_file
+from ..labels import CLASS_NAMES
+from .registry import ARCHITECTURES, build_model, check_name
+
+FORMAT = "fermbench-checkpoint"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    arch: str
+    state_dict: dict[str, torch.Tensor]
+    class_names: tuple[str, ...] = CLASS_NAMES
+    meta: dict[str, Any] = field(default_factory=dict)
+    sha256: str = ""  # of the file it was loaded from
+
+
+def save_checkpoint(
+    path: str | Path,
+    arch: str,
+    model: nn.Module,
+    class_names: tuple[str, ...] | list[str] = CLASS_NAMES,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    check_name(arch)
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "arch": arch,
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "class_names": list(class_names),
+        "meta": dict(meta or {}),
+    }
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelError(f"checkpoint {path} not found: train one with `fermbench train` or pass an existing file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"checkpoint {path} is truncated or not a fermbench checkpoint ({first[:120]}): re-save it with `fermbench train`"
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModelError(f"{path} is not a fermbench checkpoint (no '{FORMAT}' header): pass a file written by `fermbench train`")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"checkpoint {path} has format version {payload.get('format_version')}, this fermbench reads {FORMAT_VERSION}: upgrade fermbench"
+        )
+    arch = payload.get("arch")
+    if arch not in ARCHITECTURES:
+        raise ModelError(f"checkpoint {path} is for unknown architecture {arch!r}: known are {', '.join(sorted(ARCHITECTURES))}")
+    return Checkpoint(arch, payload["state_dict"], tuple(payload["class_names"]), payload.get("meta", {}), sha256_file(path))
+
+
+def shape_differences(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> list[str]:
+    """Every way the state dict fails to fit the model, one short phrase each."""
+    expected = model.state_dict()
+    diffs = []
+    for key in expected.keys() - state_dict.keys():
+        diffs.append(f"missing {key}")
+    for key in state_dict.keys() - expected.keys():
+        diffs.append(f"unexpected {key}")
+    for key in expected.keys() & state_dict.keys():
+        if tuple(expected[key].shape) != tuple(state_dict[key].shape):
+            diffs.append(f"{key} is {tuple(state_dict[key].shape)}, model needs {tuple(expected[key].shape)}")
+    return sorted(diffs)
+
+
+def model_from_checkpoint(path: str | Path, expect_arch: str | None = None) -> tuple[nn.Module, Checkpoint]:
+    """Build the checkpoint's architecture and load its weights, in eval mode on the CPU."""
+    ckpt = load_checkpoint(path)
+    if expect_arch is not None and ckpt.arch != expect_arch:
+        raise ModelError(
+            f"checkpoint {path} holds a {ckpt.arch}, not a {expect_arch}: pass a {expect_arch} checkpoint or --model {ckpt.arch}"
+        )
+    model = build_model(ckpt.arch)
+    diffs = shape_differences(model, ckpt.state_dict)
+    if diffs:
+        shown = "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
+        raise ModelError(f"checkpoint {path} does not fit {ckpt.arch}: {shown}")
+    model.load_state_dict(ckpt.state_dict)
+    return model.eval(), ckpt
