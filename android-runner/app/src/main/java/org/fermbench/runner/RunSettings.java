@@ -1,0 +1,173 @@
+package org.fermbench.runner;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+
+/** The -e extras of one run, validated with the rules of PROTOCOL.md (same as protocol.py). */
+final class RunSettings {
+    static final int PROTOCOL_VERSION = 1;
+    static final int DEFAULT_INLINE_MAX_BYTES = 16384;
+
+    private static final Pattern RUN_ID = Pattern.compile("^[A-Za-z0-9._-]{1,64}$");
+    private static final Pattern WHOLE = Pattern.compile("^[0-9]+$");
+    private static final Pattern DECIMAL = Pattern.compile("^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$");
+    private static final Pattern SHAPE = Pattern.compile("^[0-9]+(,[0-9]+){0,5}$");
+    private static final List<String> MODES = Arrays.asList("info", "latency", "classify");
+    private static final List<String> COMMON = Arrays.asList("mode", "protocol", "run_id", "inline_max_bytes");
+    private static final Map<String, Map<String, String>> DEFAULTS = new HashMap<>();
+    private static final Map<String, List<String>> REQUIRED = new HashMap<>();
+
+    static {
+        DEFAULTS.put("info", Collections.<String, String>emptyMap());
+        Map<String, String> latency = new TreeMap<>();
+        latency.put("threads", "1");
+        latency.put("input_shape", "1,1,48,48");
+        latency.put("warmup_runs", "10");
+        latency.put("warmup_min_s", "0.5");
+        latency.put("runs", "50");
+        latency.put("min_s", "1.0");
+        latency.put("max_runs", "100000");
+        latency.put("max_s", "60");
+        DEFAULTS.put("latency", latency);
+        DEFAULTS.put("classify", Collections.singletonMap("threads", "1"));
+        REQUIRED.put("info", Collections.<String>emptyList());
+        REQUIRED.put("latency", Collections.singletonList("model"));
+        REQUIRED.put("classify", Arrays.asList("model", "input", "mean", "std"));
+    }
+
+    final String mode;
+    final Map<String, String> extras; // as received, echoed into results
+    String runId;
+    int inlineMaxBytes = DEFAULT_INLINE_MAX_BYTES;
+    String model;
+    String input;
+    double mean = 0.0;
+    double std = 1.0;
+    int threads = 1;
+    long[] inputShape = {1, 1, 48, 48};
+    int warmupRuns;
+    double warmupMinS;
+    int runs;
+    double minS;
+    int maxRuns;
+    double maxS;
+
+    private RunSettings(String mode, Map<String, String> extras) {
+        this.mode = mode;
+        this.extras = extras;
+    }
+
+    private static RunnerFailure bad(String message) {
+        return new RunnerFailure("bad_arguments", message);
+    }
+
+    private static String join(Iterable<String> items) {
+        StringBuilder b = new StringBuilder();
+        for (String s : items) {
+            if (b.length() > 0) b.append(", ");
+            b.append(s);
+        }
+        return b.toString();
+    }
+
+    private static long whole(Map<String, String> v, String key, long low, long high) throws RunnerFailure {
+        String text = v.get(key);
+        if (!WHOLE.matcher(text).matches()) throw bad(key + "='" + text + "' is not a whole number");
+        if (text.length() > 18) throw bad(key + "=" + text + " is out of range [" + low + ", " + high + "]");
+        long value = Long.parseLong(text);
+        if (value < low || value > high) throw bad(key + "=" + value + " is out of range [" + low + ", " + high + "]");
+        return value;
+    }
+
+    private static double decimal(Map<String, String> v, String key, double low, double high) throws RunnerFailure {
+        String text = v.get(key);
+        if (!DECIMAL.matcher(text).matches()) throw bad(key + "='" + text + "' is not a number");
+        double value = Double.parseDouble(text);
+        if (Double.isNaN(value) || Double.isInfinite(value) || value < low || value > high) {
+            throw bad(key + "=" + text + " is out of range [" + low + ", " + high + "]");
+        }
+        return value;
+    }
+
+    static RunSettings parse(Map<String, String> extras) throws RunnerFailure {
+        String mode = extras.get("mode");
+        if (mode == null) throw bad("missing mode: pass -e mode one of " + join(MODES));
+        if (!MODES.contains(mode)) throw bad("unknown mode '" + mode + "': choose one of " + join(MODES));
+        TreeSet<String> allowed = new TreeSet<>(COMMON);
+        allowed.addAll(REQUIRED.get(mode));
+        allowed.addAll(DEFAULTS.get(mode).keySet());
+        TreeSet<String> unknown = new TreeSet<>(extras.keySet());
+        unknown.removeAll(allowed);
+        if (!unknown.isEmpty()) {
+            throw bad("unknown argument(s) " + join(unknown) + " for mode " + mode + ": allowed are " + join(allowed));
+        }
+        List<String> missing = new ArrayList<>();
+        for (String key : REQUIRED.get(mode)) if (!extras.containsKey(key)) missing.add(key);
+        if (!missing.isEmpty()) throw bad("mode " + mode + " needs " + join(missing));
+        String protocol = extras.get("protocol");
+        if (protocol != null && !protocol.equals(String.valueOf(PROTOCOL_VERSION))) {
+            throw bad("host speaks protocol " + protocol + ", this runner speaks " + PROTOCOL_VERSION + ": install the matching runner");
+        }
+        Map<String, String> v = new TreeMap<>(DEFAULTS.get(mode));
+        v.putAll(extras);
+        RunSettings s = new RunSettings(mode, new TreeMap<>(extras));
+        if (v.containsKey("run_id")) {
+            if (!RUN_ID.matcher(v.get("run_id")).matches()) throw bad("run_id='" + v.get("run_id") + "' must be 1-64 of A-Z a-z 0-9 . _ -");
+            s.runId = v.get("run_id");
+        }
+        if (v.containsKey("inline_max_bytes")) s.inlineMaxBytes = (int) whole(v, "inline_max_bytes", 0, 1 << 20);
+        for (String key : new String[] {"model", "input"}) {
+            String path = v.get(key);
+            if (path == null) continue;
+            if (!path.startsWith("/")) throw bad(key + "='" + path + "' must be an absolute device path");
+            if (key.equals("model")) s.model = path; else s.input = path;
+        }
+        if (mode.equals("classify")) {
+            s.mean = decimal(v, "mean", -1e6, 1e6);
+            s.std = decimal(v, "std", 1e-9, 1e6);
+        }
+        if (v.containsKey("threads")) s.threads = (int) whole(v, "threads", 1, 64);
+        if (mode.equals("latency")) {
+            String shapeText = v.get("input_shape");
+            if (!SHAPE.matcher(shapeText).matches()) {
+                throw bad("input_shape='" + shapeText + "' must be comma-separated positive integers, e.g. 1,1,48,48");
+            }
+            String[] parts = shapeText.split(",");
+            long[] shape = new long[parts.length];
+            final long maxNumel = 1L << 26;
+            long numel = 1;
+            for (int i = 0; i < parts.length; i++) {
+                long d = parts[i].length() > 9 ? Long.MAX_VALUE : Long.parseLong(parts[i]);
+                // d and numel both <= 2^26 before the multiply, so it cannot overflow
+                if (d < 1 || d > maxNumel || numel * d > maxNumel) {
+                    throw bad("input_shape=" + shapeText + " must have positive sizes and at most 2^26 elements");
+                }
+                numel *= d;
+                shape[i] = d;
+            }
+            s.inputShape = shape;
+            s.warmupRuns = (int) whole(v, "warmup_runs", 0, 10_000_000);
+            s.warmupMinS = decimal(v, "warmup_min_s", 0.0, 3600.0);
+            s.runs = (int) whole(v, "runs", 1, 10_000_000);
+            s.minS = decimal(v, "min_s", 0.0, 3600.0);
+            s.maxRuns = (int) whole(v, "max_runs", 1, 10_000_000);
+            s.maxS = decimal(v, "max_s", 0.001, 3600.0);
+            if (s.runs > s.maxRuns) throw bad("runs=" + s.runs + " exceeds max_runs=" + s.maxRuns);
+            if (s.minS > s.maxS || s.warmupMinS > s.maxS) throw bad("min_s and warmup_min_s must not exceed max_s=" + s.maxS);
+        }
+        return s;
+    }
+
+    int inputNumel() {
+        long n = 1;
+        for (long d : inputShape) n *= d;
+        return (int) n;
+    }
+}

@@ -1,0 +1,167 @@
+"""An Android device as a benchmark target, through `fermbench.device` (the only adb code).
+
+Also `start_sim`: a simulated phone for `--device sim`, connected through the real adb server
+(the one at ANDROID_ADB_SERVER_PORT when set, else a private one for the session), with the
+runner package installed from an APK-shaped file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import posixpath
+import re
+import tempfile
+import time
+from pathlib import Path
+
+from ..device import Device, DeviceFacts, InstrumentationTimeout
+from ..errors import DeviceError
+from ..fileio import sha256_file
+from ..runner import protocol as p
+from ..runner.instrument_output import parse_instrument_output
+from .targets import HOST_CPU, Description, Environment, RunnerCall, Target
+
+
+class AndroidTarget(Target):
+    """A phone, an emulator or a simulated phone known to adb. `serial` is the key the results
+    use; for a simulated phone started per session it is "sim" (stable across --resume)."""
+
+    def __init__(self, device: Device, key: str | None = None, kind: str | None = None):
+        self.device = device
+        self.serial = key or device.serial
+        self.kind = kind or "android"
+        self._facts: DeviceFacts | None = None
+
+    @classmethod
+    def open(cls, serial: str, adb_port: int | None = None, *, retry_wait_s: float = 5.0,
+             **kw) -> "AndroidTarget":
+        """The device, ready for commands; DeviceUnauthorized/DeviceOffline/... with the fix otherwise.
+
+        The device layer retries a blip once for up to `retry_wait_s`; longer outages are the
+        session's to wait out (its reconnect budget), phase by phase.
+        """
+        opts = {"retries": 1, "retry_wait_s": retry_wait_s}
+        device = Device(serial, adb_port=adb_port, **opts) if adb_port else Device(serial, **opts)
+        device.require_ready()
+        return cls(device, **kw)
+
+    def facts(self) -> DeviceFacts:
+        self._facts = self.device.facts()
+        return self._facts
+
+    def describe(self) -> Description:
+        facts = self.facts()
+        tags = [t for t, on in (("emulator", facts.is_emulator), ("debuggable", facts.debuggable),
+                                ("simulated", facts.is_simulated)) if on]
+        props = facts.to_dict()
+        props["adb_serial"] = self.device.serial
+        props["runner_package_version"] = self.device.package_version(p.RUNNER_PACKAGE)
+        if facts.is_simulated:
+            self.kind = "sim"  # its runner runs on this machine's CPU
+        kind = self.kind
+        return Description(
+            kind=kind,
+            identity={"model": facts.model, "manufacturer": facts.manufacturer, "soc": facts.soc,
+                      "abis": list(facts.abis), "release": facts.release, "sdk": facts.sdk,
+                      "fingerprint": facts.fingerprint},
+            properties=props, tags=tags)
+
+    def put_file(self, local: Path, name: str) -> str:
+        remote = f"{p.DEVICE_MODEL_DIR}/{name}"
+        self.device.push(local, remote)  # skips an identical file; verified; world-readable
+        return remote
+
+    def _fetch(self, remote: str) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="fermbench-pull-") as tmp:
+            local = Path(tmp) / posixpath.basename(remote)
+            self.device.pull(remote, local)
+            data = local.read_bytes()
+        self.device.shell(["rm", "-f", remote], check=False, retry=True)
+        return data
+
+    def run(self, extras: dict[str, str], timeout: float) -> RunnerCall:
+        t0 = time.perf_counter()
+        try:
+            with HOST_CPU if self.kind == "sim" else contextlib.nullcontext():
+                t0 = time.perf_counter()  # the wait for the CPU is not runner time
+                text = self.device.instrument(p.RUNNER_COMPONENT, extras, timeout)
+        except InstrumentationTimeout:
+            # The stream is closed; make sure the runner process does not linger on the phone.
+            with contextlib.suppress(DeviceError):
+                self.device.shell(["am", "force-stop", p.RUNNER_PACKAGE], check=False, timeout=15)
+            raise
+        seconds = time.perf_counter() - t0
+        result = p.decode_result(parse_instrument_output(text), fetch=self._fetch)
+        return RunnerCall(result, seconds, text)
+
+    def environment(self) -> Environment:
+        f = self.facts()
+        return Environment(f.thermal_status, f.battery_temp_c, f.battery_level)
+
+    def free_bytes(self) -> int | None:
+        return self.device.free_bytes()
+
+    def installed_size(self, apk: Path | None) -> tuple[int | None, str]:
+        """Bytes the runner takes on the device, when the installed runner is this very APK."""
+        if apk is None:
+            return None, "no --apk given"
+        if self.device.package_info(p.RUNNER_PACKAGE) is None:
+            return None, "runner not installed on the device"
+        out = self.device.shell(["pm", "path", p.RUNNER_PACKAGE], check=False, retry=True).stdout
+        m = re.search(r"package:(\S+base\.apk)", out)
+        if not m:
+            return None, f"`pm path` did not name the runner's base.apk ({out.strip()[:80]})"
+        base = m.group(1)
+        digest = self.device.shell(["sha256sum", base], check=False, retry=True).stdout.split()
+        if not digest or digest[0] != sha256_file(apk):
+            return None, "the installed runner is not this APK (install it with --install)"
+        du = self.device.shell(["du", "-sk", posixpath.dirname(base)], check=False, retry=True)
+        if du.exit_code == 0 and du.stdout.split() and du.stdout.split()[0].isdigit():
+            return int(du.stdout.split()[0]) * 1024, f"du -sk {posixpath.dirname(base)}"
+        size = self.device.shell(["stat", "-c", "%s", base], check=False, retry=True).stdout.strip()
+        if size.isdigit():
+            return int(size), "base.apk only (du not available on the device)"
+        return None, "the device did not report the installed size"
+
+    def connected(self) -> bool:
+        try:
+            return self.device.state() == "device"
+        except DeviceError:
+            return False
+
+    def reconnect(self) -> bool:
+        # adb brings a TCP device back by itself and a USB phone reappears when re-plugged:
+        # waiting and looking is all the host can do.
+        return self.connected()
+
+    def install(self, apk: Path) -> str:
+        return self.device.install(apk)
+
+
+def start_sim(stack: contextlib.ExitStack, key: str = "sim", adb_port: int | None = None,
+              retry_wait_s: float = 5.0) -> AndroidTarget:
+    """Start a simulated phone, connect it through the real adb, install the runner on it."""
+    from .. import __version__
+    from ..sim.adb_host import AdbServer
+    from ..sim.apk import make_apk_bytes
+    from ..sim.phone import SimPhone
+
+    if adb_port is None:
+        server = AdbServer().start()  # a private server for this session
+        stack.callback(server.stop)
+    else:
+        home = stack.enter_context(tempfile.TemporaryDirectory(prefix="fermbench-adbhome-"))
+        server = AdbServer(port=adb_port, home=home)  # someone else's server: never stopped here
+    phone = SimPhone().start()
+    stack.callback(phone.stop)
+    server.connect(phone.serial)
+    stack.callback(lambda: server.disconnect(phone.serial))
+    target = AndroidTarget.open(phone.serial, adb_port=server.port, key=key, kind="sim", retry_wait_s=retry_wait_s)
+    if target.device.package_version(p.RUNNER_PACKAGE) is None:
+        with tempfile.TemporaryDirectory(prefix="fermbench-runner-") as tmp:
+            apk = Path(tmp) / "fermbench-runner-sim.apk"
+            apk.write_bytes(make_apk_bytes(p.RUNNER_PACKAGE, version_code=p.PROTOCOL_VERSION,
+                                           version_name=__version__))
+            target.install(apk)
+    target.sim_phone = phone  # tests and benchmarks reach the phone's state through this
+    return target

@@ -1,0 +1,306 @@
+"""One benchmark session: export, prepare inputs, then one worker per device runs every phase of
+every model, writing each result to the store as it finishes.
+
+Order on a device: for each repeat, the models in a seeded random order (recorded), each one's
+latency after a bounded cool-down; then per model FER-2013 accuracy, real-world accuracy and app
+size. A phase that fails is recorded with its error and the session goes on. A device that
+drops off is waited for (reconnect budget) and the phase retried once it is back; past the
+budget the device is marked failed and the other devices carry on.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..device.errors import DeviceOffline
+from ..errors import ConfigError, DeviceError, FermbenchError, RunnerError
+from ..store import COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, SKIPPED, Record, SessionStore
+from . import phases
+from .exports import ModelFile
+from .inputs import ImageSet, host_predictions
+from .settings import Settings
+from .targets import Environment, Target
+
+SETTLE_POLL_S = 2.0
+SETTLE_TEMP_MARGIN_C = 1.0  # battery within 1 degree C of where the session started
+MAX_PHASE_ATTEMPTS = 3  # a phase is retried after a reconnect at most this often
+
+
+class Progress:
+    """Session events for a display; the default does nothing (tests, --quiet)."""
+
+    def start(self, serial: str, total: int) -> None: ...
+
+    def step(self, serial: str, model: str, phase: str) -> None: ...
+
+    def done(self, serial: str, model: str, phase: str, status: str) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+@dataclass
+class Totals:
+    """Where the session's wall time went (seconds), for the harness-overhead figure."""
+
+    wall_s: float = 0.0
+    export_s: float = 0.0
+    inputs_s: float = 0.0
+    host_predictions_s: float = 0.0
+    runner_s: float = 0.0
+    transfer_s: float = 0.0
+    cooldown_s: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **kw: float) -> None:
+        with self.lock:
+            for k, v in kw.items():
+                setattr(self, k, getattr(self, k) + v)
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(getattr(self, k), 4) for k in
+                ("wall_s", "export_s", "inputs_s", "host_predictions_s", "runner_s", "transfer_s", "cooldown_s")}
+
+
+@dataclass
+class Outcome:
+    store: SessionStore
+    status: str
+    records: list[Record]
+    totals: Totals
+
+
+class DeviceLost(FermbenchError):
+    """The device stayed away longer than the reconnect budget."""
+
+
+def model_order(seed: int, serial: str, repeat: int, models: list[str]) -> list[str]:
+    """Seeded per device and repeat, so a resumed session runs the same order."""
+    return random.Random(f"{seed}:{serial}:{repeat}").sample(models, len(models))
+
+
+def planned_phases(settings: Settings) -> list[tuple[str, int | None]]:
+    plan: list[tuple[str, int | None]] = [("latency", r) for r in range(settings.repeats)]
+    return plan + [("accuracy", None), ("realworld", None), ("appsize", None)]
+
+
+class Session:
+    def __init__(self, store: SessionStore, settings: Settings, targets: list[Target],
+                 models: list[str], images: dict[str, ImageSet], *,
+                 progress: Progress | None = None):
+        self.store = store
+        self.settings = settings
+        self.targets = targets
+        self.models = models
+        self.images = images
+        self.progress = progress or Progress()
+        self.files: dict[str, ModelFile] = {}
+        self.export_errors: dict[str, str] = {}
+        self.device_model_errors: dict[tuple[str, str], str] = {}  # (serial, model) -> why not run
+        self.host_top: dict[tuple[str, str], np.ndarray] = {}
+        self.totals = Totals()
+        self.stop = threading.Event()
+        self.plan = planned_phases(settings)
+
+    # -- host-side preparation ---------------------------------------------------------------
+
+    def predict_on_host(self) -> None:
+        t0 = time.perf_counter()
+        for name, f in self.files.items():
+            for dataset, images in self.images.items():
+                if len(images.images):
+                    self.host_top[(name, dataset)] = host_predictions(f.path, f.meta["sha256"], images)
+        self.totals.add(host_predictions_s=time.perf_counter() - t0)
+
+    # -- per device -------------------------------------------------------------------------
+
+    def settle(self, target: Target, baseline: Environment) -> float:
+        """Wait (at most cooldown_seconds) for thermal status none and the battery back near its
+        start temperature. Targets that cannot tell (host) return at once."""
+        limit = self.settings.cooldown_seconds
+        t0 = time.perf_counter()
+        while True:
+            try:
+                env = target.environment()
+            except DeviceError:
+                return time.perf_counter() - t0  # unreadable now: the next phase will find out why
+            hot = env.thermal_status is not None and env.thermal_status > 0
+            warm = (env.battery_temp_c is not None and baseline.battery_temp_c is not None
+                    and env.battery_temp_c > baseline.battery_temp_c + SETTLE_TEMP_MARGIN_C)
+            waited = time.perf_counter() - t0
+            if not (hot or warm) or waited >= limit or self.stop.is_set():
+                return waited
+            time.sleep(min(SETTLE_POLL_S, limit - waited))
+
+    def wait_for_device(self, target: Target, error: Exception) -> bool:
+        """After an error: False if the device is still there and the error was not a broken link
+        (the error is the phase's own); True once it is back within the budget; DeviceLost past it."""
+        link_broke = isinstance(error, DeviceOffline)  # includes DeviceDisconnected
+        if not link_broke and target.connected():
+            return False
+        budget = self.settings.reconnect_budget_seconds
+        self.store.log(f"device lost ({error}); waiting up to {budget:.0f} s for it", device=target.serial)
+        self.progress.message(f"{target.serial}: lost, waiting up to {budget:.0f} s to reconnect")
+        deadline = time.monotonic() + budget
+        while not self.stop.is_set():
+            if target.reconnect():
+                self.store.log("device back", device=target.serial)
+                return True
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        raise DeviceLost(f"device {target.serial} did not come back within {budget:.0f} s "
+                         f"(reconnect_budget_seconds); last error: {error}")
+
+    def run_phase(self, target: Target, record: Record, phase: str, repeat: int | None,
+                  fn: Callable[[phases.Timing], dict[str, Any]]) -> None:
+        """Run one phase, retrying it when the device dropped off and came back; record it."""
+        label = phase if repeat is None else f"{phase} #{repeat + 1}"
+        self.progress.step(target.serial, record.model, label)
+        for attempt in range(1, MAX_PHASE_ATTEMPTS + 1):
+            timing = phases.Timing()
+            try:
+                result = fn(timing)
+            except FermbenchError as exc:
+                result = {"status": PHASE_FAILED, "error": str(exc)}
+                if isinstance(exc, (DeviceError, RunnerError)) and attempt < MAX_PHASE_ATTEMPTS \
+                        and self.wait_for_device(target, exc):
+                    self.store.log(f"{label}: retrying after the device came back ({exc})",
+                                   device=target.serial, model=record.model)
+                    continue
+            except Exception as exc:  # a bug must not cost the other models their results
+                result = {"status": PHASE_FAILED, "error": f"internal error {type(exc).__name__}: {exc}"}
+            break
+        if self.stop.is_set() and result["status"] != OK:
+            return  # the session is being torn down: not the phase's failure; --resume runs it again
+        self.totals.add(runner_s=timing.runner_s, transfer_s=timing.transfer_s)
+        record.set_phase(phase, result, repeat)
+        record.finish(self.plan)
+        self.store.save_record(record)
+        self.store.log(f"{label}: {result['status']}" + (f" ({result['error']})" if result.get("error") else ""),
+                       device=target.serial, model=record.model)
+        self.progress.done(target.serial, record.model, label, result["status"])
+
+    def device_worker(self, target: Target) -> None:
+        serial = target.serial
+        records = {m: self.store.record(serial, m) for m in self.models}
+        blocked = {**self.export_errors,
+                   **{m: err for (dev, m), err in self.device_model_errors.items() if dev == serial}}
+        for name, err in blocked.items():
+            records[name].fail(err)
+            self.store.save_record(records[name])
+        runnable = [m for m in self.models if m in self.files and m not in blocked]
+        for name in runnable:  # on resume, an earlier record-level failure is tried again
+            records[name].reopen()
+            records[name].finish(self.plan)
+            self.store.save_record(records[name])
+        self.progress.start(serial, len(runnable) * len(self.plan))
+        seed = self.store.info["seed"]
+        try:
+            try:
+                baseline = target.environment()
+            except DeviceError:
+                baseline = Environment()
+            first = True
+            for repeat in range(self.settings.repeats):
+                order = model_order(seed, serial, repeat, runnable)
+                self.store.set_order(serial, repeat, order)
+                for name in order:
+                    if self.stop.is_set():
+                        return
+                    rec = records[name]
+                    if rec.phase_done("latency", repeat):
+                        continue
+                    waited = 0.0 if first else self.settle(target, baseline)
+                    first = False
+                    self.totals.add(cooldown_s=waited)
+
+                    def latency(timing, name=name, repeat=repeat, waited=waited):
+                        out = phases.latency_phase(self.store, target, self.files[name], repeat, self.settings, timing)
+                        return {**out, "cooldown_seconds": round(waited, 3)}
+
+                    self.run_phase(target, rec, "latency", repeat, latency)
+            for name in model_order(seed, serial, 0, runnable):
+                rec = records[name]
+                for phase in ("accuracy", "realworld", "appsize"):
+                    if self.stop.is_set():
+                        return
+                    if not rec.phase_done(phase):
+                        self.run_phase(target, rec, phase, None, self.phase_fn(target, name, phase))
+        except DeviceLost as exc:
+            self.store.set_device(serial, {"status": "failed", "error": str(exc)})
+            self.store.log(str(exc), device=serial)
+            self.progress.message(str(exc))
+            for rec in records.values():
+                if rec.data["status"] != OK:
+                    rec.fail(f"device lost: {exc}")
+                    self.store.save_record(rec)
+
+    def phase_fn(self, target: Target, name: str, phase: str) -> Callable:
+        f, s = self.files[name], self.settings
+        if phase == "accuracy":
+            images = self.images.get("fer2013")
+            if images is None:
+                return lambda timing: {"status": SKIPPED, "error": None, "reason": "no --fer-data given"}
+            return lambda timing: phases.accuracy_phase(self.store, target, f, images,
+                                                        self.host_top[(name, "fer2013")], s, timing)
+        if phase == "realworld":
+            images = self.images.get("photos")
+            if images is None:
+                return lambda timing: {"status": SKIPPED, "error": None, "reason": "no --photos given"}
+            return lambda timing: phases.realworld_phase(self.store, target, f, images,
+                                                         self.host_top.get((name, "photos")), s, timing)
+        return lambda timing: phases.appsize_phase(target, f, s)
+
+    # -- the whole session --------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        t0 = time.perf_counter()
+        self.predict_on_host()
+        workers = [threading.Thread(target=self._guarded, args=(t,), name=f"fermbench-{t.serial}", daemon=True)
+                   for t in self.targets]
+        for w in workers:
+            w.start()
+        try:
+            for w in workers:
+                while w.is_alive():
+                    w.join(0.2)  # short joins keep Ctrl-C responsive
+        except KeyboardInterrupt:
+            self.stop.set()
+            self.store.log("interrupted (Ctrl-C or SIGTERM); resume with --resume " + self.store.session_id)
+            self.store.set_status(INTERRUPTED)
+            raise
+        self.totals.add(wall_s=time.perf_counter() - t0)
+        # every device of the session, refused ones included: a refusal makes the session partial
+        records = [self.store.record(serial, m) for serial in self.store.info["devices"] for m in self.models]
+        ok = sum(r.data["status"] == OK for r in records)
+        status = COMPLETE if ok == len(records) else FAILED if ok == 0 else PARTIAL
+        self.store.update(status=status, totals=self.totals.to_dict())
+        self.store.log(f"session {status}: {ok}/{len(records)} (device, model) records ok")
+        return Outcome(self.store, status, records, self.totals)
+
+    def _guarded(self, target: Target) -> None:
+        try:
+            self.device_worker(target)
+        except Exception as exc:  # last resort: record, never take the other devices down
+            self.store.set_device(target.serial, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            self.store.log(f"worker crashed: {type(exc).__name__}: {exc}", device=target.serial)
+
+
+def check_models(names: tuple[str, ...]) -> list[str]:
+    from ..zoo import MODEL_NAMES
+
+    if not names:
+        return list(MODEL_NAMES)
+    unknown = [n for n in names if n not in MODEL_NAMES]
+    if unknown:
+        raise ConfigError(f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(MODEL_NAMES)} "
+                          f"(see `fermbench models`)")
+    if len(set(names)) != len(names):
+        raise ConfigError("a model is named twice in --models; name each once")
+    return list(names)

@@ -1,0 +1,291 @@
+"""`fermbench run` and `fermbench doctor` as functions: settings in, stored session out.
+
+    outcome = run_benchmark(build_settings(devices=("sim",), models=("shallow_cnn",), iterations=20))
+
+Steps: check settings and inputs (fail fast, before anything is written), export the models
+(cached), open every device and preflight it, create (or reopen) the session folder, then run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, DeviceError, FermbenchError
+from ..runner import protocol as p
+from ..store import PHASE_FAILED, SessionStore
+from . import preflight as pre
+from .exports import ModelFile, ensure_export, export_error
+from .inputs import ImageSet, fer_set, photo_set
+from .session import Outcome, Progress, Session, check_models
+from .settings import Settings, settings_from_dict
+from .targets import HOST, HostTarget, Target
+
+SIM = "sim"
+
+
+def prepare_images(settings: Settings) -> dict[str, ImageSet]:
+    images: dict[str, ImageSet] = {}
+    if settings.fer_data:
+        images["fer2013"] = fer_set(settings.fer_data, settings.fer_split, settings.fer_limit)
+    if settings.photos:
+        images["photos"] = photo_set(settings.photos, settings.face_policy)
+    return images
+
+
+def photo_notes(photos: ImageSet | None) -> list[str]:
+    """What happened to the real-world photos, by name where one was not classified."""
+    if photos is None:
+        return []
+    crops = photos.crops
+    c = crops.counts
+    notes = [f"photos: {c['photos']} found, {c['classified']} classified, {c['no_face']} without a face, "
+             f"{c['multi_face']} with several faces (policy {crops.policy}), {c['undecodable']} undecodable"]
+    for crop in crops.crops:
+        if crop.status == "undecodable":
+            notes.append(f"photo {crop.photo.name}: cannot be decoded ({crop.reason}); it is counted, not classified")
+    return notes
+
+
+def export_models(models: list[str], settings: Settings, model_dir: Path | None,
+                  progress: Progress) -> tuple[dict[str, ModelFile], dict[str, str]]:
+    files: dict[str, ModelFile] = {}
+    errors: dict[str, str] = {}
+    progress.start("export", len(models))
+    for name in models:
+        progress.step("export", name, "export")
+        try:
+            files[name] = ensure_export(name, checkpoints=settings.checkpoints or model_dir, out_dir=model_dir,
+                                        bytecode=settings.bytecode)
+            progress.done("export", name, "export", "ok")
+        except Exception as exc:  # recorded per model; the other models go on
+            errors[name] = export_error(name, exc)
+            progress.done("export", name, "export", PHASE_FAILED)
+    return files, errors
+
+
+def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, index: int = 0) -> Target:
+    """"host", "sim" (a simulated phone started for this session) or an adb serial."""
+    if spec == HOST:
+        return stack.enter_context(contextlib.closing(HostTarget()))
+    from .device_target import AndroidTarget, start_sim
+
+    wait = min(5.0, settings.reconnect_budget_seconds)
+    if spec == SIM:
+        return start_sim(stack, key=SIM if index == 0 else f"{SIM}{index + 1}", adb_port=adb_port_from_env(),
+                         retry_wait_s=wait)
+    target = AndroidTarget.open(spec, adb_port=adb_port_from_env(), retry_wait_s=wait)
+    stack.callback(target.close)
+    return target
+
+
+def adb_port_from_env() -> int | None:
+    value = os.environ.get("ANDROID_ADB_SERVER_PORT")
+    return int(value) if value and value.isdigit() else None
+
+
+@dataclass
+class Checked:
+    target: Target
+    preflight: pre.Preflight
+    description: dict[str, Any]
+
+
+def preflight_target(target: Target, settings: Settings, files: dict[str, ModelFile],
+                     images: dict[str, ImageSet]) -> Checked:
+    """Every check that can refuse or warn about this target (see bench/preflight.py)."""
+    pf = pre.Preflight(target.serial)
+    desc = target.describe()
+    entry: dict[str, Any] = {"kind": desc.kind, "identity": desc.identity, "properties": desc.properties}
+    pf.tags.extend(desc.tags)
+    if settings.install and settings.apk and desc.kind != "host":
+        try:
+            target.install(Path(settings.apk))
+            pf.add("install", pre.OK, f"installed {Path(settings.apk).name}")
+            desc.properties["runner_package_version"] = target.device.package_version(p.RUNNER_PACKAGE)
+        except FermbenchError as exc:
+            pf.add("install", pre.FAIL, str(exc), "check the APK, or install it by hand with `adb install`")
+    try:
+        info_call = target.run(p.info_args(run_id="preflight-info"), min(settings.timeout_seconds, 120))
+        info: p.InfoResult = info_call.result  # type: ignore[assignment]
+        pre.check_runner(pf, info)
+        entry["runner"] = {"runner_kind": info.runner_kind, "runner_version": info.runner_version,
+                           "protocol_version": info.protocol_version, "runtime": info.runtime_name,
+                           "runtime_version": info.runtime_version, "bytecode_min": info.bytecode_min,
+                           "bytecode_max": info.bytecode_max, "abis": info.abis, "facts": info.device,
+                           "package_version": desc.properties.get("runner_package_version")}
+        if info.debuggable and "debuggable" not in pf.tags:
+            pf.tags.append("debuggable")
+    except FermbenchError as exc:
+        fix = ("install it with --apk PATH --install" if getattr(exc, "code", "") == "not_installed"
+               else "check the runner with `fermbench doctor --device " + target.serial + "`")
+        pf.add("runner", pre.FAIL, str(exc), fix)
+    if desc.kind != "host":
+        apk_abis = None
+        if settings.apk:
+            from .appsize import native_libs
+
+            apk_abis = list(native_libs(Path(settings.apk)))
+        pre.check_abi(pf, list(desc.identity.get("abis") or []), apk_abis)
+    needed = sum(f.path.stat().st_size for f in files.values()) + sum(
+        i.file.stat().st_size for i in images.values() if len(i.images))
+    pre.check_space(pf, target.free_bytes(), needed)
+    env = target.environment()
+    pre.check_environment(pf, env.battery_level_pct, desc.properties.get("charging"), env.battery_temp_c,
+                          env.thermal_status)
+    if desc.kind == "host":
+        pf.add("build", pre.OK, "host CPU baseline, not a phone")
+    else:
+        pre.check_build(pf, "emulator" in desc.tags, "debuggable" in desc.tags, "simulated" in desc.tags)
+    entry["tags"] = sorted(set(pf.tags))
+    entry["warnings"] = [str(c) for c in pf.warnings]
+    entry["status"] = "ok" if pf.ok else "failed"
+    entry["error"] = None if pf.ok else pf.refusal()
+    return Checked(target, pf, entry)
+
+
+def run_benchmark(settings: Settings, *, resume: str | None = None, out: str | Path | None = None,
+                  progress: Progress | None = None, model_dir: str | Path | None = None) -> Outcome:
+    """Run (or resume) a session; returns its outcome. Raises FermbenchError for refusals."""
+    progress = progress or Progress()
+    store = None
+    if resume:
+        store = SessionStore.open(resume, root=Path(out) if out else None)
+        settings = settings_from_dict(store.info["settings"])
+    if not settings.devices:
+        raise ConfigError("name at least one --device (a serial, `host`, or `sim`); list them with `fermbench devices`")
+    models = check_models(settings.models)
+    t_inputs = time.perf_counter()
+    images = prepare_images(settings)
+    t_inputs = time.perf_counter() - t_inputs
+    notes = photo_notes(images.get("photos"))
+    for note in notes:
+        progress.message(note)
+    files, export_errors = export_models(models, settings, Path(model_dir) if model_dir else None, progress)
+    with contextlib.ExitStack() as stack:
+        checked: list[Checked] = []
+        refused: list[str] = []
+        refused_at_open: list[tuple[str, str]] = []
+        for i, spec in enumerate(settings.devices):
+            try:
+                target = open_target(spec, stack, settings, index=settings.devices[:i].count(spec))
+                c = preflight_target(target, settings, files, images)
+            except DeviceError as exc:
+                refused.append(str(exc))
+                refused_at_open.append((spec, str(exc)))
+                progress.message(f"refused: {exc}")
+                continue
+            for w in c.preflight.warnings:
+                progress.message(f"warning: {target.serial}: {w}")
+            if not c.preflight.ok:
+                refused.append(f"device {target.serial}: {c.preflight.refusal()}")
+                progress.message(f"refused: {refused[-1]}")
+            checked.append(c)
+        usable = [c for c in checked if c.preflight.ok]
+        if not usable:
+            raise DeviceError("no device passed preflight: " + " | ".join(refused))
+        if store is None:
+            seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
+            store = SessionStore.create(settings.to_dict(), root=Path(out) if out else None, seed=seed)
+        for msg in refused:
+            store.log(f"refused: {msg}")
+        for note in notes:
+            store.log(note)
+        for c in checked:
+            store.set_device(c.target.serial, c.description)
+        session = Session(store, settings, [c.target for c in usable], models, images, progress=progress)
+        session.files, session.export_errors = files, export_errors
+        for name, f in files.items():
+            store.set_model(name, f.meta)
+            store.log(f"{'cached export' if f.cached else 'exported'} {f.path.name} sha256 "
+                      f"{f.meta.get('sha256', '')[:12]} in {f.seconds:.2f} s", model=name)
+        session.totals.add(export_s=sum(f.seconds for f in files.values()), inputs_s=t_inputs)
+        for c in usable:  # a model whose bytecode this runtime cannot read fails on that device only
+            for name, why in pre.check_bytecode(c.preflight, {n: f.meta for n, f in files.items()}).items():
+                session.device_model_errors[(c.target.serial, name)] = f"preflight: {why}"
+        not_opened = [(spec, msg) for spec, msg in refused_at_open]
+        for c in checked:
+            if not c.preflight.ok:
+                not_opened.append((c.target.serial, c.preflight.refusal()))
+        for serial, why in not_opened:
+            if serial not in store.info["devices"]:
+                store.set_device(serial, {"kind": None, "status": "failed", "error": why})
+            for name in models:
+                rec = store.record(serial, name)
+                rec.fail(f"preflight refused the device: {why}")
+                store.save_record(rec)
+        return session.run()
+
+
+def _list_devices():
+    from ..device import list_devices
+
+    port = adb_port_from_env()
+    return list_devices(port=port) if port else list_devices()
+
+
+def attached_serials() -> list[str]:
+    """Serials adb lists (any state: doctor explains the ones that are not ready)."""
+    return [d.serial for d in _list_devices()]
+
+
+def check_adb(pf: pre.Preflight, serial: str) -> bool:
+    """adb binary and server, and the device's state; False when the device cannot be used."""
+    from ..sim.adb_host import find_adb
+
+    path = find_adb()
+    pf.add("adb", pre.OK if path else pre.WARN, f"adb binary: {path}" if path else "no adb binary found",
+           "" if path else "install adbutils (it ships adb) or platform-tools")
+    try:
+        entries = {d.serial: d for d in _list_devices()}
+    except DeviceError as exc:
+        pf.add("adb server", pre.FAIL, str(exc), "start it with `adb start-server`")
+        return False
+    pf.add("adb server", pre.OK, f"answers on port {adb_port_from_env() or 5037}")
+    entry = entries.get(serial)
+    if entry is None:
+        pf.add("state", pre.FAIL, "not attached", "plug it in with USB debugging on, or `adb connect HOST:PORT`")
+        return False
+    if not entry.ready:
+        pf.add("state", pre.FAIL, entry.state, entry.fix or "")
+        return False
+    pf.add("state", pre.OK, "device")
+    return True
+
+
+def doctor(spec: str, settings: Settings) -> list[pre.Preflight]:
+    """Preflight without a session: adb, device state, runner, bytecode, space, battery, thermal, build."""
+    from ..paths import models_dir
+
+    head = pre.Preflight(spec)
+    if spec not in (HOST, SIM) and not check_adb(head, spec):
+        return [head]
+    with contextlib.ExitStack() as stack:
+        try:
+            target = open_target(spec, stack, settings)
+        except DeviceError as exc:
+            head.add("device", pre.FAIL, str(exc))
+            return [head]
+        models = {}
+        for meta_path in sorted(models_dir().glob("*.json")):
+            ptl = meta_path.with_suffix(".ptl")
+            if ptl.is_file():
+                models[meta_path.stem] = ModelFile(meta_path.stem, ptl, _read_meta(meta_path), cached=True)
+        c = preflight_target(target, settings, models, {})
+        pre.check_bytecode(c.preflight, {n: m.meta for n, m in models.items()})
+        c.preflight.checks[:0] = head.checks
+        return [c.preflight]
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}

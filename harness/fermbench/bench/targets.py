@@ -1,0 +1,160 @@
+"""Where a benchmark runs: the host CPU, or an Android device (a phone, an emulator, a simulated phone).
+
+A Target hides the difference from the session: put a file where the runner can read it, run
+one `am instrument` of the runner with a timeout, read thermal and battery state, say who it is.
+Only AndroidTarget talks to a device, and only through `fermbench.device`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import RunnerError
+from ..runner import protocol as p
+from ..runner.instrument_output import parse_instrument_output
+
+HOST = "host"
+
+# Runners that use this machine's CPU (the host runner, simulated phones) take turns: two of them
+# at once would each measure the other's load. Real phones run in parallel, one worker each.
+HOST_CPU = threading.Lock()
+
+
+@dataclass
+class Description:
+    """What session.json records about a device."""
+
+    kind: str  # android | sim | host
+    identity: dict[str, Any]
+    properties: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Environment:
+    """Thermal and battery state; None where the target cannot tell."""
+
+    thermal_status: int | None = None
+    battery_temp_c: float | None = None
+    battery_level_pct: int | None = None
+
+
+@dataclass
+class RunnerCall:
+    result: p.Result
+    seconds: float  # wall time of the runner call (process start + load + run + output)
+    output: str = ""
+
+
+class Target:
+    """The interface the session uses; see HostTarget and device_target.AndroidTarget."""
+
+    serial: str
+    kind: str
+
+    def describe(self) -> Description:
+        raise NotImplementedError
+
+    def put_file(self, local: Path, name: str) -> str:
+        """Make `local` readable by the runner as `name`; returns the runner's path. Skips identical files."""
+        raise NotImplementedError
+
+    def run(self, extras: dict[str, str], timeout: float) -> RunnerCall:
+        """One runner call; RunnerError on a coded error, crash, hang (code 'timeout')."""
+        raise NotImplementedError
+
+    def environment(self) -> Environment:
+        return Environment()
+
+    def free_bytes(self) -> int | None:
+        return None
+
+    def installed_size(self, apk: Path | None) -> tuple[int | None, str]:
+        return None, "not an Android device"
+
+    def connected(self) -> bool:
+        return True
+
+    def reconnect(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def run_with_timeout(start, timeout: float) -> tuple[str, float, bool]:
+    """Run `start(emit, cancel)` in a thread; cancel it after `timeout`. (output, seconds, timed_out)."""
+    chunks: list[str] = []
+    cancel = threading.Event()
+    box: dict[str, BaseException] = {}
+
+    def target() -> None:
+        try:
+            start(chunks.append, cancel)
+        except BaseException as exc:  # handed to the caller's thread below
+            box["exc"] = exc
+
+    t0 = time.perf_counter()
+    worker = threading.Thread(target=target, name="fermbench-runner", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    timed_out = worker.is_alive()
+    if timed_out:
+        cancel.set()
+        worker.join(30)
+    if "exc" in box:
+        raise box["exc"]
+    return "".join(chunks), time.perf_counter() - t0, timed_out
+
+
+class HostTarget(Target):
+    """The host CPU with the host runner (same protocol, same .ptl, the host's lite interpreter)."""
+
+    serial = HOST
+    kind = "host"
+
+    def __init__(self) -> None:
+        self._work = tempfile.TemporaryDirectory(prefix="fermbench-host-")
+
+    def describe(self) -> Description:
+        import os
+        import platform
+
+        return Description(
+            kind="host",
+            identity={"model": platform.node() or "host", "manufacturer": None,
+                      "soc": platform.processor() or platform.machine(), "abis": [platform.machine()],
+                      "release": platform.platform(), "sdk": None, "fingerprint": None},
+            properties={"cpu_count": os.cpu_count(), "python": platform.python_version()},
+            tags=["host"])
+
+    def put_file(self, local: Path, name: str) -> str:
+        return str(Path(local).resolve())  # the host runner reads files where they are
+
+    def run(self, extras: dict[str, str], timeout: float) -> RunnerCall:
+        from ..runner.host import run_instrumentation
+
+        work = self._work.name
+
+        def start(emit, cancel) -> None:
+            run_instrumentation(extras, Path, emit, cancel, external_dir=work)
+
+        with HOST_CPU:
+            text, seconds, timed_out = run_with_timeout(start, timeout)
+        if timed_out:
+            raise RunnerError(f"host runner did not finish within {timeout:.0f} s; raise timeout_seconds", "timeout")
+        run = parse_instrument_output(text)
+        return RunnerCall(p.decode_result(run, fetch=lambda path: Path(path).read_bytes()), seconds, text)
+
+    def free_bytes(self) -> int | None:
+        import shutil
+
+        return shutil.disk_usage(self._work.name).free
+
+    def close(self) -> None:
+        self._work.cleanup()

@@ -1,0 +1,227 @@
+"""Real-world photos -> FER-2013-shaped face crops, as in the study: Haar cascade on the host.
+
+Pipeline per photo: decode -> grayscale -> OpenCV's frontal-face Haar cascade
+(`haarcascade_frontalface_default.xml`) -> pick a face by policy -> crop the box -> 48x48 uint8.
+
+Policy when a photo does not hold exactly one face (every case is counted, none dropped silently):
+- no face: the photo is not classified; status `no_face`.
+- several faces, policy `largest` (default): the face with the largest box is classified;
+  status `classified`, `faces` > 1, counted in `multi_face`.
+- several faces, policy `skip`: the photo is not classified; status `multi_face_skipped`.
+- a file that cannot be decoded (or is missing): status `undecodable`, reported by name.
+
+Photo folder: either class subfolders (`<root>/<class name>/<photo>`, class names as in
+`fermbench.labels.CLASS_NAMES`, any case) or a CSV file of `path,label` rows (label = class name
+or index; paths relative to the CSV's folder; an optional header row `path,label`).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..labels import CLASS_NAMES
+
+FACE_POLICIES = ("largest", "skip")
+CROP_SIZE = 48
+CASCADE_FILE = "haarcascade_frontalface_default.xml"
+
+# detectMultiScale settings: the common ones for frontal faces; minSize keeps specks out.
+SCALE_FACTOR = 1.1
+MIN_NEIGHBORS = 5
+MIN_FACE = 24
+
+CLASSIFIED, NO_FACE, MULTI_SKIPPED, UNDECODABLE = "classified", "no_face", "multi_face_skipped", "undecodable"
+
+
+@dataclass(frozen=True)
+class Photo:
+    name: str  # as the user knows it: relative to the folder, or as written in the CSV
+    path: Path
+    label: int
+
+
+@dataclass
+class PhotoCrop:
+    photo: Photo
+    status: str  # classified | no_face | multi_face_skipped | undecodable
+    faces: int = 0
+    box: tuple[int, int, int, int] | None = None  # x, y, w, h of the chosen face
+    image: np.ndarray | None = None  # 48x48 uint8 where classified
+    reason: str | None = None  # why undecodable
+
+
+@dataclass
+class FaceCrops:
+    """Every photo with what happened to it; `images`/`labels` hold only the classified ones."""
+
+    source: str
+    policy: str
+    crops: list[PhotoCrop] = field(default_factory=list)
+
+    @property
+    def classified(self) -> list[PhotoCrop]:
+        return [c for c in self.crops if c.status == CLASSIFIED]
+
+    @property
+    def images(self) -> np.ndarray:
+        kept = self.classified
+        if not kept:
+            return np.zeros((0, CROP_SIZE, CROP_SIZE), np.uint8)
+        return np.stack([c.image for c in kept]).astype(np.uint8)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([c.photo.label for c in self.classified], dtype=np.int64)
+
+    def names(self, status: str) -> list[str]:
+        return [c.photo.name for c in self.crops if c.status == status]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {
+            "photos": len(self.crops),
+            "classified": len(self.classified),
+            "no_face": sum(c.status == NO_FACE for c in self.crops),
+            "multi_face": sum(c.faces > 1 for c in self.crops),
+            "undecodable": sum(c.status == UNDECODABLE for c in self.crops),
+        }
+
+
+def parse_label(text: str, where: str) -> int:
+    value = text.strip()
+    lowered = value.lower()
+    if lowered in CLASS_NAMES:
+        return CLASS_NAMES.index(lowered)
+    if value.isdigit() and int(value) < len(CLASS_NAMES):
+        return int(value)
+    raise DataError(f"{where}: unknown label '{value}'; use one of {', '.join(CLASS_NAMES)} "
+                    f"or an index 0-{len(CLASS_NAMES) - 1}")
+
+
+def list_photos(source: str | Path) -> list[Photo]:
+    """The labelled photos of a class-subfolder tree or a `path,label` CSV, in a stable order."""
+    source = Path(source)
+    if source.is_file():
+        return _photos_from_csv(source)
+    if source.is_dir():
+        return _photos_from_folders(source)
+    raise DataError(f"photo source {source} does not exist; pass a folder of class subfolders "
+                    f"or a CSV of path,label rows")
+
+
+def _photos_from_folders(root: Path) -> list[Photo]:
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not subdirs:
+        raise DataError(f"{root} has no class subfolders; lay photos out as {root}/<class>/<photo> "
+                        f"with classes {', '.join(CLASS_NAMES)}, or pass a CSV of path,label")
+    photos = []
+    for sub in subdirs:
+        label = parse_label(sub.name, f"folder {sub}")
+        for path in sorted(p for p in sub.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            photos.append(Photo(str(path.relative_to(root)), path, label))
+    if not photos:
+        raise DataError(f"{root}: the class subfolders hold no files")
+    return photos
+
+
+def _photos_from_csv(csv_path: Path) -> list[Photo]:
+    photos = []
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        for lineno, row in enumerate(csv.reader(fh), start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) != 2:
+                raise DataError(f"{csv_path} line {lineno}: expected 'path,label', got {len(row)} fields")
+            name, label = row[0].strip(), row[1]
+            if lineno == 1 and label.strip().lower() == "label":
+                continue  # header row
+            path = Path(name) if Path(name).is_absolute() else csv_path.parent / name
+            photos.append(Photo(name, path, parse_label(label, f"{csv_path} line {lineno}")))
+    if not photos:
+        raise DataError(f"{csv_path} lists no photos; write one 'path,label' row per photo")
+    return photos
+
+
+@functools.lru_cache(maxsize=1)
+def _cascade_path() -> str:
+    try:
+        import cv2
+        path = Path(cv2.data.haarcascades) / CASCADE_FILE
+    except (ImportError, AttributeError) as exc:
+        raise DataError("OpenCV with Haar cascades is needed for photos; install "
+                        "opencv-python-headless<5 (5.x ships no cascades)") from exc
+    if not path.is_file():
+        raise DataError(f"{path} is missing; reinstall opencv-python-headless<5")
+    return str(path)
+
+
+def load_cascade():
+    """A fresh CascadeClassifier (one per caller: the detector is not shared across threads)."""
+    import cv2
+
+    cascade = cv2.CascadeClassifier(_cascade_path())
+    if cascade.empty():
+        raise DataError(f"OpenCV could not load {_cascade_path()}; reinstall opencv-python-headless<5")
+    return cascade
+
+
+def detect_faces(gray: np.ndarray, cascade=None) -> list[tuple[int, int, int, int]]:
+    """Face boxes (x, y, w, h) in a grayscale image, largest first."""
+    cascade = cascade if cascade is not None else load_cascade()
+    boxes = cascade.detectMultiScale(gray, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS,
+                                     minSize=(MIN_FACE, MIN_FACE))
+    found = [tuple(int(v) for v in b) for b in (boxes if len(boxes) else [])]
+    return sorted(found, key=lambda b: (-b[2] * b[3], b[0], b[1]))
+
+
+def crop_face(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """The box cut out of `gray`, resized to 48x48 uint8 (area interpolation, as for downscaling)."""
+    import cv2
+
+    x, y, w, h = box
+    face = gray[max(y, 0): y + h, max(x, 0): x + w]
+    interp = cv2.INTER_AREA if min(face.shape) >= CROP_SIZE else cv2.INTER_LINEAR
+    return cv2.resize(face, (CROP_SIZE, CROP_SIZE), interpolation=interp).astype(np.uint8)
+
+
+def decode_gray(path: Path) -> tuple[np.ndarray | None, str | None]:
+    """The photo in grayscale, or (None, reason). Reads bytes first so odd paths still work."""
+    import cv2
+
+    try:
+        data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
+    except OSError as exc:
+        return None, f"cannot read: {exc.strerror or exc}"
+    if data.size == 0:
+        return None, "empty file"
+    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
+    if image is None or image.size == 0:
+        return None, "not a decodable image"
+    return image, None
+
+
+def crop_photo(photo: Photo, policy: str = "largest", cascade=None) -> PhotoCrop:
+    gray, reason = decode_gray(photo.path)
+    if gray is None:
+        return PhotoCrop(photo, UNDECODABLE, reason=reason)
+    boxes = detect_faces(gray, cascade)
+    if not boxes:
+        return PhotoCrop(photo, NO_FACE)
+    if len(boxes) > 1 and policy == "skip":
+        return PhotoCrop(photo, MULTI_SKIPPED, faces=len(boxes))
+    return PhotoCrop(photo, CLASSIFIED, faces=len(boxes), box=boxes[0], image=crop_face(gray, boxes[0]))
+
+
+def crop_photos(source: str | Path, policy: str = "largest") -> FaceCrops:
+    """Detect, choose and crop a face in every photo of `source` (see the module docstring)."""
+    if policy not in FACE_POLICIES:
+        raise DataError(f"unknown face policy '{policy}'; choose one of {', '.join(FACE_POLICIES)}")
+    photos = list_photos(source)
+    cascade = load_cascade()
+    return FaceCrops(str(source), policy, [crop_photo(p, policy, cascade) for p in photos])

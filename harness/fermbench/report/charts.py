@@ -1,0 +1,340 @@
+"""PNG charts: the study's Charts 1-7, confusion matrices, and latency against accuracy.
+
+Built on matplotlib's object API with the Agg canvas (no pyplot, no global backend switch),
+so charts render the same on a headless CI machine. Every chart names its device and date.
+
+  chart1-training-loss.png        training loss per epoch, one line per model
+  chart2-validation-loss.png      validation loss per epoch
+  chart3-validation-accuracy.png  validation accuracy per epoch
+  chart4-model-size.png           exported model size (MB)
+  chart5-app-size.png             APK size with the model bundled, split runtime+app / model
+  chart6-latency-<device>.png     latency distribution from every raw sample (violin, box, points)
+  chart7-realworld-accuracy-<device>.png   real-world photo accuracy beside FER-2013 accuracy
+  confusion-<device>.png          FER-2013 confusion matrices (device predictions), one per model
+  latency-vs-accuracy-<device>.png   median latency against FER-2013 accuracy, area = model size
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from ..fileio import atomic_write_bytes
+from ..labels import CLASS_NAMES
+from ..store import slug
+from .results import ModelResult, ReportData
+from .training import TrainingRun
+
+DPI = 110
+MAX_POINTS = 400  # raw samples drawn as dots per model; the violin uses all of them
+TRAINING_CHARTS = (
+    ("chart1-training-loss.png", "Chart 1 · Training loss per epoch", "train_loss", "Training loss (cross-entropy)"),
+    ("chart2-validation-loss.png", "Chart 2 · Validation loss per epoch", "val_loss", "Validation loss (cross-entropy)"),
+    ("chart3-validation-accuracy.png", "Chart 3 · Validation accuracy per epoch", "val_acc", "Validation accuracy (%)"),
+)
+
+
+@dataclass(frozen=True)
+class ChartFile:
+    name: str  # file name inside the charts folder
+    path: Path
+    title: str
+
+
+def _figure(width: float = 8.0, height: float = 5.0) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _title(fig: Figure, ax, title: str, subtitle: str) -> None:
+    ax.set_title(f"{title}\n{subtitle}", fontsize=11, loc="left")
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def _where(results: Sequence[ModelResult]) -> str:
+    """'device X · session 2024-01-01' naming every device and date in the chart."""
+    # tags that change what the numbers mean (simulated = host CPU latencies) travel with the name
+    devices = sorted({r.device.label + "".join(f" [{t}]" for t in r.device.tags) for r in results})
+    dates = sorted({r.date for r in results if r.date})
+    return f"device: {', '.join(devices)} · {', '.join(dates)}"
+
+
+def _missing(results: Sequence[ModelResult], have: set[str]) -> str:
+    """A subtitle line naming the models the chart has no data for (failed ones included)."""
+    missing = [f"{r.model} ({r.status})" for r in results if r.model not in have]
+    return "\nno data: " + ", ".join(missing) if missing else ""
+
+
+# --- Charts 1-3: training curves -----------------------------------------------------------
+
+
+def training_chart(runs: dict[str, TrainingRun], metric: str, title: str, ylabel: str) -> Figure:
+    fig = _figure()
+    ax = fig.add_subplot()
+    for model in sorted(runs):
+        run = runs[model]
+        values = np.asarray(getattr(run, metric), dtype=float)
+        if metric == "val_acc":
+            values = 100 * values
+        ax.plot(run.epochs, values, marker="o", markersize=3, label=f"{model} ({run.run_id})")
+    devices = sorted({r.device or "unknown" for r in runs.values()})
+    dates = sorted({(r.started or "")[:10] for r in runs.values()} - {""})
+    _title(fig, ax, title, f"trained on: {', '.join(devices)}" + (f" · {', '.join(dates)}" if dates else ""))
+    ax.set_xlabel("Epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --- Charts 4-5: sizes -------------------------------------------------------------------------
+
+
+def model_size_chart(results: Sequence[ModelResult]) -> Figure:
+    fig = _figure()
+    ax = fig.add_subplot()
+    rows = [r for r in results if r.model_bytes]
+    names = [r.model for r in rows]
+    mb = [r.model_bytes / 1e6 for r in rows]
+    bars = ax.bar(names, mb, color="tab:blue")
+    for bar, r in zip(bars, rows):
+        label = f"{r.model_bytes / 1e6:.2f} MB" + (f"\n{r.params:,} params" if r.params else "")
+        ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                    va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+    _title(fig, ax, "Chart 4 · Model size (exported .ptl)", _where(results) + _missing(results, set(names)))
+    ax.set_ylabel("Model file size (MB, 10^6 bytes)")
+    ax.set_ylim(0, max(mb, default=1) * 1.25)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def app_size_chart(results: Sequence[ModelResult]) -> Figure:
+    fig = _figure()
+    ax = fig.add_subplot()
+    apk = [r for r in results if r.apk_with_model_bytes and r.apk_bytes]
+    if apk:
+        names = [r.model for r in apk]
+        base = np.array([r.apk_bytes for r in apk]) / 1e6
+        total = np.array([r.apk_with_model_bytes for r in apk]) / 1e6
+        ax.bar(names, base, color="tab:gray", label="runner APK (runtime + app)")
+        bars = ax.bar(names, total - base, bottom=base, color="tab:orange", label="model asset")
+        for bar, r, t in zip(bars, apk, total):
+            share = f" ({100 * r.model_share:.1f} % model)" if r.model_share is not None else ""
+            ax.annotate(f"{t:.2f} MB{share}", (bar.get_x() + bar.get_width() / 2, t), ha="center",
+                        va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+        ax.set_ylabel("APK size with the model bundled (MB)")
+        ax.set_ylim(0, total.max() * 1.2)
+        have = set(names)
+        note = "APK measured with each model as an uncompressed, aligned asset"
+    else:
+        rows = [r for r in results if r.model_bytes]
+        names = [r.model for r in rows]
+        bars = ax.bar(names, [r.model_bytes / 1e6 for r in rows], color="tab:orange", label="model file only")
+        for bar in bars:
+            ax.annotate(f"{bar.get_height():.2f} MB", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+        ax.set_ylabel("Model file size (MB) — no APK measured")
+        have = set(names)
+        note = "no APK given (--apk): model files only"
+    _title(fig, ax, "Chart 5 · App size", f"{_where(results)}\n{note}{_missing(results, have)}")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+# --- Chart 6: latency distribution ----------------------------------------------------------
+
+
+def latency_chart(results: Sequence[ModelResult], samples: dict[tuple[str, str, str], np.ndarray],
+                  seed: int = 0) -> Figure:
+    fig = _figure(8.5, 5.5)
+    ax = fig.add_subplot()
+    rows = [r for r in results if r.key in samples and samples[r.key].size]
+    data = [samples[r.key] / 1e6 for r in rows]
+    positions = np.arange(1, len(rows) + 1)
+    if data:
+        ax.violinplot(data, positions=positions, showextrema=False, widths=0.8)
+        ax.boxplot(data, positions=positions, widths=0.15, showfliers=False, medianprops={"color": "black"})
+        rng = np.random.default_rng(seed)
+        for pos, values in zip(positions, data):
+            shown = values if values.size <= MAX_POINTS else rng.choice(values, MAX_POINTS, replace=False)
+            ax.scatter(pos + rng.uniform(-0.25, 0.25, shown.size), shown, s=4, alpha=0.35, color="tab:red")
+        medians = [float(np.median(v)) for v in data]
+        if max(medians) / max(min(medians), 1e-9) > 20:
+            ax.set_yscale("log")  # models an order of magnitude apart stay readable
+    ax.set_xticks(positions, [f"{r.model}\nmedian {np.median(d):.3f} ms\nn={d.size}" for r, d in zip(rows, data)],
+                  fontsize=8)
+    ax.set_ylabel("Inference latency (ms, one image 1x1x48x48)")
+    _title(fig, ax, "Chart 6 · Inference latency, every timed sample",
+           _where(results) + _missing(results, {r.model for r in rows}))
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+# --- Chart 7: real-world accuracy -----------------------------------------------------------
+
+
+def realworld_chart(results: Sequence[ModelResult]) -> Figure:
+    fig = _figure()
+    ax = fig.add_subplot()
+    rows = [r for r in results if r.rw_photos is not None]
+    x = np.arange(len(rows))
+    rw = [100 * (r.rw_accuracy or 0.0) for r in rows]
+    fer = [100 * r.fer_acc_device if r.fer_acc_device is not None else 0.0 for r in rows]
+    ax.bar(x - 0.2, rw, width=0.4, color="tab:green", label="real-world photos")
+    ax.bar(x + 0.2, fer, width=0.4, color="tab:blue", alpha=0.5, hatch="//", label="FER-2013 (device)")
+    for xi, r, v in zip(x, rows, rw):
+        text = (f"{v:.1f} %\n{r.rw_classified or 0}/{r.rw_photos} photos classified\nno face {r.rw_no_face or 0}"
+                f", multi {r.rw_multi_face or 0}, unreadable {r.rw_undecodable or 0}")
+        if r.rw_accuracy is None:
+            text = "no face classified\n" + text.split("\n", 1)[1]
+        ax.annotate(text, (xi - 0.2, v), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
+                    textcoords="offset points")
+    ax.set_xticks(x, [r.model for r in rows])
+    ax.set_ylabel("Accuracy (%)")
+    ax.set_ylim(0, 110)
+    ax.axhline(100 / len(CLASS_NAMES), color="gray", linestyle=":", linewidth=1, label="chance (7 classes)")
+    _title(fig, ax, "Chart 7 · Real-world accuracy (Haar face crop, classified on the device)",
+           _where(results) + _missing(results, {r.model for r in rows}))
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+# --- confusion matrices and latency against accuracy -------------------------------------------
+
+
+def confusion_matrix(labels: Sequence[int], preds: Sequence[int], k: int = len(CLASS_NAMES)) -> np.ndarray:
+    """Counts: rows are true classes, columns predicted classes."""
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (np.asarray(labels, dtype=int), np.asarray(preds, dtype=int)), 1)
+    return cm
+
+
+def confusion_chart(matrices: dict[str, np.ndarray], where: str) -> Figure:
+    n = len(matrices)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig = _figure(5.2 * cols, 4.8 * rows + 0.6)
+    short = [c[:3] for c in CLASS_NAMES]
+    for i, (model, cm) in enumerate(sorted(matrices.items())):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        totals = cm.sum(axis=1, keepdims=True)
+        pct = np.divide(100.0 * cm, totals, out=np.zeros(cm.shape), where=totals > 0)
+        ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
+        for (t, p), count in np.ndenumerate(cm):
+            ax.text(p, t, f"{pct[t, p]:.0f}", ha="center", va="center", fontsize=7,
+                    color="white" if pct[t, p] > 55 else "black")
+        acc = np.trace(cm) / cm.sum() if cm.sum() else float("nan")
+        ax.set_title(f"{model}: {100 * acc:.1f} % of {cm.sum()}", fontsize=10)
+        ax.set_xticks(range(len(short)), short, fontsize=8)
+        ax.set_yticks(range(len(short)), short, fontsize=8)
+        ax.set_xlabel("Predicted")
+        ax.set_ylabel("True")
+    fig.suptitle(f"FER-2013 confusion matrices (row %, device predictions)\n{where}", fontsize=11)
+    return fig
+
+
+def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
+    fig = _figure()
+    ax = fig.add_subplot()
+    rows = [r for r in results if r.latency is not None and r.fer_acc_device is not None]
+    sizes = np.array([(r.model_bytes or 0) / 1e6 for r in rows])
+    # marker area proportional to size; the largest model gets 2000 pt^2
+    areas = 2000 * sizes / sizes.max() if rows and sizes.max() > 0 else np.full(len(rows), 200.0)
+    for r, area, mb in zip(rows, areas, sizes):
+        ax.scatter(r.latency.median_ms, 100 * r.fer_acc_device, s=max(area, 30), alpha=0.5)
+        ax.annotate(f"{r.model}\n{mb:.2f} MB", (r.latency.median_ms, 100 * r.fer_acc_device), fontsize=8,
+                    ha="center", va="center")
+    ax.set_xlabel("Median latency (ms)")
+    ax.set_ylabel("FER-2013 accuracy on the device (%)")
+    if rows:
+        xs = [r.latency.median_ms for r in rows]
+        ax.set_xlim(0, max(xs) * 1.3)
+        ys = [100 * r.fer_acc_device for r in rows]
+        ax.set_ylim(max(0, min(ys) - 15), min(100, max(ys) + 15))
+    _title(fig, ax, "Latency against accuracy (marker area = model size)",
+           _where(results) + _missing(results, {r.model for r in rows}))
+    ax.grid(alpha=0.3)
+    return fig
+
+
+# --- writing everything ------------------------------------------------------------------------
+
+
+def _confusions(data: ReportData, session: str, serial: str) -> dict[str, np.ndarray]:
+    preds = data.predictions
+    if preds is None or not len(preds) or "device_pred" not in preds.columns:
+        return {}
+    mine = preds[(preds.session == session) & (preds.device == serial) & (preds.dataset == "fer2013")]
+    out = {}
+    for model, g in mine.groupby("model"):
+        g = g.dropna(subset=["label", "device_pred"])
+        if len(g):
+            out[str(model)] = confusion_matrix(g.label.astype(int), g.device_pred.astype(int))
+    return out
+
+
+def write_charts(data: ReportData, out_dir: str | Path) -> tuple[list[ChartFile], list[str]]:
+    """Draw every chart the data allows into `out_dir`; returns the files and why others were not drawn.
+
+    One session: charts go straight into out_dir; several: one subfolder per session.
+    """
+    out_dir = Path(out_dir)
+    files: list[ChartFile] = []
+    skipped: list[str] = []
+    sessions = sorted({r.session for r in data.results})
+
+    def emit(fig: Figure, folder: Path, name: str, title: str) -> None:
+        files.append(ChartFile(name, _save(fig, folder / name), title))
+
+    for session in sessions:
+        folder = out_dir if len(sessions) == 1 else out_dir / session
+        results = [r for r in data.results if r.session == session]
+        models = {r.model for r in results}
+        runs = {m: run for m, run in data.training_runs.items() if m in models and run.n_epochs}
+        if runs:
+            for name, title, metric, ylabel in TRAINING_CHARTS:
+                emit(training_chart(runs, metric, title, ylabel), folder, name, title)
+        else:
+            skipped.append(f"{session}: charts 1-3 need training metrics (results/training/<run-id>/metrics.csv)"
+                           " for these models; none found")
+        emit(model_size_chart(results), folder, "chart4-model-size.png", "Chart 4 · Model size")
+        emit(app_size_chart(results), folder, "chart5-app-size.png", "Chart 5 · App size")
+        for sess, dev, group in data.groups():
+            if sess != session:
+                continue
+            tag = slug(dev.serial)
+            if any(r.key in data.samples for r in group):
+                emit(latency_chart(group, data.samples), folder, f"chart6-latency-{tag}.png", "Chart 6 · Latency")
+            else:
+                skipped.append(f"{session} {dev.serial}: chart 6 needs latency samples; none stored")
+            if any(r.rw_photos is not None for r in group):
+                emit(realworld_chart(group), folder, f"chart7-realworld-accuracy-{tag}.png", "Chart 7 · Real-world accuracy")
+            else:
+                skipped.append(f"{session} {dev.serial}: chart 7 needs a real-world photo run (--photos); none stored")
+            matrices = _confusions(data, session, dev.serial)
+            if matrices:
+                emit(confusion_chart(matrices, _where(group)), folder, f"confusion-{tag}.png", "Confusion matrices")
+            else:
+                skipped.append(f"{session} {dev.serial}: confusion matrices need FER-2013 predictions; none stored")
+            if any(r.latency is not None and r.fer_acc_device is not None for r in group):
+                emit(latency_accuracy_chart(group), folder, f"latency-vs-accuracy-{tag}.png", "Latency against accuracy")
+            else:
+                skipped.append(f"{session} {dev.serial}: latency-vs-accuracy needs latency and FER-2013 accuracy")
+    return files, skipped

@@ -1,0 +1,223 @@
+"""The results table: stable columns (csv/json) and per-device sections (terminal, markdown).
+
+COLUMNS is the contract for pipelines: names never change meaning; new ones are appended.
+Times are milliseconds, sizes bytes, fractions 0..1, memory KiB.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .formats import (MARK, MISSING, Block, Section, fmt_int, fmt_loss, fmt_mb, fmt_mib_from_kb, fmt_ms,
+                      fmt_pct, fmt_text, render_csv, render_json, render_markdown, render_rich)
+from .results import ModelResult, ReportData
+
+
+def _lat(attr: str, scale: float = 1e6) -> Callable[[ModelResult], Any]:
+    def get(r: ModelResult) -> Any:
+        if r.latency is None:
+            return None
+        value = getattr(r.latency, attr)
+        return value / scale if scale != 1 else value
+
+    return get
+
+
+def _train(attr: str) -> Callable[[ModelResult], Any]:
+    return lambda r: getattr(r.training, attr) if r.training is not None else None
+
+
+# name -> raw value of a ModelResult (csv and json columns, in this order)
+COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
+    "session": lambda r: r.session,
+    "date": lambda r: r.date,
+    "device": lambda r: r.device.serial,
+    "device_name": lambda r: r.device.name,
+    "device_kind": lambda r: r.device.kind,
+    "device_tags": lambda r: list(r.device.tags),
+    "abi": lambda r: r.device.abi,
+    "runtime": lambda r: r.device.runtime,
+    "model": lambda r: r.model,
+    "status": lambda r: r.status,
+    "error": lambda r: r.error,
+    "model_sha256": lambda r: r.model_sha256,
+    "trained": lambda r: r.trained,
+    "params": lambda r: r.params,
+    "macs": lambda r: r.macs,
+    "model_bytes": lambda r: r.model_bytes,
+    "appsize_kind": lambda r: r.appsize_kind,
+    "apk_bytes": lambda r: r.apk_bytes,
+    "apk_with_model_bytes": lambda r: r.apk_with_model_bytes,
+    "model_share": lambda r: r.model_share,
+    "installed_bytes": lambda r: r.installed_bytes,
+    "threads": lambda r: r.threads,
+    "load_ms": lambda r: r.load_ms,
+    "first_inference_ms": lambda r: r.first_inference_ms,
+    "n": _lat("n", 1),
+    "median_ms": _lat("median"),
+    "p90_ms": _lat("p90"),
+    "p99_ms": _lat("p99"),
+    "min_ms": _lat("min"),
+    "max_ms": _lat("max"),
+    "mean_ms": _lat("mean"),
+    "std_ms": _lat("std"),
+    "mad_ms": _lat("mad"),
+    "cv": _lat("cv", 1),
+    "repeats": lambda r: r.repeats,
+    "repeat_spread": lambda r: r.repeat_spread,
+    "mem_counter": lambda r: r.mem_counter,
+    "mem_load_kb": lambda r: r.mem_load_kb,
+    "mem_run_kb": lambda r: r.mem_run_kb,
+    "thermal_max": lambda r: r.thermal_max,
+    "fer_split": lambda r: r.fer_split,
+    "fer_n": lambda r: r.fer_n,
+    "fer_acc_device": lambda r: r.fer_acc_device,
+    "fer_acc_host": lambda r: r.fer_acc_host,
+    "fer_agreement": lambda r: r.fer_agreement,
+    "rw_accuracy": lambda r: r.rw_accuracy,
+    "rw_photos": lambda r: r.rw_photos,
+    "rw_classified": lambda r: r.rw_classified,
+    "rw_no_face": lambda r: r.rw_no_face,
+    "rw_multi_face": lambda r: r.rw_multi_face,
+    "rw_undecodable": lambda r: r.rw_undecodable,
+    "train_run": _train("run_id"),
+    "train_epochs": _train("epochs"),
+    "train_loss": _train("train_loss"),
+    "val_loss": _train("val_loss"),
+    "val_acc": _train("val_acc"),
+    "warnings": lambda r: [w.code for w in r.warnings],
+    "device_warnings": lambda r: list(r.device.preflight),
+}
+COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
+
+
+def result_row(r: ModelResult) -> dict[str, Any]:
+    return {name: get(r) for name, get in COLUMNS.items()}
+
+
+# --- display sections ------------------------------------------------------------------------
+# (header, column name, formatter); the first header of each section is the model.
+
+SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
+    ("Size", [
+        ("Status", "status", fmt_text),
+        ("Params", "params", fmt_int),
+        ("Model MB", "model_bytes", fmt_mb),
+        ("APK+model MB", "apk_with_model_bytes", fmt_mb),
+        ("Model share %", "model_share", fmt_pct),
+        ("Installed MB", "installed_bytes", fmt_mb),
+    ]),
+    ("Latency (ms)", [
+        ("Threads", "threads", fmt_int),
+        ("Load", "load_ms", fmt_ms),
+        ("First", "first_inference_ms", fmt_ms),
+        ("Median", "median_ms", fmt_ms),
+        ("p90", "p90_ms", fmt_ms),
+        ("p99", "p99_ms", fmt_ms),
+        ("Min", "min_ms", fmt_ms),
+        ("CV %", "cv", fmt_pct),
+        ("n", "n", fmt_int),
+        ("Mem load MiB", "mem_load_kb", fmt_mib_from_kb),
+        ("Mem run MiB", "mem_run_kb", fmt_mib_from_kb),
+    ]),
+    ("Accuracy (%)", [
+        ("FER n", "fer_n", fmt_int),
+        ("FER device", "fer_acc_device", fmt_pct),
+        ("FER host", "fer_acc_host", fmt_pct),
+        ("Agree", "fer_agreement", fmt_pct),
+        ("Real-world", "rw_accuracy", fmt_pct),
+        ("Photos", "rw_photos", fmt_int),
+        ("Classified", "rw_classified", fmt_int),
+        ("No face", "rw_no_face", fmt_int),
+        ("Multi-face", "rw_multi_face", fmt_int),
+        ("Unreadable", "rw_undecodable", fmt_int),
+    ]),
+    ("Training", [
+        ("Run", "train_run", fmt_text),
+        ("Epochs", "train_epochs", fmt_int),
+        ("Train loss", "train_loss", fmt_loss),
+        ("Val loss", "val_loss", fmt_loss),
+        ("Val acc %", "val_acc", fmt_pct),
+    ]),
+]
+TEXT_COLUMNS = {"status", "train_run"}
+
+# Which cell a warning sits beside (device-wide warnings go under the device heading instead).
+WARNING_CELL = {
+    "few_samples": "n",
+    "no_p99": "p99_ms",
+    "heavy_tail": "p99_ms",
+    "high_spread": "cv",
+    "below_resolution": "median_ms",
+    "repeat_spread": "median_ms",
+    "thermal": "median_ms",
+    "untrained": "fer_acc_device",
+}
+# Said once under the device heading: they hold for every model measured there.
+DEVICE_WARNINGS = {"simulated", "host", "emulator", "debuggable", "no_apk"}
+
+
+def _section(title: str, cols, results: list[ModelResult], rows: list[dict]) -> Section:
+    headers = ["Model"] + [h for h, _, _ in cols]
+    section = Section(title, headers, [], numeric={i + 1 for i, (_, c, _) in enumerate(cols) if c not in TEXT_COLUMNS})
+    names = {c for _, c, _ in cols}
+    for r, row in zip(results, rows):
+        marked = {WARNING_CELL[w.code] for w in r.warnings if WARNING_CELL.get(w.code) in names}
+        cells = [r.model]
+        for _, col, fmt in cols:
+            text = fmt(row[col])
+            cells.append(f"{text} {MARK}" if col in marked and text != MISSING else text)
+        section.rows.append(cells)
+        for w in r.warnings:
+            if WARNING_CELL.get(w.code) in names:
+                section.notes.append(f"{MARK} {r.model}: {w}")
+    return section
+
+
+def device_heading(session: str, dev, results: list[ModelResult]) -> str:
+    date = results[0].date if results else ""
+    runtime = f" · runtime {dev.runtime}" if dev.runtime else ""
+    return f"{dev.label} · session {session} · {date}{runtime}"
+
+
+def build_blocks(data: ReportData) -> list[Block]:
+    blocks = []
+    status = {s.id: s.status for s in data.sessions}
+    for session, dev, results in data.groups():
+        rows = [result_row(r) for r in results]
+        lines = []
+        if status.get(session) == "running":
+            lines.append(f"session still running or interrupted: finish it with `fermbench run --resume {session}`")
+        seen = set()
+        for r in results:
+            for w in r.warnings:
+                if w.code in DEVICE_WARNINGS and w.code not in seen:
+                    seen.add(w.code)
+                    lines.append(f"{MARK} {w}")
+        lines += [f"{MARK} preflight: {w}" for w in dev.preflight]
+        for r in results:
+            if r.status != "ok":
+                lines.append(f"{r.model}: {r.status.upper()}" + (f": {r.error}" if r.error else ""))
+        sections = [_section(title, cols, results, rows) for title, cols in SECTIONS]
+        blocks.append(Block(device_heading(session, dev, results), lines, sections))
+    if data.training_problems:
+        blocks.append(Block("Training runs not shown", list(data.training_problems), []))
+    return blocks
+
+
+def render_results(data: ReportData, fmt: str, width: int | None = None) -> str:
+    """The whole results report in one of FORMATS."""
+    if fmt == "csv":
+        return render_csv(COLUMN_NAMES, [result_row(r) for r in data.results])
+    if fmt == "json":
+        return render_json({
+            "format_version": 1,
+            "columns": list(COLUMN_NAMES),
+            "results": [
+                {**result_row(r), "warnings": [w.to_dict() for w in r.warnings]} for r in data.results
+            ],
+        })
+    blocks = build_blocks(data)
+    if fmt == "markdown":
+        return render_markdown(blocks)
+    return render_rich(blocks, width=width)

@@ -1,0 +1,115 @@
+"""Parse the text that `am instrument -w -r` prints (AOSP's raw output format).
+
+    INSTRUMENTATION_STATUS: key=value     one line per key, keys sorted; a value may span lines
+    INSTRUMENTATION_STATUS_CODE: n        closes one status bundle
+    INSTRUMENTATION_RESULT: key=value     the final bundle
+    INSTRUMENTATION_CODE: n               the end (-1 = finished; 0 after a crash)
+
+A crashed process ends with `INSTRUMENTATION_RESULT: shortMsg=Process crashed.` (or the
+exception's name, with longMsg) and `INSTRUMENTATION_CODE: 0`. A stream that stops before
+INSTRUMENTATION_CODE (adb connection lost, runner killed) is `truncated`; a status bundle whose
+STATUS_CODE never came is kept apart in `partial_status`, never mixed with complete ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+_STATUS = "INSTRUMENTATION_STATUS: "
+_STATUS_CODE = "INSTRUMENTATION_STATUS_CODE: "
+_RESULT = "INSTRUMENTATION_RESULT: "
+_CODE = "INSTRUMENTATION_CODE: "
+_ABORTED = "INSTRUMENTATION_ABORTED: "
+_FAILED = "INSTRUMENTATION_FAILED: "
+_ON_ERROR = "onError: "
+
+
+@dataclass
+class InstrumentStatus:
+    """One status bundle: its values and the code on its INSTRUMENTATION_STATUS_CODE line."""
+
+    code: int
+    values: dict[str, str]
+
+    def __getitem__(self, key: str) -> str:
+        return self.values[key]
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.values.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.values
+
+
+@dataclass
+class InstrumentRun:
+    statuses: list[InstrumentStatus] = field(default_factory=list)
+    result: dict[str, str] = field(default_factory=dict)
+    code: int | None = None  # INSTRUMENTATION_CODE; None when the stream ended before it
+    crashed: bool = False
+    truncated: bool = False
+    partial_status: dict[str, str] | None = None  # a bundle cut off before its STATUS_CODE
+    errors: list[str] = field(default_factory=list)  # onError / ABORTED / FAILED lines
+    not_installed: str | None = None  # the INSTRUMENTATION_FAILED text (no such instrumentation)
+    other_lines: list[str] = field(default_factory=list)  # anything else (e.g. a Java stack trace)
+
+    @property
+    def crash_message(self) -> str:
+        parts = [self.result.get("shortMsg", ""), self.result.get("longMsg", "")]
+        return " ".join(p for p in parts if p) or "unknown crash"
+
+
+def _split(line: str, prefix: str) -> tuple[str, str]:
+    key, sep, value = line[len(prefix):].partition("=")
+    return key, value
+
+
+def _int_or_none(text: str) -> int | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+def parse_instrument_output(text: str) -> InstrumentRun:
+    run = InstrumentRun()
+    current: dict[str, str] | None = None  # the status bundle being read
+    target: dict[str, str] | None = None  # where a continuation line goes (status or result)
+    last_key: str | None = None
+    for raw in text.splitlines():
+        line = raw.rstrip("\r")  # devices behind a pty print CRLF
+        if line.startswith(_STATUS):
+            if current is None:
+                current = {}
+            key, value = _split(line, _STATUS)
+            current[key] = value
+            target, last_key = current, key
+        elif line.startswith(_STATUS_CODE):
+            code = _int_or_none(line[len(_STATUS_CODE):])
+            run.statuses.append(InstrumentStatus(code if code is not None else 0, current or {}))
+            current = target = last_key = None
+        elif line.startswith(_RESULT):
+            key, value = _split(line, _RESULT)
+            run.result[key] = value
+            target, last_key = run.result, key
+        elif line.startswith(_CODE):
+            run.code = _int_or_none(line[len(_CODE):])
+            target = last_key = None
+        elif line.startswith(_ABORTED) or line.startswith(_ON_ERROR):
+            run.errors.append(line)
+            target = last_key = None
+        elif _FAILED in line:
+            run.not_installed = line[line.index(_FAILED) + len(_FAILED):].strip()
+            run.errors.append(line)
+            target = last_key = None
+        elif line == "" and target is None:
+            continue
+        elif target is not None and last_key is not None:
+            target[last_key] += "\n" + line  # a value that spans lines
+        else:
+            run.other_lines.append(line)
+    if current is not None:
+        run.partial_status = current
+    run.crashed = "shortMsg" in run.result
+    run.truncated = run.code is None and run.not_installed is None and not any(e.startswith(_ABORTED) for e in run.errors)
+    return run

@@ -1,0 +1,581 @@
+"""The host<->runner protocol (android-runner/PROTOCOL.md is the single source of truth).
+
+The host starts the runner with `am instrument -w -r -e key value ... RUNNER_COMPONENT`.
+This module builds those `-e` extras, validates them exactly as the runners do, and turns the
+parsed `am instrument -r` output into typed results. The Android runner (Java) and the host
+runner (`fermbench.runner.host`) both implement the same rules; keep the three in step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import struct
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Union
+
+import numpy as np
+
+from ..errors import ConfigError, RunnerError
+from ..labels import NORM_MEAN, NORM_STD
+
+if TYPE_CHECKING:
+    from .instrument_output import InstrumentRun
+
+PROTOCOL_VERSION = 1
+RUNNER_PACKAGE = "org.fermbench.runner"
+RUNNER_CLASS = "org.fermbench.runner.BenchmarkInstrumentation"
+RUNNER_COMPONENT = f"{RUNNER_PACKAGE}/{RUNNER_CLASS}"
+DEVICE_MODEL_DIR = "/data/local/tmp/fermbench"  # world-readable; apps may read, not write
+EXTERNAL_FILES_DIR = f"/sdcard/Android/data/{RUNNER_PACKAGE}/files"  # where the app writes results
+RESULTS_SUBDIR = "results"  # result files: EXTERNAL_FILES_DIR/results/<run_id>.json
+
+MODES = ("info", "latency", "classify")
+
+# Keys of the status bundles the runner sends (`INSTRUMENTATION_STATUS: key=value`).
+KEY_ID = "id"  # always "fermbench", like AndroidJUnitRunner's id=AndroidJUnitRunner
+RUNNER_ID = "fermbench"
+KEY_PROTOCOL = "fermbench_protocol"
+KEY_PHASE = "fermbench_phase"  # progress: load, first, warmup, timed, classify
+KEY_RESULT = "fermbench_result"  # one-line JSON
+KEY_RESULT_FILE = "fermbench_result_file"  # device path of the JSON when too large to inline
+KEY_RESULT_BYTES = "fermbench_result_bytes"
+KEY_RESULT_SHA256 = "fermbench_result_sha256"
+KEY_ERROR_CODE = "fermbench_error_code"
+KEY_ERROR_MESSAGE = "fermbench_error_message"
+KEY_STATUS = "fermbench_status"  # in the final INSTRUMENTATION_RESULT: ok or error
+
+# Status codes of those bundles (the number on `INSTRUMENTATION_STATUS_CODE:`).
+STATUS_PROGRESS = 1
+STATUS_RESULT = 0
+STATUS_ERROR = -2
+FINAL_CODE = -1  # Activity.RESULT_OK: the runner finished (a coded error is still a finish)
+
+# Error codes the runner answers with.
+ERROR_CODES = (
+    "bad_arguments",  # unknown key, missing or malformed value, protocol mismatch
+    "model_missing",  # no file at the model path (push it first)
+    "model_load_failed",  # the runtime refused the file (bytecode version, corrupt file)
+    "input_missing",  # classify: no images file at the input path
+    "input_invalid",  # classify: images file malformed
+    "inference_failed",  # forward() threw (wrong input shape, unsupported op)
+    "out_of_memory",
+    "internal",  # a bug in the runner
+)
+# Codes the host gives when the output itself is the problem (never sent by a runner).
+HOST_CODES = ("crashed", "truncated", "not_installed", "no_result", "bad_result", "protocol_mismatch")
+
+# Defaults: TFLite benchmark_model-like (warm-up, then >= 50 runs and >= 1 s), with caps so a run ends.
+DEFAULTS: dict[str, dict[str, str]] = {
+    "info": {},
+    "latency": {
+        "threads": "1",
+        "input_shape": "1,1,48,48",
+        "warmup_runs": "10",
+        "warmup_min_s": "0.5",
+        "runs": "50",
+        "min_s": "1.0",
+        "max_runs": "100000",
+        "max_s": "60",
+    },
+    "classify": {"threads": "1"},
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "info": (),
+    "latency": ("model",),
+    "classify": ("model", "input", "mean", "std"),
+}
+COMMON_OPTIONAL = ("protocol", "run_id", "inline_max_bytes")
+DEFAULT_INLINE_MAX_BYTES = 16384  # larger JSON goes to a file: am output rides on a binder call
+_RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_DECIMAL = re.compile(r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$")
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9._,/:+=@-]*$")  # no spaces or quotes: survives the device shell
+
+
+# ----------------------------------------------------------------------------- argument checking
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The extras of one run, validated; what both runners act on."""
+
+    mode: str
+    run_id: str | None = None
+    inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES
+    model: str | None = None
+    input: str | None = None
+    mean: float = 0.0
+    std: float = 1.0
+    threads: int = 1
+    input_shape: tuple[int, ...] = (1, 1, 48, 48)
+    warmup_runs: int = 10
+    warmup_min_s: float = 0.5
+    runs: int = 50
+    min_s: float = 1.0
+    max_runs: int = 100000
+    max_s: float = 60.0
+    extras: dict[str, str] = field(default_factory=dict)  # the raw extras, echoed into results
+
+
+def _bad(message: str) -> RunnerError:
+    return RunnerError(message, "bad_arguments")
+
+
+def _int(extras: dict[str, str], key: str, low: int, high: int) -> int:
+    text = extras[key]
+    if not re.fullmatch(r"[0-9]+", text):
+        raise _bad(f"{key}={text!r} is not a whole number")
+    value = int(text)
+    if not low <= value <= high:
+        raise _bad(f"{key}={value} is out of range [{low}, {high}]")
+    return value
+
+
+def _float(extras: dict[str, str], key: str, low: float, high: float) -> float:
+    text = extras[key]
+    if not _DECIMAL.match(text):  # plain decimals only: the Java runner reads exactly the same set
+        raise _bad(f"{key}={text!r} is not a number")
+    value = float(text)
+    if not (math.isfinite(value) and low <= value <= high):
+        raise _bad(f"{key}={text} is out of range [{low}, {high}]")
+    return value
+
+
+def parse_extras(extras: dict[str, str]) -> RunSettings:
+    """Validate the extras as a runner does; raises RunnerError(code='bad_arguments')."""
+    if "mode" not in extras:
+        raise _bad(f"missing mode: pass -e mode one of {', '.join(MODES)}")
+    mode = extras["mode"]
+    if mode not in MODES:
+        raise _bad(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    allowed = {"mode", *COMMON_OPTIONAL, *REQUIRED[mode], *DEFAULTS[mode]}
+    unknown = sorted(set(extras) - allowed)
+    if unknown:
+        raise _bad(f"unknown argument(s) {', '.join(unknown)} for mode {mode}: allowed are {', '.join(sorted(allowed))}")
+    missing = [k for k in REQUIRED[mode] if k not in extras]
+    if missing:
+        raise _bad(f"mode {mode} needs {', '.join(missing)}")
+    if "protocol" in extras and extras["protocol"] != str(PROTOCOL_VERSION):
+        raise _bad(f"host speaks protocol {extras['protocol']}, this runner speaks {PROTOCOL_VERSION}: install the matching runner")
+    values = {**DEFAULTS[mode], **extras}
+    kw: dict[str, Any] = {"mode": mode, "extras": dict(extras)}
+    if "run_id" in values:
+        if not _RUN_ID.match(values["run_id"]):
+            raise _bad(f"run_id={values['run_id']!r} must be 1-64 of A-Z a-z 0-9 . _ -")
+        kw["run_id"] = values["run_id"]
+    if "inline_max_bytes" in values:
+        kw["inline_max_bytes"] = _int(values, "inline_max_bytes", 0, 1 << 20)
+    for key in ("model", "input"):
+        if key in values:
+            if not values[key].startswith("/"):
+                raise _bad(f"{key}={values[key]!r} must be an absolute device path")
+            kw[key] = values[key]
+    if mode == "classify":
+        kw["mean"] = _float(values, "mean", -1e6, 1e6)
+        kw["std"] = _float(values, "std", 1e-9, 1e6)
+    if "threads" in values:
+        kw["threads"] = _int(values, "threads", 1, 64)
+    if mode == "latency":
+        shape_text = values["input_shape"]
+        if not re.fullmatch(r"[0-9]+(,[0-9]+){0,5}", shape_text):
+            raise _bad(f"input_shape={shape_text!r} must be comma-separated positive integers, e.g. 1,1,48,48")
+        shape = tuple(int(x) for x in shape_text.split(","))
+        if min(shape) < 1 or math.prod(shape) > (1 << 26):
+            raise _bad(f"input_shape={shape_text} must have positive sizes and at most 2^26 elements")
+        kw["input_shape"] = shape
+        kw["warmup_runs"] = _int(values, "warmup_runs", 0, 10_000_000)
+        kw["warmup_min_s"] = _float(values, "warmup_min_s", 0.0, 3600.0)
+        kw["runs"] = _int(values, "runs", 1, 10_000_000)
+        kw["min_s"] = _float(values, "min_s", 0.0, 3600.0)
+        kw["max_runs"] = _int(values, "max_runs", 1, 10_000_000)
+        kw["max_s"] = _float(values, "max_s", 0.001, 3600.0)
+        if kw["runs"] > kw["max_runs"]:
+            raise _bad(f"runs={kw['runs']} exceeds max_runs={kw['max_runs']}")
+        if kw["min_s"] > kw["max_s"] or kw["warmup_min_s"] > kw["max_s"]:
+            raise _bad(f"min_s and warmup_min_s must not exceed max_s={kw['max_s']}")
+    return RunSettings(**kw)
+
+
+# ----------------------------------------------------------------------------- argument builders
+
+
+def _finish(extras: dict[str, Any]) -> dict[str, str]:
+    """Stringify, drop Nones, check with the runner's own rules; user mistakes become ConfigError."""
+    out = {"protocol": str(PROTOCOL_VERSION)}
+    for key, value in extras.items():
+        if value is None:
+            continue
+        if isinstance(value, (tuple, list)):
+            value = ",".join(str(v) for v in value)
+        text = repr(float(value)) if isinstance(value, float) else str(value)
+        if not _SAFE_VALUE.match(text):
+            raise ConfigError(f"runner argument {key}={text!r} has spaces or quotes: rename the file or folder")
+        out[key] = text
+    try:
+        parse_extras(out)
+    except RunnerError as exc:
+        raise ConfigError(f"bad runner settings: {exc}") from None
+    return out
+
+
+def info_args(run_id: str | None = None) -> dict[str, str]:
+    """Extras for `info`: runner, runtime and device facts."""
+    return _finish({"mode": "info", "run_id": run_id})
+
+
+def latency_args(
+    model: str,
+    *,
+    threads: int = 1,
+    input_shape: tuple[int, ...] = (1, 1, 48, 48),
+    warmup_runs: int = 10,
+    warmup_min_s: float = 0.5,
+    runs: int = 50,
+    min_s: float = 1.0,
+    max_runs: int = 100000,
+    max_s: float = 60.0,
+    run_id: str | None = None,
+    inline_max_bytes: int | None = None,
+) -> dict[str, str]:
+    """Extras for `latency`. Warm-up and timed phases each go on until BOTH their count and
+    their minimum time are reached, and stop at max_runs iterations or max_s seconds anyway."""
+    return _finish(
+        {
+            "mode": "latency",
+            "model": model,
+            "threads": threads,
+            "input_shape": input_shape,
+            "warmup_runs": warmup_runs,
+            "warmup_min_s": float(warmup_min_s),
+            "runs": runs,
+            "min_s": float(min_s),
+            "max_runs": max_runs,
+            "max_s": float(max_s),
+            "run_id": run_id,
+            "inline_max_bytes": inline_max_bytes,
+        }
+    )
+
+
+def classify_args(
+    model: str,
+    input: str,
+    *,
+    mean: float = NORM_MEAN,
+    std: float = NORM_STD,
+    threads: int = 1,
+    run_id: str | None = None,
+    inline_max_bytes: int | None = None,
+) -> dict[str, str]:
+    """Extras for `classify`: `input` is the device path of an images file (write_images_file);
+    each pixel p becomes (p / 255 - mean) / std."""
+    return _finish(
+        {
+            "mode": "classify",
+            "model": model,
+            "input": input,
+            "mean": float(mean),
+            "std": float(std),
+            "threads": threads,
+            "run_id": run_id,
+            "inline_max_bytes": inline_max_bytes,
+        }
+    )
+
+
+def am_instrument_argv(extras: dict[str, str], component: str = RUNNER_COMPONENT) -> list[str]:
+    """The device command line: `am instrument -w -r -e k v ... component` (keys sorted)."""
+    argv = ["am", "instrument", "-w", "-r"]
+    for key in sorted(extras):
+        argv += ["-e", key, extras[key]]
+    return argv + [component]
+
+
+def parse_am_instrument_argv(argv: list[str]) -> tuple[dict[str, str], str, set[str]]:
+    """Inverse of am_instrument_argv, for a simulated `am`: (extras, component, flags like -w -r)."""
+    if argv[:2] != ["am", "instrument"]:
+        raise ValueError(f"not an am instrument command: {argv[:2]}")
+    extras: dict[str, str] = {}
+    flags: set[str] = set()
+    rest = argv[2:]
+    i = 0
+    while i < len(rest) - 1:
+        arg = rest[i]
+        if arg == "-e":
+            if i + 2 >= len(rest):
+                raise ValueError("-e needs a key and a value")
+            extras[rest[i + 1]] = rest[i + 2]
+            i += 3
+        elif arg.startswith("-"):
+            flags.add(arg)
+            i += 1
+        else:
+            raise ValueError(f"unexpected argument {arg!r}")
+    if i != len(rest) - 1:
+        raise ValueError("missing component")
+    return extras, rest[-1], flags
+
+
+# ----------------------------------------------------------------------------- images file
+
+IMAGES_MAGIC = b"FERB"
+IMAGES_VERSION = 1
+_IMAGES_HEADER = struct.Struct("<4sIIII")  # magic, version, N, H, W; then N*H*W uint8, row-major
+
+
+def images_file_bytes(images: np.ndarray) -> bytes:
+    images = np.asarray(images)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ConfigError(f"images must be a uint8 array [N, H, W], got {images.dtype} {list(images.shape)}")
+    n, h, w = images.shape
+    return _IMAGES_HEADER.pack(IMAGES_MAGIC, IMAGES_VERSION, n, h, w) + np.ascontiguousarray(images).tobytes()
+
+
+def write_images_file(path: str | Path, images: np.ndarray) -> Path:
+    """Write N grayscale images (uint8 [N, H, W], e.g. [N, 48, 48]) for `classify`."""
+    from ..fileio import atomic_write_bytes
+
+    return atomic_write_bytes(path, images_file_bytes(images))
+
+
+def parse_images_bytes(data: bytes, name: str = "images file") -> np.ndarray:
+    """Inverse of images_file_bytes; raises RunnerError(code='input_invalid') on a malformed file."""
+    if len(data) < _IMAGES_HEADER.size:
+        raise RunnerError(f"{name} is {len(data)} bytes, shorter than its {_IMAGES_HEADER.size}-byte header", "input_invalid")
+    magic, version, n, h, w = _IMAGES_HEADER.unpack_from(data)
+    if magic != IMAGES_MAGIC:
+        raise RunnerError(f"{name} does not start with {IMAGES_MAGIC!r}: write it with write_images_file", "input_invalid")
+    if version != IMAGES_VERSION:
+        raise RunnerError(f"{name} has format version {version}, runner reads {IMAGES_VERSION}", "input_invalid")
+    if n < 1 or h < 1 or w < 1:
+        raise RunnerError(f"{name} declares an empty set ({n}x{h}x{w})", "input_invalid")
+    expected = _IMAGES_HEADER.size + n * h * w
+    if len(data) != expected:
+        raise RunnerError(f"{name} is {len(data)} bytes, its header ({n}x{h}x{w}) says {expected}", "input_invalid")
+    return np.frombuffer(data, dtype=np.uint8, offset=_IMAGES_HEADER.size).reshape(n, h, w)
+
+
+def read_images_file(path: str | Path) -> np.ndarray:
+    return parse_images_bytes(Path(path).read_bytes(), str(path))
+
+
+def latency_input_values(count: int, mean: float = NORM_MEAN, std: float = NORM_STD) -> np.ndarray:
+    """The fixed input of `latency`: pixel i = (i * 37) % 256, normalised. Same in Java."""
+    pixels = (np.arange(count, dtype=np.int64) * 37) % 256
+    return ((pixels.astype(np.float32) / np.float32(255.0) - np.float32(mean)) / np.float32(std)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- typed results
+
+
+@dataclass
+class MemoryReading:
+    """One memory reading in KiB; a counter the platform cannot read is None."""
+
+    pss_kb: int | None
+    rss_kb: int | None
+    native_heap_kb: int | None  # bytes malloc'ed (Debug.getNativeHeapAllocatedSize / mallinfo)
+
+
+@dataclass
+class EnvReading:
+    """Thermal and battery state; None where not available (the host), with a note saying why."""
+
+    thermal_status: int | None  # PowerManager.THERMAL_STATUS_* (API 29+)
+    thermal_status_name: str | None  # none, light, moderate, severe, critical, emergency, shutdown
+    battery_temp_c: float | None
+    battery_level_pct: int | None
+    charging: bool | None
+    note: str | None = None
+
+
+@dataclass
+class _Common:
+    protocol_version: int
+    mode: str
+    runner_kind: str  # "android" or "host"
+    runner_version: str
+    runtime_name: str  # e.g. pytorch_lite
+    runtime_version: str
+    settings: dict[str, str]  # the extras the run was started with
+
+
+@dataclass
+class InfoResult(_Common):
+    bytecode_min: int
+    bytecode_max: int
+    abis: list[str]
+    cpu_count: int
+    debuggable: bool | None
+    device: dict[str, Any]  # manufacturer, model, device, sdk_int, release, hardware, is_emulator, ...
+
+
+@dataclass
+class LatencyResult(_Common):
+    model_path: str
+    model_bytes: int
+    model_sha256: str
+    threads: int
+    input_shape: list[int]
+    output_numel: int
+    load_ns: int
+    first_inference_ns: int  # the first forward after load, outside warm-up and timed phases
+    warmup_count: int
+    warmup_ns: int
+    samples_ns: list[int]  # every timed iteration, in order
+    timed_ns: int  # wall time of the timed phase
+    stop_reason: str  # "count_and_time" (both minimums met), "max_runs" or "max_s"
+    memory_counter: str  # the headline counter: "pss" (or "rss")
+    memory_source: str  # where it was read, e.g. Debug.MemoryInfo.getTotalPss
+    memory_before_load: MemoryReading
+    memory_after_load: MemoryReading
+    memory_after_run: MemoryReading
+    env_before: EnvReading
+    env_after: EnvReading
+
+    def memory_delta_kb(self) -> int | None:
+        """Headline counter after the run minus before load."""
+        before = getattr(self.memory_before_load, f"{self.memory_counter}_kb")
+        after = getattr(self.memory_after_run, f"{self.memory_counter}_kb")
+        return None if before is None or after is None else after - before
+
+
+@dataclass
+class ClassifyResult(_Common):
+    model_path: str
+    model_bytes: int
+    model_sha256: str
+    threads: int
+    count: int
+    height: int
+    width: int
+    mean: float
+    std: float
+    load_ns: int
+    num_classes: int
+    top: list[int]  # argmax per image
+    logits: list[list[float | None]]  # per image; None where the runtime gave NaN/inf
+    latency_ns: list[int]  # per image, batch 1, no warm-up (first image includes it)
+
+
+@dataclass
+class RunnerErrorResult:
+    code: str
+    message: str
+
+
+Result = Union[InfoResult, LatencyResult, ClassifyResult]
+_RESULT_TYPES: dict[str, type] = {"info": InfoResult, "latency": LatencyResult, "classify": ClassifyResult}
+_NESTED = {"memory_before_load": MemoryReading, "memory_after_load": MemoryReading, "memory_after_run": MemoryReading,
+           "env_before": EnvReading, "env_after": EnvReading}
+
+
+def _build(cls: type, data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise RunnerError(f"runner result: {where} is not an object", "bad_result")
+    names = {f.name for f in fields(cls)}
+    required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+    unknown, missing = set(data) - names, required - set(data)
+    if unknown or missing:
+        raise RunnerError(
+            f"runner result {where} does not match protocol {PROTOCOL_VERSION} "
+            f"(unknown: {sorted(unknown)}, missing: {sorted(missing)}): runner and harness disagree, reinstall the runner",
+            "bad_result",
+        )
+    kw = {k: (_build(_NESTED[k], v, k) if k in _NESTED else v) for k, v in data.items()}
+    return cls(**kw)
+
+
+def result_from_json(obj: dict[str, Any]) -> Result:
+    """A result JSON object (as the runners write it) -> its dataclass."""
+    if not isinstance(obj, dict):
+        raise RunnerError("runner result is not a JSON object", "bad_result")
+    if obj.get("protocol_version") != PROTOCOL_VERSION:
+        raise RunnerError(
+            f"runner speaks protocol {obj.get('protocol_version')}, harness speaks {PROTOCOL_VERSION}: install the matching runner",
+            "protocol_mismatch",
+        )
+    mode = obj.get("mode")
+    if mode not in _RESULT_TYPES:
+        raise RunnerError(f"runner result has unknown mode {mode!r}", "bad_result")
+    return _build(_RESULT_TYPES[mode], obj, mode)
+
+
+def result_to_json(result: Result) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(result)
+
+
+def dumps_result(obj: dict[str, Any]) -> str:
+    """One-line JSON exactly as the host runner writes it (sorted keys, no NaN)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+# ----------------------------------------------------------------------------- decoding a run
+
+
+@dataclass
+class ResultRef:
+    """Where a run's result is: inline JSON text, or a file on the device to pull."""
+
+    inline: str | None = None
+    file: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+
+def read_outcome(run: "InstrumentRun") -> ResultRef | RunnerErrorResult:
+    """What a parsed run says, without raising: the result's location or a coded error."""
+    for status in run.statuses:
+        if KEY_ERROR_CODE in status.values:
+            return RunnerErrorResult(status.values[KEY_ERROR_CODE], status.values.get(KEY_ERROR_MESSAGE, ""))
+    for status in run.statuses:
+        if KEY_RESULT in status.values:
+            return ResultRef(inline=status.values[KEY_RESULT])
+        if KEY_RESULT_FILE in status.values:
+            size = status.values.get(KEY_RESULT_BYTES)
+            return ResultRef(file=status.values[KEY_RESULT_FILE], size=int(size) if size and size.isdigit() else None,
+                             sha256=status.values.get(KEY_RESULT_SHA256))
+    if run.not_installed:
+        return RunnerErrorResult("not_installed", f"{run.not_installed}: install the runner APK first")
+    if run.crashed:
+        return RunnerErrorResult("crashed", f"runner process crashed: {run.crash_message}")
+    if run.truncated:
+        return RunnerErrorResult("truncated", "runner output ended before INSTRUMENTATION_CODE (connection lost or runner killed)")
+    detail = "; ".join(run.errors) or f"final code {run.code}"
+    return RunnerErrorResult("no_result", f"runner finished without a result ({detail})")
+
+
+def decode_result(run: "InstrumentRun", fetch: Callable[[str], bytes] | None = None) -> Result:
+    """Parsed `am instrument -r` output -> typed result, or raise RunnerError(message, code).
+
+    A large result lives in a device file; `fetch(device_path) -> bytes` pulls it (the bench
+    step passes its Device.pull). Its size and SHA-256 are checked against what the runner said.
+    """
+    outcome = read_outcome(run)
+    if isinstance(outcome, RunnerErrorResult):
+        raise RunnerError(f"runner error {outcome.code}: {outcome.message}", outcome.code)
+    if outcome.inline is not None:
+        text = outcome.inline
+    else:
+        assert outcome.file is not None
+        if fetch is None:
+            raise RunnerError(f"result is in device file {outcome.file}: pass fetch= to pull it", "no_result")
+        data = fetch(outcome.file)
+        if outcome.size is not None and len(data) != outcome.size:
+            raise RunnerError(f"result file {outcome.file} is {len(data)} bytes, runner wrote {outcome.size}", "bad_result")
+        if outcome.sha256 is not None:
+            import hashlib
+
+            if hashlib.sha256(data).hexdigest() != outcome.sha256:
+                raise RunnerError(f"result file {outcome.file} does not match its SHA-256: pull it again", "bad_result")
+        text = data.decode("utf-8")
+    try:
+        obj = json.loads(text)
+    except ValueError as exc:
+        raise RunnerError(f"runner result is not valid JSON ({exc}): {text[:80]!r}", "bad_result") from None
+    return result_from_json(obj)
+

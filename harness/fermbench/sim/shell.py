@@ -1,0 +1,457 @@
+"""A small POSIX-style shell for the simulated phone (what adbd's `/system/bin/sh -c` runs).
+
+Supported: words with single/double quotes and backslash escapes, `$?`, `$NAME`, `${NAME}`,
+`NAME=value`, `#` comments, `;` and newlines, `&&`, `||`, pipes, redirections (`>`, `>>`, `<`,
+`N>`, `N>&M`, `/dev/null`), and `*`/`?`/`[...]` globs over the phone's file system.
+Not supported, and refused with a syntax error rather than misread: `&` (background), `( )`,
+backquotes, `$( )`, here-documents. Commands live in `fermbench.sim.cmds`; any other name answers
+"inaccessible or not found" with exit code 127, as Android's mksh does.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from .state import PhoneState
+
+SH = "/system/bin/sh"
+_GLOB_CHARS = frozenset("*?[")
+_UNSUPPORTED = {"(": "'(' (subshells)", ")": "')'", "`": "backquotes"}
+
+
+class Reader(Protocol):
+    def read(self, n: int = -1) -> bytes: ...
+
+
+Writer = Callable[[bytes], None]
+
+
+class ShellSyntaxError(Exception):
+    pass
+
+
+class ExitShell(Exception):
+    def __init__(self, code: int):
+        self.code = code
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Part:
+    text: str
+    quoted: bool
+    var: bool = False  # `text` names a variable, expanded when the command runs
+
+
+@dataclass
+class Word:
+    parts: list[Part] = field(default_factory=list)
+
+
+@dataclass
+class Redirect:
+    fd: int
+    op: str  # '>', '>>', '<', '>&'
+    target: Word | None = None
+    dup: int | None = None  # the M of N>&M
+
+
+@dataclass
+class Command:
+    words: list[Word] = field(default_factory=list)
+    redirects: list[Redirect] = field(default_factory=list)
+
+
+Pipeline = list[Command]
+
+
+def _lex(text: str) -> list[Word | str | Redirect]:
+    """Split a command line into Words, operators (';', '&&', '||', '|') and Redirects."""
+    tokens: list[Word | str | Redirect] = []
+    word: Word | None = None
+    i, n = 0, len(text)
+
+    def lit(s: str, quoted: bool) -> None:
+        nonlocal word
+        if word is None:
+            word = Word()
+        if word.parts and not word.parts[-1].var and word.parts[-1].quoted == quoted:
+            word.parts[-1].text += s
+        else:
+            word.parts.append(Part(s, quoted))
+
+    def end_word() -> None:
+        nonlocal word
+        if word is not None:
+            tokens.append(word)
+            word = None
+
+    def read_var(j: int, quoted: bool) -> int:
+        """At text[j] == '$': add a variable part (or a literal '$'); return the next index."""
+        nonlocal word
+        nxt = text[j + 1] if j + 1 < n else ""
+        if nxt in ("?", "$", "#") or nxt.isdigit():
+            name, end = nxt, j + 2
+        elif nxt == "{":
+            close = text.find("}", j + 2)
+            if close < 0:
+                raise ShellSyntaxError("missing '}'")
+            name, end = text[j + 2 : close], close + 1
+        elif nxt == "(":
+            raise ShellSyntaxError("'$(' (command substitution) is not supported")
+        elif nxt.isalpha() or nxt == "_":
+            end = j + 1
+            while end < n and (text[end].isalnum() or text[end] == "_"):
+                end += 1
+            name = text[j + 1 : end]
+        else:
+            lit("$", quoted)
+            return j + 1
+        if word is None:
+            word = Word()
+        word.parts.append(Part(name, quoted, var=True))
+        return end
+
+    while i < n:
+        c = text[i]
+        if c in " \t":
+            end_word()
+            i += 1
+        elif c in "\n;":
+            end_word()
+            tokens.append(";")
+            i += 1
+        elif c == "#" and word is None:
+            while i < n and text[i] != "\n":
+                i += 1
+        elif c == "&":
+            if text.startswith("&&", i):
+                end_word()
+                tokens.append("&&")
+                i += 2
+            else:
+                raise ShellSyntaxError("'&' (background jobs) is not supported")
+        elif c == "|":
+            end_word()
+            if text.startswith("||", i):
+                tokens.append("||")
+                i += 2
+            else:
+                tokens.append("|")
+                i += 1
+        elif c in "<>":
+            fd = 1 if c == ">" else 0
+            if word is not None and len(word.parts) == 1 and not word.parts[0].quoted and word.parts[0].text.isdigit() \
+                    and not word.parts[0].var:
+                fd = int(word.parts[0].text)
+                word = None
+            end_word()
+            if text.startswith(">>", i):
+                op, i = ">>", i + 2
+            elif text.startswith(">&", i) or text.startswith("<&", i):
+                j = i + 2
+                while j < n and text[j].isdigit():
+                    j += 1
+                if j == i + 2:
+                    raise ShellSyntaxError(f"'{text[i:i + 2]}' needs a file descriptor number")
+                tokens.append(Redirect(fd, ">&", dup=int(text[i + 2 : j])))
+                i = j
+                continue
+            elif text.startswith("<<", i):
+                raise ShellSyntaxError("here-documents are not supported")
+            else:
+                op, i = c, i + 1
+            tokens.append(Redirect(fd, op))
+        elif c == "'":
+            close = text.find("'", i + 1)
+            if close < 0:
+                raise ShellSyntaxError("no closing quote")
+            lit(text[i + 1 : close], True)
+            i = close + 1
+        elif c == '"':
+            i += 1
+            if word is None:
+                word = Word()
+            word.parts.append(Part("", True))  # so that "" is an (empty) argument
+            while True:
+                if i >= n:
+                    raise ShellSyntaxError("no closing quote")
+                d = text[i]
+                if d == '"':
+                    i += 1
+                    break
+                if d == "\\" and i + 1 < n and text[i + 1] in '$`"\\\n':
+                    if text[i + 1] != "\n":
+                        lit(text[i + 1], True)
+                    i += 2
+                elif d == "$":
+                    i = read_var(i, True)
+                elif d == "`":
+                    raise ShellSyntaxError("backquotes are not supported")
+                else:
+                    lit(d, True)
+                    i += 1
+        elif c == "\\":
+            if i + 1 < n and text[i + 1] != "\n":
+                lit(text[i + 1], True)
+            i += 2
+        elif c == "$":
+            i = read_var(i, False)
+        elif c in _UNSUPPORTED:
+            raise ShellSyntaxError(f"{_UNSUPPORTED[c]} not supported")
+        else:
+            lit(c, False)
+            i += 1
+    end_word()
+    return tokens
+
+
+def parse(text: str) -> list[tuple[str, Pipeline]]:
+    """A list of (connector, pipeline); the connector is ';', '&&' or '||' (the first is ';')."""
+    script: list[tuple[str, Pipeline]] = []
+    connector, pipeline, cmd = ";", [], Command()
+    tokens = _lex(text)
+    k = 0
+    while k < len(tokens):
+        tok = tokens[k]
+        if isinstance(tok, Word):
+            cmd.words.append(tok)
+        elif isinstance(tok, Redirect):
+            if tok.op != ">&":
+                if k + 1 >= len(tokens) or not isinstance(tokens[k + 1], Word):
+                    raise ShellSyntaxError(f"'{tok.op}' needs a file name")
+                k += 1
+                tok.target = tokens[k]  # type: ignore[assignment]
+            cmd.redirects.append(tok)
+        else:
+            empty = not cmd.words and not cmd.redirects
+            if tok == "|":
+                if empty:
+                    raise ShellSyntaxError("unexpected '|'")
+                pipeline.append(cmd)
+            else:
+                if empty:
+                    if tok == ";" and connector == ";" and not pipeline:
+                        k += 1
+                        continue  # empty statements (blank lines, a trailing ';') are fine
+                    raise ShellSyntaxError(f"unexpected '{tok}'")
+                pipeline.append(cmd)
+                script.append((connector, pipeline))
+                connector, pipeline = tok, []
+            cmd = Command()
+        k += 1
+    if cmd.words or cmd.redirects:
+        pipeline.append(cmd)
+    elif pipeline:
+        raise ShellSyntaxError("unexpected end after '|'")
+    if pipeline:
+        script.append((connector, pipeline))
+    elif connector != ";":
+        raise ShellSyntaxError(f"unexpected end after '{connector}'")
+    return script
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Session:
+    env: dict[str, str]
+    cwd: str = "/"
+    status: int = 0
+
+
+def _default_env() -> dict[str, str]:
+    return {
+        "PATH": "/product/bin:/apex/com.android.runtime/bin:/system/bin:/system/xbin:/odm/bin:/vendor/bin",
+        "HOME": "/",
+        "ANDROID_DATA": "/data",
+        "ANDROID_ROOT": "/system",
+        "EXTERNAL_STORAGE": "/sdcard",
+        "TMPDIR": "/data/local/tmp",
+        "SHELL": SH,
+        "USER": "shell",
+    }
+
+
+def device_abspath(cwd: str, path: str) -> str:
+    return path if path.startswith("/") else (cwd.rstrip("/") + "/" + path)
+
+
+def _glob(state: PhoneState, cwd: str, pattern: str) -> list[str]:
+    """Device paths matching a glob pattern; [] when none (the caller keeps the word)."""
+    absolute = pattern.startswith("/")
+    parts = [p for p in pattern.split("/") if p]
+    found = ["/" if absolute else ""]
+    for part in parts:
+        nxt: list[str] = []
+        for base in found:
+            if not any(ch in part for ch in _GLOB_CHARS):
+                nxt.append(f"{base.rstrip('/')}/{part}" if base else part)
+                continue
+            try:
+                host = state.host_path(device_abspath(cwd, base or "."))
+                names = sorted(os.listdir(host))
+            except (OSError, PermissionError):
+                continue
+            for name in names:
+                if name.startswith(".") and not part.startswith("."):
+                    continue
+                if fnmatch.fnmatchcase(name, part):
+                    nxt.append(f"{base.rstrip('/')}/{name}" if base else name)
+        found = nxt
+    out = []
+    for p in found:
+        try:
+            if os.path.lexists(state.host_path(device_abspath(cwd, p))):
+                out.append(p)
+        except PermissionError:
+            pass
+    return out
+
+
+def _expand(word: Word, session: Session, state: PhoneState) -> list[str]:
+    text, pattern, magic = "", "", False
+    for part in word.parts:
+        if part.var:
+            name = part.text
+            value = str(session.status) if name == "?" else "1" if name == "$" else "0" if name == "#" \
+                else session.env.get(name, "")
+            text += value
+            pattern += fnmatch_escape(value)
+        else:
+            text += part.text
+            if part.quoted:
+                pattern += fnmatch_escape(part.text)
+            else:
+                pattern += part.text
+                magic = magic or any(ch in part.text for ch in _GLOB_CHARS)
+    if magic:
+        matches = _glob(state, session.cwd, pattern)
+        if matches:
+            return matches
+    if not text and all(p.var and not p.quoted for p in word.parts):
+        return []  # an unquoted empty variable vanishes, as in sh
+    return [text]
+
+
+def fnmatch_escape(s: str) -> str:
+    return "".join(f"[{c}]" if c in _GLOB_CHARS else c for c in s)
+
+
+class _Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+    def read(self, n: int = -1) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+def run_shell(
+    state: PhoneState,
+    cmdline: str,
+    stdin: Reader | None,
+    stdout: Writer,
+    stderr: Writer,
+    cancel: threading.Event,
+) -> int:
+    """Run one `sh -c` command line on the phone; returns the exit status (0-255)."""
+    session = Session(_default_env())
+    try:
+        script = parse(cmdline)
+    except ShellSyntaxError as exc:
+        stderr(f"{SH}: syntax error: {exc}\n".encode())
+        return 1
+    status = 0
+    try:
+        for connector, pipeline in script:
+            if cancel.is_set():
+                break
+            if (connector == "&&" and status != 0) or (connector == "||" and status == 0):
+                continue
+            status = _run_pipeline(state, session, pipeline, stdin or _Discard(), stdout, stderr, cancel)
+            session.status = status
+    except ExitShell as exc:
+        status = exc.code
+    return status & 0xFF
+
+
+def _run_pipeline(state, session, pipeline: Pipeline, stdin, stdout: Writer, stderr: Writer, cancel) -> int:
+    # Stages run one after another; each stage's output is buffered for the next. Enough for
+    # `pm list packages | grep x`; only the last stage streams (as `am instrument` needs).
+    status, feed = 0, stdin
+    for i, cmd in enumerate(pipeline):
+        last = i == len(pipeline) - 1
+        buf = io.BytesIO()
+        status = _run_command(state, session, cmd, feed, stdout if last else buf.write, stderr, cancel)
+        feed = io.BytesIO(buf.getvalue())
+    return status
+
+
+def _run_command(state, session: Session, cmd: Command, stdin, stdout: Writer, stderr: Writer, cancel) -> int:
+    from .cmds import COMMANDS, Ctx
+
+    argv: list[str] = []
+    assignments: dict[str, str] = {}
+    for word in cmd.words:
+        if not argv and not word.parts[0].var and not word.parts[0].quoted and "=" in word.parts[0].text \
+                and word.parts[0].text.split("=", 1)[0].isidentifier():
+            name, _, first = word.parts[0].text.partition("=")
+            rest = Word([Part(first, False)] + word.parts[1:])
+            assignments[name] = "".join(_expand(rest, session, state))
+            continue
+        argv.extend(_expand(word, session, state))
+
+    fds: dict[int, object] = {0: stdin, 1: stdout, 2: stderr}
+    opened = []
+    try:
+        for r in cmd.redirects:
+            if r.op == ">&":
+                if r.dup not in fds:
+                    stderr(f"{SH}: {r.dup}: bad file descriptor\n".encode())
+                    return 1
+                fds[r.fd] = fds[r.dup]
+                continue
+            target = "".join(_expand(r.target, session, state)) if r.target else ""
+            path = device_abspath(session.cwd, target)
+            try:
+                if path == "/dev/null":
+                    fh = _Discard()
+                else:
+                    host = state.host_path(path)
+                    fh = open(host, {"<": "rb", ">": "wb", ">>": "ab"}[r.op])
+                    opened.append(fh)
+            except (OSError, PermissionError) as exc:
+                verb = "open" if r.op == "<" else "create"
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "Permission denied"
+                stderr(f"{SH}: can't {verb} {target}: {reason}\n".encode())
+                return 1
+            fds[r.fd] = fh if r.op == "<" else fh.write
+
+        if not argv:
+            session.env.update(assignments)
+            return 0
+        name = argv[0]
+        if name.startswith("/system/bin/") or name.startswith("/system/xbin/"):
+            name = name.rsplit("/", 1)[1]
+        handler = COMMANDS.get(name)
+        err = fds[2]
+        if handler is None:
+            err(f"{SH}: {argv[0]}: inaccessible or not found\n".encode())  # type: ignore[operator]
+            return 127
+        env = {**session.env, **assignments}
+        ctx = Ctx(state, name, argv[1:], fds[0], fds[1], err, cancel, session, env)  # type: ignore[arg-type]
+        return ctx.run(handler)
+    finally:
+        for fh in opened:
+            fh.close()

@@ -1,0 +1,280 @@
+"""The simulated phone's "operating system": identity, file system, packages, sensors.
+
+Everything the shell commands and the adb services read or change lives in one PhoneState.
+The file system is a real folder on the host (`root`); device paths map into it and can never
+escape it. Services run on several threads at once, so every shared table sits behind `lock`.
+"""
+
+from __future__ import annotations
+
+import collections
+import errno
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+# Folders a fresh phone has; apps write under /sdcard/Android/data/<pkg>/files.
+_BASE_DIRS = (
+    "data/local/tmp",
+    "data/app",
+    "sdcard/Android/data",
+    "sdcard/Download",
+    "system/bin",
+    "proc",
+    "dev",
+)
+
+
+_SYSTEM_PACKAGES = ("android", "com.android.shell", "com.android.settings")
+
+
+@dataclass(frozen=True)
+class SimIdentity:
+    """Who the phone says it is: the properties `getprop` answers and the adb banner carries."""
+
+    model: str = "Pixel 7 (fermbench sim)"
+    manufacturer: str = "Google"
+    brand: str = "google"
+    device: str = "panther"
+    product: str = "panther_sim"
+    abis: tuple[str, ...] = ("x86_64", "arm64-v8a")
+    sdk: int = 34
+    release: str = "14"
+    build_id: str = "UQ1A.240205.004"
+    hardware: str = "panther"
+    soc_manufacturer: str = "Google"
+    soc_model: str = "GS201"
+    serialno: str = "FERMSIM0001"
+    is_emulator: bool = False
+    debuggable: bool = False
+    cpu_cores: int = 8
+    cpu_governor: str = "sched_pcpu"
+    extra_props: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fingerprint(self) -> str:
+        return (
+            f"{self.brand}/{self.product}/{self.device}:{self.release}/{self.build_id}/"
+            f"fermsim:{'userdebug' if self.debuggable else 'user'}/release-keys"
+        )
+
+    def props(self) -> dict[str, str]:
+        """The full getprop table; `extra_props` wins over the derived values."""
+        props = {
+            "ro.product.model": self.model,
+            "ro.product.manufacturer": self.manufacturer,
+            "ro.product.brand": self.brand,
+            "ro.product.device": self.device,
+            "ro.product.name": self.product,
+            "ro.product.cpu.abi": self.abis[0] if self.abis else "",
+            "ro.product.cpu.abilist": ",".join(self.abis),
+            "ro.build.version.sdk": str(self.sdk),
+            "ro.build.version.release": self.release,
+            "ro.build.id": self.build_id,
+            "ro.build.type": "userdebug" if self.debuggable else "user",
+            "ro.build.fingerprint": self.fingerprint,
+            "ro.hardware": "ranchu" if self.is_emulator else self.hardware,
+            "ro.board.platform": self.hardware,
+            "ro.soc.manufacturer": self.soc_manufacturer,
+            "ro.soc.model": self.soc_model,
+            "ro.serialno": self.serialno,
+            "ro.debuggable": "1" if self.debuggable else "0",
+            "ro.secure": "0" if self.debuggable else "1",
+            "sys.boot_completed": "1",
+            "persist.sys.timezone": "UTC",
+            "ro.fermbench.simulated": "1",  # so that reports can tell a simulated phone from a real one
+        }
+        if self.is_emulator:
+            props["ro.kernel.qemu"] = "1"
+            props["ro.boot.qemu"] = "1"
+        props.update(self.extra_props)
+        return props
+
+
+@dataclass
+class Faults:
+    """Fault injection. Mutable on purpose: a test may flip one while the phone runs."""
+
+    offline_after_bytes: int | None = None  # drop the transport after this many bytes received
+    unauthorized: bool = False  # answer CNXN with AUTH that never succeeds
+    transfer_delay_s_per_mib: float = 0.0  # slow sync transfers
+    disk_free_bytes: int | None = None  # free space under /data (None: the host's)
+    runner_crash: bool = False  # the runner process dies part way
+    runner_hang: bool = False  # the runner never finishes
+    advertise_cmd: bool = True  # without `cmd`, adb installs through push + `pm install`
+
+
+@dataclass
+class Package:
+    """One installed package, as `pm` knows it."""
+
+    name: str
+    version_code: int
+    version_name: str
+    apk_path: str  # device path of base.apk
+    installed_size: int
+    system: bool = False  # system packages cannot be uninstalled
+    installed_at: float = field(default_factory=time.time)
+
+
+@dataclass
+class Battery:
+    level: int = 87  # percent
+    temperature: int = 291  # tenths of a degree Celsius, as dumpsys reports it
+    voltage: int = 4123  # mV
+    status: int = 3  # BatteryManager.BATTERY_STATUS_DISCHARGING
+    health: int = 2  # BATTERY_HEALTH_GOOD
+    ac_powered: bool = False
+    usb_powered: bool = True
+
+
+class PhoneState:
+    """The phone's OS state. Create one per simulated phone; share it between threads."""
+
+    def __init__(self, root: Path, identity: SimIdentity | None = None, faults: Faults | None = None):
+        self.root = Path(root).resolve()
+        self.identity = identity or SimIdentity()
+        self.faults = faults or Faults()
+        self.lock = threading.RLock()
+        self.props: dict[str, str] = self.identity.props()
+        self.packages: dict[str, Package] = {
+            name: Package(name, 34, "14", f"/system/app/{name}/{name}.apk", 0, system=True)
+            for name in _SYSTEM_PACKAGES
+        }
+        self.processes: dict[str, int] = {}  # running app processes: package -> pid
+        self._next_pid = 4200
+        self.battery = Battery()
+        self.thermal_status = 0  # PowerManager.THERMAL_STATUS_NONE .. SHUTDOWN (0..6)
+        self.screen_on = True
+        self.settings: dict[str, dict[str, str]] = {
+            "system": {"screen_off_timeout": "60000", "screen_brightness": "102"},
+            "secure": {},
+            "global": {"stay_on_while_plugged_in": "0", "adb_enabled": "1"},
+        }
+        self.boot_time = time.time()
+        self._log: collections.deque[str] = collections.deque(maxlen=2000)
+        self._make_file_system()
+        self.log("I", "fermsim", f"booted {self.identity.model} (sdk {self.identity.sdk})")
+
+    # -- file system -------------------------------------------------------------------------
+
+    def _make_file_system(self) -> None:
+        for d in _BASE_DIRS:
+            (self.root / d).mkdir(parents=True, exist_ok=True)
+        # CPU topology as sysfs shows it, so the device layer reads it with plain `cat`.
+        cores = self.identity.cpu_cores
+        cpu = self.root / "sys/devices/system/cpu"
+        cpu.mkdir(parents=True, exist_ok=True)
+        (cpu / "possible").write_text(f"0-{cores - 1}\n")
+        (cpu / "online").write_text(f"0-{cores - 1}\n")
+        for i in range(cores):
+            freq = cpu / f"cpu{i}" / "cpufreq"
+            freq.mkdir(parents=True, exist_ok=True)
+            (freq / "scaling_governor").write_text(self.identity.cpu_governor + "\n")
+            max_khz = 1803000 if i < cores // 2 else 2850000
+            (freq / "cpuinfo_max_freq").write_text(f"{max_khz}\n")
+            (freq / "scaling_cur_freq").write_text(f"{max_khz // 2}\n")
+        (self.root / "proc/meminfo").write_text(
+            "MemTotal:        7901820 kB\nMemFree:          812344 kB\nMemAvailable:    3934212 kB\n"
+        )
+
+    def host_path(self, device_path: str) -> Path:
+        """Map an absolute device path into the root; refuse anything that would leave it.
+
+        Symlinks are resolved first, so a link pointing outside the root is refused too.
+        Relative paths are taken from `/`, as adbd's shell starts there.
+        """
+        parts = [p for p in PurePosixPath("/" + device_path).parts[1:] if p not in ("", ".")]
+        clean: list[str] = []
+        for p in parts:
+            if p == "..":
+                if clean:
+                    clean.pop()
+            else:
+                clean.append(p)
+        host = self.root.joinpath(*clean) if clean else self.root
+        resolved = host.resolve()
+        if resolved != self.root and not resolved.is_relative_to(self.root):
+            # what a phone's SELinux says; the host folder outside the root is never touched
+            raise PermissionError(errno.EACCES, "Permission denied", device_path)
+        return host
+
+    def device_path(self, host: Path) -> str:
+        """The inverse of host_path, for messages and listings."""
+        rel = Path(host).resolve().relative_to(self.root)
+        return "/" + rel.as_posix() if str(rel) != "." else "/"
+
+    def free_bytes(self) -> int:
+        """Free space under /data; a disk-full fault fixes it to a given number."""
+        if self.faults.disk_free_bytes is not None:
+            return max(0, int(self.faults.disk_free_bytes))
+        return shutil.disk_usage(self.root).free
+
+    def total_bytes(self) -> int:
+        return max(shutil.disk_usage(self.root).total, self.free_bytes())
+
+    # -- packages ----------------------------------------------------------------------------
+
+    def install_package(self, pkg: Package) -> None:
+        with self.lock:
+            self.packages[pkg.name] = pkg
+        self.log("I", "PackageManager", f"installed {pkg.name} versionCode={pkg.version_code}")
+
+    def uninstall_package(self, name: str) -> Package | None:
+        with self.lock:
+            pkg = self.packages.pop(name, None)
+        if pkg is not None and pkg.system:
+            with self.lock:
+                self.packages[name] = pkg
+            raise PermissionError(f"{name} is a system package")
+        if pkg is not None:
+            apk_dir = self.host_path(pkg.apk_path).parent
+            shutil.rmtree(apk_dir, ignore_errors=True)
+            self.log("I", "PackageManager", f"uninstalled {name}")
+        return pkg
+
+    def package(self, name: str) -> Package | None:
+        with self.lock:
+            return self.packages.get(name)
+
+    # -- processes ---------------------------------------------------------------------------
+
+    def start_process(self, package: str) -> int:
+        with self.lock:
+            self._next_pid += 1
+            self.processes[package] = self._next_pid
+            pid = self._next_pid
+        self.log("I", "ActivityManager", f"Start proc {pid}:{package}/u0a201 for added application {package}")
+        return pid
+
+    def end_process(self, package: str) -> None:
+        with self.lock:
+            self.processes.pop(package, None)
+
+    # -- properties, settings, log ------------------------------------------------------------
+
+    def getprop(self, key: str) -> str:
+        with self.lock:
+            return self.props.get(key, "")
+
+    def setprop(self, key: str, value: str) -> None:
+        with self.lock:
+            self.props[key] = value
+
+    def log(self, level: str, tag: str, message: str) -> None:
+        """Append one line to the logcat ring in `logcat -v threadtime`'s shape."""
+        now = time.time()
+        stamp = time.strftime("%m-%d %H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
+        line = f"{stamp}  1234  1234 {level} {tag}: {message}"
+        with self.lock:
+            self._log.append(line)
+
+    def log_lines(self) -> list[str]:
+        with self.lock:
+            return list(self._log)
+
+    def clear_log(self) -> None:
+        with self.lock:
+            self._log.clear()

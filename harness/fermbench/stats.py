@@ -1,0 +1,416 @@
+"""Pure functions over raw latency samples (nanoseconds): summaries, comparisons, warnings.
+
+Nothing here reads files or talks to devices; every function takes plain numbers and returns
+frozen dataclasses, so results can be recomputed from stored raw samples at any time.
+
+Definitions used throughout:
+- Percentiles (median, p90, p99) use linear interpolation between closest ranks
+  (Hyndman & Fan type 7, numpy's default "linear" method): for sorted x[0..n-1], the q-th
+  percentile sits at position h = (n - 1) * q / 100 and is x[floor h] + (h - floor h) *
+  (x[floor h + 1] - x[floor h]).
+- std is the sample standard deviation (ddof = 1; 0 for a single sample); cv = std / mean.
+- mad is the raw median absolute deviation, median(|x - median(x)|), in ns (not scaled by 1.4826).
+- A comparison's ratio is median(candidate) / median(baseline): below 1 means the candidate
+  is faster.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Iterable, Literal, Sequence
+
+import numpy as np
+
+NS_PER_MS = 1_000_000.0
+
+Verdict = Literal["faster", "slower", "no change"]
+
+# Thresholds for warnings (pyperf-style: said next to the numbers, with advice).
+MIN_SAMPLES = 20  # below this a median and p90 are shaky and p99 is meaningless
+MIN_SAMPLES_P99 = 100  # p99 needs about 100 samples to be more than the maximum
+MAX_CV = 0.10  # std above 10 % of the mean: the run was disturbed or the device unstable
+MAX_TAIL_RATIO = 2.0  # p99 more than twice the median: heavy tail (GC, throttling, other apps)
+MIN_RESOLVABLE_NS = 1_000.0  # under 1 us per inference, timer overhead dominates
+
+
+def _as_samples(samples: Iterable[float], what: str = "samples") -> np.ndarray:
+    arr = np.asarray(list(samples) if not isinstance(samples, np.ndarray) else samples, dtype=np.float64)
+    if arr.ndim != 1:
+        arr = arr.ravel()
+    if arr.size == 0:
+        raise ValueError(f"{what}: no samples to summarize")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what}: samples must be finite numbers")
+    if np.any(arr < 0):
+        raise ValueError(f"{what}: latency samples cannot be negative")
+    return arr
+
+
+@dataclass(frozen=True)
+class LatencySummary:
+    """Summary of one set of latency samples; every value in nanoseconds except n and cv."""
+
+    n: int
+    median: float
+    p90: float
+    p99: float
+    min: float
+    max: float
+    mean: float
+    std: float
+    cv: float
+    mad: float
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+    def to_ms_dict(self) -> dict[str, float | int]:
+        """The same summary with times in milliseconds (n and cv unchanged)."""
+        return {k: (v if k in ("n", "cv") else v / NS_PER_MS) for k, v in asdict(self).items()}
+
+    def ms(self, field: str) -> float:
+        """One time field in milliseconds, e.g. `summary.ms("p90")`."""
+        if field in ("n", "cv"):
+            raise ValueError(f"{field} is not a time")
+        return getattr(self, field) / NS_PER_MS
+
+    @property
+    def median_ms(self) -> float:
+        return self.median / NS_PER_MS
+
+    @property
+    def p90_ms(self) -> float:
+        return self.p90 / NS_PER_MS
+
+    @property
+    def p99_ms(self) -> float:
+        return self.p99 / NS_PER_MS
+
+    @property
+    def min_ms(self) -> float:
+        return self.min / NS_PER_MS
+
+    @property
+    def max_ms(self) -> float:
+        return self.max / NS_PER_MS
+
+    @property
+    def mean_ms(self) -> float:
+        return self.mean / NS_PER_MS
+
+
+def summarize_ns(samples: Iterable[float]) -> LatencySummary:
+    """Summarize raw latency samples in ns. Raises ValueError on no, negative or non-finite samples."""
+    x = _as_samples(samples)
+    median, p90, p99 = (float(v) for v in np.percentile(x, [50, 90, 99]))
+    mean = float(x.mean())
+    std = float(x.std(ddof=1)) if x.size > 1 else 0.0
+    return LatencySummary(
+        n=int(x.size),
+        median=median,
+        p90=p90,
+        p99=p99,
+        min=float(x.min()),
+        max=float(x.max()),
+        mean=mean,
+        std=std,
+        cv=std / mean if mean > 0 else 0.0,
+        mad=float(np.median(np.abs(x - median))),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparison: bootstrap CI of the ratio of medians + Mann-Whitney U
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """candidate against baseline. ratio = median(candidate) / median(baseline)."""
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    p_value: float
+    verdict: Verdict
+    n_baseline: int
+    n_candidate: int
+    test: str  # "mann-whitney exact" or "mann-whitney normal"
+
+    def to_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
+
+
+def compare_medians(
+    baseline: Iterable[float],
+    candidate: Iterable[float],
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    min_change: float = 0.02,
+) -> Comparison:
+    """Compare two sets of latency samples.
+
+    The ratio of medians gets a percentile bootstrap confidence interval (each set resampled
+    with replacement, `n_boot` times, from a generator seeded with `seed` so the same inputs
+    always give the same interval). The verdict is "faster"/"slower" only when all three agree:
+    the interval excludes 1, the two-sided Mann-Whitney U p-value is below 1 - confidence, and
+    the ratio differs from 1 by at least `min_change` (default 2 %: run-to-run spread of a
+    phone's median is typically a few percent, so smaller shifts are not worth a claim).
+    """
+    if not 0 < confidence < 1:
+        raise ValueError("confidence must be between 0 and 1")
+    if n_boot < 100:
+        raise ValueError("n_boot must be at least 100")
+    a = _as_samples(baseline, "baseline")
+    b = _as_samples(candidate, "candidate")
+    med_a = float(np.median(a))
+    med_b = float(np.median(b))
+    ratio = _ratio(med_b, med_a)
+    boot = _bootstrap_ratios(a, b, n_boot, seed)
+    alpha = 1.0 - confidence
+    ci_low, ci_high = (float(v) for v in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+    p_value, test = mann_whitney_u(a, b)
+    significant = p_value < alpha and (ci_high < 1.0 or ci_low > 1.0) and abs(ratio - 1.0) >= min_change
+    verdict: Verdict = "no change"
+    if significant:
+        verdict = "faster" if ratio < 1.0 else "slower"
+    return Comparison(
+        ratio=ratio,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        confidence=confidence,
+        p_value=p_value,
+        verdict=verdict,
+        n_baseline=int(a.size),
+        n_candidate=int(b.size),
+        test=test,
+    )
+
+
+def _ratio(num: float, den: float) -> float:
+    if den == 0:
+        return 1.0 if num == 0 else math.inf
+    return num / den
+
+
+def _bootstrap_medians(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    # Resample in chunks so that 100k samples x 2000 resamples never needs GBs at once.
+    out = np.empty(n_boot)
+    chunk = max(1, min(n_boot, 4_000_000 // max(x.size, 1)))
+    for start in range(0, n_boot, chunk):
+        rows = min(chunk, n_boot - start)
+        idx = rng.integers(0, x.size, size=(rows, x.size))
+        out[start : start + rows] = np.median(x[idx], axis=1)
+    return out
+
+
+def _bootstrap_ratios(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    med_a = _bootstrap_medians(a, n_boot, rng)
+    med_b = _bootstrap_medians(b, n_boot, rng)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(med_a > 0, med_b / np.where(med_a > 0, med_a, 1.0), np.where(med_b > 0, np.inf, 1.0))
+    return ratios
+
+
+def rankdata(x: np.ndarray) -> np.ndarray:
+    """Ranks starting at 1, ties given the mean of the ranks they span (midranks)."""
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    midranks = ends - (counts - 1) / 2.0
+    return midranks[inverse]
+
+
+# Exact distribution only for small samples without ties; the count tables grow as n1*n2*n1*n2.
+EXACT_MAX_N = 25
+
+
+def mann_whitney_u(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> tuple[float, str]:
+    """Two-sided Mann-Whitney U test: (p_value, method).
+
+    Exact (the null distribution of U counted) when both samples have at most EXACT_MAX_N
+    values and there are no ties; otherwise the normal approximation with tie correction and
+    continuity correction.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    n1, n2 = a.size, b.size
+    if n1 == 0 or n2 == 0:
+        raise ValueError("mann_whitney_u needs samples on both sides")
+    pooled = np.concatenate([a, b])
+    ranks = rankdata(pooled)
+    u1 = float(ranks[:n1].sum() - n1 * (n1 + 1) / 2.0)
+    has_ties = np.unique(pooled).size < pooled.size
+    if max(n1, n2) <= EXACT_MAX_N and not has_ties:
+        return _mwu_exact_p(int(round(u1)), n1, n2), "mann-whitney exact"
+    return _mwu_normal_p(u1, n1, n2, pooled), "mann-whitney normal"
+
+
+def _u_counts(n1: int, n2: int) -> np.ndarray:
+    """Number of orderings giving each U = 0..n1*n2 (recurrence c(m,n)[u] = c(m-1,n)[u-n] + c(m,n-1)[u])."""
+    # table[m][n] for the current row only; float64 is exact here (C(50,25) < 2**53).
+    prev = [np.ones(1) for _ in range(n2 + 1)]  # m = 0: U is always 0
+    for m in range(1, n1 + 1):
+        row = [np.ones(1)]  # n = 0: U is always 0
+        for n in range(1, n2 + 1):
+            c = np.zeros(m * n + 1)
+            up = prev[n]  # c(m-1, n), shifted by n
+            c[n : n + up.size] += up
+            left = row[n - 1]  # c(m, n-1)
+            c[: left.size] += left
+            row.append(c)
+        prev = row
+    return prev[n2]
+
+
+def _mwu_exact_p(u: int, n1: int, n2: int) -> float:
+    counts = _u_counts(n1, n2)
+    total = counts.sum()
+    cdf_low = counts[: u + 1].sum() / total
+    cdf_high = counts[u:].sum() / total
+    return float(min(1.0, 2.0 * min(cdf_low, cdf_high)))
+
+
+def _mwu_normal_p(u1: float, n1: int, n2: int, pooled: np.ndarray) -> float:
+    n = n1 + n2
+    _, tie_counts = np.unique(pooled, return_counts=True)
+    tie_term = float((tie_counts**3 - tie_counts).sum()) / (n * (n - 1)) if n > 1 else 0.0
+    var = n1 * n2 / 12.0 * ((n + 1) - tie_term)
+    if var <= 0:
+        return 1.0  # every value identical: no evidence of any difference
+    z = max(0.0, abs(u1 - n1 * n2 / 2.0) - 0.5) / math.sqrt(var)
+    return float(min(1.0, math.erfc(z / math.sqrt(2.0))))
+
+
+# ---------------------------------------------------------------------------------------------
+# Run-to-run spread
+
+
+@dataclass(frozen=True)
+class RepeatSpread:
+    """How much the median moved between repeats of the same measurement."""
+
+    medians: tuple[float, ...]  # ns, one per repeat
+    min: float
+    max: float
+    relative_range: float  # (max - min) / median of medians
+    cv: float  # std / mean of the medians
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["medians"] = list(self.medians)
+        return d
+
+
+def repeat_spread(repeats: Sequence[Iterable[float]]) -> RepeatSpread:
+    """Spread of the per-repeat medians (e.g. 5 repeats of one model on one device)."""
+    medians = tuple(float(np.median(_as_samples(r, f"repeat {i + 1}"))) for i, r in enumerate(repeats))
+    if not medians:
+        raise ValueError("repeat_spread needs at least one repeat")
+    arr = np.asarray(medians)
+    mid = float(np.median(arr))
+    mean = float(arr.mean())
+    std = float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+    return RepeatSpread(
+        medians=medians,
+        min=float(arr.min()),
+        max=float(arr.max()),
+        relative_range=float((arr.max() - arr.min()) / mid) if mid > 0 else 0.0,
+        cv=std / mean if mean > 0 else 0.0,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Warnings as data with advice
+
+
+@dataclass(frozen=True)
+class StatWarning:
+    """A problem with a set of samples, said next to the numbers. `code` is stable for machines."""
+
+    code: str  # few_samples | no_p99 | high_spread | heavy_tail | below_resolution
+    message: str
+    advice: str
+
+    def __str__(self) -> str:
+        return f"{self.message}; {self.advice}"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def sample_warnings(
+    summary: LatencySummary,
+    min_samples: int = MIN_SAMPLES,
+    max_cv: float = MAX_CV,
+    max_tail_ratio: float = MAX_TAIL_RATIO,
+) -> list[StatWarning]:
+    """Warnings about one summary (pyperf-style: what looks wrong, and what to do about it)."""
+    out: list[StatWarning] = []
+    if summary.n < min_samples:
+        out.append(
+            StatWarning(
+                "few_samples",
+                f"only {summary.n} samples (fewer than {min_samples})",
+                "raise --iterations or the minimum timed-phase time",
+            )
+        )
+    elif summary.n < MIN_SAMPLES_P99:
+        out.append(
+            StatWarning(
+                "no_p99",
+                f"p99 from {summary.n} samples is close to the maximum",
+                f"collect at least {MIN_SAMPLES_P99} samples for a meaningful p99",
+            )
+        )
+    if summary.cv > max_cv:
+        out.append(
+            StatWarning(
+                "high_spread",
+                f"high spread: CV {summary.cv:.0%} (std above {max_cv:.0%} of the mean)",
+                "close other apps, let the device cool down, and rerun with --repeats to check",
+            )
+        )
+    if summary.median > 0 and summary.p99 / summary.median > max_tail_ratio:
+        out.append(
+            StatWarning(
+                "heavy_tail",
+                f"heavy tail: p99 is {summary.p99 / summary.median:.1f}x the median",
+                "look for throttling or background work; compare medians, not means",
+            )
+        )
+    if summary.median < MIN_RESOLVABLE_NS:
+        out.append(
+            StatWarning(
+                "below_resolution",
+                f"median {summary.median:.0f} ns is near the timer's resolution",
+                "time batches of inferences instead of single calls",
+            )
+        )
+    return out
+
+
+def comparison_warnings(baseline: LatencySummary, candidate: LatencySummary) -> list[StatWarning]:
+    """Warnings that weaken a comparison between two summaries."""
+    out: list[StatWarning] = []
+    n = min(baseline.n, candidate.n)
+    if n < MIN_SAMPLES:
+        out.append(
+            StatWarning(
+                "few_samples",
+                f"comparison rests on only {n} samples on one side",
+                "collect more samples on both sides before trusting the verdict",
+            )
+        )
+    worst_cv = max(baseline.cv, candidate.cv)
+    if worst_cv > MAX_CV:
+        out.append(
+            StatWarning(
+                "high_spread",
+                f"one side has CV {worst_cv:.0%}",
+                "a noisy side widens the interval; rerun it on a quiet, cool device",
+            )
+        )
+    return out

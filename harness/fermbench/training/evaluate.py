@@ -1,0 +1,68 @@
+"""Accuracy, per-class accuracy, confusion matrix and mean loss of a model on one split.
+
+Used for validation after every epoch and by `fermbench evaluate`. Images are only normalised
+(no augmentation), in batches, with the same precision the model trained with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..labels import CLASS_NAMES
+from .augment import normalize
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    split: str
+    count: int
+    accuracy: float
+    mean_loss: float
+    per_class_accuracy: list[float | None]  # None for a class absent from the split
+    confusion: list[list[int]]  # rows: true class, columns: predicted class
+    class_names: tuple[str, ...] = CLASS_NAMES
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def autocast(device: torch.device, precision: str):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    split: str,
+    device: torch.device,
+    *,
+    batch_size: int = 1024,
+    precision: str = "fp32",
+    channels_last: bool = False,
+) -> EvalResult:
+    """`images` uint8 [N,48,48] and `labels` int64 [N], on any device; the model on `device`."""
+    was_training = model.training
+    model.eval()
+    k = len(CLASS_NAMES)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    confusion = torch.zeros(k * k, dtype=torch.int64, device=device)
+    for start in range(0, len(labels), batch_size):
+        x = normalize(images[start:start + batch_size].to(device, non_blocking=True), channels_last)
+        y = labels[start:start + batch_size].to(device, non_blocking=True)
+        with autocast(device, precision):
+            logits = model(x)
+        loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
+        confusion += torch.bincount(y * k + logits.argmax(1), minlength=k * k)
+    model.train(was_training)
+    matrix = confusion.view(k, k).cpu()
+    n = int(matrix.sum())
+    per_class = [float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None for i in range(k)]
+    return EvalResult(split, n, float(matrix.diag().sum()) / max(n, 1), float(loss_sum) / max(n, 1),
+                      per_class, matrix.tolist())

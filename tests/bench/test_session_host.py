@@ -1,0 +1,83 @@
+"""Sessions on the host runner: the whole pipeline without adb, store contents checked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from fermbench.bench.start import run_benchmark
+from fermbench.store import load_sessions
+
+pytestmark = pytest.mark.slow
+
+
+def test_host_session_stores_everything(tiny, bench_models, fer_path, photo_dir, tmp_path):
+    settings = tiny(devices=("host",), models=("shallow_cnn",), repeats=2, fer_data=str(fer_path),
+                    fer_limit=21, photos=str(photo_dir))
+    outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models)
+    assert outcome.status == "complete"
+    loaded = load_sessions([outcome.store.path])
+    runs = loaded.runs
+    assert len(runs) == 2 and set(runs.repeat) == {0, 1} and set(runs.status) == {"ok"}
+    assert (runs.n >= 5).all() and (runs.median_ns > 0).all()
+    assert runs.fer_n.iloc[0] == 21 and runs.fer_agreement.iloc[0] == 1.0
+    assert runs.rw_photos.iloc[0] == 3 and runs.rw_classified.iloc[0] == 1
+    assert runs.rw_no_face.iloc[0] == 1 and runs.rw_undecodable.iloc[0] == 1
+    assert runs.appsize_kind.iloc[0] == "model_only"
+    assert runs.model_sha256.iloc[0] == json.loads((bench_models / "shallow_cnn.json").read_text())["sha256"]
+    s = loaded.samples
+    assert set(s.phase) == {"first", "timed"} and len(s[s.phase == "timed"]) == runs.n.sum()
+    photos = loaded.predictions[loaded.predictions.dataset == "photos"]
+    assert sorted(photos.status) == ["classified", "no_face", "undecodable"]
+    record = outcome.store.record("host", "shallow_cnn").data
+    assert record["realworld"]["undecodable_photos"] == ["sad/broken.jpg"]
+    assert record["realworld"]["no_face_photos"] == ["sad/blank.png"]
+    log = (outcome.store.path / "log.txt").read_text()
+    assert "photo sad/broken.jpg: cannot be decoded" in log and "1 without a face" in log
+    info = outcome.store.info
+    assert info["devices"]["host"]["tags"] == ["host"] and info["order"]["host"]["1"] == ["shallow_cnn"]
+    assert info["totals"]["runner_s"] > 0
+
+
+def test_failed_export_is_recorded_and_others_go_on(tiny, models_copy, tmp_path):
+    (models_copy / "deep_cnn.ckpt").write_bytes(b"not a checkpoint")
+    settings = tiny(devices=("host",), models=("shallow_cnn", "deep_cnn"))
+    outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=models_copy)
+    assert outcome.status == "partial"
+    by_model = {r.model: r.data for r in outcome.records}
+    assert by_model["shallow_cnn"]["status"] == "ok"
+    assert by_model["deep_cnn"]["status"] == "failed" and "export failed" in by_model["deep_cnn"]["error"]
+    assert by_model["deep_cnn"]["latency"] == []
+
+
+def test_resume_runs_only_what_is_missing(tiny, bench_models, tmp_path):
+    settings = tiny(devices=("host",), models=("shallow_cnn", "resnet9"))
+    first = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models)
+    store = first.store
+    # Pretend the session died before resnet9's latency finished.
+    rec = store.record("host", "resnet9")
+    rec.data["latency"], rec.data["status"] = [], "running"
+    store.save_record(rec)
+    store.set_status("running")
+    kept = (store.path / "samples" / "host" / "shallow_cnn.r0.csv").stat().st_mtime_ns
+    again = run_benchmark(None, resume=store.session_id, out=tmp_path / "results", model_dir=bench_models)
+    assert again.status == "complete" and again.store.path == store.path
+    assert (store.path / "samples" / "host" / "shallow_cnn.r0.csv").stat().st_mtime_ns == kept
+    log = (store.path / "log.txt").read_text().split("session resumed")[1]
+    assert "[resnet9] latency #1: ok" in log and "[shallow_cnn] latency" not in log
+    assert len(json.loads((store.path / "session.json").read_text())["resumed"]) == 1
+
+
+def test_cli_refuses_bad_config_and_mixed_resume(tmp_path):
+    from fermbench.cli import main
+
+    cfg = tmp_path / "bench.toml"
+    cfg.write_text("iteratons = 3\n")
+    result = CliRunner().invoke(main, ["run", "--device", "host", "--config", str(cfg)])
+    assert result.exit_code == 1 and "unknown key(s) iteratons" in result.output
+    result = CliRunner().invoke(main, ["run", "--resume", "x", "--iterations", "3"])
+    assert result.exit_code == 1 and "--resume continues with the session's own settings" in result.output
+    result = CliRunner().invoke(main, ["run", "--device", "host", "--models", "nope"])
+    assert result.exit_code == 1 and "unknown model(s) nope" in result.output

@@ -1,0 +1,6 @@
+// Compile-only stub of the org.pytorch:pytorch_android_lite 2.1.0 Java API the runner uses.
+package org.pytorch;
+
+public final class LiteModuleLoader {
+    public static Module load(String modelPath) { throw new RuntimeException("stub"); }
+}

@@ -1,0 +1,216 @@
+"""Checks of the Android runner's Java sources that need no Android SDK.
+
+1. They compile (javac) against compile-only stubs of the Android and org.pytorch APIs they use,
+   and, where an android.jar is found, against the real Android API.
+2. Their platform-free core (Benchmark, RunSettings, Json, ImagesFile) runs on a desktop JVM with a
+   fake engine, and what it prints is parsed and decoded by the same Python code that reads a
+   phone: the Java runner and the host runner must give the same answer to the same request.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fermbench.fileio import sha256_file
+from fermbench.runner import host
+from fermbench.runner import protocol as p
+from fermbench.runner.instrument_output import parse_instrument_output
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "android-runner" / "app" / "src"
+STUBS = Path(__file__).resolve().parent / "java"
+ANDROID_ONLY = {"BenchmarkInstrumentation.java", "AndroidPlatform.java"}  # need the Android API
+
+JAVAC = shutil.which("javac")
+JAVA = shutil.which("java")
+needs_jdk = pytest.mark.skipif(not (JAVAC and JAVA), reason="no JDK (javac/java) on PATH")
+
+
+def _java_files(*folders: Path) -> list[str]:
+    return sorted(str(f) for folder in folders for f in folder.rglob("*.java"))
+
+
+def _javac(out: Path, files: list[str], classpath: str | None = None) -> subprocess.CompletedProcess:
+    cmd = [JAVAC, "--release", "11", "-encoding", "UTF-8", "-d", str(out)]
+    if classpath:
+        cmd += ["-classpath", classpath]
+    return subprocess.run(cmd + files, capture_output=True, text=True, timeout=180)
+
+
+def _api_level(jar: str) -> int:
+    digits = Path(jar).parent.name.rpartition("-")[2]
+    return int(digits) if digits.isdigit() else 0
+
+
+def _find_android_jar() -> str | None:
+    """ANDROID_JAR, else the newest platform under ANDROID_HOME / ANDROID_SDK_ROOT / Debian's SDK."""
+    if os.environ.get("ANDROID_JAR") and Path(os.environ["ANDROID_JAR"]).is_file():
+        return os.environ["ANDROID_JAR"]
+    roots = [os.environ.get("ANDROID_HOME"), os.environ.get("ANDROID_SDK_ROOT"), "/usr/lib/android-sdk"]
+    jars = [j for r in roots if r for j in glob.glob(f"{r}/platforms/android-*/android.jar")]
+    return max(jars, key=_api_level) if jars else None
+
+
+@needs_jdk
+def test_sources_compile_against_api_stubs(tmp_path):
+    files = _java_files(APP / "main" / "java", APP / "pytorchLite" / "java", STUBS / "android-stubs", STUBS / "pytorch-stubs")
+    assert any(f.endswith("BenchmarkInstrumentation.java") for f in files)
+    done = _javac(tmp_path, files)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "org/fermbench/runner/BenchmarkInstrumentation.class").is_file()
+
+
+@needs_jdk
+@pytest.mark.skipif(_find_android_jar() is None,
+                    reason="no android.jar (set ANDROID_JAR or ANDROID_HOME; Debian 12 does not package one)")
+def test_sources_compile_against_android_jar(tmp_path):
+    files = _java_files(APP / "main" / "java", APP / "pytorchLite" / "java", STUBS / "pytorch-stubs")
+    done = _javac(tmp_path, files, classpath=_find_android_jar())
+    assert done.returncode == 0, done.stderr
+
+
+# ----------------------------------------------------------------------------- the core on a JVM
+
+
+@pytest.fixture(scope="module")
+def jvm_classes(tmp_path_factory) -> Path:
+    if not (JAVAC and JAVA):
+        pytest.skip("no JDK (javac/java) on PATH")
+    out = tmp_path_factory.mktemp("jvm-classes")
+    core = [f for f in _java_files(APP / "main" / "java") if Path(f).name not in ANDROID_ONLY]
+    done = _javac(out, core + _java_files(STUBS / "jvm"))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def run_java(classes: Path, results: Path, requests: list[dict[str, str]]) -> list[str]:
+    """One JVM, many requests; returns the am-style text of each."""
+    req_file = results / "requests.txt"
+    results.mkdir(parents=True, exist_ok=True)
+    req_file.write_text("\n".join(" ".join(f"{k}={v}" for k, v in r.items()) for r in requests) + "\n")
+    done = subprocess.run([JAVA, "-cp", str(classes), "org.fermbench.runner.JvmMain", str(results), str(req_file)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    blocks = done.stdout.split("=== end of request\n")
+    assert blocks[-1] == "" and len(blocks) == len(requests) + 1
+    return blocks[:-1]
+
+
+def outcome_code(text: str) -> str:
+    got = p.read_outcome(parse_instrument_output(text))
+    return got.code if isinstance(got, p.RunnerErrorResult) else "ok"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, tiny_ptl) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("jvm-files")
+    junk = folder / "junk.ptl"
+    junk.write_bytes(b"BAD: not a zip archive\n")  # the fake engine refuses files starting with BAD
+    images = np.random.default_rng(3).integers(0, 256, size=(4, 48, 48), dtype=np.uint8)
+    p.write_images_file(folder / "faces.ferb", images)
+    (folder / "bad.ferb").write_bytes(p.images_file_bytes(images)[:-5])
+    return {"model": str(tiny_ptl), "junk": str(junk), "missing": str(folder / "none.ptl"),
+            "images": str(folder / "faces.ferb"), "bad_images": str(folder / "bad.ferb"), "dir": str(folder)}
+
+
+QUICK = {"runs": "3", "min_s": "0", "warmup_runs": "1", "warmup_min_s": "0"}
+
+
+def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
+    lat = {"mode": "latency", "protocol": "1", "model": f["model"]}
+    cls = {"mode": "classify", "model": f["model"], "input": f["images"], "mean": "0.5", "std": "0.25"}
+    return {
+        "info": {"mode": "info", "protocol": "1"},
+        "latency": {**lat, **QUICK},
+        "latency_count_cap": {**lat, "runs": "3", "min_s": "30", "max_runs": "4", "max_s": "60", "warmup_runs": "0", "warmup_min_s": "0"},
+        "latency_time_cap": {**lat, "runs": "10000000", "max_runs": "10000000", "min_s": "0", "max_s": "0.02", "warmup_runs": "0", "warmup_min_s": "0"},
+        "classify": cls,
+        "model_missing": {**lat, **QUICK, "model": f["missing"]},
+        "model_load_failed": {**lat, **QUICK, "model": f["junk"]},
+        "input_missing": {**cls, "input": f["missing"]},
+        "input_invalid": {**cls, "input": f["bad_images"]},
+        "no_mode": {"protocol": "1"},
+        "bad_mode": {"mode": "sleep"},
+        "unknown_key": {**lat, "colour": "red"},
+        "no_model": {"mode": "latency"},
+        "relative_model": {**lat, "model": "tiny.ptl"},
+        "protocol_2": {**lat, "protocol": "2"},
+        "runs_zero": {**lat, "runs": "0"},
+        "runs_word": {**lat, "runs": "ten"},
+        "runs_huge": {**lat, "runs": "99999999999999999999999"},
+        "runs_over_max": {**lat, "runs": "10", "max_runs": "5"},
+        "min_over_max": {**lat, "min_s": "10", "max_s": "5"},
+        "float_hex": {**lat, "min_s": "0x1p3"},
+        "float_nan": {**lat, "min_s": "nan"},
+        "threads_zero": {**lat, "threads": "0"},
+        "shape_zero": {**lat, "input_shape": "1,0,48"},
+        "shape_huge": {**lat, "input_shape": "1,100000,100000"},
+        "shape_text": {**lat, "input_shape": "1x1x48x48"},
+        "std_zero": {**cls, "std": "0"},
+        "bad_run_id": {**lat, "run_id": "a/b"},
+    }
+
+
+def test_java_core_and_host_runner_give_the_same_answers(jvm_classes, files, tmp_path):
+    cases = parity_cases(files)
+    java_texts = dict(zip(cases, run_java(jvm_classes, tmp_path / "java", list(cases.values()))))
+    for name, extras in cases.items():
+        chunks: list[str] = []
+        host.run_instrumentation(extras, Path, chunks.append, external_dir=str(tmp_path / "host"))
+        java_code, host_code = outcome_code(java_texts[name]), outcome_code("".join(chunks))
+        assert java_code == host_code, f"{name}: java {java_code}, host {host_code}\n{java_texts[name]}"
+        expected = name if name in p.ERROR_CODES else ("ok" if name in ("info", "latency", "classify") or "cap" in name else "bad_arguments")
+        assert java_code == expected, name
+
+
+def test_java_results_decode_into_the_protocol_dataclasses(jvm_classes, files, tmp_path):
+    cases = parity_cases(files)
+    names = ["info", "latency", "latency_count_cap", "latency_time_cap", "model_load_failed"]
+    texts = dict(zip(names, run_java(jvm_classes, tmp_path, [cases[n] for n in names])))
+    info = p.decode_result(parse_instrument_output(texts["info"]))
+    assert isinstance(info, p.InfoResult) and info.runner_kind == "android"
+    assert info.device["model"] == 'JVM "test"\n\u00e9'  # escaped by Json.java, read back intact
+    lat = p.decode_result(parse_instrument_output(texts["latency"]))
+    assert isinstance(lat, p.LatencyResult)
+    assert len(lat.samples_ns) == 3 and lat.warmup_count == 1 and lat.stop_reason == "count_and_time"
+    assert lat.output_numel == 7 and lat.input_shape == [1, 1, 48, 48] and lat.threads == 1
+    assert lat.model_sha256 == sha256_file(files["model"]) and lat.settings == cases["latency"]
+    statuses = parse_instrument_output(texts["latency"]).statuses
+    assert [s["fermbench_phase"] for s in statuses if "fermbench_phase" in s] == ["load", "first", "warmup", "timed"]
+    capped = p.decode_result(parse_instrument_output(texts["latency_count_cap"]))
+    assert capped.stop_reason == "max_runs" and len(capped.samples_ns) == 4
+    timed = p.decode_result(parse_instrument_output(texts["latency_time_cap"]), fetch=lambda f: Path(f).read_bytes())
+    assert timed.stop_reason == "max_s" and timed.timed_ns >= 20_000_000
+    err = p.read_outcome(parse_instrument_output(texts["model_load_failed"]))
+    assert err.code == "model_load_failed"
+    assert err.message.endswith("The model version must be between 4 and 9 but the model version is 10")
+
+
+def _fake_engine_logits(images: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """What JvmMain's fake model computes: logit k = x[(97k) % n] + x[(13k + 5) % n], in float32."""
+    x = ((images.astype(np.float32) / np.float32(255.0) - np.float32(mean)) / np.float32(std)).reshape(len(images), -1)
+    n = x.shape[1]
+    return np.stack([x[:, (97 * k) % n] + x[:, (13 * k + 5) % n] for k in range(7)], axis=1)
+
+
+def test_java_classify_normalises_like_the_host_and_writes_large_results_to_a_file(jvm_classes, files, tmp_path):
+    request = {"mode": "classify", "model": files["model"], "input": files["images"], "mean": "0.5077",
+               "std": "0.255", "run_id": "big-1", "inline_max_bytes": "0"}
+    (text,) = run_java(jvm_classes, tmp_path / "results", [request])
+    run = parse_instrument_output(text)
+    ref = p.read_outcome(run)
+    assert isinstance(ref, p.ResultRef) and ref.file == str(tmp_path / "results" / "big-1.json")
+    res = p.decode_result(run, fetch=lambda path: Path(path).read_bytes())
+    images = p.read_images_file(files["images"])
+    expected = _fake_engine_logits(images, 0.5077, 0.255)
+    got = np.array(res.logits, dtype=np.float64).astype(np.float32)
+    np.testing.assert_array_equal(got, expected)  # bit-for-bit: same float32 operations in the same order
+    assert res.top == [host.argmax_first(row) for row in expected]
+    assert res.count == 4 and len(res.latency_ns) == 4 and res.num_classes == 7

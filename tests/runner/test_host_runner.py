@@ -1,0 +1,258 @@
+"""The host runner against the protocol: each mode, the loop rules, the coded errors, cancel."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.jit.mobile
+
+from fermbench.errors import RunnerError
+from fermbench.runner import host
+from fermbench.runner import protocol as p
+from fermbench.runner.instrument_output import parse_instrument_output
+
+
+def run(extras: dict[str, str], resolve=Path, **kw) -> tuple[int, str]:
+    chunks: list[str] = []
+    code = host.run_instrumentation(extras, resolve, chunks.append, **kw)
+    return code, "".join(chunks)
+
+
+def decoded(extras: dict[str, str], resolve=Path, **kw):
+    code, text = run(extras, resolve, **kw)
+    assert code == 0
+    parsed = parse_instrument_output(text)
+    assert parsed.code == p.FINAL_CODE and not parsed.truncated and not parsed.crashed
+    return p.decode_result(parsed, fetch=lambda path: resolve(path).read_bytes())
+
+
+def error_of(extras: dict[str, str], resolve=Path, **kw) -> p.RunnerErrorResult:
+    code, text = run(extras, resolve, **kw)
+    assert code == 0
+    parsed = parse_instrument_output(text)
+    assert parsed.code == p.FINAL_CODE and parsed.result == {p.KEY_STATUS: "error"}
+    outcome = p.read_outcome(parsed)
+    assert isinstance(outcome, p.RunnerErrorResult), outcome
+    return outcome
+
+
+def test_info_reports_runtime_and_bytecode_range():
+    info = decoded(p.info_args())
+    assert isinstance(info, p.InfoResult)
+    assert info.runner_kind == "host" and info.runtime_version == torch.__version__
+    assert (info.bytecode_min, info.bytecode_max) == host.HOST_BYTECODE_RANGE
+    assert info.cpu_count >= 1 and info.abis
+
+
+def test_info_uses_device_facts_and_runtime_range_of_a_simulated_phone():
+    info = decoded(p.info_args(), device_facts={"model": "Pixel 7", "sdk_int": 34}, bytecode_range=(4, 7))
+    assert info.device == {"model": "Pixel 7", "sdk_int": 34}
+    assert (info.bytecode_min, info.bytecode_max) == (4, 7)
+
+
+def test_latency_counts_first_inference_warmup_and_every_sample(tiny_ptl):
+    res = decoded(p.latency_args(str(tiny_ptl), runs=7, min_s=0.0, warmup_runs=3, warmup_min_s=0.0))
+    assert isinstance(res, p.LatencyResult)
+    assert len(res.samples_ns) == 7 and all(s > 0 for s in res.samples_ns)
+    assert res.warmup_count == 3 and res.stop_reason == "count_and_time"
+    assert res.load_ns > 0 and res.first_inference_ns > 0
+    assert sum(res.samples_ns) <= res.timed_ns
+    assert res.output_numel == 7 and res.input_shape == [1, 1, 48, 48]
+    assert res.model_bytes == tiny_ptl.stat().st_size and len(res.model_sha256) == 64
+    assert res.memory_counter == "pss" and "smaps_rollup" in res.memory_source
+    assert res.memory_before_load.pss_kb and res.memory_after_run.rss_kb
+    assert res.memory_delta_kb() == res.memory_after_run.pss_kb - res.memory_before_load.pss_kb
+    assert res.env_before.thermal_status is None and res.env_before.note == host.HOST_NOTE
+    assert res.settings["runs"] == "7"
+
+
+def test_latency_runs_until_minimum_time_even_after_count(tiny_ptl):
+    res = decoded(p.latency_args(str(tiny_ptl), runs=1, min_s=0.05, warmup_runs=0, warmup_min_s=0.03))
+    assert res.timed_ns >= 50_000_000 and len(res.samples_ns) > 1
+    assert res.warmup_ns >= 30_000_000 and res.warmup_count >= 1
+
+
+def test_latency_caps_end_the_run(tiny_ptl):
+    by_time = decoded(p.latency_args(str(tiny_ptl), runs=10_000_000, max_runs=10_000_000, min_s=0.0,
+                                     max_s=0.05, warmup_runs=0, warmup_min_s=0.0))
+    assert by_time.stop_reason == "max_s" and by_time.timed_ns < 2_000_000_000
+    by_count = decoded(p.latency_args(str(tiny_ptl), runs=3, min_s=30.0, max_runs=4, max_s=60.0,
+                                      warmup_runs=0, warmup_min_s=0.0))
+    assert by_count.stop_reason == "max_runs" and len(by_count.samples_ns) == 4
+
+
+def test_thread_count_applies_inside_the_run_and_is_restored(tiny_ptl):
+    before = torch.get_num_threads()
+    seen: list[int] = []
+
+    def emit(text: str) -> None:
+        if "fermbench_phase=timed" in text:
+            seen.append(torch.get_num_threads())
+
+    host.run_instrumentation(p.latency_args(str(tiny_ptl), threads=2 if before != 2 else 1, runs=2, min_s=0.0,
+                                            warmup_min_s=0.0),
+                             Path, emit)
+    assert seen == [2 if before != 2 else 1]
+    assert torch.get_num_threads() == before
+
+
+def test_environment_callback_fills_thermal_and_battery(tiny_ptl):
+    readings = iter([{"thermal_status": 0, "thermal_status_name": "none", "battery_temp_c": 31.5,
+                      "battery_level_pct": 80, "charging": False},
+                     {"thermal_status": 1, "thermal_status_name": "light", "battery_temp_c": 33.0,
+                      "battery_level_pct": 79, "charging": False}])
+    res = decoded(p.latency_args(str(tiny_ptl), runs=2, min_s=0.0, warmup_min_s=0.0), environment=lambda: next(readings))
+    assert res.env_before.battery_temp_c == 31.5 and res.env_after.thermal_status_name == "light"
+
+
+def _gray_images(n: int) -> np.ndarray:
+    return np.random.default_rng(1).integers(0, 256, size=(n, 48, 48), dtype=np.uint8)
+
+
+def test_classify_matches_the_lite_module_run_directly(tiny_ptl, tmp_path):
+    images = _gray_images(5)
+    p.write_images_file(tmp_path / "in.ferb", images)
+    res = decoded(p.classify_args(str(tiny_ptl), str(tmp_path / "in.ferb"), mean=0.5, std=0.25))
+    assert isinstance(res, p.ClassifyResult)
+    module = torch.jit.mobile._load_for_lite_interpreter(str(tiny_ptl))
+    x = torch.from_numpy((images.astype(np.float32) / 255 - 0.5) / 0.25).unsqueeze(1)
+    expected = torch.cat([module(x[i:i + 1]) for i in range(5)]).numpy()
+    assert res.count == 5 and (res.height, res.width) == (48, 48) and res.num_classes == 7
+    np.testing.assert_allclose(np.array(res.logits, dtype=np.float32), expected, rtol=1e-5, atol=1e-6)
+    assert res.top == expected.argmax(axis=1).tolist()
+    assert len(set(res.top)) >= 1 and len(res.latency_ns) == 5 and min(res.latency_ns) > 0
+
+
+def test_paths_go_through_resolve_and_large_results_come_back_as_a_file(tiny_ptl, tmp_path):
+    phone = tmp_path / "phone"  # a simulated phone's storage folder
+    (phone / "data/local/tmp/fermbench").mkdir(parents=True)
+    (phone / "data/local/tmp/fermbench/tiny.ptl").write_bytes(tiny_ptl.read_bytes())
+    p.write_images_file(phone / "data/local/tmp/fermbench/in.ferb", _gray_images(40))
+
+    def resolve(device_path: str) -> Path:
+        assert device_path.startswith("/")
+        return phone / device_path.lstrip("/")
+
+    extras = p.classify_args(f"{p.DEVICE_MODEL_DIR}/tiny.ptl", f"{p.DEVICE_MODEL_DIR}/in.ferb",
+                             run_id="cls-1", inline_max_bytes=200)
+    code, text = run(extras, resolve)
+    parsed = parse_instrument_output(text)
+    ref = p.read_outcome(parsed)
+    assert isinstance(ref, p.ResultRef) and ref.file == f"{p.EXTERNAL_FILES_DIR}/results/cls-1.json"
+    assert resolve(ref.file).stat().st_size == ref.size
+    res = p.decode_result(parsed, fetch=lambda path: resolve(path).read_bytes())
+    assert res.count == 40 and res.model_path == f"{p.DEVICE_MODEL_DIR}/tiny.ptl"
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(parsed)  # no way to pull the file
+    assert err.value.code == "no_result"
+
+
+@pytest.mark.parametrize(
+    "extras, code, words",
+    [
+        ({"mode": "latency"}, "bad_arguments", "needs model"),
+        ({"mode": "nap"}, "bad_arguments", "unknown mode"),
+        ({}, "bad_arguments", "missing mode"),
+        ({"mode": "info", "colour": "red"}, "bad_arguments", "colour"),
+        ({"mode": "latency", "model": "/m.ptl", "runs": "many"}, "bad_arguments", "runs"),
+        ({"mode": "latency", "model": "/m.ptl", "runs": "0"}, "bad_arguments", "out of range"),
+        ({"mode": "latency", "model": "/m.ptl", "min_s": "100", "max_s": "10"}, "bad_arguments", "max_s"),
+        ({"mode": "info", "protocol": "99"}, "bad_arguments", "protocol 99"),
+        ({"mode": "latency", "model": "relative.ptl"}, "bad_arguments", "absolute"),
+        ({"mode": "latency", "model": "/nowhere/m.ptl"}, "model_missing", "/nowhere/m.ptl"),
+    ],
+)
+def test_bad_requests_get_coded_errors(extras, code, words):
+    err = error_of(extras)
+    assert err.code == code and words in err.message
+
+
+def test_unloadable_file_is_model_load_failed_with_the_interpreter_message(tmp_path):
+    junk = tmp_path / "junk.ptl"
+    junk.write_bytes(b"this is not a zip archive")
+    err = error_of(p.latency_args(str(junk)))
+    assert err.code == "model_load_failed" and "zip" in err.message.lower()
+
+
+def test_bytecode_mismatch_gives_the_runtime_message(tiny_ptl):
+    version = torch.jit.mobile._get_model_bytecode_version(str(tiny_ptl))
+    err = error_of(p.latency_args(str(tiny_ptl)), bytecode_range=(4, version - 1))
+    assert err.code == "model_load_failed"
+    assert f"must be between 4 and {version - 1} but the model version is {version}" in err.message
+
+
+def test_wrong_input_shape_is_inference_failed(tiny_ptl):
+    err = error_of(p.latency_args(str(tiny_ptl), input_shape=(1, 3, 5)))
+    assert err.code == "inference_failed" and "[1, 3, 5]" in err.message
+
+
+def test_classify_input_errors(tiny_ptl, tmp_path):
+    assert error_of(p.classify_args(str(tiny_ptl), str(tmp_path / "none.ferb"))).code == "input_missing"
+    bad = tmp_path / "bad.ferb"
+    bad.write_bytes(b"FERB" + b"\x01\x00\x00\x00" + b"\x02\x00\x00\x00" * 3 + b"\x00" * 7)
+    err = error_of(p.classify_args(str(tiny_ptl), str(bad)))
+    assert err.code == "input_invalid" and "says" in err.message
+
+
+def test_out_of_memory_and_internal_errors_are_coded(tiny_ptl, monkeypatch):
+    def no_memory(path):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(torch.jit.mobile, "_load_for_lite_interpreter", no_memory)
+    assert error_of(p.latency_args(str(tiny_ptl))).code == "out_of_memory"
+    monkeypatch.undo()
+
+    def broken():
+        raise ValueError("bug in the runner")
+
+    monkeypatch.setattr(host, "read_memory", broken)
+    err = error_of(p.latency_args(str(tiny_ptl)))
+    assert err.code == "internal" and "ValueError: bug in the runner" in err.message
+
+
+def test_cancel_ends_like_a_killed_process(tiny_ptl):
+    cancel = threading.Event()
+    chunks: list[str] = []
+
+    def emit(text: str) -> None:
+        chunks.append(text)
+        if "fermbench_phase=timed" in text:
+            cancel.set()  # kill it while the timed loop runs; it would otherwise go on for 30 s
+
+    extras = p.latency_args(str(tiny_ptl), runs=10, min_s=30.0, warmup_runs=0, warmup_min_s=0.0)
+    assert host.run_instrumentation(extras, Path, emit, cancel) == 0
+    parsed = parse_instrument_output("".join(chunks))
+    assert parsed.crashed and parsed.code == 0
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(parsed)
+    assert err.value.code == "crashed"
+
+
+def test_run_host_returns_typed_results(tiny_ptl):
+    lat = host.run_host("latency", model=tiny_ptl, runs=3, min_s=0.0, warmup_runs=1, warmup_min_s=0.0)
+    assert isinstance(lat, p.LatencyResult) and len(lat.samples_ns) == 3
+    cls = host.run_host("classify", model=tiny_ptl, images=_gray_images(2))
+    assert isinstance(cls, p.ClassifyResult) and cls.count == 2
+    assert cls.mean == pytest.approx(p.NORM_MEAN) and cls.std == pytest.approx(p.NORM_STD)
+    with pytest.raises(RunnerError) as err:
+        host.run_host("latency", model=tiny_ptl.with_name("absent.ptl"))
+    assert err.value.code == "model_missing"
+
+
+def test_output_is_what_am_instrument_r_prints(tiny_ptl):
+    code, text = run(p.latency_args(str(tiny_ptl), runs=2, min_s=0.0, warmup_min_s=0.0))
+    lines = text.splitlines()
+    assert code == 0 and lines[-1] == "INSTRUMENTATION_CODE: -1" and text.endswith("\n")
+    block: list[str] = []
+    for line in lines:  # within each status bundle the keys come sorted, as am prints them
+        if line.startswith("INSTRUMENTATION_STATUS: "):
+            block.append(line.split(": ", 1)[1].split("=", 1)[0])
+        elif line.startswith("INSTRUMENTATION_STATUS_CODE: "):
+            assert block == sorted(block) and "id" in block
+            block = []
+    phases = [s["fermbench_phase"] for s in parse_instrument_output(text).statuses if "fermbench_phase" in s]
+    assert phases == ["load", "first", "warmup", "timed"]

@@ -1,0 +1,212 @@
+"""The `am instrument -r` parser on examples in the real output format (AOSP am's raw mode)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from fermbench.errors import RunnerError
+from fermbench.runner import protocol as p
+from fermbench.runner.instrument_output import parse_instrument_output
+
+INFO_JSON = json.dumps({
+    "protocol_version": 1, "mode": "info", "runner_kind": "android", "runner_version": "0.1.0",
+    "runtime_name": "pytorch_lite", "runtime_version": "2.1.0", "settings": {"mode": "info"},
+    "bytecode_min": 4, "bytecode_max": 9, "abis": ["arm64-v8a"], "cpu_count": 8, "debuggable": False,
+    "device": {"model": "Pixel 7", "sdk_int": 34},
+}, separators=(",", ":"))
+
+OK_RUN = f"""INSTRUMENTATION_STATUS: fermbench_phase=load
+INSTRUMENTATION_STATUS: fermbench_protocol=1
+INSTRUMENTATION_STATUS: id=fermbench
+INSTRUMENTATION_STATUS_CODE: 1
+INSTRUMENTATION_STATUS: fermbench_protocol=1
+INSTRUMENTATION_STATUS: fermbench_result={INFO_JSON}
+INSTRUMENTATION_STATUS: id=fermbench
+INSTRUMENTATION_STATUS_CODE: 0
+INSTRUMENTATION_RESULT: fermbench_status=ok
+INSTRUMENTATION_CODE: -1
+"""
+
+# AndroidJUnitRunner-style status with a stack trace: the value spans many lines.
+MULTILINE = """INSTRUMENTATION_STATUS: class=org.example.FooTest
+INSTRUMENTATION_STATUS: current=1
+INSTRUMENTATION_STATUS: id=AndroidJUnitRunner
+INSTRUMENTATION_STATUS: stack=java.lang.AssertionError: expected:<1> but was:<2>
+\tat org.junit.Assert.fail(Assert.java:89)
+\tat org.example.FooTest.bar(FooTest.java:12)
+
+INSTRUMENTATION_STATUS: stream=
+Error in bar(org.example.FooTest):
+java.lang.AssertionError: expected:<1> but was:<2>
+INSTRUMENTATION_STATUS: test=bar
+INSTRUMENTATION_STATUS_CODE: -2
+INSTRUMENTATION_RESULT: stream=
+
+Time: 0.012
+
+FAILURES!!!
+Tests run: 1,  Failures: 1
+
+INSTRUMENTATION_CODE: -1
+"""
+
+CRASHED = """INSTRUMENTATION_STATUS: fermbench_phase=timed
+INSTRUMENTATION_STATUS: fermbench_protocol=1
+INSTRUMENTATION_STATUS: id=fermbench
+INSTRUMENTATION_STATUS_CODE: 1
+INSTRUMENTATION_RESULT: shortMsg=Process crashed.
+INSTRUMENTATION_CODE: 0
+"""
+
+CRASHED_WITH_EXCEPTION = """INSTRUMENTATION_RESULT: longMsg=java.lang.UnsatisfiedLinkError: dlopen failed: library "libpytorch_jni_lite.so" not found
+\tat java.lang.Runtime.loadLibrary0(Runtime.java:1082)
+INSTRUMENTATION_RESULT: shortMsg=java.lang.UnsatisfiedLinkError
+INSTRUMENTATION_CODE: 0
+"""
+
+NOT_INSTALLED = """INSTRUMENTATION_STATUS: id=ActivityManagerService
+INSTRUMENTATION_STATUS: Error=Unable to find instrumentation info for: ComponentInfo{org.fermbench.runner/org.fermbench.runner.BenchmarkInstrumentation}
+INSTRUMENTATION_STATUS_CODE: -1
+android.util.AndroidException: INSTRUMENTATION_FAILED: org.fermbench.runner/org.fermbench.runner.BenchmarkInstrumentation
+\tat com.android.commands.am.Instrument.run(Instrument.java:519)
+\tat com.android.commands.am.Am.runInstrument(Am.java:202)
+"""
+
+
+def test_statuses_in_order_with_codes_and_final_result():
+    run = parse_instrument_output(OK_RUN)
+    assert [s.code for s in run.statuses] == [1, 0]
+    assert run.statuses[0].values == {"fermbench_phase": "load", "fermbench_protocol": "1", "id": "fermbench"}
+    assert run.statuses[1]["fermbench_result"] == INFO_JSON  # '=' inside the JSON value kept
+    assert run.result == {"fermbench_status": "ok"} and run.code == -1
+    assert not run.crashed and not run.truncated and run.partial_status is None
+    info = p.decode_result(run)
+    assert isinstance(info, p.InfoResult) and info.device["model"] == "Pixel 7" and info.runner_kind == "android"
+
+
+def test_values_that_span_lines():
+    run = parse_instrument_output(MULTILINE)
+    status = run.statuses[0]
+    assert status.code == -2 and status["test"] == "bar"
+    assert status["stack"].splitlines()[0] == "java.lang.AssertionError: expected:<1> but was:<2>"
+    assert "\tat org.example.FooTest.bar(FooTest.java:12)" in status["stack"]
+    assert status["stream"].startswith("\nError in bar(org.example.FooTest):")
+    assert "Tests run: 1,  Failures: 1" in run.result["stream"]
+    assert run.code == -1 and run.other_lines == []
+
+
+def test_crlf_line_ends_from_a_pty():
+    run = parse_instrument_output(OK_RUN.replace("\n", "\r\n"))
+    assert run.code == -1 and run.statuses[1]["fermbench_result"] == INFO_JSON
+
+
+def test_process_crash_is_flagged_and_decoded_as_crashed():
+    run = parse_instrument_output(CRASHED)
+    assert run.crashed and run.code == 0 and not run.truncated
+    assert run.statuses[0]["fermbench_phase"] == "timed"
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(run)
+    assert err.value.code == "crashed" and "Process crashed." in str(err.value)
+
+
+def test_crash_by_exception_keeps_the_long_message():
+    run = parse_instrument_output(CRASHED_WITH_EXCEPTION)
+    assert run.crashed and "UnsatisfiedLinkError" in run.crash_message
+    assert "Runtime.loadLibrary0" in run.result["longMsg"]
+
+
+@pytest.mark.parametrize("cut", [40, 200, OK_RUN.index("INSTRUMENTATION_STATUS_CODE: 0"), OK_RUN.index("INSTRUMENTATION_CODE")])
+def test_stream_cut_off_midway_is_truncated(cut):
+    run = parse_instrument_output(OK_RUN[:cut])
+    assert run.truncated and run.code is None
+    assert all(s.code in (0, 1) for s in run.statuses)
+    if cut <= OK_RUN.index("INSTRUMENTATION_STATUS_CODE: 0"):
+        assert run.partial_status is not None  # the unfinished bundle is kept apart
+        with pytest.raises(RunnerError) as err:
+            p.decode_result(run)
+        assert err.value.code == "truncated"
+    else:
+        assert isinstance(p.decode_result(run), p.InfoResult)  # result bundle complete before the cut
+
+
+def test_not_installed():
+    run = parse_instrument_output(NOT_INSTALLED)
+    assert run.not_installed == p.RUNNER_COMPONENT and not run.truncated
+    assert run.statuses[0]["Error"].startswith("Unable to find instrumentation info")
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(run)
+    assert err.value.code == "not_installed"
+
+
+def test_coded_error_status_raises_with_its_code():
+    text = """INSTRUMENTATION_STATUS: fermbench_error_code=model_load_failed
+INSTRUMENTATION_STATUS: fermbench_error_message=cannot load /data/local/tmp/fermbench/a.ptl: Lite Interpreter version number does not match.
+The model version must be between 4 and 7 but the model version is 8
+INSTRUMENTATION_STATUS: fermbench_protocol=1
+INSTRUMENTATION_STATUS: id=fermbench
+INSTRUMENTATION_STATUS_CODE: -2
+INSTRUMENTATION_RESULT: fermbench_status=error
+INSTRUMENTATION_CODE: -1
+"""
+    run = parse_instrument_output(text)
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(run)
+    assert err.value.code == "model_load_failed"
+    assert "between 4 and 7 but the model version is 8" in str(err.value)
+
+
+def _file_run(path: str, data: bytes, sha: str | None = None) -> str:
+    sha = sha or hashlib.sha256(data).hexdigest()
+    return f"""INSTRUMENTATION_STATUS: fermbench_protocol=1
+INSTRUMENTATION_STATUS: fermbench_result_bytes={len(data)}
+INSTRUMENTATION_STATUS: fermbench_result_file={path}
+INSTRUMENTATION_STATUS: fermbench_result_sha256={sha}
+INSTRUMENTATION_STATUS: id=fermbench
+INSTRUMENTATION_STATUS_CODE: 0
+INSTRUMENTATION_RESULT: fermbench_status=ok
+INSTRUMENTATION_CODE: -1
+"""
+
+
+def test_result_file_is_pulled_and_checked():
+    data = INFO_JSON.encode()
+    path = f"{p.EXTERNAL_FILES_DIR}/results/r1.json"
+    pulled: list[str] = []
+
+    def fetch(device_path: str) -> bytes:
+        pulled.append(device_path)
+        return data
+
+    assert isinstance(p.decode_result(parse_instrument_output(_file_run(path, data)), fetch), p.InfoResult)
+    assert pulled == [path]
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(parse_instrument_output(_file_run(path, data, sha="0" * 64)), fetch)
+    assert err.value.code == "bad_result"
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(parse_instrument_output(_file_run(path, data)), lambda _: data[:-3])
+    assert err.value.code == "bad_result"
+
+
+def test_result_from_another_protocol_or_shape_is_refused():
+    newer = OK_RUN.replace('"protocol_version":1', '"protocol_version":2')
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(parse_instrument_output(newer))
+    assert err.value.code == "protocol_mismatch"
+    extra = OK_RUN.replace('"cpu_count":8', '"cpu_count":8,"gpu":"none"')
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(parse_instrument_output(extra))
+    assert err.value.code == "bad_result" and "gpu" in str(err.value)
+    cut_json = OK_RUN.replace(INFO_JSON, INFO_JSON[:50])
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(parse_instrument_output(cut_json))
+    assert err.value.code == "bad_result"
+
+
+def test_finished_without_any_result():
+    run = parse_instrument_output("INSTRUMENTATION_RESULT: fermbench_status=ok\nINSTRUMENTATION_CODE: -1\n")
+    with pytest.raises(RunnerError) as err:
+        p.decode_result(run)
+    assert err.value.code == "no_result"

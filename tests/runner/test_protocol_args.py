@@ -1,0 +1,96 @@
+"""Argument builders, the validation both runners share, the images file, the am command line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fermbench.errors import ConfigError, RunnerError
+from fermbench.runner import protocol as p
+
+
+def test_builders_return_string_extras_the_runner_accepts():
+    extras = p.latency_args("/data/local/tmp/fermbench/a.ptl", threads=4, runs=100, min_s=2, max_s=30)
+    assert all(isinstance(v, str) for v in extras.values())
+    assert extras["protocol"] == str(p.PROTOCOL_VERSION) and extras["input_shape"] == "1,1,48,48"
+    s = p.parse_extras(extras)
+    assert (s.mode, s.threads, s.runs, s.min_s, s.max_s) == ("latency", 4, 100, 2.0, 30.0)
+    c = p.parse_extras(p.classify_args("/m.ptl", "/in.ferb", mean=0.25, std=0.5))
+    assert (c.mean, c.std, c.input) == (0.25, 0.5, "/in.ferb")
+    assert p.parse_extras(p.info_args(run_id="x-1")).run_id == "x-1"
+
+
+def test_defaults_fill_in_what_the_host_leaves_out():
+    s = p.parse_extras({"mode": "latency", "model": "/m.ptl"})
+    assert (s.warmup_runs, s.warmup_min_s, s.runs, s.min_s, s.max_runs, s.max_s, s.threads) == (10, 0.5, 50, 1.0, 100000, 60.0, 1)
+    assert s.inline_max_bytes == p.DEFAULT_INLINE_MAX_BYTES
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"threads": 0}, "threads"),
+    ({"runs": 10, "max_runs": 5}, "max_runs"),
+    ({"min_s": 5.0, "max_s": 1.0}, "max_s"),
+    ({"run_id": "has space"}, "spaces"),
+    ({"input_shape": (1, 0, 48)}, "positive"),
+])
+def test_builders_refuse_bad_settings_with_config_error(kwargs, words):
+    with pytest.raises(ConfigError) as err:
+        p.latency_args("/m.ptl", **kwargs)
+    assert words in str(err.value)
+
+
+def test_paths_with_spaces_are_refused_before_reaching_the_shell():
+    with pytest.raises(ConfigError):
+        p.latency_args("/data/local/tmp/my model.ptl")
+
+
+def test_parse_extras_raises_bad_arguments():
+    with pytest.raises(RunnerError) as err:
+        p.parse_extras({"mode": "classify", "model": "/m.ptl", "input": "/i", "mean": "0.5", "std": "0"})
+    assert err.value.code == "bad_arguments" and "std" in str(err.value)
+
+
+def test_am_command_line_round_trips():
+    extras = p.latency_args("/data/local/tmp/fermbench/a.ptl", runs=5)
+    argv = p.am_instrument_argv(extras)
+    assert argv[:4] == ["am", "instrument", "-w", "-r"] and argv[-1] == p.RUNNER_COMPONENT
+    back, component, flags = p.parse_am_instrument_argv(argv)
+    assert back == extras and component == p.RUNNER_COMPONENT and flags == {"-w", "-r"}
+    with pytest.raises(ValueError):
+        p.parse_am_instrument_argv(["am", "instrument", "-w", "-e", "mode"])
+
+
+def test_images_file_round_trip(tmp_path):
+    images = np.random.default_rng(0).integers(0, 256, size=(3, 48, 48), dtype=np.uint8)
+    path = p.write_images_file(tmp_path / "x.ferb", images)
+    data = path.read_bytes()
+    assert data[:4] == b"FERB" and len(data) == 20 + 3 * 48 * 48
+    assert int.from_bytes(data[8:12], "little") == 3  # N after magic and version
+    np.testing.assert_array_equal(p.read_images_file(path), images)
+
+
+@pytest.mark.parametrize("mutate, words", [
+    (lambda d: b"JPEG" + d[4:], "does not start"),
+    (lambda d: d[:4] + (2).to_bytes(4, "little") + d[8:], "format version 2"),
+    (lambda d: d[:-1], "header"),
+    (lambda d: d[:10], "shorter"),
+])
+def test_malformed_images_file_is_input_invalid(mutate, words):
+    data = p.images_file_bytes(np.zeros((2, 4, 4), dtype=np.uint8))
+    with pytest.raises(RunnerError) as err:
+        p.parse_images_bytes(mutate(data))
+    assert err.value.code == "input_invalid" and words in str(err.value)
+
+
+def test_images_must_be_uint8_three_dimensional():
+    with pytest.raises(ConfigError):
+        p.images_file_bytes(np.zeros((2, 48, 48), dtype=np.float32))
+    with pytest.raises(ConfigError):
+        p.images_file_bytes(np.zeros((48, 48), dtype=np.uint8))
+
+
+def test_latency_input_is_the_documented_pattern():
+    values = p.latency_input_values(300, mean=0.5, std=0.25)
+    assert values.dtype == np.float32
+    assert values[1] == pytest.approx((37 / 255 - 0.5) / 0.25, rel=1e-6)
+    assert values[7] == pytest.approx(((7 * 37) % 256 / 255 - 0.5) / 0.25, rel=1e-6)
