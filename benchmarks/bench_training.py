@@ -1,7 +1,8 @@
 """Training throughput: fermbench's tensor pipeline vs a naive ImageFolder + PIL + DataLoader one.
 
 Same model, optimizer, batch (256) and machine for both; only the input pipeline differs:
-- ours: the split decoded once into a uint8 tensor; per batch one gather + crop_flip + normalize;
+- ours: the split decoded once into a uint8 tensor on the training device; each epoch shuffled and
+  augmented in a few large gathers (augment_epoch); per batch one normalisation;
 - naive (what torchvision's ImageFolder + transforms do, written here with PIL because torchvision
   cannot be installed beside this torch): per image open the JPEG, PIL RandomHorizontalFlip,
   RandomCrop(48, padding=4, reflect) via numpy pad, ToTensor, Normalize; DataLoader collates.
@@ -29,8 +30,8 @@ from torch.nn import functional as F
 from fermbench.data import folder_source
 from fermbench.data.fer2013 import load_split
 from fermbench.labels import NORM_MEAN, NORM_STD
-from fermbench.training.augment import crop_flip, epoch_plan, normalize
-from fermbench.training.trainer import describe_device, pick_device
+from fermbench.training.augment import epoch_plan, normalize
+from fermbench.training.trainer import augment_epoch, describe_device, pick_device
 from fermbench.zoo import MODEL_NAMES, build_model
 
 BATCH = 256
@@ -87,17 +88,14 @@ def sync(device):
 
 
 def ours_batches(images, labels, device, channels_last):
-    """Endless batches through fermbench's pipeline (a new plan each pass, like each epoch)."""
+    """Endless batches exactly as the trainer makes them: each epoch augmented at its start
+    (trainer.augment_epoch), then one normalisation per batch."""
     epoch = 0
     while True:
         epoch += 1
-        plan = epoch_plan(len(labels), 0, epoch, PADDING)
-        order = plan.order.to(device)
+        shuffled, shuffled_labels = augment_epoch(images, labels, epoch_plan(len(labels), 0, epoch, PADDING), PADDING)
         for lo in range(0, len(labels) - BATCH + 1, BATCH):
-            idx = order[lo:lo + BATCH]
-            x = normalize(crop_flip(images[idx], plan.flips[lo:lo + BATCH], plan.offsets[lo:lo + BATCH], PADDING),
-                          channels_last)
-            yield x, labels[idx]
+            yield normalize(shuffled[lo:lo + BATCH], channels_last), shuffled_labels[lo:lo + BATCH]
 
 
 def naive_batches(files, workers, device):
@@ -110,29 +108,29 @@ def naive_batches(files, workers, device):
             yield x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
 
-def step_seconds(batches, step, n, device) -> list[float]:
-    """Seconds of each of `n` steps: fetch the next batch, then train on it (or not, when step is None)."""
-    out = []
+def block_seconds(batches, step, n, device) -> float:
+    """Seconds for `n` steps (fetch the next batch, train on it), synchronised once at the end as
+    a training loop would be; `step` None times the input pipeline alone."""
+    sync(device)
+    start = time.perf_counter()
     for _ in range(n):
-        start = time.perf_counter()
         x, y = next(batches)
         if step:
             step(x, y)
-        sync(device)
-        out.append(time.perf_counter() - start)
-    return out
+    sync(device)
+    return time.perf_counter() - start
 
 
 def compare(pipelines: dict, step, rounds: int, per_round: int, device) -> dict[str, float]:
-    """images/s per pipeline: median step time over rounds that alternate the pipelines, so a
-    neighbour's load on a shared machine hits all of them alike."""
-    times = {name: [] for name in pipelines}
+    """images/s per pipeline: the median over rounds that alternate the pipelines (so a neighbour's
+    load on a shared machine hits all of them alike) of each round's throughput."""
+    rates = {name: [] for name in pipelines}
     for name, batches in pipelines.items():
-        step_seconds(batches, step, 2, device)  # warm-up: workers start, kernels get chosen
+        block_seconds(batches, step, 2, device)  # warm-up: workers start, kernels get chosen
     for _ in range(rounds):
         for name, batches in pipelines.items():
-            times[name] += step_seconds(batches, step, per_round, device)
-    return {name: BATCH / statistics.median(t) for name, t in times.items()}
+            rates[name].append(per_round * BATCH / block_seconds(batches, step, per_round, device))
+    return {name: statistics.median(r) for name, r in rates.items()}
 
 
 def main() -> int:
@@ -167,8 +165,9 @@ def main() -> int:
             made[f"naive_w{w}"] = naive_batches(files, w, device)
         return made
 
-    # alone, more steps: a DataLoader's prefetched batches must not pass for its steady rate
-    alone = compare(pipelines(), None, args.rounds, args.steps * 10, device)
+    # alone: a whole epoch per round, so our once-per-epoch augmentation is in every round and
+    # a DataLoader's prefetched batches cannot pass for its steady rate
+    alone = compare(pipelines(), None, args.rounds, len(labels) // BATCH, device)
     figures["pipeline"] = alone
     print("input pipeline alone: " + "; ".join(f"{k} {v:,.0f} img/s" for k, v in alone.items()))
     for name in args.models:

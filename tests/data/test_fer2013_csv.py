@@ -87,5 +87,7 @@ def test_missing_column(tmp_path):
 def test_empty_split(tmp_path):
     path = tmp_path / "fer2013.csv"
     write_csv(path, {"Training": 7})
-    with pytest.raises(EmptySplitError, match="PrivateTest is empty.*Training 7"):
-        load_split(path, "PrivateTest")
+    for _ in range(2):  # parsed, then answered from the cache: the same error
+        with pytest.raises(EmptySplitError, match="PrivateTest is empty.*Training 7"):
+            load_split(path, "PrivateTest")
+    assert load_split(path, "Training").from_cache

@@ -93,7 +93,7 @@ def _sigterm_as_interrupt() -> None:
 
 @click.command("run")
 @click.option("--device", "devices", multiple=True,
-              help="adb serial, `host` (host CPU) or `sim` (a simulated phone); repeat for several devices")
+              help="adb serial, `host` (host CPU), `sim` (a simulated phone) or `auto` (attached phones, else sim); repeat for several")
 @click.option("--models", default=None, help="comma-separated model names (default: the whole zoo)")
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
               help="TOML or JSON file of settings (unknown keys are errors)")

@@ -27,6 +27,29 @@ from .settings import Settings, settings_from_dict
 from .targets import HOST, HostTarget, Target
 
 SIM = "sim"
+AUTO = "auto"
+
+
+def expand_auto(specs: tuple[str, ...], progress: "Progress") -> tuple[str, ...]:
+    """`auto` = every ready phone the adb server lists, or a simulated phone when there is none
+    (the README's main job uses it, so the same command works with and without a phone)."""
+    if AUTO not in specs:
+        return specs
+    from ..device import list_devices
+
+    try:
+        kw = {"port": adb_port_from_env()} if adb_port_from_env() else {}
+        ready = [d.serial for d in list_devices(**kw) if d.ready]
+    except DeviceError as exc:
+        progress.message(f"auto: no adb server answered ({exc}); using a simulated phone")
+        ready = []
+    chosen = tuple(ready) or (SIM,)
+    progress.message(f"auto: benchmarking on {', '.join(chosen)}"
+                     + ("" if ready else " (no phone attached: latencies will be this host's CPU)"))
+    out: list[str] = []
+    for spec in specs:
+        out.extend(chosen if spec == AUTO else (spec,))
+    return tuple(dict.fromkeys(out))
 
 
 def prepare_images(settings: Settings) -> dict[str, ImageSet]:
@@ -158,7 +181,9 @@ def run_benchmark(settings: Settings, *, resume: str | None = None, out: str | P
         store = SessionStore.open(resume, root=Path(out) if out else None)
         settings = settings_from_dict(store.info["settings"])
     if not settings.devices:
-        raise ConfigError("name at least one --device (a serial, `host`, or `sim`); list them with `fermbench devices`")
+        raise ConfigError("name at least one --device (a serial, `host`, `sim` or `auto`); list them with `fermbench devices`")
+    if AUTO in settings.devices:
+        settings = settings_from_dict({**settings.to_dict(), "devices": list(expand_auto(settings.devices, progress))})
     models = check_models(settings.models)
     t_inputs = time.perf_counter()
     images = prepare_images(settings)

@@ -68,36 +68,42 @@ def load_split(path: str | Path, split: str, *, use_cache: bool = True) -> Split
     root = Path(path)
     if not root.exists():
         raise DataError(f"dataset path {root} does not exist: pass the FER-2013 folder (with train/, test/) or fer2013.csv")
-    csv_path = None if folder_source.is_folder_layout(root) else csv_source.find_csv(root)
-    if csv_path is None and not folder_source.is_folder_layout(root):
+    if folder_source.is_folder_layout(root):
+        return _load_folder(root, split, use_cache, start)
+    csv_path = csv_source.find_csv(root)
+    if csv_path is None:
         raise DataError(f"{root} is neither the FER-2013 image-folder layout (train/, test/) nor a Kaggle CSV: pass one of those")
+    return _load_csv(csv_path, split, use_cache, start)
 
-    if csv_path is not None:
-        fp = hashlib.sha256(f"{csv_source.fingerprint(csv_path)}:{split}".encode()).hexdigest()
-        hit = _from_cache(fp, split, csv_path, start) if use_cache else None
-        if hit is not None:
-            return hit
-        parsed = csv_source.read(csv_path, CACHE_TAG)
-        for name, (images, labels, names, key) in parsed.items():
-            if len(labels) and use_cache:  # one parse fills the cache for every split
-                _store(hashlib.sha256(f"{csv_source.fingerprint(csv_path)}:{name}".encode()).hexdigest(),
-                       key, images, labels, names)
-        images, labels, names, _ = parsed[split]
-        counts = {name: len(v[1]) for name, v in parsed.items()}
-        return _result(split, images, labels, names, csv_path, counts, start)
 
-    files = folder_source.scan(root)
-    chosen = [f for f in files if f.split == split]
-    fp = folder_source.fingerprint(root, chosen)
-    hit = _from_cache(fp, split, root, start) if use_cache and chosen else None
+def _load_csv(csv_path: Path, split: str, use_cache: bool, start: float) -> SplitData:
+    file_fp = csv_source.fingerprint(csv_path)
+    split_fp = {s: hashlib.sha256(f"{file_fp}:{s}".encode()).hexdigest() for s in SPLITS}
+    hit = _from_cache(split_fp[split], split, csv_path, start) if use_cache else None
     if hit is not None:
         return hit
+    parsed = csv_source.read(csv_path, CACHE_TAG)
+    counts = {s: len(v[1]) for s, v in parsed.items()}
+    if use_cache:  # one parse fills the cache for every split, empty ones too
+        for s, (images, labels, names, key) in parsed.items():
+            _store(split_fp[s], key, images, labels, names, counts)
+    images, labels, names, _ = parsed[split]
+    return _result(split, images, labels, names, csv_path, counts, start)
+
+
+def _load_folder(root: Path, split: str, use_cache: bool, start: float) -> SplitData:
+    files = folder_source.scan(root)
+    chosen = [f for f in files if f.split == split]
     counts = {s: sum(f.split == s for f in files) for s in SPLITS}
     if not chosen:
         _empty(split, root, counts)
+    fp = folder_source.fingerprint(root, chosen)
+    hit = _from_cache(fp, split, root, start) if use_cache else None
+    if hit is not None:
+        return hit
     images, labels, names, key = folder_source.read(root, chosen, f"{CACHE_TAG}:{split}")
     if use_cache:
-        _store(fp, key, images, labels, names)
+        _store(fp, key, images, labels, names, counts)
     return _result(split, images, labels, names, root, counts, start)
 
 
@@ -113,17 +119,20 @@ def _result(split, images, labels, names, source, counts, start) -> SplitData:
                      data_digest(images, labels), False, time.perf_counter() - start)
 
 
-def _store(fp: str, key: str, images, labels, names) -> None:
+def _store(fp: str, key: str, images, labels, names, counts: dict[str, int]) -> None:
     cache.store(key, {"images": images, "labels": labels, "names": np.array(names, dtype=str),
-                      "digest": np.array(data_digest(images, labels))})
+                      "digest": np.array(data_digest(images, labels)),
+                      "counts": np.array([counts.get(s, 0) for s in SPLITS], dtype=np.int64)})
     cache.remember(fp, key)
 
 
 def _from_cache(fp: str, split: str, source: Path, start: float) -> SplitData | None:
     key = cache.key_for(fp)
     arrays = cache.load(key) if key else None
-    if arrays is None:
+    if arrays is None or "counts" not in arrays:
         return None
+    if not len(arrays["labels"]):
+        _empty(split, source, dict(zip(SPLITS, arrays["counts"].tolist())))
     return SplitData(split, torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["labels"]),
                      arrays["names"].tolist(), str(source), str(arrays["digest"]), True,
                      time.perf_counter() - start)
