@@ -55,6 +55,7 @@ def test_run_writes_curve_info_and_checkpoint(tmp_path):
     assert float(rows[-1]["lr"]) < float(rows[1]["lr"])  # one-cycle ends near zero
     info = json.loads(run.run_json.read_text())
     assert info["status"] == "finished" and info["epochs_done"] == 3
+    assert not run.state_file.exists()  # resume state is dropped once the run is complete
     assert info["config"]["max_lr"] == 0.008 and info["torch"] == torch.__version__
     assert info["data"]["train_digest"] == TRAIN.digest and info["device"].startswith("cpu")
 

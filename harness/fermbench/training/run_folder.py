@@ -3,7 +3,7 @@
 - metrics.csv: one row per finished epoch, appended (and fsynced) as it happens.
 - run.json: settings, data hashes, torch version, device, status; rewritten atomically.
 - state.pt: model, optimizer and scheduler state after the last finished epoch, plus the
-  metric rows so far. It is written (atomically) BEFORE the epoch's metrics row, so after a kill
+  metric rows so far; deleted when the run finishes (the weights stay in models/<model>.ckpt). It is written (atomically) BEFORE the epoch's metrics row, so after a kill
   it is the truth: on resume metrics.csv is rewritten from it, and no epoch is lost or repeated.
 """
 
@@ -89,6 +89,9 @@ class RunFolder:
         buf = io.BytesIO()
         torch.save(state, buf)
         atomic_write_bytes(self.state_file, buf.getvalue())
+
+    def drop_state(self) -> None:
+        self.state_file.unlink(missing_ok=True)
 
     def load_state(self) -> dict[str, Any] | None:
         """The last saved state, or None when the run died before finishing its first epoch."""

@@ -149,6 +149,7 @@ def train(
         reporter.end()
     info.update(status="finished", finished=_now())
     run.write_info(info)
+    run.drop_state()  # only a resume needs it; the weights live on in the checkpoint
     return TrainResult(run.run_id, run.path, checkpoint, rows, describe_device(dev))
 
 
