@@ -81,3 +81,23 @@ def test_cli_refuses_bad_config_and_mixed_resume(tmp_path):
     assert result.exit_code == 1 and "--resume continues with the session's own settings" in result.output
     result = CliRunner().invoke(main, ["run", "--device", "host", "--models", "nope"])
     assert result.exit_code == 1 and "unknown model(s) nope" in result.output
+
+
+def test_untrained_models_are_announced_loudly(tiny, models_copy, tmp_path):
+    from fermbench.bench.session import Progress
+    from fermbench.zoo import build_model
+    from fermbench.zoo.checkpoint import save_checkpoint
+
+    class Messages(Progress):
+        def __init__(self):
+            self.lines = []
+
+        def message(self, text):
+            self.lines.append(text)
+
+    save_checkpoint(models_copy / "shallow_cnn.ckpt", "shallow_cnn", build_model("shallow_cnn", seed=9))
+    progress = Messages()
+    settings = tiny(devices=("host",), models=("shallow_cnn", "resnet9"))
+    run_benchmark(settings, out=tmp_path / "results", model_dir=models_copy, progress=progress)
+    warnings = [line for line in progress.lines if "UNTRAINED" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("WARNING resnet9:")

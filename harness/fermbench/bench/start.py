@@ -86,6 +86,9 @@ def export_models(models: list[str], settings: Settings, model_dir: Path | None,
             files[name] = ensure_export(name, checkpoints=settings.checkpoints or model_dir, out_dir=model_dir,
                                         bytecode=settings.bytecode)
             progress.done("export", name, "export", "ok")
+            if not files[name].meta.get("trained"):
+                progress.message(f"WARNING {name}: UNTRAINED weights (no checkpoint): its accuracy numbers are "
+                                 "meaningless; train it with `fermbench train --model " + name + "`")
         except Exception as exc:  # recorded per model; the other models go on
             errors[name] = export_error(name, exc)
             progress.done("export", name, "export", PHASE_FAILED)
