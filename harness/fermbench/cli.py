@@ -51,6 +51,10 @@ class LazyGroup(click.Group):
         except FermbenchError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
+        except KeyboardInterrupt:
+            # Everything is written atomically as it goes, so an interrupt loses no finished work.
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
