@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from fermbench.device import Device
-from fermbench.sim.adb_host import AdbServer, free_port
+from fermbench.device.server import AdbServer, free_port
 
 REMOTE = "/data/local/tmp/bench/blob.bin"
 

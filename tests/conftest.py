@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fermbench.sim.adb_host import AdbServer, find_adb
+from fermbench.device.server import AdbServer, find_adb
 from fermbench.sim.phone import SimPhone
 from fermbench.sim.state import Faults, SimIdentity
 

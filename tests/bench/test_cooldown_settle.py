@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from fermbench.bench.session import Session
+from fermbench.bench.session import BenchmarkSession
 from fermbench.bench.settings import build_settings
 from fermbench.bench.targets import Environment, Target
 
@@ -22,9 +22,23 @@ class ScriptedTarget(Target):
         now = time.monotonic() - self.t0
         return [env for at, env in self.script if at <= now][-1]
 
+    # The cool-down reads the environment only: anything else is a test bug.
+    def describe(self):
+        raise AssertionError("not used by the cool-down")
 
-def session(cooldown: float) -> Session:
-    return Session(store=None, settings=build_settings(cooldown_seconds=cooldown), targets=[], models=[], images={})
+    def put_file(self, local, name):
+        raise AssertionError("not used by the cool-down")
+
+    def _instrument(self, extras, timeout):
+        raise AssertionError("not used by the cool-down")
+
+    def _fetch(self, path):
+        raise AssertionError("not used by the cool-down")
+
+
+def session(cooldown: float) -> BenchmarkSession:
+    return BenchmarkSession(store=None, settings=build_settings(cooldown_seconds=cooldown), targets=[], models=[],
+                            images={}, files={})
 
 
 def test_waits_until_thermal_status_clears(monkeypatch):

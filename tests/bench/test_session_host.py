@@ -19,26 +19,31 @@ def test_host_session_stores_everything(tiny, bench_models, fer_path, photo_dir,
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models)
     assert outcome.status == "complete"
     loaded = load_sessions([outcome.store.path])
-    runs = loaded.runs
-    assert len(runs) == 2 and set(runs.repeat) == {0, 1} and set(runs.status) == {"ok"}
-    assert (runs.n >= 5).all() and (runs.median_ns > 0).all()
-    assert runs.fer_n.iloc[0] == 21 and runs.fer_agreement.iloc[0] == 1.0
-    assert runs.rw_photos.iloc[0] == 3 and runs.rw_classified.iloc[0] == 1
-    assert runs.rw_no_face.iloc[0] == 1 and runs.rw_undecodable.iloc[0] == 1
-    assert runs.appsize_kind.iloc[0] == "model_only"
-    assert runs.model_sha256.iloc[0] == json.loads((bench_models / "shallow_cnn.json").read_text())["sha256"]
+    (session,) = loaded.sessions
+    (rec,) = session.records
+    assert [lat.repeat for lat in rec.latency] == [0, 1] and rec.status == "ok"
+    assert all(lat.ok and lat.summary.n >= 5 and lat.summary.median > 0 for lat in rec.latency)
+    assert rec.accuracy.n == 21 and rec.accuracy.agreement == 1.0
+    counts = rec.realworld.counts
+    assert (counts.photos, counts.classified, counts.no_face, counts.undecodable) == (3, 1, 1, 1)
+    assert rec.appsize.kind == "model_only"
+    assert session.info.models["shallow_cnn"]["sha256"] == \
+        json.loads((bench_models / "shallow_cnn.json").read_text())["sha256"]
+    runs = loaded.runs  # the same record, flattened for pandas under the same field names
+    assert len(runs) == 2 and set(runs["latency.repeat"]) == {0, 1} and set(runs.status) == {"ok"}
+    assert (runs["accuracy.agreement"] == 1.0).all() and (runs["realworld.counts.photos"] == 3).all()
     s = loaded.samples
-    assert set(s.phase) == {"first", "timed"} and len(s[s.phase == "timed"]) == runs.n.sum()
+    assert set(s.phase) == {"first", "timed"} and len(s[s.phase == "timed"]) == runs["latency.summary.n"].sum()
     photos = loaded.predictions[loaded.predictions.dataset == "photos"]
     assert sorted(photos.status) == ["classified", "no_face", "undecodable"]
-    record = outcome.store.record("host", "shallow_cnn").data
-    assert record["realworld"]["undecodable_photos"] == ["sad/broken.jpg"]
-    assert record["realworld"]["no_face_photos"] == ["sad/blank.png"]
+    record = outcome.store.record("host", "shallow_cnn")
+    assert record.realworld.undecodable_photos == ["sad/broken.jpg"]
+    assert record.realworld.no_face_photos == ["sad/blank.png"]
     log = (outcome.store.path / "log.txt").read_text()
     assert "photo sad/broken.jpg: cannot be decoded" in log and "1 without a face" in log
     info = outcome.store.info
-    assert info["devices"]["host"]["tags"] == ["host"] and info["order"]["host"]["1"] == ["shallow_cnn"]
-    assert info["totals"]["runner_s"] > 0
+    assert info.devices["host"].tags == ["host"] and info.order["host"]["1"] == ["shallow_cnn"]
+    assert info.totals["runner_s"] > 0
 
 
 def test_failed_export_is_recorded_and_others_go_on(tiny, models_copy, tmp_path):
@@ -46,10 +51,10 @@ def test_failed_export_is_recorded_and_others_go_on(tiny, models_copy, tmp_path)
     settings = tiny(devices=("host",), models=("shallow_cnn", "deep_cnn"))
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=models_copy)
     assert outcome.status == "partial"
-    by_model = {r.model: r.data for r in outcome.records}
-    assert by_model["shallow_cnn"]["status"] == "ok"
-    assert by_model["deep_cnn"]["status"] == "failed" and "export failed" in by_model["deep_cnn"]["error"]
-    assert by_model["deep_cnn"]["latency"] == []
+    by_model = {r.model: r for r in outcome.records}
+    assert by_model["shallow_cnn"].status == "ok"
+    assert by_model["deep_cnn"].status == "failed" and "export failed" in by_model["deep_cnn"].error
+    assert by_model["deep_cnn"].latency == []
 
 
 def test_resume_runs_only_what_is_missing(tiny, bench_models, tmp_path):
@@ -58,7 +63,7 @@ def test_resume_runs_only_what_is_missing(tiny, bench_models, tmp_path):
     store = first.store
     # Pretend the session died before resnet9's latency finished.
     rec = store.record("host", "resnet9")
-    rec.data["latency"], rec.data["status"] = [], "running"
+    rec.latency, rec.status = [], "running"
     store.save_record(rec)
     store.set_status("running")
     kept = (store.path / "samples" / "host" / "shallow_cnn.r0.csv").stat().st_mtime_ns

@@ -72,7 +72,7 @@ class Hook(Progress):
 
 
 def by_model(outcome):
-    return {(r.device, r.model): r.data for r in outcome.records}
+    return {(r.device, r.model): r for r in outcome.records}
 
 
 def test_full_session_on_sim_through_cli(adb_env, bench_models, fer_path, photo_dir, tmp_path, monkeypatch):
@@ -90,22 +90,23 @@ def test_full_session_on_sim_through_cli(adb_env, bench_models, fer_path, photo_
     assert "complete" in result.output and "host CPU's" in result.output
     loaded = load_sessions(None, root=out)
     session, = loaded.sessions
-    dev = session.info["devices"]["sim"]
-    assert dev["kind"] == "sim" and "simulated" in dev["tags"] and dev["runner"]["protocol_version"] == 1
-    assert dev["properties"]["adb_serial"].startswith("127.0.0.1:")
-    runs = loaded.runs.set_index("model")
-    assert set(runs.status) == {"ok"} and (runs.n >= 5).all()
-    assert (runs.fer_agreement == 1.0).all() and (runs.fer_n == 14).all()
-    assert (runs.rw_no_face == 1).all() and (runs.rw_undecodable == 1).all() and (runs.rw_classified == 1).all()
-    assert (runs.appsize_kind == "apk").all()
-    assert (runs.installed_bytes == apk.stat().st_size).all(), session.records[0]["appsize"]  # base.apk: no du on the sim
-    assert (runs.apk_with_model_bytes > runs.model_bytes + apk.stat().st_size - 1).all()
-    rec = session.records[0]
-    assert rec["appsize"]["model_asset_offset"] % 4 == 0
-    assert set(rec["appsize"]["runtime_bytes_by_abi"]) == {"x86_64", "arm64-v8a"}
-    assert rec["realworld"]["undecodable_photos"] == ["sad/broken.jpg"]
+    dev = session.info.devices["sim"]
+    assert dev.kind == "sim" and "simulated" in dev.tags and dev.runner.protocol_version == 1
+    assert dev.properties["adb_serial"].startswith("127.0.0.1:")
+    assert len(session.records) == 2
+    for rec in session.records:
+        assert rec.status == "ok" and all(lat.summary.n >= 5 for lat in rec.latency)
+        assert rec.accuracy.agreement == 1.0 and rec.accuracy.n == 14
+        c = rec.realworld.counts
+        assert (c.no_face, c.undecodable, c.classified) == (1, 1, 1)
+        app = rec.appsize
+        assert app.kind == "apk" and app.installed_bytes == apk.stat().st_size, app  # base.apk: no du on the sim
+        assert app.apk_with_model_bytes > app.model_bytes + apk.stat().st_size - 1
+        assert app.model_asset_offset % 4 == 0
+        assert set(app.runtime_bytes_by_abi) == {"x86_64", "arm64-v8a"}
+        assert rec.realworld.undecodable_photos == ["sad/broken.jpg"]
     timed = loaded.samples[loaded.samples.phase == "timed"]
-    assert len(timed) == runs.n.sum()
+    assert len(timed) == sum(lat.summary.n for rec in session.records for lat in rec.latency)
 
 
 def test_resume_after_killed_session(adb_env, bench_models, tmp_path):
@@ -134,8 +135,8 @@ def test_resume_after_killed_session(adb_env, bench_models, tmp_path):
     assert outcome.status == "complete"
     for name, mtime in done_before.items():  # finished repeats were not measured again
         assert (session_dir / "samples" / "sim" / name).stat().st_mtime_ns == mtime
-    runs = load_sessions([session_dir]).runs
-    assert len(runs) == 6 and set(runs.status) == {"ok"}
+    records = load_sessions([session_dir]).sessions[0].records
+    assert sum(len(r.latency) for r in records) == 6 and {r.status for r in records} == {"ok"}
     log = (session_dir / "log.txt").read_text()
     assert "session resumed" in log
     after = log.split("session resumed")[1]
@@ -161,9 +162,9 @@ def test_disconnect_mid_push_is_retried(runner_phone, bench_models, tmp_path, ti
     settings = tiny(devices=(phone.serial,), models=("shallow_cnn",), reconnect_budget_seconds=30.0)
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models, progress=Hook(on_step))
     assert dropped.is_set(), "the fault never fired"
-    assert outcome.status == "complete", outcome.records[0].data
+    assert outcome.status == "complete", outcome.records[0]
     # the runner measured the complete file (its sha256 is checked against the export)
-    assert outcome.records[0].data["latency"][0]["status"] == "ok"
+    assert outcome.records[0].latency[0].status == "ok"
 
 
 def test_disconnect_mid_run_retries_the_phase(runner_phone, bench_models, tmp_path, tiny):
@@ -199,10 +200,10 @@ def test_device_lost_past_budget_fails_it_alone(runner_phone, bench_models, tmp_
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models, progress=Hook(on_step))
     assert outcome.status == "partial"
     recs = by_model(outcome)
-    assert recs[(good.serial, "shallow_cnn")]["status"] == "ok"
+    assert recs[(good.serial, "shallow_cnn")].status == "ok"
     lost = recs[(bad.serial, "shallow_cnn")]
-    assert lost["status"] == "failed" and "did not come back within 2 s" in lost["error"]
-    assert outcome.store.info["devices"][bad.serial]["status"] == "failed"
+    assert lost.status == "failed" and "did not come back within 2 s" in lost.error
+    assert outcome.store.info.devices[bad.serial].status == "failed"
 
 
 def test_disk_full(runner_phone, bench_models, tmp_path, tiny):
@@ -221,9 +222,9 @@ def test_disk_full(runner_phone, bench_models, tmp_path, tiny):
     settings = tiny(devices=(phone.serial,), models=("shallow_cnn", "resnet9"))
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models, progress=Hook(on_step))
     recs = by_model(outcome)
-    assert recs[(phone.serial, "shallow_cnn")]["status"] == "ok"
-    failed = recs[(phone.serial, "resnet9")]["latency"][0]
-    assert failed["status"] == "failed" and "no room for resnet9.ptl" in failed["error"]
+    assert recs[(phone.serial, "shallow_cnn")].status == "ok"
+    failed = recs[(phone.serial, "resnet9")].latency[0]
+    assert failed.status == "failed" and "no room for resnet9.ptl" in failed.error
 
 
 @pytest.mark.parametrize("fault, message", [("runner_crash", "crashed"), ("runner_hang", "did not finish")])
@@ -238,10 +239,10 @@ def test_runner_crash_and_hang_fail_one_model(runner_phone, bench_models, tmp_pa
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models, progress=Hook(on_step))
     assert outcome.status == "partial"
     recs = by_model(outcome)
-    assert recs[(phone.serial, "shallow_cnn")]["status"] == "ok"
+    assert recs[(phone.serial, "shallow_cnn")].status == "ok"
     bad = recs[(phone.serial, "deep_cnn")]
-    assert bad["status"] == "failed" and message in bad["latency"][0]["error"]
-    assert bad["appsize"]["status"] == "ok", "later phases of the failed model still ran"
+    assert bad.status == "failed" and message in bad.latency[0].error
+    assert bad.appsize.status == "ok", "later phases of the failed model still ran"
 
 
 def test_unauthorized_device_is_refused_with_the_fix(make_sim_phone, adb_env, bench_models, tmp_path):
@@ -278,9 +279,9 @@ def test_two_devices_run_in_parallel(runner_phone, bench_models, tmp_path, tiny)
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models, progress=Watch())
     assert outcome.status == "complete"
     assert overlap.is_set(), "both devices were never busy at the same time"
-    runs = load_sessions([outcome.store.path]).runs
-    assert sorted(set(runs.device)) == sorted([a.serial, b.serial]) and len(runs) == 4
-    orders = outcome.store.info["order"]
+    records = load_sessions([outcome.store.path]).sessions[0].records
+    assert sorted({r.device for r in records}) == sorted([a.serial, b.serial]) and len(records) == 4
+    orders = outcome.store.info.order
     assert set(orders) == {a.serial, b.serial}
 
 
@@ -291,12 +292,12 @@ def test_refused_device_is_recorded_and_the_other_runs(runner_phone, make_sim_ph
     settings = tiny(devices=(good.serial, bare.serial, locked.serial), models=("shallow_cnn",))
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models)
     assert outcome.status == "partial"
-    recs = by_model(outcome) | {(r["device"], r["model"]): r for r in
+    recs = by_model(outcome) | {(r.device, r.model): r for r in
                                 load_sessions([outcome.store.path]).sessions[0].records}
-    assert recs[(good.serial, "shallow_cnn")]["status"] == "ok"
+    assert recs[(good.serial, "shallow_cnn")].status == "ok"
     refused = recs[(bare.serial, "shallow_cnn")]
-    assert refused["status"] == "failed" and "preflight refused the device" in refused["error"]
-    assert "--apk PATH --install" in refused["error"]
-    assert outcome.store.info["devices"][bare.serial]["status"] == "failed"
-    assert "unauthorized" in recs[(locked.serial, "shallow_cnn")]["error"]
-    assert outcome.store.info["devices"][locked.serial]["status"] == "failed"
+    assert refused.status == "failed" and "preflight refused the device" in refused.error
+    assert "--apk PATH --install" in refused.error
+    assert outcome.store.info.devices[bare.serial].status == "failed"
+    assert "unauthorized" in recs[(locked.serial, "shallow_cnn")].error
+    assert outcome.store.info.devices[locked.serial].status == "failed"

@@ -16,7 +16,7 @@ from fermbench.device import (
     RunnerNotInstalled,
 )
 from fermbench.errors import DeviceError, RunnerError
-from fermbench.runner.instrument_output import parse_instrument_output
+from fermbench.device.instrument_output import parse_instrument_output
 from fermbench.runner.protocol import RUNNER_COMPONENT, RUNNER_PACKAGE
 from fermbench.sim.apk import make_apk_bytes
 from fermbench.sim.state import Faults
@@ -91,13 +91,13 @@ def test_instrument_without_the_runner(device):
 
 def test_instrument_streams_the_runner_output(runner_installed):
     pieces: list[str] = []
-    text = runner_installed.instrument(RUNNER_COMPONENT, {"mode": "info", "run_id": "a b"}, timeout=60,
-                                       on_output=pieces.append)
-    assert "".join(pieces) == text and len(pieces) >= 2
-    run = parse_instrument_output(text)
+    run = runner_installed.instrument(RUNNER_COMPONENT, {"mode": "info", "run_id": "a b"}, timeout=60,
+                                      on_output=pieces.append)
+    assert "".join(pieces) == run.text and len(pieces) >= 2
+    assert run == parse_instrument_output(run.text)
     assert run.code == -1 and run.result == {"fermbench_status": "error"}  # run_id with a space is refused
     assert "run_id" in run.statuses[-1].values["fermbench_error_message"]  # ... so the value arrived whole
-    ok = parse_instrument_output(runner_installed.instrument(RUNNER_COMPONENT, {"mode": "info"}, timeout=60))
+    ok = runner_installed.instrument(RUNNER_COMPONENT, {"mode": "info"}, timeout=60)
     assert ok.result == {"fermbench_status": "ok"}
 
 
@@ -109,8 +109,7 @@ def test_runner_crash_is_a_clear_error(make_sim_phone, make_device, tmp_path):
         dev.instrument(RUNNER_COMPONENT, {"mode": "info"}, timeout=60)
     assert phone.serial in str(e.value) and "crashed" in str(e.value) and e.value.code == "crashed"
     assert parse_instrument_output(e.value.output).crashed
-    text = dev.instrument(RUNNER_COMPONENT, {"mode": "info"}, timeout=60, raise_on_crash=False)
-    assert parse_instrument_output(text).crashed
+    assert dev.instrument(RUNNER_COMPONENT, {"mode": "info"}, timeout=60, raise_on_crash=False).crashed
 
 
 def test_runner_hang_times_out_and_frees_the_phone(make_sim_phone, make_device, tmp_path):

@@ -46,13 +46,13 @@ def report(bench, *args: str) -> str:
 
 
 def store_truth(bench, session: str):
-    """Per model: the stored run rows and the pooled timed samples (ns), straight from the store."""
+    """Per model: the stored record and the pooled timed samples (ns), straight from the store."""
     loaded = load_sessions([session], root=bench.results)
     s = loaded.samples
     truth = {}
-    for model, rows in loaded.runs.groupby("model"):
-        timed = s[(s.model == model) & (s.phase == "timed")].ns.to_numpy(dtype=float)
-        truth[model] = (rows, timed)
+    for rec in loaded.sessions[0].records:
+        timed = s[(s.model == rec.model) & (s.phase == "timed")].ns.to_numpy(dtype=float)
+        truth[rec.model] = (rec, timed)
     return loaded, truth
 
 
@@ -77,7 +77,7 @@ def test_markdown_golden_structure_and_store_numbers(bench_sessions):
     # heading: device label, session id, date, runtime
     heading = next(line for line in text.splitlines() if line.startswith("## "))
     assert heading.startswith("## ") and f"session {bench.host}" in heading
-    assert session.info["created"][:10] in heading
+    assert session.info.created[:10] in heading
     sections = _md_sections(text)
     assert list(sections) == list(SECTION_HEADERS)
     for title, headers in SECTION_HEADERS.items():
@@ -85,7 +85,7 @@ def test_markdown_golden_structure_and_store_numbers(bench_sessions):
         assert sorted(r[0] for r in sections[title][1:]) == sorted(truth), title
 
     latency = {r[0]: dict(zip(SECTION_HEADERS["Latency (ms)"], r)) for r in sections["Latency (ms)"][1:]}
-    for model, (rows, timed) in truth.items():
+    for model, (rec, timed) in truth.items():
         if not timed.size:
             continue
         row = latency[model]
@@ -95,20 +95,19 @@ def test_markdown_golden_structure_and_store_numbers(bench_sessions):
         assert row["Min"] == f"{timed.min() / 1e6:.3f}"
         assert row["n"] == f"{timed.size:,}"
         assert row["CV %"] == f"{100 * timed.std(ddof=1) / timed.mean():.1f}"
-        assert row["Load"] == f"{np.median(rows.load_ms.astype(float)):.3f}"
-        assert row["First"] == f"{np.median(rows.first_inference_ms.astype(float)):.3f}"
+        assert row["Load"] == f"{np.median([lat.load_ms for lat in rec.latency]):.3f}"
+        assert row["First"] == f"{np.median([lat.first_inference_ms for lat in rec.latency]):.3f}"
 
     size = {r[0]: dict(zip(SECTION_HEADERS["Size"], r)) for r in sections["Size"][1:]}
     accuracy = {r[0]: dict(zip(SECTION_HEADERS["Accuracy (%)"], r)) for r in sections["Accuracy (%)"][1:]}
-    for model, (rows, _) in truth.items():
-        first = rows.iloc[0]
-        assert size[model]["Status"] == first.status
-        if first.status == "ok":
-            assert size[model]["Model MB"] == f"{first.model_bytes / 1e6:.3f}"
-            assert accuracy[model]["FER device"] == f"{100 * first.fer_accuracy_device:.1f}"
-            assert accuracy[model]["FER host"] == f"{100 * first.fer_accuracy_host:.1f}"
-            assert accuracy[model]["Photos"] == f"{int(first.rw_photos):,}"
-            assert accuracy[model]["No face"] == f"{int(first.rw_no_face):,}"
+    for model, (rec, _) in truth.items():
+        assert size[model]["Status"] == rec.status
+        if rec.status == "ok":
+            assert size[model]["Model MB"] == f"{session.info.models[model]['bytes'] / 1e6:.3f}"
+            assert accuracy[model]["FER device"] == f"{100 * rec.accuracy.device_accuracy:.1f}"
+            assert accuracy[model]["FER host"] == f"{100 * rec.accuracy.host_accuracy:.1f}"
+            assert accuracy[model]["Photos"] == f"{rec.realworld.counts.photos:,}"
+            assert accuracy[model]["No face"] == f"{rec.realworld.counts.no_face:,}"
 
     # training: the final epoch of the run the checkpoint names, from its metrics.csv
     metrics = (bench.results / "training" / bench.train_run / "metrics.csv").read_text().splitlines()
@@ -125,12 +124,12 @@ def test_markdown_golden_structure_and_store_numbers(bench_sessions):
 def test_failed_model_shows_as_failed_with_its_error(bench_sessions):
     bench = bench_sessions
     _, truth = store_truth(bench, bench.host)
-    rows, _ = truth["resnet9"]
-    assert rows.iloc[0].status == "failed", "the corrupt resnet9 checkpoint must fail that model only"
+    rec, _ = truth["resnet9"]
+    assert rec.status == "failed", "the corrupt resnet9 checkpoint must fail that model only"
     text = report(bench, bench.host)
     line = next(line for line in text.splitlines() if line.strip().startswith("resnet9: FAILED"))
-    assert rows.iloc[0].error.splitlines()[0][:60] in line
-    assert truth["shallow_cnn"][0].iloc[0].status == "ok"
+    assert rec.error.splitlines()[0][:60] in line
+    assert truth["shallow_cnn"][0].status == "ok"
 
 
 def test_interrupted_session_says_how_to_resume(bench_sessions, derive):
@@ -198,13 +197,13 @@ def test_sim_session_names_the_simulated_phone(bench_sessions):
         pytest.skip(bench.sim_skip_reason)
     text = report(bench, bench.sim, "--format", "markdown")
     assert "simulated phone: latencies are the host's CPU" in text
-    (serial, device), = load_sessions([bench.sim], root=bench.results).sessions[0].info["devices"].items()
+    (serial, device), = load_sessions([bench.sim], root=bench.results).sessions[0].info.devices.items()
     heading = next(line for line in text.splitlines() if line.startswith("## "))
-    ident = device["identity"]
+    ident = device.identity
     assert f"{ident['manufacturer']} {ident['model']} ({serial})" in heading
-    assert device["runner"]["runtime"] in heading
-    assert device["warnings"], "the simulated phone's preflight warns about its latencies"
-    for warning in device["warnings"]:
+    assert device.runner.runtime in heading
+    assert device.warnings, "the simulated phone's preflight warns about its latencies"
+    for warning in device.warnings:
         assert f"⚠ preflight: {warning}" in text  # the run's own device warnings, under the heading
 
 

@@ -21,7 +21,7 @@ import pytest
 from fermbench.fileio import sha256_file
 from fermbench.runner import host
 from fermbench.runner import protocol as p
-from fermbench.runner.instrument_output import parse_instrument_output
+from fermbench.device.instrument_output import parse_instrument_output
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "android-runner" / "app" / "src"

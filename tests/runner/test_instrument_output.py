@@ -9,7 +9,7 @@ import pytest
 
 from fermbench.errors import RunnerError
 from fermbench.runner import protocol as p
-from fermbench.runner.instrument_output import parse_instrument_output
+from fermbench.device.instrument_output import parse_instrument_output
 
 INFO_JSON = json.dumps({
     "protocol_version": 1, "mode": "info", "runner_kind": "android", "runner_version": "0.1.0",

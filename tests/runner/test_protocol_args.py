@@ -12,9 +12,9 @@ from fermbench.runner import protocol as p
 def test_builders_return_string_extras_the_runner_accepts():
     extras = p.latency_args("/data/local/tmp/fermbench/a.ptl", threads=4, runs=100, min_s=2, max_s=30)
     assert all(isinstance(v, str) for v in extras.values())
-    assert extras["protocol"] == str(p.PROTOCOL_VERSION) and extras["input_shape"] == "1,1,48,48"
+    assert extras["protocol"] == str(p.PROTOCOL_VERSION) and "input_shape" not in extras  # the runner's default
     s = p.parse_extras(extras)
-    assert (s.mode, s.threads, s.runs, s.min_s, s.max_s) == ("latency", 4, 100, 2.0, 30.0)
+    assert (s.mode, s.threads, s.runs, s.min_s, s.max_s, s.input_shape) == ("latency", 4, 100, 2.0, 30.0, (1, 1, 48, 48))
     c = p.parse_extras(p.classify_args("/m.ptl", "/in.ferb", mean=0.25, std=0.5))
     assert (c.mean, c.std, c.input) == (0.25, 0.5, "/in.ferb")
     assert p.parse_extras(p.info_args(run_id="x-1")).run_id == "x-1"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from fermbench.runner.instrument_output import parse_instrument_output
+from fermbench.device.instrument_output import parse_instrument_output
 from fermbench.runner.protocol import EXTERNAL_FILES_DIR, RUNNER_COMPONENT, RUNNER_PACKAGE
 from fermbench.sim.apk import make_apk_bytes, read_apk_info, ApkError
 from fermbench.sim.shell import run_shell

@@ -7,28 +7,28 @@ import json
 import pytest
 
 from fermbench.errors import ResultsError
-from fermbench.store import (OK, PHASE_FAILED, RUN_COLUMNS, SCHEMA_VERSION, SessionStore,
-                             latest_session, load_sessions, slug)
+from fermbench.stats import summarize_ns
+from fermbench.store import (OK, PHASE_FAILED, SCHEMA_VERSION, AccuracyPhase, LatencyRepeat, SessionStore,
+                             latest_session, load_sessions, now_iso, slug)
 
 SETTINGS = {"iterations": 5, "repeats": 2}
 
 
 def make_session(root, *, sid="20240101-000000-aaaa", fail_model=False):
     store = SessionStore.create(SETTINGS, root=root, session_id=sid, seed=7)
-    store.set_device("127.0.0.1:15555", {"kind": "sim", "identity": {"model": "SimPhone", "abis": ["x86_64"]},
-                                         "tags": ["simulated"], "runner": {"runtime": "pytorch_lite"}})
+    store.set_device("127.0.0.1:15555", kind="sim", identity={"model": "SimPhone", "abis": ["x86_64"]},
+                     tags=["simulated"])
     store.set_model("tiny", {"sha256": "ab" * 32, "bytes": 1234, "trained": False})
     rec = store.record("127.0.0.1:15555", "tiny")
     for r, samples in enumerate([[10, 20, 30], [11, 21, 31, 41]]):
         rel = store.write_samples("127.0.0.1:15555", "tiny", r, samples, first_ns=99, warmup_ns=[98])
-        rec.set_phase("latency", {"status": OK, "error": None, "samples": rel,
-                                  "summary": {"n": len(samples), "median": samples[1]}}, r)
+        rec.set_phase("latency", LatencyRepeat(status=OK, samples=rel, summary=summarize_ns(samples)), now_iso(), r)
         store.save_record(rec)
     rows = [{"index": i, "name": f"x{i}", "label": i % 7, "device_pred": i % 7, "host_pred": i % 7,
              "latency_ns": 100 + i} for i in range(4)]
     rel = store.write_predictions("127.0.0.1:15555", "tiny", "fer2013", rows, list(rows[0]))
-    rec.set_phase("accuracy", {"status": OK, "error": None, "device_accuracy": 1.0, "agreement": 1.0,
-                               "predictions": rel, "n": 4})
+    rec.set_phase("accuracy", AccuracyPhase(status=OK, device_accuracy=1.0, agreement=1.0, predictions=rel, n=4),
+                  now_iso())
     rec.finish([("latency", 0), ("latency", 1), ("accuracy", None)])
     store.save_record(rec)
     if fail_model:
@@ -51,14 +51,19 @@ def test_layout_and_round_trip(tmp_path):
     info = json.loads((root / "session.json").read_text())
     assert info["schema_version"] == SCHEMA_VERSION and info["seed"] == 7
     assert info["devices"]["127.0.0.1:15555"]["slug"] == "127.0.0.1_15555"
+    stored = json.loads((root / "records" / "127.0.0.1_15555" / "tiny.json").read_text())
+    assert stored["accuracy"]["device_accuracy"] == 1.0 and stored["latency"][1]["summary"]["median"] == 26
 
     loaded = load_sessions([store.session_id], root=tmp_path)
-    runs = loaded.runs
-    assert list(runs.columns) == RUN_COLUMNS
+    (session,) = loaded.sessions
+    assert session.info.devices["127.0.0.1:15555"].tags == ["simulated"]
+    tiny_rec = next(r for r in session.records if r.model == "tiny")
+    assert [lat.summary.median for lat in tiny_rec.latency] == [20, 26]
+    runs = loaded.runs  # the same fields, flattened with dotted names
     tiny = runs[runs.model == "tiny"]
-    assert sorted(tiny.repeat) == [0, 1] and set(tiny.status) == {OK}
-    assert sorted(tiny.median_ns) == [20, 21]
-    assert tiny.fer_accuracy_device.tolist() == [1.0, 1.0]
+    assert sorted(tiny["latency.repeat"]) == [0, 1] and set(tiny.status) == {OK}
+    assert sorted(tiny["latency.summary.median"]) == [20, 26]
+    assert tiny["accuracy.device_accuracy"].tolist() == [1.0, 1.0]
     broken = runs[runs.model == "broken"]
     assert len(broken) == 1 and broken.status.iloc[0] == PHASE_FAILED
     assert broken.error.iloc[0] == "export failed: boom"
@@ -71,7 +76,7 @@ def test_layout_and_round_trip(tmp_path):
 def test_resume_reopens_and_skips_done_phases(tmp_path):
     make_session(tmp_path)
     store = SessionStore.open("20240101-000000-aaaa", root=tmp_path)
-    assert store.info["status"] == "running" and len(store.info["resumed"]) == 1
+    assert store.info.status == "running" and len(store.info.resumed) == 1
     rec = store.record("127.0.0.1:15555", "tiny")
     assert rec.phase_done("latency", 1) and rec.phase_done("accuracy")
     assert not rec.phase_done("latency", 2) and not rec.phase_done("realworld")
@@ -80,9 +85,9 @@ def test_resume_reopens_and_skips_done_phases(tmp_path):
 def test_failed_phase_marks_record_failed_and_is_rerun(tmp_path):
     store = SessionStore.create(SETTINGS, root=tmp_path)
     rec = store.record("host", "m")
-    rec.set_phase("latency", {"status": PHASE_FAILED, "error": "runner crashed"}, 0)
+    rec.set_phase("latency", LatencyRepeat(status=PHASE_FAILED, error="runner crashed"), now_iso(), 0)
     rec.finish([("latency", 0)])
-    assert rec.data["status"] == PHASE_FAILED and "latency[0]" in rec.data["error"]
+    assert rec.status == PHASE_FAILED and "latency[0]" in rec.error
     assert not rec.phase_done("latency", 0)
 
 

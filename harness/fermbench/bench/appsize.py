@@ -16,37 +16,14 @@ import shutil
 import struct
 import tempfile
 import zipfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..store import OK, AppSizePhase
 
 ALIGNMENT = 4
 ALIGN_EXTRA_ID = 0xD935  # the extra-field id Android's zipalign uses for alignment padding
 LOCAL_HEADER_SIZE = 30
-
-
-@dataclass
-class AppSize:
-    kind: str  # "apk" or "model_only"
-    model_bytes: int
-    apk: str | None = None
-    apk_bytes: int | None = None
-    apk_with_model_bytes: int | None = None
-    model_asset_bytes: int | None = None  # the asset's stored size (== model_bytes: uncompressed)
-    model_asset_offset: int | None = None  # where its data starts in the APK (a multiple of 4)
-    model_share: float | None = None  # model asset / APK with the model
-    runtime_bytes_by_abi: dict[str, int] = field(default_factory=dict)  # compressed, in the APK
-    runtime_uncompressed_by_abi: dict[str, int] = field(default_factory=dict)
-    runtime_share_by_abi: dict[str, float] = field(default_factory=dict)
-    # An APK split for one ABI (what a store delivers to one phone): the APK with the model
-    # minus the other ABIs' native libraries.
-    single_abi_bytes: dict[str, int] = field(default_factory=dict)
-    installed_bytes: int | None = None
-    installed_note: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _open_apk(apk: Path) -> zipfile.ZipFile:
@@ -105,13 +82,13 @@ def entry_data_offset(apk: Path, name: str) -> tuple[int, int]:
 
 def measure_app_size(model: str | Path, apk: str | Path | None = None,
                      installed_bytes: int | None = None, installed_note: str | None = None,
-                     work_dir: str | Path | None = None) -> AppSize:
+                     work_dir: str | Path | None = None) -> AppSizePhase:
     """App size of `model` bundled into `apk` (or the model's size alone without an APK)."""
     model = Path(model)
     model_bytes = model.stat().st_size
     if apk is None:
-        return AppSize("model_only", model_bytes,
-                       installed_note="no --apk given: model file size only")
+        return AppSizePhase(status=OK, kind="model_only", model_bytes=model_bytes,
+                            installed_note="no --apk given: model file size only")
     apk = Path(apk)
     libs = native_libs(apk)
     with tempfile.TemporaryDirectory(dir=work_dir, prefix="fermbench-appsize-") as tmp:
@@ -119,8 +96,8 @@ def measure_app_size(model: str | Path, apk: str | Path | None = None,
         shutil.copyfile(apk, copy)
         offset, stored = add_aligned_asset(copy, model, model.name)
         total = copy.stat().st_size
-    return AppSize(
-        kind="apk", model_bytes=model_bytes, apk=str(apk), apk_bytes=apk.stat().st_size,
+    return AppSizePhase(
+        status=OK, kind="apk", model_bytes=model_bytes, apk=str(apk), apk_bytes=apk.stat().st_size,
         apk_with_model_bytes=total, model_asset_bytes=stored, model_asset_offset=offset,
         model_share=stored / total,
         runtime_bytes_by_abi={abi: c for abi, (c, _) in sorted(libs.items())},

@@ -13,37 +13,42 @@ import re
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..device import Device, DeviceFacts, InstrumentationTimeout
+from ..device import DEFAULT_PORT, Device, DeviceFacts, InstrumentationTimeout
 from ..errors import DeviceError
 from ..fileio import sha256_file
 from ..runner import protocol as p
-from ..runner.instrument_output import parse_instrument_output
-from .targets import HOST_CPU, Description, Environment, RunnerCall, Target
+from ..device.instrument_output import InstrumentRun
+from .targets import HOST_CPU, Description, Environment, Target
+
+if TYPE_CHECKING:
+    from ..sim.phone import SimPhone
 
 
 class AndroidTarget(Target):
     """A phone, an emulator or a simulated phone known to adb. `serial` is the key the results
     use; for a simulated phone started per session it is "sim" (stable across --resume)."""
 
-    def __init__(self, device: Device, key: str | None = None, kind: str | None = None):
+    def __init__(self, device: Device, key: str | None = None, kind: str | None = None,
+                 sim_phone: SimPhone | None = None):
         self.device = device
         self.serial = key or device.serial
         self.kind = kind or "android"
+        self.sim_phone = sim_phone  # the simulated phone behind it, when fermbench started one
         self._facts: DeviceFacts | None = None
 
     @classmethod
-    def open(cls, serial: str, adb_port: int | None = None, *, retry_wait_s: float = 5.0,
-             **kw) -> "AndroidTarget":
+    def open(cls, serial: str, adb_port: int | None = None, *, retry_wait_s: float = 5.0, key: str | None = None,
+             kind: str | None = None, sim_phone: SimPhone | None = None) -> "AndroidTarget":
         """The device, ready for commands; DeviceUnauthorized/DeviceOffline/... with the fix otherwise.
 
         The device layer retries a blip once for up to `retry_wait_s`; longer outages are the
         session's to wait out (its reconnect budget), phase by phase.
         """
-        opts = {"retries": 1, "retry_wait_s": retry_wait_s}
-        device = Device(serial, adb_port=adb_port, **opts) if adb_port else Device(serial, **opts)
+        device = Device(serial, adb_port=adb_port or DEFAULT_PORT, retries=1, retry_wait_s=retry_wait_s)
         device.require_ready()
-        return cls(device, **kw)
+        return cls(device, key=key, kind=kind, sim_phone=sim_phone)
 
     def facts(self) -> DeviceFacts:
         self._facts = self.device.facts()
@@ -79,20 +84,18 @@ class AndroidTarget(Target):
         self.device.shell(["rm", "-f", remote], check=False, retry=True)
         return data
 
-    def run(self, extras: dict[str, str], timeout: float) -> RunnerCall:
+    def _instrument(self, extras: dict[str, str], timeout: float) -> tuple[InstrumentRun, float]:
         t0 = time.perf_counter()
         try:
             with HOST_CPU if self.kind == "sim" else contextlib.nullcontext():
                 t0 = time.perf_counter()  # the wait for the CPU is not runner time
-                text = self.device.instrument(p.RUNNER_COMPONENT, extras, timeout)
+                run = self.device.instrument(p.RUNNER_COMPONENT, extras, timeout)
         except InstrumentationTimeout:
             # The stream is closed; make sure the runner process does not linger on the phone.
             with contextlib.suppress(DeviceError):
                 self.device.shell(["am", "force-stop", p.RUNNER_PACKAGE], check=False, timeout=15)
             raise
-        seconds = time.perf_counter() - t0
-        result = p.decode_result(parse_instrument_output(text), fetch=self._fetch)
-        return RunnerCall(result, seconds, text)
+        return run, time.perf_counter() - t0
 
     def environment(self) -> Environment:
         f = self.facts()
@@ -142,7 +145,7 @@ def start_sim(stack: contextlib.ExitStack, key: str = "sim", adb_port: int | Non
               retry_wait_s: float = 5.0) -> AndroidTarget:
     """Start a simulated phone, connect it through the real adb, install the runner on it."""
     from .. import __version__
-    from ..sim.adb_host import AdbServer
+    from ..device.server import AdbServer
     from ..sim.apk import make_apk_bytes
     from ..sim.phone import SimPhone
 
@@ -156,12 +159,12 @@ def start_sim(stack: contextlib.ExitStack, key: str = "sim", adb_port: int | Non
     stack.callback(phone.stop)
     server.connect(phone.serial)
     stack.callback(lambda: server.disconnect(phone.serial))
-    target = AndroidTarget.open(phone.serial, adb_port=server.port, key=key, kind="sim", retry_wait_s=retry_wait_s)
+    target = AndroidTarget.open(phone.serial, adb_port=server.port, key=key, kind="sim", retry_wait_s=retry_wait_s,
+                                sim_phone=phone)
     if target.device.package_version(p.RUNNER_PACKAGE) is None:
         with tempfile.TemporaryDirectory(prefix="fermbench-runner-") as tmp:
             apk = Path(tmp) / "fermbench-runner-sim.apk"
             apk.write_bytes(make_apk_bytes(p.RUNNER_PACKAGE, version_code=p.PROTOCOL_VERSION,
                                            version_name=__version__))
             target.install(apk)
-    target.sim_phone = phone  # tests and benchmarks reach the phone's state through this
     return target

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import RunnerError
 from ..fileio import atomic_write_json
 from ..paths import cache_dir
 from ..runner import protocol as p
@@ -88,5 +89,7 @@ def host_predictions(model_path: Path, model_sha256: str, images: ImageSet) -> n
 
     with HOST_CPU:  # torch's thread setting is process-wide; and never measure beside a run
         result = run_host("classify", model=model_path, input_path=images.file)
+    if not isinstance(result, p.ClassifyResult):
+        raise RunnerError(f"the host runner answered {type(result).__name__} to classify", "bad_result")
     atomic_write_json(cache, {"top": list(result.top), "model_sha256": model_sha256, "images_sha256": images.sha256})
     return np.asarray(result.top, dtype=np.int64)

@@ -1,6 +1,6 @@
 """The measurement phases of one (device, model): latency, FER-2013 accuracy, real-world
-accuracy, app size. Each returns the phase's record entry (see results/README.md) and writes its
-raw data through the store; errors propagate to the session, which records them.
+accuracy, app size. Each returns its typed phase (store/records.py) and writes its raw data
+through the store; errors propagate to the session, which records them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from ..errors import RunnerError
 from ..labels import NORM_MEAN, NORM_STD
 from ..runner import protocol as p
 from ..stats import summarize_ns
-from ..store import OK, SessionStore
+from ..store import (OK, AccuracyPhase, AppSizePhase, LatencyRepeat, LatencySettings, Memory, PhotoCounts,
+                     RealworldPhase, RuntimeUsed, SessionStore, Thermal)
 from .appsize import measure_app_size
 from .exports import ModelFile
 from .inputs import ImageSet
@@ -35,22 +36,26 @@ def _ms(ns: int | None) -> float | None:
     return None if ns is None else ns / 1e6
 
 
-def _memory(result: p.LatencyResult) -> dict[str, Any]:
+def _memory(result: p.LatencyResult) -> Memory:
     counter = result.memory_counter
-    pick = lambda r: getattr(r, f"{counter}_kb", None)  # noqa: E731 - a one-line accessor
-    return {"counter": counter.upper(), "source": result.memory_source,
-            "before_load_kb": pick(result.memory_before_load), "after_load_kb": pick(result.memory_after_load),
-            "after_run_kb": pick(result.memory_after_run),
-            "native_heap_before_load_kb": result.memory_before_load.native_heap_kb,
-            "native_heap_after_run_kb": result.memory_after_run.native_heap_kb}
+
+    def pick(reading: p.MemoryReading) -> int | None:
+        value: int | None = getattr(reading, f"{counter}_kb", None)
+        return value
+
+    return Memory(counter=counter.upper(), source=result.memory_source,
+                  before_load_kb=pick(result.memory_before_load), after_load_kb=pick(result.memory_after_load),
+                  after_run_kb=pick(result.memory_after_run),
+                  native_heap_before_load_kb=result.memory_before_load.native_heap_kb,
+                  native_heap_after_run_kb=result.memory_after_run.native_heap_kb)
 
 
-def _thermal(result: p.LatencyResult) -> dict[str, Any]:
+def _thermal(result: p.LatencyResult) -> Thermal:
     b, a = result.env_before, result.env_after
-    return {"status_before": b.thermal_status, "status_after": a.thermal_status,
-            "battery_temp_before_c": b.battery_temp_c, "battery_temp_after_c": a.battery_temp_c,
-            "battery_level_before_pct": b.battery_level_pct, "battery_level_after_pct": a.battery_level_pct,
-            "note": b.note}
+    return Thermal(status_before=b.thermal_status, status_after=a.thermal_status,
+                   battery_temp_before_c=b.battery_temp_c, battery_temp_after_c=a.battery_temp_c,
+                   battery_level_before_pct=b.battery_level_pct, battery_level_after_pct=a.battery_level_pct,
+                   note=b.note)
 
 
 def push_model(target: Target, model: ModelFile, timing: Timing) -> str:
@@ -63,35 +68,32 @@ def push_model(target: Target, model: ModelFile, timing: Timing) -> str:
 
 
 def latency_phase(store: SessionStore, target: Target, model: ModelFile, repeat: int,
-                  settings: Settings, timing: Timing) -> dict[str, Any]:
+                  settings: Settings, timing: Timing) -> LatencyRepeat:
     device_path = push_model(target, model, timing)
-    extras = p.latency_args(device_path, threads=settings.threads, warmup_runs=settings.warmup,
-                            warmup_min_s=settings.warmup_seconds, runs=settings.iterations,
-                            min_s=settings.min_seconds, max_s=settings.max_seconds,
-                            run_id=f"latency-{model.name}-r{repeat}")
-    call = target.run(extras, settings.timeout_seconds)
+    extras = p.latency_args(device_path, run_id=f"latency-{model.name}-r{repeat}", **settings.protocol_args())
+    call = target.run(extras, settings.timeout_seconds, p.LatencyResult)
     timing.runner_s += call.seconds
-    r: p.LatencyResult = call.result  # type: ignore[assignment]
+    r = call.result
     if r.model_sha256 != model.meta.get("sha256"):
         raise RunnerError(f"the runner measured a file with sha256 {r.model_sha256[:12]}, not "
-                            f"{model.name}'s {str(model.meta.get('sha256'))[:12]}; push it again", "bad_result")
+                          f"{model.name}'s {str(model.meta.get('sha256'))[:12]}; push it again", "bad_result")
     rel = store.write_samples(target.serial, model.name, repeat, r.samples_ns, first_ns=r.first_inference_ns)
-    return {
-        "status": OK, "error": None,
-        "settings": {"warmup": settings.warmup, "warmup_seconds": settings.warmup_seconds,
-                     "iterations": settings.iterations, "min_seconds": settings.min_seconds,
-                     "max_seconds": settings.max_seconds, "threads": settings.threads},
-        "threads": r.threads,
-        "summary": summarize_ns(r.samples_ns).to_dict(),
-        "samples": rel,
-        "load_ms": _ms(r.load_ns), "first_inference_ms": _ms(r.first_inference_ns),
-        "warmup_count": r.warmup_count, "warmup_ms": _ms(r.warmup_ns), "timed_ms": _ms(r.timed_ns),
-        "stop_reason": r.stop_reason,
-        "memory": _memory(r), "thermal": _thermal(r),
-        "runtime": {"name": r.runtime_name, "version": r.runtime_version, "runner": r.runner_kind,
-                    "runner_version": r.runner_version},
-        "runner_seconds": round(call.seconds, 4),
-    }
+    return LatencyRepeat(
+        status=OK,
+        settings=LatencySettings(warmup=settings.warmup, warmup_seconds=settings.warmup_seconds,
+                                 iterations=settings.iterations, min_seconds=settings.min_seconds,
+                                 max_seconds=settings.max_seconds, threads=settings.threads),
+        threads=r.threads,
+        summary=summarize_ns(r.samples_ns),
+        samples=rel,
+        load_ms=_ms(r.load_ns), first_inference_ms=_ms(r.first_inference_ns),
+        warmup_count=r.warmup_count, warmup_ms=_ms(r.warmup_ns), timed_ms=_ms(r.timed_ns),
+        stop_reason=r.stop_reason,
+        memory=_memory(r), thermal=_thermal(r),
+        runtime=RuntimeUsed(name=r.runtime_name, version=r.runtime_version, runner=r.runner_kind,
+                            runner_version=r.runner_version),
+        runner_seconds=round(call.seconds, 4),
+    )
 
 
 def classify_on_target(target: Target, model: ModelFile, images: ImageSet, settings: Settings,
@@ -104,35 +106,36 @@ def classify_on_target(target: Target, model: ModelFile, images: ImageSet, setti
     timing.transfer_s += time.perf_counter() - t0
     extras = p.classify_args(device_model, device_input, mean=NORM_MEAN, std=NORM_STD, threads=settings.threads,
                              run_id=f"classify-{model.name}-{images.dataset}")
-    call = target.run(extras, settings.timeout_seconds)
+    call = target.run(extras, settings.timeout_seconds, p.ClassifyResult)
     timing.runner_s += call.seconds
-    result: p.ClassifyResult = call.result  # type: ignore[assignment]
+    result = call.result
     if result.count != len(images.images):
         raise RunnerError(f"runner classified {result.count} images, {len(images.images)} were sent", "bad_result")
     return result
 
 
-def _accuracy(pred: np.ndarray, labels: np.ndarray) -> float | None:
+def _accuracy(pred: np.ndarray[Any, Any], labels: np.ndarray[Any, Any]) -> float | None:
     return float((pred == labels).mean()) if len(labels) else None
 
 
 def accuracy_phase(store: SessionStore, target: Target, model: ModelFile, images: ImageSet,
-                   host_top: np.ndarray, settings: Settings, timing: Timing) -> dict[str, Any]:
+                   host_top: np.ndarray[Any, Any], settings: Settings, timing: Timing) -> AccuracyPhase:
     result = classify_on_target(target, model, images, settings, timing)
     top = np.asarray(result.top, dtype=np.int64)
     rows = [{"index": i, "name": images.names[i], "label": int(images.labels[i]), "device_pred": int(top[i]),
              "host_pred": int(host_top[i]), "latency_ns": int(result.latency_ns[i])} for i in range(len(top))]
     rel = store.write_predictions(target.serial, model.name, "fer2013", rows,
                                   ["index", "name", "label", "device_pred", "host_pred", "latency_ns"])
-    return {"status": OK, "error": None, "dataset": "fer2013", "split": images.info.get("split"),
-            "source": images.info.get("source"), "limit": images.info.get("limit"), "n": len(top),
-            "device_accuracy": _accuracy(top, images.labels), "host_accuracy": _accuracy(host_top, images.labels),
-            "agreement": float((top == host_top).mean()), "disagreements": int((top != host_top).sum()),
-            "predictions": rel, "runner_seconds": round(timing.runner_s, 4)}
+    return AccuracyPhase(status=OK, dataset="fer2013", split=images.info.get("split"),
+                         source=images.info.get("source"), limit=images.info.get("limit"), n=len(top),
+                         device_accuracy=_accuracy(top, images.labels),
+                         host_accuracy=_accuracy(host_top, images.labels),
+                         agreement=float((top == host_top).mean()), disagreements=int((top != host_top).sum()),
+                         predictions=rel, runner_seconds=round(timing.runner_s, 4))
 
 
 def realworld_phase(store: SessionStore, target: Target, model: ModelFile, images: ImageSet,
-                    host_top: np.ndarray | None, settings: Settings, timing: Timing) -> dict[str, Any]:
+                    host_top: np.ndarray[Any, Any] | None, settings: Settings, timing: Timing) -> RealworldPhase:
     from ..data.faces import CLASSIFIED, MULTI_SKIPPED, NO_FACE, UNDECODABLE
 
     crops = images.crops
@@ -153,22 +156,20 @@ def realworld_phase(store: SessionStore, target: Target, model: ModelFile, image
         rows.append(row)
     rel = store.write_predictions(target.serial, model.name, "photos", rows, list(rows[0]) if rows else ["index"])
     correct = int((top == images.labels).sum()) if len(top) else 0
-    return {"status": OK, "error": None, "source": images.info.get("source"), "policy": crops.policy,
-            "counts": counts,
-            "no_face_photos": crops.names(NO_FACE), "multi_face_photos": [c.photo.name for c in crops.crops if c.faces > 1],
-            "multi_face_skipped_photos": crops.names(MULTI_SKIPPED),
-            "undecodable_photos": crops.names(UNDECODABLE),
-            "undecodable_reasons": {c.photo.name: c.reason for c in crops.crops if c.status == UNDECODABLE},
-            "accuracy": _accuracy(top, images.labels),
-            "accuracy_all_photos": correct / counts["photos"] if counts["photos"] else None,
-            "host_accuracy": _accuracy(host, images.labels) if len(host) else None,
-            "agreement": float((top == host).mean()) if len(top) else None,
-            "predictions": rel}
+    return RealworldPhase(
+        status=OK, source=images.info.get("source"), policy=crops.policy, counts=PhotoCounts(**counts),
+        no_face_photos=crops.names(NO_FACE), multi_face_photos=[c.photo.name for c in crops.crops if c.faces > 1],
+        multi_face_skipped_photos=crops.names(MULTI_SKIPPED), undecodable_photos=crops.names(UNDECODABLE),
+        undecodable_reasons={c.photo.name: c.reason for c in crops.crops if c.status == UNDECODABLE},
+        accuracy=_accuracy(top, images.labels),
+        accuracy_all_photos=correct / counts["photos"] if counts["photos"] else None,
+        host_accuracy=_accuracy(host, images.labels) if len(host) else None,
+        agreement=float((top == host).mean()) if len(top) else None,
+        predictions=rel)
 
 
-def appsize_phase(target: Target, model: ModelFile, settings: Settings) -> dict[str, Any]:
+def appsize_phase(target: Target, model: ModelFile, settings: Settings) -> AppSizePhase:
     installed, note = (None, None)
     if settings.apk:
         installed, note = target.installed_size(Path(settings.apk))
-    size = measure_app_size(model.path, settings.apk, installed_bytes=installed, installed_note=note)
-    return {"status": OK, "error": None, **size.to_dict()}
+    return measure_app_size(model.path, settings.apk, installed_bytes=installed, installed_note=note)

@@ -20,28 +20,18 @@ import numpy as np
 
 from ..device.errors import DeviceOffline
 from ..errors import ConfigError, DeviceError, FermbenchError, RunnerError
-from ..store import COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, SKIPPED, Record, SessionStore
+from ..store import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, PHASE_TYPES, SKIPPED, AccuracyPhase,
+                     Phase, RealworldPhase, Record, SessionStore)
 from . import phases
 from .exports import ModelFile
 from .inputs import ImageSet, host_predictions
+from .progress import Progress
 from .settings import Settings
 from .targets import Environment, Target
 
 SETTLE_POLL_S = 2.0
 SETTLE_TEMP_MARGIN_C = 1.0  # battery within 1 degree C of where the session started
 MAX_PHASE_ATTEMPTS = 3  # a phase is retried after a reconnect at most this often
-
-
-class Progress:
-    """Session events for a display; the default does nothing (tests, --quiet)."""
-
-    def start(self, serial: str, total: int) -> None: ...
-
-    def step(self, serial: str, model: str, phase: str) -> None: ...
-
-    def done(self, serial: str, model: str, phase: str, status: str) -> None: ...
-
-    def message(self, text: str) -> None: ...
 
 
 @dataclass
@@ -89,21 +79,26 @@ def planned_phases(settings: Settings) -> list[tuple[str, int | None]]:
     return plan + [("accuracy", None), ("realworld", None), ("appsize", None)]
 
 
-class Session:
-    def __init__(self, store: SessionStore, settings: Settings, targets: list[Target],
-                 models: list[str], images: dict[str, ImageSet], *,
-                 progress: Progress | None = None):
+class BenchmarkSession:
+    """Everything one run needs, given complete: the store, the settings, the opened targets, the
+    exported models (and why others are not runnable), the image sets."""
+
+    def __init__(self, store: SessionStore, settings: Settings, targets: list[Target], models: list[str],
+                 images: dict[str, ImageSet], files: dict[str, ModelFile], *,
+                 export_errors: dict[str, str] | None = None,
+                 device_model_errors: dict[tuple[str, str], str] | None = None,
+                 totals: Totals | None = None, progress: Progress | None = None):
         self.store = store
         self.settings = settings
         self.targets = targets
         self.models = models
         self.images = images
+        self.files = files
+        self.export_errors = export_errors or {}
+        self.device_model_errors = device_model_errors or {}  # (serial, model) -> why not run
+        self.totals = totals or Totals()
         self.progress = progress or Progress()
-        self.files: dict[str, ModelFile] = {}
-        self.export_errors: dict[str, str] = {}
-        self.device_model_errors: dict[tuple[str, str], str] = {}  # (serial, model) -> why not run
-        self.host_top: dict[tuple[str, str], np.ndarray] = {}
-        self.totals = Totals()
+        self.host_top: dict[tuple[str, str], np.ndarray[Any, Any]] = {}
         self.stop = threading.Event()
         self.plan = planned_phases(settings)
 
@@ -158,33 +153,32 @@ class Session:
                          f"(reconnect_budget_seconds); last error: {error}")
 
     def run_phase(self, target: Target, record: Record, phase: str, repeat: int | None,
-                  fn: Callable[[phases.Timing], dict[str, Any]]) -> None:
+                  fn: Callable[[phases.Timing], Phase]) -> None:
         """Run one phase, retrying it when the device dropped off and came back; record it."""
         label = phase if repeat is None else f"{phase} #{repeat + 1}"
         self.progress.step(target.serial, record.model, label)
+        timing = phases.Timing()
         for attempt in range(1, MAX_PHASE_ATTEMPTS + 1):
             timing = phases.Timing()
             try:
                 result = fn(timing)
             except FermbenchError as exc:
-                result = {"status": PHASE_FAILED, "error": str(exc)}
+                result = PHASE_TYPES[phase](status=PHASE_FAILED, error=str(exc))
                 if isinstance(exc, (DeviceError, RunnerError)) and attempt < MAX_PHASE_ATTEMPTS \
                         and self.wait_for_device(target, exc):
                     self.store.log(f"{label}: retrying after the device came back ({exc})",
                                    device=target.serial, model=record.model)
                     continue
             except Exception as exc:  # a bug must not cost the other models their results
-                result = {"status": PHASE_FAILED, "error": f"internal error {type(exc).__name__}: {exc}"}
+                result = PHASE_TYPES[phase](status=PHASE_FAILED, error=f"internal error {type(exc).__name__}: {exc}")
             break
-        if self.stop.is_set() and result["status"] != OK:
+        if self.stop.is_set() and not result.ok:
             return  # the session is being torn down: not the phase's failure; --resume runs it again
         self.totals.add(runner_s=timing.runner_s, transfer_s=timing.transfer_s)
-        record.set_phase(phase, result, repeat)
-        record.finish(self.plan)
-        self.store.save_record(record)
-        self.store.log(f"{label}: {result['status']}" + (f" ({result['error']})" if result.get("error") else ""),
+        self.store.save_phase(record, phase, result, repeat, self.plan)
+        self.store.log(f"{label}: {result.status}" + (f" ({result.error})" if result.error else ""),
                        device=target.serial, model=record.model)
-        self.progress.done(target.serial, record.model, label, result["status"])
+        self.progress.done(target.serial, record.model, label, result.status)
 
     def device_worker(self, target: Target) -> None:
         serial = target.serial
@@ -200,7 +194,7 @@ class Session:
             records[name].finish(self.plan)
             self.store.save_record(records[name])
         self.progress.start(serial, len(runnable) * len(self.plan))
-        seed = self.store.info["seed"]
+        seed = self.store.info.seed or 0
         try:
             try:
                 baseline = target.environment()
@@ -220,9 +214,11 @@ class Session:
                     first = False
                     self.totals.add(cooldown_s=waited)
 
-                    def latency(timing, name=name, repeat=repeat, waited=waited):
+                    def latency(timing: phases.Timing, name: str = name, repeat: int = repeat,
+                                waited: float = waited) -> Phase:
                         out = phases.latency_phase(self.store, target, self.files[name], repeat, self.settings, timing)
-                        return {**out, "cooldown_seconds": round(waited, 3)}
+                        out.cooldown_seconds = round(waited, 3)
+                        return out
 
                     self.run_phase(target, rec, "latency", repeat, latency)
             for name in model_order(seed, serial, 0, runnable):
@@ -233,27 +229,27 @@ class Session:
                     if not rec.phase_done(phase):
                         self.run_phase(target, rec, phase, None, self.phase_fn(target, name, phase))
         except DeviceLost as exc:
-            self.store.set_device(serial, {"status": "failed", "error": str(exc)})
+            self.store.set_device(serial, status="failed", error=str(exc))
             self.store.log(str(exc), device=serial)
             self.progress.message(str(exc))
             for rec in records.values():
-                if rec.data["status"] != OK:
+                if rec.status != OK:
                     rec.fail(f"device lost: {exc}")
                     self.store.save_record(rec)
 
-    def phase_fn(self, target: Target, name: str, phase: str) -> Callable:
+    def phase_fn(self, target: Target, name: str, phase: str) -> Callable[[phases.Timing], Phase]:
         f, s = self.files[name], self.settings
         if phase == "accuracy":
-            images = self.images.get("fer2013")
-            if images is None:
-                return lambda timing: {"status": SKIPPED, "error": None, "reason": "no --fer-data given"}
-            return lambda timing: phases.accuracy_phase(self.store, target, f, images,
+            fer = self.images.get("fer2013")
+            if fer is None:
+                return lambda timing: AccuracyPhase(status=SKIPPED, reason="no --fer-data given")
+            return lambda timing: phases.accuracy_phase(self.store, target, f, fer,
                                                         self.host_top[(name, "fer2013")], s, timing)
         if phase == "realworld":
-            images = self.images.get("photos")
-            if images is None:
-                return lambda timing: {"status": SKIPPED, "error": None, "reason": "no --photos given"}
-            return lambda timing: phases.realworld_phase(self.store, target, f, images,
+            photos = self.images.get("photos")
+            if photos is None:
+                return lambda timing: RealworldPhase(status=SKIPPED, reason="no --photos given")
+            return lambda timing: phases.realworld_phase(self.store, target, f, photos,
                                                          self.host_top.get((name, "photos")), s, timing)
         return lambda timing: phases.appsize_phase(target, f, s)
 
@@ -277,10 +273,10 @@ class Session:
             raise
         self.totals.add(wall_s=time.perf_counter() - t0)
         # every device of the session, refused ones included: a refusal makes the session partial
-        records = [self.store.record(serial, m) for serial in self.store.info["devices"] for m in self.models]
-        ok = sum(r.data["status"] == OK for r in records)
+        records = [self.store.record(serial, m) for serial in self.store.info.devices for m in self.models]
+        ok = sum(r.status == OK for r in records)
         status = COMPLETE if ok == len(records) else FAILED if ok == 0 else PARTIAL
-        self.store.update(status=status, totals=self.totals.to_dict())
+        self.store.set_status(status, self.totals.to_dict())
         self.store.log(f"session {status}: {ok}/{len(records)} (device, model) records ok")
         return Outcome(self.store, status, records, self.totals)
 
@@ -288,7 +284,7 @@ class Session:
         try:
             self.device_worker(target)
         except Exception as exc:  # last resort: record, never take the other devices down
-            self.store.set_device(target.serial, {"status": "failed", "error": f"{type(exc).__name__}: {exc}"})
+            self.store.set_device(target.serial, status="failed", error=f"{type(exc).__name__}: {exc}")
             self.store.log(f"worker crashed: {type(exc).__name__}: {exc}", device=target.serial)
 
 

@@ -1,12 +1,18 @@
-"""Benchmark settings: defaults, then a config file (TOML or JSON), then command-line options.
+"""Benchmark settings, defined once: the `Settings` fields below are the table.
 
-Unknown keys are errors (a typo must not silently fall back to a default). Every value is
-type- and range-checked, and the effective settings are stored in the session's session.json.
+Each field carries its default, its help, its lower bound and, for what the runner measures
+with, the protocol argument it becomes (`protocol=`). From that one table come the `fermbench
+run` options (`settings_options`), the config-file keys (the field names), the runner's `-e`
+arguments (`Settings.protocol_args`), and the stored settings of a session. Latency defaults
+are the runner's own (`runner.protocol.DEFAULTS`, which the Java runner mirrors; a test checks
+all of them against each other).
+
+Precedence: defaults < config file (TOML or JSON) < command-line options. Unknown keys are errors
+(a typo must not silently fall back to a default); every value is type- and range-checked.
 
 Example config (`--config bench.toml`):
 
     warmup = 10
-    warmup_seconds = 0.5
     iterations = 100
     min_seconds = 2.0
     repeats = 3
@@ -20,87 +26,116 @@ from __future__ import annotations
 import dataclasses
 import json
 import tomllib
-from dataclasses import dataclass, fields
+import types
+import typing
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from ..data.faces import FACE_POLICIES
 from ..errors import ConfigError
+from ..runner import protocol as p
+
+F = TypeVar("F", bound=Callable[..., Any])
+_LATENCY = p.DEFAULTS["latency"]
+
+
+def setting(default: Any, help: str, *, minimum: float | None = None, protocol: str | None = None,
+            choices: tuple[str, ...] = (), option: bool = True) -> Any:
+    """A Settings field: its default and how it is checked, shown and passed to the runner."""
+    return field(default=default, metadata={"help": help, "minimum": minimum, "protocol": protocol,
+                                            "choices": choices, "option": option})
 
 
 @dataclass(frozen=True)
 class Settings:
-    devices: tuple[str, ...] = ()  # serials, or "host" / "sim"
-    models: tuple[str, ...] = ()  # empty = every model in the zoo
+    devices: tuple[str, ...] = setting((), "adb serial, `host` (host CPU), `sim` (a simulated phone) or `auto` "
+                                           "(attached phones, else sim); repeat for several", option=False)
+    models: tuple[str, ...] = setting((), "comma-separated model names (default: the whole zoo)", option=False)
     # latency (TFLite benchmark_model-like: both the count and the time must be reached)
-    warmup: int = 10
-    warmup_seconds: float = 0.5
-    iterations: int = 50
-    min_seconds: float = 1.0
-    max_seconds: float = 60.0  # a timed phase stops here whatever the count
-    threads: int = 1
-    repeats: int = 1
-    cooldown_seconds: float = 30.0  # the most to wait between models for thermal/battery to settle
+    warmup: int = setting(int(_LATENCY["warmup_runs"]), "warm-up iterations", minimum=0, protocol="warmup_runs")
+    warmup_seconds: float = setting(float(_LATENCY["warmup_min_s"]), "minimum warm-up time",
+                                    minimum=0.0, protocol="warmup_min_s")
+    iterations: int = setting(int(_LATENCY["runs"]), "minimum timed iterations", minimum=1, protocol="runs")
+    min_seconds: float = setting(float(_LATENCY["min_s"]), "minimum timed-phase time", minimum=0.0,
+                                 protocol="min_s")
+    max_seconds: float = setting(float(_LATENCY["max_s"]), "timed phase stops here", minimum=0.001,
+                                 protocol="max_s")
+    threads: int = setting(int(_LATENCY["threads"]), "runtime threads", minimum=1, protocol="threads")
+    repeats: int = setting(1, "latency repeats per model, for run-to-run spread", minimum=1)
+    cooldown_seconds: float = setting(30.0, "most to wait between models for thermal status and battery to settle",
+                                      minimum=0.0)
     # accuracy
-    fer_data: str | None = None
-    fer_split: str = "PublicTest"
-    fer_limit: int | None = None  # first N images of the split (stratification is not needed: it is a smoke check)
-    photos: str | None = None
-    face_policy: str = "largest"
+    fer_data: str | None = setting(None, "FER-2013 folder or CSV for on-device accuracy")
+    fer_split: str = setting("PublicTest", "split to classify")
+    fer_limit: int | None = setting(None, "classify N images spread over the split", minimum=1)
+    photos: str | None = setting(None, "labelled photos: class subfolders or a CSV of path,label")
+    face_policy: str = setting("largest", "photos with several faces: classify the largest or skip them",
+                               choices=FACE_POLICIES)
     # app size and runner
-    apk: str | None = None
-    install: bool = False  # install (or update) the runner from `apk` before the session
+    apk: str | None = setting(None, "runner APK: app-size measurement (and --install)")
+    install: bool = setting(False, "install the runner from --apk first")
     # robustness
-    seed: int | None = None  # model order; None = drawn and recorded
-    timeout_seconds: float = 600.0  # one runner call
-    reconnect_budget_seconds: float = 60.0  # how long to wait for a lost device to come back
-    checkpoints: str | None = None  # folder with <model>.ckpt (default: models/)
-    bytecode: int | None = None  # export for an older runtime
+    seed: int | None = setting(None, "seed of the randomised model order (default: drawn and recorded)", minimum=0)
+    timeout_seconds: float = setting(600.0, "limit of one runner call", minimum=1.0)
+    reconnect_budget_seconds: float = setting(60.0, "how long to wait for a lost device", minimum=0.0)
+    checkpoints: str | None = setting(None, "folder with <model>.ckpt (default models/)")
+    bytecode: int | None = setting(None, "export for an older runtime's bytecode version", minimum=1)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["devices"], d["models"] = list(self.devices), list(self.models)
         return d
 
+    def protocol_args(self) -> dict[str, Any]:
+        """The runner's latency arguments, under their protocol names."""
+        return {f.metadata["protocol"]: getattr(self, f.name) for f in fields(self) if f.metadata["protocol"]}
 
-KEYS = tuple(f.name for f in fields(Settings))
-_INTS = {"warmup": 0, "iterations": 1, "threads": 1, "repeats": 1, "fer_limit": 1, "seed": 0, "bytecode": 1}
-_FLOATS = {"warmup_seconds": 0.0, "min_seconds": 0.0, "max_seconds": 0.001, "cooldown_seconds": 0.0,
-           "timeout_seconds": 1.0, "reconnect_budget_seconds": 0.0}
-_STRINGS = ("fer_data", "fer_split", "photos", "face_policy", "apk", "checkpoints")
+
+SETTINGS = {f.name: f for f in fields(Settings)}
+KEYS = tuple(SETTINGS)
+_LISTS = ("devices", "models")
+
+
+def _kind(name: str) -> type:
+    """int, float, str or bool: the field's type without its None."""
+    tp = typing.get_type_hints(Settings)[name]
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        tp = next(a for a in typing.get_args(tp) if a is not type(None))
+    return tp  # type: ignore[no-any-return]
+
+
+def _optional(name: str) -> bool:
+    return SETTINGS[name].default is None
 
 
 def _check(key: str, value: Any, where: str) -> Any:
-    if key in ("devices", "models"):
+    if key in _LISTS:
         if isinstance(value, str):
             value = [v for v in value.split(",") if v]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v for v in value):
             raise ConfigError(f"{where}: {key} must be a list of names")
         return tuple(value)
     if value is None:
-        if key in _INTS and key not in ("fer_limit", "seed", "bytecode") or key in _FLOATS:
+        if not _optional(key):
             raise ConfigError(f"{where}: {key} needs a value")
         return None
-    if key in _INTS:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: {key} must be a whole number, got {value!r}")
-        if value < _INTS[key]:
-            raise ConfigError(f"{where}: {key} must be at least {_INTS[key]}, got {value}")
-        return value
-    if key in _FLOATS:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: {key} must be a number of seconds, got {value!r}")
-        if value < _FLOATS[key]:
-            raise ConfigError(f"{where}: {key} must be at least {_FLOATS[key]}, got {value}")
-        return float(value)
-    if key == "install":
+    kind, meta = _kind(key), SETTINGS[key].metadata
+    if kind is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{where}: install must be true or false")
+            raise ConfigError(f"{where}: {key} must be true or false")
         return value
+    if kind in (int, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+            what = "a whole number" if kind is int else "a number of seconds"
+            raise ConfigError(f"{where}: {key} must be {what}, got {value!r}")
+        if meta["minimum"] is not None and value < meta["minimum"]:
+            raise ConfigError(f"{where}: {key} must be at least {meta['minimum']}, got {value}")
+        return kind(value)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
-    if key == "face_policy" and value not in FACE_POLICIES:
-        raise ConfigError(f"{where}: face_policy must be one of {', '.join(FACE_POLICIES)}, got {value!r}")
+    if meta["choices"] and value not in meta["choices"]:
+        raise ConfigError(f"{where}: {key} must be one of {', '.join(meta['choices'])}, got {value!r}")
     return value
 
 
@@ -111,6 +146,10 @@ def read_config(path: str | Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist; pass an existing --config file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not text (UTF-8); pass a TOML or JSON file") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc.strerror}); pass a readable file") from None
     try:
         data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -132,7 +171,7 @@ def build_settings(config: str | Path | None = None, **options: Any) -> Settings
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(KEYS)}")
     values: dict[str, Any] = read_config(config) if config else {}
     for key, value in options.items():
-        if value is None or (key in ("devices", "models") and not value):
+        if value is None or (key in _LISTS and not value):
             continue
         values[key] = _check(key, value, f"option --{key.replace('_', '-')}")
     settings = Settings(**values)
@@ -145,6 +184,8 @@ def build_settings(config: str | Path | None = None, **options: Any) -> Settings
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:
     """Settings stored in a session.json (for --resume); unknown keys mean a newer harness wrote it."""
+    if not isinstance(data, dict):
+        raise ConfigError("the session's stored settings are not an object; the session.json is corrupt")
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
         raise ConfigError(f"stored settings have unknown key(s) {', '.join(unknown)}; resume with "
@@ -152,8 +193,26 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
     return Settings(**{k: _check(k, v, "stored settings") for k, v in data.items()})
 
 
-def describe() -> list[tuple[str, str]]:
-    """(key, default) pairs for help texts."""
-    return [(f.name, repr(f.default) if f.default is not dataclasses.MISSING else "()")
-            for f in fields(Settings)]
+def option_help(name: str) -> str:
+    """A setting's help with its default, as `fermbench run --help` shows it."""
+    meta, default = SETTINGS[name].metadata, SETTINGS[name].default
+    shown = "" if default in (None, False, ()) else f" (default {default:g})" if isinstance(default, float) \
+        else f" (default {default})"
+    return str(meta["help"]) + shown
 
+
+def settings_options(func: F) -> F:
+    """Add one click option per setting (`--iterations`, `--fer-data`, ...) to a command."""
+    import click
+
+    for name in reversed(KEYS):
+        if not SETTINGS[name].metadata["option"]:
+            continue
+        kind, flag = _kind(name), f"--{name.replace('_', '-')}"
+        choices = SETTINGS[name].metadata["choices"]
+        if kind is bool:
+            func = click.option(flag, is_flag=True, default=None, help=option_help(name))(func)
+        else:
+            func = click.option(flag, type=click.Choice(choices) if choices else kind, default=None,
+                                help=option_help(name))(func)
+    return func

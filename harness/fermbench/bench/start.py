@@ -9,20 +9,24 @@ Steps: check settings and inputs (fail fast, before anything is written), export
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, DeviceError, FermbenchError
+if TYPE_CHECKING:
+    from ..device import DeviceEntry
 from ..runner import protocol as p
-from ..store import PHASE_FAILED, SessionStore
+from ..store import PHASE_FAILED, RunnerInfo, SessionStore
 from . import preflight as pre
 from .exports import ModelFile, ensure_export, export_error
 from .inputs import ImageSet, fer_set, photo_set
-from .session import Outcome, Progress, Session, check_models
+from .progress import Progress
+from .session import BenchmarkSession, Outcome, Totals, check_models
 from .settings import Settings, settings_from_dict
 from .targets import HOST, HostTarget, Target
 
@@ -30,16 +34,13 @@ SIM = "sim"
 AUTO = "auto"
 
 
-def expand_auto(specs: tuple[str, ...], progress: "Progress") -> tuple[str, ...]:
+def expand_auto(specs: tuple[str, ...], progress: Progress) -> tuple[str, ...]:
     """`auto` = every ready phone the adb server lists, or a simulated phone when there is none
     (the README's main job uses it, so the same command works with and without a phone)."""
     if AUTO not in specs:
         return specs
-    from ..device import list_devices
-
     try:
-        kw = {"port": adb_port_from_env()} if adb_port_from_env() else {}
-        ready = [d.serial for d in list_devices(**kw) if d.ready]
+        ready = [d.serial for d in _list_devices() if d.ready]
     except DeviceError as exc:
         progress.message(f"auto: no adb server answered ({exc}); using a simulated phone")
         ready = []
@@ -117,34 +118,44 @@ def adb_port_from_env() -> int | None:
 
 @dataclass
 class Checked:
+    """A target after preflight, with what session.json records about it."""
+
     target: Target
     preflight: pre.Preflight
-    description: dict[str, Any]
+    kind: str
+    identity: dict[str, Any]
+    properties: dict[str, Any]
+    runner: RunnerInfo | None
+
+    def record(self, store: SessionStore) -> None:
+        pf = self.preflight
+        store.set_device(self.target.serial, kind=self.kind, identity=self.identity, properties=self.properties,
+                         runner=self.runner, tags=sorted(set(pf.tags)), warnings=[str(c) for c in pf.warnings],
+                         status="ok" if pf.ok else "failed", error=None if pf.ok else pf.refusal())
 
 
 def preflight_target(target: Target, settings: Settings, files: dict[str, ModelFile],
                      images: dict[str, ImageSet]) -> Checked:
     """Every check that can refuse or warn about this target (see bench/preflight.py)."""
     pf = pre.Preflight(target.serial)
-    desc = target.describe()
-    entry: dict[str, Any] = {"kind": desc.kind, "identity": desc.identity, "properties": desc.properties}
-    pf.tags.extend(desc.tags)
-    if settings.install and settings.apk and desc.kind != "host":
+    if settings.install and settings.apk and target.kind != "host":
         try:
             target.install(Path(settings.apk))
             pf.add("install", pre.OK, f"installed {Path(settings.apk).name}")
-            desc.properties["runner_package_version"] = target.device.package_version(p.RUNNER_PACKAGE)
         except FermbenchError as exc:
             pf.add("install", pre.FAIL, str(exc), "check the APK, or install it by hand with `adb install`")
+    desc = target.describe()  # after an install: it reads the installed runner's version
+    runner: RunnerInfo | None = None
+    pf.tags.extend(desc.tags)
     try:
-        info_call = target.run(p.info_args(run_id="preflight-info"), min(settings.timeout_seconds, 120))
-        info: p.InfoResult = info_call.result  # type: ignore[assignment]
+        info = target.run(p.info_args(run_id="preflight-info"), min(settings.timeout_seconds, 120),
+                          p.InfoResult).result
         pre.check_runner(pf, info)
-        entry["runner"] = {"runner_kind": info.runner_kind, "runner_version": info.runner_version,
-                           "protocol_version": info.protocol_version, "runtime": info.runtime_name,
-                           "runtime_version": info.runtime_version, "bytecode_min": info.bytecode_min,
-                           "bytecode_max": info.bytecode_max, "abis": info.abis, "facts": info.device,
-                           "package_version": desc.properties.get("runner_package_version")}
+        runner = RunnerInfo(runner_kind=info.runner_kind, runner_version=info.runner_version,
+                            protocol_version=info.protocol_version, runtime=info.runtime_name,
+                            runtime_version=info.runtime_version, bytecode_min=info.bytecode_min,
+                            bytecode_max=info.bytecode_max, abis=info.abis, facts=info.device,
+                            package_version=desc.properties.get("runner_package_version"))
         if info.debuggable and "debuggable" not in pf.tags:
             pf.tags.append("debuggable")
     except FermbenchError as exc:
@@ -168,25 +179,25 @@ def preflight_target(target: Target, settings: Settings, files: dict[str, ModelF
         pf.add("build", pre.OK, "host CPU baseline, not a phone")
     else:
         pre.check_build(pf, "emulator" in desc.tags, "debuggable" in desc.tags, "simulated" in desc.tags)
-    entry["tags"] = sorted(set(pf.tags))
-    entry["warnings"] = [str(c) for c in pf.warnings]
-    entry["status"] = "ok" if pf.ok else "failed"
-    entry["error"] = None if pf.ok else pf.refusal()
-    return Checked(target, pf, entry)
+    return Checked(target, pf, desc.kind, desc.identity, desc.properties, runner)
 
 
-def run_benchmark(settings: Settings, *, resume: str | None = None, out: str | Path | None = None,
+def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: str | Path | None = None,
                   progress: Progress | None = None, model_dir: str | Path | None = None) -> Outcome:
-    """Run (or resume) a session; returns its outcome. Raises FermbenchError for refusals."""
+    """Run (or resume) a session; returns its outcome. Raises FermbenchError for refusals.
+
+    `settings` is None only with `resume`: a resumed session runs with its own stored settings."""
     progress = progress or Progress()
     store = None
     if resume:
         store = SessionStore.open(resume, root=Path(out) if out else None)
-        settings = settings_from_dict(store.info["settings"])
+        settings = settings_from_dict(store.info.settings)
+    if settings is None:
+        raise ConfigError("run_benchmark needs settings, or resume= a session")
     if not settings.devices:
         raise ConfigError("name at least one --device (a serial, `host`, `sim` or `auto`); list them with `fermbench devices`")
     if AUTO in settings.devices:
-        settings = settings_from_dict({**settings.to_dict(), "devices": list(expand_auto(settings.devices, progress))})
+        settings = dataclasses.replace(settings, devices=expand_auto(settings.devices, progress))
     models = check_models(settings.models)
     t_inputs = time.perf_counter()
     images = prepare_images(settings)
@@ -225,32 +236,35 @@ def run_benchmark(settings: Settings, *, resume: str | None = None, out: str | P
         for note in notes:
             store.log(note)
         for c in checked:
-            store.set_device(c.target.serial, c.description)
-        session = Session(store, settings, [c.target for c in usable], models, images, progress=progress)
-        session.files, session.export_errors = files, export_errors
+            c.record(store)
         for name, f in files.items():
             store.set_model(name, f.meta)
             store.log(f"{'cached export' if f.cached else 'exported'} {f.path.name} sha256 "
                       f"{f.meta.get('sha256', '')[:12]} in {f.seconds:.2f} s", model=name)
-        session.totals.add(export_s=sum(f.seconds for f in files.values()), inputs_s=t_inputs)
+        device_model_errors: dict[tuple[str, str], str] = {}
         for c in usable:  # a model whose bytecode this runtime cannot read fails on that device only
             for name, why in pre.check_bytecode(c.preflight, {n: f.meta for n, f in files.items()}).items():
-                session.device_model_errors[(c.target.serial, name)] = f"preflight: {why}"
-        not_opened = [(spec, msg) for spec, msg in refused_at_open]
+                device_model_errors[(c.target.serial, name)] = f"preflight: {why}"
+        not_opened = list(refused_at_open)
         for c in checked:
             if not c.preflight.ok:
                 not_opened.append((c.target.serial, c.preflight.refusal()))
         for serial, why in not_opened:
-            if serial not in store.info["devices"]:
-                store.set_device(serial, {"kind": None, "status": "failed", "error": why})
+            if serial not in store.info.devices:
+                store.set_device(serial, kind=None, status="failed", error=why)
             for name in models:
                 rec = store.record(serial, name)
                 rec.fail(f"preflight refused the device: {why}")
                 store.save_record(rec)
+        totals = Totals()
+        totals.add(export_s=sum(f.seconds for f in files.values()), inputs_s=t_inputs)
+        session = BenchmarkSession(store, settings, [c.target for c in usable], models, images, files,
+                                   export_errors=export_errors, device_model_errors=device_model_errors,
+                                   totals=totals, progress=progress)
         return session.run()
 
 
-def _list_devices():
+def _list_devices() -> list[DeviceEntry]:
     from ..device import list_devices
 
     port = adb_port_from_env()
@@ -264,7 +278,7 @@ def attached_serials() -> list[str]:
 
 def check_adb(pf: pre.Preflight, serial: str) -> bool:
     """adb binary and server, and the device's state; False when the device cannot be used."""
-    from ..sim.adb_host import find_adb
+    from ..device import find_adb
 
     path = find_adb()
     pf.add("adb", pre.OK if path else pre.WARN, f"adb binary: {path}" if path else "no adb binary found",
@@ -314,6 +328,7 @@ def _read_meta(path: Path) -> dict[str, Any]:
     import json
 
     try:
-        return json.loads(path.read_text())
+        meta = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
+    return meta if isinstance(meta, dict) else {}

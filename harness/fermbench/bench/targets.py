@@ -10,13 +10,14 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Generic, TypeVar
 
 from ..errors import RunnerError
 from ..runner import protocol as p
-from ..runner.instrument_output import parse_instrument_output
+from ..device.instrument_output import InstrumentRun, parse_instrument_output
 
 HOST = "host"
 
@@ -44,29 +45,51 @@ class Environment:
     battery_level_pct: int | None = None
 
 
+R = TypeVar("R", p.InfoResult, p.LatencyResult, p.ClassifyResult)
+
+
 @dataclass
-class RunnerCall:
-    result: p.Result
+class RunnerCall(Generic[R]):
+    result: R
     seconds: float  # wall time of the runner call (process start + load + run + output)
     output: str = ""
 
 
-class Target:
-    """The interface the session uses; see HostTarget and device_target.AndroidTarget."""
+class Target(ABC):
+    """Where a benchmark runs: the interface the session uses (HostTarget, device_target.AndroidTarget).
+
+    Subclasses say how to start one runner call (`_instrument`) and read a file it left
+    (`_fetch`); `run` decodes and type-checks every answer the same way for all of them.
+    """
 
     serial: str
     kind: str
 
+    @abstractmethod
     def describe(self) -> Description:
-        raise NotImplementedError
+        """Identity, properties and tags, for session.json."""
 
+    @abstractmethod
     def put_file(self, local: Path, name: str) -> str:
         """Make `local` readable by the runner as `name`; returns the runner's path. Skips identical files."""
-        raise NotImplementedError
 
-    def run(self, extras: dict[str, str], timeout: float) -> RunnerCall:
-        """One runner call; RunnerError on a coded error, crash, hang (code 'timeout')."""
-        raise NotImplementedError
+    @abstractmethod
+    def _instrument(self, extras: dict[str, str], timeout: float) -> tuple[InstrumentRun, float]:
+        """One `am instrument` of the runner: its parsed output and the seconds it took."""
+
+    @abstractmethod
+    def _fetch(self, path: str) -> bytes:
+        """A result file the runner wrote (when its result was too large to inline)."""
+
+    def run(self, extras: dict[str, str], timeout: float, expect: type[R]) -> RunnerCall[R]:
+        """One runner call; RunnerError on a coded error, crash, hang (code 'timeout') or an
+        answer of another mode than `expect`."""
+        run, seconds = self._instrument(extras, timeout)
+        result = p.decode_result(run, fetch=self._fetch)
+        if not isinstance(result, expect):
+            raise RunnerError(f"the runner answered a {type(result).__name__} to a {extras.get('mode')} call; "
+                              "reinstall the runner", "bad_result")
+        return RunnerCall(result, seconds, run.text)
 
     def environment(self) -> Environment:
         return Environment()
@@ -76,6 +99,9 @@ class Target:
 
     def installed_size(self, apk: Path | None) -> tuple[int | None, str]:
         return None, "not an Android device"
+
+    def install(self, apk: Path) -> str:
+        raise RunnerError(f"{self.serial} is not an Android device: nothing to install", "bad_arguments")
 
     def connected(self) -> bool:
         return True
@@ -87,7 +113,8 @@ class Target:
         pass
 
 
-def run_with_timeout(start, timeout: float) -> tuple[str, float, bool]:
+def run_with_timeout(start: Callable[[Callable[[str], None], threading.Event], None],
+                     timeout: float) -> tuple[str, float, bool]:
     """Run `start(emit, cancel)` in a thread; cancel it after `timeout`. (output, seconds, timed_out)."""
     chunks: list[str] = []
     cancel = threading.Event()
@@ -136,20 +163,22 @@ class HostTarget(Target):
     def put_file(self, local: Path, name: str) -> str:
         return str(Path(local).resolve())  # the host runner reads files where they are
 
-    def run(self, extras: dict[str, str], timeout: float) -> RunnerCall:
+    def _instrument(self, extras: dict[str, str], timeout: float) -> tuple[InstrumentRun, float]:
         from ..runner.host import run_instrumentation
 
         work = self._work.name
 
-        def start(emit, cancel) -> None:
+        def start(emit: Callable[[str], None], cancel: threading.Event) -> None:
             run_instrumentation(extras, Path, emit, cancel, external_dir=work)
 
         with HOST_CPU:
             text, seconds, timed_out = run_with_timeout(start, timeout)
         if timed_out:
             raise RunnerError(f"host runner did not finish within {timeout:.0f} s; raise timeout_seconds", "timeout")
-        run = parse_instrument_output(text)
-        return RunnerCall(p.decode_result(run, fetch=lambda path: Path(path).read_bytes()), seconds, text)
+        return parse_instrument_output(text), seconds
+
+    def _fetch(self, path: str) -> bytes:
+        return Path(path).read_bytes()
 
     def free_bytes(self) -> int | None:
         import shutil

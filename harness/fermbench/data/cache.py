@@ -15,6 +15,7 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
 
@@ -47,11 +48,11 @@ def load(key: str) -> dict[str, np.ndarray] | None:
         return None  # damaged: the caller decodes again and overwrites it
 
 
-def store(key: str, arrays: dict[str, np.ndarray]) -> None:
-    _atomic(root() / f"{key}.npz", lambda fh: np.savez(fh, **arrays))
+def store(key: str, arrays: dict[str, np.ndarray[Any, Any]]) -> None:
+    _atomic(root() / f"{key}.npz", lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]  # numpy's stub
 
 
-def _atomic(path: Path, write) -> None:
+def _atomic(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Best effort: a cache that cannot be written only costs time, never the load."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

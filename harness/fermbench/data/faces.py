@@ -21,6 +21,7 @@ import csv
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class FaceCrops:
         kept = self.classified
         if not kept:
             return np.zeros((0, CROP_SIZE, CROP_SIZE), np.uint8)
-        return np.stack([c.image for c in kept]).astype(np.uint8)
+        return np.stack([c.image for c in kept if c.image is not None]).astype(np.uint8)
 
     @property
     def labels(self) -> np.ndarray:
@@ -152,7 +153,7 @@ def _photos_from_csv(csv_path: Path) -> list[Photo]:
 def _cascade_path() -> str:
     try:
         import cv2
-        path = Path(cv2.data.haarcascades) / CASCADE_FILE
+        path = Path(cv2.data.haarcascades) / CASCADE_FILE  # type: ignore[attr-defined]  # not in cv2's stubs
     except (ImportError, AttributeError) as exc:
         raise DataError("OpenCV with Haar cascades is needed for photos; install "
                         "opencv-python-headless<5 (5.x ships no cascades)") from exc
@@ -161,7 +162,7 @@ def _cascade_path() -> str:
     return str(path)
 
 
-def load_cascade():
+def load_cascade() -> Any:
     """A fresh CascadeClassifier (one per caller: the detector is not shared across threads)."""
     import cv2
 
@@ -171,12 +172,12 @@ def load_cascade():
     return cascade
 
 
-def detect_faces(gray: np.ndarray, cascade=None) -> list[tuple[int, int, int, int]]:
+def detect_faces(gray: np.ndarray[Any, Any], cascade: Any = None) -> list[tuple[int, int, int, int]]:
     """Face boxes (x, y, w, h) in a grayscale image, largest first."""
     cascade = cascade if cascade is not None else load_cascade()
     boxes = cascade.detectMultiScale(gray, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS,
                                      minSize=(MIN_FACE, MIN_FACE))
-    found = [tuple(int(v) for v in b) for b in (boxes if len(boxes) else [])]
+    found = [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in (boxes if len(boxes) else [])]
     return sorted(found, key=lambda b: (-b[2] * b[3], b[0], b[1]))
 
 
@@ -206,7 +207,7 @@ def decode_gray(path: Path) -> tuple[np.ndarray | None, str | None]:
     return image, None
 
 
-def crop_photo(photo: Photo, policy: str = "largest", cascade=None) -> PhotoCrop:
+def crop_photo(photo: Photo, policy: str = "largest", cascade: Any = None) -> PhotoCrop:
     gray, reason = decode_gray(photo.path)
     if gray is None:
         return PhotoCrop(photo, UNDECODABLE, reason=reason)

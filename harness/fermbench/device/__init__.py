@@ -6,7 +6,7 @@
     dev = Device(serial)                       # facts(), shell(), push(), pull(), install(), instrument()
 """
 
-from .adb import DEFAULT_PORT, DeviceEntry, list_devices
+from .adb import DEFAULT_PORT, DeviceEntry, find_adb, list_devices
 from .device import Device, PackageInfo, PullResult, PushResult, ShellResult, join_args
 from .errors import (
     AdbServerError,
@@ -31,5 +31,5 @@ __all__ = [
     "DeviceFacts", "DeviceNoPermission", "DeviceNotFound", "DeviceOffline", "DeviceTimeout",
     "DeviceUnauthorized", "DiskFull", "InstallError", "InstrumentationCrashed", "InstrumentationTimeout",
     "PackageInfo", "PullResult", "PushResult", "RunnerNotInstalled", "ShellResult", "TransferError",
-    "join_args", "list_devices",
+    "find_adb", "join_args", "list_devices",
 ]

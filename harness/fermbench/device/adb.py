@@ -7,6 +7,8 @@ fails, which would leave a stray server when we meant a private one).
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 from dataclasses import dataclass, field
@@ -46,16 +48,31 @@ FIXES = {
 }
 
 
+def find_adb() -> str | None:
+    """FERMBENCH_ADB, then the adb inside the adbutils wheel, then `adb` on PATH."""
+    env = os.environ.get("FERMBENCH_ADB")
+    if env:
+        return env if os.access(env, os.X_OK) else None
+    try:
+        path = adbutils.adb_path()  # the adbutils wheel ships an adb binary
+        if path and os.access(path, os.X_OK):
+            return str(path)
+    except Exception:  # adbutils without a bundled binary raises its own errors
+        pass
+    return shutil.which("adb")
+
+
 def fix_for(state: str) -> str:
     return FIXES.get(state, f"unknown state '{state}': re-plug the phone or restart the server (`adb kill-server`)")
 
 
-class _Connection(AdbConnection):
+class _Connection(AdbConnection):  # type: ignore[misc]  # adbutils ships no types
     """AdbConnection that reports a missing server instead of starting one."""
 
-    def _safe_connect(self):
+    def _safe_connect(self) -> socket.socket:
         try:
-            return self._create_socket()
+            sock: socket.socket = self._create_socket()
+            return sock
         except AdbError as exc:
             raise AdbServerError(f"no adb server answers ({exc}); start one with `adb start-server`") from None
 
@@ -82,7 +99,7 @@ class AdbEndpoint:
         try:
             c.send_command(command)
             c.check_okay()
-            return c.read_string_block()
+            return str(c.read_string_block())
         except (AdbTimeout, socket.timeout):
             raise AdbServerError(f"the adb server on {self.host}:{self.port} did not answer `{command}` "
                                  "in time; restart it with `adb kill-server`") from None
@@ -100,8 +117,12 @@ class AdbEndpoint:
         if self.port != DEFAULT_PORT or self.host not in ("127.0.0.1", "localhost"):
             raise AdbServerError(f"no adb server on {self.host}:{self.port}; start it with "
                                  f"`adb -P {self.port} start-server`")
+        adb = find_adb()
+        if adb is None:
+            raise AdbServerError("no adb binary to start the adb server with; install platform-tools, "
+                                 "or set FERMBENCH_ADB to an adb binary")
         try:
-            subprocess.run([adbutils.adb_path(), "start-server"], timeout=30, capture_output=True, check=True)
+            subprocess.run([adb, "start-server"], timeout=30, capture_output=True, check=True)
         except (OSError, subprocess.SubprocessError) as exc:
             raise AdbServerError(f"cannot start the adb server ({exc}); install platform-tools or adbutils") from None
 

@@ -5,7 +5,7 @@
     dev.facts().model                                  # "Pixel 7"
     dev.shell(["ls", "-l", path])                       # ShellResult; DeviceCommandError if it fails
     dev.push("models/a.ptl", "/data/local/tmp/fermbench/a.ptl")   # skips an identical file
-    text = dev.instrument(RUNNER_COMPONENT, {"mode": "info"}, timeout=60)
+    run = dev.instrument(RUNNER_COMPONENT, {"mode": "info"}, timeout=60)   # parsed `am instrument -r`
 
 Commands go to the phone's shell as one string; list arguments are quoted with shlex.quote,
 so a file or model name can never become a second command. Retries: a command that never
@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Generic, Sequence, TypeVar
 
 from adbutils import AdbConnection
 from adbutils.errors import AdbError
@@ -54,6 +54,7 @@ from .errors import (
     TransferError,
 )
 from .facts import PROBE, TMP_DIR, DeviceFacts, build_facts, parse_df_available
+from .instrument_output import InstrumentRun, parse_instrument_output
 
 T = TypeVar("T")
 _V2 = struct.Struct("<BI")  # shell_v2 packet header: id, length
@@ -280,7 +281,7 @@ class Device:
 
     # -- files -------------------------------------------------------------------------------
 
-    def push(self, local: str | os.PathLike, remote: str, verify: bool = True, mode: int = 0o644,
+    def push(self, local: str | os.PathLike[str], remote: str, verify: bool = True, mode: int = 0o644,
              timeout: float | None = None) -> PushResult:
         """Copy a file to the phone, readable by apps (mode 644), its parent folders made.
 
@@ -351,7 +352,7 @@ class Device:
                                 f"{remote_digest} != {digest}); it was removed, push again", self.serial)
         return PushResult(src, remote, size, digest, algorithm, False, True, time.perf_counter() - t0)
 
-    def pull(self, remote: str, local: str | os.PathLike, verify: bool = True,
+    def pull(self, remote: str, local: str | os.PathLike[str], verify: bool = True,
              timeout: float | None = None) -> PullResult:
         """Copy a file from the phone; written atomically, verified against the phone's digest."""
         return self._retrying(lambda: self._pull_once(remote, Path(local), verify, timeout), idempotent=True)
@@ -378,7 +379,7 @@ class Device:
                 _close(c)
             verified_with = None
             if theirs is not None:
-                algorithm, remote_digest = theirs.result()
+                algorithm, remote_digest = theirs.result()  # (str, str)
                 mine = {"sha256": sha, "size": str(size)}.get(algorithm) or transfer.local_digest(Path(tmp), algorithm)
                 if remote_digest != mine:
                     raise TransferError(f"the copy of {remote} differs from the phone's ({algorithm} {mine} != "
@@ -427,7 +428,7 @@ class Device:
 
     # -- packages ----------------------------------------------------------------------------
 
-    def install(self, apk: str | os.PathLike, timeout: float = 180.0) -> str:
+    def install(self, apk: str | os.PathLike[str], timeout: float = 180.0) -> str:
         """Install (or replace) an APK; returns the package manager's answer ("Success")."""
         src = Path(apk)
         if not src.is_file():
@@ -505,8 +506,9 @@ class Device:
     # -- instrumentation ---------------------------------------------------------------------
 
     def instrument(self, component: str, extras: dict[str, str], timeout: float,
-                   on_output: Callable[[str], None] | None = None, *, raise_on_crash: bool = True) -> str:
-        """`am instrument -w -r -e k v ... component`; returns its text (stdout and stderr as they came).
+                   on_output: Callable[[str], None] | None = None, *, raise_on_crash: bool = True) -> InstrumentRun:
+        """`am instrument -w -r -e k v ... component`, parsed; `.text` is what it printed (stdout and
+        stderr as they came).
 
         on_output receives each piece of text as it arrives. A run that outlives `timeout` is
         stopped (its stream closed) and raises InstrumentationTimeout; a crashed runner process
@@ -536,8 +538,6 @@ class Device:
             exc.output = "".join(chunks)
             raise
         text = "".join(chunks)
-        from ..runner.instrument_output import parse_instrument_output  # am's output format, nothing more
-
         run = parse_instrument_output(text)
         if run.not_installed or "Unable to find instrumentation info" in text:
             raise RunnerNotInstalled(f"no instrumentation {component} on the phone; install the runner APK "
@@ -548,7 +548,7 @@ class Device:
                                          self.serial, output=text)
         if result.exit_code != 0 and "INSTRUMENTATION_" not in text:
             raise DeviceCommandError(self.serial, command, result.exit_code, result.stdout, result.stderr)
-        return text
+        return run
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -591,7 +591,7 @@ class Device:
                     raise exc from None
 
 
-class _Background:
+class _Background(Generic[T]):
     """Run one function on a thread; result() waits for it and re-raises its error."""
 
     def __init__(self, fn: Callable[[], T]):
@@ -606,11 +606,12 @@ class _Background:
         self._thread = threading.Thread(target=run, name="fermbench-hash", daemon=True)
         self._thread.start()
 
-    def result(self):
+    def result(self) -> T:
         self._thread.join()
-        if "error" in self._box:
-            raise self._box["error"]  # type: ignore[misc]
-        return self._box["value"]
+        error = self._box.get("error")
+        if isinstance(error, BaseException):
+            raise error
+        return self._box["value"]  # type: ignore[return-value]  # set by run() when no error
 
 
 def _dirs_below(base: str, path: str) -> list[str]:

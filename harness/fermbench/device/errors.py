@@ -6,7 +6,7 @@ Callers catch the family (`except DeviceError`) or one member; the CLI prints an
 
 from __future__ import annotations
 
-from ..errors import DeviceError, RunnerError
+from ..errors import DeviceError as DeviceError, RunnerError
 
 
 class AdbServerError(DeviceError):

@@ -81,9 +81,9 @@ def send(c: AdbConnection, src: BinaryIO, remote: str, mode: int) -> int:
         if hasattr(os, "preadv"):
             n = os.preadv(fd, payloads, offset)
         else:  # one payload per call where preadv is missing
-            n = os.pread(fd, SYNC_DATA_MAX, offset)
-            payloads[0][: len(n)] = n
-            n = len(n)
+            chunk = os.pread(fd, SYNC_DATA_MAX, offset)
+            payloads[0][: len(chunk)] = chunk
+            n = len(chunk)
         if not n:
             break
         offset += n

@@ -1,4 +1,4 @@
-"""Which lite-interpreter bytecode versions each Android runtime reads (see FIELD-NOTES.md).
+"""Which lite-interpreter bytecode versions each Android runtime reads (docs/platform-facts.md).
 
 A file outside the range fails at load on the phone with "Lite Interpreter version number does
 not match", so the exporter checks it on the host before the file ever reaches a phone.

@@ -20,7 +20,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -55,7 +55,7 @@ def _figure(width: float = 8.0, height: float = 5.0) -> Figure:
     return fig
 
 
-def _title(fig: Figure, ax, title: str, subtitle: str) -> None:
+def _title(fig: Figure, ax: Any, title: str, subtitle: str) -> None:
     ax.set_title(f"{title}\n{subtitle}", fontsize=11, loc="left")
 
 
@@ -63,6 +63,10 @@ def _save(fig: Figure, path: Path) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def _fer_accuracy(r: ModelResult) -> float | None:
+    return r.accuracy.device_accuracy if r.accuracy is not None else None
 
 
 def _where(results: Sequence[ModelResult]) -> str:
@@ -108,12 +112,12 @@ def training_chart(runs: dict[str, TrainingRun], metric: str, title: str, ylabel
 def model_size_chart(results: Sequence[ModelResult]) -> Figure:
     fig = _figure()
     ax = fig.add_subplot()
-    rows = [r for r in results if r.model_bytes]
-    names = [r.model for r in rows]
-    mb = [r.model_bytes / 1e6 for r in rows]
+    rows = [(r, r.model_bytes) for r in results if r.model_bytes]
+    names = [r.model for r, _ in rows]
+    mb = [size / 1e6 for _, size in rows]
     bars = ax.bar(names, mb, color="tab:blue")
-    for bar, r in zip(bars, rows):
-        label = f"{r.model_bytes / 1e6:.2f} MB" + (f"\n{r.params:,} params" if r.params else "")
+    for bar, (r, size) in zip(bars, rows):
+        label = f"{size / 1e6:.2f} MB" + (f"\n{r.params:,} params" if r.params else "")
         ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
                     va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
     _title(fig, ax, "Chart 4 · Model size (exported .ptl)", _where(results) + _missing(results, set(names)))
@@ -126,15 +130,15 @@ def model_size_chart(results: Sequence[ModelResult]) -> Figure:
 def app_size_chart(results: Sequence[ModelResult]) -> Figure:
     fig = _figure()
     ax = fig.add_subplot()
-    apk = [r for r in results if r.apk_with_model_bytes and r.apk_bytes]
+    apk = [r.appsize for r in results if r.appsize and r.appsize.apk_with_model_bytes and r.appsize.apk_bytes]
     if apk:
-        names = [r.model for r in apk]
-        base = np.array([r.apk_bytes for r in apk]) / 1e6
-        total = np.array([r.apk_with_model_bytes for r in apk]) / 1e6
+        names = [r.model for r in results if r.appsize in apk]
+        base = np.array([a.apk_bytes for a in apk]) / 1e6
+        total = np.array([a.apk_with_model_bytes for a in apk]) / 1e6
         ax.bar(names, base, color="tab:gray", label="runner APK (runtime + app)")
         bars = ax.bar(names, total - base, bottom=base, color="tab:orange", label="model asset")
-        for bar, r, t in zip(bars, apk, total):
-            share = f" ({100 * r.model_share:.1f} % model)" if r.model_share is not None else ""
+        for bar, a, t in zip(bars, apk, total):
+            share = f" ({100 * a.model_share:.1f} % model)" if a.model_share is not None else ""
             ax.annotate(f"{t:.2f} MB{share}", (bar.get_x() + bar.get_width() / 2, t), ha="center",
                         va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
         ax.set_ylabel("APK size with the model bundled (MB)")
@@ -142,9 +146,9 @@ def app_size_chart(results: Sequence[ModelResult]) -> Figure:
         have = set(names)
         note = "APK measured with each model as an uncompressed, aligned asset"
     else:
-        rows = [r for r in results if r.model_bytes]
-        names = [r.model for r in rows]
-        bars = ax.bar(names, [r.model_bytes / 1e6 for r in rows], color="tab:orange", label="model file only")
+        sized = [(r.model, r.model_bytes) for r in results if r.model_bytes]
+        names = [name for name, _ in sized]
+        bars = ax.bar(names, [size / 1e6 for _, size in sized], color="tab:orange", label="model file only")
         for bar in bars:
             ax.annotate(f"{bar.get_height():.2f} MB", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                         ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
@@ -192,25 +196,25 @@ def latency_chart(results: Sequence[ModelResult], samples: dict[tuple[str, str, 
 def realworld_chart(results: Sequence[ModelResult]) -> Figure:
     fig = _figure()
     ax = fig.add_subplot()
-    rows = [r for r in results if r.rw_photos is not None]
+    rows = [(r, r.realworld, r.realworld.counts) for r in results if r.realworld and r.realworld.counts]
     x = np.arange(len(rows))
-    rw = [100 * (r.rw_accuracy or 0.0) for r in rows]
-    fer = [100 * r.fer_acc_device if r.fer_acc_device is not None else 0.0 for r in rows]
+    rw = [100 * (phase.accuracy or 0.0) for _, phase, _ in rows]
+    fer = [100 * (_fer_accuracy(r) or 0.0) for r, _, _ in rows]
     ax.bar(x - 0.2, rw, width=0.4, color="tab:green", label="real-world photos")
     ax.bar(x + 0.2, fer, width=0.4, color="tab:blue", alpha=0.5, hatch="//", label="FER-2013 (device)")
-    for xi, r, v in zip(x, rows, rw):
-        text = (f"{v:.1f} %\n{r.rw_classified or 0}/{r.rw_photos} photos classified\nno face {r.rw_no_face or 0}"
-                f", multi {r.rw_multi_face or 0}, unreadable {r.rw_undecodable or 0}")
-        if r.rw_accuracy is None:
+    for xi, (r, phase, c), v in zip(x, rows, rw):
+        text = (f"{v:.1f} %\n{c.classified}/{c.photos} photos classified\nno face {c.no_face}"
+                f", multi {c.multi_face}, unreadable {c.undecodable}")
+        if phase.accuracy is None:
             text = "no face classified\n" + text.split("\n", 1)[1]
         ax.annotate(text, (xi - 0.2, v), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
                     textcoords="offset points")
-    ax.set_xticks(x, [r.model for r in rows])
+    ax.set_xticks(x, [r.model for r, _, _ in rows])
     ax.set_ylabel("Accuracy (%)")
     ax.set_ylim(0, 110)
     ax.axhline(100 / len(CLASS_NAMES), color="gray", linestyle=":", linewidth=1, label="chance (7 classes)")
     _title(fig, ax, "Chart 7 · Real-world accuracy (Haar face crop, classified on the device)",
-           _where(results) + _missing(results, {r.model for r in rows}))
+           _where(results) + _missing(results, {r.model for r, _, _ in rows}))
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     return fig
@@ -253,23 +257,23 @@ def confusion_chart(matrices: dict[str, np.ndarray], where: str) -> Figure:
 def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
     fig = _figure()
     ax = fig.add_subplot()
-    rows = [r for r in results if r.latency is not None and r.fer_acc_device is not None]
-    sizes = np.array([(r.model_bytes or 0) / 1e6 for r in rows])
+    rows = [(r, r.latency, acc) for r in results if r.latency is not None and (acc := _fer_accuracy(r)) is not None]
+    sizes = np.array([(r.model_bytes or 0) / 1e6 for r, _, _ in rows])
     # marker area proportional to size; the largest model gets 2000 pt^2
     areas = 2000 * sizes / sizes.max() if rows and sizes.max() > 0 else np.full(len(rows), 200.0)
-    for r, area, mb in zip(rows, areas, sizes):
-        ax.scatter(r.latency.median_ms, 100 * r.fer_acc_device, s=max(area, 30), alpha=0.5)
-        ax.annotate(f"{r.model}\n{mb:.2f} MB", (r.latency.median_ms, 100 * r.fer_acc_device), fontsize=8,
+    for (r, lat, acc), area, mb in zip(rows, areas, sizes):
+        ax.scatter(lat.median_ms, 100 * acc, s=max(area, 30), alpha=0.5)
+        ax.annotate(f"{r.model}\n{mb:.2f} MB", (lat.median_ms, 100 * acc), fontsize=8,
                     ha="center", va="center")
     ax.set_xlabel("Median latency (ms)")
     ax.set_ylabel("FER-2013 accuracy on the device (%)")
     if rows:
-        xs = [r.latency.median_ms for r in rows]
+        xs = [lat.median_ms for _, lat, _ in rows]
         ax.set_xlim(0, max(xs) * 1.3)
-        ys = [100 * r.fer_acc_device for r in rows]
+        ys = [100 * acc for _, _, acc in rows]
         ax.set_ylim(max(0, min(ys) - 15), min(100, max(ys) + 15))
     _title(fig, ax, "Latency against accuracy (marker area = model size)",
-           _where(results) + _missing(results, {r.model for r in rows}))
+           _where(results) + _missing(results, {r.model for r, _, _ in rows}))
     ax.grid(alpha=0.3)
     return fig
 
@@ -324,7 +328,7 @@ def write_charts(data: ReportData, out_dir: str | Path) -> tuple[list[ChartFile]
                 emit(latency_chart(group, data.samples), folder, f"chart6-latency-{tag}.png", "Chart 6 · Latency")
             else:
                 skipped.append(f"{session} {dev.serial}: chart 6 needs latency samples; none stored")
-            if any(r.rw_photos is not None for r in group):
+            if any(r.realworld and r.realworld.counts for r in group):
                 emit(realworld_chart(group), folder, f"chart7-realworld-accuracy-{tag}.png", "Chart 7 · Real-world accuracy")
             else:
                 skipped.append(f"{session} {dev.serial}: chart 7 needs a real-world photo run (--photos); none stored")
@@ -333,7 +337,7 @@ def write_charts(data: ReportData, out_dir: str | Path) -> tuple[list[ChartFile]
                 emit(confusion_chart(matrices, _where(group)), folder, f"confusion-{tag}.png", "Confusion matrices")
             else:
                 skipped.append(f"{session} {dev.serial}: confusion matrices need FER-2013 predictions; none stored")
-            if any(r.latency is not None and r.fer_acc_device is not None for r in group):
+            if any(r.latency is not None and _fer_accuracy(r) is not None for r in group):
                 emit(latency_accuracy_chart(group), folder, f"latency-vs-accuracy-{tag}.png", "Latency against accuracy")
             else:
                 skipped.append(f"{session} {dev.serial}: latency-vs-accuracy needs latency and FER-2013 accuracy")

@@ -12,7 +12,7 @@ port number that changes between sessions).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 from .. import stats
 from ..stats import Comparison, StatWarning
@@ -36,7 +36,7 @@ class ModelComparison:
     warnings: tuple[StatWarning, ...] = ()
 
 
-def device_key(dev: DeviceInfo) -> tuple:
+def device_key(dev: DeviceInfo) -> tuple[str | None, str | None, tuple[str, ...]]:
     ident = tuple(str(dev.identity.get(k)) for k in IDENTITY_KEYS)
     serial = dev.serial if dev.kind not in ("sim", "host") else None
     return (dev.kind, serial, ident)
@@ -61,7 +61,8 @@ def _status_note(a: ModelResult, b: ModelResult) -> str:
     return f" ({'; '.join(failed)})" if failed else ""
 
 
-def _pairs(a_results: list[ModelResult], b_results: list[ModelResult]):
+def _pairs(a_results: list[ModelResult], b_results: list[ModelResult]
+           ) -> Iterator[tuple[str, ModelResult | None, ModelResult | None]]:
     """Pair results by model; with one device on each side pair across devices, else by serial."""
     a_devs = {r.device.serial for r in a_results}
     b_devs = {r.device.serial for r in b_results}
@@ -86,6 +87,7 @@ def compare_sessions(data_a: ReportData, data_b: ReportData, confidence: float =
         if reason:
             out.append(ModelComparison(model, dev_a, dev_b, NOT_COMPARABLE, reason, a, b, None))
             continue
+        assert a.latency is not None and b.latency is not None  # why_not_comparable says so otherwise
         cmp = stats.compare_medians(data_a.samples[a.key], data_b.samples[b.key], confidence=confidence,
                                     seed=seed, min_change=min_change)
         warns = tuple(stats.comparison_warnings(a.latency, b.latency))

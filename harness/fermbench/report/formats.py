@@ -27,26 +27,26 @@ def _missing(v: Any) -> bool:
 
 
 def fmt_ms(v: float | None) -> str:
-    return MISSING if _missing(v) else f"{v:.3f}"
+    return MISSING if v is None or _missing(v) else f"{v:.3f}"
 
 
 def fmt_pct(v: float | None) -> str:
     """A fraction 0..1 as a percentage with one decimal (0.6123 -> 61.2)."""
-    return MISSING if _missing(v) else f"{100 * v:.1f}"
+    return MISSING if v is None or _missing(v) else f"{100 * v:.1f}"
 
 
 def fmt_mb(v: int | float | None) -> str:
     """Bytes in MB (10^6 bytes), three decimals."""
-    return MISSING if _missing(v) else f"{v / 1e6:.3f}"
+    return MISSING if v is None or _missing(v) else f"{v / 1e6:.3f}"
 
 
 def fmt_mib_from_kb(v: float | None) -> str:
     """Memory counters are in KiB (Android's PSS/RSS); shown in MiB, one decimal."""
-    return MISSING if _missing(v) else f"{v / 1024:.1f}"
+    return MISSING if v is None or _missing(v) else f"{v / 1024:.1f}"
 
 
 def fmt_int(v: int | float | None) -> str:
-    return MISSING if _missing(v) else f"{int(v):,}"
+    return MISSING if v is None or _missing(v) else f"{int(v):,}"
 
 
 def fmt_loss(v: float | None) -> str:
@@ -145,7 +145,7 @@ def _csv_value(v: Any) -> Any:
     return v
 
 
-def render_csv(columns: Sequence[str], rows: Sequence[dict]) -> str:
+def render_csv(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(columns)
@@ -160,7 +160,7 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def render_json(payload: dict) -> str:
+def render_json(payload: dict[str, Any]) -> str:
     def clean(obj: Any) -> Any:
         if isinstance(obj, dict):
             return {k: clean(v) for k, v in obj.items()}

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from .formats import (MARK, MISSING, Block, Section, fmt_int, fmt_loss, fmt_mb, fmt_mib_from_kb, fmt_ms,
                       fmt_pct, fmt_text, render_csv, render_json, render_markdown, render_rich)
-from .results import ModelResult, ReportData
+from .results import DeviceInfo, ModelResult, ReportData
 
 
 def _lat(attr: str, scale: float = 1e6) -> Callable[[ModelResult], Any]:
@@ -27,7 +27,21 @@ def _train(attr: str) -> Callable[[ModelResult], Any]:
     return lambda r: getattr(r.training, attr) if r.training is not None else None
 
 
-# name -> raw value of a ModelResult (csv and json columns, in this order)
+def _phase(phase: str, attr: str) -> Callable[[ModelResult], Any]:
+    """A field of one of the record's phases, under the report's column name for it."""
+    def get(r: ModelResult) -> Any:
+        found = getattr(r, phase)
+        return getattr(found, attr) if found is not None else None
+
+    return get
+
+
+def _count(attr: str) -> Callable[[ModelResult], Any]:
+    return lambda r: getattr(r.realworld.counts, attr) if r.realworld and r.realworld.counts else None
+
+
+# name -> raw value of a ModelResult (csv and json columns, in this order). The record's fields
+# keep their names (store/records.py); these column names are the report's published contract.
 COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "session": lambda r: r.session,
     "date": lambda r: r.date,
@@ -45,11 +59,11 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "params": lambda r: r.params,
     "macs": lambda r: r.macs,
     "model_bytes": lambda r: r.model_bytes,
-    "appsize_kind": lambda r: r.appsize_kind,
-    "apk_bytes": lambda r: r.apk_bytes,
-    "apk_with_model_bytes": lambda r: r.apk_with_model_bytes,
-    "model_share": lambda r: r.model_share,
-    "installed_bytes": lambda r: r.installed_bytes,
+    "appsize_kind": _phase("appsize", "kind"),
+    "apk_bytes": _phase("appsize", "apk_bytes"),
+    "apk_with_model_bytes": _phase("appsize", "apk_with_model_bytes"),
+    "model_share": _phase("appsize", "model_share"),
+    "installed_bytes": _phase("appsize", "installed_bytes"),
     "threads": lambda r: r.threads,
     "load_ms": lambda r: r.load_ms,
     "first_inference_ms": lambda r: r.first_inference_ms,
@@ -69,17 +83,17 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "mem_load_kb": lambda r: r.mem_load_kb,
     "mem_run_kb": lambda r: r.mem_run_kb,
     "thermal_max": lambda r: r.thermal_max,
-    "fer_split": lambda r: r.fer_split,
-    "fer_n": lambda r: r.fer_n,
-    "fer_acc_device": lambda r: r.fer_acc_device,
-    "fer_acc_host": lambda r: r.fer_acc_host,
-    "fer_agreement": lambda r: r.fer_agreement,
-    "rw_accuracy": lambda r: r.rw_accuracy,
-    "rw_photos": lambda r: r.rw_photos,
-    "rw_classified": lambda r: r.rw_classified,
-    "rw_no_face": lambda r: r.rw_no_face,
-    "rw_multi_face": lambda r: r.rw_multi_face,
-    "rw_undecodable": lambda r: r.rw_undecodable,
+    "fer_split": _phase("accuracy", "split"),
+    "fer_n": _phase("accuracy", "n"),
+    "fer_acc_device": _phase("accuracy", "device_accuracy"),
+    "fer_acc_host": _phase("accuracy", "host_accuracy"),
+    "fer_agreement": _phase("accuracy", "agreement"),
+    "rw_accuracy": _phase("realworld", "accuracy"),
+    "rw_photos": _count("photos"),
+    "rw_classified": _count("classified"),
+    "rw_no_face": _count("no_face"),
+    "rw_multi_face": _count("multi_face"),
+    "rw_undecodable": _count("undecodable"),
     "train_run": _train("run_id"),
     "train_epochs": _train("epochs"),
     "train_loss": _train("train_loss"),
@@ -157,7 +171,8 @@ WARNING_CELL = {
 DEVICE_WARNINGS = {"simulated", "host", "emulator", "debuggable", "no_apk"}
 
 
-def _section(title: str, cols, results: list[ModelResult], rows: list[dict]) -> Section:
+def _section(title: str, cols: list[tuple[str, str, Callable[[Any], str]]], results: list[ModelResult],
+             rows: list[dict[str, Any]]) -> Section:
     headers = ["Model"] + [h for h, _, _ in cols]
     section = Section(title, headers, [], numeric={i + 1 for i, (_, c, _) in enumerate(cols) if c not in TEXT_COLUMNS})
     names = {c for _, c, _ in cols}
@@ -174,7 +189,7 @@ def _section(title: str, cols, results: list[ModelResult], rows: list[dict]) -> 
     return section
 
 
-def device_heading(session: str, dev, results: list[ModelResult]) -> str:
+def device_heading(session: str, dev: DeviceInfo, results: list[ModelResult]) -> str:
     date = results[0].date if results else ""
     runtime = f" · runtime {dev.runtime}" if dev.runtime else ""
     return f"{dev.label} · session {session} · {date}{runtime}"

@@ -1,8 +1,8 @@
 """The runner step: the host<->runner protocol and the host implementation of the runner.
 
 - protocol.py: `-e` argument builders, validation, the images file, typed results, decode_result
-- instrument_output.py: parser for `am instrument -w -r` output
 - host.py: the runner in Python (run_instrumentation for a simulated phone, run_host for a baseline)
 
-android-runner/PROTOCOL.md is the single source of truth for all three and for the APK.
+android-runner/PROTOCOL.md is the single source of truth for both and for the APK. The
+`am instrument -r` output format belongs to adb's side: device/instrument_output.py parses it.
 """

@@ -29,7 +29,7 @@ from ..errors import RunnerError
 from ..fileio import atomic_write_bytes, sha256_file
 from ..labels import NORM_MEAN, NORM_STD
 from . import protocol as p
-from .instrument_output import parse_instrument_output
+from ..device.instrument_output import parse_instrument_output
 
 RUNTIME_NAME = "pytorch_lite"
 HOST_BYTECODE_RANGE = (4, 9)  # torch 2.x lite interpreter: kMinSupportedBytecodeVersion..kMaxSupported

@@ -22,7 +22,7 @@ from ..errors import ConfigError, RunnerError
 from ..labels import NORM_MEAN, NORM_STD
 
 if TYPE_CHECKING:
-    from .instrument_output import InstrumentRun
+    from ..device.instrument_output import InstrumentRun
 
 PROTOCOL_VERSION = 1
 RUNNER_PACKAGE = "org.fermbench.runner"
@@ -97,9 +97,12 @@ _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._,/:+=@-]*$")  # no spaces or quotes: sur
 # ----------------------------------------------------------------------------- argument checking
 
 
+_LATENCY = DEFAULTS["latency"]
+
+
 @dataclass(frozen=True)
 class RunSettings:
-    """The extras of one run, validated; what both runners act on."""
+    """The extras of one run, validated; what both runners act on. Defaults: DEFAULTS."""
 
     mode: str
     run_id: str | None = None
@@ -108,14 +111,14 @@ class RunSettings:
     input: str | None = None
     mean: float = 0.0
     std: float = 1.0
-    threads: int = 1
-    input_shape: tuple[int, ...] = (1, 1, 48, 48)
-    warmup_runs: int = 10
-    warmup_min_s: float = 0.5
-    runs: int = 50
-    min_s: float = 1.0
-    max_runs: int = 100000
-    max_s: float = 60.0
+    threads: int = int(_LATENCY["threads"])
+    input_shape: tuple[int, ...] = tuple(int(x) for x in _LATENCY["input_shape"].split(","))
+    warmup_runs: int = int(_LATENCY["warmup_runs"])
+    warmup_min_s: float = float(_LATENCY["warmup_min_s"])
+    runs: int = int(_LATENCY["runs"])
+    min_s: float = float(_LATENCY["min_s"])
+    max_runs: int = int(_LATENCY["max_runs"])
+    max_s: float = float(_LATENCY["max_s"])
     extras: dict[str, str] = field(default_factory=dict)  # the raw extras, echoed into results
 
 
@@ -225,64 +228,27 @@ def info_args(run_id: str | None = None) -> dict[str, str]:
     return _finish({"mode": "info", "run_id": run_id})
 
 
-def latency_args(
-    model: str,
-    *,
-    threads: int = 1,
-    input_shape: tuple[int, ...] = (1, 1, 48, 48),
-    warmup_runs: int = 10,
-    warmup_min_s: float = 0.5,
-    runs: int = 50,
-    min_s: float = 1.0,
-    max_runs: int = 100000,
-    max_s: float = 60.0,
-    run_id: str | None = None,
-    inline_max_bytes: int | None = None,
-) -> dict[str, str]:
-    """Extras for `latency`. Warm-up and timed phases each go on until BOTH their count and
-    their minimum time are reached, and stop at max_runs iterations or max_s seconds anyway."""
-    return _finish(
-        {
-            "mode": "latency",
-            "model": model,
-            "threads": threads,
-            "input_shape": input_shape,
-            "warmup_runs": warmup_runs,
-            "warmup_min_s": float(warmup_min_s),
-            "runs": runs,
-            "min_s": float(min_s),
-            "max_runs": max_runs,
-            "max_s": float(max_s),
-            "run_id": run_id,
-            "inline_max_bytes": inline_max_bytes,
-        }
-    )
+def latency_args(model: str, *, run_id: str | None = None, inline_max_bytes: int | None = None,
+                 **settings: Any) -> dict[str, str]:
+    """Extras for `latency`; `settings` are DEFAULTS["latency"] keys (threads, warmup_runs, runs,
+    min_s, ...), and those not given take the runner's defaults. Warm-up and timed phases each go
+    on until BOTH their count and their minimum time are reached, and stop at max_runs
+    iterations or max_s seconds anyway."""
+    unknown = sorted(set(settings) - set(DEFAULTS["latency"]))
+    if unknown:
+        raise ConfigError(f"unknown latency argument(s) {', '.join(unknown)}: "
+                          f"choose from {', '.join(sorted(DEFAULTS['latency']))}")
+    return _finish({"mode": "latency", "model": model, **settings, "run_id": run_id,
+                    "inline_max_bytes": inline_max_bytes})
 
 
-def classify_args(
-    model: str,
-    input: str,
-    *,
-    mean: float = NORM_MEAN,
-    std: float = NORM_STD,
-    threads: int = 1,
-    run_id: str | None = None,
-    inline_max_bytes: int | None = None,
-) -> dict[str, str]:
+def classify_args(model: str, input: str, *, mean: float = NORM_MEAN, std: float = NORM_STD,
+                  threads: int | None = None, run_id: str | None = None,
+                  inline_max_bytes: int | None = None) -> dict[str, str]:
     """Extras for `classify`: `input` is the device path of an images file (write_images_file);
     each pixel p becomes (p / 255 - mean) / std."""
-    return _finish(
-        {
-            "mode": "classify",
-            "model": model,
-            "input": input,
-            "mean": float(mean),
-            "std": float(std),
-            "threads": threads,
-            "run_id": run_id,
-            "inline_max_bytes": inline_max_bytes,
-        }
-    )
+    return _finish({"mode": "classify", "model": model, "input": input, "mean": float(mean), "std": float(std),
+                    "threads": threads, "run_id": run_id, "inline_max_bytes": inline_max_bytes})
 
 
 def am_instrument_argv(extras: dict[str, str], component: str = RUNNER_COMPONENT) -> list[str]:
@@ -501,12 +467,6 @@ def result_from_json(obj: dict[str, Any]) -> Result:
     if mode not in _RESULT_TYPES:
         raise RunnerError(f"runner result has unknown mode {mode!r}", "bad_result")
     return _build(_RESULT_TYPES[mode], obj, mode)
-
-
-def result_to_json(result: Result) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(result)
 
 
 def dumps_result(obj: dict[str, Any]) -> str:

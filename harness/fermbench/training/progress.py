@@ -6,8 +6,13 @@ Bars are drawn only on a terminal; the one line per finished epoch is printed ev
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
 
 
 class RichReporter:
@@ -16,7 +21,7 @@ class RichReporter:
         self.progress: Progress | None = None
         self.total_epochs = 0
 
-    def begin(self, config, first_epoch: int, batches: int) -> None:
+    def begin(self, config: TrainConfig, first_epoch: int, batches: int) -> None:
         self.total_epochs = config.epochs
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -28,10 +33,12 @@ class RichReporter:
         self.progress.start()
 
     def batch(self, epoch: int, batch: int, running_loss: float) -> None:
+        assert self.progress is not None, "begin() first"
         self.progress.update(self.batch_task, completed=batch, description=f"epoch {epoch}/{self.total_epochs}",
                              loss=f"loss {running_loss:.4f}")
 
     def epoch(self, row: dict[str, float]) -> None:
+        assert self.progress is not None, "begin() first"
         self.progress.console.print(
             f"epoch {int(row['epoch']):>3}/{self.total_epochs}  train_loss {row['train_loss']:.4f}  "
             f"val_loss {row['val_loss']:.4f}  val_acc {row['val_acc']:.4f}  lr {row['lr']:.2e}  "

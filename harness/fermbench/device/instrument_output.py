@@ -43,6 +43,7 @@ class InstrumentStatus:
 
 @dataclass
 class InstrumentRun:
+    text: str = ""  # what `am instrument` printed, as it came
     statuses: list[InstrumentStatus] = field(default_factory=list)
     result: dict[str, str] = field(default_factory=dict)
     code: int | None = None  # INSTRUMENTATION_CODE; None when the stream ended before it
@@ -72,7 +73,7 @@ def _int_or_none(text: str) -> int | None:
 
 
 def parse_instrument_output(text: str) -> InstrumentRun:
-    run = InstrumentRun()
+    run = InstrumentRun(text=text)
     current: dict[str, str] | None = None  # the status bundle being read
     target: dict[str, str] | None = None  # where a continuation line goes (status or result)
     last_key: str | None = None

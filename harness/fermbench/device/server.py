@@ -1,4 +1,5 @@
-"""A private adb server for tests and benchmarks, and the way to find an adb binary.
+"""The adb binary and adb servers that fermbench starts itself: a private server for a
+simulated phone, tests and benchmarks, and the way to find an adb binary.
 
 The server gets its own port and its own HOME/ANDROID_USER_HOME/TMPDIR (keys, logs), so it never
 touches a user's server on 5037 or their keys; `ADB_LIBUSB=0` keeps its start-up fast. On exit it
@@ -15,26 +16,10 @@ import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import DeviceError
-
-
-def find_adb() -> str | None:
-    """FERMBENCH_ADB, then the adb inside the adbutils wheel, then `adb` on PATH."""
-    env = os.environ.get("FERMBENCH_ADB")
-    if env:
-        return env if os.access(env, os.X_OK) else None
-    try:
-        import adbutils
-
-        path = adbutils.adb_path()
-        if path and os.access(path, os.X_OK):
-            return str(path)
-    except Exception:  # adbutils without a bundled binary raises its own errors
-        pass
-    return shutil.which("adb")
+from .adb import DeviceEntry, find_adb, parse_devices_l
+from .errors import DeviceError
 
 
 def adb_binaries() -> dict[str, str]:
@@ -59,25 +44,18 @@ def free_port() -> int:
     """A port the OS has just handed out (above adb's 5555-5585 scan range on Linux)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class DeviceLine:
-    """One line of `adb devices -l`."""
-
-    serial: str
-    state: str
-    info: dict[str, str]
+        port: int = s.getsockname()[1]
+        return port
 
 
 class AdbServer:
     """`with AdbServer() as adb: adb.connect(phone.serial); adb.adb("shell", "echo hi")`."""
 
     def __init__(self, port: int | None = None, home: Path | str | None = None, adb_path: str | None = None):
-        self.adb_path = adb_path or find_adb()
-        if self.adb_path is None:
+        found = adb_path or find_adb()
+        if found is None:
             raise DeviceError("no adb binary found; install adbutils or set FERMBENCH_ADB")
+        self.adb_path: str = found
         self.port = port or free_port()
         self._own_home = home is None
         self.home = Path(tempfile.mkdtemp(prefix="fermadb-")) if home is None else Path(home)
@@ -95,7 +73,7 @@ class AdbServer:
     # -- running adb ---------------------------------------------------------------------------
 
     def adb(self, *args: str, timeout: float = 60, check: bool = True,
-            input: bytes | None = None) -> subprocess.CompletedProcess:
+            input: bytes | None = None) -> subprocess.CompletedProcess[str]:
         """Run `adb -P PORT ARGS...` against this server; text output."""
         cmd = [self.adb_path, "-P", str(self.port), *args]
         proc = subprocess.run(cmd, env=self.env, capture_output=True, timeout=timeout,
@@ -135,7 +113,7 @@ class AdbServer:
 
     def server_pids(self) -> list[int]:
         """Pids of adb server processes listening on our port (Linux /proc; [] elsewhere)."""
-        pids = []
+        pids: list[int] = []
         proc = Path("/proc")
         if not proc.is_dir():
             return pids
@@ -154,21 +132,15 @@ class AdbServer:
     def __enter__(self) -> "AdbServer":
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- devices -------------------------------------------------------------------------------
 
-    def devices(self) -> list[DeviceLine]:
+    def devices(self) -> list[DeviceEntry]:
+        """`adb devices -l`, parsed like the device list of the device layer."""
         out = self.adb("devices", "-l", timeout=30).stdout
-        lines = []
-        for line in out.splitlines()[1:]:
-            fields = line.split()
-            if len(fields) < 2:
-                continue
-            info = dict(f.split(":", 1) for f in fields[2:] if ":" in f)
-            lines.append(DeviceLine(fields[0], fields[1], info))
-        return lines
+        return parse_devices_l("\n".join(out.splitlines()[1:]))
 
     def state_of(self, serial: str) -> str | None:
         for line in self.devices():

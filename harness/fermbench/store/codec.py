@@ -1,0 +1,107 @@
+"""Dataclasses <-> JSON, in one place: every result type is written and read through here.
+
+The JSON keys are the dataclass field names, so a field has one name on disk, in pandas and in
+the report. Reading checks each value's kind against the field's type and refuses keys the
+class does not know (a newer fermbench wrote them), naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from typing import Any, TypeVar, Union
+
+from ..errors import ResultsError
+
+T = TypeVar("T")
+
+
+def to_json(obj: Any) -> Any:
+    """A dataclass (or list/dict of them) as plain JSON values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    return obj
+
+
+@functools.lru_cache(maxsize=None)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def from_json(cls: type[T], data: Any, where: str) -> T:
+    """`data` (parsed JSON) as an instance of dataclass `cls`; ResultsError naming `where`."""
+    value: T = _convert(cls, data, where)
+    return value
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _convert(option, value, where)
+            except ResultsError as exc:
+                errors.append(str(exc))
+        raise ResultsError(errors[0] if errors else f"{where}: unexpected null")
+    if dataclasses.is_dataclass(tp):
+        return _dataclass(tp, value, where)
+    if origin in (list, tuple):
+        if not isinstance(value, list):
+            raise _kind(where, "a list", value)
+        (item,) = typing.get_args(tp)[:1] or (Any,)
+        items = [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return items if origin is list else tuple(items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise _kind(where, "an object", value)
+        _, item = typing.get_args(tp) or (str, Any)
+        return {k: _convert(item, v, f"{where}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _kind(where, "a number", value)
+        return value  # an int stays an int: rewriting a file must not change its numbers
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _kind(where, "a whole number", value)
+        return value
+    if tp in (str, bool):
+        if not isinstance(value, tp):
+            raise _kind(where, "a string" if tp is str else "true or false", value)
+        return value
+    raise TypeError(f"codec cannot read type {tp!r} at {where}")  # a bug in a result type
+
+
+def _dataclass(cls: Any, value: Any, where: str) -> Any:
+    if not isinstance(value, dict):
+        raise _kind(where, "an object", value)
+    hints = _hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ResultsError(f"{where}: unknown key(s) {', '.join(unknown)}; it was written by a newer "
+                           f"fermbench: read it with that version")
+    missing = [name for name, f in fields.items() if name not in value
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ResultsError(f"{where}: missing key(s) {', '.join(missing)}; the file is incomplete or corrupt")
+    kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in value.items()}
+    return cls(**kwargs)
+
+
+def _kind(where: str, expected: str, value: Any) -> ResultsError:
+    return ResultsError(f"{where}: expected {expected}, found {type(value).__name__} {str(value)[:40]!r}; "
+                        f"the file is corrupt")

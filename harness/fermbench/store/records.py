@@ -1,0 +1,313 @@
+"""The typed results of a session: one Record per (device, model) and its phases, and the
+session's own facts (SessionInfo). These dataclasses are the results schema: they are written
+and read only through `store.codec`, their field names are the JSON keys, and the report and
+the run summary read the same fields. results/README.md documents them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from ..stats import LatencySummary
+
+SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = (1,)
+
+# Session status values. "running" on disk after the process died means it was killed.
+RUNNING, COMPLETE, PARTIAL, FAILED, INTERRUPTED = "running", "complete", "partial", "failed", "interrupted"
+# Phase and record status values.
+OK, PHASE_FAILED, SKIPPED = "ok", "failed", "skipped"
+
+PHASES = ("latency", "accuracy", "realworld", "appsize")
+
+
+# ------------------------------------------------------------------------------------ phases
+
+
+@dataclass
+class Phase:
+    """What every phase has. A failed phase has only these; a skipped one says why in `reason`."""
+
+    status: str = PHASE_FAILED  # ok | failed | skipped
+    error: str | None = None  # why it failed, one line
+    finished: str | None = None  # ISO time the phase ended
+    reason: str | None = None  # why it was skipped
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+
+@dataclass
+class LatencySettings:
+    """The latency settings a repeat ran with (bench.settings.Settings names)."""
+
+    warmup: int  # warm-up iterations (at least)
+    warmup_seconds: float  # warm-up time (at least)
+    iterations: int  # timed iterations (at least)
+    min_seconds: float  # timed-phase time (at least)
+    max_seconds: float  # the timed phase stops here whatever the count
+    threads: int  # runtime threads asked for
+
+
+@dataclass
+class Memory:
+    """Memory of the runner process in KiB; `counter` names the headline counter (PSS or RSS)."""
+
+    counter: str  # PSS or RSS: what the *_kb fields below count
+    source: str  # where the runner read it (e.g. Debug.MemoryInfo, /proc/self/smaps_rollup)
+    before_load_kb: int | None = None  # before the model is loaded
+    after_load_kb: int | None = None  # after the model is loaded
+    after_run_kb: int | None = None  # after the timed loop
+    native_heap_before_load_kb: int | None = None  # native heap allocated (malloc), before load
+    native_heap_after_run_kb: int | None = None  # native heap allocated, after the timed loop
+
+
+@dataclass
+class Thermal:
+    """Android thermal status (0 none ... 6 shutdown) and battery around a repeat; None = unreadable."""
+
+    status_before: int | None = None  # PowerManager thermal status before the repeat
+    status_after: int | None = None  # ... and after it
+    battery_temp_before_c: float | None = None  # battery temperature, degrees C
+    battery_temp_after_c: float | None = None
+    battery_level_before_pct: int | None = None  # battery charge, percent
+    battery_level_after_pct: int | None = None
+    note: str | None = None  # why a value is missing (e.g. "not available on host")
+
+
+@dataclass
+class RuntimeUsed:
+    """The runtime and runner that measured a repeat."""
+
+    name: str  # pytorch_lite, ...
+    version: str  # the runtime library's version
+    runner: str  # android | host
+    runner_version: str  # the runner app's (or fermbench's, for the host runner) version
+
+
+@dataclass
+class LatencyRepeat(Phase):
+    """One latency repeat (`--repeats`): what the runner measured, summarised, with its context."""
+
+    repeat: int | None = None  # 0, 1, ... (one record holds every repeat)
+    settings: LatencySettings | None = None  # what it was asked to do
+    threads: int | None = None  # threads the runtime used
+    summary: LatencySummary | None = None  # stats.summarize_ns of the timed samples (ns)
+    samples: str | None = None  # the raw samples' CSV, relative to the session folder
+    load_ms: float | None = None  # loading the model file into the runtime
+    first_inference_ms: float | None = None  # the first forward after load, on its own
+    warmup_count: int | None = None  # warm-up iterations run
+    warmup_ms: float | None = None  # their total time
+    timed_ms: float | None = None  # wall time of the timed phase
+    stop_reason: str | None = None  # count_and_time | max_runs | max_s
+    memory: Memory | None = None  # memory around load and run
+    thermal: Thermal | None = None  # thermal and battery around the repeat
+    runtime: RuntimeUsed | None = None  # what measured it
+    runner_seconds: float | None = None  # wall time of the whole runner call, seen from the host
+    cooldown_seconds: float | None = None  # the wait before this repeat (thermal status, battery)
+
+
+@dataclass
+class AccuracyPhase(Phase):
+    """FER-2013 classified on the device, compared with the labels and with the host."""
+
+    dataset: str | None = None  # fer2013
+    split: str | None = None  # PublicTest, PrivateTest or Training
+    source: str | None = None  # the FER-2013 folder or CSV it came from
+    limit: int | None = None  # --fer-limit: N images spread evenly over the split, or null for all
+    n: int | None = None  # images classified
+    device_accuracy: float | None = None  # top-1 on the device, 0..1
+    host_accuracy: float | None = None  # top-1 of the same file on the host
+    agreement: float | None = None  # device and host predict the same class
+    disagreements: int | None = None  # images where device and host differ
+    predictions: str | None = None  # per-image CSV, relative to the session folder
+    runner_seconds: float | None = None  # wall time of the classify call
+
+
+@dataclass
+class PhotoCounts:
+    """What happened to the photos: every photo is counted once in `photos`."""
+
+    photos: int  # photos found
+    classified: int  # with a face that the model classified
+    no_face: int  # no face found
+    multi_face: int  # several faces (classified or skipped, as the policy says)
+    undecodable: int  # not a readable image
+
+
+@dataclass
+class RealworldPhase(Phase):
+    """Labelled photos -> Haar face crop -> 48x48 -> the model on the device."""
+
+    source: str | None = None  # the photo folder or CSV
+    policy: str | None = None  # largest | skip (photos with several faces)
+    counts: PhotoCounts | None = None  # photos by what happened to them
+    no_face_photos: list[str] = field(default_factory=list)  # names, relative to the photo folder
+    multi_face_photos: list[str] = field(default_factory=list)
+    multi_face_skipped_photos: list[str] = field(default_factory=list)  # policy skip: not classified
+    undecodable_photos: list[str] = field(default_factory=list)
+    undecodable_reasons: dict[str, str | None] = field(default_factory=dict)  # name -> why
+    accuracy: float | None = None  # of the classified photos
+    accuracy_all_photos: float | None = None  # unclassified photos counted as wrong
+    host_accuracy: float | None = None  # the same crops on the host
+    agreement: float | None = None  # device and host predict the same class
+    predictions: str | None = None  # per-photo CSV, relative to the session folder
+
+
+@dataclass
+class AppSizePhase(Phase):
+    """App size: the runner APK with the model bundled, or the model file alone without an APK."""
+
+    kind: str | None = None  # apk | model_only
+    model_bytes: int | None = None  # the exported model file
+    apk: str | None = None  # the runner APK measured (--apk)
+    apk_bytes: int | None = None  # its size
+    apk_with_model_bytes: int | None = None  # with the model added as an uncompressed, aligned asset
+    model_asset_bytes: int | None = None  # the asset's stored size (== model_bytes: uncompressed)
+    model_asset_offset: int | None = None  # where its data starts in the APK (a multiple of 4)
+    model_share: float | None = None  # model asset / APK with the model
+    runtime_bytes_by_abi: dict[str, int] = field(default_factory=dict)  # compressed, in the APK
+    runtime_uncompressed_by_abi: dict[str, int] = field(default_factory=dict)
+    runtime_share_by_abi: dict[str, float] = field(default_factory=dict)
+    # An APK split for one ABI (what a store delivers to one phone): the APK with the model
+    # minus the other ABIs' native libraries.
+    single_abi_bytes: dict[str, int] = field(default_factory=dict)
+    installed_bytes: int | None = None  # on the device, when the installed runner is this APK
+    installed_note: str | None = None  # how installed_bytes was read, or why it is missing
+
+
+PHASE_TYPES: dict[str, type[Phase]] = {"latency": LatencyRepeat, "accuracy": AccuracyPhase,
+                                       "realworld": RealworldPhase, "appsize": AppSizePhase}
+
+
+# ------------------------------------------------------------------------------------ record
+
+
+@dataclass
+class Record:
+    """The results of one model on one device; written to records/<device>/<model>.json."""
+
+    device: str  # the device key (serial, host, sim)
+    model: str  # the model's name
+    schema_version: int = SCHEMA_VERSION
+    status: str = RUNNING  # ok (every planned phase ok or skipped) | failed | running
+    error: str | None = None  # the failed phases, or why the whole record failed
+    updated: str | None = None  # ISO time of the last write
+    latency: list[LatencyRepeat] = field(default_factory=list)  # one per repeat
+    accuracy: AccuracyPhase | None = None  # FER-2013 on the device
+    realworld: RealworldPhase | None = None  # photos on the device
+    appsize: AppSizePhase | None = None  # APK (or model file) size
+
+    def phase(self, phase: str, repeat: int | None = None) -> Phase | None:
+        if phase == "latency":
+            return next((r for r in self.latency if r.repeat == repeat), None)
+        if phase not in PHASES:
+            raise ValueError(f"unknown phase {phase!r}")
+        found: Phase | None = getattr(self, phase)
+        return found
+
+    def phase_done(self, phase: str, repeat: int | None = None) -> bool:
+        """True when that phase (or latency repeat) finished ok; failed phases are run again."""
+        found = self.phase(phase, repeat)
+        return found is not None and found.ok
+
+    def set_phase(self, phase: str, result: Phase, finished: str, repeat: int | None = None) -> None:
+        if not isinstance(result, PHASE_TYPES[phase]):
+            raise TypeError(f"{phase} takes a {PHASE_TYPES[phase].__name__}, not {type(result).__name__}")
+        result.finished = finished
+        if isinstance(result, LatencyRepeat):
+            result.repeat = repeat
+            rest = [r for r in self.latency if r.repeat != repeat]
+            self.latency = sorted(rest + [result], key=lambda r: r.repeat or 0)
+        else:
+            setattr(self, phase, result)
+
+    def fail(self, error: str) -> None:
+        """The whole record failed (e.g. export or a lost device) before or between phases."""
+        self.status = PHASE_FAILED
+        self.error = error
+
+    def reopen(self) -> None:
+        """Clear a record-level failure (e.g. a failed export) before its phases run again."""
+        self.status = RUNNING
+        self.error = None
+
+    def finish(self, planned: Sequence[tuple[str, int | None]]) -> None:
+        """Set the record's status from its phases: ok when every planned phase is ok."""
+        if self.error and not self.error.startswith("failed phases: "):
+            self.status = PHASE_FAILED
+            return
+        self.error = None
+        states = [(found.status if (found := self.phase(p, r)) else None) for p, r in planned]
+        failed = [p + (f"[{r}]" if r is not None else "") for (p, r), s in zip(planned, states) if s == PHASE_FAILED]
+        if failed:
+            self.status = PHASE_FAILED
+            self.error = "failed phases: " + ", ".join(failed)
+        elif all(s in (OK, SKIPPED) for s in states):
+            self.status = OK
+        else:
+            self.status = RUNNING
+
+
+# ------------------------------------------------------------------------------------ session
+
+
+@dataclass
+class Harness:
+    """The fermbench that wrote the session."""
+
+    version: str  # fermbench's version
+    git_revision: str | None = None  # ends in -dirty with uncommitted changes; None outside git
+
+
+@dataclass
+class RunnerInfo:
+    """What the runner on a device said about itself (`info`), and the installed package."""
+
+    runner_kind: str | None = None  # android | host
+    runner_version: str | None = None  # the runner's own version
+    protocol_version: int | None = None  # of android-runner/PROTOCOL.md
+    runtime: str | None = None  # pytorch_lite, ...
+    runtime_version: str | None = None
+    bytecode_min: int | None = None  # lite-interpreter bytecode versions the runtime reads
+    bytecode_max: int | None = None
+    abis: list[str] = field(default_factory=list)  # ABIs the runner was built for
+    facts: dict[str, Any] = field(default_factory=dict)  # what the app sees of the device
+    package_version: str | None = None  # versionName of the installed runner package
+
+
+@dataclass
+class SessionDevice:
+    """A device of the session: who it is, what preflight said, and whether it ran."""
+
+    serial: str  # the device key: adb serial, host, or sim / sim2 ... (see below)
+    slug: str  # its file-name-safe form, the folder name under records/ and samples/
+    kind: str | None = None  # android | sim | host; None when it could not be opened
+    status: str | None = None  # ok | failed (refused by preflight, or lost mid-session)
+    error: str | None = None  # why it failed
+    identity: dict[str, Any] = field(default_factory=dict)  # model, manufacturer, soc, abis, release, sdk, fingerprint
+    properties: dict[str, Any] = field(default_factory=dict)  # every fact the device layer read
+    runner: RunnerInfo | None = None  # what the runner said (info)
+    tags: list[str] = field(default_factory=list)  # emulator, debuggable, simulated, host
+    warnings: list[str] = field(default_factory=list)  # preflight warnings, with their fixes
+
+
+@dataclass
+class SessionInfo:
+    """session.json: the session's settings, status, devices and models."""
+
+    session_id: str  # the folder name: YYYYmmdd-HHMMSS-xxxx
+    harness: Harness  # which fermbench wrote it
+    created: str  # ISO-8601 UTC
+    updated: str  # ISO-8601 UTC of the last write
+    schema_version: int = SCHEMA_VERSION
+    status: str = RUNNING  # running (or killed) | interrupted | complete | partial | failed
+    resumed: list[str] = field(default_factory=list)  # times it was resumed with --resume
+    settings: dict[str, Any] = field(default_factory=dict)  # bench.settings.Settings, as stored
+    seed: int | None = None  # of the randomised model order
+    order: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # serial -> repeat -> models
+    devices: dict[str, SessionDevice] = field(default_factory=dict)  # device key -> device
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> the exporter's meta
+    totals: dict[str, float] | None = None  # where the wall time went, set when the session ends

@@ -1,0 +1,155 @@
+"""Writing one session folder as it goes (layout: results/README.md).
+
+Every JSON file is replaced atomically; a killed session leaves finished records intact and
+`fermbench run --resume <session-id>` carries on from them.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .. import __version__
+from ..errors import ResultsError
+from ..fileio import append_line, atomic_write_text
+from ..paths import results_dir
+from .files import git_revision, new_session_id, now_iso, read_typed, slug, write_typed
+from .reader import resolve_session
+from .records import RUNNING, Harness, Phase, Record, SessionDevice, SessionInfo
+
+SAMPLE_COLUMNS = ("phase", "index", "ns")  # phase: first | warmup | timed
+
+
+class SessionStore:
+    """Writes one session folder. Thread-safe: one worker per device shares it."""
+
+    def __init__(self, path: Path, info: SessionInfo):
+        self.path = Path(path)
+        self.info = info
+        self._lock = threading.RLock()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, settings: dict[str, Any], *, root: Path | None = None, session_id: str | None = None,
+               seed: int | None = None) -> "SessionStore":
+        root = Path(root) if root is not None else results_dir()
+        session_id = session_id or new_session_id()
+        path = root / session_id
+        if path.exists():
+            raise ResultsError(f"session folder {path} already exists; pick another id or --resume it")
+        info = SessionInfo(session_id=session_id, harness=Harness(__version__, git_revision()),
+                           created=now_iso(), updated=now_iso(), settings=settings, seed=seed)
+        store = cls(path, info)
+        store._save_info()
+        store.log(f"session {session_id} created by fermbench {__version__}")
+        return store
+
+    @classmethod
+    def open(cls, session: str | Path, *, root: Path | None = None) -> "SessionStore":
+        """Reopen a session folder (by id under `root`, or by path) to resume it."""
+        path = resolve_session(session, root)
+        store = cls(path, read_typed(SessionInfo, path / "session.json"))
+        with store._lock:
+            store.info.resumed.append(now_iso())
+            store.info.status = RUNNING
+            store._save_info()
+        store.log("session resumed")
+        return store
+
+    @property
+    def session_id(self) -> str:
+        return self.info.session_id
+
+    # -- session.json ----------------------------------------------------------------------
+
+    def _save_info(self) -> None:
+        self.info.updated = now_iso()
+        write_typed(self.path / "session.json", self.info)
+
+    def set_status(self, status: str, totals: dict[str, float] | None = None) -> None:
+        with self._lock:
+            self.info.status = status
+            if totals is not None:
+                self.info.totals = totals
+            self._save_info()
+
+    def set_device(self, serial: str, **fields: Any) -> None:
+        """Record (or update) a device's identity, properties, runner, tags, status."""
+        with self._lock:
+            current = self.info.devices.get(serial) or SessionDevice(serial=serial, slug=slug(serial))
+            self.info.devices[serial] = dataclasses.replace(current, **fields)
+            self._save_info()
+
+    def set_order(self, serial: str, repeat: int, order: list[str]) -> None:
+        """The model order a device ran in one repeat (seeded; recorded so a reader can check)."""
+        with self._lock:
+            self.info.order.setdefault(serial, {})[str(repeat)] = list(order)
+            self._save_info()
+
+    def set_model(self, name: str, meta: dict[str, Any]) -> None:
+        with self._lock:
+            self.info.models[name] = meta
+            self._save_info()
+
+    # -- records ---------------------------------------------------------------------------
+
+    def record_path(self, serial: str, model: str) -> Path:
+        return self.path / "records" / slug(serial) / f"{slug(model)}.json"
+
+    def record(self, serial: str, model: str) -> Record:
+        """The stored record of (device, model), or a new one."""
+        path = self.record_path(serial, model)
+        if not path.exists():
+            return Record(serial, model)
+        return read_typed(Record, path)
+
+    def save_record(self, record: Record) -> Path:
+        record.updated = now_iso()
+        return write_typed(self.record_path(record.device, record.model), record)
+
+    def save_phase(self, record: Record, phase: str, result: Phase, repeat: int | None,
+                   planned: Sequence[tuple[str, int | None]]) -> None:
+        """Store one finished phase and the record's status that follows from it."""
+        record.set_phase(phase, result, now_iso(), repeat)
+        record.finish(planned)
+        self.save_record(record)
+
+    # -- raw data files --------------------------------------------------------------------
+
+    def write_samples(self, serial: str, model: str, repeat: int, timed_ns: Iterable[int], *,
+                      first_ns: int | None = None, warmup_ns: Iterable[int] = ()) -> str:
+        """Write every raw sample of one latency repeat; returns its path relative to the session.
+
+        Rows: the first inference after load (`first`), warm-up iterations where the runner
+        reports them one by one (`warmup`), then every timed iteration (`timed`).
+        """
+        rel = f"samples/{slug(serial)}/{slug(model)}.r{repeat}.csv"
+        buf = io.StringIO()
+        buf.write(",".join(SAMPLE_COLUMNS) + "\n")
+        first = [] if first_ns is None else [first_ns]
+        for phase, values in (("first", first), ("warmup", warmup_ns), ("timed", timed_ns)):
+            for i, ns in enumerate(values):
+                buf.write(f"{phase},{i},{int(ns)}\n")
+        atomic_write_text(self.path / rel, buf.getvalue())
+        return rel
+
+    def write_predictions(self, serial: str, model: str, dataset: str,
+                          rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+        """Write per-image predictions as CSV; returns the path relative to the session."""
+        rel = f"predictions/{slug(serial)}/{slug(model)}.{dataset}.csv"
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="raise")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_text(self.path / rel, buf.getvalue())
+        return rel
+
+    def log(self, message: str, *, device: str | None = None, model: str | None = None) -> None:
+        where = " ".join(f"[{x}]" for x in (device, model) if x)
+        with self._lock:
+            append_line(self.path / "log.txt", f"{now_iso()} {where + ' ' if where else ''}{message}")
