@@ -20,7 +20,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def expected_files(device: str, *, training: bool = True) -> set[str]:
     tag = slug(device)
     names = {"chart4-model-size.png", "chart5-app-size.png", f"chart6-latency-{tag}.png",
-             f"chart7-realworld-accuracy-{tag}.png", f"confusion-{tag}.png", f"latency-vs-accuracy-{tag}.png"}
+             f"chart7-realworld-accuracy-{tag}.png", f"chart7b-realworld-per-class-{tag}.png", f"confusion-{tag}.png",
+             f"latency-vs-accuracy-{tag}.png"}
     if training:
         names |= {"chart1-training-loss.png", "chart2-validation-loss.png", "chart3-validation-accuracy.png"}
     return names
@@ -52,7 +53,7 @@ def test_charts_for_two_sessions_go_to_subfolders(bench_sessions, tmp_path):
     assert {p.name for p in (tmp_path / bench.host).iterdir()} == expected_files("host")
     sim_serial = next(r.device.serial for r in data.results if r.session == bench.sim)
     assert {p.name for p in (tmp_path / bench.sim).iterdir()} == expected_files(sim_serial)
-    assert len(files) == 18 and skipped == []
+    assert len(files) == 20 and skipped == []
 
 
 def test_each_chart_names_device_and_date(bench_sessions):
@@ -73,7 +74,7 @@ def test_each_chart_names_device_and_date(bench_sessions):
         assert label in title and date in title, title
     conf = charts.confusion_chart(charts._confusions(data, bench.host, "host"), charts._where(results))
     assert label in conf._suptitle.get_text()
-    run = data.training_runs["shallow_cnn"]
+    run = next(r.curve for r in data.results if r.model == "shallow_cnn")
     fig = charts.training_chart({"shallow_cnn": run}, "val_acc", "Chart 3", "acc")
     title = fig.axes[0].get_title(loc="left")
     assert run.device in title and run.started[:10] in title

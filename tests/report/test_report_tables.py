@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from fermbench.intervals import wilson
+from fermbench.labels import CLASS_NAMES
 from fermbench.report.commands import report_cmd
 from fermbench.store import load_sessions
 
@@ -28,13 +30,15 @@ CSV_COLUMNS = [
     "fer_split", "fer_n", "fer_acc_device", "fer_acc_host", "fer_agreement", "rw_accuracy", "rw_photos",
     "rw_classified", "rw_no_face", "rw_multi_face", "rw_undecodable", "train_run", "train_epochs",
     "train_loss", "val_loss", "val_acc", "warnings", "device_warnings",
+    "fer_ci_low", "fer_ci_high", "rw_ci_low", "rw_ci_high", "rw_per_class",  # appended: names keep their meaning
 ]
 SECTION_HEADERS = {
     "Size": ["Model", "Status", "Params", "Model MB", "APK+model MB", "Model share %", "Installed MB"],
     "Latency (ms)": ["Model", "Threads", "Load", "First", "Median", "p90", "p99", "Min", "CV %", "n",
                      "Mem load MiB", "Mem run MiB"],
-    "Accuracy (%)": ["Model", "FER n", "FER device", "FER host", "Agree", "Real-world", "Photos", "Classified",
-                     "No face", "Multi-face", "Unreadable"],
+    "Accuracy (%)": ["Model", "FER n", "FER device", "FER 95% CI", "FER host", "Agree", "Real-world", "RW 95% CI",
+                     "Photos", "Classified", "No face", "Multi-face", "Unreadable"],
+    "Real-world accuracy per class (%)": ["Model", "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
     "Training": ["Model", "Run", "Epochs", "Train loss", "Val loss", "Val acc %"],
 }
 
@@ -108,6 +112,25 @@ def test_markdown_golden_structure_and_store_numbers(bench_sessions):
             assert accuracy[model]["FER host"] == f"{100 * rec.accuracy.host_accuracy:.1f}"
             assert accuracy[model]["Photos"] == f"{rec.realworld.counts.photos:,}"
             assert accuracy[model]["No face"] == f"{rec.realworld.counts.no_face:,}"
+            # the interval beside the accuracy is Wilson's on the stored count of images
+            iv = wilson(round(rec.accuracy.device_accuracy * rec.accuracy.n), rec.accuracy.n)
+            assert accuracy[model]["FER 95% CI"] == f"{100 * iv.low:.1f}-{100 * iv.high:.1f}"
+
+    # per class: from the stored per-photo predictions; classes the photos lack are "absent", not 0%
+    per_class = {r[0]: dict(zip(SECTION_HEADERS["Real-world accuracy per class (%)"], r))
+                 for r in sections["Real-world accuracy per class (%)"][1:]}
+    photos = loaded.predictions[(loaded.predictions.dataset == "photos") & (loaded.predictions.model == "shallow_cnn")]
+    for index, name in enumerate(CLASS_NAMES):
+        mine = photos[photos.label == index]
+        done = mine[mine.status == "classified"]
+        cell = per_class["shallow_cnn"][name]
+        if not len(mine):
+            assert cell == "absent", name
+        elif not len(done):
+            assert cell == f"– (0 of {len(mine)} classified)", name
+        else:
+            right = int((done.device_pred.astype(int) == index).sum())
+            assert cell == f"{100 * right / len(done):.1f} ({right}/{len(done)})", name
 
     # training: the final epoch of the run the checkpoint names, from its metrics.csv
     metrics = (bench.results / "training" / bench.train_run / "metrics.csv").read_text().splitlines()
@@ -119,6 +142,25 @@ def test_markdown_golden_structure_and_store_numbers(bench_sessions):
     assert training["shallow_cnn"]["Val loss"] == f"{float(last['val_loss']):.4f}"
     assert training["shallow_cnn"]["Val acc %"] == f"{100 * float(last['val_acc']):.1f}"
     assert training["deep_cnn"]["Run"] == "–"  # never trained: no run, no numbers
+
+
+def test_findings_state_the_study_claims_with_their_numbers(bench_sessions):
+    bench = bench_sessions
+    doc = json.loads(report(bench, bench.host, "--format", "json"))
+    (group,) = doc["findings"]
+    claims = {f["claim"]: f for f in group["findings"]}
+    speed = claims["fastest model on this device"]
+    _, truth = store_truth(bench, bench.host)
+    medians = {m: np.median(t) for m, (_, t) in truth.items() if t.size}
+    fastest = min(medians, key=medians.get)
+    assert speed["verdict"].startswith((fastest, "not distinguishable"))
+    assert f"{medians[fastest] / 1e6:.3f} ms" in speed["evidence"]
+    # deep_cnn is untrained in the fixture: only shallow_cnn takes part in accuracy claims
+    fer = claims["most accurate on FER-2013 (on the device)"]
+    assert fer["verdict"] == "shallow_cnn (the only trained model measured)" and "deep_cnn" not in fer["evidence"]
+    assert claims["both plain CNN files are larger than ResNet-9's"]["verdict"] == "cannot say"  # resnet9 failed
+    text = report(bench, bench.host, "--format", "markdown")
+    assert "## The study's findings · " in text and f"- fastest model on this device: {speed['verdict']}." in text
 
 
 def test_failed_model_shows_as_failed_with_its_error(bench_sessions):

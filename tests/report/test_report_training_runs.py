@@ -1,4 +1,4 @@
-"""Reading training runs for the report: metrics.csv parsing, which run is shown per model."""
+"""Training curves for the report: metrics.csv parsing, and attribution by identity only."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ import os
 import pytest
 
 from fermbench.errors import ResultsError
-from fermbench.report.training import (METRIC_COLUMNS, find_training_runs, load_training_run, pick_runs,
-                                       summary_from_meta)
+from fermbench.report.training import METRIC_COLUMNS, load_training_run, summary_from_meta, training_for
 
 HEADER = ",".join(METRIC_COLUMNS)
 
 
-def write_run(root, run_id, model, rows, mtime=None, header=HEADER):
+def write_run(root, run_id, model, rows, mtime=None, header=HEADER, data_hash="d1"):
     folder = root / "training" / run_id
     folder.mkdir(parents=True)
     (folder / "run.json").write_text(json.dumps({"run_id": run_id, "model": model, "config": {"epochs": 20},
-                                                 "device": "cpu", "started": "2024-05-01T10:00:00"}))
+                                                 "device": "cpu", "started": "2024-05-01T10:00:00",
+                                                 "data_hash": data_hash}))
     (folder / "metrics.csv").write_text("\n".join([header, *rows]) + "\n")
     if mtime is not None:
         os.utime(folder / "metrics.csv", (mtime, mtime))
@@ -48,26 +48,52 @@ def test_rewritten_epoch_keeps_the_last_row(tmp_path):
     (HEADER, ["1,2,3"], "3 cells"),
     (HEADER, ["1,x,1,1,1,1,1"], "not a number"),
 ])
-def test_bad_metrics_are_problems_not_crashes(tmp_path, header, rows, message):
+def test_bad_metrics_are_clear_errors(tmp_path, header, rows, message):
     write_run(tmp_path, "bad", "m", rows, header=header)
-    write_run(tmp_path, "good", "m", [row(1, 1.0)])
-    runs, problems = find_training_runs(tmp_path)
-    assert [r.run_id for r in runs] == ["good"]
-    assert len(problems) == 1 and message in problems[0]
-    with pytest.raises(ResultsError):
+    with pytest.raises(ResultsError, match=message):
         load_training_run(tmp_path / "training" / "bad")
+    meta = {"trained": True, "training": {"run_id": "bad"}}
+    run, why = training_for("m", meta, tmp_path)
+    assert run is None and message in why
 
 
-def test_latest_run_per_model_unless_the_checkpoint_names_one(tmp_path):
-    write_run(tmp_path, "old", "shallow_cnn", [row(1, 1.0)], mtime=1_000_000)
+def ckpt_meta(run_id, epochs=2, loss=1.2, data_hash="d1"):
+    """What an older checkpoint's meta says about its run: the final epoch's figures only."""
+    return {"trained": True, "training": {"run_id": run_id, "epochs": epochs, "train_loss": loss,
+                                          "val_loss": loss + 0.1, "val_acc": 0.5 + epochs / 100,
+                                          "data_hash": data_hash}}
+
+
+def test_the_curve_in_the_session_is_used_whatever_the_results_folder_holds(tmp_path):
+    write_run(tmp_path, "r1", "shallow_cnn", [row(1, 9.0)])  # must not be used: the session has its own
+    curve = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.1 / e, "val_acc": 0.5 + e / 100, "lr": 0.001,
+              "images_per_s": 1.0, "wall_s": 1.0} for e in (2, 1)]
+    meta = {"trained": True, "training": {"run_id": "r1", "curve": curve, "settings": {"data": {"val_count": 70}}}}
+    run, why = training_for("shallow_cnn", meta, tmp_path)
+    assert why is None and run.source == "session" and run.epochs == (1, 2) and run.val_count == 70
+    assert run.train_loss == (1.0, 0.5)
+
+
+def test_an_older_checkpoint_uses_the_run_it_names_only_when_it_is_that_run(tmp_path):
+    write_run(tmp_path, "r1", "shallow_cnn", [row(1, 1.5), row(2, 1.2)])
+    run, why = training_for("shallow_cnn", ckpt_meta("r1"), tmp_path)
+    assert why is None and run.run_id == "r1" and run.epochs == (1, 2)
+    # same name, other figures (a re-run over the folder): not the checkpoint's run
+    run, why = training_for("shallow_cnn", ckpt_meta("r1", loss=0.7), tmp_path)
+    assert run is None and "not its checkpoint's run" in why and "train_loss" in why
+    run, why = training_for("shallow_cnn", ckpt_meta("r1", data_hash="other"), tmp_path)
+    assert run is None and "data hash" in why
+    run, why = training_for("shallow_cnn", ckpt_meta("gone"), tmp_path)
+    assert run is None and "names training run gone, not found" in why
+
+
+def test_never_the_latest_run_of_the_same_model(tmp_path):
     write_run(tmp_path, "new", "shallow_cnn", [row(1, 0.9)], mtime=2_000_000)
-    write_run(tmp_path, "deep", "deep_cnn", [row(1, 0.8)], mtime=1_500_000)
-    runs, _ = find_training_runs(tmp_path)
-    assert {m: r.run_id for m, r in pick_runs(runs, {}).items()} == {"shallow_cnn": "new", "deep_cnn": "deep"}
-    named = pick_runs(runs, {"shallow_cnn": {"training": {"run_id": "old"}}})
-    assert named["shallow_cnn"].run_id == "old"
-    # a named run that is absent (or of another model) falls back to the latest
-    assert pick_runs(runs, {"shallow_cnn": {"training": {"run_id": "deep"}}})["shallow_cnn"].run_id == "new"
+    run, why = training_for("shallow_cnn", {"trained": True, "training": {"epochs": 1}}, tmp_path)
+    assert run is None and "names no training run" in why
+    assert training_for("shallow_cnn", {"trained": False}, tmp_path) == (None, None)
+    run, why = training_for("shallow_cnn", {"trained": True, "training": {"missing": "no curve: X"}}, tmp_path)
+    assert run is None and why == "shallow_cnn: no curve: X"
 
 
 def test_summary_from_checkpoint_meta():

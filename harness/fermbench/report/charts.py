@@ -31,6 +31,7 @@ from ..fileio import atomic_write_bytes
 from ..labels import CLASS_NAMES
 from ..store import slug
 from .results import ModelResult, ReportData
+from ..intervals import Interval, wilson
 from .training import TrainingRun
 
 DPI = 110
@@ -65,6 +66,11 @@ def _save(fig: Figure, path: Path) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+def _name(r: ModelResult, sep: str = "\n") -> str:
+    """The model's name on a chart; untrained weights are flagged wherever the model appears."""
+    return r.model + (f"{sep}UNTRAINED" if r.trained is False else "")
+
+
 def _fer_accuracy(r: ModelResult) -> float | None:
     return r.accuracy.device_accuracy if r.accuracy is not None else None
 
@@ -94,10 +100,18 @@ def training_chart(runs: dict[str, TrainingRun], metric: str, title: str, ylabel
         values = np.asarray(getattr(run, metric), dtype=float)
         if metric == "val_acc":
             values = 100 * values
-        ax.plot(run.epochs, values, marker="o", markersize=3, label=f"{model} ({run.run_id})")
+        line, = ax.plot(run.epochs, values, marker="o", markersize=3, label=f"{model} ({run.run_id})")
+        if metric == "val_acc" and run.val_count:  # 95% Wilson band: how sure each epoch's figure is
+            bands = [wilson(int(round(a * run.val_count)), run.val_count) for a in getattr(run, metric)]
+            ax.fill_between(run.epochs, [100 * b.low for b in bands if b], [100 * b.high for b in bands if b],
+                            color=line.get_color(), alpha=0.15, linewidth=0)
     devices = sorted({r.device or "unknown" for r in runs.values()})
     dates = sorted({(r.started or "")[:10] for r in runs.values()} - {""})
-    _title(fig, ax, title, f"trained on: {', '.join(devices)}" + (f" · {', '.join(dates)}" if dates else ""))
+    subtitle = f"trained on: {', '.join(devices)}" + (f" · {', '.join(dates)}" if dates else "")
+    if metric == "val_acc":
+        counts = sorted({f"n={r.val_count:,}" for r in runs.values() if r.val_count})
+        subtitle += "\nshaded: 95% Wilson interval" + (f" ({', '.join(counts)} validation images)" if counts else "")
+    _title(fig, ax, title, subtitle)
     ax.set_xlabel("Epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(ylabel)
@@ -113,7 +127,7 @@ def model_size_chart(results: Sequence[ModelResult]) -> Figure:
     fig = _figure()
     ax = fig.add_subplot()
     rows = [(r, r.model_bytes) for r in results if r.model_bytes]
-    names = [r.model for r, _ in rows]
+    names = [_name(r) for r, _ in rows]
     mb = [size / 1e6 for _, size in rows]
     bars = ax.bar(names, mb, color="tab:blue")
     for bar, (r, size) in zip(bars, rows):
@@ -132,7 +146,7 @@ def app_size_chart(results: Sequence[ModelResult]) -> Figure:
     ax = fig.add_subplot()
     apk = [r.appsize for r in results if r.appsize and r.appsize.apk_with_model_bytes and r.appsize.apk_bytes]
     if apk:
-        names = [r.model for r in results if r.appsize in apk]
+        names = [_name(r) for r in results if r.appsize in apk]
         base = np.array([a.apk_bytes for a in apk]) / 1e6
         total = np.array([a.apk_with_model_bytes for a in apk]) / 1e6
         ax.bar(names, base, color="tab:gray", label="runner APK (runtime + app)")
@@ -146,7 +160,7 @@ def app_size_chart(results: Sequence[ModelResult]) -> Figure:
         have = set(names)
         note = "APK measured with each model as an uncompressed, aligned asset"
     else:
-        sized = [(r.model, r.model_bytes) for r in results if r.model_bytes]
+        sized = [(_name(r), r.model_bytes) for r in results if r.model_bytes]
         names = [name for name, _ in sized]
         bars = ax.bar(names, [size / 1e6 for _, size in sized], color="tab:orange", label="model file only")
         for bar in bars:
@@ -181,7 +195,7 @@ def latency_chart(results: Sequence[ModelResult], samples: dict[tuple[str, str, 
         medians = [float(np.median(v)) for v in data]
         if max(medians) / max(min(medians), 1e-9) > 20:
             ax.set_yscale("log")  # models an order of magnitude apart stay readable
-    ax.set_xticks(positions, [f"{r.model}\nmedian {np.median(d):.3f} ms\nn={d.size}" for r, d in zip(rows, data)],
+    ax.set_xticks(positions, [f"{_name(r)}\nmedian {np.median(d):.3f} ms\nn={d.size}" for r, d in zip(rows, data)],
                   fontsize=8)
     ax.set_ylabel("Inference latency (ms, one image 1x1x48x48)")
     _title(fig, ax, "Chart 6 · Inference latency, every timed sample",
@@ -202,19 +216,23 @@ def realworld_chart(results: Sequence[ModelResult]) -> Figure:
     fer = [100 * (_fer_accuracy(r) or 0.0) for r, _, _ in rows]
     ax.bar(x - 0.2, rw, width=0.4, color="tab:green", label="real-world photos")
     ax.bar(x + 0.2, fer, width=0.4, color="tab:blue", alpha=0.5, hatch="//", label="FER-2013 (device)")
+    for xs, intervals in ((x - 0.2, [r.rw_interval for r, _, _ in rows]), (x + 0.2, [r.fer_interval for r, _, _ in rows])):
+        _error_bars(ax, xs, intervals)
     for xi, (r, phase, c), v in zip(x, rows, rw):
-        text = (f"{v:.1f} %\n{c.classified}/{c.photos} photos classified\nno face {c.no_face}"
-                f", multi {c.multi_face}, unreadable {c.undecodable}")
+        ci = f" [{100 * r.rw_interval.low:.1f}-{100 * r.rw_interval.high:.1f}]" if r.rw_interval else ""
+        fer_n = f"\nFER-2013 n={r.accuracy.n:,}" if r.accuracy and r.accuracy.n else ""
+        text = (f"{v:.1f} %{ci}\n{c.classified}/{c.photos} photos classified\nno face {c.no_face}"
+                f", multi {c.multi_face}, unreadable {c.undecodable}{fer_n}")
         if phase.accuracy is None:
             text = "no face classified\n" + text.split("\n", 1)[1]
         ax.annotate(text, (xi - 0.2, v), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
                     textcoords="offset points")
-    ax.set_xticks(x, [r.model for r, _, _ in rows])
+    ax.set_xticks(x, [_name(r) for r, _, _ in rows])
     ax.set_ylabel("Accuracy (%)")
     ax.set_ylim(0, 110)
     ax.axhline(100 / len(CLASS_NAMES), color="gray", linestyle=":", linewidth=1, label="chance (7 classes)")
     _title(fig, ax, "Chart 7 · Real-world accuracy (Haar face crop, classified on the device)",
-           _where(results) + _missing(results, {r.model for r, _, _ in rows}))
+           _where(results) + "\nbars: 95% Wilson intervals" + _missing(results, {r.model for r, _, _ in rows}))
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     return fig
@@ -230,7 +248,7 @@ def confusion_matrix(labels: Sequence[int], preds: Sequence[int], k: int = len(C
     return cm
 
 
-def confusion_chart(matrices: dict[str, np.ndarray], where: str) -> Figure:
+def confusion_chart(matrices: dict[str, np.ndarray[Any, Any]], where: str) -> Figure:
     n = len(matrices)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
@@ -254,6 +272,44 @@ def confusion_chart(matrices: dict[str, np.ndarray], where: str) -> Figure:
     return fig
 
 
+def _error_bars(ax: Any, xs: Any, intervals: Sequence[Interval | None]) -> None:
+    """95% interval whiskers on bars of percentages (nothing where there is no interval)."""
+    for xv, iv in zip(xs, intervals):
+        if iv is not None:
+            ax.errorbar([xv], [100 * iv.value], yerr=[[100 * (iv.value - iv.low)], [100 * (iv.high - iv.value)]],
+                        fmt="none", ecolor="black", elinewidth=1, capsize=3)
+
+
+def realworld_per_class_chart(results: Sequence[ModelResult]) -> Figure:
+    """Real-world accuracy per class and model; a class the photo set lacks is marked absent."""
+    fig = _figure(9.0, 5.0)
+    ax = fig.add_subplot()
+    rows = [r for r in results if r.rw_per_class]
+    width = 0.8 / max(len(rows), 1)
+    x = np.arange(len(CLASS_NAMES))
+    for i, r in enumerate(rows):
+        offs = x - 0.4 + width * (i + 0.5)
+        present = [(xo, c) for xo, c in zip(offs, r.rw_per_class) if c.n]
+        ax.bar([xo for xo, _ in present], [100 * c.correct / c.n for _, c in present], width=width,
+               label=_name(r, " "))
+        _error_bars(ax, [xo for xo, _ in present], [c.interval for _, c in present])
+        for xo, c in present:
+            ax.annotate(f"{c.correct}/{c.n}", (xo, 2), ha="center", fontsize=6, rotation=90, color="white")
+    for i in range(len(CLASS_NAMES)):
+        first = rows[0].rw_per_class[i] if rows else None
+        if first is not None and (first.absent or not first.n):
+            note = "absent from\nthe photos" if first.absent else f"none of {first.photos}\nclassified"
+            ax.annotate(note, (x[i], 50), ha="center", va="center", fontsize=8, color="gray")
+    ax.set_xticks(x, list(CLASS_NAMES))
+    ax.set_ylabel("Accuracy of classified photos (%)")
+    ax.set_ylim(0, 110)
+    _title(fig, ax, "Chart 7b · Real-world accuracy per class",
+           _where(results) + "\nbars: 95% Wilson intervals; inside: correct/classified")
+    ax.legend(fontsize=8, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
 def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
     fig = _figure()
     ax = fig.add_subplot()
@@ -263,7 +319,7 @@ def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
     areas = 2000 * sizes / sizes.max() if rows and sizes.max() > 0 else np.full(len(rows), 200.0)
     for (r, lat, acc), area, mb in zip(rows, areas, sizes):
         ax.scatter(lat.median_ms, 100 * acc, s=max(area, 30), alpha=0.5)
-        ax.annotate(f"{r.model}\n{mb:.2f} MB", (lat.median_ms, 100 * acc), fontsize=8,
+        ax.annotate(f"{_name(r)}\n{mb:.2f} MB", (lat.median_ms, 100 * acc), fontsize=8,
                     ha="center", va="center")
     ax.set_xlabel("Median latency (ms)")
     ax.set_ylabel("FER-2013 accuracy on the device (%)")
@@ -310,14 +366,14 @@ def write_charts(data: ReportData, out_dir: str | Path) -> tuple[list[ChartFile]
     for session in sessions:
         folder = out_dir if len(sessions) == 1 else out_dir / session
         results = [r for r in data.results if r.session == session]
-        models = {r.model for r in results}
-        runs = {m: run for m, run in data.training_runs.items() if m in models and run.n_epochs}
+        runs = {r.model: r.curve for r in results if r.curve is not None and r.curve.n_epochs}
         if runs:
             for name, title, metric, ylabel in TRAINING_CHARTS:
                 emit(training_chart(runs, metric, title, ylabel), folder, name, title)
         else:
-            skipped.append(f"{session}: charts 1-3 need training metrics (results/training/<run-id>/metrics.csv)"
-                           " for these models; none found")
+            missing = sorted({r.training_missing for r in results if r.training_missing})
+            skipped.append(f"{session}: charts 1-3 need the models' training curves; "
+                           + ("; ".join(missing) if missing else "no model in it is trained"))
         emit(model_size_chart(results), folder, "chart4-model-size.png", "Chart 4 · Model size")
         emit(app_size_chart(results), folder, "chart5-app-size.png", "Chart 5 · App size")
         for sess, dev, group in data.groups():
@@ -330,9 +386,13 @@ def write_charts(data: ReportData, out_dir: str | Path) -> tuple[list[ChartFile]
                 skipped.append(f"{session} {dev.serial}: chart 6 needs latency samples; none stored")
             if any(r.realworld and r.realworld.counts for r in group):
                 emit(realworld_chart(group), folder, f"chart7-realworld-accuracy-{tag}.png", "Chart 7 · Real-world accuracy")
+                emit(realworld_per_class_chart(group), folder, f"chart7b-realworld-per-class-{tag}.png",
+                     "Chart 7b · Real-world accuracy per class")
             else:
                 skipped.append(f"{session} {dev.serial}: chart 7 needs a real-world photo run (--photos); none stored")
-            matrices = _confusions(data, session, dev.serial)
+            untrained = {r.model for r in group if r.trained is False}
+            matrices = {name + (" UNTRAINED" if name in untrained else ""): cm
+                        for name, cm in _confusions(data, session, dev.serial).items()}
             if matrices:
                 emit(confusion_chart(matrices, _where(group)), folder, f"confusion-{tag}.png", "Confusion matrices")
             else:

@@ -18,7 +18,9 @@ import numpy as np
 from .. import stats, store
 from ..store import AccuracyPhase, AppSizePhase, RealworldPhase
 from ..stats import LatencySummary, StatWarning
-from .training import TrainingRun, TrainingSummary, find_training_runs, pick_runs, summary_from_meta
+from ..intervals import Interval, wilson
+from ..labels import CLASS_NAMES
+from .training import TrainingRun, TrainingSummary, summary_from_meta, training_for
 
 THERMAL_NAMES = ("none", "light", "moderate", "severe", "critical", "emergency", "shutdown")
 HIGH_REPEAT_SPREAD = 0.05  # medians of repeats more than 5 % apart: the device was not steady
@@ -69,7 +71,12 @@ class ModelResult:
     mem_load_kb: float | None  # after load - before load
     mem_run_kb: float | None  # after run - before load
     thermal_max: int | None
-    training: TrainingSummary | None
+    training: TrainingSummary | None  # final epoch: of the curve, else as the checkpoint recorded it
+    curve: TrainingRun | None  # the checkpoint's own training curve (charts 1-3)
+    training_missing: str | None  # why a trained model has no curve
+    fer_interval: Interval | None  # device accuracy on FER-2013 with its Wilson interval
+    rw_interval: Interval | None  # real-world accuracy of the classified photos, Wilson interval
+    rw_per_class: tuple[ClassAccuracy, ...]  # every class, absent ones with n = 0
     warnings: tuple[StatWarning, ...]
 
     @property
@@ -77,16 +84,34 @@ class ModelResult:
         return (self.session, self.device.serial, self.model)
 
 
+@dataclass(frozen=True)
+class ClassAccuracy:
+    """One class of the real-world photos: its photos, how many were classified and right."""
+
+    name: str
+    photos: int  # photos labelled with the class; 0 = the photo set has none (absent, not 0%)
+    n: int  # of them, classified (a face was found and cropped)
+    correct: int
+    interval: Interval | None  # correct / n, Wilson
+
+    @property
+    def absent(self) -> bool:
+        return self.photos == 0
+
+
 @dataclass
 class ReportData:
     """What every output (tables, charts, comparisons) is built from."""
 
     results: list[ModelResult]
-    samples: dict[tuple[str, str, str], np.ndarray]  # timed ns per ModelResult.key
+    samples: dict[tuple[str, str, str], np.ndarray[Any, Any]]  # timed ns per ModelResult.key
     predictions: Any  # DataFrame from the store
-    training_runs: dict[str, TrainingRun]  # per model
-    training_problems: list[str]
     sessions: list[store.StoredSession]
+
+    @property
+    def training_problems(self) -> list[str]:
+        """Why trained models have no training curve, once per reason."""
+        return list(dict.fromkeys(r.training_missing for r in self.results if r.training_missing))
 
     def groups(self) -> list[tuple[str, DeviceInfo, list[ModelResult]]]:
         """Results grouped per (session, device), in session then device order."""
@@ -160,9 +185,30 @@ def _result_warnings(r: ModelResult) -> list[StatWarning]:
     return out
 
 
+def _per_class(photo_rows: Any) -> tuple[ClassAccuracy, ...]:
+    """Real-world accuracy per class from the photo predictions (classified photos only)."""
+    out = []
+    for index, name in enumerate(CLASS_NAMES):
+        mine = photo_rows[photo_rows.label.astype(int) == index] if len(photo_rows) else photo_rows
+        classified = mine[mine.status == "classified"] if len(mine) else mine
+        n = int(len(classified))
+        correct = int((classified.device_pred.astype(int) == index).sum()) if n else 0
+        out.append(ClassAccuracy(name, int(len(mine)), n, correct, wilson(correct, n)))
+    return tuple(out)
+
+
+def _interval(accuracy: float | None, n: int | None) -> Interval | None:
+    if accuracy is None or not n:
+        return None
+    return wilson(int(round(accuracy * n)), n)
+
+
 def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, timed: np.ndarray[Any, Any] | None,
-            repeat_medians: list[float], training: TrainingSummary | None) -> ModelResult:
+            repeat_medians: list[float], photo_rows: Any, training_root: Path | None) -> ModelResult:
     meta = session.info.models.get(rec.model) or {}
+    curve, missing = training_for(rec.model, meta, training_root)
+    training = curve.final() if curve is not None else summary_from_meta(meta)
+    rw = rec.realworld if rec.realworld is not None and rec.realworld.ok else None
     ok = [lat for lat in rec.latency if lat.ok]
     mems = [lat.memory for lat in ok if lat.memory is not None]
 
@@ -199,6 +245,11 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, ti
         mem_run_kb=_median([delta(m.after_run_kb, m.before_load_kb) for m in mems]),
         thermal_max=max(thermal) if thermal else None,
         training=training,
+        curve=curve,
+        training_missing=missing,
+        fer_interval=_interval(rec.accuracy.device_accuracy, rec.accuracy.n) if rec.accuracy else None,
+        rw_interval=_interval(rw.accuracy, rw.counts.classified) if rw and rw.counts else None,
+        rw_per_class=_per_class(photo_rows) if rw else (),
         warnings=(),
     )
     return dataclasses.replace(result, warnings=tuple(_device_warnings(dev) + _result_warnings(result)))
@@ -208,11 +259,8 @@ def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path |
                       training_root: Path | None = None) -> ReportData:
     """Load sessions (ids or folders; default the latest) and training runs into ReportData."""
     loaded = store.load_sessions(list(sessions) if sessions else ["latest"], root=root)
-    runs_all, problems = find_training_runs(training_root if training_root is not None else root)
-    model_meta: dict[str, dict[str, Any]] = {}
-    for s in loaded.sessions:
-        model_meta.update(s.info.models)
-    picked = pick_runs(runs_all, model_meta)
+    preds = loaded.predictions
+    photos = preds[preds.dataset == "photos"] if len(preds) else preds
 
     samples = loaded.samples
     timed = samples[samples.phase == "timed"] if len(samples) else samples
@@ -226,13 +274,14 @@ def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path |
                          & timed.repeat.isin(ok_repeats)] if len(timed) else timed
             values = mine.ns.to_numpy(dtype=np.float64) if len(mine) else None
             medians = [float(np.median(g.ns.to_numpy(dtype=np.float64))) for _, g in mine.groupby("repeat")] if len(mine) else []
-            run = picked.get(rec.model)
-            summary = run.final() if run else summary_from_meta(session.info.models.get(rec.model))
-            result = _result(session, dev, rec, values, medians, summary)
+            mine_photos = photos[(photos.session == session.id) & (photos.device == rec.device)
+                                 & (photos.model == rec.model)] if len(photos) else photos
+            result = _result(session, dev, rec, values, medians, mine_photos,
+                             training_root if training_root is not None else root)
             results.append(result)
             if values is not None:
                 sample_map[result.key] = values
     # Smallest model first within each device (the study's order: shallow -> deep -> ResNet).
     order = {s.id: i for i, s in enumerate(loaded.sessions)}
     results.sort(key=lambda r: (order[r.session], r.device.serial, r.model_bytes is None, r.model_bytes or 0, r.model))
-    return ReportData(results, sample_map, loaded.predictions, picked, problems, loaded.sessions)
+    return ReportData(results, sample_map, loaded.predictions, loaded.sessions)

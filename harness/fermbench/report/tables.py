@@ -10,7 +10,10 @@ from typing import Any, Callable
 
 from .formats import (MARK, MISSING, Block, Section, fmt_int, fmt_loss, fmt_mb, fmt_mib_from_kb, fmt_ms,
                       fmt_pct, fmt_text, render_csv, render_json, render_markdown, render_rich)
-from .results import DeviceInfo, ModelResult, ReportData
+from ..intervals import Interval
+from ..labels import CLASS_NAMES
+from .findings import findings
+from .results import ClassAccuracy, DeviceInfo, ModelResult, ReportData
 
 
 def _lat(attr: str, scale: float = 1e6) -> Callable[[ModelResult], Any]:
@@ -101,12 +104,49 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "val_acc": _train("val_acc"),
     "warnings": lambda r: [w.code for w in r.warnings],
     "device_warnings": lambda r: list(r.device.preflight),
+    # appended later: accuracy intervals (95% Wilson) and real-world accuracy per class
+    "fer_ci_low": lambda r: r.fer_interval.low if r.fer_interval else None,
+    "fer_ci_high": lambda r: r.fer_interval.high if r.fer_interval else None,
+    "rw_ci_low": lambda r: r.rw_interval.low if r.rw_interval else None,
+    "rw_ci_high": lambda r: r.rw_interval.high if r.rw_interval else None,
+    # per class "name:correct/classified/photos", or "name:absent" when the photos lack the class
+    "rw_per_class": lambda r: [f"{c.name}:" + ("absent" if c.absent else f"{c.correct}/{c.n}/{c.photos}")
+                               for c in r.rw_per_class] or None,
 }
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
+
+def _class_cell(index: int) -> Callable[[ModelResult], ClassAccuracy | None]:
+    return lambda r: r.rw_per_class[index] if r.rw_per_class else None
+
+
+# Cells only the terminal and markdown tables show (csv and json have the raw columns above).
+DISPLAY: dict[str, Callable[[ModelResult], Any]] = {
+    "fer_ci": lambda r: r.fer_interval,
+    "rw_ci": lambda r: r.rw_interval,
+    **{f"rw_class_{name}": _class_cell(i) for i, name in enumerate(CLASS_NAMES)},
+}
 
 
 def result_row(r: ModelResult) -> dict[str, Any]:
     return {name: get(r) for name, get in COLUMNS.items()}
+
+
+def display_row(r: ModelResult) -> dict[str, Any]:
+    return {**result_row(r), **{name: get(r) for name, get in DISPLAY.items()}}
+
+
+def fmt_interval(v: Interval | None) -> str:
+    """A 95% interval of a fraction as percentages, '62.9-66.2'."""
+    return MISSING if v is None else f"{100 * v.low:.1f}-{100 * v.high:.1f}"
+
+
+def fmt_class(v: ClassAccuracy | None) -> str:
+    """One class's real-world accuracy with its counts, or 'absent' when the photos lack the class."""
+    if v is None:
+        return MISSING
+    if v.absent:
+        return "absent"
+    return f"{100 * v.correct / v.n:.1f} ({v.correct}/{v.n})" if v.n else f"{MISSING} (0 of {v.photos} classified)"
 
 
 # --- display sections ------------------------------------------------------------------------
@@ -137,15 +177,18 @@ SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
     ("Accuracy (%)", [
         ("FER n", "fer_n", fmt_int),
         ("FER device", "fer_acc_device", fmt_pct),
+        ("FER 95% CI", "fer_ci", fmt_interval),
         ("FER host", "fer_acc_host", fmt_pct),
         ("Agree", "fer_agreement", fmt_pct),
         ("Real-world", "rw_accuracy", fmt_pct),
+        ("RW 95% CI", "rw_ci", fmt_interval),
         ("Photos", "rw_photos", fmt_int),
         ("Classified", "rw_classified", fmt_int),
         ("No face", "rw_no_face", fmt_int),
         ("Multi-face", "rw_multi_face", fmt_int),
         ("Unreadable", "rw_undecodable", fmt_int),
     ]),
+    ("Real-world accuracy per class (%)", [(name, f"rw_class_{name}", fmt_class) for name in CLASS_NAMES]),
     ("Training", [
         ("Run", "train_run", fmt_text),
         ("Epochs", "train_epochs", fmt_int),
@@ -154,7 +197,8 @@ SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
         ("Val acc %", "val_acc", fmt_pct),
     ]),
 ]
-TEXT_COLUMNS = {"status", "train_run"}
+PER_CLASS = "Real-world accuracy per class (%)"
+TEXT_COLUMNS = {"status", "train_run"} | {f"rw_class_{name}" for name in CLASS_NAMES}
 
 # Which cell a warning sits beside (device-wide warnings go under the device heading instead).
 WARNING_CELL = {
@@ -199,7 +243,7 @@ def build_blocks(data: ReportData) -> list[Block]:
     blocks = []
     status = {s.id: s.status for s in data.sessions}
     for session, dev, results in data.groups():
-        rows = [result_row(r) for r in results]
+        rows = [display_row(r) for r in results]
         lines = []
         if status.get(session) == "running":
             lines.append(f"session still running or interrupted: finish it with `fermbench run --resume {session}`")
@@ -213,10 +257,13 @@ def build_blocks(data: ReportData) -> list[Block]:
         for r in results:
             if r.status != "ok":
                 lines.append(f"{r.model}: {r.status.upper()}" + (f": {r.error}" if r.error else ""))
-        sections = [_section(title, cols, results, rows) for title, cols in SECTIONS]
+        sections = [_section(title, cols, results, rows) for title, cols in SECTIONS
+                    if title != PER_CLASS or any(r.rw_per_class for r in results)]
         blocks.append(Block(device_heading(session, dev, results), lines, sections))
     if data.training_problems:
-        blocks.append(Block("Training runs not shown", list(data.training_problems), []))
+        blocks.append(Block("Training curves not shown", list(data.training_problems), []))
+    for heading, items in findings(data):
+        blocks.append(Block(f"The study's findings · {heading}", [str(f) for f in items], []))
     return blocks
 
 
@@ -231,6 +278,8 @@ def render_results(data: ReportData, fmt: str, width: int | None = None) -> str:
             "results": [
                 {**result_row(r), "warnings": [w.to_dict() for w in r.warnings]} for r in data.results
             ],
+            "findings": [{"heading": heading, "findings": [f.to_dict() for f in items]}
+                         for heading, items in findings(data)],
         })
     blocks = build_blocks(data)
     if fmt == "markdown":

@@ -1,9 +1,14 @@
-"""Training curves for the report: results/training/<run-id>/{metrics.csv, run.json}.
+"""Training curves for the report (charts 1-3 and the Training table), attributed by identity.
 
-The training step writes one row per epoch to metrics.csv (columns exactly
-`epoch,train_loss,val_loss,val_acc,lr,images_per_s,wall_s`) and the run's settings to run.json,
-which names the model. The report shows, per model, the run that the exported checkpoint's
-meta names (`run_id`), else the latest run of that model (the most recently written metrics).
+A model's curve comes from the session itself: the exporter copies the checkpoint's training
+history into the model's meta (`training.curve`), whatever machine trained it. Sessions written
+before checkpoints carried their history fall back to the run folder that the checkpoint names
+(`training.run_id`) under <results>/training/, and only when that run's data hash and final
+figures are the checkpoint's own. Nothing is ever picked by recency or by model name: a curve
+that cannot be attributed is reported missing, with the reason.
+
+A run folder holds metrics.csv (one row per epoch, columns exactly
+`epoch,train_loss,val_loss,val_acc,lr,images_per_s,wall_s`) and run.json (the settings).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ResultsError
 from ..paths import results_dir
@@ -32,8 +38,8 @@ class TrainingRun:
     train_loss: tuple[float, ...]
     val_loss: tuple[float, ...]
     val_acc: tuple[float, ...]
-    info: dict = field(default_factory=dict, compare=False)
-    written: float = 0.0  # mtime of metrics.csv: "latest" means most recently written
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+    source: str = ""  # where the curve was read: "session" or the run folder's path
 
     @property
     def n_epochs(self) -> int:
@@ -50,10 +56,17 @@ class TrainingRun:
         return str(value) if value is not None else None
 
     @property
+    def val_count(self) -> int | None:
+        """Validation images behind each val_acc (for its confidence interval), when recorded."""
+        value = (self.info.get("data") or {}).get("val_count")
+        return value if isinstance(value, int) and value > 0 else None
+
+    @property
     def started(self) -> str | None:
         for key in ("started", "created", "start_time"):
-            if isinstance(self.info.get(key), str):
-                return self.info[key]
+            value = self.info.get(key)
+            if isinstance(value, str):
+                return value
         return None
 
     def final(self) -> "TrainingSummary":
@@ -125,35 +138,88 @@ def load_training_run(path: Path) -> TrainingRun:
         val_loss=tuple(r[2] for r in ordered),
         val_acc=tuple(r[3] for r in ordered),
         info=info,
-        written=metrics.stat().st_mtime,
+        source=str(path),
     )
 
 
-def find_training_runs(root: Path | None = None) -> tuple[list[TrainingRun], list[str]]:
-    """Every readable run under <root>/training, and one problem line per unreadable folder."""
-    base = (Path(root) if root is not None else results_dir()) / "training"
-    runs, problems = [], []
-    if not base.is_dir():
-        return runs, problems
-    for folder in sorted(p for p in base.iterdir() if p.is_dir()):
-        try:
-            runs.append(load_training_run(folder))
-        except ResultsError as exc:
-            problems.append(str(exc))
-    return runs, problems
+def run_from_curve(model: str, training: dict[str, Any]) -> TrainingRun:
+    """A curve embedded in a model's meta (`training.curve`, rows of METRIC_COLUMNS)."""
+    rows = sorted((r for r in training.get("curve") or [] if isinstance(r, dict)), key=lambda r: r.get("epoch", 0))
+    try:
+        values = [(int(r["epoch"]), float(r["train_loss"]), float(r["val_loss"]), float(r["val_acc"])) for r in rows]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ResultsError(f"{model}: the training curve in the session is malformed ({exc}); re-export the model")
+    settings = training.get("settings")
+    return TrainingRun(
+        run_id=str(training.get("run_id") or "checkpoint"),
+        model=model,
+        path=Path(str(training.get("source") or "session")),
+        epochs=tuple(v[0] for v in values),
+        train_loss=tuple(v[1] for v in values),
+        val_loss=tuple(v[2] for v in values),
+        val_acc=tuple(v[3] for v in values),
+        info=settings if isinstance(settings, dict) else {},
+        source="session",
+    )
 
 
-def run_id_from_meta(model_meta: dict | None) -> str | None:
-    """The training run an exported model's checkpoint names, if it names one."""
-    training = (model_meta or {}).get("training") or {}
-    for key in RUN_ID_KEYS:
-        if isinstance(training.get(key), str) and training[key]:
-            return training[key]
+def training_for(model: str, model_meta: dict[str, Any] | None, root: Path | None = None
+                 ) -> tuple[TrainingRun | None, str | None]:
+    """(curve, why it is missing) for one exported model; (None, None) for untrained weights."""
+    meta = model_meta or {}
+    if not meta.get("trained"):
+        return None, None
+    training = meta.get("training")
+    if not isinstance(training, dict):
+        return None, f"{model}: no training history in the session (its checkpoint recorded none)"
+    if isinstance(training.get("missing"), str):
+        return None, f"{model}: {training['missing']}"
+    if training.get("curve"):
+        return run_from_curve(model, training), None
+    run_id = run_id_from_meta(meta)
+    if run_id is None:
+        return None, f"{model}: its checkpoint names no training run and carries no curve"
+    folder = (Path(root) if root is not None else results_dir()) / "training" / run_id
+    if not folder.is_dir():
+        return None, f"{model}: its checkpoint names training run {run_id}, not found in {folder.parent}"
+    try:
+        run = load_training_run(folder)
+    except ResultsError as exc:
+        return None, f"{model}: {exc}"
+    why = _not_the_checkpoints_run(run, training)
+    if why:
+        return None, f"{model}: training run {run_id} in {folder.parent} is not its checkpoint's run ({why})"
+    return run, None
+
+
+def _not_the_checkpoints_run(run: TrainingRun, training: dict[str, Any]) -> str | None:
+    """Why a run folder is not the one the checkpoint came from, or None when its identity matches."""
+    hash_ckpt, hash_run = training.get("data_hash"), run.info.get("data_hash")
+    if hash_ckpt and hash_run and hash_ckpt != hash_run:
+        return f"data hash {str(hash_run)[:12]} != {str(hash_ckpt)[:12]}"
+    if not run.epochs:
+        return "it has no epochs"
+    if isinstance(training.get("epochs"), int) and training["epochs"] != run.epochs[-1]:
+        return f"{run.epochs[-1]} epochs, the checkpoint has {training['epochs']}"
+    for key, values in (("train_loss", run.train_loss), ("val_loss", run.val_loss), ("val_acc", run.val_acc)):
+        want = training.get(key)
+        if isinstance(want, (int, float)) and not math.isclose(values[-1], want, rel_tol=1e-4, abs_tol=1e-6):
+            return f"final {key} {values[-1]:.6g} != {want:.6g}"
     return None
 
 
-def summary_from_meta(model_meta: dict | None) -> TrainingSummary | None:
-    """The final epoch's numbers as the checkpoint recorded them, when its run folder is absent."""
+def run_id_from_meta(model_meta: dict[str, Any] | None) -> str | None:
+    """The training run an exported model's checkpoint names, if it names one."""
+    training = (model_meta or {}).get("training") or {}
+    for key in RUN_ID_KEYS:
+        value = training.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def summary_from_meta(model_meta: dict[str, Any] | None) -> TrainingSummary | None:
+    """The final epoch's numbers as the checkpoint recorded them, when its curve is missing."""
     training = (model_meta or {}).get("training") or {}
     if not all(isinstance(training.get(k), (int, float)) for k in ("train_loss", "val_loss", "val_acc")):
         return None
@@ -166,16 +232,3 @@ def summary_from_meta(model_meta: dict | None) -> TrainingSummary | None:
         val_loss=float(training["val_loss"]),
         val_acc=float(training["val_acc"]),
     )
-
-
-def pick_runs(runs: list[TrainingRun], model_meta: dict[str, dict]) -> dict[str, TrainingRun]:
-    """Per model: the run its checkpoint names if that run is present, else the latest run."""
-    by_id = {r.run_id: r for r in runs}
-    picked: dict[str, TrainingRun] = {}
-    for run in sorted(runs, key=lambda r: (r.written, r.run_id)):
-        picked[run.model] = run  # later runs replace earlier ones: the latest wins
-    for model, meta in model_meta.items():
-        named = run_id_from_meta(meta)
-        if named in by_id and by_id[named].model == model:
-            picked[model] = by_id[named]
-    return picked
