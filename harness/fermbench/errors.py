@@ -45,3 +45,7 @@ class RunnerError(FermbenchError):
 
 class ResultsError(FermbenchError):
     """Results store problems: unknown session, unsupported schema version, corrupt file."""
+
+
+class StorageError(FermbenchError):
+    """A file could not be written (disk full, read-only, no permission): the path, the free space, the fix."""

@@ -37,6 +37,7 @@ def make_session(root, *, sid="20240101-000000-aaaa", fail_model=False):
         bad.finish([("latency", 0)])
         store.save_record(bad)
     store.set_status("complete")
+    store.close()  # releases the session's lock, as the end of a run does
     return store
 
 
@@ -76,7 +77,8 @@ def test_layout_and_round_trip(tmp_path):
 def test_resume_reopens_and_skips_done_phases(tmp_path):
     make_session(tmp_path)
     store = SessionStore.open("20240101-000000-aaaa", root=tmp_path)
-    assert store.info.status == "running" and len(store.info.resumed) == 1
+    # opening changes no status (a resume that is then refused leaves the session as it was)
+    assert store.info.status == "complete" and len(store.info.resumed) == 1
     rec = store.record("127.0.0.1:15555", "tiny")
     assert rec.phase_done("latency", 1) and rec.phase_done("accuracy")
     assert not rec.phase_done("latency", 2) and not rec.phase_done("realworld")

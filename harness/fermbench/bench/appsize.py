@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import shutil
 import struct
-import tempfile
 import zipfile
 from pathlib import Path
 
 from ..errors import ConfigError
 from ..store import OK, AppSizePhase
+from ..tempdirs import temp_dir
 
 ALIGNMENT = 4
 ALIGN_EXTRA_ID = 0xD935  # the extra-field id Android's zipalign uses for alignment padding
@@ -91,7 +91,7 @@ def measure_app_size(model: str | Path, apk: str | Path | None = None,
                             installed_note="no --apk given: model file size only")
     apk = Path(apk)
     libs = native_libs(apk)
-    with tempfile.TemporaryDirectory(dir=work_dir, prefix="fermbench-appsize-") as tmp:
+    with temp_dir("appsize", Path(work_dir) if work_dir else None) as tmp:
         copy = Path(tmp) / apk.name
         shutil.copyfile(apk, copy)
         offset, stored = add_aligned_asset(copy, model, model.name)

@@ -10,15 +10,16 @@ from __future__ import annotations
 import contextlib
 import posixpath
 import re
-import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..device import DEFAULT_PORT, Device, DeviceFacts, InstrumentationTimeout
-from ..errors import DeviceError
+from ..device import DEFAULT_PORT, Device, DeviceFacts, InstrumentationCancelled, InstrumentationTimeout
+from ..errors import DeviceError, RunnerError
 from ..fileio import sha256_file
 from ..runner import protocol as p
+from ..tempdirs import temp_dir
 from ..device.instrument_output import InstrumentRun
 from .targets import HOST_CPU, Description, Environment, Target
 
@@ -77,23 +78,26 @@ class AndroidTarget(Target):
         return remote
 
     def _fetch(self, remote: str) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="fermbench-pull-") as tmp:
+        with temp_dir("pull") as tmp:
             local = Path(tmp) / posixpath.basename(remote)
             self.device.pull(remote, local)
             data = local.read_bytes()
         self.device.shell(["rm", "-f", remote], check=False, retry=True)
         return data
 
-    def _instrument(self, extras: dict[str, str], timeout: float) -> tuple[InstrumentRun, float]:
+    def _instrument(self, extras: dict[str, str], timeout: float,
+                    stop: threading.Event | None) -> tuple[InstrumentRun, float]:
         t0 = time.perf_counter()
         try:
             with HOST_CPU if self.kind == "sim" else contextlib.nullcontext():
                 t0 = time.perf_counter()  # the wait for the CPU is not runner time
-                run = self.device.instrument(p.RUNNER_COMPONENT, extras, timeout)
-        except InstrumentationTimeout:
+                run = self.device.instrument(p.RUNNER_COMPONENT, extras, timeout, cancel=stop)
+        except (InstrumentationTimeout, InstrumentationCancelled) as exc:
             # The stream is closed; make sure the runner process does not linger on the phone.
             with contextlib.suppress(DeviceError):
                 self.device.shell(["am", "force-stop", p.RUNNER_PACKAGE], check=False, timeout=15)
+            if isinstance(exc, InstrumentationCancelled):
+                raise RunnerError(str(exc), "interrupted") from None
             raise
         return run, time.perf_counter() - t0
 
@@ -145,16 +149,17 @@ def start_sim(stack: contextlib.ExitStack, key: str = "sim", adb_port: int | Non
               retry_wait_s: float = 5.0) -> AndroidTarget:
     """Start a simulated phone, connect it through the real adb, install the runner on it."""
     from .. import __version__
-    from ..device.server import AdbServer
+    from ..device.server import AdbServer, server_answers
     from ..sim.apk import make_apk_bytes
     from ..sim.phone import SimPhone
 
-    if adb_port is None:
-        server = AdbServer().start()  # a private server for this session
-        stack.callback(server.stop)
+    if adb_port is not None and server_answers(adb_port):
+        # the user's server (ANDROID_ADB_SERVER_PORT): used, never stopped here
+        home = stack.enter_context(temp_dir("adbhome"))
+        server = AdbServer(port=adb_port, home=home)
     else:
-        home = stack.enter_context(tempfile.TemporaryDirectory(prefix="fermbench-adbhome-"))
-        server = AdbServer(port=adb_port, home=home)  # someone else's server: never stopped here
+        server = AdbServer(port=adb_port).start()  # fermbench's own: stopped (and its HOME removed) at the end
+        stack.callback(server.stop)
     phone = SimPhone().start()
     stack.callback(phone.stop)
     server.connect(phone.serial)
@@ -162,7 +167,7 @@ def start_sim(stack: contextlib.ExitStack, key: str = "sim", adb_port: int | Non
     target = AndroidTarget.open(phone.serial, adb_port=server.port, key=key, kind="sim", retry_wait_s=retry_wait_s,
                                 sim_phone=phone)
     if target.device.package_version(p.RUNNER_PACKAGE) is None:
-        with tempfile.TemporaryDirectory(prefix="fermbench-runner-") as tmp:
+        with temp_dir("runner") as tmp:
             apk = Path(tmp) / "fermbench-runner-sim.apk"
             apk.write_bytes(make_apk_bytes(p.RUNNER_PACKAGE, version_code=p.PROTOCOL_VERSION,
                                            version_name=__version__))

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RunnerError
+from ..errors import DataError, RunnerError
 from ..fileio import atomic_write_json
 from ..paths import cache_dir
 from ..runner import protocol as p
@@ -64,9 +64,14 @@ def fer_set(path: str, split: str, limit: int | None) -> ImageSet:
 
 
 def photo_set(source: str, policy: str) -> ImageSet:
-    from ..data.faces import crop_photos
+    from ..data.faces import UNDECODABLE, crop_photos
 
     crops = crop_photos(source, policy)
+    unreadable = [c for c in crops.crops if c.status == UNDECODABLE]
+    if crops.crops and len(unreadable) == len(crops.crops):
+        first = unreadable[0]
+        raise DataError(f"none of the {len(crops.crops)} photos in {source} is a readable image "
+                        f"(e.g. {first.photo.name}: {first.reason}); pass JPEG or PNG photos")
     images = crops.images
     file, digest = _images_file(images) if len(images) else (Path(), "")
     return ImageSet("photos", images, crops.labels, [c.photo.name for c in crops.classified], file, digest,

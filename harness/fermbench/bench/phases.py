@@ -5,6 +5,7 @@ through the store; errors propagate to the session, which records them.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ class Timing:
 
     runner_s: float = 0.0
     transfer_s: float = 0.0
+    stop: threading.Event | None = None  # the session's: set when it is stopping, ends runner calls early
 
 
 def _ms(ns: int | None) -> float | None:
@@ -71,7 +73,7 @@ def latency_phase(store: SessionStore, target: Target, model: ModelFile, repeat:
                   settings: Settings, timing: Timing) -> LatencyRepeat:
     device_path = push_model(target, model, timing)
     extras = p.latency_args(device_path, run_id=f"latency-{model.name}-r{repeat}", **settings.protocol_args())
-    call = target.run(extras, settings.timeout_seconds, p.LatencyResult)
+    call = target.run(extras, settings.timeout_seconds, p.LatencyResult, timing.stop)
     timing.runner_s += call.seconds
     r = call.result
     if r.model_sha256 != model.meta.get("sha256"):
@@ -106,7 +108,7 @@ def classify_on_target(target: Target, model: ModelFile, images: ImageSet, setti
     timing.transfer_s += time.perf_counter() - t0
     extras = p.classify_args(device_model, device_input, mean=NORM_MEAN, std=NORM_STD, threads=settings.threads,
                              run_id=f"classify-{model.name}-{images.dataset}")
-    call = target.run(extras, settings.timeout_seconds, p.ClassifyResult)
+    call = target.run(extras, settings.timeout_seconds, p.ClassifyResult, timing.stop)
     timing.runner_s += call.seconds
     result = call.result
     if result.count != len(images.images):

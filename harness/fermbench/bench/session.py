@@ -19,8 +19,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ..device.errors import DeviceOffline
-from ..errors import ConfigError, DeviceError, FermbenchError, RunnerError
-from ..store import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, PHASE_TYPES, SKIPPED, AccuracyPhase,
+from ..errors import ConfigError, DeviceError, FermbenchError, RunnerError, StorageError
+from ..store import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, PHASE_TYPES, RUNNING, SKIPPED,
+                     AccuracyPhase,
                      Phase, RealworldPhase, Record, SessionStore)
 from . import phases
 from .exports import ModelFile
@@ -69,6 +70,10 @@ class DeviceLost(FermbenchError):
     """The device stayed away longer than the reconnect budget."""
 
 
+class Interrupted(FermbenchError):
+    """The session is stopping (Ctrl-C, SIGTERM, or a fatal error elsewhere): not a device's fault."""
+
+
 def model_order(seed: int, serial: str, repeat: int, models: list[str]) -> list[str]:
     """Seeded per device and repeat, so a resumed session runs the same order."""
     return random.Random(f"{seed}:{serial}:{repeat}").sample(models, len(models))
@@ -99,7 +104,8 @@ class BenchmarkSession:
         self.totals = totals or Totals()
         self.progress = progress or Progress()
         self.host_top: dict[tuple[str, str], np.ndarray[Any, Any]] = {}
-        self.stop = threading.Event()
+        self.stop = threading.Event()  # set on Ctrl-C/SIGTERM or a fatal error: every worker winds down
+        self.fatal: StorageError | None = None  # results cannot be written: the session cannot go on
         self.plan = planned_phases(settings)
 
     # -- host-side preparation ---------------------------------------------------------------
@@ -148,22 +154,31 @@ class BenchmarkSession:
                 return True
             if time.monotonic() >= deadline:
                 break
-            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            self.stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+        if self.stop.is_set():
+            raise Interrupted(f"stopped while waiting for {target.serial} to come back")
         raise DeviceLost(f"device {target.serial} did not come back within {budget:.0f} s "
                          f"(reconnect_budget_seconds); last error: {error}")
 
     def run_phase(self, target: Target, record: Record, phase: str, repeat: int | None,
                   fn: Callable[[phases.Timing], Phase]) -> None:
-        """Run one phase, retrying it when the device dropped off and came back; record it."""
+        """Run one phase, retrying it when the device dropped off and came back; record it.
+
+        When the session is stopping, a phase that did not finish is not the phase's failure:
+        the record is marked interrupted (`--resume` runs the phase again)."""
         label = phase if repeat is None else f"{phase} #{repeat + 1}"
         self.progress.step(target.serial, record.model, label)
-        timing = phases.Timing()
+        timing = phases.Timing(stop=self.stop)
         for attempt in range(1, MAX_PHASE_ATTEMPTS + 1):
-            timing = phases.Timing()
+            timing = phases.Timing(stop=self.stop)
             try:
                 result = fn(timing)
+            except StorageError:
+                raise  # results cannot be written: the whole session stops (see _guarded)
             except FermbenchError as exc:
                 result = PHASE_TYPES[phase](status=PHASE_FAILED, error=str(exc))
+                if self.stop.is_set():
+                    break
                 if isinstance(exc, (DeviceError, RunnerError)) and attempt < MAX_PHASE_ATTEMPTS \
                         and self.wait_for_device(target, exc):
                     self.store.log(f"{label}: retrying after the device came back ({exc})",
@@ -173,12 +188,18 @@ class BenchmarkSession:
                 result = PHASE_TYPES[phase](status=PHASE_FAILED, error=f"internal error {type(exc).__name__}: {exc}")
             break
         if self.stop.is_set() and not result.ok:
-            return  # the session is being torn down: not the phase's failure; --resume runs it again
+            self.mark_interrupted(record, label)
+            return
         self.totals.add(runner_s=timing.runner_s, transfer_s=timing.transfer_s)
         self.store.save_phase(record, phase, result, repeat, self.plan)
         self.store.log(f"{label}: {result.status}" + (f" ({result.error})" if result.error else ""),
                        device=target.serial, model=record.model)
         self.progress.done(target.serial, record.model, label, result.status)
+
+    def mark_interrupted(self, record: Record, label: str) -> None:
+        record.interrupt(f"interrupted during {label}; finish it with `fermbench run --resume {self.store.session_id}`")
+        self.store.save_record(record)
+        self.store.log(f"{label}: interrupted", device=record.device, model=record.model)
 
     def device_worker(self, target: Target) -> None:
         serial = target.serial
@@ -228,6 +249,8 @@ class BenchmarkSession:
                         return
                     if not rec.phase_done(phase):
                         self.run_phase(target, rec, phase, None, self.phase_fn(target, name, phase))
+        except Interrupted:
+            return
         except DeviceLost as exc:
             self.store.set_device(serial, status="failed", error=str(exc))
             self.store.log(str(exc), device=serial)
@@ -256,7 +279,10 @@ class BenchmarkSession:
     # -- the whole session --------------------------------------------------------------------
 
     def run(self) -> Outcome:
+        """Run every worker; on Ctrl-C/SIGTERM stop them, mark what was in progress interrupted,
+        and re-raise KeyboardInterrupt; a full disk (StorageError) fails the session with its reason."""
         t0 = time.perf_counter()
+        self.store.set_status(RUNNING)
         self.predict_on_host()
         workers = [threading.Thread(target=self._guarded, args=(t,), name=f"fermbench-{t.serial}", daemon=True)
                    for t in self.targets]
@@ -268,9 +294,13 @@ class BenchmarkSession:
                     w.join(0.2)  # short joins keep Ctrl-C responsive
         except KeyboardInterrupt:
             self.stop.set()
+            self._join(workers)
             self.store.log("interrupted (Ctrl-C or SIGTERM); resume with --resume " + self.store.session_id)
-            self.store.set_status(INTERRUPTED)
+            self.store.set_status(INTERRUPTED, error="interrupted by Ctrl-C or SIGTERM")
             raise
+        if self.fatal is not None:
+            self._fail_session(self.fatal)
+            raise self.fatal
         self.totals.add(wall_s=time.perf_counter() - t0)
         # every device of the session, refused ones included: a refusal makes the session partial
         records = [self.store.record(serial, m) for serial in self.store.info.devices for m in self.models]
@@ -280,12 +310,33 @@ class BenchmarkSession:
         self.store.log(f"session {status}: {ok}/{len(records)} (device, model) records ok")
         return Outcome(self.store, status, records, self.totals)
 
+    def _join(self, workers: list[threading.Thread], timeout: float = 30.0) -> None:
+        """Wait (bounded) for stopping workers to record what they were doing."""
+        deadline = time.monotonic() + timeout
+        for w in workers:
+            w.join(max(0.0, deadline - time.monotonic()))
+
+    def _fail_session(self, error: StorageError) -> None:
+        """Say why on disk if anything can still be written there (a full disk may refuse even that)."""
+        try:
+            self.store.log(f"session failed: {error}")
+            self.store.set_status(FAILED, error=str(error))
+        except StorageError:
+            pass
+
     def _guarded(self, target: Target) -> None:
         try:
             self.device_worker(target)
+        except StorageError as exc:  # no room for results: stop everything, the main thread reports it
+            self.fatal = self.fatal or exc
+            self.stop.set()
         except Exception as exc:  # last resort: record, never take the other devices down
-            self.store.set_device(target.serial, status="failed", error=f"{type(exc).__name__}: {exc}")
-            self.store.log(f"worker crashed: {type(exc).__name__}: {exc}", device=target.serial)
+            try:
+                self.store.set_device(target.serial, status="failed", error=f"{type(exc).__name__}: {exc}")
+                self.store.log(f"worker crashed: {type(exc).__name__}: {exc}", device=target.serial)
+            except StorageError as storage:
+                self.fatal = self.fatal or storage
+                self.stop.set()
 
 
 def check_models(names: tuple[str, ...]) -> list[str]:

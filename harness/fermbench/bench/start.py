@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..device.errors import DeviceNotFound
 from ..errors import ConfigError, DeviceError, FermbenchError
+from ..locks import Owner, host_cpu_lock
 if TYPE_CHECKING:
     from ..device import DeviceEntry
 from ..runner import protocol as p
@@ -188,10 +190,17 @@ def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: 
 
     `settings` is None only with `resume`: a resumed session runs with its own stored settings."""
     progress = progress or Progress()
-    store = None
-    if resume:
-        store = SessionStore.open(resume, root=Path(out) if out else None)
-        settings = settings_from_dict(store.info.settings)
+    with contextlib.ExitStack() as stack:  # closes, in reverse: targets, then the session's lock
+        store = None
+        if resume:
+            store = SessionStore.open(resume, root=Path(out) if out else None)
+            stack.callback(store.close)
+            settings = settings_from_dict(store.info.settings)
+        return _run(settings, store, stack, out, progress, model_dir)
+
+
+def _run(settings: Settings | None, store: SessionStore | None, stack: contextlib.ExitStack,
+         out: str | Path | None, progress: Progress, model_dir: str | Path | None) -> Outcome:
     if settings is None:
         raise ConfigError("run_benchmark needs settings, or resume= a session")
     if not settings.devices:
@@ -206,62 +215,81 @@ def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: 
     for note in notes:
         progress.message(note)
     files, export_errors = export_models(models, settings, Path(model_dir) if model_dir else None, progress)
-    with contextlib.ExitStack() as stack:
-        checked: list[Checked] = []
-        refused: list[str] = []
-        refused_at_open: list[tuple[str, str]] = []
-        for i, spec in enumerate(settings.devices):
-            try:
-                target = open_target(spec, stack, settings, index=settings.devices[:i].count(spec))
-                c = preflight_target(target, settings, files, images)
-            except DeviceError as exc:
-                refused.append(str(exc))
-                refused_at_open.append((spec, str(exc)))
-                progress.message(f"refused: {exc}")
-                continue
-            for w in c.preflight.warnings:
-                progress.message(f"warning: {target.serial}: {w}")
-            if not c.preflight.ok:
-                refused.append(f"device {target.serial}: {c.preflight.refusal()}")
-                progress.message(f"refused: {refused[-1]}")
-            checked.append(c)
-        usable = [c for c in checked if c.preflight.ok]
-        if not usable:
-            raise DeviceError("no device passed preflight: " + " | ".join(refused))
-        if store is None:
-            seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
-            store = SessionStore.create(settings.to_dict(), root=Path(out) if out else None, seed=seed)
-        for msg in refused:
-            store.log(f"refused: {msg}")
-        for note in notes:
-            store.log(note)
-        for c in checked:
-            c.record(store)
-        for name, f in files.items():
-            store.set_model(name, f.meta)
-            store.log(f"{'cached export' if f.cached else 'exported'} {f.path.name} sha256 "
-                      f"{f.meta.get('sha256', '')[:12]} in {f.seconds:.2f} s", model=name)
-        device_model_errors: dict[tuple[str, str], str] = {}
-        for c in usable:  # a model whose bytecode this runtime cannot read fails on that device only
-            for name, why in pre.check_bytecode(c.preflight, {n: f.meta for n, f in files.items()}).items():
-                device_model_errors[(c.target.serial, name)] = f"preflight: {why}"
-        not_opened = list(refused_at_open)
-        for c in checked:
-            if not c.preflight.ok:
-                not_opened.append((c.target.serial, c.preflight.refusal()))
-        for serial, why in not_opened:
-            if serial not in store.info.devices:
-                store.set_device(serial, kind=None, status="failed", error=why)
-            for name in models:
-                rec = store.record(serial, name)
-                rec.fail(f"preflight refused the device: {why}")
-                store.save_record(rec)
-        totals = Totals()
-        totals.add(export_s=sum(f.seconds for f in files.values()), inputs_s=t_inputs)
-        session = BenchmarkSession(store, settings, [c.target for c in usable], models, images, files,
-                                   export_errors=export_errors, device_model_errors=device_model_errors,
-                                   totals=totals, progress=progress)
-        return session.run()
+    checked: list[Checked] = []
+    refused: list[str] = []
+    refused_at_open: list[tuple[str, str]] = []
+    for i, spec in enumerate(settings.devices):
+        try:
+            target = open_target(spec, stack, settings, index=settings.devices[:i].count(spec))
+            c = preflight_target(target, settings, files, images)
+        except DeviceNotFound:
+            raise  # a serial adb does not know is a typo, not a device to report on: nothing is run
+        except DeviceError as exc:
+            refused.append(str(exc))
+            refused_at_open.append((spec, str(exc)))
+            progress.message(f"refused: {exc}")
+            continue
+        for w in c.preflight.warnings:
+            progress.message(f"warning: {target.serial}: {w}")
+        if not c.preflight.ok:
+            refused.append(f"device {target.serial}: {c.preflight.refusal()}")
+            progress.message(f"refused: {refused[-1]}")
+        checked.append(c)
+    usable = [c for c in checked if c.preflight.ok]
+    if not usable:
+        raise DeviceError("no device passed preflight: " + " | ".join(refused))
+    if store is None:
+        seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
+        store = SessionStore.create(settings.to_dict(), root=Path(out) if out else None, seed=seed)
+        stack.callback(store.close)
+    if any(c.target.kind in ("host", "sim") for c in usable):
+        claim_host_cpu(store, stack, progress)
+    for msg in refused:
+        store.log(f"refused: {msg}")
+    for note in notes:
+        store.log(note)
+    for c in checked:
+        c.record(store)
+    for name, f in files.items():
+        store.set_model(name, f.meta)
+        store.log(f"{'cached export' if f.cached else 'exported'} {f.path.name} sha256 "
+                  f"{f.meta.get('sha256', '')[:12]} in {f.seconds:.2f} s", model=name)
+    device_model_errors: dict[tuple[str, str], str] = {}
+    for c in usable:  # a model whose bytecode this runtime cannot read fails on that device only
+        for name, why in pre.check_bytecode(c.preflight, {n: f.meta for n, f in files.items()}).items():
+            device_model_errors[(c.target.serial, name)] = f"preflight: {why}"
+    not_opened = list(refused_at_open)
+    for c in checked:
+        if not c.preflight.ok:
+            not_opened.append((c.target.serial, c.preflight.refusal()))
+    for serial, why in not_opened:
+        if serial not in store.info.devices:
+            store.set_device(serial, kind=None, status="failed", error=why)
+        for name in models:
+            rec = store.record(serial, name)
+            rec.fail(f"preflight refused the device: {why}")
+            store.save_record(rec)
+    totals = Totals()
+    totals.add(export_s=sum(f.seconds for f in files.values()), inputs_s=t_inputs)
+    session = BenchmarkSession(store, settings, [c.target for c in usable], models, images, files,
+                               export_errors=export_errors, device_model_errors=device_model_errors,
+                               totals=totals, progress=progress)
+    return session.run()
+
+
+def claim_host_cpu(store: SessionStore, stack: contextlib.ExitStack, progress: Progress) -> None:
+    """The host runner and simulated phones measure on this machine's CPU: two sessions doing that
+    at once would slow each other's latencies, so the second one waits, and says so."""
+    lock = host_cpu_lock(f"fermbench run, session {store.session_id}")
+
+    def waiting(holder: Owner | None) -> None:
+        text = (f"waiting for {holder or 'another fermbench session'} to finish: it measures on this host's "
+                "CPU too, and two sessions at once would slow each other's latencies")
+        progress.message(text)
+        store.log(text)
+
+    lock.acquire(waiting)
+    stack.callback(lock.release)
 
 
 def _list_devices() -> list[DeviceEntry]:

@@ -7,7 +7,6 @@ Only AndroidTarget talks to a device, and only through `fermbench.device`.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -17,6 +16,7 @@ from typing import Any, Callable, Generic, TypeVar
 
 from ..errors import RunnerError
 from ..runner import protocol as p
+from ..tempdirs import make_temp_dir, remove_temp_dir
 from ..device.instrument_output import InstrumentRun, parse_instrument_output
 
 HOST = "host"
@@ -74,17 +74,20 @@ class Target(ABC):
         """Make `local` readable by the runner as `name`; returns the runner's path. Skips identical files."""
 
     @abstractmethod
-    def _instrument(self, extras: dict[str, str], timeout: float) -> tuple[InstrumentRun, float]:
-        """One `am instrument` of the runner: its parsed output and the seconds it took."""
+    def _instrument(self, extras: dict[str, str], timeout: float,
+                    stop: threading.Event | None) -> tuple[InstrumentRun, float]:
+        """One `am instrument` of the runner: its parsed output and the seconds it took; it ends
+        early (RunnerError code "interrupted") once `stop` is set."""
 
     @abstractmethod
     def _fetch(self, path: str) -> bytes:
         """A result file the runner wrote (when its result was too large to inline)."""
 
-    def run(self, extras: dict[str, str], timeout: float, expect: type[R]) -> RunnerCall[R]:
-        """One runner call; RunnerError on a coded error, crash, hang (code 'timeout') or an
-        answer of another mode than `expect`."""
-        run, seconds = self._instrument(extras, timeout)
+    def run(self, extras: dict[str, str], timeout: float, expect: type[R],
+            stop: threading.Event | None = None) -> RunnerCall[R]:
+        """One runner call; RunnerError on a coded error, crash, hang (code 'timeout'), an
+        interruption (`stop` set: code 'interrupted') or an answer of another mode than `expect`."""
+        run, seconds = self._instrument(extras, timeout, stop)
         result = p.decode_result(run, fetch=self._fetch)
         if not isinstance(result, expect):
             raise RunnerError(f"the runner answered a {type(result).__name__} to a {extras.get('mode')} call; "
@@ -113,9 +116,10 @@ class Target(ABC):
         pass
 
 
-def run_with_timeout(start: Callable[[Callable[[str], None], threading.Event], None],
-                     timeout: float) -> tuple[str, float, bool]:
-    """Run `start(emit, cancel)` in a thread; cancel it after `timeout`. (output, seconds, timed_out)."""
+def run_with_timeout(start: Callable[[Callable[[str], None], threading.Event], None], timeout: float,
+                     stop: threading.Event | None = None) -> tuple[str, float, bool]:
+    """Run `start(emit, cancel)` in a thread; cancel it after `timeout`, or as soon as `stop` is set.
+    Returns (output, seconds, timed_out); RunnerError code "interrupted" when `stop` ended it."""
     chunks: list[str] = []
     cancel = threading.Event()
     box: dict[str, BaseException] = {}
@@ -129,11 +133,16 @@ def run_with_timeout(start: Callable[[Callable[[str], None], threading.Event], N
     t0 = time.perf_counter()
     worker = threading.Thread(target=target, name="fermbench-runner", daemon=True)
     worker.start()
-    worker.join(timeout)
-    timed_out = worker.is_alive()
-    if timed_out:
+    deadline = time.monotonic() + timeout
+    while worker.is_alive() and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
+        worker.join(min(0.1, max(0.0, deadline - time.monotonic())))
+    stopped = stop is not None and stop.is_set() and worker.is_alive()
+    timed_out = worker.is_alive() and not stopped
+    if worker.is_alive():
         cancel.set()
         worker.join(30)
+    if stopped:
+        raise RunnerError("the runner call was interrupted (the session is stopping)", "interrupted")
     if "exc" in box:
         raise box["exc"]
     return "".join(chunks), time.perf_counter() - t0, timed_out
@@ -146,7 +155,7 @@ class HostTarget(Target):
     kind = "host"
 
     def __init__(self) -> None:
-        self._work = tempfile.TemporaryDirectory(prefix="fermbench-host-")
+        self._work = make_temp_dir("host")
 
     def describe(self) -> Description:
         import os
@@ -163,16 +172,17 @@ class HostTarget(Target):
     def put_file(self, local: Path, name: str) -> str:
         return str(Path(local).resolve())  # the host runner reads files where they are
 
-    def _instrument(self, extras: dict[str, str], timeout: float) -> tuple[InstrumentRun, float]:
+    def _instrument(self, extras: dict[str, str], timeout: float,
+                    stop: threading.Event | None) -> tuple[InstrumentRun, float]:
         from ..runner.host import run_instrumentation
 
-        work = self._work.name
+        work = str(self._work)
 
         def start(emit: Callable[[str], None], cancel: threading.Event) -> None:
             run_instrumentation(extras, Path, emit, cancel, external_dir=work)
 
         with HOST_CPU:
-            text, seconds, timed_out = run_with_timeout(start, timeout)
+            text, seconds, timed_out = run_with_timeout(start, timeout, stop)
         if timed_out:
             raise RunnerError(f"host runner did not finish within {timeout:.0f} s; raise timeout_seconds", "timeout")
         return parse_instrument_output(text), seconds
@@ -183,7 +193,7 @@ class HostTarget(Target):
     def free_bytes(self) -> int | None:
         import shutil
 
-        return shutil.disk_usage(self._work.name).free
+        return shutil.disk_usage(str(self._work)).free
 
     def close(self) -> None:
-        self._work.cleanup()
+        remove_temp_dir(self._work)

@@ -19,6 +19,7 @@ from .errors import (
     DeviceUnauthorized,
     DiskFull,
     InstallError,
+    InstrumentationCancelled,
     InstrumentationCrashed,
     InstrumentationTimeout,
     RunnerNotInstalled,
@@ -29,7 +30,7 @@ from .facts import DeviceFacts
 __all__ = [
     "DEFAULT_PORT", "AdbServerError", "Device", "DeviceCommandError", "DeviceDisconnected", "DeviceEntry",
     "DeviceFacts", "DeviceNoPermission", "DeviceNotFound", "DeviceOffline", "DeviceTimeout",
-    "DeviceUnauthorized", "DiskFull", "InstallError", "InstrumentationCrashed", "InstrumentationTimeout",
+    "DeviceUnauthorized", "DiskFull", "InstallError", "InstrumentationCancelled", "InstrumentationCrashed", "InstrumentationTimeout",
     "PackageInfo", "PullResult", "PushResult", "RunnerNotInstalled", "ShellResult", "TransferError",
     "find_adb", "join_args", "list_devices",
 ]

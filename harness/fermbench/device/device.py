@@ -48,6 +48,7 @@ from .errors import (
     DeviceUnauthorized,
     DiskFull,
     InstallError,
+    InstrumentationCancelled,
     InstrumentationCrashed,
     InstrumentationTimeout,
     RunnerNotInstalled,
@@ -205,7 +206,8 @@ class Device:
             raise DeviceCommandError(self.serial, command, result.exit_code, result.stdout, result.stderr)
         return result
 
-    def _run(self, command: str, timeout: float, on_output: Callable[[str], None] | None) -> ShellResult:
+    def _run(self, command: str, timeout: float, on_output: Callable[[str], None] | None,
+             cancel: threading.Event | None = None) -> ShellResult:
         if "shell_v2" not in self.features():
             return self._run_legacy(command, timeout, on_output)
         deadline = time.monotonic() + timeout
@@ -219,8 +221,17 @@ class Device:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise socket.timeout()
-                c.conn.settimeout(remaining)
-                data = c.conn.recv(256 * 1024)
+                if cancel is not None and cancel.is_set():
+                    raise InstrumentationCancelled(f"`{_short(command)}` was stopped by the caller", self.serial,
+                                                   output=out.decode("utf-8", "replace"))
+                # with a cancel event, wake up often enough to notice it
+                c.conn.settimeout(remaining if cancel is None else min(remaining, 0.2))
+                try:
+                    data = c.conn.recv(256 * 1024)
+                except (socket.timeout, TimeoutError):
+                    if cancel is not None and time.monotonic() < deadline:
+                        continue
+                    raise
                 if not data:
                     raise EOFError("the stream ended before the exit status")
                 buf += data
@@ -506,14 +517,16 @@ class Device:
     # -- instrumentation ---------------------------------------------------------------------
 
     def instrument(self, component: str, extras: dict[str, str], timeout: float,
-                   on_output: Callable[[str], None] | None = None, *, raise_on_crash: bool = True) -> InstrumentRun:
+                   on_output: Callable[[str], None] | None = None, *, raise_on_crash: bool = True,
+                   cancel: threading.Event | None = None) -> InstrumentRun:
         """`am instrument -w -r -e k v ... component`, parsed; `.text` is what it printed (stdout and
         stderr as they came).
 
         on_output receives each piece of text as it arrives. A run that outlives `timeout` is
         stopped (its stream closed) and raises InstrumentationTimeout; a crashed runner process
         raises InstrumentationCrashed (unless raise_on_crash=False); a missing runner raises
-        RunnerNotInstalled. All three are DeviceErrors and RunnerErrors, and carry `.output`.
+        RunnerNotInstalled; `cancel`, once set, ends the run with InstrumentationCancelled. All are
+        DeviceErrors and RunnerErrors, and carry `.output`.
         """
         args = ["am", "instrument", "-w", "-r"]
         for key, value in extras.items():
@@ -528,7 +541,7 @@ class Device:
                 on_output(text)
 
         try:
-            result = self._retrying(lambda: self._run(command, timeout, emit), idempotent=False)
+            result = self._retrying(lambda: self._run(command, timeout, emit, cancel), idempotent=False)
         except DeviceTimeout:
             raise InstrumentationTimeout(
                 f"`am instrument` of {component} did not finish within {timeout:g} s and was stopped "

@@ -99,6 +99,12 @@ class InstrumentationTimeout(_RunnerDeviceError, DeviceTimeout):
     runner_code = "timeout"
 
 
+class InstrumentationCancelled(_RunnerDeviceError):
+    """The caller stopped the run (the session is stopping); its stream was closed."""
+
+    runner_code = "interrupted"
+
+
 class RunnerNotInstalled(_RunnerDeviceError):
     """No instrumentation of that name on the phone (the runner APK is not installed)."""
 

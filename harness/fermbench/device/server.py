@@ -14,10 +14,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
+from ..tempdirs import make_temp_dir
 from .adb import DeviceEntry, find_adb, parse_devices_l
 from .errors import DeviceError
 
@@ -40,6 +40,15 @@ def adb_binaries() -> dict[str, str]:
     return found
 
 
+def server_answers(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens where an adb server would."""
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     """A port the OS has just handed out (above adb's 5555-5585 scan range on Linux)."""
     with socket.socket() as s:
@@ -58,13 +67,14 @@ class AdbServer:
         self.adb_path: str = found
         self.port = port or free_port()
         self._own_home = home is None
-        self.home = Path(tempfile.mkdtemp(prefix="fermadb-")) if home is None else Path(home)
+        self.home = make_temp_dir("adb") if home is None else Path(home)
         self.env = dict(os.environ)
         self.env.update(
             HOME=str(self.home),
             ANDROID_USER_HOME=str(self.home / ".android"),
             TMPDIR=str(self.home),
             ADB_LIBUSB="0",
+            ADB_MDNS="0",  # no mDNS listener on 0.0.0.0:5353: fermbench's servers stay on loopback
             ANDROID_ADB_SERVER_PORT=str(self.port),
         )
         self.env.pop("ANDROID_SERIAL", None)

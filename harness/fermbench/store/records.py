@@ -192,7 +192,7 @@ class Record:
     device: str  # the device key (serial, host, sim)
     model: str  # the model's name
     schema_version: int = SCHEMA_VERSION
-    status: str = RUNNING  # ok (every planned phase ok or skipped) | failed | running
+    status: str = RUNNING  # ok (every planned phase ok or skipped) | failed | interrupted | running
     error: str | None = None  # the failed phases, or why the whole record failed
     updated: str | None = None  # ISO time of the last write
     latency: list[LatencyRepeat] = field(default_factory=list)  # one per repeat
@@ -229,8 +229,13 @@ class Record:
         self.status = PHASE_FAILED
         self.error = error
 
+    def interrupt(self, why: str) -> None:
+        """The session stopped while this record's phases ran (Ctrl-C, SIGTERM): not a failure."""
+        self.status = INTERRUPTED
+        self.error = why
+
     def reopen(self) -> None:
-        """Clear a record-level failure (e.g. a failed export) before its phases run again."""
+        """Clear a record-level failure or interruption before its phases run again (--resume)."""
         self.status = RUNNING
         self.error = None
 
@@ -311,3 +316,4 @@ class SessionInfo:
     devices: dict[str, SessionDevice] = field(default_factory=dict)  # device key -> device
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> the exporter's meta
     totals: dict[str, float] | None = None  # where the wall time went, set when the session ends
+    error: str | None = None  # why the session failed or stopped (e.g. no space left for results)

@@ -15,22 +15,40 @@ from typing import Any, Iterable, Sequence
 
 from .. import __version__
 from ..errors import ResultsError
-from ..fileio import append_line, atomic_write_text
+from ..fileio import append_line, atomic_write_text, storage_error
+from ..locks import ProcessLock, pid_alive
 from ..paths import results_dir
 from .files import git_revision, new_session_id, now_iso, read_typed, slug, write_typed
 from .reader import resolve_session
-from .records import RUNNING, Harness, Phase, Record, SessionDevice, SessionInfo
+from .records import Harness, Phase, Record, SessionDevice, SessionInfo
 
 SAMPLE_COLUMNS = ("phase", "index", "ns")  # phase: first | warmup | timed
 
 
-class SessionStore:
-    """Writes one session folder. Thread-safe: one worker per device shares it."""
+LOCK_FILE = ".lock"
 
-    def __init__(self, path: Path, info: SessionInfo):
+
+class SessionStore:
+    """Writes one session folder. Thread-safe: one worker per device shares it. One process at a
+    time: creating or opening a store takes the session's lock file until close()."""
+
+    def __init__(self, path: Path, info: SessionInfo, lock: ProcessLock):
         self.path = Path(path)
         self.info = info
         self._lock = threading.RLock()
+        self.process_lock = lock
+
+    def close(self) -> None:
+        self.process_lock.release()
+
+    @staticmethod
+    def _take_lock(path: Path, session_id: str) -> ProcessLock:
+        lock = ProcessLock(path / LOCK_FILE, f"fermbench run, session {session_id}")
+        if not lock.try_acquire():
+            holder = lock.owner()
+            raise ResultsError(f"session {session_id} is being written by {holder or 'another process'}; "
+                               f"wait for that run to end (or stop it) before resuming it")
+        return lock
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -44,7 +62,11 @@ class SessionStore:
             raise ResultsError(f"session folder {path} already exists; pick another id or --resume it")
         info = SessionInfo(session_id=session_id, harness=Harness(__version__, git_revision()),
                            created=now_iso(), updated=now_iso(), settings=settings, seed=seed)
-        store = cls(path, info)
+        try:
+            path.mkdir(parents=True)
+        except OSError as exc:
+            raise storage_error(path, exc) from None
+        store = cls(path, info, cls._take_lock(path, session_id))
         store._save_info()
         store.log(f"session {session_id} created by fermbench {__version__}")
         return store
@@ -53,12 +75,21 @@ class SessionStore:
     def open(cls, session: str | Path, *, root: Path | None = None) -> "SessionStore":
         """Reopen a session folder (by id under `root`, or by path) to resume it."""
         path = resolve_session(session, root)
-        store = cls(path, read_typed(SessionInfo, path / "session.json"))
-        with store._lock:
-            store.info.resumed.append(now_iso())
-            store.info.status = RUNNING
-            store._save_info()
-        store.log("session resumed")
+        info = read_typed(SessionInfo, path / "session.json")
+        lock = cls._take_lock(path, info.session_id)
+        try:
+            store = cls(path, info, lock)
+            for stale in path.rglob(".*.tmp"):  # half-written files of a writer that was killed
+                stale.unlink(missing_ok=True)
+            with store._lock:  # its status changes only once it really runs again (BenchmarkSession.run)
+                store.info.resumed.append(now_iso())
+                store._save_info()
+            store.log("session resumed")
+            if lock.previous is not None and not pid_alive(lock.previous.pid):
+                store.log(f"took over the session's lock from {lock.previous}, which is no longer running")
+        except BaseException:
+            lock.release()
+            raise
         return store
 
     @property
@@ -71,9 +102,10 @@ class SessionStore:
         self.info.updated = now_iso()
         write_typed(self.path / "session.json", self.info)
 
-    def set_status(self, status: str, totals: dict[str, float] | None = None) -> None:
+    def set_status(self, status: str, totals: dict[str, float] | None = None, error: str | None = None) -> None:
         with self._lock:
             self.info.status = status
+            self.info.error = error
             if totals is not None:
                 self.info.totals = totals
             self._save_info()
