@@ -10,24 +10,27 @@ android {
         applicationId = "org.fermbench.runner"
         minSdk = 21
         targetSdk = 35
-        versionCode = 1
+        versionCode = 2 // the protocol version (PROTOCOL.md): a newer runner installs over an older one
         versionName = "0.1.0" // reported as runner_version; keep in step with fermbench's version
-        ndk {
-            // x86_64 (and x86) for emulators; the arm ABIs for phones.
-            abiFilters += listOf("arm64-v8a", "armeabi-v7a", "x86_64", "x86")
-        }
     }
 
     // One APK per runtime: the PyTorch Lite and ExecuTorch native libraries (libfbjni.so) clash.
-    // Each flavor supplies org.fermbench.runner.Engines (src/<flavor>/java/) and its dependency.
+    // Each flavor supplies org.fermbench.runner.Engines (src/<flavor>/java/) and its dependency;
+    // the ABI filters are per flavor because a flavor's filters add to defaultConfig's.
     flavorDimensions += "runtime"
     productFlavors {
-        create("pytorchLite") {
+        create("pytorchLite") { // org.fermbench.runner: .ptl files
             dimension = "runtime"
+            // x86_64 (and x86) for emulators; the arm ABIs for phones. Its libraries are 4 KB
+            // aligned: they do not load on 16 KB-page devices (Android 15+).
+            ndk { abiFilters += listOf("arm64-v8a", "armeabi-v7a", "x86_64", "x86") }
         }
-        // To add ExecuTorch: create("executorch") { dimension = "runtime"; minSdk = 23;
-        //   applicationIdSuffix = ".executorch" } with src/executorch/java/.../Engines.java,
-        //   abiFilters arm64-v8a + x86_64, and "executorchImplementation"(executorch-android).
+        create("executorch") { // org.fermbench.runner.executorch: .pte files, 16 KB-page devices too
+            dimension = "runtime"
+            applicationIdSuffix = ".executorch"
+            minSdk = 23 // the AAR's own minSdk (its native libraries are compiled for android-26)
+            ndk { abiFilters += listOf("arm64-v8a", "x86_64") } // the ABIs the AAR ships
+        }
     }
 
     buildTypes {
@@ -48,4 +51,11 @@ dependencies {
     // The last release of the PyTorch Mobile lite runtime; reads bytecode versions 4 to 9.
     // Keep PytorchLiteEngine.VERSION in step.
     "pytorchLiteImplementation"("org.pytorch:pytorch_android_lite:2.1.0")
+    // ExecuTorch's Android library (XNNPACK, portable and optimized kernels), from the same v1.4.1
+    // release tag as the Python executorch 1.4.1 that exports the .pte files (pinned beside torch
+    // 2.13.0), so the program format (ET12) and the XNNPACK delegate's serialization match. Releases
+    // from 1.2.0 on build their native libraries with NDK r28c, whose linker aligns LOAD segments to
+    // 16 KB by default (1.0.x used r27b): `fermbench doctor --apk` reads the alignment back from the
+    // built APK. Keep ExecutorchEngine.VERSION and PTE_IDENTIFIERS in step.
+    "executorchImplementation"("org.pytorch:executorch-android:1.4.1")
 }

@@ -10,6 +10,9 @@ Definitions used throughout:
   (x[floor h + 1] - x[floor h]).
 - std is the sample standard deviation (ddof = 1; 0 for a single sample); cv = std / mean.
 - mad is the raw median absolute deviation, median(|x - median(x)|), in ns (not scaled by 1.4826).
+- trimmed_mean is the mean of the middle 80 %: sorted x[n // 10 : 9 * n // 10], the slice
+  ExecuTorch's Android benchmark app reports as trimmean_inference_latency, so the figures compare
+  with theirs; for a single sample (an empty slice) it is that sample.
 - A comparison's ratio is median(candidate) / median(baseline): below 1 means the candidate
   is faster.
 """
@@ -58,6 +61,7 @@ class LatencySummary:
     min: float
     max: float
     mean: float
+    trimmed_mean: float
     std: float
     cv: float
     mad: float
@@ -99,6 +103,17 @@ class LatencySummary:
     def mean_ms(self) -> float:
         return self.mean / NS_PER_MS
 
+    @property
+    def trimmed_mean_ms(self) -> float:
+        return self.trimmed_mean / NS_PER_MS
+
+
+def trimmed_mean_ns(samples: Iterable[float]) -> float:
+    """Mean of the middle 80 % of the samples, cut exactly as ExecuTorch's benchmark app does."""
+    x = np.sort(_as_samples(samples))
+    middle = x[x.size // 10: 9 * x.size // 10]
+    return float(middle.mean() if middle.size else x.mean())
+
 
 def summarize_ns(samples: Iterable[float]) -> LatencySummary:
     """Summarize raw latency samples in ns. Raises ValueError on no, negative or non-finite samples."""
@@ -114,6 +129,7 @@ def summarize_ns(samples: Iterable[float]) -> LatencySummary:
         min=float(x.min()),
         max=float(x.max()),
         mean=mean,
+        trimmed_mean=trimmed_mean_ns(x),
         std=std,
         cv=std / mean if mean > 0 else 0.0,
         mad=float(np.median(np.abs(x - median))),

@@ -1,4 +1,5 @@
-"""Fixtures for the runner tests: a tiny real .ptl exported here, so these tests need no trained model."""
+"""Fixtures for the runner tests: a tiny real .ptl and .pte exported here, so these tests need no
+trained model and no exporter."""
 
 from __future__ import annotations
 
@@ -40,3 +41,28 @@ def tiny_ptl(tmp_path_factory: pytest.TempPathFactory) -> Path:
         model.bn.running_mean.uniform_(-0.5, 0.5)
         model.bn.running_var.uniform_(0.5, 2.0)
     return export_lite(model, tmp_path_factory.mktemp("ptl") / "tiny.ptl")
+
+
+def export_pte(module: nn.Module, path: Path) -> Path:
+    """torch.export -> edge with the XNNPACK partitioner -> an ExecuTorch program, as the study's
+    ExecuTorch files are made (the export step's own gates are not needed here)."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exported = torch.export.export(module.eval(), (torch.zeros(1, 1, 48, 48),))
+        program = to_edge_transform_and_lower(exported, partitioner=[XnnpackPartitioner()]).to_executorch()
+    path.write_bytes(program.buffer)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_pte(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("executorch", reason="the ExecuTorch Python package is not installed")
+    torch.manual_seed(0)
+    model = TinyFer()
+    with torch.no_grad():
+        model.bn.running_mean.uniform_(-0.5, 0.5)
+        model.bn.running_var.uniform_(0.5, 2.0)
+    return export_pte(model, tmp_path_factory.mktemp("pte") / "tiny.pte")

@@ -1,7 +1,8 @@
 """Checks of the Android runner's Java sources that need no Android SDK.
 
-1. They compile (javac) against compile-only stubs of the Android and org.pytorch APIs they use,
-   and, where an android.jar is found, against the real Android API.
+1. Each flavor (main + pytorchLite, main + executorch) compiles on its own (javac) against
+   compile-only stubs of the Android API and of its runtime's Java API (org.pytorch,
+   org.pytorch.executorch), and, where an android.jar is found, against the real Android API.
 2. Their platform-free core (Benchmark, RunSettings, Json, ImagesFile) runs on a desktop JVM with a
    fake engine, and what it prints is parsed and decoded by the same Python code that reads a
    phone: the Java runner and the host runner must give the same answer to the same request.
@@ -10,7 +11,9 @@
 from __future__ import annotations
 
 import glob
+import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,11 +25,13 @@ from fermbench.fileio import sha256_file
 from fermbench.runner import host
 from fermbench.runner import protocol as p
 from fermbench.device.instrument_output import parse_instrument_output
+from fermbench.runner.engines import ExecutorchEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "android-runner" / "app" / "src"
 STUBS = Path(__file__).resolve().parent / "java"
-ANDROID_ONLY = {"BenchmarkInstrumentation.java", "AndroidPlatform.java"}  # need the Android API
+ANDROID_ONLY = {"BenchmarkInstrumentation.java", "AndroidPlatform.java", "IsolationActivity.java"}  # need the Android API
+FLAVORS = {"pytorchLite": "pytorch-stubs", "executorch": "executorch-stubs"}  # flavor -> its runtime's API stubs
 
 JAVAC = shutil.which("javac")
 JAVA = shutil.which("java")
@@ -59,19 +64,31 @@ def _find_android_jar() -> str | None:
 
 
 @needs_jdk
-def test_sources_compile_against_api_stubs(tmp_path):
-    files = _java_files(APP / "main" / "java", APP / "pytorchLite" / "java", STUBS / "android-stubs", STUBS / "pytorch-stubs")
+@pytest.mark.parametrize("flavor", sorted(FLAVORS))
+def test_each_flavor_compiles_on_its_own_against_api_stubs(tmp_path, flavor):
+    files = _java_files(APP / "main" / "java", APP / flavor / "java", STUBS / "android-stubs", STUBS / FLAVORS[flavor])
     assert any(f.endswith("BenchmarkInstrumentation.java") for f in files)
+    assert any(f.endswith("Engines.java") for f in files)  # each flavor brings its own
     done = _javac(tmp_path, files)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "org/fermbench/runner/BenchmarkInstrumentation.class").is_file()
+    assert (tmp_path / "org/fermbench/runner/IsolationActivity.class").is_file()
+
+
+@needs_jdk
+def test_a_flavor_does_not_compile_against_the_other_runtime(tmp_path):
+    """The stubs are specific enough to catch a flavor built against the wrong runtime's API."""
+    files = _java_files(APP / "main" / "java", APP / "executorch" / "java", STUBS / "android-stubs", STUBS / "pytorch-stubs")
+    done = _javac(tmp_path, files)
+    assert done.returncode != 0 and "org.pytorch.executorch" in done.stderr
 
 
 @needs_jdk
 @pytest.mark.skipif(_find_android_jar() is None,
                     reason="no android.jar (set ANDROID_JAR or ANDROID_HOME; Debian 12 does not package one)")
-def test_sources_compile_against_android_jar(tmp_path):
-    files = _java_files(APP / "main" / "java", APP / "pytorchLite" / "java", STUBS / "pytorch-stubs")
+@pytest.mark.parametrize("flavor", sorted(FLAVORS))
+def test_sources_compile_against_android_jar(tmp_path, flavor):
+    files = _java_files(APP / "main" / "java", APP / flavor / "java", STUBS / FLAVORS[flavor])
     done = _javac(tmp_path, files, classpath=_find_android_jar())
     assert done.returncode == 0, done.stderr
 
@@ -100,6 +117,8 @@ def run_java(classes: Path, results: Path, requests: list[dict[str, str]]) -> li
     assert done.returncode == 0, done.stderr
     blocks = done.stdout.split("=== end of request\n")
     assert blocks[-1] == "" and len(blocks) == len(requests) + 1
+    # the fake platform's isolation activity is released after every request, failed ones too
+    assert all(b.endswith("JVM_FOREGROUND_HELD_AFTER: false\n") for b in blocks[:-1])
     return blocks[:-1]
 
 
@@ -124,10 +143,11 @@ QUICK = {"runs": "3", "min_s": "0", "warmup_runs": "1", "warmup_min_s": "0"}
 
 
 def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
-    lat = {"mode": "latency", "protocol": "1", "model": f["model"]}
+    version = str(p.PROTOCOL_VERSION)
+    lat = {"mode": "latency", "protocol": version, "model": f["model"]}
     cls = {"mode": "classify", "model": f["model"], "input": f["images"], "mean": "0.5", "std": "0.25"}
     return {
-        "info": {"mode": "info", "protocol": "1"},
+        "info": {"mode": "info", "protocol": version},
         "latency": {**lat, **QUICK},
         "latency_count_cap": {**lat, "runs": "3", "min_s": "30", "max_runs": "4", "max_s": "60", "warmup_runs": "0", "warmup_min_s": "0"},
         "latency_time_cap": {**lat, "runs": "10000000", "max_runs": "10000000", "min_s": "0", "max_s": "0.02", "warmup_runs": "0", "warmup_min_s": "0"},
@@ -136,12 +156,14 @@ def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
         "model_load_failed": {**lat, **QUICK, "model": f["junk"]},
         "input_missing": {**cls, "input": f["missing"]},
         "input_invalid": {**cls, "input": f["bad_images"]},
-        "no_mode": {"protocol": "1"},
+        "no_mode": {"protocol": version},
         "bad_mode": {"mode": "sleep"},
         "unknown_key": {**lat, "colour": "red"},
         "no_model": {"mode": "latency"},
         "relative_model": {**lat, "model": "tiny.ptl"},
-        "protocol_2": {**lat, "protocol": "2"},
+        "protocol_1": {**lat, "protocol": "1"},
+        "inline_at_cap": {"mode": "info", "inline_max_bytes": str(p.MAX_INLINE_MAX_BYTES)},
+        "inline_too_big": {"mode": "info", "inline_max_bytes": str(p.MAX_INLINE_MAX_BYTES + 1)},
         "runs_zero": {**lat, "runs": "0"},
         "runs_word": {**lat, "runs": "ten"},
         "runs_huge": {**lat, "runs": "99999999999999999999999"},
@@ -177,9 +199,13 @@ def test_java_results_decode_into_the_protocol_dataclasses(jvm_classes, files, t
     info = p.decode_result(parse_instrument_output(texts["info"]))
     assert isinstance(info, p.InfoResult) and info.runner_kind == "android"
     assert info.device["model"] == 'JVM "test"\n\u00e9'  # escaped by Json.java, read back intact
+    assert (info.model_format, info.bytecode_min, info.bytecode_max, info.pte_identifiers, info.page_size) == \
+        ("ptl", 4, 9, [], 4096)
     lat = p.decode_result(parse_instrument_output(texts["latency"]))
     assert isinstance(lat, p.LatencyResult)
     assert len(lat.samples_ns) == 3 and lat.warmup_count == 1 and lat.stop_reason == "count_and_time"
+    assert lat.runtime_load_ns >= 0 and lat.load_ns >= 0 and lat.memory_after_runtime.native_heap_kb is not None
+    assert lat.foreground.isolation_activity and lat.foreground.importance_name == "foreground"  # held while timed
     assert lat.output_numel == 7 and lat.input_shape == [1, 1, 48, 48] and lat.threads == 1
     assert lat.model_sha256 == sha256_file(files["model"]) and lat.settings == cases["latency"]
     statuses = parse_instrument_output(texts["latency"]).statuses
@@ -214,3 +240,35 @@ def test_java_classify_normalises_like_the_host_and_writes_large_results_to_a_fi
     np.testing.assert_array_equal(got, expected)  # bit-for-bit: same float32 operations in the same order
     assert res.top == [host.argmax_first(row) for row in expected]
     assert res.count == 4 and len(res.latency_ns) == 4 and res.num_classes == 7
+
+
+# ----------------------------------------------------------------------------- build configuration
+
+
+def _java_constant(path: Path, name: str) -> str:
+    match = re.search(rf'static final String {name} = "([^"]+)";', path.read_text())
+    assert match, f"{name} not found in {path}"
+    return match.group(1)
+
+
+def test_flavors_runtime_versions_and_packages_agree_with_the_harness():
+    gradle = (ROOT / "android-runner" / "app" / "build.gradle.kts").read_text()
+    lite = _java_constant(APP / "pytorchLite/java/org/fermbench/runner/PytorchLiteEngine.java", "VERSION")
+    et = _java_constant(APP / "executorch/java/org/fermbench/runner/ExecutorchEngine.java", "VERSION")
+    assert f'"pytorchLiteImplementation"("org.pytorch:pytorch_android_lite:{lite}")' in gradle
+    assert f'"executorchImplementation"("org.pytorch:executorch-android:{et}")' in gradle
+    suffix = re.search(r'create\("executorch"\) \{[^}]*applicationIdSuffix = "([^"]+)"', gradle, re.S).group(1)
+    base = re.search(r'applicationId = "([^"]+)"', gradle).group(1)
+    assert (base, base + suffix) == (p.runner_package("pytorch_lite"), p.runner_package("executorch"))
+    assert f"versionCode = {p.PROTOCOL_VERSION}" in gradle
+    manifest = (APP / "main" / "AndroidManifest.xml").read_text()
+    assert 'android:name=".IsolationActivity"' in manifest and 'android:name=".BenchmarkInstrumentation"' in manifest
+
+
+def test_the_apk_reads_the_programs_the_pinned_python_executorch_writes():
+    """The AAR and the exporter come from one ExecuTorch release: same version, same .pte identifier."""
+    pytest.importorskip("executorch", reason="the ExecuTorch Python package is not installed")
+    source = APP / "executorch/java/org/fermbench/runner/ExecutorchEngine.java"
+    assert _java_constant(source, "VERSION") == importlib.metadata.version("executorch")
+    identifiers = re.search(r"PTE_IDENTIFIERS = Collections.singletonList\(\"(\w{4})\"\)", source.read_text()).group(1)
+    assert [identifiers] == ExecutorchEngine().pte_identifiers()

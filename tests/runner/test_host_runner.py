@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +12,8 @@ import pytest
 import torch
 import torch.jit.mobile
 
-from fermbench.errors import RunnerError
-from fermbench.runner import host
+from fermbench.errors import ConfigError, RunnerError
+from fermbench.runner import engines, host
 from fermbench.runner import protocol as p
 from fermbench.device.instrument_output import parse_instrument_output
 
@@ -40,12 +42,21 @@ def error_of(extras: dict[str, str], resolve=Path, **kw) -> p.RunnerErrorResult:
     return outcome
 
 
-def test_info_reports_runtime_and_bytecode_range():
+def test_info_reports_runtime_formats_and_page_size():
     info = decoded(p.info_args())
     assert isinstance(info, p.InfoResult)
-    assert info.runner_kind == "host" and info.runtime_version == torch.__version__
-    assert (info.bytecode_min, info.bytecode_max) == host.HOST_BYTECODE_RANGE
+    assert info.runner_kind == "host" and info.runtime_name == "pytorch_lite" and info.runtime_version == torch.__version__
+    assert (info.bytecode_min, info.bytecode_max) == engines.HOST_BYTECODE_RANGE
+    assert info.model_format == "ptl" and info.pte_identifiers == []
+    assert info.page_size == os.sysconf("SC_PAGE_SIZE")
     assert info.cpu_count >= 1 and info.abis
+    assert decoded(p.info_args(), page_size=16384).page_size == 16384  # a simulated 16 KB-page phone
+
+
+def test_unknown_runtime_is_a_config_error():
+    with pytest.raises(ConfigError) as err:
+        host.run_instrumentation(p.info_args(), Path, lambda text: None, runtime="tflite")
+    assert "pytorch_lite" in str(err.value) and "executorch" in str(err.value)
 
 
 def test_info_uses_device_facts_and_runtime_range_of_a_simulated_phone():
@@ -59,14 +70,19 @@ def test_latency_counts_first_inference_warmup_and_every_sample(tiny_ptl):
     assert isinstance(res, p.LatencyResult)
     assert len(res.samples_ns) == 7 and all(s > 0 for s in res.samples_ns)
     assert res.warmup_count == 3 and res.stop_reason == "count_and_time"
-    assert res.load_ns > 0 and res.first_inference_ns > 0
+    assert res.load_ns > 0 and res.first_inference_ns > 0 and res.runtime_load_ns > 0
+    assert res.runtime_preloaded  # the test process imported torch.jit.mobile long ago
     assert sum(res.samples_ns) <= res.timed_ns
     assert res.output_numel == 7 and res.input_shape == [1, 1, 48, 48]
     assert res.model_bytes == tiny_ptl.stat().st_size and len(res.model_sha256) == 64
     assert res.memory_counter == "pss" and "smaps_rollup" in res.memory_source
-    assert res.memory_before_load.pss_kb and res.memory_after_run.rss_kb
+    readings = [res.memory_before_load, res.memory_after_runtime, res.memory_after_load, res.memory_after_run]
+    assert all(m.pss_kb and m.rss_kb and m.peak_rss_kb for m in readings)
+    assert all(m.peak_rss_kb >= m.rss_kb for m in readings)  # VmHWM is never below the RSS it covers
     assert res.memory_delta_kb() == res.memory_after_run.pss_kb - res.memory_before_load.pss_kb
+    assert res.peak_rss_kb() == res.memory_after_run.peak_rss_kb
     assert res.env_before.thermal_status is None and res.env_before.note == host.HOST_NOTE
+    assert res.foreground.importance is None and res.foreground.note == host.HOST_FOREGROUND_NOTE
     assert res.settings["runs"] == "7"
 
 
@@ -98,6 +114,40 @@ def test_thread_count_applies_inside_the_run_and_is_restored(tiny_ptl):
                              Path, emit)
     assert seen == [2 if before != 2 else 1]
     assert torch.get_num_threads() == before
+
+
+def test_sample_buffer_is_made_before_the_first_memory_reading(tiny_ptl, monkeypatch):
+    events: list[str] = []
+    make_buffer, read = host.sample_buffer, host.read_memory
+    monkeypatch.setattr(host, "sample_buffer", lambda *a: events.append("buffer") or make_buffer(*a))
+    monkeypatch.setattr(host, "read_memory", lambda: events.append("memory") or read())
+    decoded(p.latency_args(str(tiny_ptl), runs=3, min_s=0.0, warmup_min_s=0.0))
+    assert events == ["buffer", "memory", "memory", "memory", "memory"]
+
+
+def test_peak_memory_is_the_runs_own(tmp_path):
+    """A forward that briefly holds 120 MB raises the run's peak RSS far above its after-run RSS;
+    a larger peak the host process reached before the run is not reported (VmHWM is reset)."""
+
+    class Spike(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            spike = torch.ones(30_000_000)  # 120 MB, freed when forward returns
+            return x.mean(dim=(2, 3)) + spike[0]
+
+    model = tmp_path / "spike.ptl"
+    torch.jit.script(Spike())._save_for_lite_interpreter(str(model))
+    before = bytearray(400 * 1024 * 1024)  # the host process peaks at +400 MB before the run
+    del before
+    res = decoded(p.latency_args(str(model), runs=2, min_s=0.0, warmup_runs=0, warmup_min_s=0.0))
+    assert res.peak_rss_kb() - res.memory_before_load.rss_kb > 100_000
+    assert res.peak_rss_kb() - res.memory_after_run.rss_kb > 100_000
+    assert res.peak_rss_kb() - res.memory_before_load.rss_kb < 300_000
+
+
+def test_a_16k_page_phone_refuses_the_lite_runtime(tiny_ptl):
+    err = error_of(p.latency_args(str(tiny_ptl)), page_size=16384)
+    assert err.code == "runtime_load_failed"
+    assert "program alignment (4096) cannot be smaller than system page size (16384)" in err.message
 
 
 def test_environment_callback_fills_thermal_and_battery(tiny_ptl):
@@ -256,3 +306,13 @@ def test_output_is_what_am_instrument_r_prints(tiny_ptl):
             block = []
     phases = [s["fermbench_phase"] for s in parse_instrument_output(text).statuses if "fermbench_phase" in s]
     assert phases == ["load", "first", "warmup", "timed"]
+
+
+def test_timed_loop_keeps_every_sample_past_its_buffer_and_none_without_one():
+    ticks = iter(range(1_000_000))
+    phase = host.timed_loop(lambda: next(ticks), 5, 0.0, 100, 60.0, buffer=array("q", [0]) * 2)
+    assert phase.count == 5 and len(phase.samples_ns()) == 5 and all(t > 0 for t in phase.samples_ns())
+    assert len(phase.buffer) >= 5  # grown by doubling
+    warm = host.timed_loop(lambda: None, 3, 0.0, 100, 60.0)
+    assert warm.count == 3 and warm.samples_ns() == [] and warm.stop_reason == "count_and_time"
+    assert len(host.sample_buffer(50, 100_000)) == 100_000 and len(host.sample_buffer(50, 10 ** 7)) == 1 << 20

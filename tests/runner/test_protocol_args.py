@@ -94,3 +94,27 @@ def test_latency_input_is_the_documented_pattern():
     assert values.dtype == np.float32
     assert values[1] == pytest.approx((37 / 255 - 0.5) / 0.25, rel=1e-6)
     assert values[7] == pytest.approx(((7 * 37) % 256 / 255 - 0.5) / 0.25, rel=1e-6)
+
+
+def test_inline_results_are_capped_well_under_the_binder_buffer():
+    """A Bundle holds the JSON as UTF-16 on a ~1 MB binder buffer: 128 KiB is the most allowed."""
+    assert p.MAX_INLINE_MAX_BYTES == 128 * 1024 and p.DEFAULT_INLINE_MAX_BYTES <= p.MAX_INLINE_MAX_BYTES
+    top = p.parse_extras({"mode": "info", "inline_max_bytes": str(p.MAX_INLINE_MAX_BYTES)})
+    assert top.inline_max_bytes == p.MAX_INLINE_MAX_BYTES
+    with pytest.raises(RunnerError) as err:
+        p.parse_extras({"mode": "info", "inline_max_bytes": str(p.MAX_INLINE_MAX_BYTES + 1)})
+    assert err.value.code == "bad_arguments" and "131072" in str(err.value)
+    with pytest.raises(ConfigError):
+        p.latency_args("/m.ptl", inline_max_bytes=1 << 20)
+
+
+def test_each_runtime_has_its_own_runner_package():
+    assert p.runner_component("pytorch_lite") == p.RUNNER_COMPONENT == \
+        "org.fermbench.runner/org.fermbench.runner.BenchmarkInstrumentation"
+    assert p.runner_component("executorch") == "org.fermbench.runner.executorch/org.fermbench.runner.BenchmarkInstrumentation"
+    assert p.external_files_dir("executorch") == "/sdcard/Android/data/org.fermbench.runner.executorch/files"
+    assert p.external_files_dir("pytorch_lite") == p.EXTERNAL_FILES_DIR
+    assert {p.MODEL_FORMATS[r] for r in p.RUNTIMES} == {"ptl", "pte"}
+    with pytest.raises(ConfigError) as err:
+        p.runner_package("tflite")
+    assert "pytorch_lite, executorch" in str(err.value)

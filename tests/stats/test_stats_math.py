@@ -38,10 +38,26 @@ def test_summary_ms_helpers_and_dicts():
     s = stats.summarize_ns([1_000_000, 2_000_000, 3_000_000])
     assert s.median_ms == 2.0 and s.min_ms == 1.0 and s.max_ms == 3.0 and s.ms("p90") == pytest.approx(2.8)
     d = s.to_dict()
-    assert list(d) == ["n", "median", "p90", "p99", "min", "max", "mean", "std", "cv", "mad"]
+    assert list(d) == ["n", "median", "p90", "p99", "min", "max", "mean", "trimmed_mean", "std", "cv", "mad"]
     assert s.to_ms_dict()["median"] == 2.0 and s.to_ms_dict()["n"] == 3
     with pytest.raises(ValueError):
         s.ms("cv")
+
+
+def test_trimmed_mean_keeps_the_middle_80_percent_as_executorch_does():
+    # n = 20: x[2:18] of the sorted samples; the two lowest and two highest go
+    samples = [10.0] * 16 + [0.0, 0.0, 1e6, 1e6]
+    np.random.default_rng(0).shuffle(samples)
+    s = stats.summarize_ns(samples)
+    assert s.trimmed_mean == 10.0 and s.mean > 1e5
+    assert s.trimmed_mean_ms == 10.0 / 1e6
+    # n = 11: x[1:9]; sorted 1..10, 1000 -> 2..9
+    assert stats.trimmed_mean_ns([1000] + list(range(1, 11))) == 5.5
+    # n = 5: x[0:4] drops the largest only (integer cuts, exactly ExecuTorch's slice)
+    assert stats.trimmed_mean_ns([100, 3, 1, 4, 2]) == 2.5
+    assert stats.trimmed_mean_ns([7]) == 7.0  # the slice is empty: the sample itself
+    with pytest.raises(ValueError):
+        stats.trimmed_mean_ns([])
 
 
 def test_summary_is_frozen():

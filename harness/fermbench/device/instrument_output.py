@@ -9,19 +9,27 @@ A crashed process ends with `INSTRUMENTATION_RESULT: shortMsg=Process crashed.` 
 exception's name, with longMsg) and `INSTRUMENTATION_CODE: 0`. A stream that stops before
 INSTRUMENTATION_CODE (adb connection lost, runner killed) is `truncated`; a status bundle whose
 STATUS_CODE never came is kept apart in `partial_status`, never mixed with complete ones.
+
+Lines am writes itself (AOSP `Instrument.java`, raw mode):
+    onError: commandError=true message=INSTRUMENTATION_FAILED: <component>    stdout: no such runner;
+        stderr then carries `android.util.AndroidException: INSTRUMENTATION_FAILED: ...` and a trace
+    onError: commandError=false message=INSTRUMENTATION_ABORTED: System has crashed.
+    INSTRUMENTATION_ABORTED: System has crashed.       the system server died mid-run
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 _STATUS = "INSTRUMENTATION_STATUS: "
 _STATUS_CODE = "INSTRUMENTATION_STATUS_CODE: "
 _RESULT = "INSTRUMENTATION_RESULT: "
 _CODE = "INSTRUMENTATION_CODE: "
-_ABORTED = "INSTRUMENTATION_ABORTED: "
-_FAILED = "INSTRUMENTATION_FAILED: "
 _ON_ERROR = "onError: "
+# am's own failure lines, bare, after `onError: ... message=`, or as a Java exception on stderr.
+_FAILED = re.compile(r"^(?:onError: commandError=\w+ message=|[\w.$]+Exception: )?INSTRUMENTATION_FAILED: (.*)$")
+_ABORTED = re.compile(r"^(?:onError: commandError=\w+ message=)?INSTRUMENTATION_ABORTED: (.*)$")
 
 
 @dataclass
@@ -52,6 +60,7 @@ class InstrumentRun:
     partial_status: dict[str, str] | None = None  # a bundle cut off before its STATUS_CODE
     errors: list[str] = field(default_factory=list)  # onError / ABORTED / FAILED lines
     not_installed: str | None = None  # the INSTRUMENTATION_FAILED text (no such instrumentation)
+    aborted: str | None = None  # the INSTRUMENTATION_ABORTED text (the system server died)
     other_lines: list[str] = field(default_factory=list)  # anything else (e.g. a Java stack trace)
 
     @property
@@ -96,11 +105,15 @@ def parse_instrument_output(text: str) -> InstrumentRun:
         elif line.startswith(_CODE):
             run.code = _int_or_none(line[len(_CODE):])
             target = last_key = None
-        elif line.startswith(_ABORTED) or line.startswith(_ON_ERROR):
+        elif (failed := _FAILED.match(line)) is not None:
+            run.not_installed = failed.group(1).strip()
             run.errors.append(line)
             target = last_key = None
-        elif _FAILED in line:
-            run.not_installed = line[line.index(_FAILED) + len(_FAILED):].strip()
+        elif (aborted := _ABORTED.match(line)) is not None:
+            run.aborted = aborted.group(1).strip()
+            run.errors.append(line)
+            target = last_key = None
+        elif line.startswith(_ON_ERROR):
             run.errors.append(line)
             target = last_key = None
         elif line == "" and target is None:
@@ -112,5 +125,5 @@ def parse_instrument_output(text: str) -> InstrumentRun:
     if current is not None:
         run.partial_status = current
     run.crashed = "shortMsg" in run.result
-    run.truncated = run.code is None and run.not_installed is None and not any(e.startswith(_ABORTED) for e in run.errors)
+    run.truncated = run.code is None and run.not_installed is None and run.aborted is None
     return run

@@ -1,7 +1,7 @@
 """The host implementation of the runner: the protocol of android-runner/PROTOCOL.md, in Python.
 
-It runs a .ptl with the host's lite interpreter (`torch.jit.mobile._load_for_lite_interpreter`,
-the same interpreter Android's pytorch_android_lite wraps) and prints exactly what
+It runs a .ptl with the host's lite interpreter (the interpreter pytorch_android_lite wraps) or a
+.pte with ExecuTorch's Python runtime (runner/engines.py), and prints exactly what
 `am instrument -w -r` would print. Two callers:
   - the simulated phone's `am instrument`, which maps device paths to its storage folder;
   - `fermbench run --device host` (a host-CPU baseline), through `run_host`.
@@ -18,7 +18,8 @@ import platform
 import tempfile
 import threading
 import time
-from dataclasses import asdict
+from array import array
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -30,10 +31,11 @@ from ..fileio import atomic_write_bytes, sha256_file
 from ..labels import NORM_MEAN, NORM_STD
 from . import protocol as p
 from ..device.instrument_output import parse_instrument_output
+from .engines import Engine, first_line, is_oom, make_engine
 
-RUNTIME_NAME = "pytorch_lite"
-HOST_BYTECODE_RANGE = (4, 9)  # torch 2.x lite interpreter: kMinSupportedBytecodeVersion..kMaxSupported
 HOST_NOTE = "not available on host"
+HOST_FOREGROUND_NOTE = "host process: no Android activity manager, the host's scheduler decides"
+MEMORY_SOURCE = "/proc/self/smaps_rollup (Pss, Rss); /proc/self/status VmHWM {peak}; mallinfo2 (native heap)"
 
 Environment = Callable[[], dict[str, Any]]  # returns EnvReading fields (thermal, battery)
 
@@ -86,18 +88,38 @@ def _native_heap_kb() -> int | None:
     return int(info.uordblks + info.hblkhd) // 1024
 
 
-def read_memory() -> p.MemoryReading:
-    """PSS and RSS from /proc/self/smaps_rollup (kB), native heap from malloc."""
+def _proc_kb(path: str, keys: tuple[str, ...]) -> dict[str, int]:
+    """`Key:   123 kB` lines of a /proc file, for the keys asked."""
     values: dict[str, int] = {}
     try:
-        with open("/proc/self/smaps_rollup", encoding="ascii") as fh:
+        with open(path, encoding="ascii") as fh:
             for line in fh:
                 key, _, rest = line.partition(":")
-                if key in ("Pss", "Rss"):
+                if key in keys:
                     values[key] = int(rest.split()[0])
     except OSError:
         pass
-    return p.MemoryReading(pss_kb=values.get("Pss"), rss_kb=values.get("Rss"), native_heap_kb=_native_heap_kb())
+    return values
+
+
+def read_memory() -> p.MemoryReading:
+    """PSS and RSS from /proc/self/smaps_rollup, peak RSS (VmHWM) from /proc/self/status (kB),
+    native heap from malloc."""
+    rollup = _proc_kb("/proc/self/smaps_rollup", ("Pss", "Rss"))
+    peak = _proc_kb("/proc/self/status", ("VmHWM",))
+    return p.MemoryReading(pss_kb=rollup.get("Pss"), rss_kb=rollup.get("Rss"), native_heap_kb=_native_heap_kb(),
+                           peak_rss_kb=peak.get("VmHWM"))
+
+
+def reset_peak_memory() -> bool:
+    """Restart VmHWM from the current RSS (Linux clear_refs 5), so a run's peak is its own, not
+    the host process's since it started; False where the kernel refuses."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
 
 
 def _read_env(environment: Environment | None) -> p.EnvReading:
@@ -106,17 +128,8 @@ def _read_env(environment: Environment | None) -> p.EnvReading:
     return p.EnvReading(**{"note": None, **environment()})
 
 
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Intra-op threads for the run, restored after (it is process-wide state)."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+def _host_foreground() -> p.ForegroundState:
+    return p.ForegroundState(None, None, None, None, None, note=HOST_FOREGROUND_NOTE)
 
 
 @contextlib.contextmanager
@@ -130,22 +143,39 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def timed_loop(step: Callable[[], Any], min_runs: int, min_s: float, max_runs: int, max_s: float,
-               cancel: threading.Event | None = None) -> tuple[list[int], int, str]:
-    """Run `step` until min_runs AND min_s are reached, or max_runs / max_s (caps) come first.
+def sample_buffer(min_runs: int, max_runs: int) -> array:
+    """Room for the timed samples, made before the first memory reading (as the Java runner does),
+    so the buffer counts in no memory delta; it grows by doubling only past 2^20 samples."""
+    return array("q", [0]) * min(max_runs, max(min_runs, 1 << 20))
 
-    Returns (per-iteration ns, phase wall ns, stop reason). The same rule as the Java runner.
-    """
+
+@dataclass(frozen=True)
+class LoopPhase:
+    count: int  # iterations run
+    wall_ns: int  # the phase's wall time
+    stop_reason: str  # count_and_time, max_runs or max_s
+    buffer: array | None  # each iteration's time in its first `count` slots; None in warm-up
+
+    def samples_ns(self) -> list[int]:
+        """The kept samples as a list: make it after the last memory reading (it allocates)."""
+        return [] if self.buffer is None else self.buffer[:self.count].tolist()
+
+
+def timed_loop(step: Callable[[], Any], min_runs: int, min_s: float, max_runs: int, max_s: float,
+               cancel: threading.Event | None = None, buffer: array | None = None) -> LoopPhase:
+    """Run `step` until min_runs AND min_s are reached, or max_runs / max_s (caps) come first:
+    the same rule as the Java runner. Samples go into `buffer` (sample_buffer) when one is given;
+    without one (warm-up) none are kept."""
     clock = time.perf_counter_ns
     min_ns, max_ns = int(min_s * 1e9), int(max_s * 1e9)
-    samples: list[int] = []
+    n = 0
     start = clock()
     while True:
-        count, elapsed = len(samples), clock() - start
-        if count >= min_runs and elapsed >= min_ns:
+        elapsed = clock() - start
+        if n >= min_runs and elapsed >= min_ns:
             reason = "count_and_time"
             break
-        if count >= max_runs:
+        if n >= max_runs:
             reason = "max_runs"
             break
         if elapsed >= max_ns:
@@ -155,84 +185,42 @@ def timed_loop(step: Callable[[], Any], min_runs: int, min_s: float, max_runs: i
             raise _Cancelled()
         t0 = clock()
         step()
-        samples.append(clock() - t0)
-    return samples, clock() - start, reason
+        dt = clock() - t0
+        if buffer is not None:
+            if n == len(buffer):
+                buffer.extend(array("q", [0]) * (min(max_runs, 2 * n) - n))
+            buffer[n] = dt
+        n += 1
+    wall = clock() - start
+    return LoopPhase(n, wall, reason, buffer)
 
 
 # ----------------------------------------------------------------------------- the modes
 
 
-def _first_line(exc: BaseException) -> str:
-    """TorchScript errors carry a C++ trace; keep the line that says what went wrong."""
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    for ln in lines:
-        if ln.startswith(("RuntimeError:", "Error:")) or "version" in ln.lower():
-            return ln[:500]
-    return (lines[0] if lines else type(exc).__name__)[:500]
+class _ModelFile:
+    """The model's file facts, checked before any runtime work (missing file: model_missing)."""
 
-
-def _is_oom(exc: BaseException) -> bool:
-    text = str(exc)
-    return isinstance(exc, MemoryError) or "can't allocate memory" in text or "not enough memory" in text
-
-
-class _Model:
-    def __init__(self, device_path: str, host_path: Path, bytecode_range: tuple[int, int] | None):
+    def __init__(self, device_path: str, host_path: Path):
         self.device_path = device_path
         self.host_path = host_path
         if not host_path.is_file():
             raise RunnerError(f"model file {device_path} not found on the device: push it to {p.DEVICE_MODEL_DIR}/", "model_missing")
         self.bytes = host_path.stat().st_size
         self.sha256 = sha256_file(host_path)
-        self.bytecode_range = bytecode_range
-        self.module: Any = None
 
-    def load(self) -> int:
-        """Load with the lite interpreter; returns the load time in ns."""
-        import torch
-        import torch.jit.mobile  # not imported by `import torch`
-
-        if self.bytecode_range is not None:  # imitate an older phone runtime's check
-            lo, hi = self.bytecode_range
-            try:
-                version = torch.jit.mobile._get_model_bytecode_version(str(self.host_path))
-            except Exception as exc:  # torch raises RuntimeError or ValueError for non-model files
-                raise RunnerError(f"cannot load {self.device_path}: {_first_line(exc)}", "model_load_failed") from None
-            if not lo <= version <= hi:
-                raise RunnerError(
-                    f"cannot load {self.device_path}: Lite Interpreter version number does not match. "
-                    f"The model version must be between {lo} and {hi} but the model version is {version}",
-                    "model_load_failed",
-                )
-        t0 = time.perf_counter_ns()
-        try:
-            self.module = torch.jit.mobile._load_for_lite_interpreter(str(self.host_path))
-        except Exception as exc:  # the interpreter's own message says why (version, corrupt file)
-            if _is_oom(exc):
-                raise
-            raise RunnerError(f"cannot load {self.device_path}: {_first_line(exc)}", "model_load_failed") from None
-        return time.perf_counter_ns() - t0
-
-    def forward(self, x: Any) -> Any:
-        try:
-            out = self.module(x)
-        except Exception as exc:
-            if _is_oom(exc):
-                raise
-            raise RunnerError(f"{self.device_path} failed on input {list(x.shape)}: {_first_line(exc)}", "inference_failed") from None
-        return out
+    def describe(self) -> dict[str, Any]:
+        return {"model_path": self.device_path, "model_bytes": self.bytes, "model_sha256": self.sha256}
 
 
-def _common(settings: p.RunSettings) -> dict[str, Any]:
-    import torch
-
+def _common(settings: p.RunSettings, engine: Engine) -> dict[str, Any]:
     return {
         "protocol_version": p.PROTOCOL_VERSION,
         "mode": settings.mode,
         "runner_kind": "host",
         "runner_version": __version__,
-        "runtime_name": RUNTIME_NAME,
-        "runtime_version": torch.__version__,
+        "runtime_name": engine.name,
+        "runtime_version": engine.version(),
         "settings": dict(settings.extras),
     }
 
@@ -254,62 +242,75 @@ def _info(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
     }
     if ctx.device_facts is not None:
         device = dict(ctx.device_facts)
-    lo, hi = ctx.bytecode_range or HOST_BYTECODE_RANGE
-    return {**_common(settings), "bytecode_min": lo, "bytecode_max": hi, "abis": [_abi()],
+    return {**_common(settings, ctx.engine), "model_format": ctx.engine.model_format,
+            **ctx.engine.format_fields(), "page_size": ctx.page_size, "abis": [_abi()],
             "cpu_count": os.cpu_count() or 1, "debuggable": None, "device": device}
 
 
-def _check_output(model: _Model, out: Any) -> Any:
-    import torch
+def _load_runtime(stack: contextlib.ExitStack, engine: Engine, threads: int) -> tuple[int, bool, int]:
+    """Load the runtime library and set its threads for the rest of the run (timed together,
+    like the APK's Engine.loadRuntime): (ns, preloaded, threads in use)."""
+    t0 = time.perf_counter_ns()
+    preloaded = engine.load_runtime()
+    used = stack.enter_context(engine.threads(threads))
+    return time.perf_counter_ns() - t0, preloaded, used
 
-    if not isinstance(out, torch.Tensor):
-        raise RunnerError(f"{model.device_path} returned {type(out).__name__}, expected one tensor of logits", "inference_failed")
-    return out
+
+def _load_model(engine: Engine, model: _ModelFile) -> int:
+    t0 = time.perf_counter_ns()
+    engine.load(model.host_path, model.device_path)
+    return time.perf_counter_ns() - t0
 
 
 def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
     import torch
 
     assert settings.model is not None
-    model = _Model(settings.model, ctx.resolve(settings.model), ctx.bytecode_range)
+    engine = ctx.engine
+    model = _ModelFile(settings.model, ctx.resolve(settings.model))
     count = int(np.prod(settings.input_shape))
-    # Input built once, before load; the loops only call forward.
+    # Input and sample buffer built before the first reading; the loops only call forward.
     x = torch.from_numpy(p.latency_input_values(count)).reshape(settings.input_shape)
+    buffer = sample_buffer(settings.runs, settings.max_runs)
+    peak = "reset at the run's start" if reset_peak_memory() else "since the process started (reset refused)"
     env_before = _read_env(ctx.environment)
     mem_before = read_memory()
     ctx.am.phase("load")
-    with torch_threads(settings.threads), torch.inference_mode():
-        load_ns = model.load()
+    with contextlib.ExitStack() as stack:
+        runtime_ns, preloaded, threads = _load_runtime(stack, engine, settings.threads)
+        mem_after_runtime = read_memory()
+        stack.enter_context(torch.inference_mode())
+        load_ns = _load_model(engine, model)
         mem_after_load = read_memory()
         ctx.am.phase("first")
         t0 = time.perf_counter_ns()
-        out = model.forward(x)
+        raw = engine.forward(x)
         first_ns = time.perf_counter_ns() - t0
-        out = _check_output(model, out)
+        out = engine.output(raw)
 
         def step() -> None:
-            model.forward(x)
+            engine.forward(x)
 
         ctx.am.phase("warmup")
         with _gc_paused():
-            warm, warm_ns, _ = timed_loop(step, settings.warmup_runs, settings.warmup_min_s,
-                                          settings.max_runs, settings.max_s, ctx.cancel)
+            warm = timed_loop(step, settings.warmup_runs, settings.warmup_min_s, settings.max_runs,
+                              settings.max_s, ctx.cancel)
+            foreground = _host_foreground()
             ctx.am.phase("timed")
-            samples, timed_ns, reason = timed_loop(step, settings.runs, settings.min_s,
-                                                   settings.max_runs, settings.max_s, ctx.cancel)
-    mem_after_run = read_memory()
-    env_after = _read_env(ctx.environment)
+            timed = timed_loop(step, settings.runs, settings.min_s, settings.max_runs, settings.max_s,
+                               ctx.cancel, buffer)
+        mem_after_run = read_memory()
+        env_after = _read_env(ctx.environment)
     return {
-        **_common(settings),
-        "model_path": model.device_path, "model_bytes": model.bytes, "model_sha256": model.sha256,
-        "threads": settings.threads, "input_shape": list(settings.input_shape), "output_numel": int(out.numel()),
-        "load_ns": load_ns, "first_inference_ns": first_ns,
-        "warmup_count": len(warm), "warmup_ns": warm_ns,
-        "samples_ns": samples, "timed_ns": timed_ns, "stop_reason": reason,
-        "memory_counter": "pss", "memory_source": "/proc/self/smaps_rollup (Pss, Rss); mallinfo2 (native heap)",
-        "memory_before_load": asdict(mem_before), "memory_after_load": asdict(mem_after_load),
-        "memory_after_run": asdict(mem_after_run),
-        "env_before": asdict(env_before), "env_after": asdict(env_after),
+        **_common(settings, engine), **model.describe(),
+        "threads": threads, "input_shape": list(settings.input_shape), "output_numel": int(out.numel()),
+        "runtime_load_ns": runtime_ns, "runtime_preloaded": preloaded, "load_ns": load_ns,
+        "first_inference_ns": first_ns, "warmup_count": warm.count, "warmup_ns": warm.wall_ns,
+        "samples_ns": timed.samples_ns(), "timed_ns": timed.wall_ns, "stop_reason": timed.stop_reason,
+        "memory_counter": "pss", "memory_source": MEMORY_SOURCE.format(peak=peak),
+        "memory_before_load": asdict(mem_before), "memory_after_runtime": asdict(mem_after_runtime),
+        "memory_after_load": asdict(mem_after_load), "memory_after_run": asdict(mem_after_run),
+        "env_before": asdict(env_before), "env_after": asdict(env_after), "foreground": asdict(foreground),
     }
 
 
@@ -330,12 +331,13 @@ def _classify(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
     import torch
 
     assert settings.model is not None and settings.input is not None
+    engine = ctx.engine
     input_path = ctx.resolve(settings.input)
     if not input_path.is_file():
         raise RunnerError(f"images file {settings.input} not found on the device: push it first", "input_missing")
     images = p.parse_images_bytes(input_path.read_bytes(), settings.input)
     n, h, w = images.shape
-    model = _Model(settings.model, ctx.resolve(settings.model), ctx.bytecode_range)
+    model = _ModelFile(settings.model, ctx.resolve(settings.model))
     buf = np.zeros((1, 1, h, w), dtype=np.float32)
     x = torch.from_numpy(buf)  # shares memory with buf: refilled in place per image
     mean, std = np.float32(settings.mean), np.float32(settings.std)
@@ -343,8 +345,11 @@ def _classify(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
     logits: list[list[float | None]] = []
     latency: list[int] = []
     ctx.am.phase("load")
-    with torch_threads(settings.threads), torch.inference_mode():
-        load_ns = model.load()
+    with contextlib.ExitStack() as stack:
+        runtime_ns, preloaded, threads = _load_runtime(stack, engine, settings.threads)
+        stack.enter_context(torch.inference_mode())
+        load_ns = _load_model(engine, model)
+        foreground = _host_foreground()
         ctx.am.phase("classify")
         num_classes = 0
         for i in range(n):
@@ -352,18 +357,18 @@ def _classify(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
                 raise _Cancelled()
             buf[0, 0] = (images[i].astype(np.float32) / np.float32(255.0) - mean) / std
             t0 = time.perf_counter_ns()
-            out = model.forward(x)
+            raw = engine.forward(x)
             latency.append(time.perf_counter_ns() - t0)
-            row = _check_output(model, out).reshape(-1).float().numpy()
+            row = engine.output(raw).reshape(-1).float().numpy()
             num_classes = row.size
             top.append(argmax_first(row))
             logits.append([_float32_json(v) for v in row.tolist()])
     return {
-        **_common(settings),
-        "model_path": model.device_path, "model_bytes": model.bytes, "model_sha256": model.sha256,
-        "threads": settings.threads, "count": n, "height": h, "width": w,
-        "mean": settings.mean, "std": settings.std, "load_ns": load_ns, "num_classes": num_classes,
-        "top": top, "logits": logits, "latency_ns": latency,
+        **_common(settings, engine), **model.describe(),
+        "threads": threads, "count": n, "height": h, "width": w,
+        "mean": settings.mean, "std": settings.std, "runtime_load_ns": runtime_ns, "runtime_preloaded": preloaded,
+        "load_ns": load_ns, "num_classes": num_classes, "top": top, "logits": logits, "latency_ns": latency,
+        "foreground": asdict(foreground),
     }
 
 
@@ -373,9 +378,10 @@ _MODES = {"info": _info, "latency": _latency, "classify": _classify}
 class _Context:
     def __init__(self, am: _Am, resolve: Callable[[str], Path], cancel: threading.Event | None,
                  environment: Environment | None, device_facts: dict[str, Any] | None,
-                 bytecode_range: tuple[int, int] | None):
+                 engine: Engine, page_size: int):
         self.am, self.resolve, self.cancel = am, resolve, cancel
-        self.environment, self.device_facts, self.bytecode_range = environment, device_facts, bytecode_range
+        self.environment, self.device_facts = environment, device_facts
+        self.engine, self.page_size = engine, page_size
 
 
 def _deliver(am: _Am, obj: dict[str, Any], settings: p.RunSettings, resolve: Callable[[str], Path], external_dir: str) -> None:
@@ -397,23 +403,32 @@ def run_instrumentation(
     resolve: Callable[[str], Path],
     emit: Callable[[str], None],
     cancel: threading.Event | None = None,
-    external_dir: str = p.EXTERNAL_FILES_DIR,
+    external_dir: str | None = None,
     *,
+    runtime: str = p.RUNTIME_LITE,
     environment: Environment | None = None,
     device_facts: dict[str, Any] | None = None,
     bytecode_range: tuple[int, int] | None = None,
+    page_size: int | None = None,
 ) -> int:
     """Run one `am instrument` of the fermbench runner; returns the exit code `am` gives (0).
 
     extras: the `-e key value` pairs. resolve: device path -> host path (identity on the host).
     emit: receives the `am instrument -r` text, whole lines, as the run goes.
     cancel: when set, the run stops at the next iteration and ends like a killed process.
+    external_dir: where large results go; default that runtime's runner folder on a phone.
+    runtime: pytorch_lite (.ptl) or executorch (.pte), as the two runner APKs; others: ConfigError.
     environment: returns thermal/battery fields (EnvReading); None -> nulls "not available on host".
     device_facts: what `info` reports as `device` (a simulated phone passes its own).
-    bytecode_range: imitate a phone runtime that reads only these bytecode versions.
+    bytecode_range: imitate a phone's Lite runtime that reads only these bytecode versions.
+    page_size: imitate a phone's page size (default this host's); past 4 KB the Lite runtime's
+        library refuses to load, as pytorch_android_lite's does on a 16 KB-page phone.
     """
+    page_size = page_size or os.sysconf("SC_PAGE_SIZE")
+    engine = make_engine(runtime, bytecode_range, page_size)
+    external_dir = external_dir or p.external_files_dir(runtime)
     am = _Am(emit)
-    ctx = _Context(am, resolve, cancel, environment, device_facts, bytecode_range)
+    ctx = _Context(am, resolve, cancel, environment, device_facts, engine, page_size)
     status = "error"
     try:
         settings = p.parse_extras(extras)
@@ -428,10 +443,10 @@ def run_instrumentation(
     except MemoryError as exc:
         am.error("out_of_memory", f"out of memory: {exc}")
     except Exception as exc:  # a bug in the runner: report it coded, as the Java runner does
-        if _is_oom(exc):
-            am.error("out_of_memory", f"out of memory: {_first_line(exc)}")
+        if is_oom(exc):
+            am.error("out_of_memory", f"out of memory: {first_line(exc)}")
         else:
-            am.error("internal", f"{type(exc).__name__}: {_first_line(exc)}")
+            am.error("internal", f"{type(exc).__name__}: {first_line(exc)}")
     am.finish({p.KEY_STATUS: status}, p.FINAL_CODE)
     return 0
 
@@ -446,11 +461,13 @@ def run_host(
     cancel: threading.Event | None = None,
     environment: Environment | None = None,
     log: Callable[[str], None] | None = None,
+    runtime: str = p.RUNTIME_LITE,
     **options: Any,
 ) -> p.Result:
     """Run the host runner in one mode and return the typed result (raises RunnerError).
 
     latency: run_host("latency", model=PATH, runs=100, min_s=1.0, threads=1, ...)
+    an ExecuTorch program: run_host("latency", model="m.fp32.pte", runtime="executorch", ...)
     classify: run_host("classify", model=PATH, images=uint8 [N,48,48], mean=..., std=...)
     `log` receives the raw am text. Large results are written under work_dir (a temp folder if None).
     """
@@ -480,6 +497,7 @@ def run_host(
             if log is not None:
                 log(text)
 
-        run_instrumentation(extras, Path, emit, cancel, external_dir=str(work), environment=environment)
+        run_instrumentation(extras, Path, emit, cancel, external_dir=str(work), runtime=runtime,
+                            environment=environment)
         run = parse_instrument_output("".join(chunks))
         return p.decode_result(run, fetch=lambda path: Path(path).read_bytes())

@@ -24,13 +24,43 @@ from ..labels import NORM_MEAN, NORM_STD
 if TYPE_CHECKING:
     from ..device.instrument_output import InstrumentRun
 
-PROTOCOL_VERSION = 1
-RUNNER_PACKAGE = "org.fermbench.runner"
+PROTOCOL_VERSION = 2
+
+# One runner APK per runtime (their native libraries clash): the product flavors of
+# android-runner/app/build.gradle.kts. Same instrumentation class, different package.
+RUNTIME_LITE = "pytorch_lite"
+RUNTIME_EXECUTORCH = "executorch"
+RUNTIMES = (RUNTIME_LITE, RUNTIME_EXECUTORCH)
+RUNNER_PACKAGES = {RUNTIME_LITE: "org.fermbench.runner", RUNTIME_EXECUTORCH: "org.fermbench.runner.executorch"}
+MODEL_FORMATS = {RUNTIME_LITE: "ptl", RUNTIME_EXECUTORCH: "pte"}  # the file each runtime reads
 RUNNER_CLASS = "org.fermbench.runner.BenchmarkInstrumentation"
+RUNNER_PACKAGE = RUNNER_PACKAGES[RUNTIME_LITE]
 RUNNER_COMPONENT = f"{RUNNER_PACKAGE}/{RUNNER_CLASS}"
 DEVICE_MODEL_DIR = "/data/local/tmp/fermbench"  # world-readable; apps may read, not write
 EXTERNAL_FILES_DIR = f"/sdcard/Android/data/{RUNNER_PACKAGE}/files"  # where the app writes results
 RESULTS_SUBDIR = "results"  # result files: EXTERNAL_FILES_DIR/results/<run_id>.json
+PAGE_SIZE_4K = 4096  # the page size pytorch_android_lite's native libraries are aligned for
+
+
+def _known_runtime(runtime: str) -> str:
+    if runtime not in RUNNER_PACKAGES:
+        raise ConfigError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
+    return runtime
+
+
+def runner_package(runtime: str) -> str:
+    """The runner APK's package for a runtime (org.fermbench.runner, org.fermbench.runner.executorch)."""
+    return RUNNER_PACKAGES[_known_runtime(runtime)]
+
+
+def runner_component(runtime: str) -> str:
+    """What `am instrument` names: <package>/org.fermbench.runner.BenchmarkInstrumentation."""
+    return f"{runner_package(runtime)}/{RUNNER_CLASS}"
+
+
+def external_files_dir(runtime: str) -> str:
+    """Where that runner writes large results (its own app-specific external folder)."""
+    return f"/sdcard/Android/data/{runner_package(runtime)}/files"
 
 MODES = ("info", "latency", "classify")
 
@@ -61,11 +91,12 @@ ERROR_CODES = (
     "input_missing",  # classify: no images file at the input path
     "input_invalid",  # classify: images file malformed
     "inference_failed",  # forward() threw (wrong input shape, unsupported op)
+    "runtime_load_failed",  # the runtime's native library did not load (e.g. 4 KB-aligned on a 16 KB-page device)
     "out_of_memory",
     "internal",  # a bug in the runner
 )
 # Codes the host gives when the output itself is the problem (never sent by a runner).
-HOST_CODES = ("crashed", "truncated", "not_installed", "no_result", "bad_result", "protocol_mismatch")
+HOST_CODES = ("crashed", "truncated", "not_installed", "aborted", "no_result", "bad_result", "protocol_mismatch")
 
 # Defaults: TFLite benchmark_model-like (warm-up, then >= 50 runs and >= 1 s), with caps so a run ends.
 DEFAULTS: dict[str, dict[str, str]] = {
@@ -89,6 +120,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 }
 COMMON_OPTIONAL = ("protocol", "run_id", "inline_max_bytes")
 DEFAULT_INLINE_MAX_BYTES = 16384  # larger JSON goes to a file: am output rides on a binder call
+# A Bundle holds strings as UTF-16 and the binder buffer is about 1 MB per process: past this,
+# sendStatus can fail silently. 128 KiB of JSON is 256 KiB in the parcel.
+MAX_INLINE_MAX_BYTES = 131072
 _RUN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _DECIMAL = re.compile(r"^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$")
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._,/:+=@-]*$")  # no spaces or quotes: survives the device shell
@@ -169,7 +203,7 @@ def parse_extras(extras: dict[str, str]) -> RunSettings:
             raise _bad(f"run_id={values['run_id']!r} must be 1-64 of A-Z a-z 0-9 . _ -")
         kw["run_id"] = values["run_id"]
     if "inline_max_bytes" in values:
-        kw["inline_max_bytes"] = _int(values, "inline_max_bytes", 0, 1 << 20)
+        kw["inline_max_bytes"] = _int(values, "inline_max_bytes", 0, MAX_INLINE_MAX_BYTES)
     for key in ("model", "input"):
         if key in values:
             if not values[key].startswith("/"):
@@ -343,6 +377,7 @@ class MemoryReading:
     pss_kb: int | None
     rss_kb: int | None
     native_heap_kb: int | None  # bytes malloc'ed (Debug.getNativeHeapAllocatedSize / mallinfo)
+    peak_rss_kb: int | None  # VmHWM: the process's largest RSS so far (the host resets it per run)
 
 
 @dataclass
@@ -358,20 +393,39 @@ class EnvReading:
 
 
 @dataclass
+class ForegroundState:
+    """Whether the run held the foreground, read just before the timed loop (classify: its loop).
+
+    On Android an opaque isolation activity keeps the process the top app, as AndroidX Benchmark
+    does, so big.LITTLE schedulers give it the big cores; None where there is no activity manager.
+    """
+
+    isolation_activity: bool | None  # the opaque activity was started and shown
+    importance: int | None  # ActivityManager.RunningAppProcessInfo.importance (100 = foreground)
+    importance_name: str | None  # foreground, foreground_service, visible, perceptible, service, cached, ...
+    sustained_performance_supported: bool | None  # PowerManager.isSustainedPerformanceModeSupported (API 24+)
+    sustained_performance_enabled: bool | None  # the activity's window asked for it
+    note: str | None = None
+
+
+@dataclass
 class _Common:
     protocol_version: int
     mode: str
     runner_kind: str  # "android" or "host"
     runner_version: str
-    runtime_name: str  # e.g. pytorch_lite
+    runtime_name: str  # pytorch_lite or executorch
     runtime_version: str
     settings: dict[str, str]  # the extras the run was started with
 
 
 @dataclass
 class InfoResult(_Common):
-    bytecode_min: int
-    bytecode_max: int
+    model_format: str  # the file the runtime reads: "ptl" (pytorch_lite) or "pte" (executorch)
+    bytecode_min: int | None  # lite-interpreter bytecode range (pytorch_lite); None for executorch
+    bytecode_max: int | None
+    pte_identifiers: list[str]  # .pte program identifiers read (bytes 4-7 of the file, e.g. ET12); [] for Lite
+    page_size: int  # the OS page size in bytes: 16384 refuses native libraries aligned for 4 KB
     abis: list[str]
     cpu_count: int
     debuggable: bool | None
@@ -383,10 +437,12 @@ class LatencyResult(_Common):
     model_path: str
     model_bytes: int
     model_sha256: str
-    threads: int
+    threads: int  # the runtime's thread count during the run
     input_shape: list[int]
     output_numel: int
-    load_ns: int
+    runtime_load_ns: int  # loading the runtime's native library and setting its threads
+    runtime_preloaded: bool  # the library was already in the process (host, simulated phone): load_ns small
+    load_ns: int  # loading the model file (ExecuTorch: the program and its forward method)
     first_inference_ns: int  # the first forward after load, outside warm-up and timed phases
     warmup_count: int
     warmup_ns: int
@@ -395,17 +451,23 @@ class LatencyResult(_Common):
     stop_reason: str  # "count_and_time" (both minimums met), "max_runs" or "max_s"
     memory_counter: str  # the headline counter: "pss" (or "rss")
     memory_source: str  # where it was read, e.g. Debug.MemoryInfo.getTotalPss
-    memory_before_load: MemoryReading
-    memory_after_load: MemoryReading
-    memory_after_run: MemoryReading
+    memory_before_load: MemoryReading  # before the runtime library loads
+    memory_after_runtime: MemoryReading  # runtime library loaded, no model yet
+    memory_after_load: MemoryReading  # model loaded
+    memory_after_run: MemoryReading  # after the timed loop (its sample buffer predates memory_before_load)
     env_before: EnvReading
     env_after: EnvReading
+    foreground: ForegroundState
 
     def memory_delta_kb(self) -> int | None:
         """Headline counter after the run minus before load."""
         before = getattr(self.memory_before_load, f"{self.memory_counter}_kb")
         after = getattr(self.memory_after_run, f"{self.memory_counter}_kb")
         return None if before is None or after is None else after - before
+
+    def peak_rss_kb(self) -> int | None:
+        """The largest RSS of the run (VmHWM after the timed loop)."""
+        return self.memory_after_run.peak_rss_kb
 
 
 @dataclass
@@ -419,11 +481,14 @@ class ClassifyResult(_Common):
     width: int
     mean: float
     std: float
+    runtime_load_ns: int
+    runtime_preloaded: bool
     load_ns: int
     num_classes: int
     top: list[int]  # argmax per image
     logits: list[list[float | None]]  # per image; None where the runtime gave NaN/inf
     latency_ns: list[int]  # per image, batch 1, no warm-up (first image includes it)
+    foreground: ForegroundState
 
 
 @dataclass
@@ -434,8 +499,9 @@ class RunnerErrorResult:
 
 Result = Union[InfoResult, LatencyResult, ClassifyResult]
 _RESULT_TYPES: dict[str, type] = {"info": InfoResult, "latency": LatencyResult, "classify": ClassifyResult}
-_NESTED = {"memory_before_load": MemoryReading, "memory_after_load": MemoryReading, "memory_after_run": MemoryReading,
-           "env_before": EnvReading, "env_after": EnvReading}
+_NESTED = {"memory_before_load": MemoryReading, "memory_after_runtime": MemoryReading,
+           "memory_after_load": MemoryReading, "memory_after_run": MemoryReading,
+           "env_before": EnvReading, "env_after": EnvReading, "foreground": ForegroundState}
 
 
 def _build(cls: type, data: Any, where: str) -> Any:
@@ -501,6 +567,9 @@ def read_outcome(run: "InstrumentRun") -> ResultRef | RunnerErrorResult:
                              sha256=status.values.get(KEY_RESULT_SHA256))
     if run.not_installed:
         return RunnerErrorResult("not_installed", f"{run.not_installed}: install the runner APK first")
+    if run.aborted:
+        return RunnerErrorResult("aborted", f"am reported INSTRUMENTATION_ABORTED ({run.aborted}): the phone's "
+                                            "system server restarted mid-run; wait for it to settle and run again")
     if run.crashed:
         return RunnerErrorResult("crashed", f"runner process crashed: {run.crash_message}")
     if run.truncated:

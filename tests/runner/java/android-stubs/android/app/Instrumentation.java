@@ -2,6 +2,7 @@
 package android.app;
 
 import android.content.Context;
+import android.content.Intent;
 import android.os.Bundle;
 
 public class Instrumentation {
@@ -10,6 +11,8 @@ public class Instrumentation {
     public void onStart() {}
     public Context getContext() { throw new RuntimeException("stub"); }
     public Context getTargetContext() { throw new RuntimeException("stub"); }
+    public Activity startActivitySync(Intent intent) { throw new RuntimeException("stub"); }
+    public void runOnMainSync(Runnable runner) {}
     public void sendStatus(int resultCode, Bundle results) {}
     public void finish(int resultCode, Bundle results) {}
 }

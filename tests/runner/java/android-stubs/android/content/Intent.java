@@ -3,5 +3,8 @@ package android.content;
 
 public class Intent {
     public static final String ACTION_BATTERY_CHANGED = "android.intent.action.BATTERY_CHANGED";
+    public static final int FLAG_ACTIVITY_NEW_TASK = 0x10000000;
+    public Intent(Context packageContext, Class<?> cls) {}
+    public Intent addFlags(int flags) { throw new RuntimeException("stub"); }
     public int getIntExtra(String name, int defaultValue) { throw new RuntimeException("stub"); }
 }

@@ -3,4 +3,5 @@ package android.os;
 
 public final class PowerManager {
     public int getCurrentThermalStatus() { throw new RuntimeException("stub"); }
+    public boolean isSustainedPerformanceModeSupported() { throw new RuntimeException("stub"); }
 }

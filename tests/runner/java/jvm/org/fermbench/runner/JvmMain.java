@@ -9,6 +9,7 @@ import java.io.FileReader;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -16,16 +17,23 @@ import java.util.TreeMap;
 public final class JvmMain {
     /** A "model" whose logits are two input elements added: logit k = x[(97k) % n] + x[(13k + 5) % n]. */
     static final class FakeEngine implements Engine {
+        private static boolean runtimeLoaded;
         private FloatBuffer input;
         private int numel;
         private float[] out;
-        private int threads;
 
         public String name() { return "fake"; }
         public String version() { return "0"; }
-        public int bytecodeMin() { return 4; }
-        public int bytecodeMax() { return 9; }
-        public void setThreads(int threads) { this.threads = threads; }
+        public String modelFormat() { return "ptl"; }
+        public Integer bytecodeMin() { return 4; }
+        public Integer bytecodeMax() { return 9; }
+        public List<String> pteIdentifiers() { return Collections.emptyList(); }
+
+        public boolean loadRuntime(int threads) {
+            boolean preloaded = runtimeLoaded;
+            runtimeLoaded = true;
+            return preloaded;
+        }
 
         public void load(String path) throws RunnerFailure {
             try (BufferedReader in = new BufferedReader(new FileReader(path))) {
@@ -57,6 +65,7 @@ public final class JvmMain {
 
     static final class FakePlatform implements Platform {
         private final File results;
+        boolean foregroundHeld; // what an isolation activity would be: held from enter to leave
 
         FakePlatform(File results) { this.results = results; }
 
@@ -67,8 +76,25 @@ public final class JvmMain {
             m.put("pss_kb", null);
             m.put("rss_kb", null);
             m.put("native_heap_kb", (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1024);
+            m.put("peak_rss_kb", null);
             return m;
         }
+
+        public void enterForeground() { foregroundHeld = true; }
+        public void leaveForeground() { foregroundHeld = false; }
+
+        public Map<String, Object> foreground() {
+            Map<String, Object> f = new TreeMap<>();
+            f.put("isolation_activity", foregroundHeld);
+            f.put("importance", foregroundHeld ? 100 : 400);
+            f.put("importance_name", foregroundHeld ? "foreground" : "cached");
+            f.put("sustained_performance_supported", false);
+            f.put("sustained_performance_enabled", false);
+            f.put("note", "jvm test");
+            return f;
+        }
+
+        public long pageSize() { return 4096; }
 
         public String memorySource() { return "JVM heap (test)"; }
 
@@ -113,9 +139,11 @@ public final class JvmMain {
                         System.out.println("INSTRUMENTATION_STATUS_CODE: " + code);
                     }
                 };
-                String outcome = new Benchmark(new FakeEngine(), new FakePlatform(results), reporter).run(extras);
+                FakePlatform platform = new FakePlatform(results);
+                String outcome = new Benchmark(new FakeEngine(), platform, reporter).run(extras);
                 System.out.println("INSTRUMENTATION_RESULT: fermbench_status=" + outcome);
                 System.out.println("INSTRUMENTATION_CODE: -1");
+                System.out.println("JVM_FOREGROUND_HELD_AFTER: " + platform.foregroundHeld);
                 System.out.println("=== end of request");
             }
         }

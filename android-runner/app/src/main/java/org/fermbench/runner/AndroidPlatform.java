@@ -1,5 +1,7 @@
 package org.fermbench.runner;
 
+import android.app.ActivityManager;
+import android.app.Instrumentation;
 import android.content.Context;
 import android.content.Intent;
 import android.content.IntentFilter;
@@ -9,6 +11,8 @@ import android.os.BatteryManager;
 import android.os.Build;
 import android.os.Debug;
 import android.os.PowerManager;
+import android.system.Os;
+import android.system.OsConstants;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.FileReader;
@@ -19,13 +23,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Memory, thermal, battery and device facts as the app can see them (PROTOCOL.md, "Counters"). */
+/**
+ * Memory, thermal, battery, foreground and device facts as the app can see them (PROTOCOL.md,
+ * "Counters"), and the isolation activity that holds the foreground during a measured run.
+ */
 final class AndroidPlatform implements Platform {
     private static final String[] THERMAL_NAMES = {"none", "light", "moderate", "severe", "critical", "emergency", "shutdown"};
+    private final Instrumentation instrumentation;
     private final Context context;
+    private IsolationActivity activity;
+    private String foregroundNote;
 
-    AndroidPlatform(Context context) {
-        this.context = context;
+    AndroidPlatform(Instrumentation instrumentation) {
+        this.instrumentation = instrumentation;
+        this.context = instrumentation.getContext();
     }
 
     @Override
@@ -42,29 +53,35 @@ final class AndroidPlatform implements Platform {
         Debug.MemoryInfo info = new Debug.MemoryInfo();
         Debug.getMemoryInfo(info);
         Map<String, Object> m = new TreeMap<>();
+        Map<String, Long> status = procStatusKb("VmRSS", "VmHWM");
         m.put("pss_kb", (long) info.getTotalPss());
-        m.put("rss_kb", vmRssKb());
+        m.put("rss_kb", status.get("VmRSS"));
         m.put("native_heap_kb", Debug.getNativeHeapAllocatedSize() / 1024);
+        m.put("peak_rss_kb", status.get("VmHWM"));
         return m;
     }
 
     @Override
     public String memorySource() {
-        return "Debug.MemoryInfo.getTotalPss; /proc/self/status VmRSS; Debug.getNativeHeapAllocatedSize";
+        return "Debug.MemoryInfo.getTotalPss; /proc/self/status VmRSS, VmHWM; Debug.getNativeHeapAllocatedSize";
     }
 
-    private static Long vmRssKb() {
+    /** The named `Key:  123 kB` lines of /proc/self/status; a key it cannot read is absent. */
+    private static Map<String, Long> procStatusKb(String... keys) {
+        Map<String, Long> values = new TreeMap<>();
         try (BufferedReader in = new BufferedReader(new FileReader("/proc/self/status"))) {
             String line;
             while ((line = in.readLine()) != null) {
-                if (line.startsWith("VmRSS:")) {
-                    return Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+                for (String key : keys) {
+                    if (line.startsWith(key + ":")) {
+                        values.put(key, Long.parseLong(line.substring(key.length() + 1).trim().split("\\s+")[0]));
+                    }
                 }
             }
         } catch (IOException | NumberFormatException e) {
-            return null;
+            // unreadable: the keys not read yet stay absent and report as null
         }
-        return null;
+        return values;
     }
 
     @Override
@@ -102,6 +119,63 @@ final class AndroidPlatform implements Platform {
         for (String n : notes) note.append(note.length() > 0 ? "; " : "").append(n);
         env.put("note", note.length() == 0 ? null : note.toString());
         return env;
+    }
+
+    @Override
+    public void enterForeground() {
+        Intent intent = new Intent(context, IsolationActivity.class);
+        intent.addFlags(Intent.FLAG_ACTIVITY_NEW_TASK);
+        try {
+            activity = (IsolationActivity) instrumentation.startActivitySync(intent);
+            foregroundNote = null;
+        } catch (RuntimeException e) { // measure anyway, and say why the foreground was not held
+            activity = null;
+            foregroundNote = "isolation activity did not start: " + RunnerFailure.firstLine(e);
+        }
+    }
+
+    @Override
+    public Map<String, Object> foreground() {
+        Map<String, Object> f = new TreeMap<>();
+        ActivityManager.RunningAppProcessInfo info = new ActivityManager.RunningAppProcessInfo();
+        ActivityManager.getMyMemoryState(info);
+        f.put("isolation_activity", activity != null);
+        f.put("importance", info.importance);
+        f.put("importance_name", importanceName(info.importance));
+        String note = foregroundNote;
+        if (Build.VERSION.SDK_INT >= 24) {
+            PowerManager pm = (PowerManager) context.getSystemService(Context.POWER_SERVICE);
+            f.put("sustained_performance_supported", pm != null && pm.isSustainedPerformanceModeSupported());
+            f.put("sustained_performance_enabled", activity != null && activity.sustainedPerformance);
+        } else {
+            f.put("sustained_performance_supported", false);
+            f.put("sustained_performance_enabled", false);
+            note = (note == null ? "" : note + "; ") + "sustained performance mode needs API 24";
+        }
+        f.put("note", note);
+        return f;
+    }
+
+    private static String importanceName(int importance) {
+        switch (importance) {
+            case ActivityManager.RunningAppProcessInfo.IMPORTANCE_FOREGROUND: return "foreground";
+            case ActivityManager.RunningAppProcessInfo.IMPORTANCE_FOREGROUND_SERVICE: return "foreground_service";
+            case ActivityManager.RunningAppProcessInfo.IMPORTANCE_VISIBLE: return "visible";
+            case ActivityManager.RunningAppProcessInfo.IMPORTANCE_PERCEPTIBLE: return "perceptible";
+            case ActivityManager.RunningAppProcessInfo.IMPORTANCE_SERVICE: return "service";
+            case ActivityManager.RunningAppProcessInfo.IMPORTANCE_CACHED: return "cached";
+            case ActivityManager.RunningAppProcessInfo.IMPORTANCE_GONE: return "gone";
+            default: return "other";
+        }
+    }
+
+    @Override
+    public void leaveForeground() {
+        final IsolationActivity shown = activity;
+        activity = null;
+        if (shown != null) {
+            instrumentation.runOnMainSync(shown::finish);
+        }
     }
 
     @Override
@@ -144,6 +218,11 @@ final class AndroidPlatform implements Platform {
     @Override
     public int cpuCount() {
         return Runtime.getRuntime().availableProcessors();
+    }
+
+    @Override
+    public long pageSize() {
+        return Os.sysconf(OsConstants._SC_PAGESIZE);
     }
 
     @Override

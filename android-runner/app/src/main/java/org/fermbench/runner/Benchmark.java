@@ -10,6 +10,7 @@ import java.nio.charset.Charset;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -42,12 +43,17 @@ final class Benchmark {
 
     /** Runs one request and reports its result or coded error; returns "ok" or "error". */
     String run(Map<String, String> extras) {
+        boolean holdsForeground = false;
         try {
             RunSettings s = RunSettings.parse(extras);
             Map<String, Object> result;
-            if (s.mode.equals("info")) result = info(s);
-            else if (s.mode.equals("latency")) result = latency(s);
-            else result = classify(s);
+            if (s.mode.equals("info")) {
+                result = info(s);
+            } else { // a measured run: keep the process the top app, as AndroidX Benchmark does
+                platform.enterForeground();
+                holdsForeground = true;
+                result = s.mode.equals("latency") ? latency(s) : classify(s);
+            }
             deliver(s, result);
             return "ok";
         } catch (RunnerFailure f) {
@@ -56,6 +62,8 @@ final class Benchmark {
             error("out_of_memory", "out of memory: " + e.getMessage());
         } catch (RuntimeException e) { // a bug in the runner: still a coded answer, never a hang
             error("internal", e.getClass().getSimpleName() + ": " + RunnerFailure.firstLine(e));
+        } finally {
+            if (holdsForeground) platform.leaveForeground();
         }
         return "error";
     }
@@ -126,8 +134,11 @@ final class Benchmark {
 
     private Map<String, Object> info(RunSettings s) {
         Map<String, Object> r = common(s);
+        r.put("model_format", engine.modelFormat());
         r.put("bytecode_min", engine.bytecodeMin());
         r.put("bytecode_max", engine.bytecodeMax());
+        r.put("pte_identifiers", engine.pteIdentifiers());
+        r.put("page_size", platform.pageSize());
         r.put("abis", platform.abis());
         r.put("cpu_count", platform.cpuCount());
         r.put("debuggable", platform.debuggable());
@@ -160,23 +171,27 @@ final class Benchmark {
         }
     }
 
-    /** Result of one loop phase; samples may be null when not kept (warm-up). */
+    /** Result of one loop phase; its samples are the first `count` of `buffer` (null in warm-up). */
     private static final class Phase {
-        long[] samples;
+        long[] buffer;
         int count;
         long wallNs;
         String stopReason;
+
+        /** The kept samples, copied out: call after the last memory reading, since it allocates. */
+        long[] samples() {
+            return Arrays.copyOf(buffer, count);
+        }
     }
 
     /**
      * Loop until count >= minRuns AND elapsed >= minS, or a cap (maxRuns, maxS) comes first.
-     * Nothing is allocated per iteration: samples go into a preallocated array (grown by doubling
-     * only past 2^20 samples).
+     * Nothing is allocated per iteration: samples go into `buffer`, made before the first memory
+     * reading (grown by doubling only past its size); null keeps none (warm-up).
      */
-    private Phase loop(int minRuns, double minS, int maxRuns, double maxS, boolean keep) throws RunnerFailure {
+    private Phase loop(int minRuns, double minS, int maxRuns, double maxS, long[] buffer) throws RunnerFailure {
         long minNs = (long) (minS * 1e9);
         long maxNs = (long) (maxS * 1e9);
-        long[] samples = keep ? new long[Math.min(maxRuns, Math.max(minRuns, 1 << 20))] : null;
         int n = 0;
         String reason;
         long start = System.nanoTime();
@@ -197,9 +212,9 @@ final class Benchmark {
             long t0 = System.nanoTime();
             engine.run();
             long dt = System.nanoTime() - t0;
-            if (keep) {
-                if (n == samples.length) samples = java.util.Arrays.copyOf(samples, Math.min(maxRuns, samples.length * 2));
-                samples[n] = dt;
+            if (buffer != null) {
+                if (n == buffer.length) buffer = Arrays.copyOf(buffer, Math.min(maxRuns, buffer.length * 2));
+                buffer[n] = dt;
             }
             n++;
         }
@@ -207,8 +222,13 @@ final class Benchmark {
         p.wallNs = System.nanoTime() - start;
         p.count = n;
         p.stopReason = reason;
-        p.samples = keep ? java.util.Arrays.copyOf(samples, n) : null;
+        p.buffer = buffer;
         return p;
+    }
+
+    /** Room for the timed samples: the minimum count, at least 2^20 (8 MiB), at most max_runs. */
+    static int sampleCapacity(RunSettings s) {
+        return Math.min(s.maxRuns, Math.max(s.runs, 1 << 20));
     }
 
     private Map<String, Object> latency(RunSettings s) throws RunnerFailure {
@@ -219,11 +239,16 @@ final class Benchmark {
         for (int i = 0; i < numel; i++) {
             input.put(i, (((i * 37L) % 256) / 255.0f - LATENCY_MEAN) / LATENCY_STD);
         }
-        engine.setThreads(s.threads);
+        // Made before the first memory reading, so the sample buffer is in no memory delta.
+        long[] buffer = new long[sampleCapacity(s)];
         Map<String, Object> envBefore = platform.environment();
         Map<String, Object> memBefore = platform.memory();
         phase("load");
         long t0 = System.nanoTime();
+        boolean preloaded = engine.loadRuntime(s.threads);
+        long runtimeNs = System.nanoTime() - t0;
+        Map<String, Object> memAfterRuntime = platform.memory();
+        t0 = System.nanoTime();
         engine.load(model.path);
         long loadNs = System.nanoTime() - t0;
         Map<String, Object> memAfterLoad = platform.memory();
@@ -233,9 +258,10 @@ final class Benchmark {
         long firstNs = System.nanoTime() - t0;
         float[] out = engine.lastOutput();
         phase("warmup");
-        Phase warm = loop(s.warmupRuns, s.warmupMinS, s.maxRuns, s.maxS, false);
+        Phase warm = loop(s.warmupRuns, s.warmupMinS, s.maxRuns, s.maxS, null);
+        Map<String, Object> foreground = platform.foreground();
         phase("timed");
-        Phase timed = loop(s.runs, s.minS, s.maxRuns, s.maxS, true);
+        Phase timed = loop(s.runs, s.minS, s.maxRuns, s.maxS, buffer);
         Map<String, Object> memAfterRun = platform.memory();
         Map<String, Object> envAfter = platform.environment();
 
@@ -244,20 +270,24 @@ final class Benchmark {
         r.put("threads", s.threads);
         r.put("input_shape", s.inputShape);
         r.put("output_numel", out.length);
+        r.put("runtime_load_ns", runtimeNs);
+        r.put("runtime_preloaded", preloaded);
         r.put("load_ns", loadNs);
         r.put("first_inference_ns", firstNs);
         r.put("warmup_count", warm.count);
         r.put("warmup_ns", warm.wallNs);
-        r.put("samples_ns", timed.samples);
+        r.put("samples_ns", timed.samples());
         r.put("timed_ns", timed.wallNs);
         r.put("stop_reason", timed.stopReason);
         r.put("memory_counter", "pss");
         r.put("memory_source", platform.memorySource());
         r.put("memory_before_load", memBefore);
+        r.put("memory_after_runtime", memAfterRuntime);
         r.put("memory_after_load", memAfterLoad);
         r.put("memory_after_run", memAfterRun);
         r.put("env_before", envBefore);
         r.put("env_after", envAfter);
+        r.put("foreground", foreground);
         return r;
     }
 
@@ -281,11 +311,14 @@ final class Benchmark {
         FloatBuffer input = engine.allocateInput(new long[] {1, 1, images.height, images.width});
         float mean = (float) s.mean;
         float std = (float) s.std;
-        engine.setThreads(s.threads);
         phase("load");
         long t0 = System.nanoTime();
+        boolean preloaded = engine.loadRuntime(s.threads);
+        long runtimeNs = System.nanoTime() - t0;
+        t0 = System.nanoTime();
         engine.load(model.path);
         long loadNs = System.nanoTime() - t0;
+        Map<String, Object> foreground = platform.foreground();
         phase("classify");
         List<Object> top = new ArrayList<>(images.count);
         List<Object> logits = new ArrayList<>(images.count);
@@ -311,11 +344,14 @@ final class Benchmark {
         r.put("width", images.width);
         r.put("mean", s.mean);
         r.put("std", s.std);
+        r.put("runtime_load_ns", runtimeNs);
+        r.put("runtime_preloaded", preloaded);
         r.put("load_ns", loadNs);
         r.put("num_classes", numClasses);
         r.put("top", top);
         r.put("logits", logits);
         r.put("latency_ns", latency);
+        r.put("foreground", foreground);
         return r;
     }
 

@@ -9,7 +9,8 @@ import java.util.TreeMap;
 /**
  * Entry point: `am instrument -w -r -e mode ... org.fermbench.runner/.BenchmarkInstrumentation`.
  * Runs one request of PROTOCOL.md on its own thread, reports status bundles, then finishes.
- * The APK instruments itself (targetPackage is its own package), so it needs no activity.
+ * The APK instruments itself (targetPackage is its own package); during a measured run it shows
+ * IsolationActivity so the process is the top app.
  */
 public final class BenchmarkInstrumentation extends Instrumentation {
     private Bundle arguments;
@@ -39,7 +40,7 @@ public final class BenchmarkInstrumentation extends Instrumentation {
         };
         String outcome;
         try {
-            outcome = new Benchmark(Engines.create(), new AndroidPlatform(getContext()), reporter).run(extras);
+            outcome = new Benchmark(Engines.create(), new AndroidPlatform(this), reporter).run(extras);
         } catch (Throwable t) { // e.g. UnsatisfiedLinkError for a missing ABI: report it, then finish
             Bundle bundle = new Bundle();
             bundle.putString("id", "fermbench");

@@ -8,7 +8,7 @@ import java.util.Map;
 interface Platform {
     String runnerVersion();
 
-    /** pss_kb, rss_kb, native_heap_kb (Long or null). */
+    /** pss_kb, rss_kb, native_heap_kb, peak_rss_kb (Long or null). */
     Map<String, Object> memory();
 
     /** Where memory() reads its numbers, reported as memory_source. */
@@ -17,6 +17,17 @@ interface Platform {
     /** thermal_status, thermal_status_name, battery_temp_c, battery_level_pct, charging, note. */
     Map<String, Object> environment();
 
+    /** Hold the foreground for a measured run (Android: the opaque isolation activity). Never throws. */
+    void enterForeground();
+
+    /**
+     * isolation_activity, importance, importance_name, sustained_performance_supported,
+     * sustained_performance_enabled, note: read just before a timed loop.
+     */
+    Map<String, Object> foreground();
+
+    void leaveForeground();
+
     Map<String, Object> deviceFacts();
 
     List<String> abis();
@@ -24,6 +35,9 @@ interface Platform {
     Boolean debuggable();
 
     int cpuCount();
+
+    /** The OS page size in bytes (16384 on 16 KB-page devices). */
+    long pageSize();
 
     /** The folder for result files (under the app's external files folder). */
     File resultsDir() throws RunnerFailure;

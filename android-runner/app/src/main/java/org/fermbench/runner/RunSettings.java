@@ -12,8 +12,10 @@ import java.util.regex.Pattern;
 
 /** The -e extras of one run, validated with the rules of PROTOCOL.md (same as protocol.py). */
 final class RunSettings {
-    static final int PROTOCOL_VERSION = 1;
+    static final int PROTOCOL_VERSION = 2;
     static final int DEFAULT_INLINE_MAX_BYTES = 16384;
+    // sendStatus puts the JSON in a Bundle as UTF-16 on a ~1 MB binder buffer: keep it far below.
+    static final int MAX_INLINE_MAX_BYTES = 131072;
 
     private static final Pattern RUN_ID = Pattern.compile("^[A-Za-z0-9._-]{1,64}$");
     private static final Pattern WHOLE = Pattern.compile("^[0-9]+$");
@@ -122,7 +124,7 @@ final class RunSettings {
             if (!RUN_ID.matcher(v.get("run_id")).matches()) throw bad("run_id='" + v.get("run_id") + "' must be 1-64 of A-Z a-z 0-9 . _ -");
             s.runId = v.get("run_id");
         }
-        if (v.containsKey("inline_max_bytes")) s.inlineMaxBytes = (int) whole(v, "inline_max_bytes", 0, 1 << 20);
+        if (v.containsKey("inline_max_bytes")) s.inlineMaxBytes = (int) whole(v, "inline_max_bytes", 0, MAX_INLINE_MAX_BYTES);
         for (String key : new String[] {"model", "input"}) {
             String path = v.get(key);
             if (path == null) continue;

@@ -1,6 +1,8 @@
 package org.fermbench.runner;
 
 import java.nio.FloatBuffer;
+import java.util.Collections;
+import java.util.List;
 import org.pytorch.IValue;
 import org.pytorch.LiteModuleLoader;
 import org.pytorch.Module;
@@ -11,6 +13,7 @@ import org.pytorch.Tensor;
 final class PytorchLiteEngine implements Engine {
     // Keep in step with the dependency in app/build.gradle.kts.
     static final String VERSION = "2.1.0";
+    private static boolean runtimeLoaded; // the native library stays loaded for the process's life
 
     private Module module;
     private String path;
@@ -28,20 +31,38 @@ final class PytorchLiteEngine implements Engine {
         return VERSION;
     }
 
+    @Override
+    public String modelFormat() {
+        return "ptl";
+    }
+
     // pytorch_android_lite 2.1.0 reads lite-interpreter bytecode versions 4 to 9.
     @Override
-    public int bytecodeMin() {
+    public Integer bytecodeMin() {
         return 4;
     }
 
     @Override
-    public int bytecodeMax() {
+    public Integer bytecodeMax() {
         return 9;
     }
 
     @Override
-    public void setThreads(int threads) {
-        PyTorchAndroid.setNumThreads(threads);
+    public List<String> pteIdentifiers() {
+        return Collections.emptyList();
+    }
+
+    /** PyTorchAndroid's first use loads libpytorch_jni_lite.so (and fbjni, c++_shared) through its static initialiser. */
+    @Override
+    public boolean loadRuntime(int threads) throws RunnerFailure {
+        boolean preloaded = runtimeLoaded;
+        try {
+            PyTorchAndroid.setNumThreads(threads);
+        } catch (LinkageError e) { // 4 KB-aligned libraries on a 16 KB-page device, a missing ABI
+            throw new RunnerFailure("runtime_load_failed", "cannot load the " + name() + " runtime: " + RunnerFailure.firstLine(e));
+        }
+        runtimeLoaded = true;
+        return preloaded;
     }
 
     @Override

@@ -1,0 +1,7 @@
+// Compile-only stub of the documented Android API that the runner uses; bodies are never run.
+package android.view;
+
+public abstract class Window {
+    public void addFlags(int flags) {}
+    public void setSustainedPerformanceMode(boolean enable) {}
+}

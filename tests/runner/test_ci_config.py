@@ -1,0 +1,68 @@
+"""What the emulator workflow and its script must keep, checked here because they run on GitHub only:
+the pinned and checksummed Gradle, a validated wrapper, snapshot-free emulators with cached AVDs,
+a CPU-only torch, and both runner flavors built and run."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOW = (ROOT / ".github" / "workflows" / "android-emulator.yml").read_text()
+SCRIPT = (ROOT / "ci" / "android-emulator.sh").read_text()
+RUNNER = ROOT / "android-runner"
+
+
+def _properties() -> dict[str, str]:
+    lines = (RUNNER / "gradle" / "wrapper" / "gradle-wrapper.properties").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_gradle_is_pinned_by_checksum_and_the_workflow_uses_the_same_one():
+    props = _properties()
+    version = re.fullmatch(r"https\\://services\.gradle\.org/distributions/gradle-([0-9.]+)-bin\.zip",
+                           props["distributionUrl"]).group(1)
+    assert re.fullmatch(r"[0-9a-f]{64}", props["distributionSha256Sum"])
+    assert f'GRADLE_VERSION: "{version}"' in WORKFLOW
+    assert f'GRADLE_SHA256: "{props["distributionSha256Sum"]}"' in WORKFLOW
+    assert "--gradle-distribution-sha256-sum" in WORKFLOW  # the generated wrapper keeps the checksum
+    assert "uses: gradle/actions/wrapper-validation@v4" in WORKFLOW
+    assert WORKFLOW.index("wrapper-validation") < WORKFLOW.index("./gradlew")  # validated before it runs
+
+
+def test_no_unvalidated_wrapper_jar_is_committed():
+    ignored = (RUNNER / ".gitignore").read_text().splitlines()
+    assert {"/gradlew", "/gradlew.bat", "/gradle/wrapper/gradle-wrapper.jar"} <= set(ignored)
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: cannot list tracked files")
+    tracked = subprocess.run(["git", "ls-files", "android-runner"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert not [f for f in tracked if f.endswith(("gradle-wrapper.jar", "gradlew", "gradlew.bat"))]
+
+
+def test_every_emulator_boots_without_a_snapshot_and_avds_and_gradle_are_cached():
+    options = re.findall(r"emulator-options: (.*)", WORKFLOW)
+    assert len(options) == 2 and all("-no-snapshot" in o.split() for o in options)
+    assert "uses: gradle/actions/setup-gradle@v4" in WORKFLOW  # caches ~/.gradle
+    assert "uses: actions/cache/restore@v4" in WORKFLOW and "uses: actions/cache/save@v4" in WORKFLOW
+    assert WORKFLOW.count("~/.android/avd/*") == 2 and WORKFLOW.count("force-avd-creation: false") == 2
+
+
+def test_both_flavors_are_built_and_run():
+    assert ":app:assemblePytorchLiteRelease :app:assembleExecutorchRelease" in WORKFLOW
+    assert "apk/pytorchLite/release/app-pytorchLite-release.apk" in WORKFLOW
+    assert "apk/executorch/release/app-executorch-release.apk" in WORKFLOW
+    assert 'bash ci/android-emulator.sh "$LITE_APK" "$EXECUTORCH_APK"' in WORKFLOW
+    assert "for runtime in pytorch_lite executorch; do" in SCRIPT
+
+
+def test_the_emulator_script_installs_cpu_torch_and_the_executorch_of_the_aar():
+    assert re.search(r'TORCH_INDEX="\$\{TORCH_INDEX:-https://[^}]+/whl/cpu\}"', SCRIPT)
+    assert 'torch==2.13.0 --index-url "$TORCH_INDEX"' in SCRIPT
+    engine = (RUNNER / "app/src/executorch/java/org/fermbench/runner/ExecutorchEngine.java").read_text()
+    version = re.search(r'static final String VERSION = "([^"]+)";', engine).group(1)
+    assert f'EXECUTORCH_VERSION="{version}"' in SCRIPT
