@@ -61,17 +61,17 @@ class LatencySummary:
     min: float
     max: float
     mean: float
-    trimmed_mean: float
     std: float
     cv: float
     mad: float
+    trimmed_mean: float | None = None  # mean of the middle 80%; None in summaries stored before it existed
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
 
     def to_ms_dict(self) -> dict[str, float | int]:
         """The same summary with times in milliseconds (n and cv unchanged)."""
-        return {k: (v if k in ("n", "cv") else v / NS_PER_MS) for k, v in asdict(self).items()}
+        return {k: (v if k in ("n", "cv") or v is None else v / NS_PER_MS) for k, v in asdict(self).items()}
 
     def ms(self, field: str) -> float:
         """One time field in milliseconds, e.g. `summary.ms("p90")`."""
@@ -104,8 +104,8 @@ class LatencySummary:
         return self.mean / NS_PER_MS
 
     @property
-    def trimmed_mean_ms(self) -> float:
-        return self.trimmed_mean / NS_PER_MS
+    def trimmed_mean_ms(self) -> float | None:
+        return None if self.trimmed_mean is None else self.trimmed_mean / NS_PER_MS
 
 
 def trimmed_mean_ns(samples: Iterable[float]) -> float:

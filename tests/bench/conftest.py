@@ -15,13 +15,16 @@ FACE_FILES = {"happy": "test/happy/PublicTest_10130075.jpg", "sad": "test/happy/
 
 @pytest.fixture(scope="session")
 def bench_models(tmp_path_factory) -> Path:
-    """A models folder with every zoo model exported once (untrained weights) for all tests."""
+    """A models folder with every zoo model exported once (untrained weights, Lite) for all tests."""
     from fermbench.bench.exports import ensure_export
+    from fermbench.export.runtimes import DEFAULT_RUNTIME
+    from fermbench.store import Variant
     from fermbench.zoo import MODEL_NAMES
 
     folder = tmp_path_factory.mktemp("bench-models")
     for name in MODEL_NAMES:
-        ensure_export(name, checkpoints=folder, out_dir=folder)
+        ensure_export(Variant(name, DEFAULT_RUNTIME, "fp32"), checkpoint=None, private_dir=folder / ".links",
+                      out_dir=folder)
     return folder
 
 
@@ -77,3 +80,10 @@ def photo_dir(tmp_path, fer_path) -> Path:
     cv2.imwrite(str(root / "sad" / "blank.png"), np.full((240, 240), 200, np.uint8))
     (root / "sad" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     return root
+
+
+@pytest.fixture
+def adb_env(adb_server, monkeypatch):
+    """The private adb server, as ANDROID_ADB_SERVER_PORT names it to fermbench."""
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(adb_server.port))
+    return adb_server

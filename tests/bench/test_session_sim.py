@@ -32,12 +32,6 @@ pytestmark = [pytest.mark.adb, pytest.mark.slow]
 MIB = 1 << 20
 
 
-@pytest.fixture
-def adb_env(adb_server, monkeypatch):
-    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(adb_server.port))
-    return adb_server
-
-
 def runner_apk(path: Path) -> Path:
     """An APK-shaped runner the simulated phone installs, with native libraries for app size."""
     buf = io.BytesIO(make_apk_bytes(RUNNER_PACKAGE, version_code=PROTOCOL_VERSION, version_name="test"))

@@ -26,6 +26,25 @@ ALIGN_EXTRA_ID = 0xD935  # the extra-field id Android's zipalign uses for alignm
 LOCAL_HEADER_SIZE = 30
 
 
+def apk_runtime(apk: Path) -> str | None:
+    """Which runner flavor an APK is (pytorch_lite or executorch), from its runtime's native libraries,
+    else from the package name in its manifest; None when it is neither."""
+    from ..runner import protocol as p
+
+    with _open_apk(apk) as zf:
+        names = zf.namelist()
+        if any("libexecutorch" in n for n in names):
+            return p.RUNTIME_EXECUTORCH
+        if any("libpytorch_jni_lite" in n for n in names):
+            return p.RUNTIME_LITE
+        manifest = zf.read("AndroidManifest.xml") if "AndroidManifest.xml" in names else b""
+    for runtime in sorted(p.RUNTIMES, key=lambda r: -len(p.runner_package(r))):  # the longer name first
+        package = p.runner_package(runtime)
+        if package.encode("utf-16-le") in manifest or package.encode() in manifest:
+            return runtime
+    return None
+
+
 def _open_apk(apk: Path) -> zipfile.ZipFile:
     if not apk.is_file():
         raise ConfigError(f"APK {apk} does not exist; build it with `./gradlew assembleRelease` "
@@ -88,7 +107,7 @@ def measure_app_size(model: str | Path, apk: str | Path | None = None,
     model_bytes = model.stat().st_size
     if apk is None:
         return AppSizePhase(status=OK, kind="model_only", model_bytes=model_bytes,
-                            installed_note="no --apk given: model file size only")
+                            installed_note=installed_note or "no --apk given: model file size only")
     apk = Path(apk)
     libs = native_libs(apk)
     with temp_dir("appsize", Path(work_dir) if work_dir else None) as tmp:

@@ -61,7 +61,7 @@ class AndroidTarget(Target):
                                 ("simulated", facts.is_simulated)) if on]
         props = facts.to_dict()
         props["adb_serial"] = self.device.serial
-        props["runner_package_version"] = self.device.package_version(p.RUNNER_PACKAGE)
+        props["runner_package_versions"] = {rt: self.device.package_version(p.runner_package(rt)) for rt in p.RUNTIMES}
         if facts.is_simulated:
             self.kind = "sim"  # its runner runs on this machine's CPU
         kind = self.kind
@@ -85,17 +85,17 @@ class AndroidTarget(Target):
         self.device.shell(["rm", "-f", remote], check=False, retry=True)
         return data
 
-    def _instrument(self, extras: dict[str, str], timeout: float,
+    def _instrument(self, runtime: str, extras: dict[str, str], timeout: float,
                     stop: threading.Event | None) -> tuple[InstrumentRun, float]:
         t0 = time.perf_counter()
         try:
             with HOST_CPU if self.kind == "sim" else contextlib.nullcontext():
                 t0 = time.perf_counter()  # the wait for the CPU is not runner time
-                run = self.device.instrument(p.RUNNER_COMPONENT, extras, timeout, cancel=stop)
+                run = self.device.instrument(p.runner_component(runtime), extras, timeout, cancel=stop)
         except (InstrumentationTimeout, InstrumentationCancelled) as exc:
             # The stream is closed; make sure the runner process does not linger on the phone.
             with contextlib.suppress(DeviceError):
-                self.device.shell(["am", "force-stop", p.RUNNER_PACKAGE], check=False, timeout=15)
+                self.device.shell(["am", "force-stop", p.runner_package(runtime)], check=False, timeout=15)
             if isinstance(exc, InstrumentationCancelled):
                 raise RunnerError(str(exc), "interrupted") from None
             raise
@@ -108,13 +108,14 @@ class AndroidTarget(Target):
     def free_bytes(self) -> int | None:
         return self.device.free_bytes()
 
-    def installed_size(self, apk: Path | None) -> tuple[int | None, str]:
+    def installed_size(self, apk: Path | None, runtime: str = p.RUNTIME_LITE) -> tuple[int | None, str]:
         """Bytes the runner takes on the device, when the installed runner is this very APK."""
         if apk is None:
             return None, "no --apk given"
-        if self.device.package_info(p.RUNNER_PACKAGE) is None:
-            return None, "runner not installed on the device"
-        out = self.device.shell(["pm", "path", p.RUNNER_PACKAGE], check=False, retry=True).stdout
+        package = p.runner_package(runtime)
+        if self.device.package_info(package) is None:
+            return None, f"runner {package} not installed on the device"
+        out = self.device.shell(["pm", "path", package], check=False, retry=True).stdout
         m = re.search(r"package:(\S+base\.apk)", out)
         if not m:
             return None, f"`pm path` did not name the runner's base.apk ({out.strip()[:80]})"
@@ -166,10 +167,11 @@ def start_sim(stack: contextlib.ExitStack, key: str = "sim", adb_port: int | Non
     stack.callback(lambda: server.disconnect(phone.serial))
     target = AndroidTarget.open(phone.serial, adb_port=server.port, key=key, kind="sim", retry_wait_s=retry_wait_s,
                                 sim_phone=phone)
-    if target.device.package_version(p.RUNNER_PACKAGE) is None:
-        with temp_dir("runner") as tmp:
-            apk = Path(tmp) / "fermbench-runner-sim.apk"
-            apk.write_bytes(make_apk_bytes(p.RUNNER_PACKAGE, version_code=p.PROTOCOL_VERSION,
-                                           version_name=__version__))
-            target.install(apk)
+    for runtime in p.RUNTIMES:  # the simulated phone has both runner flavors installed
+        package = p.runner_package(runtime)
+        if target.device.package_version(package) is None:
+            with temp_dir("runner") as tmp:
+                apk = Path(tmp) / f"{package}-sim.apk"
+                apk.write_bytes(make_apk_bytes(package, version_code=p.PROTOCOL_VERSION, version_name=__version__))
+                target.install(apk)
     return target

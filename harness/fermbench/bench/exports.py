@@ -1,58 +1,100 @@
-"""Exported models for a session, re-exported only when the checkpoint or the settings changed.
+"""Exported model files for a session, one per variant (model x runtime x quantisation),
+re-exported only when the weights, the target or the tools changed.
 
-A cached export is used when models/<name>.ptl and models/<name>.json exist, the .ptl still
-has the sha256 the .json names, and the .json was made from the same checkpoint (sha256, or
-"untrained" on both sides), for the same bytecode target, by the same torch version.
+The export cache is models/ (shared by every session on this machine). A cached file is used
+when its metadata beside it names the same checkpoint (sha256, or untrained on both sides), the
+same runtime target, quantisation and bytecode, the same torch (and ExecuTorch) version, and the
+file still has the sha256 its metadata names. Checking and exporting happen under a lock on the
+cache, so two sessions never read a half-replaced file; the session then works on its own hard
+link of the accepted file (a later export that replaces models/<file> cannot change the file a
+running session pushes), and every runner answer is checked against the sha256 it recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import Any, Iterator
 
 from ..errors import FermbenchError
 from ..fileio import sha256_file
+from ..locks import ProcessLock
 from ..paths import models_dir
+from ..store import Variant
 
 
 @dataclass
 class ModelFile:
-    name: str
-    path: Path
+    variant: Variant
+    path: Path  # the session's own link to the accepted file
     meta: dict[str, Any]
     cached: bool  # True when an earlier export was reused
     seconds: float = 0.0  # time spent exporting or checking the cache
 
+    @property
+    def name(self) -> str:
+        return self.variant.model
 
-def checkpoint_path(name: str, checkpoints: str | Path | None) -> Path:
-    return Path(checkpoints or models_dir()) / f"{name}.ckpt"
+    @property
+    def sha256(self) -> str:
+        return str(self.meta.get("sha256", ""))
 
 
-def cached_export(name: str, out_dir: Path, checkpoint: Path, bytecode: int | None) -> ModelFile | None:
-    ptl, meta_path = out_dir / f"{name}.ptl", out_dir / f"{name}.json"
-    if not (ptl.is_file() and meta_path.is_file()):
+def export_paths(variant: Variant, out_dir: Path) -> tuple[Path, Path]:
+    """Where the exporter writes a variant's file and its metadata (export/ decides the names)."""
+    from ..export.runtimes import get_runtime
+
+    if get_runtime(variant.runtime).format == "ptl":
+        return out_dir / f"{variant.model}.ptl", out_dir / f"{variant.model}.json"
+    return out_dir / f"{variant.model}.{variant.quant}.pte", out_dir / f"{variant.model}.{variant.quant}.json"
+
+
+def _tool_versions_match(meta: dict[str, Any]) -> bool:
+    import torch
+
+    if meta.get("torch_version") != torch.__version__:
+        return False
+    if str(meta.get("format")) == "pte" or str(meta.get("runtime_target", "")).startswith("executorch"):
+        from ..export.executorch_api import executorch_version
+
+        return bool(meta.get("executorch_version") == executorch_version())
+    return True
+
+
+def cached_export(variant: Variant, out_dir: Path, checkpoint: Path | None, bytecode: int | None,
+                  calibration: str | None) -> tuple[Path, dict[str, Any]] | None:
+    path, meta_path = export_paths(variant, out_dir)
+    if not (path.is_file() and meta_path.is_file()):
         return None
     try:
         meta = json.loads(meta_path.read_text())
     except (OSError, ValueError):
         return None
-    want_ckpt = sha256_file(checkpoint) if checkpoint.is_file() else None
+    if not isinstance(meta, dict):
+        return None
+    want_ckpt = sha256_file(checkpoint) if checkpoint is not None and checkpoint.is_file() else None
     have_ckpt = (meta.get("checkpoint") or {}).get("sha256")
     if want_ckpt != have_ckpt or bool(meta.get("trained")) != (want_ckpt is not None):
+        return None
+    if want_ckpt is not None and not {"curve", "missing"} & set(meta.get("training") or {}):
+        return None  # exported before checkpoints carried their training history
+    if meta.get("runtime_target") != variant.runtime or meta.get("quant", "fp32") != variant.quant:
         return None
     if bytecode is not None and meta.get("bytecode_version") != bytecode:
         return None
     if bytecode is None and meta.get("bytecode_version") != meta.get("bytecode_native"):
         return None
-    if meta.get("torch_version") != torch.__version__:
+    if variant.quant == "int8" and (meta.get("calibration") or {}).get("source") != calibration:
+        return None  # calibrated on other images
+    if not _tool_versions_match(meta):
         return None
-    if meta.get("sha256") != sha256_file(ptl):
+    if meta.get("sha256") != sha256_file(path):
         return None
-    return ModelFile(name, ptl, normalise_meta(meta), cached=True)
+    return path, normalise_meta(meta)
 
 
 def normalise_meta(meta: dict[str, Any]) -> dict[str, Any]:
@@ -60,28 +102,53 @@ def normalise_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return {**meta, "checkpoint_sha256": (meta.get("checkpoint") or {}).get("sha256")}
 
 
-def ensure_export(name: str, *, checkpoints: str | Path | None = None, out_dir: str | Path | None = None,
-                  bytecode: int | None = None) -> ModelFile:
-    """The model's .ptl, exported now unless an up-to-date export exists (ExportError etc. on failure)."""
+@contextlib.contextmanager
+def cache_lock(out_dir: Path) -> Iterator[None]:
+    """Only one process checks or replaces files in an export cache at a time."""
+    lock = ProcessLock(out_dir / ".export.lock", "fermbench export")
+    lock.acquire(lambda holder: None)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def private_link(path: Path, folder: Path) -> Path:
+    """The session's own name for an accepted file: a hard link (a copy across file systems)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / path.name
+    dest.unlink(missing_ok=True)
+    try:
+        os.link(path, dest)
+    except OSError:
+        shutil.copy2(path, dest)
+    return dest
+
+
+def ensure_export(variant: Variant, *, checkpoint: Path | None, private_dir: Path, out_dir: str | Path | None = None,
+                  bytecode: int | None = None, fer_data: str | None = None) -> ModelFile:
+    """The variant's file, exported now unless an up-to-date export exists (ExportError etc. on
+    failure). `checkpoint` None means untrained weights, chosen explicitly by the caller."""
     import time
 
     from ..export import export_model
 
     start = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else models_dir()
-    ckpt = checkpoint_path(name, checkpoints)
-    hit = cached_export(name, out, ckpt, bytecode)
-    if hit is not None:
-        hit.seconds = time.perf_counter() - start
-        return hit
-    # No checkpoint in the folder we were given: untrained weights, said so explicitly (the
-    # exporter would otherwise look in its own default folder and disagree with the cache check).
-    if ckpt.is_file():
-        result = export_model(name, checkpoint=ckpt, out_dir=out, bytecode=bytecode)
-    else:
-        result = export_model(name, out_dir=out, bytecode=bytecode, untrained=True)
-    return ModelFile(name, Path(result.path), normalise_meta(result.meta), cached=False,
-                     seconds=time.perf_counter() - start)
+    out.mkdir(parents=True, exist_ok=True)
+    calibration = str(fer_data) if variant.quant == "int8" and fer_data else None
+    with cache_lock(out):
+        hit = cached_export(variant, out, checkpoint, bytecode, calibration)
+        if hit is not None:
+            path, meta = hit
+            cached = True
+        else:
+            result = export_model(variant.model, checkpoint=checkpoint, out_dir=out, bytecode=bytecode,
+                                  runtime=variant.runtime, quant=variant.quant, untrained=checkpoint is None,
+                                  fer_data=fer_data)
+            path, meta, cached = Path(result.path), normalise_meta(result.meta), False
+        mine = private_link(path, private_dir)
+    return ModelFile(variant, mine, meta, cached=cached, seconds=time.perf_counter() - start)
 
 
 def export_error(name: str, exc: Exception) -> str:

@@ -78,8 +78,9 @@ def photo_set(source: str, policy: str) -> ImageSet:
                     {"source": str(source), "policy": policy}, crops)
 
 
-def host_predictions(model_path: Path, model_sha256: str, images: ImageSet) -> np.ndarray:
-    """Top class per image from the host's lite interpreter on the same .ptl (cached)."""
+def host_predictions(model_path: Path, model_sha256: str, images: ImageSet, runtime: str = p.RUNTIME_LITE
+                     ) -> np.ndarray[Any, Any]:
+    """Top class per image from the host's own runtime on the same file (cached by both hashes)."""
     from ..runner.host import run_host
 
     cache = cache_dir() / "bench-host-predictions" / f"{model_sha256[:24]}-{images.sha256[:24]}.json"
@@ -93,7 +94,7 @@ def host_predictions(model_path: Path, model_sha256: str, images: ImageSet) -> n
     from .targets import HOST_CPU
 
     with HOST_CPU:  # torch's thread setting is process-wide; and never measure beside a run
-        result = run_host("classify", model=model_path, input_path=images.file)
+        result = run_host("classify", model=model_path, input_path=images.file, runtime=runtime)
     if not isinstance(result, p.ClassifyResult):
         raise RunnerError(f"the host runner answered {type(result).__name__} to classify", "bad_result")
     atomic_write_json(cache, {"top": list(result.top), "model_sha256": model_sha256, "images_sha256": images.sha256})

@@ -13,16 +13,23 @@ from typing import Any
 import numpy as np
 
 from ..errors import RunnerError
+from ..export.runtimes import get_runtime
 from ..labels import NORM_MEAN, NORM_STD
 from ..runner import protocol as p
 from ..stats import summarize_ns
-from ..store import (OK, AccuracyPhase, AppSizePhase, LatencyRepeat, LatencySettings, Memory, PhotoCounts,
+from ..store import (OK, AccuracyPhase, AppSizePhase, Foreground, LatencyRepeat, LatencySettings, Memory, PhotoCounts,
                      RealworldPhase, RuntimeUsed, SessionStore, Thermal)
-from .appsize import measure_app_size
+from .appsize import apk_runtime, measure_app_size
 from .exports import ModelFile
 from .inputs import ImageSet
 from .settings import Settings
 from .targets import Target
+from .variants import runner_runtime
+
+
+def runtime_of(model: ModelFile) -> str:
+    """The runner runtime (pytorch_lite | executorch) that runs this file."""
+    return runner_runtime(get_runtime(model.variant.runtime))
 
 
 @dataclass
@@ -46,8 +53,9 @@ def _memory(result: p.LatencyResult) -> Memory:
         return value
 
     return Memory(counter=counter.upper(), source=result.memory_source,
-                  before_load_kb=pick(result.memory_before_load), after_load_kb=pick(result.memory_after_load),
-                  after_run_kb=pick(result.memory_after_run),
+                  before_load_kb=pick(result.memory_before_load),
+                  after_runtime_kb=pick(result.memory_after_runtime), after_load_kb=pick(result.memory_after_load),
+                  after_run_kb=pick(result.memory_after_run), peak_rss_kb=result.memory_after_run.peak_rss_kb,
                   native_heap_before_load_kb=result.memory_before_load.native_heap_kb,
                   native_heap_after_run_kb=result.memory_after_run.native_heap_kb)
 
@@ -60,26 +68,38 @@ def _thermal(result: p.LatencyResult) -> Thermal:
                    note=b.note)
 
 
+def _foreground(state: p.ForegroundState) -> Foreground:
+    return Foreground(isolation_activity=state.isolation_activity, importance=state.importance,
+                      importance_name=state.importance_name,
+                      sustained_performance_supported=state.sustained_performance_supported,
+                      sustained_performance_enabled=state.sustained_performance_enabled, note=state.note)
+
+
 def push_model(target: Target, model: ModelFile, timing: Timing) -> str:
     import time
 
     t0 = time.perf_counter()
-    path = target.put_file(model.path, f"{model.name}.ptl")
+    path = target.put_file(model.path, model.path.name)
     timing.transfer_s += time.perf_counter() - t0
     return path
+
+
+def check_measured_file(measured_sha256: str, model: ModelFile) -> None:
+    """The runner names the sha256 of the file it loaded: it must be the one the session recorded."""
+    if measured_sha256 != model.sha256:
+        raise RunnerError(f"the runner measured a file with sha256 {measured_sha256[:12]}, not "
+                          f"{model.variant.label}'s {model.sha256[:12]}; push it again", "bad_result")
 
 
 def latency_phase(store: SessionStore, target: Target, model: ModelFile, repeat: int,
                   settings: Settings, timing: Timing) -> LatencyRepeat:
     device_path = push_model(target, model, timing)
     extras = p.latency_args(device_path, run_id=f"latency-{model.name}-r{repeat}", **settings.protocol_args())
-    call = target.run(extras, settings.timeout_seconds, p.LatencyResult, timing.stop)
+    call = target.run(runtime_of(model), extras, settings.timeout_seconds, p.LatencyResult, timing.stop)
     timing.runner_s += call.seconds
     r = call.result
-    if r.model_sha256 != model.meta.get("sha256"):
-        raise RunnerError(f"the runner measured a file with sha256 {r.model_sha256[:12]}, not "
-                          f"{model.name}'s {str(model.meta.get('sha256'))[:12]}; push it again", "bad_result")
-    rel = store.write_samples(target.serial, model.name, repeat, r.samples_ns, first_ns=r.first_inference_ns)
+    check_measured_file(r.model_sha256, model)
+    rel = store.write_samples(target.serial, model.variant, repeat, r.samples_ns, first_ns=r.first_inference_ns)
     return LatencyRepeat(
         status=OK,
         settings=LatencySettings(warmup=settings.warmup, warmup_seconds=settings.warmup_seconds,
@@ -88,12 +108,14 @@ def latency_phase(store: SessionStore, target: Target, model: ModelFile, repeat:
         threads=r.threads,
         summary=summarize_ns(r.samples_ns),
         samples=rel,
+        runtime_load_ms=_ms(r.runtime_load_ns), runtime_preloaded=r.runtime_preloaded,
         load_ms=_ms(r.load_ns), first_inference_ms=_ms(r.first_inference_ns),
         warmup_count=r.warmup_count, warmup_ms=_ms(r.warmup_ns), timed_ms=_ms(r.timed_ns),
         stop_reason=r.stop_reason,
         memory=_memory(r), thermal=_thermal(r),
         runtime=RuntimeUsed(name=r.runtime_name, version=r.runtime_version, runner=r.runner_kind,
                             runner_version=r.runner_version),
+        foreground=_foreground(r.foreground),
         runner_seconds=round(call.seconds, 4),
     )
 
@@ -108,9 +130,10 @@ def classify_on_target(target: Target, model: ModelFile, images: ImageSet, setti
     timing.transfer_s += time.perf_counter() - t0
     extras = p.classify_args(device_model, device_input, mean=NORM_MEAN, std=NORM_STD, threads=settings.threads,
                              run_id=f"classify-{model.name}-{images.dataset}")
-    call = target.run(extras, settings.timeout_seconds, p.ClassifyResult, timing.stop)
+    call = target.run(runtime_of(model), extras, settings.timeout_seconds, p.ClassifyResult, timing.stop)
     timing.runner_s += call.seconds
     result = call.result
+    check_measured_file(result.model_sha256, model)
     if result.count != len(images.images):
         raise RunnerError(f"runner classified {result.count} images, {len(images.images)} were sent", "bad_result")
     return result
@@ -126,7 +149,7 @@ def accuracy_phase(store: SessionStore, target: Target, model: ModelFile, images
     top = np.asarray(result.top, dtype=np.int64)
     rows = [{"index": i, "name": images.names[i], "label": int(images.labels[i]), "device_pred": int(top[i]),
              "host_pred": int(host_top[i]), "latency_ns": int(result.latency_ns[i])} for i in range(len(top))]
-    rel = store.write_predictions(target.serial, model.name, "fer2013", rows,
+    rel = store.write_predictions(target.serial, model.variant, "fer2013", rows,
                                   ["index", "name", "label", "device_pred", "host_pred", "latency_ns"])
     return AccuracyPhase(status=OK, dataset="fer2013", split=images.info.get("split"),
                          source=images.info.get("source"), limit=images.info.get("limit"), n=len(top),
@@ -156,7 +179,7 @@ def realworld_phase(store: SessionStore, target: Target, model: ModelFile, image
             row.update(device_pred=int(top[k]), host_pred=int(host[k]), latency_ns=int(latency[k]))
             k += 1
         rows.append(row)
-    rel = store.write_predictions(target.serial, model.name, "photos", rows, list(rows[0]) if rows else ["index"])
+    rel = store.write_predictions(target.serial, model.variant, "photos", rows, list(rows[0]) if rows else ["index"])
     correct = int((top == images.labels).sum()) if len(top) else 0
     return RealworldPhase(
         status=OK, source=images.info.get("source"), policy=crops.policy, counts=PhotoCounts(**counts),
@@ -171,7 +194,13 @@ def realworld_phase(store: SessionStore, target: Target, model: ModelFile, image
 
 
 def appsize_phase(target: Target, model: ModelFile, settings: Settings) -> AppSizePhase:
+    """The model bundled into the runner APK of its runtime (given with --apk), else its file alone."""
+    runtime = runtime_of(model)
+    apk = next((a for a in settings.apk if apk_runtime(Path(a)) == runtime), None)
     installed, note = (None, None)
-    if settings.apk:
-        installed, note = target.installed_size(Path(settings.apk))
-    return measure_app_size(model.path, settings.apk, installed_bytes=installed, installed_note=note)
+    if apk is not None:
+        installed, note = target.installed_size(Path(apk), runtime)
+    elif settings.apk:
+        note = f"no {runtime} runner among --apk: model file size only"
+    size = measure_app_size(model.path, apk, installed_bytes=installed, installed_note=note)
+    return size

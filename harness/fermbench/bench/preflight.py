@@ -6,9 +6,12 @@ Used before every session (a refusal keeps that device out) and by `fermbench do
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
+from ..errors import FermbenchError
 from ..runner import protocol as p
+from ..store import RunnerInfo, Variant
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 LOW_BATTERY_PCT = 20
@@ -57,31 +60,67 @@ class Preflight:
         return "; ".join(str(c) for c in self.failed)
 
 
-def check_runner(pf: Preflight, info: p.InfoResult) -> None:
-    pf.info = info
+def check_runner(pf: Preflight, info: p.InfoResult, runtime: str) -> str | None:
+    """One runner flavor's `info`: None when it can run here, else why not (with a check line)."""
+    pf.info = pf.info or info
     if info.protocol_version != p.PROTOCOL_VERSION:
-        pf.add("runner", FAIL, f"runner speaks protocol {info.protocol_version}, harness {p.PROTOCOL_VERSION}",
-               "install the runner APK built from this repository (--apk PATH --install)")
-    else:
-        pf.add("runner", OK, f"{info.runner_kind} runner {info.runner_version}, protocol {info.protocol_version}, "
-                             f"{info.runtime_name} {info.runtime_version} (bytecode {info.bytecode_min}-{info.bytecode_max})")
+        why = (f"the {runtime} runner speaks protocol {info.protocol_version}, the harness "
+               f"{p.PROTOCOL_VERSION}; install the runner built from this repository (--apk PATH --install)")
+        pf.add("runner", WARN, why)
+        return why
+    if runtime == p.RUNTIME_LITE and info.page_size > p.PAGE_SIZE_4K:
+        why = (f"this device uses {info.page_size // 1024} KB memory pages; pytorch_android_lite's native libraries "
+               f"are aligned for 4 KB and do not load there: use the executorch runtime "
+               f"(--runtimes executorch-1.4.1, the runner's executorch flavor)")
+        pf.add("page size", WARN, why)
+        return why
+    formats = (f"bytecode {info.bytecode_min}-{info.bytecode_max}" if info.bytecode_min is not None
+               else f".pte {', '.join(info.pte_identifiers) or '?'}")
+    pf.add("runner", OK, f"{runtime}: {info.runner_kind} runner {info.runner_version}, protocol "
+                         f"{info.protocol_version}, {info.runtime_name} {info.runtime_version} ({formats}), "
+                         f"pages {info.page_size // 1024} KB")
+    return None
 
 
-def check_bytecode(pf: Preflight, models: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """{model: why} for models whose bytecode the runtime cannot read; each gets a failing check."""
-    if pf.info is None:
-        return {}
-    lo, hi = pf.info.bytecode_min, pf.info.bytecode_max
-    bad = {}
-    for name, meta in sorted(models.items()):
+def check_model_file(pf: Preflight, runner: RunnerInfo | None, variant: Variant, meta: dict[str, Any]) -> str | None:
+    """Can this runner read this exported file? None if so; else why (a failing check, the variant skipped)."""
+    if runner is None:
+        return None
+    if runner.bytecode_min is not None and runner.bytecode_max is not None:
+        lo, hi = runner.bytecode_min, runner.bytecode_max
         version = meta.get("bytecode_version")
         if version is not None and not lo <= version <= hi:
-            check = pf.add("bytecode", FAIL, f"{name} has bytecode {version}, the runtime reads {lo}-{hi}",
+            check = pf.add("bytecode", FAIL, f"{variant.label} has bytecode {version}, the runtime reads {lo}-{hi}",
                            f"export it with --bytecode {hi}" if version > hi else "re-export with a newer torch")
-            bad[name] = str(check)
-    if not bad and models:
-        pf.add("bytecode", OK, f"every model's bytecode is within {lo}-{hi}")
-    return bad
+            return str(check)
+        pf.add("bytecode", OK, f"{variant.label}: bytecode {version} is within {lo}-{hi}")
+        return None
+    fmt = meta.get("pte_format")
+    if runner.pte_identifiers and fmt and fmt not in runner.pte_identifiers:
+        check = pf.add("pte format", FAIL, f"{variant.label} is a .pte of format {fmt}, the runner reads "
+                                           f"{', '.join(runner.pte_identifiers)}",
+                       "export with the ExecuTorch release the runner was built with (--runtimes)")
+        return str(check)
+    if fmt:
+        pf.add("pte format", OK, f"{variant.label}: {fmt}")
+    return None
+
+
+def check_apk_alignment(pf: Preflight, apk: Path, page_size: int | None = None) -> None:
+    """Each native library's LOAD alignment; on a device with larger pages than that, a refusal."""
+    from ..apk.elf import read_apk_alignment
+
+    try:
+        report = read_apk_alignment(apk)
+    except FermbenchError as exc:
+        pf.add("apk", FAIL, str(exc), "pass the runner APK that Gradle built")
+        return
+    for lib in report.libraries:
+        level = OK if lib.compatible_16k else (FAIL if page_size and page_size > lib.min_align else WARN)
+        fix = "" if lib.compatible_16k else "build with NDK r28+ or the executorch flavor (16 KB aligned)"
+        pf.add("16 KB pages", level, f"{apk.name} {lib.path}: LOAD aligned to {lib.min_align // 1024} KB", fix)
+    if not report.libraries:
+        pf.add("16 KB pages", OK, f"{apk.name} has no native libraries")
 
 
 def check_abi(pf: Preflight, device_abis: list[str], apk_abis: Iterable[str] | None) -> None:

@@ -21,7 +21,7 @@ import numpy as np
 from ..device.errors import DeviceOffline
 from ..errors import ConfigError, DeviceError, FermbenchError, RunnerError, StorageError
 from ..store import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, PHASE_TYPES, RUNNING, SKIPPED,
-                     AccuracyPhase,
+                     AccuracyPhase, Variant,
                      Phase, RealworldPhase, Record, SessionStore)
 from . import phases
 from .exports import ModelFile
@@ -74,9 +74,9 @@ class Interrupted(FermbenchError):
     """The session is stopping (Ctrl-C, SIGTERM, or a fatal error elsewhere): not a device's fault."""
 
 
-def model_order(seed: int, serial: str, repeat: int, models: list[str]) -> list[str]:
+def model_order(seed: int, serial: str, repeat: int, variants: list[Variant]) -> list[Variant]:
     """Seeded per device and repeat, so a resumed session runs the same order."""
-    return random.Random(f"{seed}:{serial}:{repeat}").sample(models, len(models))
+    return random.Random(f"{seed}:{serial}:{repeat}").sample(sorted(variants), len(variants))
 
 
 def planned_phases(settings: Settings) -> list[tuple[str, int | None]]:
@@ -88,22 +88,22 @@ class BenchmarkSession:
     """Everything one run needs, given complete: the store, the settings, the opened targets, the
     exported models (and why others are not runnable), the image sets."""
 
-    def __init__(self, store: SessionStore, settings: Settings, targets: list[Target], models: list[str],
-                 images: dict[str, ImageSet], files: dict[str, ModelFile], *,
-                 export_errors: dict[str, str] | None = None,
-                 device_model_errors: dict[tuple[str, str], str] | None = None,
+    def __init__(self, store: SessionStore, settings: Settings, targets: list[Target], variants: list[Variant],
+                 images: dict[str, ImageSet], files: dict[Variant, ModelFile], *,
+                 export_errors: dict[Variant, str] | None = None,
+                 skipped: dict[tuple[str, Variant], str] | None = None,
                  totals: Totals | None = None, progress: Progress | None = None):
         self.store = store
         self.settings = settings
         self.targets = targets
-        self.models = models
+        self.variants = variants
         self.images = images
         self.files = files
         self.export_errors = export_errors or {}
-        self.device_model_errors = device_model_errors or {}  # (serial, model) -> why not run
+        self.skipped = skipped or {}  # (serial, variant) -> why that device cannot run it
         self.totals = totals or Totals()
         self.progress = progress or Progress()
-        self.host_top: dict[tuple[str, str], np.ndarray[Any, Any]] = {}
+        self.host_top: dict[tuple[Variant, str], np.ndarray[Any, Any]] = {}
         self.stop = threading.Event()  # set on Ctrl-C/SIGTERM or a fatal error: every worker winds down
         self.fatal: StorageError | None = None  # results cannot be written: the session cannot go on
         self.plan = planned_phases(settings)
@@ -112,13 +112,24 @@ class BenchmarkSession:
 
     def predict_on_host(self) -> None:
         t0 = time.perf_counter()
-        for name, f in self.files.items():
+        for v, f in self.files.items():
             for dataset, images in self.images.items():
                 if len(images.images):
-                    self.host_top[(name, dataset)] = host_predictions(f.path, f.meta["sha256"], images)
+                    self.host_top[(v, dataset)] = host_predictions(f.path, f.sha256, images, phases.runtime_of(f))
         self.totals.add(host_predictions_s=time.perf_counter() - t0)
 
     # -- per device -------------------------------------------------------------------------
+
+    def cool_down(self, target: Target, baseline: Environment) -> float:
+        """The wait between two measurements, as --cooldown says; returns the seconds waited."""
+        mode, limit = self.settings.cooldown, self.settings.cooldown_seconds
+        if mode == "none":
+            return 0.0
+        if mode == "fixed":  # the device idle for a fixed time, as ExecuTorch's device-farm jobs do
+            t0 = time.perf_counter()
+            self.stop.wait(limit)
+            return time.perf_counter() - t0
+        return self.settle(target, baseline)
 
     def settle(self, target: Target, baseline: Environment) -> float:
         """Wait (at most cooldown_seconds) for thermal status none and the battery back near its
@@ -203,52 +214,52 @@ class BenchmarkSession:
 
     def device_worker(self, target: Target) -> None:
         serial = target.serial
-        records = {m: self.store.record(serial, m) for m in self.models}
-        blocked = {**self.export_errors,
-                   **{m: err for (dev, m), err in self.device_model_errors.items() if dev == serial}}
-        for name, err in blocked.items():
-            records[name].fail(err)
-            self.store.save_record(records[name])
-        runnable = [m for m in self.models if m in self.files and m not in blocked]
-        for name in runnable:  # on resume, an earlier record-level failure is tried again
-            records[name].reopen()
-            records[name].finish(self.plan)
-            self.store.save_record(records[name])
+        records = {v: self.store.record(serial, v) for v in self.variants}
+        for (device, variant), why in self.skipped.items():
+            if device == serial:
+                records[variant].skip(why)
+                self.store.save_record(records[variant])
+        blocked = {v: err for v, err in self.export_errors.items() if (serial, v) not in self.skipped}
+        for v, err in blocked.items():
+            records[v].fail(err)
+            self.store.save_record(records[v])
+        runnable = [v for v in self.variants if v in self.files and v not in blocked and (serial, v) not in self.skipped]
+        for v in runnable:  # on resume, an earlier record-level failure or interruption is tried again
+            records[v].reopen()
+            records[v].finish(self.plan)
+            self.store.save_record(records[v])
         self.progress.start(serial, len(runnable) * len(self.plan))
         seed = self.store.info.seed or 0
         try:
-            try:
-                baseline = target.environment()
-            except DeviceError:
-                baseline = Environment()
+            baseline = self._environment(target)
             first = True
             for repeat in range(self.settings.repeats):
                 order = model_order(seed, serial, repeat, runnable)
-                self.store.set_order(serial, repeat, order)
-                for name in order:
+                self.store.set_order(serial, repeat, [v.key for v in order])
+                for v in order:
                     if self.stop.is_set():
                         return
-                    rec = records[name]
+                    rec = records[v]
                     if rec.phase_done("latency", repeat):
                         continue
-                    waited = 0.0 if first else self.settle(target, baseline)
+                    waited = 0.0 if first else self.cool_down(target, baseline)
                     first = False
                     self.totals.add(cooldown_s=waited)
 
-                    def latency(timing: phases.Timing, name: str = name, repeat: int = repeat,
+                    def latency(timing: phases.Timing, v: Variant = v, repeat: int = repeat,
                                 waited: float = waited) -> Phase:
-                        out = phases.latency_phase(self.store, target, self.files[name], repeat, self.settings, timing)
+                        out = phases.latency_phase(self.store, target, self.files[v], repeat, self.settings, timing)
                         out.cooldown_seconds = round(waited, 3)
                         return out
 
                     self.run_phase(target, rec, "latency", repeat, latency)
-            for name in model_order(seed, serial, 0, runnable):
-                rec = records[name]
+            for v in model_order(seed, serial, 0, runnable):
+                rec = records[v]
                 for phase in ("accuracy", "realworld", "appsize"):
                     if self.stop.is_set():
                         return
                     if not rec.phase_done(phase):
-                        self.run_phase(target, rec, phase, None, self.phase_fn(target, name, phase))
+                        self.run_phase(target, rec, phase, None, self.phase_fn(target, v, phase))
         except Interrupted:
             return
         except DeviceLost as exc:
@@ -256,24 +267,30 @@ class BenchmarkSession:
             self.store.log(str(exc), device=serial)
             self.progress.message(str(exc))
             for rec in records.values():
-                if rec.status != OK:
+                if rec.status not in (OK, SKIPPED):
                     rec.fail(f"device lost: {exc}")
                     self.store.save_record(rec)
 
-    def phase_fn(self, target: Target, name: str, phase: str) -> Callable[[phases.Timing], Phase]:
-        f, s = self.files[name], self.settings
+    def _environment(self, target: Target) -> Environment:
+        try:
+            return target.environment()
+        except DeviceError:
+            return Environment()
+
+    def phase_fn(self, target: Target, v: Variant, phase: str) -> Callable[[phases.Timing], Phase]:
+        f, s = self.files[v], self.settings
         if phase == "accuracy":
             fer = self.images.get("fer2013")
             if fer is None:
                 return lambda timing: AccuracyPhase(status=SKIPPED, reason="no --fer-data given")
             return lambda timing: phases.accuracy_phase(self.store, target, f, fer,
-                                                        self.host_top[(name, "fer2013")], s, timing)
+                                                        self.host_top[(v, "fer2013")], s, timing)
         if phase == "realworld":
             photos = self.images.get("photos")
             if photos is None:
                 return lambda timing: RealworldPhase(status=SKIPPED, reason="no --photos given")
             return lambda timing: phases.realworld_phase(self.store, target, f, photos,
-                                                         self.host_top.get((name, "photos")), s, timing)
+                                                         self.host_top.get((v, "photos")), s, timing)
         return lambda timing: phases.appsize_phase(target, f, s)
 
     # -- the whole session --------------------------------------------------------------------
@@ -303,11 +320,13 @@ class BenchmarkSession:
             raise self.fatal
         self.totals.add(wall_s=time.perf_counter() - t0)
         # every device of the session, refused ones included: a refusal makes the session partial
-        records = [self.store.record(serial, m) for serial in self.store.info.devices for m in self.models]
+        records = [self.store.record(serial, v) for serial in self.store.info.devices for v in self.variants]
         ok = sum(r.status == OK for r in records)
-        status = COMPLETE if ok == len(records) else FAILED if ok == 0 else PARTIAL
+        skipped = sum(r.status == SKIPPED for r in records)  # a runtime a device cannot run is no failure
+        status = COMPLETE if ok + skipped == len(records) and ok else FAILED if ok == 0 else PARTIAL
         self.store.set_status(status, self.totals.to_dict())
-        self.store.log(f"session {status}: {ok}/{len(records)} (device, model) records ok")
+        self.store.log(f"session {status}: {ok}/{len(records)} (device, variant) records ok"
+                       + (f", {skipped} skipped" if skipped else ""))
         return Outcome(self.store, status, records, self.totals)
 
     def _join(self, workers: list[threading.Thread], timeout: float = 30.0) -> None:

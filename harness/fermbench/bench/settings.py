@@ -34,10 +34,12 @@ from typing import Any, Callable, TypeVar
 
 from ..data.faces import FACE_POLICIES
 from ..errors import ConfigError
+from ..export.runtimes import DEFAULT_RUNTIME
 from ..runner import protocol as p
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LATENCY = p.DEFAULTS["latency"]
+COOLDOWNS = ("thermal", "fixed", "none")
 
 
 def setting(default: Any, help: str, *, minimum: float | None = None, protocol: str | None = None,
@@ -52,6 +54,10 @@ class Settings:
     devices: tuple[str, ...] = setting((), "adb serial, `host` (host CPU), `sim` (a simulated phone) or `auto` "
                                            "(attached phones, else sim); repeat for several", option=False)
     models: tuple[str, ...] = setting((), "comma-separated model names (default: the whole zoo)", option=False)
+    runtimes: tuple[str, ...] = setting((DEFAULT_RUNTIME,), "comma-separated runtimes to export for and run on, "
+                                        "e.g. pytorch_android_lite-2.1.0,executorch-1.4.1 (`fermbench export --help`)")
+    quant: tuple[str, ...] = setting(("fp32",), "comma-separated quantisations: fp32, int8 (int8: ExecuTorch only; "
+                                     "calibrated on --fer-data)")
     # latency (TFLite benchmark_model-like: both the count and the time must be reached)
     warmup: int = setting(int(_LATENCY["warmup_runs"]), "warm-up iterations", minimum=0, protocol="warmup_runs")
     warmup_seconds: float = setting(float(_LATENCY["warmup_min_s"]), "minimum warm-up time",
@@ -63,8 +69,11 @@ class Settings:
                                  protocol="max_s")
     threads: int = setting(int(_LATENCY["threads"]), "runtime threads", minimum=1, protocol="threads")
     repeats: int = setting(1, "latency repeats per model, for run-to-run spread", minimum=1)
-    cooldown_seconds: float = setting(30.0, "most to wait between models for thermal status and battery to settle",
-                                      minimum=0.0)
+    cooldown: str = setting("thermal", "between models: wait for thermal status none and the battery back near its "
+                            "start temperature (thermal), keep the device idle for cooldown_seconds (fixed, as "
+                            "ExecuTorch's device-farm jobs do), or not at all (none)", choices=COOLDOWNS)
+    cooldown_seconds: float = setting(30.0, "the cool-down's length: at most this long (thermal), exactly this "
+                                      "long (fixed)", minimum=0.0)
     # accuracy
     fer_data: str | None = setting(None, "FER-2013 folder or CSV for on-device accuracy")
     fer_split: str = setting("PublicTest", "split to classify")
@@ -73,7 +82,8 @@ class Settings:
     face_policy: str = setting("largest", "photos with several faces: classify the largest or skip them",
                                choices=FACE_POLICIES)
     # app size and runner
-    apk: str | None = setting(None, "runner APK: app-size measurement (and --install)")
+    apk: tuple[str, ...] = setting((), "runner APKs, comma-separated (one per runtime flavor): app size with the "
+                                   "model bundled, and --install")
     install: bool = setting(False, "install the runner from --apk first")
     # robustness
     seed: int | None = setting(None, "seed of the randomised model order (default: drawn and recorded)", minimum=0)
@@ -84,7 +94,8 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        d["devices"], d["models"] = list(self.devices), list(self.models)
+        for name in _LISTS:
+            d[name] = list(getattr(self, name))
         return d
 
     def protocol_args(self) -> dict[str, Any]:
@@ -94,7 +105,7 @@ class Settings:
 
 SETTINGS = {f.name: f for f in fields(Settings)}
 KEYS = tuple(SETTINGS)
-_LISTS = ("devices", "models")
+_LISTS = ("devices", "models", "runtimes", "quant", "apk")
 
 
 def _kind(name: str) -> type:
@@ -197,7 +208,7 @@ def option_help(name: str) -> str:
     """A setting's help with its default, as `fermbench run --help` shows it."""
     meta, default = SETTINGS[name].metadata, SETTINGS[name].default
     shown = "" if default in (None, False, ()) else f" (default {default:g})" if isinstance(default, float) \
-        else f" (default {default})"
+        else f" (default {','.join(default)})" if isinstance(default, tuple) else f" (default {default})"
     return str(meta["help"]) + shown
 
 
@@ -207,6 +218,9 @@ def settings_options(func: F) -> F:
 
     for name in reversed(KEYS):
         if not SETTINGS[name].metadata["option"]:
+            continue
+        if name in _LISTS:  # a comma-separated list
+            func = click.option(f"--{name.replace('_', '-')}", default=None, help=option_help(name))(func)
             continue
         kind, flag = _kind(name), f"--{name.replace('_', '-')}"
         choices = SETTINGS[name].metadata["choices"]

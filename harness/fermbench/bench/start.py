@@ -25,7 +25,13 @@ if TYPE_CHECKING:
 from ..runner import protocol as p
 from ..store import PHASE_FAILED, RunnerInfo, SessionStore
 from . import preflight as pre
+from ..export.runtimes import get_runtime
+from ..paths import models_dir
+from ..store import Variant
+from ..tempdirs import make_temp_dir, remove_temp_dir
+from ..tempdirs import sweep as sweep_temp_dirs
 from .exports import ModelFile, ensure_export, export_error
+from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
 from .progress import Progress
 from .session import BenchmarkSession, Outcome, Totals, check_models
@@ -78,23 +84,34 @@ def photo_notes(photos: ImageSet | None) -> list[str]:
     return notes
 
 
-def export_models(models: list[str], settings: Settings, model_dir: Path | None,
-                  progress: Progress) -> tuple[dict[str, ModelFile], dict[str, str]]:
-    files: dict[str, ModelFile] = {}
-    errors: dict[str, str] = {}
-    progress.start("export", len(models))
-    for name in models:
-        progress.step("export", name, "export")
+def checkpoint_for(name: str, settings: Settings, model_dir: Path | None) -> Path | None:
+    """The model's checkpoint file, or None for freshly initialised (untrained) weights."""
+    folder = Path(settings.checkpoints) if settings.checkpoints else (model_dir or models_dir())
+    path = folder / f"{name}.ckpt"
+    return path if path.is_file() else None
+
+
+def export_variants(variants: list[Variant], settings: Settings, model_dir: Path | None, private_dir: Path,
+                    progress: Progress) -> tuple[dict[Variant, ModelFile], dict[Variant, str]]:
+    """Every variant's file (exported or from the cache); a variant that fails is recorded, the others go on."""
+    files: dict[Variant, ModelFile] = {}
+    errors: dict[Variant, str] = {}
+    warned: set[str] = set()
+    progress.start("export", len(variants))
+    for v in variants:
+        progress.step("export", v.model, f"export {v.runtime} {v.quant}")
         try:
-            files[name] = ensure_export(name, checkpoints=settings.checkpoints or model_dir, out_dir=model_dir,
-                                        bytecode=settings.bytecode)
-            progress.done("export", name, "export", "ok")
-            if not files[name].meta.get("trained"):
-                progress.message(f"WARNING {name}: UNTRAINED weights (no checkpoint): its accuracy numbers are "
-                                 "meaningless; train it with `fermbench train --model " + name + "`")
-        except Exception as exc:  # recorded per model; the other models go on
-            errors[name] = export_error(name, exc)
-            progress.done("export", name, "export", PHASE_FAILED)
+            files[v] = ensure_export(v, checkpoint=checkpoint_for(v.model, settings, model_dir), private_dir=private_dir,
+                                     out_dir=model_dir, bytecode=settings.bytecode if v.quant == "fp32" else None,
+                                     fer_data=settings.fer_data)
+            progress.done("export", v.model, "export", "ok")
+            if not files[v].meta.get("trained") and v.model not in warned:
+                warned.add(v.model)
+                progress.message(f"WARNING {v.model}: UNTRAINED weights (no checkpoint): its accuracy numbers are "
+                                 "meaningless; train it with `fermbench train --model " + v.model + "`")
+        except Exception as exc:  # recorded per variant; the others go on
+            errors[v] = export_error(v.model, exc)
+            progress.done("export", v.model, "export", PHASE_FAILED)
     return files, errors
 
 
@@ -127,49 +144,72 @@ class Checked:
     kind: str
     identity: dict[str, Any]
     properties: dict[str, Any]
-    runner: RunnerInfo | None
+    runners: dict[str, RunnerInfo]  # per runner runtime that answered and can run here
+    unavailable: dict[str, str]  # runner runtime -> why this device cannot run it (its variants are skipped)
 
     def record(self, store: SessionStore) -> None:
         pf = self.preflight
         store.set_device(self.target.serial, kind=self.kind, identity=self.identity, properties=self.properties,
-                         runner=self.runner, tags=sorted(set(pf.tags)), warnings=[str(c) for c in pf.warnings],
+                         runners=self.runners, tags=sorted(set(pf.tags)), warnings=[str(c) for c in pf.warnings],
                          status="ok" if pf.ok else "failed", error=None if pf.ok else pf.refusal())
 
 
-def preflight_target(target: Target, settings: Settings, files: dict[str, ModelFile],
-                     images: dict[str, ImageSet]) -> Checked:
-    """Every check that can refuse or warn about this target (see bench/preflight.py)."""
-    pf = pre.Preflight(target.serial)
-    if settings.install and settings.apk and target.kind != "host":
+def _install(target: Target, apks: tuple[str, ...], pf: pre.Preflight) -> None:
+    for apk in apks:
         try:
-            target.install(Path(settings.apk))
-            pf.add("install", pre.OK, f"installed {Path(settings.apk).name}")
+            target.install(Path(apk))
+            pf.add("install", pre.OK, f"installed {Path(apk).name}")
         except FermbenchError as exc:
             pf.add("install", pre.FAIL, str(exc), "check the APK, or install it by hand with `adb install`")
-    desc = target.describe()  # after an install: it reads the installed runner's version
-    runner: RunnerInfo | None = None
+
+
+def preflight_target(target: Target, settings: Settings, files: dict[Variant, ModelFile],
+                     images: dict[str, ImageSet], runtimes: set[str]) -> Checked:
+    """Every check that can refuse or warn about this target (see bench/preflight.py). `runtimes`
+    are the runner runtimes the session's variants need; a device refuses only when it can run
+    none of them (the variants of a runtime it cannot run are skipped, with the reason)."""
+    pf = pre.Preflight(target.serial)
+    if settings.install and settings.apk and target.kind != "host":
+        _install(target, settings.apk, pf)
+    desc = target.describe()  # after an install: it reads the installed runners' versions
     pf.tags.extend(desc.tags)
-    try:
-        info = target.run(p.info_args(run_id="preflight-info"), min(settings.timeout_seconds, 120),
-                          p.InfoResult).result
-        pre.check_runner(pf, info)
-        runner = RunnerInfo(runner_kind=info.runner_kind, runner_version=info.runner_version,
-                            protocol_version=info.protocol_version, runtime=info.runtime_name,
-                            runtime_version=info.runtime_version, bytecode_min=info.bytecode_min,
-                            bytecode_max=info.bytecode_max, abis=info.abis, facts=info.device,
-                            package_version=desc.properties.get("runner_package_version"))
+    runners: dict[str, RunnerInfo] = {}
+    unavailable: dict[str, str] = {}
+    for runtime in sorted(runtimes):
+        try:
+            info = target.run(runtime, p.info_args(run_id=f"preflight-info-{runtime}"),
+                              min(settings.timeout_seconds, 120), p.InfoResult).result
+        except FermbenchError as exc:
+            code = getattr(exc, "code", "")
+            unavailable[runtime] = (f"the {runtime} runner ({p.runner_package(runtime)}) is not installed; install "
+                                    f"it with --apk PATH --install" if code == "not_installed" else f"{runtime}: {exc}")
+            continue
+        why = pre.check_runner(pf, info, runtime)
+        if why:
+            unavailable[runtime] = why
+            continue
+        runners[runtime] = RunnerInfo(runner_kind=info.runner_kind, runner_version=info.runner_version,
+                                      protocol_version=info.protocol_version, runtime=info.runtime_name,
+                                      runtime_version=info.runtime_version, bytecode_min=info.bytecode_min,
+                                      bytecode_max=info.bytecode_max, pte_identifiers=list(info.pte_identifiers),
+                                      abis=info.abis, facts=info.device,
+                                      package_version=(desc.properties.get("runner_package_versions") or {}).get(runtime),
+                                      page_size=info.page_size)
         if info.debuggable and "debuggable" not in pf.tags:
             pf.tags.append("debuggable")
-    except FermbenchError as exc:
-        fix = ("install it with --apk PATH --install" if getattr(exc, "code", "") == "not_installed"
-               else "check the runner with `fermbench doctor --device " + target.serial + "`")
-        pf.add("runner", pre.FAIL, str(exc), fix)
+    if not runners:
+        pf.add("runner", pre.FAIL, "; ".join(unavailable.values()) or "no runner answered",
+               f"check the runners with `fermbench doctor --device {target.serial}`")
+    else:
+        for runtime, why in unavailable.items():
+            pf.add("runner", pre.WARN, f"its {runtime} variants are skipped: {why}",
+                   "install that runner flavor, or leave its runtime out of --runtimes")
     if desc.kind != "host":
         apk_abis = None
         if settings.apk:
             from .appsize import native_libs
 
-            apk_abis = list(native_libs(Path(settings.apk)))
+            apk_abis = sorted({abi for apk in settings.apk for abi in native_libs(Path(apk))})
         pre.check_abi(pf, list(desc.identity.get("abis") or []), apk_abis)
     needed = sum(f.path.stat().st_size for f in files.values()) + sum(
         i.file.stat().st_size for i in images.values() if len(i.images))
@@ -181,7 +221,7 @@ def preflight_target(target: Target, settings: Settings, files: dict[str, ModelF
         pf.add("build", pre.OK, "host CPU baseline, not a phone")
     else:
         pre.check_build(pf, "emulator" in desc.tags, "debuggable" in desc.tags, "simulated" in desc.tags)
-    return Checked(target, pf, desc.kind, desc.identity, desc.properties, runner)
+    return Checked(target, pf, desc.kind, desc.identity, desc.properties, runners, unavailable)
 
 
 def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: str | Path | None = None,
@@ -208,20 +248,29 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     if AUTO in settings.devices:
         settings = dataclasses.replace(settings, devices=expand_auto(settings.devices, progress))
     models = check_models(settings.models)
+    settings = dataclasses.replace(settings, models=tuple(models))  # stored explicitly: the report's order
+    variants = plan_variants(models, settings.runtimes, settings.quant)
+    if any(v.quant == "int8" for v in variants) and not settings.fer_data:
+        raise ConfigError("--quant int8 calibrates and checks on FER-2013 images: pass --fer-data PATH")
+    sweep_temp_dirs()
     t_inputs = time.perf_counter()
     images = prepare_images(settings)
     t_inputs = time.perf_counter() - t_inputs
     notes = photo_notes(images.get("photos"))
     for note in notes:
         progress.message(note)
-    files, export_errors = export_models(models, settings, Path(model_dir) if model_dir else None, progress)
+    private = make_temp_dir("models")  # the session's own links to the files it measures
+    stack.callback(remove_temp_dir, private)
+    files, export_errors = export_variants(variants, settings, Path(model_dir) if model_dir else None, private,
+                                           progress)
+    runtimes = {runner_runtime(get_runtime(v.runtime)) for v in variants}
     checked: list[Checked] = []
     refused: list[str] = []
     refused_at_open: list[tuple[str, str]] = []
     for i, spec in enumerate(settings.devices):
         try:
             target = open_target(spec, stack, settings, index=settings.devices[:i].count(spec))
-            c = preflight_target(target, settings, files, images)
+            c = preflight_target(target, settings, files, images, runtimes)
         except DeviceNotFound:
             raise  # a serial adb does not know is a typo, not a device to report on: nothing is run
         except DeviceError as exc:
@@ -250,14 +299,19 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
         store.log(note)
     for c in checked:
         c.record(store)
-    for name, f in files.items():
-        store.set_model(name, f.meta)
-        store.log(f"{'cached export' if f.cached else 'exported'} {f.path.name} sha256 "
-                  f"{f.meta.get('sha256', '')[:12]} in {f.seconds:.2f} s", model=name)
-    device_model_errors: dict[tuple[str, str], str] = {}
-    for c in usable:  # a model whose bytecode this runtime cannot read fails on that device only
-        for name, why in pre.check_bytecode(c.preflight, {n: f.meta for n, f in files.items()}).items():
-            device_model_errors[(c.target.serial, name)] = f"preflight: {why}"
+    for v, f in files.items():
+        store.set_model(v, f.meta)
+        store.log(f"{'cached export' if f.cached else 'exported'} {f.path.name} ({v.runtime}, {v.quant}) sha256 "
+                  f"{f.sha256[:12]} in {f.seconds:.2f} s", model=v.model)
+    skipped: dict[tuple[str, Variant], str] = {}
+    for c in usable:  # what this device cannot run is skipped with the reason; the rest goes on
+        for v in variants:
+            why = c.unavailable.get(runner_runtime(get_runtime(v.runtime)))
+            if why is None and v in files:
+                why = pre.check_model_file(c.preflight, c.runners.get(runner_runtime(get_runtime(v.runtime))),
+                                           v, files[v].meta)
+            if why:
+                skipped[(c.target.serial, v)] = why
     not_opened = list(refused_at_open)
     for c in checked:
         if not c.preflight.ok:
@@ -265,15 +319,14 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     for serial, why in not_opened:
         if serial not in store.info.devices:
             store.set_device(serial, kind=None, status="failed", error=why)
-        for name in models:
-            rec = store.record(serial, name)
+        for v in variants:
+            rec = store.record(serial, v)
             rec.fail(f"preflight refused the device: {why}")
             store.save_record(rec)
     totals = Totals()
     totals.add(export_s=sum(f.seconds for f in files.values()), inputs_s=t_inputs)
-    session = BenchmarkSession(store, settings, [c.target for c in usable], models, images, files,
-                               export_errors=export_errors, device_model_errors=device_model_errors,
-                               totals=totals, progress=progress)
+    session = BenchmarkSession(store, settings, [c.target for c in usable], variants, images, files,
+                               export_errors=export_errors, skipped=skipped, totals=totals, progress=progress)
     return session.run()
 
 
@@ -328,11 +381,25 @@ def check_adb(pf: pre.Preflight, serial: str) -> bool:
     return True
 
 
-def doctor(spec: str, settings: Settings) -> list[pre.Preflight]:
-    """Preflight without a session: adb, device state, runner, bytecode, space, battery, thermal, build."""
-    from ..paths import models_dir
+def exported_files(folder: Path, private_dir: Path) -> dict[Variant, ModelFile]:
+    """Every exported model in an export folder (its metadata beside it), for `doctor`'s checks."""
+    found: dict[Variant, ModelFile] = {}
+    for meta_path in sorted(folder.glob("*.json")):
+        meta = _read_meta(meta_path)
+        name, runtime, file = meta.get("name"), meta.get("runtime_target"), meta.get("file")
+        model = folder / str(file) if file else meta_path.with_suffix(".ptl")
+        if isinstance(name, str) and isinstance(runtime, str) and model.is_file():
+            v = Variant(name, runtime, str(meta.get("quant", "fp32")))
+            found[v] = ModelFile(v, model, meta, cached=True)
+    return found
 
+
+def doctor(spec: str, settings: Settings) -> list[pre.Preflight]:
+    """Preflight without a session: adb, device state, every runner flavor, the exported models'
+    bytecode and format, the APKs' 16 KB alignment, space, battery, thermal, build."""
     head = pre.Preflight(spec)
+    for apk in settings.apk:
+        pre.check_apk_alignment(head, Path(apk))
     if spec not in (HOST, SIM) and not check_adb(head, spec):
         return [head]
     with contextlib.ExitStack() as stack:
@@ -341,13 +408,14 @@ def doctor(spec: str, settings: Settings) -> list[pre.Preflight]:
         except DeviceError as exc:
             head.add("device", pre.FAIL, str(exc))
             return [head]
-        models = {}
-        for meta_path in sorted(models_dir().glob("*.json")):
-            ptl = meta_path.with_suffix(".ptl")
-            if ptl.is_file():
-                models[meta_path.stem] = ModelFile(meta_path.stem, ptl, _read_meta(meta_path), cached=True)
-        c = preflight_target(target, settings, models, {})
-        pre.check_bytecode(c.preflight, {n: m.meta for n, m in models.items()})
+        files = exported_files(models_dir(), models_dir())
+        c = preflight_target(target, settings, files, {}, set(p.RUNTIMES))
+        for v, f in files.items():
+            pre.check_model_file(c.preflight, c.runners.get(runner_runtime(get_runtime(v.runtime))), v, f.meta)
+        page = max((r.page_size or 0 for r in c.runners.values()), default=0)
+        if page > p.PAGE_SIZE_4K:  # now that the device's page size is known: would the APKs load?
+            for apk in settings.apk:
+                pre.check_apk_alignment(c.preflight, Path(apk), page)
         c.preflight.checks[:0] = head.checks
         return [c.preflight]
 

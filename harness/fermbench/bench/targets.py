@@ -74,20 +74,21 @@ class Target(ABC):
         """Make `local` readable by the runner as `name`; returns the runner's path. Skips identical files."""
 
     @abstractmethod
-    def _instrument(self, extras: dict[str, str], timeout: float,
+    def _instrument(self, runtime: str, extras: dict[str, str], timeout: float,
                     stop: threading.Event | None) -> tuple[InstrumentRun, float]:
-        """One `am instrument` of the runner: its parsed output and the seconds it took; it ends
-        early (RunnerError code "interrupted") once `stop` is set."""
+        """One `am instrument` of the runner for `runtime` (pytorch_lite or executorch): its parsed
+        output and the seconds it took; it ends early (RunnerError "interrupted") once `stop` is set."""
 
     @abstractmethod
     def _fetch(self, path: str) -> bytes:
         """A result file the runner wrote (when its result was too large to inline)."""
 
-    def run(self, extras: dict[str, str], timeout: float, expect: type[R],
+    def run(self, runtime: str, extras: dict[str, str], timeout: float, expect: type[R],
             stop: threading.Event | None = None) -> RunnerCall[R]:
-        """One runner call; RunnerError on a coded error, crash, hang (code 'timeout'), an
-        interruption (`stop` set: code 'interrupted') or an answer of another mode than `expect`."""
-        run, seconds = self._instrument(extras, timeout, stop)
+        """One call of the runner of `runtime`; RunnerError on a coded error, crash, hang (code
+        'timeout'), an interruption (`stop` set: 'interrupted') or an answer of another mode than
+        `expect`."""
+        run, seconds = self._instrument(runtime, extras, timeout, stop)
         result = p.decode_result(run, fetch=self._fetch)
         if not isinstance(result, expect):
             raise RunnerError(f"the runner answered a {type(result).__name__} to a {extras.get('mode')} call; "
@@ -100,7 +101,7 @@ class Target(ABC):
     def free_bytes(self) -> int | None:
         return None
 
-    def installed_size(self, apk: Path | None) -> tuple[int | None, str]:
+    def installed_size(self, apk: Path | None, runtime: str = p.RUNTIME_LITE) -> tuple[int | None, str]:
         return None, "not an Android device"
 
     def install(self, apk: Path) -> str:
@@ -172,14 +173,14 @@ class HostTarget(Target):
     def put_file(self, local: Path, name: str) -> str:
         return str(Path(local).resolve())  # the host runner reads files where they are
 
-    def _instrument(self, extras: dict[str, str], timeout: float,
+    def _instrument(self, runtime: str, extras: dict[str, str], timeout: float,
                     stop: threading.Event | None) -> tuple[InstrumentRun, float]:
         from ..runner.host import run_instrumentation
 
         work = str(self._work)
 
         def start(emit: Callable[[str], None], cancel: threading.Event) -> None:
-            run_instrumentation(extras, Path, emit, cancel, external_dir=work)
+            run_instrumentation(extras, Path, emit, cancel, external_dir=work, runtime=runtime)
 
         with HOST_CPU:
             text, seconds, timed_out = run_with_timeout(start, timeout, stop)

@@ -32,6 +32,7 @@ from ..labels import CLASS_NAMES
 from ..store import slug
 from .results import ModelResult, ReportData
 from ..intervals import Interval, wilson
+from ..store.records import LITE_FP32
 from .training import TrainingRun
 
 DPI = 110
@@ -67,8 +68,10 @@ def _save(fig: Figure, path: Path) -> Path:
 
 
 def _name(r: ModelResult, sep: str = "\n") -> str:
-    """The model's name on a chart; untrained weights are flagged wherever the model appears."""
-    return r.model + (f"{sep}UNTRAINED" if r.trained is False else "")
+    """The model's name on a chart, with its runtime and quantisation unless it is the study's
+    PyTorch Lite fp32; untrained weights are flagged wherever the model appears."""
+    variant = "" if (r.runtime, r.quant) == LITE_FP32 else f"{sep}{r.runtime} {r.quant}"
+    return r.model + variant + (f"{sep}UNTRAINED" if r.trained is False else "")
 
 
 def _fer_accuracy(r: ModelResult) -> float | None:
@@ -310,6 +313,15 @@ def realworld_per_class_chart(results: Sequence[ModelResult]) -> Figure:
     return fig
 
 
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (latency, accuracy) points no other point beats on both, by increasing latency."""
+    front: list[tuple[float, float]] = []
+    for x, y in sorted(points, key=lambda t: (t[0], -t[1])):
+        if not front or y > front[-1][1]:
+            front.append((x, y))
+    return front
+
+
 def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
     fig = _figure()
     ax = fig.add_subplot()
@@ -321,6 +333,11 @@ def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
         ax.scatter(lat.median_ms, 100 * acc, s=max(area, 30), alpha=0.5)
         ax.annotate(f"{_name(r)}\n{mb:.2f} MB", (lat.median_ms, 100 * acc), fontsize=8,
                     ha="center", va="center")
+    front = pareto_front([(lat.median_ms, acc) for _, lat, acc in rows])
+    if len(front) > 1:  # the variants no other beats on both speed and accuracy
+        ax.plot([x for x, _ in front], [100 * y for _, y in front], color="gray", linestyle="--", linewidth=1,
+                label="Pareto front (faster and more accurate than everything beyond it)")
+        ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel("Median latency (ms)")
     ax.set_ylabel("FER-2013 accuracy on the device (%)")
     if rows:
@@ -328,7 +345,7 @@ def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
         ax.set_xlim(0, max(xs) * 1.3)
         ys = [100 * acc for _, _, acc in rows]
         ax.set_ylim(max(0, min(ys) - 15), min(100, max(ys) + 15))
-    _title(fig, ax, "Latency against accuracy (marker area = model size)",
+    _title(fig, ax, "Latency against accuracy, every variant (marker area = file size)",
            _where(results) + _missing(results, {r.model for r, _, _ in rows}))
     ax.grid(alpha=0.3)
     return fig

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 from .. import stats
 from ..stats import Comparison, StatWarning
 from .formats import Block, Section, fmt_ms, fmt_text, render_csv, render_json, render_markdown, render_rich
+from ..store.records import LITE_FP32
 from .results import DeviceInfo, ModelResult, ReportData
 
 NOT_COMPARABLE = "not comparable"
@@ -46,8 +47,9 @@ def why_not_comparable(a: ModelResult, b: ModelResult) -> str | None:
     reasons = []
     if a.model_sha256 != b.model_sha256 or not a.model_sha256:
         reasons.append(f"model hash differs ({(a.model_sha256 or '?')[:12]} vs {(b.model_sha256 or '?')[:12]})")
-    if a.device.runtime != b.device.runtime:
-        reasons.append(f"runtime differs ({a.device.runtime} vs {b.device.runtime})")
+    runtime_a, runtime_b = a.measured_by or a.device.runtime, b.measured_by or b.device.runtime
+    if runtime_a != runtime_b:
+        reasons.append(f"runtime differs ({runtime_a} vs {runtime_b})")
     if device_key(a.device) != device_key(b.device):
         reasons.append(f"device differs ({a.device.label} vs {b.device.label})")
     if a.latency is None or b.latency is None:
@@ -63,14 +65,17 @@ def _status_note(a: ModelResult, b: ModelResult) -> str:
 
 def _pairs(a_results: list[ModelResult], b_results: list[ModelResult]
            ) -> Iterator[tuple[str, ModelResult | None, ModelResult | None]]:
-    """Pair results by model; with one device on each side pair across devices, else by serial."""
+    """Pair results by variant (model, runtime, quantisation); with one device on each side pair
+    across devices, else by serial. Yields the label the comparison names the pair by."""
     a_devs = {r.device.serial for r in a_results}
     b_devs = {r.device.serial for r in b_results}
     by_serial = not (len(a_devs) == 1 and len(b_devs) == 1)
-    a_map = {((r.device.serial if by_serial else ""), r.model): r for r in a_results}
-    b_map = {((r.device.serial if by_serial else ""), r.model): r for r in b_results}
+    a_map = {((r.device.serial if by_serial else ""), r.variant): r for r in a_results}
+    b_map = {((r.device.serial if by_serial else ""), r.variant): r for r in b_results}
+    several = len({v for _, v in a_map.keys() | b_map.keys()} - {v for _, v in a_map.keys() | b_map.keys()
+                                                                 if (v.runtime, v.quant) == LITE_FP32}) > 0
     for key in sorted(a_map.keys() | b_map.keys()):
-        yield key[1], a_map.get(key), b_map.get(key)
+        yield (key[1].label if several else key[1].model), a_map.get(key), b_map.get(key)
 
 
 def compare_sessions(data_a: ReportData, data_b: ReportData, confidence: float = 0.95,

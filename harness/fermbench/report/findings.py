@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import stats
 from ..intervals import Interval
+from ..store.records import LITE_FP32
 from .results import ModelResult, ReportData
 
 SUPPORTS, CONTRADICTS, NOT_DISTINGUISHABLE, UNKNOWN = "supports", "contradicts", "not distinguishable", "cannot say"
@@ -109,15 +110,29 @@ def accuracy_findings(results: Sequence[ModelResult]) -> list[Finding]:
     return out
 
 
+def study_view(results: Sequence[ModelResult]) -> list[ModelResult]:
+    """One result per model, as the study measured it: PyTorch Lite fp32 where the session has it,
+    else the model's first fp32 variant, else its first variant."""
+    def rank(r: ModelResult) -> tuple[bool, bool, str]:
+        return ((r.runtime, r.quant) != LITE_FP32, r.quant != "fp32", r.runtime)
+
+    chosen: dict[str, ModelResult] = {}
+    for r in sorted(results, key=rank):
+        chosen.setdefault(r.model, r)
+    return list(chosen.values())
+
+
 def findings(data: ReportData) -> list[tuple[str, list[Finding]]]:
-    """(heading, findings) per session and device: training and size once per session."""
+    """(heading, findings) per session and device: training and size once per session. The study
+    compared models, so each model takes part with its study-like variant (see study_view)."""
     out: list[tuple[str, list[Finding]]] = []
     seen_sessions: set[str] = set()
-    for session, dev, group in data.groups():
+    for session, dev, all_variants in data.groups():
+        group = study_view(all_variants)
         items: list[Finding] = []
         if session not in seen_sessions:
             seen_sessions.add(session)
-            everything = [r for r in data.results if r.session == session]
+            everything = study_view([r for r in data.results if r.session == session and r.device == dev])
             items += training_findings(everything) + size_findings(everything)
         items.append(speed_finding(group, data.samples))
         items += accuracy_findings(group)

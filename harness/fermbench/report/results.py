@@ -18,7 +18,8 @@ import numpy as np
 from .. import stats, store
 from ..store import AccuracyPhase, AppSizePhase, RealworldPhase
 from ..stats import LatencySummary, StatWarning
-from ..intervals import Interval, wilson
+from ..intervals import Interval, paired_difference, wilson
+from ..store.records import LITE_FP32
 from ..labels import CLASS_NAMES
 from .training import TrainingRun, TrainingSummary, summary_from_meta, training_for
 
@@ -32,7 +33,7 @@ class DeviceInfo:
     kind: str | None
     name: str  # "Google Pixel 7", or the serial when the identity is unknown
     abi: str | None
-    runtime: str | None  # "pytorch_lite 2.1.0"
+    runtime: str | None  # the runners' runtimes: "pytorch_lite 2.1.0, executorch 1.4.1"
     tags: tuple[str, ...]
     identity: dict[str, Any] = field(default_factory=dict, compare=False)
     preflight: tuple[str, ...] = ()  # the run's own warnings about the device (battery, build, ...)
@@ -51,7 +52,10 @@ class ModelResult:
     date: str  # YYYY-MM-DD of the session
     device: DeviceInfo
     model: str
-    status: str  # ok | failed | running
+    runtime: str  # what it was exported for: pytorch_android_lite-2.1.0, executorch-1.4.1, ...
+    quant: str  # fp32 | int8
+    measured_by: str | None  # the runner's runtime and version: "pytorch_lite 2.1.0"
+    status: str  # ok | failed | skipped | interrupted | running
     error: str | None
     model_sha256: str | None
     trained: bool | None
@@ -65,23 +69,32 @@ class ModelResult:
     latency: LatencySummary | None
     repeats: int
     repeat_spread: float | None  # (max - min) / median of the repeats' medians
-    load_ms: float | None
+    runtime_load_ms: float | None  # the runtime's native library
+    load_ms: float | None  # the model file
     first_inference_ms: float | None
     mem_counter: str | None
-    mem_load_kb: float | None  # after load - before load
-    mem_run_kb: float | None  # after run - before load
+    mem_runtime_kb: float | None  # after the runtime library loaded - before it
+    mem_load_kb: float | None  # after the model loaded - before it (schema 1: before the runtime too)
+    mem_run_kb: float | None  # after the timed loop - before anything was loaded
+    peak_rss_kb: float | None  # the runner process's largest RSS (VmHWM)
+    foreground: str | None  # was the runner the top app: "top app", "not top (cached)", or why unknown
     thermal_max: int | None
     training: TrainingSummary | None  # final epoch: of the curve, else as the checkpoint recorded it
     curve: TrainingRun | None  # the checkpoint's own training curve (charts 1-3)
     training_missing: str | None  # why a trained model has no curve
     fer_interval: Interval | None  # device accuracy on FER-2013 with its Wilson interval
+    fer_change: Interval | None  # device accuracy minus the same model's Lite fp32 on the same images
     rw_interval: Interval | None  # real-world accuracy of the classified photos, Wilson interval
     rw_per_class: tuple[ClassAccuracy, ...]  # every class, absent ones with n = 0
     warnings: tuple[StatWarning, ...]
 
     @property
+    def variant(self) -> store.Variant:
+        return store.Variant(self.model, self.runtime, self.quant)
+
+    @property
     def key(self) -> tuple[str, str, str]:
-        return (self.session, self.device.serial, self.model)
+        return (self.session, self.device.serial, self.variant.key)
 
 
 @dataclass(frozen=True)
@@ -132,11 +145,10 @@ def _median(values: Sequence[float | int | None]) -> float | None:
 def device_info(serial: str, entry: store.SessionDevice | None) -> DeviceInfo:
     if entry is None:
         return DeviceInfo(serial=serial, kind=None, name=serial, abi=None, runtime=None, tags=())
-    ident, runner = entry.identity, entry.runner
+    ident = entry.identity
     name = " ".join(str(x) for x in (ident.get("manufacturer"), ident.get("model")) if x) or serial
-    runtime = None
-    if runner is not None:
-        runtime = " ".join(str(x) for x in (runner.runtime, runner.runtime_version) if x) or None
+    runtime = ", ".join(" ".join(str(x) for x in (r.runtime, r.runtime_version) if x)
+                        for _, r in sorted(entry.runners.items())) or None
     return DeviceInfo(
         serial=serial,
         kind=entry.kind,
@@ -197,15 +209,51 @@ def _per_class(photo_rows: Any) -> tuple[ClassAccuracy, ...]:
     return tuple(out)
 
 
+def _change_vs_lite_fp32(fer: Any, session: str, rec: store.Record) -> Interval | None:
+    """FER-2013 accuracy of this variant minus the same model's Lite fp32 on the same images of
+    the same device, with a paired bootstrap interval; None for Lite fp32 itself or without both."""
+    if (rec.runtime, rec.quant) == LITE_FP32 or not len(fer):
+        return None
+    base_key = store.variant_key(rec.model, *LITE_FP32)
+    here = fer[(fer.session == session) & (fer.device == rec.device)]
+    a, b = here[here.variant == base_key], here[here.variant == rec.variant]
+    if not len(a) or not len(b):
+        return None
+    pairs = a.merge(b, on="index", suffixes=("_a", "_b"))
+    if not len(pairs):
+        return None
+    return paired_difference((pairs.device_pred_a == pairs.label_a).to_numpy(),
+                             (pairs.device_pred_b == pairs.label_b).to_numpy())
+
+
 def _interval(accuracy: float | None, n: int | None) -> Interval | None:
     if accuracy is None or not n:
         return None
     return wilson(int(round(accuracy * n)), n)
 
 
+def _foreground(reps: list[store.LatencyRepeat]) -> str | None:
+    states = [lat.foreground for lat in reps if lat.foreground is not None]
+    if not states:
+        return None
+    if all(f.importance is None for f in states):
+        return f"unknown ({states[0].note})" if states[0].note else "unknown"
+    top = all(f.importance == 100 for f in states)  # ActivityManager IMPORTANCE_FOREGROUND
+    names = sorted({f.importance_name or str(f.importance) for f in states})
+    return "top app" if top else f"not top ({', '.join(names)})"
+
+
+def _measured_by(rec: store.Record, dev: store.SessionDevice | None) -> str | None:
+    used = next((lat.runtime for lat in rec.latency if lat.runtime is not None), None)
+    if used is not None:
+        return f"{used.name} {used.version}"
+    return None
+
+
 def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, timed: np.ndarray[Any, Any] | None,
-            repeat_medians: list[float], photo_rows: Any, training_root: Path | None) -> ModelResult:
-    meta = session.info.models.get(rec.model) or {}
+            repeat_medians: list[float], photo_rows: Any, training_root: Path | None,
+            fer_change: Interval | None) -> ModelResult:
+    meta = session.info.models.get(rec.variant) or {}
     curve, missing = training_for(rec.model, meta, training_root)
     training = curve.final() if curve is not None else summary_from_meta(meta)
     rw = rec.realworld if rec.realworld is not None and rec.realworld.ok else None
@@ -223,6 +271,9 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, ti
         date=str(session.info.created)[:10],
         device=dev,
         model=rec.model,
+        runtime=rec.runtime,
+        quant=rec.quant,
+        measured_by=_measured_by(rec, session.info.devices.get(rec.device)),
         status=rec.status,
         error=rec.error,
         model_sha256=meta.get("sha256"),
@@ -238,16 +289,22 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, ti
         repeats=len(repeat_medians),
         repeat_spread=stats.repeat_spread([[m] for m in repeat_medians]).relative_range
         if len(repeat_medians) > 1 else None,
+        runtime_load_ms=_median([lat.runtime_load_ms for lat in ok]),
         load_ms=_median([lat.load_ms for lat in ok]),
         first_inference_ms=_median([lat.first_inference_ms for lat in ok]),
         mem_counter=mems[0].counter if mems else None,
-        mem_load_kb=_median([delta(m.after_load_kb, m.before_load_kb) for m in mems]),
+        mem_runtime_kb=_median([delta(m.after_runtime_kb, m.before_load_kb) for m in mems]),
+        mem_load_kb=_median([delta(m.after_load_kb, m.after_runtime_kb if m.after_runtime_kb is not None
+                                   else m.before_load_kb) for m in mems]),
         mem_run_kb=_median([delta(m.after_run_kb, m.before_load_kb) for m in mems]),
+        peak_rss_kb=_median([m.peak_rss_kb for m in mems]),
+        foreground=_foreground(ok),
         thermal_max=max(thermal) if thermal else None,
         training=training,
         curve=curve,
         training_missing=missing,
         fer_interval=_interval(rec.accuracy.device_accuracy, rec.accuracy.n) if rec.accuracy else None,
+        fer_change=fer_change,
         rw_interval=_interval(rw.accuracy, rw.counts.classified) if rw and rw.counts else None,
         rw_per_class=_per_class(photo_rows) if rw else (),
         warnings=(),
@@ -261,27 +318,32 @@ def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path |
     loaded = store.load_sessions(list(sessions) if sessions else ["latest"], root=root)
     preds = loaded.predictions
     photos = preds[preds.dataset == "photos"] if len(preds) else preds
+    fer = preds[preds.dataset == "fer2013"] if len(preds) else preds
 
     samples = loaded.samples
     timed = samples[samples.phase == "timed"] if len(samples) else samples
     results: list[ModelResult] = []
     sample_map: dict[tuple[str, str, str], np.ndarray[Any, Any]] = {}
     for session in loaded.sessions:
-        for rec in sorted(session.records, key=lambda r: (r.device, r.model)):
+        for rec in sorted(session.records, key=lambda r: (r.device, r.variant)):
             dev = device_info(rec.device, session.info.devices.get(rec.device))
             ok_repeats = [lat.repeat for lat in rec.latency if lat.ok]
-            mine = timed[(timed.session == session.id) & (timed.device == rec.device) & (timed.model == rec.model)
-                         & timed.repeat.isin(ok_repeats)] if len(timed) else timed
+            mine = timed[(timed.session == session.id) & (timed.device == rec.device)
+                         & (timed.variant == rec.variant) & timed.repeat.isin(ok_repeats)] if len(timed) else timed
             values = mine.ns.to_numpy(dtype=np.float64) if len(mine) else None
             medians = [float(np.median(g.ns.to_numpy(dtype=np.float64))) for _, g in mine.groupby("repeat")] if len(mine) else []
             mine_photos = photos[(photos.session == session.id) & (photos.device == rec.device)
-                                 & (photos.model == rec.model)] if len(photos) else photos
+                                 & (photos.variant == rec.variant)] if len(photos) else photos
             result = _result(session, dev, rec, values, medians, mine_photos,
-                             training_root if training_root is not None else root)
+                             training_root if training_root is not None else root,
+                             _change_vs_lite_fp32(fer, session.id, rec))
             results.append(result)
             if values is not None:
                 sample_map[result.key] = values
-    # Smallest model first within each device (the study's order: shallow -> deep -> ResNet).
     order = {s.id: i for i, s in enumerate(loaded.sessions)}
-    results.sort(key=lambda r: (order[r.session], r.device.serial, r.model_bytes is None, r.model_bytes or 0, r.model))
+    # Within a device: the models in the order the session names them (the zoo's, shallow -> deep ->
+    # ResNet-9, by default), each model's Lite fp32 first, then its other runtimes and quantisations.
+    rank = {(s.id, name): i for s in loaded.sessions for i, name in enumerate(s.info.settings.get("models") or [])}
+    results.sort(key=lambda r: (order[r.session], r.device.serial, rank.get((r.session, r.model), len(rank)), r.model,
+                                (r.runtime, r.quant) != LITE_FP32, r.runtime, r.quant))
     return ReportData(results, sample_map, loaded.predictions, loaded.sessions)

@@ -53,7 +53,7 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "device_kind": lambda r: r.device.kind,
     "device_tags": lambda r: list(r.device.tags),
     "abi": lambda r: r.device.abi,
-    "runtime": lambda r: r.device.runtime,
+    "runtime": lambda r: r.measured_by or r.device.runtime,
     "model": lambda r: r.model,
     "status": lambda r: r.status,
     "error": lambda r: r.error,
@@ -112,6 +112,17 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     # per class "name:correct/classified/photos", or "name:absent" when the photos lack the class
     "rw_per_class": lambda r: [f"{c.name}:" + ("absent" if c.absent else f"{c.correct}/{c.n}/{c.photos}")
                                for c in r.rw_per_class] or None,
+    # appended later: runtimes and quantisation side by side, and the runner's finer measurements
+    "export_runtime": lambda r: r.runtime,
+    "quant": lambda r: r.quant,
+    "trimmed_mean_ms": lambda r: r.latency.trimmed_mean_ms if r.latency else None,
+    "runtime_load_ms": lambda r: r.runtime_load_ms,
+    "mem_runtime_kb": lambda r: r.mem_runtime_kb,
+    "peak_rss_kb": lambda r: r.peak_rss_kb,
+    "foreground": lambda r: r.foreground,
+    "fer_change_vs_lite_fp32": lambda r: r.fer_change.value if r.fer_change else None,
+    "fer_change_ci_low": lambda r: r.fer_change.low if r.fer_change else None,
+    "fer_change_ci_high": lambda r: r.fer_change.high if r.fer_change else None,
 }
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
 
@@ -122,6 +133,7 @@ def _class_cell(index: int) -> Callable[[ModelResult], ClassAccuracy | None]:
 # Cells only the terminal and markdown tables show (csv and json have the raw columns above).
 DISPLAY: dict[str, Callable[[ModelResult], Any]] = {
     "fer_ci": lambda r: r.fer_interval,
+    "fer_change": lambda r: r.fer_change,
     "rw_ci": lambda r: r.rw_interval,
     **{f"rw_class_{name}": _class_cell(i) for i, name in enumerate(CLASS_NAMES)},
 }
@@ -138,6 +150,11 @@ def display_row(r: ModelResult) -> dict[str, Any]:
 def fmt_interval(v: Interval | None) -> str:
     """A 95% interval of a fraction as percentages, '62.9-66.2'."""
     return MISSING if v is None else f"{100 * v.low:.1f}-{100 * v.high:.1f}"
+
+
+def fmt_change(v: Interval | None) -> str:
+    """A change of accuracy in percentage points with its interval: '-0.4 [-1.2, +0.3]'."""
+    return MISSING if v is None else f"{100 * v.value:+.1f} [{100 * v.low:+.1f}, {100 * v.high:+.1f}]"
 
 
 def fmt_class(v: ClassAccuracy | None) -> str:
@@ -163,21 +180,27 @@ SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
     ]),
     ("Latency (ms)", [
         ("Threads", "threads", fmt_int),
+        ("Runtime load", "runtime_load_ms", fmt_ms),
         ("Load", "load_ms", fmt_ms),
         ("First", "first_inference_ms", fmt_ms),
         ("Median", "median_ms", fmt_ms),
+        ("Trimmed", "trimmed_mean_ms", fmt_ms),
         ("p90", "p90_ms", fmt_ms),
         ("p99", "p99_ms", fmt_ms),
         ("Min", "min_ms", fmt_ms),
         ("CV %", "cv", fmt_pct),
         ("n", "n", fmt_int),
+        ("Mem runtime MiB", "mem_runtime_kb", fmt_mib_from_kb),
         ("Mem load MiB", "mem_load_kb", fmt_mib_from_kb),
         ("Mem run MiB", "mem_run_kb", fmt_mib_from_kb),
+        ("Peak RSS MiB", "peak_rss_kb", fmt_mib_from_kb),
+        ("Foreground", "foreground", fmt_text),
     ]),
     ("Accuracy (%)", [
         ("FER n", "fer_n", fmt_int),
         ("FER device", "fer_acc_device", fmt_pct),
         ("FER 95% CI", "fer_ci", fmt_interval),
+        ("vs Lite fp32 (pts)", "fer_change", fmt_change),
         ("FER host", "fer_acc_host", fmt_pct),
         ("Agree", "fer_agreement", fmt_pct),
         ("Real-world", "rw_accuracy", fmt_pct),
@@ -198,7 +221,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
     ]),
 ]
 PER_CLASS = "Real-world accuracy per class (%)"
-TEXT_COLUMNS = {"status", "train_run"} | {f"rw_class_{name}" for name in CLASS_NAMES}
+TEXT_COLUMNS = {"status", "train_run", "foreground"} | {f"rw_class_{name}" for name in CLASS_NAMES}
 
 # Which cell a warning sits beside (device-wide warnings go under the device heading instead).
 WARNING_CELL = {
@@ -215,6 +238,13 @@ WARNING_CELL = {
 DEVICE_WARNINGS = {"simulated", "host", "emulator", "debuggable", "no_apk"}
 
 
+def row_label(r: ModelResult, results: list[ModelResult]) -> str:
+    """The model, and its runtime and quantisation where the table holds more than one of those."""
+    if len({(x.runtime, x.quant) for x in results}) > 1:
+        return f"{r.model} ({r.runtime}, {r.quant})"
+    return r.model
+
+
 def _section(title: str, cols: list[tuple[str, str, Callable[[Any], str]]], results: list[ModelResult],
              rows: list[dict[str, Any]]) -> Section:
     headers = ["Model"] + [h for h, _, _ in cols]
@@ -222,20 +252,20 @@ def _section(title: str, cols: list[tuple[str, str, Callable[[Any], str]]], resu
     names = {c for _, c, _ in cols}
     for r, row in zip(results, rows):
         marked = {WARNING_CELL[w.code] for w in r.warnings if WARNING_CELL.get(w.code) in names}
-        cells = [r.model]
+        cells = [row_label(r, results)]
         for _, col, fmt in cols:
             text = fmt(row[col])
             cells.append(f"{text} {MARK}" if col in marked and text != MISSING else text)
         section.rows.append(cells)
         for w in r.warnings:
             if WARNING_CELL.get(w.code) in names:
-                section.notes.append(f"{MARK} {r.model}: {w}")
+                section.notes.append(f"{MARK} {row_label(r, results)}: {w}")
     return section
 
 
 def device_heading(session: str, dev: DeviceInfo, results: list[ModelResult]) -> str:
     date = results[0].date if results else ""
-    runtime = f" · runtime {dev.runtime}" if dev.runtime else ""
+    runtime = f" · {'runtimes' if ',' in dev.runtime else 'runtime'} {dev.runtime}" if dev.runtime else ""
     return f"{dev.label} · session {session} · {date}{runtime}"
 
 
@@ -256,7 +286,7 @@ def build_blocks(data: ReportData) -> list[Block]:
         lines += [f"{MARK} preflight: {w}" for w in dev.preflight]
         for r in results:
             if r.status != "ok":
-                lines.append(f"{r.model}: {r.status.upper()}" + (f": {r.error}" if r.error else ""))
+                lines.append(f"{row_label(r, results)}: {r.status.upper()}" + (f": {r.error}" if r.error else ""))
         sections = [_section(title, cols, results, rows) for title, cols in SECTIONS
                     if title != PER_CLASS or any(r.rw_per_class for r in results)]
         blocks.append(Block(device_heading(session, dev, results), lines, sections))

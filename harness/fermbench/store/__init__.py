@@ -9,13 +9,13 @@ into pandas. Layout and fields: results/README.md; types: store/records.py.
       log.txt                            append-only, one line per event
 """
 
-from .files import now_iso, read_json, slug
+from .files import now_iso, read_json, slug, variant_stem
 from .reader import Loaded, StoredSession, latest_session, list_sessions, load_session, load_sessions, resolve_session
 from .records import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, PHASE_TYPES, PHASES, RUNNING,
                       SCHEMA_VERSION,
                       SKIPPED, AccuracyPhase, AppSizePhase, LatencyRepeat, LatencySettings, Memory, Phase,
                       PhotoCounts, RealworldPhase, Record, RunnerInfo, RuntimeUsed, SessionDevice, SessionInfo,
-                      Thermal)
+                      Thermal, Variant, Foreground, variant_key)
 from .writer import SAMPLE_COLUMNS, SessionStore
 
 __all__ = [
@@ -23,6 +23,6 @@ __all__ = [
     "SAMPLE_COLUMNS",
     "SCHEMA_VERSION", "SKIPPED", "AccuracyPhase", "AppSizePhase", "LatencyRepeat", "LatencySettings", "Loaded",
     "Memory", "Phase", "PhotoCounts", "RealworldPhase", "Record", "RunnerInfo", "RuntimeUsed", "SessionDevice",
-    "SessionInfo", "SessionStore", "StoredSession", "Thermal", "latest_session", "list_sessions", "load_session",
-    "load_sessions", "now_iso", "read_json", "resolve_session", "slug",
+    "SessionInfo", "SessionStore", "StoredSession", "Thermal", "Variant", "Foreground", "latest_session", "list_sessions", "load_session",
+    "load_sessions", "now_iso", "read_json", "resolve_session", "slug", "variant_key", "variant_stem",
 ]

@@ -8,13 +8,13 @@ import secrets
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from .. import __version__
 from ..errors import ResultsError
 from ..fileio import atomic_write_json
 from . import codec
-from .records import SUPPORTED_SCHEMA_VERSIONS
+from .records import SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS, Variant
 
 T = TypeVar("T")
 
@@ -27,6 +27,11 @@ def slug(text: str) -> str:
     """A file-name-safe form of a serial or model name (`127.0.0.1:15555` -> `127.0.0.1_15555`)."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", text)
     return safe if safe.strip(".") else "_" + safe  # never "", "." or ".."
+
+
+def variant_stem(variant: Variant) -> str:
+    """The file-name stem of a variant's record, samples and predictions."""
+    return ".".join(slug(part) for part in (variant.model, variant.runtime, variant.quant))
 
 
 def new_session_id() -> str:
@@ -72,10 +77,13 @@ def check_schema(obj: dict[str, Any], where: Path) -> None:
             f"wrote it (harness version in session.json) or re-run the session")
 
 
-def read_typed(cls: type[T], path: Path) -> T:
-    """A schema-checked JSON file of the session as its dataclass."""
+def read_typed(cls: type[T], path: Path, migrate: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> T:
+    """A schema-checked JSON file of the session as its dataclass; `migrate` turns an older
+    schema's object into the current one first (store/migrate.py)."""
     obj = read_json(path)
     check_schema(obj, path)
+    if obj.get("schema_version") != SCHEMA_VERSION and migrate is not None:
+        obj = migrate(obj)
     return codec.from_json(cls, obj, str(path))
 
 

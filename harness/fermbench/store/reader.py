@@ -9,7 +9,8 @@ from typing import Any, Sequence
 
 from ..errors import ResultsError
 from ..paths import results_dir
-from .files import read_typed
+from . import migrate
+from .files import read_json, read_typed
 from .records import Record, SessionInfo
 
 
@@ -60,8 +61,11 @@ class StoredSession:
 
 def load_session(session: str | Path, root: Path | None = None) -> StoredSession:
     path = resolve_session(session, root)
-    info = read_typed(SessionInfo, path / "session.json")
-    records = [read_typed(Record, p) for p in sorted((path / "records").glob("*/*.json"))]
+    raw = read_json(path / "session.json")
+    info = read_typed(SessionInfo, path / "session.json", migrate.session_v1)
+    v1_models = migrate._dict(raw.get("models"))
+    records = [read_typed(Record, p, lambda obj: migrate.record_v1(obj, v1_models))
+               for p in sorted((path / "records").glob("*/*.json"))]
     return StoredSession(path, info, records)
 
 
@@ -104,9 +108,9 @@ def load_sessions(paths_or_ids: Sequence[str | Path] | str | Path | None = None,
             if with_predictions:
                 predictions.extend(prediction_frames(session, rec))
     samples_df = (pd.concat(samples, ignore_index=True) if samples
-                  else pd.DataFrame(columns=["session", "device", "model", "repeat", "phase", "index", "ns"]))
+                  else pd.DataFrame(columns=["session", "device", "model", "variant", "repeat", "phase", "index", "ns"]))
     preds_df = (pd.concat(predictions, ignore_index=True) if predictions
-                else pd.DataFrame(columns=["session", "device", "model", "dataset"]))
+                else pd.DataFrame(columns=["session", "device", "model", "variant", "dataset"]))
     return Loaded(sessions, pd.DataFrame(runs), samples_df, preds_df)
 
 
@@ -153,6 +157,7 @@ def sample_frames(session: StoredSession, rec: Record) -> list[Any]:
             raise ResultsError(f"{path} is not a samples file (phase,index,ns with whole numbers: "
                                f"{str(exc).splitlines()[0]}); the file is corrupt, restore it or re-run") from None
         df.insert(0, "repeat", lat.repeat)
+        df.insert(0, "variant", rec.variant)
         df.insert(0, "model", rec.model)
         df.insert(0, "device", rec.device)
         df.insert(0, "session", session.id)
@@ -173,6 +178,7 @@ def prediction_frames(session: StoredSession, rec: Record) -> list[Any]:
         except (ValueError, pd.errors.ParserError) as exc:
             raise ResultsError(f"{session.path / rel} is not a predictions CSV ({exc}); restore it or re-run") from None
         df.insert(0, "dataset", dataset)
+        df.insert(0, "variant", rec.variant)
         df.insert(0, "model", rec.model)
         df.insert(0, "device", rec.device)
         df.insert(0, "session", session.id)

@@ -11,8 +11,9 @@ from typing import Any, Sequence
 
 from ..stats import LatencySummary
 
-SCHEMA_VERSION = 1
-SUPPORTED_SCHEMA_VERSIONS = (1,)
+SCHEMA_VERSION = 2  # 2: records per (device, model, runtime, quant); 1 is read and migrated (store/migrate.py)
+SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+LITE_FP32 = ("pytorch_android_lite-2.1.0", "fp32")  # what every schema-1 session ran
 
 # Session status values. "running" on disk after the process died means it was killed.
 RUNNING, COMPLETE, PARTIAL, FAILED, INTERRUPTED = "running", "complete", "partial", "failed", "interrupted"
@@ -57,9 +58,11 @@ class Memory:
 
     counter: str  # PSS or RSS: what the *_kb fields below count
     source: str  # where the runner read it (e.g. Debug.MemoryInfo, /proc/self/smaps_rollup)
-    before_load_kb: int | None = None  # before the model is loaded
+    before_load_kb: int | None = None  # before the runtime library (and the model) is loaded
+    after_runtime_kb: int | None = None  # runtime library loaded, no model yet
     after_load_kb: int | None = None  # after the model is loaded
     after_run_kb: int | None = None  # after the timed loop
+    peak_rss_kb: int | None = None  # the process's largest RSS during the run (VmHWM)
     native_heap_before_load_kb: int | None = None  # native heap allocated (malloc), before load
     native_heap_after_run_kb: int | None = None  # native heap allocated, after the timed loop
 
@@ -88,6 +91,18 @@ class RuntimeUsed:
 
 
 @dataclass
+class Foreground:
+    """Whether the runner held the foreground while it measured (AndroidX Benchmark's practice)."""
+
+    isolation_activity: bool | None = None  # the runner's opaque activity was shown
+    importance: int | None = None  # ActivityManager importance (100 = foreground)
+    importance_name: str | None = None
+    sustained_performance_supported: bool | None = None
+    sustained_performance_enabled: bool | None = None
+    note: str | None = None  # why a value is missing (e.g. the host has no such thing)
+
+
+@dataclass
 class LatencyRepeat(Phase):
     """One latency repeat (`--repeats`): what the runner measured, summarised, with its context."""
 
@@ -96,6 +111,8 @@ class LatencyRepeat(Phase):
     threads: int | None = None  # threads the runtime used
     summary: LatencySummary | None = None  # stats.summarize_ns of the timed samples (ns)
     samples: str | None = None  # the raw samples' CSV, relative to the session folder
+    runtime_load_ms: float | None = None  # loading the runtime's native library (and setting its threads)
+    runtime_preloaded: bool | None = None  # the runtime was already in the process (host, simulated phone)
     load_ms: float | None = None  # loading the model file into the runtime
     first_inference_ms: float | None = None  # the first forward after load, on its own
     warmup_count: int | None = None  # warm-up iterations run
@@ -105,6 +122,7 @@ class LatencyRepeat(Phase):
     memory: Memory | None = None  # memory around load and run
     thermal: Thermal | None = None  # thermal and battery around the repeat
     runtime: RuntimeUsed | None = None  # what measured it
+    foreground: Foreground | None = None  # was the runner the top app, in sustained-performance mode
     runner_seconds: float | None = None  # wall time of the whole runner call, seen from the host
     cooldown_seconds: float | None = None  # the wait before this repeat (thermal status, battery)
 
@@ -185,20 +203,50 @@ PHASE_TYPES: dict[str, type[Phase]] = {"latency": LatencyRepeat, "accuracy": Acc
 # ------------------------------------------------------------------------------------ record
 
 
+def variant_key(model: str, runtime: str, quant: str) -> str:
+    """How a session names one exported file: shallow_cnn/executorch-1.4.1/int8."""
+    return f"{model}/{runtime}/{quant}"
+
+
+@dataclass(frozen=True, order=True)
+class Variant:
+    """One thing a session measures: a model exported for a runtime at a quantisation."""
+
+    model: str
+    runtime: str  # an export runtime name: pytorch_android_lite-2.1.0, executorch-1.4.1, ...
+    quant: str  # fp32 | int8
+
+    @property
+    def key(self) -> str:
+        return variant_key(self.model, self.runtime, self.quant)
+
+    @property
+    def label(self) -> str:
+        """How a person reads it: 'shallow_cnn (executorch-1.4.1, int8)'."""
+        return f"{self.model} ({self.runtime}, {self.quant})"
+
+
+
 @dataclass
 class Record:
     """The results of one model on one device; written to records/<device>/<model>.json."""
 
     device: str  # the device key (serial, host, sim)
     model: str  # the model's name
+    runtime: str = LITE_FP32[0]  # the runtime it was exported for (export/runtimes.py)
+    quant: str = LITE_FP32[1]  # fp32 | int8
     schema_version: int = SCHEMA_VERSION
-    status: str = RUNNING  # ok (every planned phase ok or skipped) | failed | interrupted | running
+    status: str = RUNNING  # ok (every planned phase ok or skipped) | failed | skipped | interrupted | running
     error: str | None = None  # the failed phases, or why the whole record failed
     updated: str | None = None  # ISO time of the last write
     latency: list[LatencyRepeat] = field(default_factory=list)  # one per repeat
     accuracy: AccuracyPhase | None = None  # FER-2013 on the device
     realworld: RealworldPhase | None = None  # photos on the device
     appsize: AppSizePhase | None = None  # APK (or model file) size
+
+    @property
+    def variant(self) -> str:
+        return variant_key(self.model, self.runtime, self.quant)
 
     def phase(self, phase: str, repeat: int | None = None) -> Phase | None:
         if phase == "latency":
@@ -228,6 +276,11 @@ class Record:
         """The whole record failed (e.g. export or a lost device) before or between phases."""
         self.status = PHASE_FAILED
         self.error = error
+
+    def skip(self, why: str) -> None:
+        """The device cannot run this variant (its runner flavor is missing, 16 KB pages, ...)."""
+        self.status = SKIPPED
+        self.error = why
 
     def interrupt(self, why: str) -> None:
         """The session stopped while this record's phases ran (Ctrl-C, SIGTERM): not a failure."""
@@ -276,11 +329,13 @@ class RunnerInfo:
     protocol_version: int | None = None  # of android-runner/PROTOCOL.md
     runtime: str | None = None  # pytorch_lite, ...
     runtime_version: str | None = None
-    bytecode_min: int | None = None  # lite-interpreter bytecode versions the runtime reads
+    bytecode_min: int | None = None  # lite-interpreter bytecode versions the runtime reads (Lite)
     bytecode_max: int | None = None
+    pte_identifiers: list[str] = field(default_factory=list)  # .pte formats it reads (ExecuTorch), e.g. ET12
     abis: list[str] = field(default_factory=list)  # ABIs the runner was built for
     facts: dict[str, Any] = field(default_factory=dict)  # what the app sees of the device
     package_version: str | None = None  # versionName of the installed runner package
+    page_size: int | None = None  # the device's memory page size in bytes, as the runner reads it
 
 
 @dataclass
@@ -294,7 +349,7 @@ class SessionDevice:
     error: str | None = None  # why it failed
     identity: dict[str, Any] = field(default_factory=dict)  # model, manufacturer, soc, abis, release, sdk, fingerprint
     properties: dict[str, Any] = field(default_factory=dict)  # every fact the device layer read
-    runner: RunnerInfo | None = None  # what the runner said (info)
+    runners: dict[str, RunnerInfo] = field(default_factory=dict)  # per runner runtime (pytorch_lite, executorch)
     tags: list[str] = field(default_factory=list)  # emulator, debuggable, simulated, host
     warnings: list[str] = field(default_factory=list)  # preflight warnings, with their fixes
 
@@ -314,6 +369,6 @@ class SessionInfo:
     seed: int | None = None  # of the randomised model order
     order: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # serial -> repeat -> models
     devices: dict[str, SessionDevice] = field(default_factory=dict)  # device key -> device
-    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> the exporter's meta
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # variant key -> the exporter's meta
     totals: dict[str, float] | None = None  # where the wall time went, set when the session ends
     error: str | None = None  # why the session failed or stopped (e.g. no space left for results)

@@ -18,9 +18,9 @@ from ..errors import ResultsError
 from ..fileio import append_line, atomic_write_text, storage_error
 from ..locks import ProcessLock, pid_alive
 from ..paths import results_dir
-from .files import git_revision, new_session_id, now_iso, read_typed, slug, write_typed
+from .files import git_revision, new_session_id, now_iso, read_json, read_typed, slug, variant_stem, write_typed
 from .reader import resolve_session
-from .records import Harness, Phase, Record, SessionDevice, SessionInfo
+from .records import SCHEMA_VERSION, Harness, Phase, Record, SessionDevice, SessionInfo, Variant
 
 SAMPLE_COLUMNS = ("phase", "index", "ns")  # phase: first | warmup | timed
 
@@ -75,6 +75,11 @@ class SessionStore:
     def open(cls, session: str | Path, *, root: Path | None = None) -> "SessionStore":
         """Reopen a session folder (by id under `root`, or by path) to resume it."""
         path = resolve_session(session, root)
+        raw = read_json(path / "session.json")
+        if raw.get("schema_version") != SCHEMA_VERSION:
+            raise ResultsError(f"session {path.name} was written by an older fermbench (results schema "
+                               f"{raw.get('schema_version')}): report it, but resume it with the fermbench that "
+                               f"wrote it ({(raw.get('harness') or {}).get('version')}) or start a new session")
         info = read_typed(SessionInfo, path / "session.json")
         lock = cls._take_lock(path, info.session_id)
         try:
@@ -123,26 +128,27 @@ class SessionStore:
             self.info.order.setdefault(serial, {})[str(repeat)] = list(order)
             self._save_info()
 
-    def set_model(self, name: str, meta: dict[str, Any]) -> None:
+    def set_model(self, variant: Variant, meta: dict[str, Any]) -> None:
         with self._lock:
-            self.info.models[name] = meta
+            self.info.models[variant.key] = meta
             self._save_info()
 
     # -- records ---------------------------------------------------------------------------
 
-    def record_path(self, serial: str, model: str) -> Path:
-        return self.path / "records" / slug(serial) / f"{slug(model)}.json"
+    def record_path(self, serial: str, variant: Variant) -> Path:
+        return self.path / "records" / slug(serial) / f"{variant_stem(variant)}.json"
 
-    def record(self, serial: str, model: str) -> Record:
-        """The stored record of (device, model), or a new one."""
-        path = self.record_path(serial, model)
+    def record(self, serial: str, variant: Variant) -> Record:
+        """The stored record of (device, model, runtime, quant), or a new one."""
+        path = self.record_path(serial, variant)
         if not path.exists():
-            return Record(serial, model)
+            return Record(serial, variant.model, variant.runtime, variant.quant)
         return read_typed(Record, path)
 
     def save_record(self, record: Record) -> Path:
         record.updated = now_iso()
-        return write_typed(self.record_path(record.device, record.model), record)
+        return write_typed(self.record_path(record.device, Variant(record.model, record.runtime, record.quant)),
+                           record)
 
     def save_phase(self, record: Record, phase: str, result: Phase, repeat: int | None,
                    planned: Sequence[tuple[str, int | None]]) -> None:
@@ -153,14 +159,14 @@ class SessionStore:
 
     # -- raw data files --------------------------------------------------------------------
 
-    def write_samples(self, serial: str, model: str, repeat: int, timed_ns: Iterable[int], *,
+    def write_samples(self, serial: str, variant: Variant, repeat: int, timed_ns: Iterable[int], *,
                       first_ns: int | None = None, warmup_ns: Iterable[int] = ()) -> str:
         """Write every raw sample of one latency repeat; returns its path relative to the session.
 
         Rows: the first inference after load (`first`), warm-up iterations where the runner
         reports them one by one (`warmup`), then every timed iteration (`timed`).
         """
-        rel = f"samples/{slug(serial)}/{slug(model)}.r{repeat}.csv"
+        rel = f"samples/{slug(serial)}/{variant_stem(variant)}.r{repeat}.csv"
         buf = io.StringIO()
         buf.write(",".join(SAMPLE_COLUMNS) + "\n")
         first = [] if first_ns is None else [first_ns]
@@ -170,10 +176,10 @@ class SessionStore:
         atomic_write_text(self.path / rel, buf.getvalue())
         return rel
 
-    def write_predictions(self, serial: str, model: str, dataset: str,
+    def write_predictions(self, serial: str, variant: Variant, dataset: str,
                           rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
         """Write per-image predictions as CSV; returns the path relative to the session."""
-        rel = f"predictions/{slug(serial)}/{slug(model)}.{dataset}.csv"
+        rel = f"predictions/{slug(serial)}/{variant_stem(variant)}.{dataset}.csv"
         buf = io.StringIO()
         writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="raise")
         writer.writeheader()
