@@ -1,4 +1,4 @@
-"""The checks an exported file must pass before it is accepted.
+"""The checks a TorchScript Lite file must pass before it is accepted (.pte files: pte_gates.py).
 
 Each gate returns what it measured and raises ExportError when the file must not reach a phone.
 """
@@ -7,24 +7,25 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import ExportError
 from ..labels import INPUT_SHAPE
-from .runtimes import Runtime
+from .runtimes import LiteRuntime
 
 PARITY_TOLERANCE = 1e-4
 
 
-def load_lite(path: Path):
+def load_lite(path: Path) -> Any:  # torch.jit.mobile.LiteScriptModule, which torch leaves untyped
     from torch.jit.mobile import _load_for_lite_interpreter
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         try:
-            return _load_for_lite_interpreter(str(path))
+            return _load_for_lite_interpreter(str(path))  # type: ignore[no-untyped-call]
         except RuntimeError as exc:
             first = str(exc).strip().splitlines()[0][:160]
             raise ExportError(f"{path.name} does not load in the lite interpreter ({first}): re-export it") from exc
@@ -54,7 +55,7 @@ def bytecode_version(path: Path) -> int:
     return int(_get_model_bytecode_version(str(path)))
 
 
-def bytecode_gate(path: Path, runtime: Runtime, name: str) -> int:
+def bytecode_gate(path: Path, runtime: LiteRuntime, name: str) -> int:
     version = bytecode_version(path)
     if not runtime.min_bytecode <= version <= runtime.max_bytecode:
         hint = (

@@ -9,46 +9,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from .. import __version__
 from ..errors import ExportError
 from ..fileio import atomic_write_json, sha256_file
-from ..labels import CLASS_NAMES, INPUT_SHAPE, NORM_MEAN, NORM_STD
-from ..paths import models_dir
-from ..zoo.registry import build_model, check_name, count_macs
 from . import gates
-from .runtimes import DEFAULT_RUNTIME, MIN_BACKPORT, get_runtime
+from .common import ExportResult, base_meta, work_dir
+from .runtimes import DEFAULT_RUNTIME, MIN_BACKPORT, LiteRuntime, get_runtime
 
 EMBEDDED_NAME = "fermbench.json"  # extra file inside the .ptl: identifies a file found on a phone
-UNTRAINED_NOTE = "UNTRAINED: freshly initialised weights; accuracy numbers from this model are meaningless"
-
-
-@dataclass
-class ExportResult:
-    name: str
-    path: Path
-    json_path: Path
-    meta: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
-
-
-def default_checkpoint(name: str) -> Path:
-    return models_dir() / f"{name}.ckpt"
 
 
 def _script(module: nn.Module) -> torch.jit.ScriptModule:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return torch.jit.freeze(torch.jit.script(module.eval()))
+            frozen: torch.jit.ScriptModule = torch.jit.freeze(torch.jit.script(module.eval()))
+            return frozen
         except Exception as exc:  # TorchScript raises many types for unscriptable code
             raise ExportError(f"the model cannot be scripted ({str(exc).strip().splitlines()[0][:160]}): fix its forward()") from exc
 
@@ -66,17 +48,6 @@ def _try_optimize(scripted: torch.jit.ScriptModule) -> tuple[torch.jit.ScriptMod
         return scripted, False, f"not applied: {reason}"
 
 
-def _work_dir(out_dir: Path) -> Path:
-    """A private folder beside the output. Files are saved there under their *final* name,
-    because the lite format stores the file's stem inside the archive: a random temp name
-    would make two exports of the same weights differ."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
-    except OSError as exc:
-        raise ExportError(f"cannot write to output folder {out_dir} ({exc.strerror}): pass a writable --out") from exc
-
-
 def export_module(
     module: nn.Module,
     name: str,
@@ -88,6 +59,8 @@ def export_module(
 ) -> ExportResult:
     """Export any 1x1x48x48 -> 7 module and run the gates. `identity` goes into the metadata."""
     target = get_runtime(runtime)
+    if not isinstance(target, LiteRuntime):
+        raise ExportError(f"{target.name} does not run TorchScript Lite files: export for it with the ExecuTorch exporter")
     if bytecode is not None and not MIN_BACKPORT <= bytecode <= target.max_bytecode:
         raise ExportError(
             f"bytecode target {bytecode} is not supported: choose {MIN_BACKPORT}-{target.max_bytecode} for {target.name}"
@@ -97,21 +70,10 @@ def export_module(
     if optimize:
         scripted, optimized, optimize_note = _try_optimize(scripted)
 
-    base: dict[str, Any] = {
-        "name": name,
-        "input_shape": list(INPUT_SHAPE),
-        "input_dtype": "float32",
-        "normalisation": {"scale": 1 / 255, "mean": NORM_MEAN, "std": NORM_STD, "formula": "(pixel/255 - mean) / std"},
-        "class_names": list(CLASS_NAMES),
-        "torch_version": torch.__version__,
-        "fermbench_version": __version__,
-        "runtime_target": target.name,
-        "optimize_for_mobile": {"applied": optimized, "note": optimize_note},
-        **identity,
-    }
+    base = {**base_meta(name, target.name, identity), "optimize_for_mobile": {"applied": optimized, "note": optimize_note}}
     out_dir = Path(out_dir)
     final = out_dir / f"{name}.ptl"
-    work = _work_dir(out_dir)
+    work = work_dir(out_dir)
     tmp = work / final.name
     try:
         # First save to learn the operator list, then save again with it embedded.
@@ -127,7 +89,7 @@ def export_module(
 
             (work / "backport").mkdir()
             backported = work / "backport" / final.name
-            if not _backport_for_mobile(str(tmp), str(backported), bytecode):
+            if not _backport_for_mobile(str(tmp), str(backported), bytecode):  # type: ignore[no-untyped-call]
                 raise ExportError(f"{name}: backport to bytecode {bytecode} failed: choose a newer --bytecode")
             os.replace(backported, tmp)
         # The gates run on the very file that will be accepted (backported or not).
@@ -141,6 +103,8 @@ def export_module(
     meta = {
         **embedded,
         "operators": final_ops,
+        "format": target.format,
+        "quant": "fp32",
         "file": final.name,
         "sha256": sha256_file(final),
         "bytes": final.stat().st_size,
@@ -150,42 +114,4 @@ def export_module(
         "parity_tolerance": gates.PARITY_TOLERANCE,
     }
     json_path = atomic_write_json(out_dir / f"{name}.json", meta)
-    return ExportResult(name, final, json_path, meta)
-
-
-def export_model(
-    name: str,
-    checkpoint: str | Path | None = None,
-    out_dir: str | Path | None = None,
-    bytecode: int | None = None,
-    runtime: str = DEFAULT_RUNTIME,
-    untrained: bool = False,
-    seed: int = 0,
-) -> ExportResult:
-    """Export one zoo model from a checkpoint (default models/<name>.ckpt) or, when there is none
-    (or `untrained`), from seeded fresh weights, loudly marked as untrained."""
-    from ..zoo.checkpoint import model_from_checkpoint
-
-    check_name(name)
-    out = Path(out_dir) if out_dir is not None else models_dir()
-    notes: list[str] = []
-    ckpt_path = Path(checkpoint) if checkpoint is not None else default_checkpoint(name)
-    if checkpoint is not None and untrained:
-        raise ExportError("--checkpoint and --untrained contradict each other: pass one of them")
-    if not untrained and (checkpoint is not None or ckpt_path.exists()):
-        model, ckpt = model_from_checkpoint(ckpt_path, expect_arch=name)
-        identity = {
-            "arch": ckpt.arch,
-            "trained": True,
-            "checkpoint": {"path": str(ckpt_path), "sha256": ckpt.sha256},
-            "training": {k: ckpt.meta[k] for k in sorted(ckpt.meta) if isinstance(ckpt.meta[k], (int, float, str, bool))},
-        }
-    else:
-        model = build_model(name, seed=seed)
-        identity = {"arch": name, "trained": False, "checkpoint": None, "init_seed": seed, "warning": UNTRAINED_NOTE}
-        notes.append(f"{name}: {UNTRAINED_NOTE} (no checkpoint at {ckpt_path})")
-    params = sum(p.numel() for p in model.parameters())
-    identity.update({"params": params, "macs": count_macs(model)})
-    result = export_module(model, name, out, identity, runtime=runtime, bytecode=bytecode)
-    result.notes.extend(notes)
-    return result
+    return ExportResult(name, target.name, "fp32", final, json_path, meta)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..labels import NUM_CLASSES
 from .blocks import conv_block
@@ -23,7 +24,22 @@ class Residual(nn.Module):
         self.body = nn.Sequential(conv_block(channels, channels), conv_block(channels, channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        out: torch.Tensor = x + self.body(x)
+        return out
+
+
+class GlobalMaxPool(nn.Module):
+    """Max over the whole feature map, as nn.AdaptiveMaxPool2d(1) computes it, bit for bit.
+
+    A max pool whose kernel is the full input is a core ATen op that XNNPACK runs;
+    aten.adaptive_max_pool2d is neither, so ExecuTorch could not export it. No parameters:
+    checkpoints saved with the adaptive pool load unchanged. The stride is spelled out because
+    the XNNPACK partitioner reads it from the op's arguments.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        size = x.shape[2:]
+        return F.max_pool2d(x, kernel_size=size, stride=size)
 
 
 class ResNet9(nn.Module):
@@ -34,9 +50,10 @@ class ResNet9(nn.Module):
         self.layer1 = nn.Sequential(conv_block(c0, c1), nn.MaxPool2d(2), Residual(c1))
         self.layer2 = nn.Sequential(conv_block(c1, c2), nn.MaxPool2d(2))
         self.layer3 = nn.Sequential(conv_block(c2, c3), nn.MaxPool2d(2), Residual(c3))
-        self.pool = nn.AdaptiveMaxPool2d(1)
+        self.pool = GlobalMaxPool()
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c3, num_classes))
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layer3(self.layer2(self.layer1(self.prep(x))))
-        return self.classifier(self.pool(x))
+        out: torch.Tensor = self.classifier(self.pool(x))
+        return out

@@ -1,0 +1,52 @@
+"""What every exporter shares: the result record, the metadata that describes the model's
+input and output, and the private folder where files wait until their gates pass."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+from ..errors import ExportError
+from ..labels import CLASS_NAMES, INPUT_SHAPE, NORM_MEAN, NORM_STD
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    name: str
+    runtime: str  # a key of runtimes.RUNTIMES
+    quant: str  # "fp32" or "int8"
+    path: Path  # the accepted model file
+    json_path: Path  # its metadata, beside it
+    meta: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def base_meta(name: str, runtime: str, identity: dict[str, Any]) -> dict[str, Any]:
+    """What a phone needs to feed the model and read its answer, and what produced it."""
+    return {
+        "name": name,
+        "input_shape": list(INPUT_SHAPE),
+        "input_dtype": "float32",
+        "normalisation": {"scale": 1 / 255, "mean": NORM_MEAN, "std": NORM_STD, "formula": "(pixel/255 - mean) / std"},
+        "class_names": list(CLASS_NAMES),
+        "torch_version": torch.__version__,
+        "fermbench_version": __version__,
+        "runtime_target": runtime,
+        **identity,
+    }
+
+
+def work_dir(out_dir: Path) -> Path:
+    """A private folder beside the output, on the same file system, so that accepting a file is
+    one rename. Files are saved there under their *final* name, because the lite format stores
+    the file's stem inside the archive: a random temp name would make two exports differ."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+    except OSError as exc:
+        raise ExportError(f"cannot write to output folder {out_dir} ({exc.strerror}): pass a writable --out") from exc
