@@ -88,13 +88,17 @@ def cached_export(variant: Variant, out_dir: Path, checkpoint: Path | None, byte
         return None
     if bytecode is None and meta.get("bytecode_version") != meta.get("bytecode_native"):
         return None
-    if variant.quant == "int8" and (meta.get("calibration") or {}).get("source") != calibration:
+    if variant.quant == "int8" and not _same_path((meta.get("calibration") or {}).get("source"), calibration):
         return None  # calibrated on other images
     if not _tool_versions_match(meta):
         return None
     if meta.get("sha256") != sha256_file(path):
         return None
     return path, normalise_meta(meta)
+
+
+def _same_path(a: object, b: str | None) -> bool:
+    return isinstance(a, str) and b is not None and Path(a).resolve() == Path(b).resolve()
 
 
 def normalise_meta(meta: dict[str, Any]) -> dict[str, Any]:
