@@ -160,13 +160,14 @@ class SimPhone:
         self._close_listener()
         self.drop_connections()
         self.daemon.reverse.close_all()
-        self.state.reboot(reason)
-        self._boot_thread = threading.Thread(target=self._come_back, name=f"sim:{self.port}-boot", daemon=True)
+        self._boot_thread = threading.Thread(target=self._come_back, args=(reason,), name=f"sim:{self.port}-boot",
+                                             daemon=True)
         self._boot_thread.start()
 
-    def _come_back(self) -> None:
+    def _come_back(self, reason: str) -> None:
         if self._stopping.wait(max(0.0, self.state.faults.reboot_delay_s)):
             return
+        self.state.reboot(reason)
         while not self._stopping.is_set():
             try:
                 sock = self._bind(self.port)

@@ -153,6 +153,9 @@ class Ctx:
         return device_abspath(self.session.cwd, path)
 
     def host(self, path: str) -> Path:
+        """The host path of a file operand; an empty operand names no file, as in POSIX."""
+        if not path:
+            raise CommandFailed(f"{self.name}: '': No such file or directory", 1)
         return self.state.host_path(self.abspath(path))
 
     def read_stdin(self, chunk: int = 1 << 20) -> Iterator[bytes]:

@@ -244,6 +244,9 @@ def _copy_into(ctx: Ctx, move: bool) -> int:
         if src_host.is_dir() and not (move or opts.get("r") or opts.get("R") or opts.get("a")):
             status = ctx.error(f"Skipped dir '{src}'")
             continue
+        if src_host.is_dir() and target.resolve().is_relative_to(src_host.resolve()):
+            status = ctx.error(f"'{ctx.state.device_path(target)}' is '{src}'")  # a folder into itself
+            continue
         if opts.get("v"):
             ctx.write(f"{ctx.name} '{src}' -> '{ctx.state.device_path(target)}'\n")
         if move:

@@ -8,6 +8,7 @@ command line has none. Errors are logcat's own (`logcat: Invalid -v 'x'.`, exit 
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
 from dataclasses import dataclass, field
@@ -169,7 +170,7 @@ def _parse_time(text: str, flag: str) -> float:
             continue
         year = parsed.tm_year if "%Y" in fmt else time.gmtime().tm_year
         frac = float("0." + text.rsplit(".", 1)[1])
-        return time.mktime((year, *parsed[1:6], 0, 0, 0)) - time.timezone + frac
+        return calendar.timegm((year, *parsed[1:6])) + frac  # the phone's clock is UTC
     try:
         return float(text)
     except ValueError:

@@ -144,11 +144,13 @@ def sleep(ctx: Ctx) -> int:
     return 0
 
 
-@command("date", summary="the time (UTC): +FORMAT, -u, -d @SECONDS, -r FILE, -I; setting it is refused")
+@command("date", summary="the time (UTC): +FORMAT, -u, -d @SECONDS, -r FILE, -I (ISO date); setting it is refused")
 def date(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("u", values="dDrsI", longs={"utc": "u", "iso-8601": "I"})
+    opts, operands = ctx.flags("uI", values="drs", longs={"utc": "u"}, real="dDIrsu")
     if len(operands) > 1:
         raise UsageError("Max 1 argument")
+    if "s" in opts or (operands and not operands[0].startswith("+")):
+        raise CommandFailed("date: cannot set date: Operation not permitted", 1)
     when = time.time()
     if "d" in opts:
         text = str(opts["d"])
@@ -160,15 +162,12 @@ def date(ctx: Ctx) -> int:
         if not host.exists():
             raise CommandFailed(f"date: {opts['r']}: No such file or directory", 1)
         when = host.stat().st_mtime
-    if operands and not operands[0].startswith("+"):
-        raise CommandFailed("date: cannot set date: Operation not permitted", 1)
-    if "I" in opts:
-        fmt = "%Y-%m-%d" if opts["I"] in ("", "date", True) else "%Y-%m-%dT%H:%M:%S+00:00"
+    if opts.get("I"):
+        fmt = "%Y-%m-%d"
     else:
         fmt = operands[0][1:] if operands else "%a %b %e %H:%M:%S %Z %Y"
-    stamp = time.gmtime(when)
     fmt = fmt.replace("%N", f"{int(when % 1 * 1e9):09d}").replace("%Z", "UTC").replace("%s", str(int(when)))
-    ctx.write(time.strftime(fmt, stamp) + "\n")
+    ctx.write(time.strftime(fmt, time.gmtime(when)) + "\n")
     return 0
 
 
