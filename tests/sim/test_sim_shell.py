@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fermbench.sim.shell import parse, run_shell, ShellSyntaxError
+from fermbench.sim.cmds import COMMANDS
+from fermbench.sim.shell import Shell, ShellSyntaxError, parse
 from fermbench.sim.state import Faults, PhoneState, SimIdentity
 
 
@@ -22,7 +23,7 @@ class Phone:
 
     def sh(self, cmd: str, stdin: bytes = b"", cancel: threading.Event | None = None) -> tuple[int, str, str]:
         out, err = [], []
-        rc = run_shell(self.state, cmd, io.BytesIO(stdin), out.append, err.append, cancel or threading.Event())
+        rc = Shell(self.state, COMMANDS).run(cmd, io.BytesIO(stdin), out.append, err.append, cancel or threading.Event())
         return rc, b"".join(out).decode(), b"".join(err).decode()
 
     def file(self, device_path: str) -> Path:
@@ -257,7 +258,7 @@ def test_dumpsys_reflects_state(phone):
 def test_logcat_dump_clear_and_tag_filter(phone):
     phone.state.log("I", "Tagged", "hello log")
     rc, out, _ = phone.sh("logcat -d")
-    assert rc == 0 and " I Tagged: hello log" in out
+    assert rc == 0 and " I Tagged  : hello log\n" in out
     assert phone.sh("logcat -d -s Other")[1] == ""
     assert phone.sh("logcat -c; logcat -d")[1] == ""
 

@@ -12,7 +12,8 @@ import pytest
 from fermbench.device.instrument_output import parse_instrument_output
 from fermbench.runner.protocol import EXTERNAL_FILES_DIR, RUNNER_COMPONENT, RUNNER_PACKAGE
 from fermbench.sim.apk import make_apk_bytes, read_apk_info, ApkError
-from fermbench.sim.shell import run_shell
+from fermbench.sim.cmds import COMMANDS
+from fermbench.sim.shell import Shell
 from fermbench.sim.state import Faults, PhoneState
 
 INFO = f"am instrument -w -r -e mode info {RUNNER_COMPONENT}"
@@ -24,7 +25,7 @@ class Phone:
 
     def sh(self, cmd, stdin=b"", cancel=None, chunks=None):
         out, err = [], []
-        rc = run_shell(self.state, cmd, io.BytesIO(stdin), (chunks if chunks is not None else out).append,
+        rc = Shell(self.state, COMMANDS).run(cmd, io.BytesIO(stdin), (chunks if chunks is not None else out).append,
                        err.append, cancel or threading.Event())
         if chunks is not None:
             out = chunks
@@ -54,7 +55,7 @@ def test_pm_install_from_a_pushed_file_then_list_path_dump_uninstall(phone):
     rc, out, _ = phone.sh("pm install -r -t /data/local/tmp/app.apk")
     assert (rc, out) == (0, "Success\n")
     assert phone.sh("pm list packages -3")[1] == "package:org.example.app\n"
-    rc, out, _ = phone.sh("pm list packages -f --show-versionCode example")
+    rc, out, _ = phone.sh("pm list packages -f --show-versioncode example")
     apk = phone.state.package("org.example.app").apk_path
     assert out == f"package:{apk}=org.example.app versionCode:7\n"
     assert phone.state.host_path(apk).read_bytes()[:2] == b"PK"
@@ -119,7 +120,7 @@ def test_system_packages_cannot_be_removed(phone):
 
 
 def test_unknown_pm_options_and_services_are_refused(phone):
-    assert phone.sh("pm install --bogus /x")[0] == 1
+    assert phone.sh("pm install --bogus /x")[0] == 255
     assert phone.sh("cmd nosuchservice")[0] == 20
 
 

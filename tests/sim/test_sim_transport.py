@@ -142,7 +142,7 @@ def test_exec_out_is_binary_exact(sim_phone, adb_server):
 def test_unknown_service_is_refused_and_phone_stays_up(sim_phone, adb_server):
     d = client_device(adb_server, sim_phone.serial)
     c = d.open_transport(timeout=10)
-    c.send_command("reboot:")
+    c.send_command("framebuffer:")
     with pytest.raises(adbutils.AdbError):
         c.check_okay()
     c.close()

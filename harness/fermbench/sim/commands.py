@@ -1,38 +1,67 @@
-"""`fermbench sim`: run one simulated phone by hand until Ctrl-C."""
+"""`fermbench sim`: run simulated phones by hand until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
 import dataclasses
 import signal
 import threading
+from pathlib import Path
 
 import click
 
+from . import services
+from .cmds import reference
+from .phone import SimPhone, consecutive_ports
 from .state import Faults, SimIdentity
+
+NO_AUTH_NOTE = ("note: a simulated phone accepts any adb connection without authentication (it is a test "
+                "double); it listens on 127.0.0.1 only")
+
+
+def reference_text() -> str:
+    """What the simulated phone supports, generated from its handlers and services."""
+    return ("Shell commands of the simulated phone (anything else: `/system/bin/sh: NAME: inaccessible "
+            "or not found`, exit 127):\n" + reference()
+            + "\nadb services (anything else is refused, as a phone refuses what it does not offer):\n"
+            + services.reference())
 
 
 @click.command("sim")
 @click.option("--port", type=int, default=15555, show_default=True,
-              help="TCP port to listen on (0: any free port). Not 5554-5585: adb scans those.")
-@click.option("--model", default=None, help="ro.product.model the phone reports.")
+              help="TCP port of the (first) phone; 0: any free port. Not 5554-5585: adb scans those.")
+@click.option("--count", type=int, default=1, show_default=True,
+              help="How many phones, on consecutive ports from --port (a farm on one host).")
+@click.option("--model", default=None, help="ro.product.model the phones report.")
 @click.option("--abi", "abis", multiple=True, help="ABI, repeatable, first is primary (default x86_64, arm64-v8a).")
 @click.option("--sdk", type=int, default=None, help="Android SDK level (ro.build.version.sdk).")
 @click.option("--release", default=None, help="Android release (ro.build.version.release).")
 @click.option("--emulator", is_flag=True, help="Report itself as an emulator (ro.kernel.qemu=1).")
 @click.option("--no-cmd", is_flag=True, help="Do not advertise `cmd`: adb installs by push + `pm install`.")
 @click.option("--unauthorized", is_flag=True, help="Answer adb with AUTH only, so it shows `unauthorized`.")
+@click.option("--reboot-delay", type=float, default=Faults().reboot_delay_s, show_default=True,
+              help="Seconds `adb reboot` keeps a phone offline.")
 @click.option("--root", type=click.Path(file_okay=False), default=None,
-              help="Keep the phone's file system in this folder (default: a temp folder, removed at exit).")
-def sim_cmd(port, model, abis, sdk, release, emulator, no_cmd, unauthorized, root) -> None:
-    """Run a simulated Android phone that the real adb server can connect to.
+              help="Keep the phone's file system in this folder (one subfolder per phone with --count; "
+                   "default: a temp folder, removed at exit).")
+@click.option("--help-commands", is_flag=True,
+              help="Print the shell commands and adb services the simulated phone supports, and exit.")
+def sim_cmd(port, count, model, abis, sdk, release, emulator, no_cmd, unauthorized, reboot_delay, root,
+            help_commands) -> None:
+    """Run simulated Android phones that the real adb server can connect to.
+
+    A simulated phone accepts any adb connection WITHOUT authentication (it is a test double,
+    not a phone) and listens on 127.0.0.1 only: reach it from elsewhere through an SSH tunnel.
 
     \b
     Example:
       fermbench sim --port 15555 --model "Pixel 8"
       adb connect 127.0.0.1:15555 && adb -s 127.0.0.1:15555 shell getprop ro.product.model
+      fermbench sim --port 15555 --count 4        # 127.0.0.1:15555 .. 127.0.0.1:15558
     """
-    from .phone import SimPhone
-
+    if help_commands:
+        click.echo(reference_text(), nl=False)
+        return
+    ports = consecutive_ports(port, count)
     changes: dict = {}
     if model:
         changes["model"] = model
@@ -44,22 +73,27 @@ def sim_cmd(port, model, abis, sdk, release, emulator, no_cmd, unauthorized, roo
         changes["release"] = release
     if emulator:
         changes["is_emulator"] = True
-    identity = dataclasses.replace(SimIdentity(), **changes)
-    faults = Faults(advertise_cmd=not no_cmd, unauthorized=unauthorized)
 
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
-    phone = SimPhone(identity=identity, faults=faults, port=port, root=root).start()
+    phones: list[SimPhone] = []
     try:
-        click.echo(f"simulated phone {identity.model!r} listening as {phone.serial}")
-        click.echo(f"connect with:  adb connect {phone.serial}")
-        click.echo("stop with Ctrl-C (run `adb disconnect` first, or adb keeps it offline a while)",
-                   err=True)
+        for k, p in enumerate(ports, 1):
+            identity = dataclasses.replace(SimIdentity(), serialno=f"FERMSIM{k:04d}", **changes)
+            faults = Faults(advertise_cmd=not no_cmd, unauthorized=unauthorized, reboot_delay_s=reboot_delay)
+            folder = None if root is None else Path(root) if count == 1 else Path(root) / f"phone-{k}"
+            phones.append(SimPhone(identity=identity, faults=faults, port=p, root=folder).start())
+            click.echo(f"simulated phone {identity.model!r} listening as {phones[-1].serial}")
+            click.echo(f"connect with:  adb connect {phones[-1].serial}")
+        click.echo(NO_AUTH_NOTE, err=True)
+        click.echo("stop with Ctrl-C (run `adb disconnect` first, or adb keeps them offline a while)", err=True)
         while not done.wait(0.5):
             pass
     except KeyboardInterrupt:
         pass
     finally:
-        phone.stop()
+        for phone in phones:
+            phone.stop()
         signal.signal(signal.SIGTERM, previous)
-        click.echo("simulated phone stopped", err=True)
+        if phones:
+            click.echo(f"simulated phone{'s' if len(phones) > 1 else ''} stopped", err=True)

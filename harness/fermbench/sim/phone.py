@@ -6,6 +6,10 @@
 Each TCP connection gets a reader thread, each opened service its own thread; all share one
 PhoneState (file system, packages, properties). Faults live in `phone.state.faults` and may be
 changed while the phone runs.
+
+The phone accepts any adb connection without authentication (it is a test double) and listens
+on 127.0.0.1 only. `reboot()` (or `adb reboot`) takes it off the network for
+`faults.reboot_delay_s` and brings it back with its files, as a phone comes back from a reboot.
 """
 
 from __future__ import annotations
@@ -21,16 +25,37 @@ import weakref
 from pathlib import Path
 
 from ..errors import ConfigError
-from .services import open_service
+from .cmds import COMMANDS
+from .forward import ReverseForwards
+from .services import Daemon, open_service
+from .shell import Shell
 from .state import Faults, PhoneState, SimIdentity
 from .transport import Connection
 
 log = logging.getLogger(__name__)
 
-HOST = "127.0.0.1"
+HOST = "127.0.0.1"  # never any other address: an adb device is an unauthenticated shell
 # adb scans 5555-5585 (emulator console/adb pairs from 5554) at start-up and would claim a phone
 # there as `emulator-N`; keep simulated phones out of that range.
 ADB_SCANNED_PORTS = range(5554, 5586)
+
+
+def consecutive_ports(first: int, count: int) -> list[int]:
+    """The ports of `count` phones from `first` on (all 0, any free port, when first is 0);
+    ConfigError when the range leaves 1-65535 or meets adb's emulator scan range."""
+    if count < 1:
+        raise ConfigError(f"--count {count}: give at least 1 phone")
+    if first == 0:
+        return [0] * count
+    last = first + count - 1
+    if first < 1 or last > 65535:
+        shown = f"{first}" if count == 1 else f"{first}-{last}"
+        raise ConfigError(f"port {shown} is not a TCP port; choose --port in 1-65535 "
+                          "(or 0 for any free port) with room for --count phones")
+    if first <= ADB_SCANNED_PORTS[-1] and last >= ADB_SCANNED_PORTS[0]:
+        where = f"port {first} is in" if count == 1 else f"ports {first}-{last} overlap"
+        raise ConfigError(f"{where} adb's emulator scan range 5554-5585; choose another --port (e.g. 15555)")
+    return list(range(first, last + 1))
 
 
 class SimPhone:
@@ -43,6 +68,8 @@ class SimPhone:
         port: int = 0,
         root: Path | str | None = None,
     ):
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"port {port} is not a TCP port; choose one in 1-65535 (or 0 for any free port)")
         if port in ADB_SCANNED_PORTS:
             raise ConfigError(
                 f"port {port} is in adb's emulator scan range 5554-5585; choose another (e.g. 15555)"
@@ -56,11 +83,15 @@ class SimPhone:
         self._cleanup = (weakref.finalize(self, shutil.rmtree, str(self._root), True)
                          if self._own_root else None)
         self.state = PhoneState(self._root, identity, faults)
+        self.state.reboot_handler = self.reboot
+        self.daemon = Daemon(self.state, Shell(self.state, COMMANDS), ReverseForwards())
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
+        self._boot_thread: threading.Thread | None = None
         self._connections: list[tuple[Connection, threading.Thread]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._rebooting = False
         self._opened: collections.deque[str] = collections.deque(maxlen=500)
         self.port = 0
 
@@ -74,26 +105,89 @@ class SimPhone:
         return self.state.faults
 
     def start(self) -> "SimPhone":
+        while True:
+            try:
+                sock = self._bind(self._want_port)
+            except OSError as exc:
+                raise ConfigError(f"simulated phone cannot listen on port {self._want_port}: {exc}; "
+                                  "choose another --port") from exc
+            if sock.getsockname()[1] not in ADB_SCANNED_PORTS:
+                break
+            sock.close()  # the OS picked one adb scans: pick again
+        self.port = sock.getsockname()[1]
+        self._serve(sock)
+        log.info("simulated phone %s listening", self.serial)
+        return self
+
+    @staticmethod
+    def _bind(port: int) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((HOST, self._want_port))
-        except OSError as exc:
+            sock.bind((HOST, port))
+            sock.listen(8)
+        except BaseException:
             sock.close()
-            raise ConfigError(f"simulated phone cannot listen on port {self._want_port}: {exc}; "
-                              "choose another --port") from exc
-        sock.listen(8)
-        self.port = sock.getsockname()[1]
-        if self.port in ADB_SCANNED_PORTS:  # the OS picked one adb scans: pick again
-            sock.close()
-            return self.start()
+            raise
+        return sock
+
+    def _serve(self, sock: socket.socket) -> None:
         self._listener = sock
         self._accept_thread = threading.Thread(
-            target=self._accept_loop, name=f"sim:{self.port}-accept", daemon=True
+            target=self._accept_loop, args=(sock,), name=f"sim:{self.port}-accept", daemon=True
         )
         self._accept_thread.start()
-        log.info("simulated phone %s listening", self.serial)
-        return self
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._listener.close()
+        if self._accept_thread is not None and self._accept_thread is not threading.current_thread():
+            self._accept_thread.join(timeout=5)
+
+    def reboot(self, reason: str = "") -> None:
+        """Reboot: connections drop and nothing listens (adb shows the phone offline) for
+        `faults.reboot_delay_s`; processes, logs and non-persistent properties start afresh,
+        files stay; then the phone listens on its port again and adb reconnects by itself."""
+        with self._lock:
+            if self._rebooting or self._stopping.is_set():
+                return
+            self._rebooting = True
+        log.info("simulated phone %s rebooting (%s)", self.serial, reason or "adb")
+        self._close_listener()
+        self.drop_connections()
+        self.daemon.reverse.close_all()
+        self._boot_thread = threading.Thread(target=self._come_back, args=(reason,), name=f"sim:{self.port}-boot",
+                                             daemon=True)
+        self._boot_thread.start()
+
+    def _come_back(self, reason: str) -> None:
+        if self._stopping.wait(max(0.0, self.state.faults.reboot_delay_s)):
+            return
+        self.state.reboot(reason)
+        while not self._stopping.is_set():
+            try:
+                sock = self._bind(self.port)
+            except OSError as exc:  # someone took the port meanwhile: keep trying, stay offline
+                log.warning("simulated phone %s cannot listen again yet: %s", self.serial, exc)
+                self._stopping.wait(0.1)
+                continue
+            with self._lock:
+                if self._stopping.is_set():
+                    sock.close()
+                    return
+                self._serve(sock)
+                self._rebooting = False
+            log.info("simulated phone %s is back", self.serial)
+            return
+
+    @property
+    def rebooting(self) -> bool:
+        with self._lock:
+            return self._rebooting
 
     def set_faults(self, **changes) -> None:
         """Change faults now. Becoming unauthorized drops live connections at once (the user
@@ -119,16 +213,13 @@ class SimPhone:
             return sum(1 for c, _ in self._connections if not c.closed.is_set())
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._listener is not None:
-            try:
-                self._listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            self._listener.close()
-        if self._accept_thread is not None:
-            self._accept_thread.join(timeout=5)
+        with self._lock:
+            self._stopping.set()
+        if self._boot_thread is not None:
+            self._boot_thread.join(timeout=5)
+        self._close_listener()
         self.drop_connections()
+        self.daemon.reverse.close_all()
         with self._lock:
             threads = [t for _, t in self._connections]
         for t in threads:
@@ -153,13 +244,12 @@ class SimPhone:
     def _open_service(self, name: str):
         with self._lock:
             self._opened.append(name)
-        return open_service(self.state, name)
+        return open_service(self.daemon, name)
 
-    def _accept_loop(self) -> None:
-        assert self._listener is not None
+    def _accept_loop(self, listener: socket.socket) -> None:
         while not self._stopping.is_set():
             try:
-                sock, _addr = self._listener.accept()
+                sock, _addr = listener.accept()
             except OSError:
                 return
             if self._stopping.is_set():

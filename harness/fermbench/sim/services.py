@@ -1,13 +1,15 @@
-"""Which service an OPEN names, and the shell-like ones: `shell:`, `shell,v2,...:`, `exec:`.
+"""Which service an OPEN names, and what each answers (the table SERVICES).
 
-Facts from AOSP `SERVICES.TXT` and `shell_protocol.h`:
+Facts from AOSP `SERVICES.TXT`, `shell_protocol.h` and adbd's services.cpp:
 - `shell:cmd` (legacy) and `exec:cmd` give a raw byte stream: stdout and stderr merged, no exit
   code; the host's writes are the command's stdin.
 - `shell,v2,ARGS:cmd` frames both directions as packets of a 1-byte id and a little-endian
   uint32 length: 0 stdin, 1 stdout, 2 stderr, 3 exit (one byte), 4 close-stdin, 5 window size.
-- `sync:` is the file transfer service (sync.py).
-Anything else (reboot:, root:, tcpip:, jdwp, abb...) is refused with CLSE, as a phone refuses
-what it does not offer; nothing is pretended.
+- `sync:` is the file transfer service (sync.py); `tcp:` and `reverse:` forward (forward.py).
+- `reboot:ARG` and `remount:` run /system/bin/reboot and /system/bin/remount as exec: does;
+  `root:` and `unroot:` answer one line, as adbd on a user build answers them.
+Anything else (tcpip:, usb:, jdwp, framebuffer:, abb...) is refused with CLSE, as a phone
+refuses what it does not offer; nothing is pretended.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from __future__ import annotations
 import logging
 import struct
 import threading
+from dataclasses import dataclass
 from typing import Callable
 
-from .shell import run_shell
+from .forward import ReverseForwards, connect_local, pump
+from .shell import Shell
 from .state import PhoneState
 from .sync import serve_sync
 from .transport import Handler, Stream, StreamClosed
@@ -66,24 +70,82 @@ class StdinPipe:
             return out
 
 
-def open_service(state: PhoneState, name: str) -> Handler | None:
+@dataclass(frozen=True)
+class Daemon:
+    """What the phone's adbd serves from: the OS state, its shell, its reverse listeners."""
+
+    state: PhoneState
+    shell: Shell
+    reverse: ReverseForwards
+
+
+@dataclass(frozen=True)
+class Service:
+    prefix: str  # the service name starts with it
+    summary: str  # one line of the reference
+    open: Callable[[Daemon, str], Handler | None]  # (daemon, the rest of the name)
+
+
+def _shell_service(daemon: Daemon, rest: str) -> Handler | None:
+    head, colon, command = rest.partition(":")
+    if not colon:
+        return None  # adbd: no ':' in the shell service arguments
+    args = head.split(",")
+    if "v2" in args:
+        pty = "pty" in args
+        return lambda stream: _shell_v2(daemon.shell, stream, command, pty)
+    return lambda stream: _raw_shell(daemon.shell, stream, command)
+
+
+def _tcp_service(daemon: Daemon, rest: str) -> Handler | None:
+    sock = connect_local("tcp:" + rest)
+    if sock is None:
+        return None  # nothing listens there: the host sees the open refused
+    return lambda stream: pump(sock, stream)
+
+
+def _root_service(daemon: Daemon, rest: str) -> Handler:
+    # adbd on a user build refuses; on a debuggable one, root access is off in the settings
+    text = ("ADB Root access is disabled by system setting - enable in Settings -> System -> "
+            "Developer options\n" if daemon.state.identity.debuggable
+            else "adbd cannot run as root in production builds\n")
+    return lambda stream: stream.write(text.encode())
+
+
+SERVICES: tuple[Service, ...] = (
+    Service("shell", "shell:CMD, shell,v2[,pty]:CMD: the simulated shell (exit codes with v2)", _shell_service),
+    Service("exec:", "exec:CMD: the shell, raw bytes (adb exec-out, installs)",
+            lambda d, cmd: lambda stream: _raw_shell(d.shell, stream, cmd)),
+    Service("sync:", "sync:: push, pull, stat, list (adb push/pull, adbutils sync)",
+            lambda d, _: lambda stream: serve_sync(d.state, stream)),
+    Service("reboot:", "reboot:[REASON]: offline for the reboot delay (--reboot-delay), then back with its files",
+            lambda d, arg: lambda stream: _raw_shell(d.shell, stream, f"reboot {arg}".strip())),
+    Service("root:", "root:: refused as a production build refuses it; the connection stays up",
+            _root_service),
+    Service("unroot:", "unroot:: 'adbd not running as root'",
+            lambda d, _: lambda stream: stream.write(b"adbd not running as root\n")),
+    Service("remount:", "remount:: refused: 'Not running as root'",
+            lambda d, _: lambda stream: stream.write(b"Not running as root. Try \"adb root\" first.\n")),
+    Service("tcp:", "tcp:PORT: a connection to the phone's loopback port (adb forward)", _tcp_service),
+    Service("reverse:", "reverse:forward|killforward|killforward-all|list-forward (adb reverse, tcp: only)",
+            lambda d, request: lambda stream: d.reverse.serve(stream, request)),
+)
+
+
+def open_service(daemon: Daemon, name: str) -> Handler | None:
     """The handler for a service name, or None to refuse it."""
-    if name.startswith("shell:") or name.startswith("shell,"):
-        head, _, command = name.partition(":")
-        args = head.split(",")[1:]
-        if "v2" in args:
-            pty = "pty" in args
-            return lambda stream: _shell_v2(state, stream, command, pty)
-        return lambda stream: _raw_shell(state, stream, command)
-    if name.startswith("exec:"):
-        command = name[len("exec:"):]
-        return lambda stream: _raw_shell(state, stream, command)
-    if name == "sync:":
-        return lambda stream: serve_sync(state, stream)
+    for service in SERVICES:
+        if name.startswith(service.prefix):
+            return service.open(daemon, name[len(service.prefix):])
     return None
 
 
-def _raw_shell(state: PhoneState, stream: Stream, command: str) -> None:
+def reference() -> str:
+    width = max(len(s.prefix) for s in SERVICES)
+    return "".join(f"  {s.prefix:<{width}}  {s.summary}\n" for s in SERVICES)
+
+
+def _raw_shell(shell: Shell, stream: Stream, command: str) -> None:
     """Legacy `shell:` and `exec:`: output as raw bytes, stderr merged, no exit status."""
     if not command.strip():
         stream.write(b"fermbench sim: no interactive shell; run `adb shell COMMAND`\n")
@@ -100,12 +162,12 @@ def _raw_shell(state: PhoneState, stream: Stream, command: str) -> None:
 
     _start(pump, stream)
     try:
-        _run(state, command, stdin, stream.write, stream.write, stream.cancel)
+        _run(shell, command, stdin, stream.write, stream.write, stream.cancel)
     finally:
         stdin.close()
 
 
-def _shell_v2(state: PhoneState, stream: Stream, command: str, pty: bool = False) -> None:
+def _shell_v2(shell: Shell, stream: Stream, command: str, pty: bool = False) -> None:
     """shell_v2: stdout and stderr apart, and the exit status as the last packet.
 
     With `pty` (adb -t), a terminal sits between: both outputs arrive as stdout, and the
@@ -131,19 +193,19 @@ def _shell_v2(state: PhoneState, stream: Stream, command: str, pty: bool = False
     stdin = StdinPipe()
     _start(lambda: _pump_v2(stream, stdin), stream)
     try:
-        status = _run(state, command, stdin, packet(SHELL_STDOUT), packet(SHELL_STDERR),
+        status = _run(shell, command, stdin, packet(SHELL_STDOUT), packet(SHELL_STDERR),
                       stream.cancel)
     finally:
         stdin.close()
     packet(SHELL_EXIT)(bytes([status & 0xFF]))
 
 
-def _run(state: PhoneState, command: str, stdin: StdinPipe, out: Callable[[bytes], None],
+def _run(shell: Shell, command: str, stdin: StdinPipe, out: Callable[[bytes], None],
          err: Callable[[bytes], None], cancel: threading.Event) -> int:
-    """run_shell, except that a bug in the simulated shell shows as exit 255 with its reason
+    """Shell.run, except that a bug in the simulated shell shows as exit 255 with its reason
     on stderr instead of a silently dropped stream."""
     try:
-        return run_shell(state, command, stdin, out, err, cancel)
+        return shell.run(command, stdin, out, err, cancel)
     except StreamClosed:
         raise
     except Exception as exc:

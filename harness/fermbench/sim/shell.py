@@ -4,8 +4,9 @@ Supported: words with single/double quotes and backslash escapes, `$?`, `$NAME`,
 `NAME=value`, `#` comments, `;` and newlines, `&&`, `||`, pipes, redirections (`>`, `>>`, `<`,
 `N>`, `N>&M`, `/dev/null`), and `*`/`?`/`[...]` globs over the phone's file system.
 Not supported, and refused with a syntax error rather than misread: `&` (background), `( )`,
-backquotes, `$( )`, here-documents. Commands live in `fermbench.sim.cmds`; any other name answers
-"inaccessible or not found" with exit code 127, as Android's mksh does.
+backquotes, `$( )`, here-documents, `if`/`for`/`while`. The shell is handed its command table
+(`fermbench.sim.cmds.COMMANDS` on a simulated phone); any other name answers "inaccessible or
+not found" with exit code 127, as Android's mksh does.
 """
 
 from __future__ import annotations
@@ -15,29 +16,17 @@ import io
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Mapping
 
+from .process import SH, Ctx, ExitShell, Handler, Reader, Session, Writer, device_abspath
 from .state import PhoneState
 
-SH = "/system/bin/sh"
 _GLOB_CHARS = frozenset("*?[")
 _UNSUPPORTED = {"(": "'(' (subshells)", ")": "')'", "`": "backquotes"}
 
 
-class Reader(Protocol):
-    def read(self, n: int = -1) -> bytes: ...
-
-
-Writer = Callable[[bytes], None]
-
-
 class ShellSyntaxError(Exception):
     pass
-
-
-class ExitShell(Exception):
-    def __init__(self, code: int):
-        self.code = code
 
 
 # -- parsing -----------------------------------------------------------------------------------
@@ -97,7 +86,7 @@ def _lex(text: str) -> list[Word | str | Redirect]:
         """At text[j] == '$': add a variable part (or a literal '$'); return the next index."""
         nonlocal word
         nxt = text[j + 1] if j + 1 < n else ""
-        if nxt in ("?", "$", "#") or nxt.isdigit():
+        if nxt in ("?", "$", "#", "@", "*") or nxt.isdigit():
             name, end = nxt, j + 2
         elif nxt == "{":
             close = text.find("}", j + 2)
@@ -261,14 +250,8 @@ def parse(text: str) -> list[tuple[str, Pipeline]]:
 # -- running -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Session:
-    env: dict[str, str]
-    cwd: str = "/"
-    status: int = 0
-
-
-def _default_env() -> dict[str, str]:
+def default_env() -> dict[str, str]:
+    """The environment adbd gives a shell (all exported)."""
     return {
         "PATH": "/product/bin:/apex/com.android.runtime/bin:/system/bin:/system/xbin:/odm/bin:/vendor/bin",
         "HOME": "/",
@@ -278,11 +261,8 @@ def _default_env() -> dict[str, str]:
         "TMPDIR": "/data/local/tmp",
         "SHELL": SH,
         "USER": "shell",
+        "HOSTNAME": "localhost",
     }
-
-
-def device_abspath(cwd: str, path: str) -> str:
-    return path if path.startswith("/") else (cwd.rstrip("/") + "/" + path)
 
 
 def _glob(state: PhoneState, cwd: str, pattern: str) -> list[str]:
@@ -317,33 +297,12 @@ def _glob(state: PhoneState, cwd: str, pattern: str) -> list[str]:
     return out
 
 
-def _expand(word: Word, session: Session, state: PhoneState) -> list[str]:
-    text, pattern, magic = "", "", False
-    for part in word.parts:
-        if part.var:
-            name = part.text
-            value = str(session.status) if name == "?" else "1" if name == "$" else "0" if name == "#" \
-                else session.env.get(name, "")
-            text += value
-            pattern += fnmatch_escape(value)
-        else:
-            text += part.text
-            if part.quoted:
-                pattern += fnmatch_escape(part.text)
-            else:
-                pattern += part.text
-                magic = magic or any(ch in part.text for ch in _GLOB_CHARS)
-    if magic:
-        matches = _glob(state, session.cwd, pattern)
-        if matches:
-            return matches
-    if not text and all(p.var and not p.quoted for p in word.parts):
-        return []  # an unquoted empty variable vanishes, as in sh
-    return [text]
-
-
 def fnmatch_escape(s: str) -> str:
     return "".join(f"[{c}]" if c in _GLOB_CHARS else c for c in s)
+
+
+class _Unset(Exception):
+    """`set -u` and an unset variable: mksh names it and ends the shell."""
 
 
 class _Discard:
@@ -357,101 +316,167 @@ class _Discard:
         pass
 
 
-def run_shell(
-    state: PhoneState,
-    cmdline: str,
-    stdin: Reader | None,
-    stdout: Writer,
-    stderr: Writer,
-    cancel: threading.Event,
-) -> int:
-    """Run one `sh -c` command line on the phone; returns the exit status (0-255)."""
-    session = Session(_default_env())
-    try:
-        script = parse(cmdline)
-    except ShellSyntaxError as exc:
-        stderr(f"{SH}: syntax error: {exc}\n".encode())
-        return 1
-    status = 0
-    try:
-        for connector, pipeline in script:
-            if cancel.is_set():
-                break
-            if (connector == "&&" and status != 0) or (connector == "||" and status == 0):
-                continue
-            status = _run_pipeline(state, session, pipeline, stdin or _Discard(), stdout, stderr, cancel)
-            session.status = status
-    except ExitShell as exc:
-        status = exc.code
-    return status & 0xFF
+class Shell:
+    """Runs `sh -c` command lines on one phone, with the command table it is given."""
 
+    def __init__(self, state: PhoneState, commands: Mapping[str, Handler]):
+        self.state = state
+        self.commands = commands
 
-def _run_pipeline(state, session, pipeline: Pipeline, stdin, stdout: Writer, stderr: Writer, cancel) -> int:
-    # Stages run one after another; each stage's output is buffered for the next. Enough for
-    # `pm list packages | grep x`; only the last stage streams (as `am instrument` needs).
-    status, feed = 0, stdin
-    for i, cmd in enumerate(pipeline):
-        last = i == len(pipeline) - 1
-        buf = io.BytesIO()
-        status = _run_command(state, session, cmd, feed, stdout if last else buf.write, stderr, cancel)
-        feed = io.BytesIO(buf.getvalue())
-    return status
+    def run(self, cmdline: str, stdin: Reader | None, stdout: Writer, stderr: Writer,
+            cancel: threading.Event, env: dict[str, str] | None = None) -> int:
+        """Run one command line; returns the exit status (0-255). `env`: the exported
+        variables it starts with (adbd's environment when None)."""
+        start = default_env() if env is None else dict(env)
+        session = Session(start, exported=set(start))
+        try:
+            script = parse(cmdline)
+        except ShellSyntaxError as exc:
+            stderr(f"{SH}: syntax error: {exc}\n".encode())
+            return 1
+        status = 0
+        try:
+            for k, (connector, pipeline) in enumerate(script):
+                if cancel.is_set():
+                    break
+                if (connector == "&&" and status != 0) or (connector == "||" and status == 0):
+                    continue
+                status = self._run_pipeline(session, pipeline, stdin or _Discard(), stdout, stderr, cancel)
+                session.status = status
+                tested = k + 1 < len(script) and script[k + 1][0] in ("&&", "||")
+                if status and not tested and "errexit" in session.options:
+                    raise ExitShell(status)
+        except ExitShell as exc:
+            status = exc.code
+        return status & 0xFF
 
+    def run_argv(self, ctx: Ctx, argv: list[str]) -> int:
+        """Run one already expanded command with ctx's streams and session (for `exec`)."""
+        name, handler = self._resolve(argv[0])
+        if handler is None:
+            ctx.warn(f"{SH}: {argv[0]}: inaccessible or not found\n")
+            return 127
+        return ctx.derive(name, argv[1:]).run(handler)
 
-def _run_command(state, session: Session, cmd: Command, stdin, stdout: Writer, stderr: Writer, cancel) -> int:
-    from .cmds import COMMANDS, Ctx
-
-    argv: list[str] = []
-    assignments: dict[str, str] = {}
-    for word in cmd.words:
-        if not argv and not word.parts[0].var and not word.parts[0].quoted and "=" in word.parts[0].text \
-                and word.parts[0].text.split("=", 1)[0].isidentifier():
-            name, _, first = word.parts[0].text.partition("=")
-            rest = Word([Part(first, False)] + word.parts[1:])
-            assignments[name] = "".join(_expand(rest, session, state))
-            continue
-        argv.extend(_expand(word, session, state))
-
-    fds: dict[int, object] = {0: stdin, 1: stdout, 2: stderr}
-    opened = []
-    try:
-        for r in cmd.redirects:
-            if r.op == ">&":
-                if r.dup not in fds:
-                    stderr(f"{SH}: {r.dup}: bad file descriptor\n".encode())
-                    return 1
-                fds[r.fd] = fds[r.dup]
-                continue
-            target = "".join(_expand(r.target, session, state)) if r.target else ""
-            path = device_abspath(session.cwd, target)
-            try:
-                if path == "/dev/null":
-                    fh = _Discard()
-                else:
-                    host = state.host_path(path)
-                    fh = open(host, {"<": "rb", ">": "wb", ">>": "ab"}[r.op])
-                    opened.append(fh)
-            except (OSError, PermissionError) as exc:
-                verb = "open" if r.op == "<" else "create"
-                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "Permission denied"
-                stderr(f"{SH}: can't {verb} {target}: {reason}\n".encode())
-                return 1
-            fds[r.fd] = fh if r.op == "<" else fh.write
-
-        if not argv:
-            session.env.update(assignments)
-            return 0
-        name = argv[0]
+    def _resolve(self, word: str) -> tuple[str, Handler | None]:
+        name = word
         if name.startswith("/system/bin/") or name.startswith("/system/xbin/"):
             name = name.rsplit("/", 1)[1]
-        handler = COMMANDS.get(name)
-        err = fds[2]
-        if handler is None:
-            err(f"{SH}: {argv[0]}: inaccessible or not found\n".encode())  # type: ignore[operator]
-            return 127
-        env = {**session.env, **assignments}
-        ctx = Ctx(state, name, argv[1:], fds[0], fds[1], err, cancel, session, env)  # type: ignore[arg-type]
-        return ctx.run(handler)
-    finally:
-        for fh in opened:
-            fh.close()
+        return name, self.commands.get(name)
+
+    def _run_pipeline(self, session: Session, pipeline: Pipeline, stdin, stdout: Writer, stderr: Writer,
+                      cancel: threading.Event) -> int:
+        # Stages run one after another; each stage's output is buffered for the next. Enough for
+        # `pm list packages | grep x`; only the last stage streams (as `am instrument` needs).
+        status, failed, feed = 0, 0, stdin
+        for i, cmd in enumerate(pipeline):
+            last = i == len(pipeline) - 1
+            buf = io.BytesIO()
+            status = self._run_command(session, cmd, feed, stdout if last else buf.write, stderr, cancel)
+            failed = status or failed
+            feed = io.BytesIO(buf.getvalue())
+        return failed if "pipefail" in session.options and failed else status
+
+    def _expand(self, word: Word, session: Session) -> list[str]:
+        literal = [p for p in word.parts if p.var or p.text]
+        if len(literal) == 1 and literal[0].var and literal[0].text == "@":
+            return list(session.positional)  # "$@": one word per parameter
+        text, pattern, magic = "", "", False
+        for part in word.parts:
+            if part.var:
+                value = self._variable(part.text, session)
+                text += value
+                pattern += fnmatch_escape(value)
+            else:
+                text += part.text
+                if part.quoted:
+                    pattern += fnmatch_escape(part.text)
+                else:
+                    pattern += part.text
+                    magic = magic or any(ch in part.text for ch in _GLOB_CHARS)
+        if magic:
+            matches = _glob(self.state, session.cwd, pattern)
+            if matches:
+                return matches
+        if not text and all(p.var and not p.quoted for p in word.parts):
+            return []  # an unquoted empty variable vanishes, as in sh
+        return [text]
+
+    @staticmethod
+    def _variable(name: str, session: Session) -> str:
+        if name == "?":
+            return str(session.status)
+        if name == "$":
+            return "1"
+        if name == "#":
+            return str(len(session.positional))
+        if name in ("@", "*"):
+            return " ".join(session.positional)
+        if name.isdigit():
+            k = int(name)
+            return SH if k == 0 else session.positional[k - 1] if k <= len(session.positional) else ""
+        if name not in session.env and "nounset" in session.options:
+            raise _Unset(name)
+        return session.env.get(name, "")
+
+    def _run_command(self, session: Session, cmd: Command, stdin, stdout: Writer, stderr: Writer,
+                     cancel: threading.Event) -> int:
+        argv: list[str] = []
+        assignments: dict[str, str] = {}
+        try:
+            for word in cmd.words:
+                first = word.parts[0]
+                if not argv and not first.var and not first.quoted and "=" in first.text \
+                        and first.text.split("=", 1)[0].isidentifier():
+                    name, _, value = first.text.partition("=")
+                    rest = Word([Part(value, False)] + word.parts[1:])
+                    assignments[name] = "".join(self._expand(rest, session))
+                    continue
+                argv.extend(self._expand(word, session))
+        except _Unset as unset:
+            stderr(f"{SH}: {unset}: parameter not set\n".encode())
+            raise ExitShell(1) from None
+        if "xtrace" in session.options and (argv or assignments):
+            shown = [f"{k}={v}" for k, v in assignments.items()] + argv
+            stderr(("+ " + " ".join(shown) + "\n").encode())
+
+        fds: dict[int, object] = {0: stdin, 1: stdout, 2: stderr}
+        opened = []
+        try:
+            for r in cmd.redirects:
+                if r.op == ">&":
+                    if r.dup not in fds:
+                        stderr(f"{SH}: {r.dup}: bad file descriptor\n".encode())
+                        return 1
+                    fds[r.fd] = fds[r.dup]
+                    continue
+                target = "".join(self._expand(r.target, session)) if r.target else ""
+                path = device_abspath(session.cwd, target)
+                try:
+                    if path == "/dev/null":
+                        fh = _Discard()
+                    else:
+                        host = self.state.host_path(path)
+                        fh = open(host, {"<": "rb", ">": "wb", ">>": "ab"}[r.op])
+                        opened.append(fh)
+                except (OSError, PermissionError) as exc:
+                    verb = "open" if r.op == "<" else "create"
+                    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "Permission denied"
+                    stderr(f"{SH}: can't {verb} {target}: {reason}\n".encode())
+                    return 1
+                fds[r.fd] = fh if r.op == "<" else fh.write
+
+            if not argv:
+                session.env.update(assignments)
+                return 0
+            name, handler = self._resolve(argv[0])
+            err = fds[2]
+            if handler is None:
+                err(f"{SH}: {argv[0]}: inaccessible or not found\n".encode())  # type: ignore[operator]
+                return 127
+            env = {**session.exported_env(), **assignments}
+            ctx = Ctx(self.state, name, argv[1:], fds[0], fds[1], err, cancel, session, env, self)  # type: ignore[arg-type]
+            return ctx.run(handler)
+        finally:
+            for fh in opened:
+                fh.close()

@@ -7,13 +7,15 @@ escape it. Services run on several threads at once, so every shared table sits b
 
 from __future__ import annotations
 
-import collections
 import errno
 import shutil
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from .logbuf import BUFFERS, INIT, SYSTEM_SERVER, LogBuffer
 
 # Folders a fresh phone has; apps write under /sdcard/Android/data/<pkg>/files.
 _BASE_DIRS = (
@@ -104,6 +106,7 @@ class Faults:
     runner_crash: bool = False  # the runner process dies part way
     runner_hang: bool = False  # the runner never finishes
     advertise_cmd: bool = True  # without `cmd`, adb installs through push + `pm install`
+    reboot_delay_s: float = 5.0  # how long a reboot keeps the phone offline
 
 
 @dataclass
@@ -130,15 +133,29 @@ class Battery:
     usb_powered: bool = True
 
 
+# Properties the `shell` user may set (SELinux on a user build refuses the rest).
+SHELL_WRITABLE_PROPS = ("debug.", "log.tag.", "persist.log.tag.")
+
+DISPLAY_SIZE = (1080, 2400)
+DISPLAY_DENSITY = 420
+
+
 class PhoneState:
-    """The phone's OS state. Create one per simulated phone; share it between threads."""
+    """The phone's OS state. Create one per simulated phone; share it between threads.
+
+    What a reboot keeps: files, packages, settings and persist.* properties. What it loses:
+    processes, the log buffers, other properties set since boot, overrides of `wm`."""
 
     def __init__(self, root: Path, identity: SimIdentity | None = None, faults: Faults | None = None):
         self.root = Path(root).resolve()
         self.identity = identity or SimIdentity()
         self.faults = faults or Faults()
         self.lock = threading.RLock()
-        self.props: dict[str, str] = self.identity.props()
+        self.logs = LogBuffer()
+        # Who carries out a reboot asked for from inside the phone (`reboot`); the SimPhone
+        # sets it, so that its connections drop. Without one, only the OS state reboots.
+        self.reboot_handler: Callable[[str], None] | None = None
+        self.props: dict[str, str] = {}
         self.packages: dict[str, Package] = {
             name: Package(name, 34, "14", f"/system/app/{name}/{name}.apk", 0, system=True)
             for name in _SYSTEM_PACKAGES
@@ -153,10 +170,42 @@ class PhoneState:
             "secure": {},
             "global": {"stay_on_while_plugged_in": "0", "adb_enabled": "1"},
         }
+        self.display_size_override: tuple[int, int] | None = None
+        self.density_override: int | None = None
         self.boot_time = time.time()
-        self._log: collections.deque[str] = collections.deque(maxlen=2000)
+        self.boot_count = 0
         self._make_file_system()
-        self.log("I", "fermsim", f"booted {self.identity.model} (sdk {self.identity.sdk})")
+        self._boot()
+
+    def _boot(self, reboot_reason: str = "") -> None:
+        """What every boot sets up afresh (the first, and each after a reboot)."""
+        with self.lock:
+            persisted = {k: v for k, v in self.props.items() if k.startswith("persist.")}
+            self.props = {**self.identity.props(), **persisted}
+            self.processes.clear()
+            self.display_size_override = None
+            self.density_override = None
+            self.boot_time = time.time()
+            self.boot_count += 1
+            self.props["sys.boot.reason"] = f"reboot,{reboot_reason}" if reboot_reason else "cold,powerkey"
+        self.logs.clear(BUFFERS)
+        self.logs.write("I", "init", "init second stage started!", buffer="main", pid=INIT[0], uid=INIT[1])
+        self.log("I", "fermsim", f"booted {self.identity.model} (sdk {self.identity.sdk}), "
+                 f"boot #{self.boot_count}", buffer="main")
+        self.log("I", "ActivityManager", "System now ready", buffer="system")
+
+    def reboot(self, reason: str = "") -> None:
+        """The OS side of a reboot: processes end, memory (logs, properties) starts afresh,
+        files stay. The SimPhone does the adb side (connections drop, offline for a while)."""
+        self._boot(reason or "adb")
+
+    def request_reboot(self, reason: str) -> None:
+        """A reboot asked for from inside the phone (the `reboot` command)."""
+        handler = self.reboot_handler
+        if handler is not None:
+            handler(reason)
+        else:
+            self.reboot(reason)
 
     # -- file system -------------------------------------------------------------------------
 
@@ -220,7 +269,7 @@ class PhoneState:
     def install_package(self, pkg: Package) -> None:
         with self.lock:
             self.packages[pkg.name] = pkg
-        self.log("I", "PackageManager", f"installed {pkg.name} versionCode={pkg.version_code}")
+        self.log("I", "PackageManager", f"installed {pkg.name} versionCode={pkg.version_code}", buffer="system")
 
     def uninstall_package(self, name: str) -> Package | None:
         with self.lock:
@@ -232,7 +281,7 @@ class PhoneState:
         if pkg is not None:
             apk_dir = self.host_path(pkg.apk_path).parent
             shutil.rmtree(apk_dir, ignore_errors=True)
-            self.log("I", "PackageManager", f"uninstalled {name}")
+            self.log("I", "PackageManager", f"uninstalled {name}", buffer="system")
         return pkg
 
     def package(self, name: str) -> Package | None:
@@ -246,12 +295,16 @@ class PhoneState:
             self._next_pid += 1
             self.processes[package] = self._next_pid
             pid = self._next_pid
-        self.log("I", "ActivityManager", f"Start proc {pid}:{package}/u0a201 for added application {package}")
+        self.log("I", "ActivityManager", f"Start proc {pid}:{package}/u0a201 for added application {package}",
+                 buffer="system")
         return pid
 
-    def end_process(self, package: str) -> None:
+    def end_process(self, package: str, reason: str = "") -> None:
         with self.lock:
-            self.processes.pop(package, None)
+            pid = self.processes.pop(package, None)
+        if pid is not None:
+            self.log("I", "ActivityManager", f"Process {package} (pid {pid}) has died{': ' + reason if reason else ''}",
+                     buffer="system")
 
     # -- properties, settings, log ------------------------------------------------------------
 
@@ -263,18 +316,7 @@ class PhoneState:
         with self.lock:
             self.props[key] = value
 
-    def log(self, level: str, tag: str, message: str) -> None:
-        """Append one line to the logcat ring in `logcat -v threadtime`'s shape."""
-        now = time.time()
-        stamp = time.strftime("%m-%d %H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}"
-        line = f"{stamp}  1234  1234 {level} {tag}: {message}"
-        with self.lock:
-            self._log.append(line)
-
-    def log_lines(self) -> list[str]:
-        with self.lock:
-            return list(self._log)
-
-    def clear_log(self) -> None:
-        with self.lock:
-            self._log.clear()
+    def log(self, level: str, tag: str, message: str, *, buffer: str = "main",
+            pid: int = SYSTEM_SERVER[0], uid: int = SYSTEM_SERVER[1]) -> None:
+        """Write one entry to the log buffers (`logcat` reads them)."""
+        self.logs.write(level, tag, message, buffer=buffer, pid=pid, uid=uid)

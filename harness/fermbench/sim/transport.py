@@ -112,6 +112,8 @@ class Stream:
         self._write_lock = threading.Lock()
         self._closed_by_us = False
         self._eof = False
+        self.opened = threading.Event()  # the host accepted it (set at once for host-opened streams)
+        self.opened.set()
 
     # -- called by the connection's reader thread ----------------------------------------------
 
@@ -126,13 +128,17 @@ class Stream:
         if ack_now:
             self.conn.send(A_OKAY, self.local_id, self.remote_id)
 
-    def _on_okay(self) -> None:
+    def _on_okay(self, remote_id: int) -> None:
+        if not self.opened.is_set():  # the host's answer to our OPEN names its end
+            self.remote_id = remote_id
+            self.opened.set()
         self._can_send.set()
 
     def _on_close(self) -> None:
         self.cancel.set()
         self._inbound.put(None)
         self._can_send.set()  # wake a writer so it sees the close
+        self.opened.set()  # wake an opener: a CLSE is the host's refusal
 
     # -- used by services ----------------------------------------------------------------------
 
@@ -205,6 +211,7 @@ class Connection:
         self._streams_lock = threading.Lock()
         self._next_id = 1
         self._threads: list[threading.Thread] = []
+        self._at_close: list[Callable[[], None]] = []
 
     @property
     def faults(self) -> Faults:
@@ -220,6 +227,26 @@ class Connection:
         except OSError as exc:
             self.drop()
             raise StreamClosed(f"connection lost: {exc}") from exc
+
+    def open_stream(self, destination: str, timeout: float = 10.0) -> Stream:
+        """Open a stream to the host (adbd does this for `adb reverse`): OPEN(our id, 0,
+        destination); the host answers OKAY or refuses with CLSE. StreamClosed if refused."""
+        with self._streams_lock:
+            local_id = self._next_id
+            self._next_id += 1
+            stream = Stream(self, local_id, 0, destination)
+            stream.opened.clear()
+            stream._can_send.clear()  # nothing may be written before the host's OKAY
+            self._streams[local_id] = stream
+        self.send(A_OPEN, local_id, 0, destination.encode() + b"\0")
+        if not stream.opened.wait(timeout) or stream.cancel.is_set():
+            stream.close()
+            raise StreamClosed(f"the host refused {destination!r}")
+        return stream
+
+    def at_close(self, callback: Callable[[], None]) -> None:
+        """Call back once the connection has ended (for what lives as long as it does)."""
+        self._at_close.append(callback)
 
     def close_stream(self, stream: Stream) -> None:
         with self._streams_lock:
@@ -259,6 +286,8 @@ class Connection:
                 self._streams.clear()
             for stream in streams:
                 stream._on_close()
+            for callback in self._at_close:
+                callback()
             for t in self._threads:
                 t.join(timeout=2)
 
@@ -295,7 +324,7 @@ class Connection:
             if command == A_WRTE:
                 stream._on_write(data)
             elif command == A_OKAY:
-                stream._on_okay()
+                stream._on_okay(arg0)
             else:
                 with self._streams_lock:
                     self._streams.pop(arg1, None)

@@ -1,11 +1,12 @@
 """Command handlers of the simulated phone's shell, one module per family.
 
-Importing this package fills COMMANDS; a name missing from it is "not found" (exit 127).
+Importing this package fills COMMANDS (and the reference of what each does); a name missing
+from it is "inaccessible or not found" (exit 127).
 """
 
 from __future__ import annotations
 
-from . import am, basic, dumpsys, files, pm  # noqa: F401  (registration)
-from .base import COMMANDS, Ctx, UsageError, command
+from . import am, bugreport, dumpsys, files, logcat, pm, sh_builtins, system, text  # noqa: F401  (registration)
+from .registry import BUILTINS, COMMANDS, SUMMARIES, command, reference
 
-__all__ = ["COMMANDS", "Ctx", "UsageError", "command"]
+__all__ = ["BUILTINS", "COMMANDS", "SUMMARIES", "command", "reference"]

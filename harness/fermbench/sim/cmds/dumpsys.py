@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from .base import Ctx, command
+from ..process import Ctx
+from .registry import command
 from .pm import dump_package
 
 
@@ -110,7 +111,7 @@ def _power(ctx: Ctx) -> int:
     return 0
 
 
-@command("dumpsys")
+@command("dumpsys", summary="services: battery, thermalservice, meminfo PACKAGE, power, package PACKAGE")
 def dumpsys(ctx: Ctx) -> int:
     if not ctx.args:
         ctx.warn("dumpsys: the simulated phone dumps one service at a time: battery, thermalservice, "

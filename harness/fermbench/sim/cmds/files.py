@@ -1,5 +1,6 @@
 """File tools over the phone's file system (a host folder): ls, cat, rm, mkdir, chmod, touch,
-sha256sum, md5sum, stat, wc, df. Messages follow toybox (`name: path: reason`)."""
+cp, mv, sha256sum, md5sum, stat, wc, df. Messages follow toybox (`name: path: reason`); an
+option toybox has but the simulation does not carry out says so instead of pretending."""
 
 from __future__ import annotations
 
@@ -11,16 +12,19 @@ import stat as stat_mod
 import time
 from pathlib import Path
 
-from .base import Ctx, UsageError, command
+from ..process import CommandFailed, Ctx, UsageError
+from .registry import command
 
 
 def _owner(device_path: str) -> str:
     return "shell" if device_path.startswith(("/data/local/tmp", "/sdcard", "/storage")) else "root"
 
 
-def _long_line(ctx: Ctx, host: Path, shown: str, device_path: str) -> str:
+def _long_line(ctx: Ctx, host: Path, shown: str, device_path: str, numeric: bool = False) -> str:
     st = os.lstat(host)
     owner = _owner(device_path)
+    if numeric:
+        owner = "2000" if owner == "shell" else "0"
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(st.st_mtime))
     line = f"{stat_mod.filemode(st.st_mode)} {st.st_nlink} {owner} {owner} {st.st_size:>8} {when} {shown}"
     if stat_mod.S_ISLNK(st.st_mode):
@@ -28,9 +32,9 @@ def _long_line(ctx: Ctx, host: Path, shown: str, device_path: str) -> str:
     return line
 
 
-@command("ls")
+@command("ls", summary="list files: -l -a -A -d -1 -r -t -S -n")
 def ls(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("laAd1")
+    opts, operands = ctx.flags("laAd1rtSn", real="ZgoACFHLNRSUXabcdfhiklmnpqrstuwx1")
     operands = operands or ["."]
     status = 0
     files, dirs = [], []
@@ -43,34 +47,47 @@ def ls(ctx: Ctx) -> int:
         else:
             files.append(name)
     out: list[str] = []
-    for name in sorted(files):
-        out.append(_long_line(ctx, ctx.host(name), name, ctx.abspath(name)) if opts.get("l") else name)
-    for k, name in enumerate(sorted(dirs)):
+    long, numeric = bool(opts.get("l") or opts.get("n")), bool(opts.get("n"))
+
+    def order(names: list[str], where: Path | None) -> list[str]:
+        def stat_of(n: str) -> os.stat_result:
+            return os.lstat(where / n if where is not None else ctx.host(n))
+        names = sorted(names)
+        if opts.get("t"):
+            names.sort(key=lambda n: -stat_of(n).st_mtime)
+        elif opts.get("S"):
+            names.sort(key=lambda n: -stat_of(n).st_size)
+        return names[::-1] if opts.get("r") else names
+
+    for name in order(files, None):
+        out.append(_long_line(ctx, ctx.host(name), name, ctx.abspath(name), numeric) if long else name)
+    for k, name in enumerate(order(dirs, None)):
         host = ctx.host(name)
-        entries = sorted(os.listdir(host))
+        entries = os.listdir(host)
         if not (opts.get("a") or opts.get("A")):
             entries = [e for e in entries if not e.startswith(".")]
+        entries = order(entries, host)
         if opts.get("a"):
             entries = [".", ".."] + entries
         if len(operands) > 1:
             if out or k:
                 out.append("")
             out.append(f"{name}:")
-        if opts.get("l"):
+        if long:
             blocks = sum(os.lstat(host / e).st_blocks for e in entries if e not in (".", "..")) // 2
             out.append(f"total {blocks}")
             for e in entries:
                 child = host if e == "." else host.parent if e == ".." else host / e
-                out.append(_long_line(ctx, child, e, ctx.abspath(f"{name}/{e}")))
+                out.append(_long_line(ctx, child, e, ctx.abspath(f"{name}/{e}"), numeric))
         else:
             out.extend(entries)
     ctx.write("".join(line + "\n" for line in out))
     return status
 
 
-@command("cat")
+@command("cat", summary="print files or stdin")
 def cat(ctx: Ctx) -> int:
-    _, operands = ctx.flags("")
+    _, operands = ctx.flags("", real="uvte")
     if not operands:
         operands = ["-"]
     status = 0
@@ -91,9 +108,9 @@ def cat(ctx: Ctx) -> int:
     return status
 
 
-@command("rm")
+@command("rm", summary="remove files: -r -R -f -v")
 def rm(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("rRfiv")
+    opts, operands = ctx.flags("rRfv", longs={"force": "f"}, real="fiRrv")
     recursive = opts.get("r") or opts.get("R")
     if not operands and not opts.get("f"):
         raise UsageError("Needs 1 argument")
@@ -123,7 +140,7 @@ def _parse_mode(spec: str, current: int, is_dir: bool) -> int:
     for clause in spec.split(","):
         m = re.fullmatch(r"([ugoa]*)([-+=])([rwxX]*)", clause)
         if not m:
-            raise UsageError(f"bad mode '{spec}'")
+            raise CommandFailed(f"chmod: bad mode '{spec}'", 1)
         who, op, perms = m.groups()
         who = who or "a"
         bits = 0
@@ -140,11 +157,11 @@ def _parse_mode(spec: str, current: int, is_dir: bool) -> int:
     return mode
 
 
-@command("chmod")
+@command("chmod", summary="change modes, octal or symbolic: -R -f -v")
 def chmod(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("Rfv")
+    opts, operands = ctx.flags("Rfv", real="cvfR")
     if len(operands) < 2:
-        raise UsageError("Needs 2 arguments")
+        raise UsageError("Need 2 arguments")
     spec, names = operands[0], operands[1:]
     status = 0
     for name in names:
@@ -162,9 +179,9 @@ def chmod(ctx: Ctx) -> int:
     return status
 
 
-@command("mkdir")
+@command("mkdir", summary="make folders: -p -m MODE -v")
 def mkdir(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("pv", values="m")
+    opts, operands = ctx.flags("pv", values="m", longs={"parents": "p"}, real="vpmZ")
     if not operands:
         raise UsageError("Needs 1 argument")
     mode = int(str(opts["m"]), 8) if "m" in opts else 0o771
@@ -183,21 +200,78 @@ def mkdir(ctx: Ctx) -> int:
     return status
 
 
-@command("touch")
+@command("touch", summary="create files or set their times to now: -c (no create) -a -m")
 def touch(ctx: Ctx) -> int:
-    _, operands = ctx.flags("c")
+    opts, operands = ctx.flags("cam", real="acdfmrth")
+    if not operands:
+        raise UsageError("Needs 1 argument")
     status = 0
     for name in operands:
         host = ctx.host(name)
+        if opts.get("c") and not host.exists():
+            continue
         if not host.parent.is_dir():
-            status = ctx.error(f"{name}: No such file or directory")
+            status = ctx.error(f"'{name}': No such file or directory")
             continue
         host.touch()
     return status
 
 
+def _copy_into(ctx: Ctx, move: bool) -> int:
+    """cp and mv: SOURCE... DEST, where DEST is a folder when there are several sources."""
+    if move:
+        opts, operands = ctx.flags("fnvT", longs={"verbose": "v"}, real="xvnFfitT")
+    else:
+        opts, operands = ctx.flags("rRfpanvT", longs={"verbose": "v"}, real="DRHLPprudaslvnFfitT")
+    if not operands:
+        raise UsageError("Needs 1 argument")
+    if len(operands) == 1:
+        raise CommandFailed(f"{ctx.name}: Needs 2 arguments", 1)
+    *sources, dest = operands
+    dest_host = ctx.host(dest)
+    into = dest_host.is_dir() and not opts.get("T")
+    if len(sources) > 1 and not into:
+        raise CommandFailed(f"{ctx.name}: '{dest}' not directory", 1)
+    status = 0
+    for src in sources:
+        src_host = ctx.host(src)
+        target = dest_host / src_host.name if into else dest_host
+        if not os.path.lexists(src_host):
+            status = ctx.error(f"bad '{src}': No such file or directory")
+            continue
+        if target.exists() and opts.get("n"):
+            continue
+        if src_host.is_dir() and not (move or opts.get("r") or opts.get("R") or opts.get("a")):
+            status = ctx.error(f"Skipped dir '{src}'")
+            continue
+        if src_host.is_dir() and target.resolve().is_relative_to(src_host.resolve()):
+            status = ctx.error(f"'{ctx.state.device_path(target)}' is '{src}'")  # a folder into itself
+            continue
+        if opts.get("v"):
+            ctx.write(f"{ctx.name} '{src}' -> '{ctx.state.device_path(target)}'\n")
+        if move:
+            os.replace(src_host, target) if not (target.is_dir() and src_host.is_dir()) \
+                else shutil.move(str(src_host), str(target / src_host.name))
+        elif src_host.is_dir():
+            shutil.copytree(src_host, target, dirs_exist_ok=True,
+                            copy_function=shutil.copy2 if opts.get("p") or opts.get("a") else shutil.copy)
+        else:
+            (shutil.copy2 if opts.get("p") or opts.get("a") else shutil.copyfile)(src_host, target)
+    return status
+
+
+@command("cp", summary="copy files: -r -R -a -p -f -n -v -T")
+def cp(ctx: Ctx) -> int:
+    return _copy_into(ctx, move=False)
+
+
+@command("mv", summary="move or rename files: -f -n -v -T")
+def mv(ctx: Ctx) -> int:
+    return _copy_into(ctx, move=True)
+
+
 def _digest(ctx: Ctx, algo: str) -> int:
-    opts, operands = ctx.flags("b")
+    opts, operands = ctx.flags("b", real="bcs")
     status = 0
     for name in operands or ["-"]:
         h = hashlib.new(algo)
@@ -219,12 +293,12 @@ def _digest(ctx: Ctx, algo: str) -> int:
     return status
 
 
-@command("sha256sum")
+@command("sha256sum", summary="SHA-256 of files or stdin: -b (digest only)")
 def sha256sum(ctx: Ctx) -> int:
     return _digest(ctx, "sha256")
 
 
-@command("md5sum")
+@command("md5sum", summary="MD5 of files or stdin: -b (digest only)")
 def md5sum(ctx: Ctx) -> int:
     return _digest(ctx, "md5")
 
@@ -239,9 +313,9 @@ def _file_type(st: os.stat_result) -> str:
     return "special file"
 
 
-@command("stat")
+@command("stat", summary="file status: -L, -c FORMAT with %s %n %N %a %A %F %Y %b %U %G %%")
 def stat(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("L", values="c")
+    opts, operands = ctx.flags("L", values="c", longs={"format": "c"}, real="cfLt")
     if not operands:
         raise UsageError("Needs 1 argument")
     fmt = str(opts.get("c", "  File: %N\n  Size: %s\t Blocks: %b\t IO Blocks: 4096\t%F\nAccess: (%a/%A)\n"))
@@ -263,16 +337,16 @@ def stat(ctx: Ctx) -> int:
 
         def sub(m: re.Match) -> str:
             if m.group(1) not in fields:
-                raise UsageError(f"bad -c '%{m.group(1)}'")
+                raise CommandFailed(f"stat: bad -c '%{m.group(1)}'", 1)
             return fields[m.group(1)]
 
         ctx.write(re.sub(r"%(.)", sub, fmt))
     return status
 
 
-@command("wc")
+@command("wc", summary="count lines, words, bytes: -l -w -c")
 def wc(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("clw")
+    opts, operands = ctx.flags("clw", real="Lcmwl")
     show = [k for k in "lwc" if opts.get(k)] or ["l", "w", "c"]
     status = 0
     for name in operands or ["-"]:
@@ -305,9 +379,9 @@ def _human(n: int) -> str:
     return str(n)
 
 
-@command("df")
+@command("df", summary="free space of /data, /storage/emulated, /: -k -h -a -P")
 def df(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("khaP")
+    opts, operands = ctx.flags("khaP", real="HPkhita")
     rows = []
     status = 0
     for name in operands or ["/data", "/storage/emulated", "/"]:

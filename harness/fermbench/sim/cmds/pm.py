@@ -1,5 +1,8 @@
-"""Package manager: `pm` and `cmd package` (list, path, install from a file or -S from stdin,
-uninstall, dump), plus the `cmd` dispatcher. Output and failure codes follow Android's pm."""
+"""Package manager: `pm` and `cmd package` (list packages|instrumentation|features, path,
+install from a file or -S from stdin, uninstall, clear, has-feature, dump), plus the `cmd`
+dispatcher. Output, options and failure codes follow Android's PackageManagerShellCommand:
+an error that returns -1 there exits 255 here, as `cmd` turns it into.
+"""
 
 from __future__ import annotations
 
@@ -8,39 +11,65 @@ import shutil
 import time
 import zlib
 
-from ...runner.protocol import EXTERNAL_FILES_DIR, RUNNER_PACKAGE
+from ...runner.protocol import EXTERNAL_FILES_DIR, RUNNER_CLASS, RUNNER_PACKAGE
 from ..apk import ApkError, read_apk_info
+from ..process import CommandFailed, Ctx
 from ..state import Package
-from .base import COMMANDS, Ctx, command
+from .registry import command
 
-_VALUE_OPTS = {"--user", "-i", "--abi", "--install-location", "-S", "--install-reason", "--pkg", "-p"}
-_BOOL_OPTS = {"-r", "-t", "-g", "-d", "-f", "-l", "-s", "-3", "-e", "-u", "-k", "-a", "--show-versionCode",
-              "--dont-kill", "--instant", "--full", "--staged", "--fastdeploy", "--no-streaming",
-              "--bypass-low-target-sdk-block"}
+# Options of `pm install` (with a value, and without) and of `pm uninstall`.
+_INSTALL_VALUES = {"--user", "-i", "--abi", "--install-location", "-S", "--install-reason", "--pkg", "-p",
+                   "--originating-uri", "--referrer", "--force-uuid", "--apex"}
+_INSTALL_FLAGS = {"-r", "-t", "-g", "-d", "-f", "-l", "-s", "-R", "--dont-kill", "--instant", "--full",
+                  "--staged", "--fastdeploy", "--no-streaming", "--bypass-low-target-sdk-block",
+                  "--restrict-permissions", "--force-queryable", "--enable-rollback"}
+_UNINSTALL_VALUES = {"--user", "--versionCode"}
+_UNINSTALL_FLAGS = {"-k"}
+_LIST_VALUES = {"--user", "--uid"}
+_LIST_FLAGS = {"-d", "-e", "-a", "-f", "-i", "-l", "-s", "-U", "-u", "-3", "--show-versioncode", "--apex-only",
+               "--factory-only", "--match-libraries", "--show-stopped"}
+
+# What `pm list features` reports (a mid-range phone; reqGlEsVersion has no name and sorts first).
+FEATURES = ("android.hardware.audio.output", "android.hardware.bluetooth", "android.hardware.camera",
+            "android.hardware.camera.any", "android.hardware.faketouch", "android.hardware.location",
+            "android.hardware.microphone", "android.hardware.ram.normal", "android.hardware.screen.landscape",
+            "android.hardware.screen.portrait", "android.hardware.sensor.accelerometer",
+            "android.hardware.touchscreen", "android.hardware.touchscreen.multitouch",
+            "android.hardware.usb.accessory", "android.hardware.wifi", "android.software.app_widgets",
+            "android.software.home_screen", "android.software.webview")
 
 
-def _options(ctx: Ctx, args: list[str]) -> tuple[dict[str, str | bool], list[str]] | None:
+def _options(args: list[str], values: set[str], flags: set[str],
+             unknown: str = "Error: Unknown option: {}") -> tuple[dict[str, str | bool], list[str]]:
+    """Leading options as ShellCommand.getNextOption reads them; the rest are arguments."""
     opts: dict[str, str | bool] = {}
-    rest: list[str] = []
     i = 0
-    while i < len(args):
+    while i < len(args) and args[i].startswith("-") and args[i] != "-":
         a = args[i]
-        if a in _VALUE_OPTS:
+        if a == "--":
+            i += 1
+            break
+        if a in values:
             if i + 1 >= len(args):
-                ctx.warn(f"Error: option {a} needs a value\n")
-                return None
+                raise CommandFailed(f"Error: Argument expected after \"{a}\"", 255)
             opts[a] = args[i + 1]
             i += 2
             continue
-        if a in _BOOL_OPTS:
-            opts[a] = True
-        elif a.startswith("-") and a != "-":
-            ctx.warn(f"Error: Unknown option: {a}\n")
-            return None
-        else:
-            rest.append(a)
+        if a not in flags:
+            raise CommandFailed(unknown.format(a), 255)
+        opts[a] = True
         i += 1
-    return opts, rest
+    return opts, args[i:]
+
+
+def package_uid(pkg: Package) -> int:
+    """The app's uid: 1000 for the system's, else a stable one in the app range."""
+    return 1000 if pkg.system else 10000 + zlib.crc32(pkg.name.encode()) % 9000
+
+
+def _external_dir(package: str) -> str:
+    """/sdcard/Android/data/PACKAGE: the app's external files, removed with the app."""
+    return EXTERNAL_FILES_DIR.replace(RUNNER_PACKAGE, package).rsplit("/files", 1)[0]
 
 
 def _failure(ctx: Ctx, code: str, detail: str = "") -> int:
@@ -76,10 +105,12 @@ def _install_bytes(ctx: Ctx, data: bytes, file_name: str | None, allow_downgrade
 
 
 def _install(ctx: Ctx, args: list[str]) -> int:
-    parsed = _options(ctx, args)
-    if parsed is None:
-        return 1
-    opts, rest = parsed
+    # makeInstallParams throws on an unknown option; `cmd` reports the exception, exit 255
+    opts, rest = _options(args, _INSTALL_VALUES, _INSTALL_FLAGS,
+                          "\nException occurred while executing 'install':\n"
+                          "java.lang.IllegalArgumentException: Unknown option {}\n"
+                          "\tat com.android.server.pm.PackageManagerShellCommand.makeInstallParams"
+                          "(PackageManagerShellCommand.java:3308)")
     allow_downgrade = bool(opts.get("-d"))
     if "-S" in opts:
         try:
@@ -109,10 +140,11 @@ def _install(ctx: Ctx, args: list[str]) -> int:
 
 
 def _uninstall(ctx: Ctx, args: list[str]) -> int:
-    parsed = _options(ctx, args)
-    if parsed is None:
+    try:
+        opts, rest = _options(args, _UNINSTALL_VALUES, _UNINSTALL_FLAGS)
+    except CommandFailed as exc:  # runUninstall prints to stdout and returns 1
+        ctx.write(f"{exc}\n")
         return 1
-    opts, rest = parsed
     if len(rest) != 1:
         ctx.warn("Error: package name not specified\n")
         return 1
@@ -124,40 +156,99 @@ def _uninstall(ctx: Ctx, args: list[str]) -> int:
     if pkg is None:
         return _failure(ctx, "DELETE_FAILED_INTERNAL_ERROR")
     if not opts.get("-k"):
-        external = EXTERNAL_FILES_DIR.replace(RUNNER_PACKAGE, name).rsplit("/files", 1)[0]
-        shutil.rmtree(ctx.state.host_path(external), ignore_errors=True)
+        shutil.rmtree(ctx.state.host_path(_external_dir(name)), ignore_errors=True)
     ctx.write("Success\n")
     return 0
 
 
 def _list(ctx: Ctx, args: list[str]) -> int:
-    if not args or args[0] != "packages":
-        ctx.warn(f"Error: unknown list type '{args[0] if args else ''}' (the simulated pm lists packages)\n")
-        return 1
-    parsed = _options(ctx, args[1:])
-    if parsed is None:
-        return 1
-    opts, rest = parsed
+    kinds = {"packages": _list_packages, "package": _list_packages, "instrumentation": _list_instrumentation,
+             "features": _list_features}
+    if not args:
+        raise CommandFailed("Error: didn't specify type of data to list", 255)
+    if args[0] not in kinds:
+        known = ("permission-groups", "permissions", "libraries", "users", "sdks", "staged-sessions")
+        if args[0] in known:
+            raise CommandFailed(f"Error: 'pm list {args[0]}' is not simulated by the fermbench phone", 255)
+        ctx.write(f"Error: unknown list type '{args[0]}'\n")
+        return 255
+    try:
+        return kinds[args[0]](ctx, args[1:])
+    except CommandFailed as exc:  # the list commands print their errors on stdout
+        ctx.write(f"{exc}\n")
+        return exc.status
+
+
+def _list_packages(ctx: Ctx, args: list[str]) -> int:
+    opts, rest = _options(args, _LIST_VALUES, _LIST_FLAGS)
     needle = rest[0] if rest else ""
     with ctx.state.lock:
         pkgs = sorted(ctx.state.packages.values(), key=lambda p: p.name)
     lines = []
     for p in pkgs:
+        uid = package_uid(p)
         if needle not in p.name or (opts.get("-3") and p.system) or (opts.get("-s") and not p.system):
             continue
+        if opts.get("-d") or ("--uid" in opts and str(uid) != opts["--uid"]) or opts.get("--apex-only"):
+            continue  # nothing is disabled and nothing is an APEX on the simulated phone
         line = f"package:{p.apk_path}={p.name}" if opts.get("-f") else f"package:{p.name}"
-        if opts.get("--show-versionCode"):
+        if opts.get("--show-versioncode"):
             line += f" versionCode:{p.version_code}"
+        if opts.get("-i"):
+            line += "  installer=null"
+        if opts.get("-U") or "--uid" in opts:
+            line += f" uid:{uid}"
         lines.append(line)
     ctx.write("".join(line + "\n" for line in lines))
     return 0
 
 
-def _path(ctx: Ctx, args: list[str]) -> int:
-    parsed = _options(ctx, args)
-    if parsed is None or len(parsed[1]) != 1:
+def _list_instrumentation(ctx: Ctx, args: list[str]) -> int:
+    opts, rest = _options(args, set(), {"-f"})
+    target = rest[0] if rest else None
+    runner = ctx.state.package(RUNNER_PACKAGE)
+    if runner is not None and target in (None, RUNNER_PACKAGE):  # the only instrumentation there is
+        short = RUNNER_CLASS.removeprefix(RUNNER_PACKAGE) if RUNNER_CLASS.startswith(RUNNER_PACKAGE + ".") \
+            else RUNNER_CLASS
+        source = f"{runner.apk_path}=" if opts.get("-f") else ""
+        ctx.write(f"instrumentation:{source}{RUNNER_PACKAGE}/{short} (target={RUNNER_PACKAGE})\n")
+    return 0
+
+
+def _list_features(ctx: Ctx, args: list[str]) -> int:
+    if args:
+        raise CommandFailed(f"Error: Unknown option: {args[0]}", 255) if args[0].startswith("-") else \
+            CommandFailed(f"Error: unexpected argument '{args[0]}'", 255)
+    ctx.write("feature:reqGlEsVersion=0x30002\n" + "".join(f"feature:{f}\n" for f in FEATURES))
+    return 0
+
+
+def _has_feature(ctx: Ctx, args: list[str]) -> int:
+    if not args:
+        raise CommandFailed("Error: no feature specified", 255)
+    found = args[0] in FEATURES
+    ctx.write(f"{'true' if found else 'false'}\n")
+    return 0 if found else 1
+
+
+def _clear(ctx: Ctx, args: list[str]) -> int:
+    opts, rest = _options(args, {"--user"}, set())
+    if len(rest) != 1:
+        raise CommandFailed("Error: no package specified", 255)
+    if ctx.state.package(rest[0]) is None:
+        ctx.write("Failed\n")
         return 1
-    pkg = ctx.state.package(parsed[1][0])
+    ctx.state.end_process(rest[0], "clear data")
+    shutil.rmtree(ctx.state.host_path(_external_dir(rest[0])), ignore_errors=True)
+    ctx.write("Success\n")
+    return 0
+
+
+def _path(ctx: Ctx, args: list[str]) -> int:
+    opts, rest = _options(args, {"--user"}, set())
+    if len(rest) != 1:
+        raise CommandFailed("Error: no package specified", 1)
+    pkg = ctx.state.package(rest[0])
     if pkg is None:
         return 1
     ctx.write(f"package:{pkg.apk_path}\n")
@@ -173,7 +264,7 @@ def dump_package(ctx: Ctx, name: str) -> int:
     ctx.write(
         "Packages:\n"
         f"  Package [{pkg.name}] ({zlib.crc32(pkg.name.encode()):08x}):\n"
-        f"    userId={1000 if pkg.system else 10201}\n"
+        f"    userId={package_uid(pkg)}\n"
         f"    codePath={pkg.apk_path.rsplit('/', 1)[0]}\n"
         f"    versionCode={pkg.version_code} minSdk=21 targetSdk=34\n"
         f"    versionName={pkg.version_name}\n"
@@ -189,32 +280,52 @@ _VERBS = {
     "uninstall": _uninstall,
     "list": _list,
     "path": _path,
+    "clear": _clear,
+    "has-feature": _has_feature,
     "dump": lambda ctx, args: dump_package(ctx, args[0]) if args else 1,
 }
+# Verbs a phone's pm has that the simulated one does not carry out.
+_NOT_SIMULATED = ("grant", "revoke", "enable", "disable", "disable-user", "hide", "unhide", "suspend",
+                  "unsuspend", "compile", "resolve-activity", "query-activities", "install-create",
+                  "install-write", "install-commit", "install-existing", "trim-caches", "reset-permissions",
+                  "set-install-location", "get-install-location", "create-user", "remove-user")
 
 
-@command("pm")
+@command("pm", summary="package manager: list packages [-f -3 -s -e -d -i -U -u --show-versioncode --uid N] "
+                       "[FILTER], list instrumentation [-f], list features, path, install [-r -t -d -g ...] "
+                       "FILE|-S SIZE, uninstall [-k], clear, has-feature, dump")
 def pm(ctx: Ctx) -> int:
-    if not ctx.args:
-        ctx.warn("usage: pm list|path|install|uninstall|dump ... (what the simulated phone implements)\n")
-        return 1
-    verb = _VERBS.get(ctx.args[0])
+    if not ctx.args or ctx.args[0] in ("help", "-h"):
+        ctx.write("Package manager (package) commands: list, path, install, uninstall, clear, has-feature, "
+                  "dump (what the simulated phone implements)\n")
+        return 255  # as handleDefaultCommands returns
+    name = ctx.args[0]
+    if name in _NOT_SIMULATED:
+        raise CommandFailed(f"Error: 'pm {name}' is not simulated by the fermbench phone", 255)
+    verb = _VERBS.get(name)
     if verb is None:
-        ctx.warn(f"Unknown command: {ctx.args[0]}\n")
+        ctx.write(f"Unknown command: {name}\n")
         return 255
     return verb(ctx, ctx.args[1:])
 
 
-@command("cmd")
+# `cmd SERVICE ...`: the services whose shell commands the simulated phone has, and its tool.
+_SERVICES = {"package": "pm", "activity": "am", "settings": "settings", "window": "wm", "input": "input"}
+
+
+@command("cmd", summary=f"cmd SERVICE ARGS: {', '.join(sorted(_SERVICES))} (as pm, am, settings, wm, input); "
+                        "-l lists them")
 def cmd(ctx: Ctx) -> int:
-    """`cmd SERVICE ...`: package goes to pm; activity and settings to their tools."""
     if not ctx.args:
-        ctx.warn("cmd: No service specified; use -l to list all running services\n")
+        ctx.warn("cmd: No service specified; use -l to list all running services. Use -w to start and "
+                 "wait for a service.\n")
         return 20
     service, rest = ctx.args[0], ctx.args[1:]
-    target = {"package": "pm", "activity": "am", "settings": "settings"}.get(service)
+    if service == "-l":
+        ctx.write("Currently running services:\n" + "".join(f"  {s}\n" for s in sorted(_SERVICES)))
+        return 0
+    target = _SERVICES.get(service)
     if target is None:
         ctx.warn(f"cmd: Can't find service: {service}\n")
         return 20
-    ctx.args, ctx.name = rest, target
-    return COMMANDS[target](ctx)
+    return ctx.derive(target, rest).run(ctx.shell.commands[target])
