@@ -36,6 +36,8 @@ def reference_text() -> str:
 @click.option("--sdk", type=int, default=None, help="Android SDK level (ro.build.version.sdk).")
 @click.option("--release", default=None, help="Android release (ro.build.version.release).")
 @click.option("--emulator", is_flag=True, help="Report itself as an emulator (ro.kernel.qemu=1).")
+@click.option("--page-size", type=click.Choice(["4096", "16384"]), default=None,
+              help="Memory page size; 16384 imitates an Android 15+ phone, where the Lite runner cannot load.")
 @click.option("--no-cmd", is_flag=True, help="Do not advertise `cmd`: adb installs by push + `pm install`.")
 @click.option("--unauthorized", is_flag=True, help="Answer adb with AUTH only, so it shows `unauthorized`.")
 @click.option("--reboot-delay", type=float, default=Faults().reboot_delay_s, show_default=True,
@@ -45,7 +47,7 @@ def reference_text() -> str:
                    "default: a temp folder, removed at exit).")
 @click.option("--help-commands", is_flag=True,
               help="Print the shell commands and adb services the simulated phone supports, and exit.")
-def sim_cmd(port, count, model, abis, sdk, release, emulator, no_cmd, unauthorized, reboot_delay, root,
+def sim_cmd(port, count, model, abis, sdk, release, emulator, page_size, no_cmd, unauthorized, reboot_delay, root,
             help_commands) -> None:
     """Run simulated Android phones that the real adb server can connect to.
 
@@ -73,6 +75,8 @@ def sim_cmd(port, count, model, abis, sdk, release, emulator, no_cmd, unauthoriz
         changes["release"] = release
     if emulator:
         changes["is_emulator"] = True
+    if page_size:
+        changes["page_size"] = int(page_size)
 
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -53,6 +53,7 @@ class SimIdentity:
     debuggable: bool = False
     cpu_cores: int = 8
     cpu_governor: str = "sched_pcpu"
+    page_size: int = 4096  # 16384 imitates an Android 15+ device with 16 KB pages
     extra_props: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from ...runner.host import run_instrumentation
-from ...runner.protocol import (EXTERNAL_FILES_DIR, KEY_ERROR_CODE, KEY_ERROR_MESSAGE, KEY_PHASE, KEY_RESULT,
-                                KEY_RESULT_FILE, RUNNER_CLASS, RUNNER_PACKAGE)
+from ...runner.protocol import (KEY_ERROR_CODE, KEY_ERROR_MESSAGE, KEY_PHASE, KEY_RESULT, KEY_RESULT_FILE,
+                                RUNNER_CLASS, RUNNER_PACKAGES, external_files_dir)
 from ..process import CommandFailed, Ctx
 from .pm import package_uid
 from .registry import command
@@ -142,7 +142,8 @@ def _instrument(ctx: Ctx, args: list[str]) -> int:
     if cls.startswith("."):
         cls = pkg + cls
     installed = ctx.state.package(pkg)
-    if pkg != RUNNER_PACKAGE or cls != RUNNER_CLASS or installed is None:
+    runtime = next((rt for rt, package in RUNNER_PACKAGES.items() if package == pkg), None)
+    if runtime is None or cls != RUNNER_CLASS or installed is None:
         return _not_found(ctx, component)
     if "-w" not in flags or "-r" not in flags:
         ctx.warn("Error: the simulated phone runs instrumentation only with -w -r (wait, raw output)\n")
@@ -151,7 +152,8 @@ def _instrument(ctx: Ctx, args: list[str]) -> int:
     state, faults = ctx.state, ctx.state.faults
     identity = state.identity
     blocks = 0
-    external = ctx.state.host_path(EXTERNAL_FILES_DIR)
+    external_dir = external_files_dir(runtime)
+    external = ctx.state.host_path(external_dir)
     external.mkdir(parents=True, exist_ok=True)
     pid = state.start_process(pkg)
     uid = package_uid(installed)
@@ -179,8 +181,8 @@ def _instrument(ctx: Ctx, args: list[str]) -> int:
     }
     try:
         code = run_instrumentation(
-            extras, state.host_path, emit, ctx.cancel, EXTERNAL_FILES_DIR,
-            environment=lambda: _environment(ctx), device_facts=facts,
+            extras, state.host_path, emit, ctx.cancel, external_dir, runtime=runtime,
+            environment=lambda: _environment(ctx), device_facts=facts, page_size=identity.page_size,
         )
     except _Stop as stop:
         if str(stop) == "hang":

@@ -11,7 +11,7 @@ import shutil
 import time
 import zlib
 
-from ...runner.protocol import EXTERNAL_FILES_DIR, RUNNER_CLASS, RUNNER_PACKAGE
+from ...runner.protocol import RUNNER_CLASS, RUNNER_PACKAGES
 from ..apk import ApkError, read_apk_info
 from ..process import CommandFailed, Ctx
 from ..state import Package
@@ -69,7 +69,7 @@ def package_uid(pkg: Package) -> int:
 
 def _external_dir(package: str) -> str:
     """/sdcard/Android/data/PACKAGE: the app's external files, removed with the app."""
-    return EXTERNAL_FILES_DIR.replace(RUNNER_PACKAGE, package).rsplit("/files", 1)[0]
+    return f"/sdcard/Android/data/{package}"
 
 
 def _failure(ctx: Ctx, code: str, detail: str = "") -> int:
@@ -206,12 +206,13 @@ def _list_packages(ctx: Ctx, args: list[str]) -> int:
 def _list_instrumentation(ctx: Ctx, args: list[str]) -> int:
     opts, rest = _options(args, set(), {"-f"})
     target = rest[0] if rest else None
-    runner = ctx.state.package(RUNNER_PACKAGE)
-    if runner is not None and target in (None, RUNNER_PACKAGE):  # the only instrumentation there is
-        short = RUNNER_CLASS.removeprefix(RUNNER_PACKAGE) if RUNNER_CLASS.startswith(RUNNER_PACKAGE + ".") \
-            else RUNNER_CLASS
+    for package in sorted(RUNNER_PACKAGES.values()):  # the runner flavors: the only instrumentations there are
+        runner = ctx.state.package(package)
+        if runner is None or target not in (None, package):
+            continue
+        short = RUNNER_CLASS.removeprefix(package) if RUNNER_CLASS.startswith(package + ".") else RUNNER_CLASS
         source = f"{runner.apk_path}=" if opts.get("-f") else ""
-        ctx.write(f"instrumentation:{source}{RUNNER_PACKAGE}/{short} (target={RUNNER_PACKAGE})\n")
+        ctx.write(f"instrumentation:{source}{package}/{short} (target={package})\n")
     return 0
 
 

@@ -199,7 +199,8 @@ def uptime(ctx: Ctx) -> int:
 
 def _confs(ctx: Ctx) -> dict[str, int]:
     cores = ctx.state.identity.cpu_cores
-    return {"PAGE_SIZE": 4096, "PAGESIZE": 4096, "_NPROCESSORS_CONF": cores, "_NPROCESSORS_ONLN": cores,
+    page = ctx.state.identity.page_size
+    return {"PAGE_SIZE": page, "PAGESIZE": page, "_NPROCESSORS_CONF": cores, "_NPROCESSORS_ONLN": cores,
             "CLK_TCK": 100, "LONG_BIT": 64, "ARG_MAX": 131072, "OPEN_MAX": 32768, "CHILD_MAX": 27527}
 
 
