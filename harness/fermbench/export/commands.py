@@ -35,6 +35,7 @@ def export_cmd(models, checkpoint, untrained, out_dir, runtime, bytecode, as_jso
     """
     from ..errors import ExportError
     from ..zoo import MODEL_NAMES, check_name
+    from ..zoo.checkpoint import served_line
     from .lite import export_model
 
     names = list(models) or list(MODEL_NAMES)
@@ -46,6 +47,10 @@ def export_cmd(models, checkpoint, untrained, out_dir, runtime, bytecode, as_jso
     results = []
     for name in names:
         result = export_model(name, checkpoint=checkpoint, out_dir=out_dir, bytecode=bytecode, runtime=runtime, untrained=untrained)
+        if result.meta["trained"]:  # which file served the model, checked for architecture and hashed
+            source = result.meta["checkpoint"]
+            console.print(served_line(name, source["path"], source["sha256"], result.meta["training"]),
+                          markup=False, highlight=False, soft_wrap=True)
         for note in result.notes:
             console.print(f"[bold yellow]WARNING[/] {note}")
         results.append(result)

@@ -163,7 +163,9 @@ def export_model(
     seed: int = 0,
 ) -> ExportResult:
     """Export one zoo model from a checkpoint (default models/<name>.ckpt) or, when there is none
-    (or `untrained`), from seeded fresh weights, loudly marked as untrained."""
+    (or `untrained`), from seeded fresh weights, loudly marked as untrained. A checkpoint's training
+    history (curve and settings, or why it is missing) goes into the metadata's `training`."""
+    from ..training.history import MissingHistory, training_history
     from ..zoo.checkpoint import model_from_checkpoint
 
     check_name(name)
@@ -174,15 +176,20 @@ def export_model(
         raise ExportError("--checkpoint and --untrained contradict each other: pass one of them")
     if not untrained and (checkpoint is not None or ckpt_path.exists()):
         model, ckpt = model_from_checkpoint(ckpt_path, expect_arch=name)
+        history = training_history(ckpt, ckpt_path)
+        if isinstance(history, MissingHistory):
+            notes.append(f"{name}: {history.reason}")
+        scalars = {k: ckpt.meta[k] for k in sorted(ckpt.meta) if isinstance(ckpt.meta[k], (int, float, str, bool))}
         identity = {
             "arch": ckpt.arch,
             "trained": True,
             "checkpoint": {"path": str(ckpt_path), "sha256": ckpt.sha256},
-            "training": {k: ckpt.meta[k] for k in sorted(ckpt.meta) if isinstance(ckpt.meta[k], (int, float, str, bool))},
+            "training": {**scalars, **history.to_dict()},
         }
     else:
         model = build_model(name, seed=seed)
-        identity = {"arch": name, "trained": False, "checkpoint": None, "init_seed": seed, "warning": UNTRAINED_NOTE}
+        identity = {"arch": name, "trained": False, "checkpoint": None, "init_seed": seed, "warning": UNTRAINED_NOTE,
+                    "training": MissingHistory("no training curve: untrained weights").to_dict()}
         notes.append(f"{name}: {UNTRAINED_NOTE} (no checkpoint at {ckpt_path})")
     params = sum(p.numel() for p in model.parameters())
     identity.update({"params": params, "macs": count_macs(model)})
