@@ -44,6 +44,8 @@ def cached_export(name: str, out_dir: Path, checkpoint: Path, bytecode: int | No
     have_ckpt = (meta.get("checkpoint") or {}).get("sha256")
     if want_ckpt != have_ckpt or bool(meta.get("trained")) != (want_ckpt is not None):
         return None
+    if want_ckpt is not None and not {"curve", "missing"} & set(meta.get("training") or {}):
+        return None  # exported before checkpoints carried their training history
     if bytecode is not None and meta.get("bytecode_version") != bytecode:
         return None
     if bytecode is None and meta.get("bytecode_version") != meta.get("bytecode_native"):

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, DeviceError, FermbenchError
+from ..paths import models_dir
 if TYPE_CHECKING:
     from ..device import DeviceEntry
 from ..runner import protocol as p
 from ..store import PHASE_FAILED, RunnerInfo, SessionStore
 from . import preflight as pre
+from .checkpoints import resolve_checkpoints
 from .exports import ModelFile, ensure_export, export_error
 from .inputs import ImageSet, fer_set, photo_set
 from .progress import Progress
@@ -199,13 +201,18 @@ def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: 
     if AUTO in settings.devices:
         settings = dataclasses.replace(settings, devices=expand_auto(settings.devices, progress))
     models = check_models(settings.models)
+    sources = resolve_checkpoints(models, settings.checkpoints, settings.untrained, Path(model_dir or models_dir()))
+    for line in (line for s in sources.values() for line in s.lines()):
+        progress.message(line)
     t_inputs = time.perf_counter()
     images = prepare_images(settings)
     t_inputs = time.perf_counter() - t_inputs
     notes = photo_notes(images.get("photos"))
     for note in notes:
         progress.message(note)
-    files, export_errors = export_models(models, settings, Path(model_dir) if model_dir else None, progress)
+    files, export_errors = export_models([m for m in models if not sources[m].error], settings,
+                                         Path(model_dir) if model_dir else None, progress)
+    export_errors.update({m: s.error for m, s in sources.items() if s.error})
     with contextlib.ExitStack() as stack:
         checked: list[Checked] = []
         refused: list[str] = []
@@ -237,6 +244,9 @@ def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: 
             store.log(note)
         for c in checked:
             c.record(store)
+        for name, source in sources.items():
+            for line in source.lines():
+                store.log(line, model=name)
         for name, f in files.items():
             store.set_model(name, f.meta)
             store.log(f"{'cached export' if f.cached else 'exported'} {f.path.name} sha256 "
