@@ -28,7 +28,7 @@ def settings_for(device: str, args, **over):
     from fermbench.bench.settings import build_settings
 
     base = dict(devices=(device,), warmup=args.warmup, warmup_seconds=0.2, iterations=args.iterations,
-                min_seconds=args.min_seconds, cooldown_seconds=0.0, seed=0)
+                min_seconds=args.min_seconds, cooldown_seconds=0.0, seed=0, untrained=True)
     if FER.joinpath("test").is_dir() and args.fer_limit:
         base.update(fer_data=str(FER.resolve()), fer_limit=args.fer_limit)
     base.update(over)

@@ -54,7 +54,7 @@ def make_tiny(**over):
     from fermbench.bench.settings import build_settings
 
     base = dict(warmup=1, warmup_seconds=0.0, iterations=5, min_seconds=0.0, cooldown_seconds=0.0,
-                timeout_seconds=60.0, reconnect_budget_seconds=5.0, seed=1)
+                timeout_seconds=60.0, reconnect_budget_seconds=5.0, seed=1, untrained=True)
     base.update(over)
     return build_settings(**base)
 

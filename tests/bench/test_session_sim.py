@@ -79,7 +79,7 @@ def test_full_session_on_sim_through_cli(adb_env, bench_models, fer_path, photo_
         "run", "--device", "sim", "--models", "shallow_cnn,resnet9", "--warmup", "1", "--warmup-seconds", "0",
         "--iterations", "5", "--min-seconds", "0", "--cooldown-seconds", "0", "--seed", "3",
         "--fer-data", str(fer_path), "--fer-limit", "14", "--photos", str(photo_dir),
-        "--apk", str(apk), "--install", "--out", str(out), "--quiet"])
+        "--apk", str(apk), "--install", "--out", str(out), "--quiet", "--untrained"])
     assert result.exit_code == 0, result.output
     assert "complete" in result.output and "host CPU's" in result.output
     loaded = load_sessions(None, root=out)
@@ -110,7 +110,7 @@ def test_resume_after_killed_session(adb_env, bench_models, tmp_path):
            "ANDROID_ADB_SERVER_PORT": str(adb_env.port)}
     cmd = [sys.executable, "-m", "fermbench.cli", "run", "--device", "sim", "--models", "shallow_cnn,deep_cnn",
            "--repeats", "3", "--warmup", "1", "--warmup-seconds", "0", "--iterations", "5", "--min-seconds",
-           "0.4", "--cooldown-seconds", "0", "--out", str(out), "--quiet"]
+           "0.4", "--cooldown-seconds", "0", "--out", str(out), "--quiet", "--untrained"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -244,7 +244,7 @@ def test_unauthorized_device_is_refused_with_the_fix(make_sim_phone, adb_env, be
 
     phone = make_sim_phone(faults=Faults(unauthorized=True), states=("unauthorized",))
     result = CliRunner().invoke(main, ["run", "--device", phone.serial, "--models", "shallow_cnn",
-                                       "--out", str(tmp_path / "results"), "--quiet"],
+                                       "--out", str(tmp_path / "results"), "--quiet", "--untrained"],
                                 env={"FERMBENCH_MODELS": str(bench_models)})
     assert result.exit_code == 1
     assert f"device {phone.serial}: unauthorized" in result.output

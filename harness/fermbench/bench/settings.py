@@ -90,6 +90,8 @@ class Settings:
     timeout_seconds: float = setting(600.0, "limit of one runner call", minimum=1.0)
     reconnect_budget_seconds: float = setting(60.0, "how long to wait for a lost device", minimum=0.0)
     checkpoints: str | None = setting(None, "folder with <model>.ckpt (default models/)")
+    untrained: bool = setting(False, "models without a checkpoint run with random weights, flagged UNTRAINED "
+                                     "(without it, a missing checkpoint stops the run)")
     bytecode: int | None = setting(None, "export for an older runtime's bytecode version", minimum=1)
 
     def to_dict(self) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from ..paths import models_dir
 from ..store import Variant
 from ..tempdirs import make_temp_dir, remove_temp_dir
 from ..tempdirs import sweep as sweep_temp_dirs
+from .checkpoints import ModelSource, resolve_checkpoints
 from .exports import ModelFile, ensure_export, export_error
 from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
@@ -84,14 +85,8 @@ def photo_notes(photos: ImageSet | None) -> list[str]:
     return notes
 
 
-def checkpoint_for(name: str, settings: Settings, model_dir: Path | None) -> Path | None:
-    """The model's checkpoint file, or None for freshly initialised (untrained) weights."""
-    folder = Path(settings.checkpoints) if settings.checkpoints else (model_dir or models_dir())
-    path = folder / f"{name}.ckpt"
-    return path if path.is_file() else None
-
-
-def export_variants(variants: list[Variant], settings: Settings, model_dir: Path | None, private_dir: Path,
+def export_variants(variants: list[Variant], sources: dict[str, ModelSource], settings: Settings,
+                    model_dir: Path | None, private_dir: Path,
                     progress: Progress) -> tuple[dict[Variant, ModelFile], dict[Variant, str]]:
     """Every variant's file (exported or from the cache); a variant that fails is recorded, the others go on."""
     files: dict[Variant, ModelFile] = {}
@@ -99,9 +94,13 @@ def export_variants(variants: list[Variant], settings: Settings, model_dir: Path
     warned: set[str] = set()
     progress.start("export", len(variants))
     for v in variants:
+        source = sources[v.model]
+        if source.error:  # the checkpoint cannot serve: this model fails, the others go on
+            errors[v] = source.error
+            continue
         progress.step("export", v.model, f"export {v.runtime} {v.quant}")
         try:
-            files[v] = ensure_export(v, checkpoint=checkpoint_for(v.model, settings, model_dir), private_dir=private_dir,
+            files[v] = ensure_export(v, checkpoint=source.path if source.trained else None, private_dir=private_dir,
                                      out_dir=model_dir, bytecode=settings.bytecode if v.quant == "fp32" else None,
                                      fer_data=settings.fer_data)
             progress.done("export", v.model, "export", "ok")
@@ -252,6 +251,9 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     variants = plan_variants(models, settings.runtimes, settings.quant)
     if any(v.quant == "int8" for v in variants) and not settings.fer_data:
         raise ConfigError("--quant int8 calibrates and checks on FER-2013 images: pass --fer-data PATH")
+    sources = resolve_checkpoints(models, settings.checkpoints, settings.untrained, Path(model_dir or models_dir()))
+    for line in (line for s in sources.values() for line in s.lines()):
+        progress.message(line)
     sweep_temp_dirs()
     t_inputs = time.perf_counter()
     images = prepare_images(settings)
@@ -261,8 +263,8 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
         progress.message(note)
     private = make_temp_dir("models")  # the session's own links to the files it measures
     stack.callback(remove_temp_dir, private)
-    files, export_errors = export_variants(variants, settings, Path(model_dir) if model_dir else None, private,
-                                           progress)
+    files, export_errors = export_variants(variants, sources, settings, Path(model_dir) if model_dir else None,
+                                           private, progress)
     runtimes = {runner_runtime(get_runtime(v.runtime)) for v in variants}
     checked: list[Checked] = []
     refused: list[str] = []
@@ -297,6 +299,9 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
         store.log(f"refused: {msg}")
     for note in notes:
         store.log(note)
+    for name, source in sources.items():
+        for line in source.lines():
+            store.log(line, model=name)
     for c in checked:
         c.record(store)
     for v, f in files.items():

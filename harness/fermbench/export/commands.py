@@ -48,6 +48,7 @@ def export_cmd(
     from ..zoo import MODEL_NAMES, check_name
     from .models import export_model
     from .runtimes import check_quant, get_runtime
+    from ..zoo.checkpoint import served_line
 
     check_quant(get_runtime(runtime), quant)
     names = list(models) or list(MODEL_NAMES)
@@ -60,6 +61,10 @@ def export_cmd(
     for name in names:
         result = export_model(name, checkpoint=checkpoint, out_dir=out_dir, bytecode=bytecode, runtime=runtime,
                               untrained=untrained, quant=quant, fer_data=fer_data)
+        if result.meta["trained"]:  # which file served the model, checked for architecture and hashed
+            source = result.meta["checkpoint"]
+            console.print(served_line(name, source["path"], source["sha256"], result.meta["training"]),
+                          markup=False, highlight=False, soft_wrap=True)
         for note in result.notes:
             console.print(f"[bold yellow]WARNING[/] {note}")
         results.append(result)

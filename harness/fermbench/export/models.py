@@ -28,7 +28,9 @@ def default_checkpoint(name: str) -> Path:
 def model_and_identity(
     name: str, checkpoint: str | Path | None, untrained: bool, seed: int
 ) -> tuple[nn.Module, dict[str, Any], list[str]]:
-    """The model to export, the metadata that identifies its weights, and warnings to show."""
+    """The model to export, the metadata that identifies its weights, and warnings to show. A
+    checkpoint's training history (curve and settings, or why it is missing) goes into `training`."""
+    from ..training.history import MissingHistory, training_history
     from ..zoo.checkpoint import model_from_checkpoint
 
     ckpt_path = Path(checkpoint) if checkpoint is not None else default_checkpoint(name)
@@ -38,15 +40,20 @@ def model_and_identity(
     identity: dict[str, Any]
     if not untrained and (checkpoint is not None or ckpt_path.exists()):
         model, ckpt = model_from_checkpoint(ckpt_path, expect_arch=name)
+        history = training_history(ckpt, ckpt_path)
+        if isinstance(history, MissingHistory):
+            notes.append(f"{name}: {history.reason}")
+        scalars = {k: ckpt.meta[k] for k in sorted(ckpt.meta) if isinstance(ckpt.meta[k], (int, float, str, bool))}
         identity = {
             "arch": ckpt.arch,
             "trained": True,
             "checkpoint": {"path": str(ckpt_path), "sha256": ckpt.sha256},
-            "training": {k: ckpt.meta[k] for k in sorted(ckpt.meta) if isinstance(ckpt.meta[k], (int, float, str, bool))},
+            "training": {**scalars, **history.to_dict()},
         }
     else:
         model = build_model(name, seed=seed)
-        identity = {"arch": name, "trained": False, "checkpoint": None, "init_seed": seed, "warning": UNTRAINED_NOTE}
+        identity = {"arch": name, "trained": False, "checkpoint": None, "init_seed": seed, "warning": UNTRAINED_NOTE,
+                    "training": MissingHistory("no training curve: untrained weights").to_dict()}
         notes.append(f"{name}: {UNTRAINED_NOTE} (no checkpoint at {ckpt_path})")
     identity.update({"params": sum(p.numel() for p in model.parameters()), "macs": count_macs(model)})
     return model, identity, notes

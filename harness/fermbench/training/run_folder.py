@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -70,9 +71,23 @@ class RunFolder:
 
     def read_info(self) -> dict[str, Any]:
         try:
-            return json.loads(self.run_json.read_text())
+            info = json.loads(self.run_json.read_text())
         except (OSError, ValueError) as exc:
             raise ConfigError(f"run {self.run_id}: cannot read {self.run_json} ({exc}); start a new run") from exc
+        if not isinstance(info, dict):
+            raise ConfigError(f"run {self.run_id}: {self.run_json} is not a JSON object; start a new run")
+        return info
+
+    def read_metrics(self) -> list[dict[str, float]]:
+        """The rows of metrics.csv (epoch as an int), checked: exactly METRIC_COLUMNS, numbers only."""
+        try:
+            with open(self.metrics_csv, newline="") as fh:
+                reader = csv.DictReader(fh)
+                if tuple(reader.fieldnames or ()) != METRIC_COLUMNS:
+                    raise ValueError(f"columns are not {','.join(METRIC_COLUMNS)}")
+                return [{c: int(r[c]) if c == "epoch" else float(r[c]) for c in METRIC_COLUMNS} for r in reader]
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(f"run {self.run_id}: cannot read {self.metrics_csv} ({exc}); start a new run") from exc
 
     def write_info(self, info: dict[str, Any]) -> None:
         atomic_write_json(self.run_json, info)
@@ -97,7 +112,8 @@ class RunFolder:
         """The last saved state, or None when the run died before finishing its first epoch."""
         if not self.state_file.is_file():
             return None
-        return torch.load(self.state_file, map_location="cpu", weights_only=True)
+        state: dict[str, Any] = torch.load(self.state_file, map_location="cpu", weights_only=True)
+        return state
 
 
 def latest_unfinished(model: str) -> RunFolder | None:

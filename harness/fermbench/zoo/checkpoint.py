@@ -1,6 +1,8 @@
 """Checkpoints: architecture name, state dict, class names and training metadata in one file.
 
-Loading checks the architecture and every tensor shape, and says exactly what differs.
+Loading checks the architecture and every tensor shape, and says exactly what differs. The meta
+of a checkpoint written by `fermbench train` also holds the run's curve and settings (see
+training/history.py); it is an open dict, so older and newer checkpoints share format version 1.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import pickle
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import torch
 from torch import nn
@@ -96,7 +98,7 @@ def model_from_checkpoint(path: str | Path, expect_arch: str | None = None) -> t
     ckpt = load_checkpoint(path)
     if expect_arch is not None and ckpt.arch != expect_arch:
         raise ModelError(
-            f"checkpoint {path} holds a {ckpt.arch}, not a {expect_arch}: pass a {expect_arch} checkpoint or --model {ckpt.arch}"
+            f"checkpoint {path} holds a {ckpt.arch}, not a {expect_arch}: pass a {expect_arch} checkpoint, or name {ckpt.arch} as the model"
         )
     model = build_model(ckpt.arch)
     diffs = shape_differences(model, ckpt.state_dict)
@@ -105,3 +107,11 @@ def model_from_checkpoint(path: str | Path, expect_arch: str | None = None) -> t
         raise ModelError(f"checkpoint {path} does not fit {ckpt.arch}: {shown}")
     model.load_state_dict(ckpt.state_dict)
     return model.eval(), ckpt
+
+
+def served_line(model: str, path: str | Path, sha256: str, meta: Mapping[str, Any]) -> str:
+    """Which file serves a model, for logs: "shallow_cnn: w/shallow_cnn.ckpt sha256 1a2b3c4d5e6f (trained
+    20 epochs, run shallow-cpu-bf16)"."""
+    epochs = meta.get("epochs")
+    trained = f"trained {epochs} epochs" if isinstance(epochs, int) else "trained, epochs not recorded"
+    return f"{model}: {path} sha256 {sha256[:12]} ({trained}, run {meta.get('run_id') or 'not recorded'})"
