@@ -72,6 +72,7 @@ def summary_table(outcome: Outcome) -> Table:
     table = Table(title=f"session {outcome.store.session_id}: {outcome.status}")
     for col in ("device", "model", "status", "median ms", "p90 ms", "n", "FER dev/host", "agree", "photos", "app size"):
         table.add_column(col, justify="left" if col in ("device", "model", "status") else "right")
+    several = len({(r.runtime, r.quant) for r in outcome.records}) > 1
     for rec in outcome.records:
         lat = [r.summary for r in rec.latency if r.ok and r.summary is not None]
         med = sorted(s.median / 1e6 for s in lat)
@@ -80,7 +81,7 @@ def summary_table(outcome: Outcome) -> Table:
         app = rec.appsize
         size = app and (app.apk_with_model_bytes or app.model_bytes)
         status = rec.status if rec.status == "ok" else f"[red]{rec.status}[/red]: {(rec.error or '')[:60]}"
-        table.add_row(rec.device, rec.model, status,
+        table.add_row(rec.device, f"{rec.model} ({rec.runtime}, {rec.quant})" if several else rec.model, status,
                       f"{med[len(med) // 2]:.3f}" if med else "-",
                       f"{max(s.p90 for s in lat) / 1e6:.3f}" if lat else "-",
                       str(sum(s.n for s in lat)) if lat else "-",

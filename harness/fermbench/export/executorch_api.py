@@ -8,32 +8,11 @@ while the import runs.
 
 from __future__ import annotations
 
-import logging
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError
-
-NOISY_LOGGERS = ("torchao", "torch.utils._pytree")
-
-
-@contextmanager
-def quiet_imports() -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
-    levels = [log.level for log in loggers]
-    for log in loggers:
-        log.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for log, level in zip(loggers, levels):
-            log.setLevel(level)
-
+from ..quiet import quiet_imports
 
 def executorch_version() -> str:
     """The installed package's release, without the local build tag ("1.4.1+cpu" -> "1.4.1")."""

@@ -26,7 +26,8 @@ from ..fileio import atomic_write_bytes, atomic_write_json, sha256_file
 from ..labels import INPUT_SHAPE
 from . import pte_gates
 from .common import ExportResult, base_meta, work_dir
-from .executorch_api import executorch_version, load_program, quiet_imports
+from .executorch_api import executorch_version, load_program
+from ..quiet import quiet_imports
 from .fer_samples import FerSamples
 from .gates import PARITY_TOLERANCE
 from .quantize import SCHEME, quantize_int8

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import ExportError
-from .executorch_api import quiet_imports
+from ..quiet import quiet_imports
 
 CALIBRATION_BATCH = 64
 SCHEME: dict[str, Any] = {

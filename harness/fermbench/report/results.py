@@ -237,7 +237,7 @@ def _foreground(reps: list[store.LatencyRepeat]) -> str | None:
     if not states:
         return None
     if all(f.importance is None for f in states):
-        return f"unknown ({states[0].note})" if states[0].note else "unknown"
+        return None  # no activity manager to ask (the host, a simulated phone): nothing to say
     top = all(f.importance == 100 for f in states)  # ActivityManager IMPORTANCE_FOREGROUND
     names = sorted({f.importance_name or str(f.importance) for f in states})
     return "top app" if top else f"not top ({', '.join(names)})"

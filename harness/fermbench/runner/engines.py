@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
+import os
 import re
 import sys
 import threading
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import RunnerError
+from ..quiet import quiet_imports
 from . import protocol as p
 
 HOST_BYTECODE_RANGE = (4, 9)  # torch 2.x lite interpreter: kMinSupportedBytecodeVersion..kMaxSupported
@@ -176,6 +178,24 @@ class LiteEngine(Engine):
 _EXECUTORCH_POOL = threading.Lock()
 
 
+@contextlib.contextmanager
+def _native_log_silenced() -> Iterator[None]:
+    """ExecuTorch's C++ side logs its CPU probing and every threadpool reset straight to file
+    descriptor 2, through fermbench's progress display: mute fd 2 for those few milliseconds."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class ExecutorchEngine(Engine):
     """executorch.runtime: Runtime.get().load_program(path).load_method("forward").execute([x])."""
 
@@ -214,26 +234,26 @@ class ExecutorchEngine(Engine):
     def load_runtime(self) -> bool:
         preloaded = "executorch.runtime" in sys.modules
         try:
-            from executorch.runtime import Runtime  # type: ignore[import-untyped]
+            with quiet_imports():
+                from executorch.runtime import Runtime  # type: ignore[import-untyped]
         except ImportError:
             raise self._missing() from None
-        Runtime.get()
+        with _native_log_silenced():
+            Runtime.get()
         return preloaded
 
     @contextlib.contextmanager
     def threads(self, n: int) -> Iterator[int]:
-        """XNNPACK's threadpool sized to n for the run, its old size restored after."""
+        """XNNPACK's threadpool sized to n for the run. It keeps that size after (only ExecuTorch
+        uses it), so a session of runs with the same thread count resets it once."""
         from executorch.extension.pybindings import portable_lib  # type: ignore[import-untyped]
 
         with _EXECUTORCH_POOL:
-            old = portable_lib._threadpool_get_thread_count()
-            if old != n:
-                portable_lib._unsafe_reset_threadpool(n)
-            try:
-                yield portable_lib._threadpool_get_thread_count()
-            finally:
-                if portable_lib._threadpool_get_thread_count() != old:
-                    portable_lib._unsafe_reset_threadpool(old)
+            with _native_log_silenced():
+                if portable_lib._threadpool_get_thread_count() != n:
+                    portable_lib._unsafe_reset_threadpool(n)
+                used = portable_lib._threadpool_get_thread_count()
+            yield used
 
     def load(self, host_path: Path, device_path: str) -> None:
         from executorch.runtime import Runtime  # type: ignore[import-untyped]
