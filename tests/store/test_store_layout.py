@@ -9,30 +9,32 @@ import pytest
 from fermbench.errors import ResultsError
 from fermbench.stats import summarize_ns
 from fermbench.store import (OK, PHASE_FAILED, SCHEMA_VERSION, AccuracyPhase, LatencyRepeat, SessionStore,
-                             latest_session, load_sessions, now_iso, slug)
+                             Variant, latest_session, load_sessions, now_iso, slug)
 
 SETTINGS = {"iterations": 5, "repeats": 2}
+TINY = Variant("tiny", "pytorch_android_lite-2.1.0", "fp32")
+STEM = "tiny.pytorch_android_lite-2.1.0.fp32"
 
 
 def make_session(root, *, sid="20240101-000000-aaaa", fail_model=False):
     store = SessionStore.create(SETTINGS, root=root, session_id=sid, seed=7)
     store.set_device("127.0.0.1:15555", kind="sim", identity={"model": "SimPhone", "abis": ["x86_64"]},
                      tags=["simulated"])
-    store.set_model("tiny", {"sha256": "ab" * 32, "bytes": 1234, "trained": False})
-    rec = store.record("127.0.0.1:15555", "tiny")
+    store.set_model(TINY, {"sha256": "ab" * 32, "bytes": 1234, "trained": False})
+    rec = store.record("127.0.0.1:15555", TINY)
     for r, samples in enumerate([[10, 20, 30], [11, 21, 31, 41]]):
-        rel = store.write_samples("127.0.0.1:15555", "tiny", r, samples, first_ns=99, warmup_ns=[98])
+        rel = store.write_samples("127.0.0.1:15555", TINY, r, samples, first_ns=99, warmup_ns=[98])
         rec.set_phase("latency", LatencyRepeat(status=OK, samples=rel, summary=summarize_ns(samples)), now_iso(), r)
         store.save_record(rec)
     rows = [{"index": i, "name": f"x{i}", "label": i % 7, "device_pred": i % 7, "host_pred": i % 7,
              "latency_ns": 100 + i} for i in range(4)]
-    rel = store.write_predictions("127.0.0.1:15555", "tiny", "fer2013", rows, list(rows[0]))
+    rel = store.write_predictions("127.0.0.1:15555", TINY, "fer2013", rows, list(rows[0]))
     rec.set_phase("accuracy", AccuracyPhase(status=OK, device_accuracy=1.0, agreement=1.0, predictions=rel, n=4),
                   now_iso())
     rec.finish([("latency", 0), ("latency", 1), ("accuracy", None)])
     store.save_record(rec)
     if fail_model:
-        bad = store.record("127.0.0.1:15555", "broken")
+        bad = store.record("127.0.0.1:15555", Variant("broken", TINY.runtime, TINY.quant))
         bad.fail("export failed: boom")
         bad.finish([("latency", 0)])
         store.save_record(bad)
@@ -45,14 +47,14 @@ def test_layout_and_round_trip(tmp_path):
     store = make_session(tmp_path, fail_model=True)
     root = tmp_path / "20240101-000000-aaaa"
     assert (root / "session.json").is_file()
-    assert (root / "records" / "127.0.0.1_15555" / "tiny.json").is_file()
-    assert (root / "samples" / "127.0.0.1_15555" / "tiny.r1.csv").read_text().splitlines()[:3] == [
+    assert (root / "records" / "127.0.0.1_15555" / f"{STEM}.json").is_file()
+    assert (root / "samples" / "127.0.0.1_15555" / f"{STEM}.r1.csv").read_text().splitlines()[:3] == [
         "phase,index,ns", "first,0,99", "warmup,0,98"]
     assert "session 20240101-000000-aaaa created" in (root / "log.txt").read_text()
     info = json.loads((root / "session.json").read_text())
     assert info["schema_version"] == SCHEMA_VERSION and info["seed"] == 7
     assert info["devices"]["127.0.0.1:15555"]["slug"] == "127.0.0.1_15555"
-    stored = json.loads((root / "records" / "127.0.0.1_15555" / "tiny.json").read_text())
+    stored = json.loads((root / "records" / "127.0.0.1_15555" / f"{STEM}.json").read_text())
     assert stored["accuracy"]["device_accuracy"] == 1.0 and stored["latency"][1]["summary"]["median"] == 26
 
     loaded = load_sessions([store.session_id], root=tmp_path)
@@ -79,14 +81,14 @@ def test_resume_reopens_and_skips_done_phases(tmp_path):
     store = SessionStore.open("20240101-000000-aaaa", root=tmp_path)
     # opening changes no status (a resume that is then refused leaves the session as it was)
     assert store.info.status == "complete" and len(store.info.resumed) == 1
-    rec = store.record("127.0.0.1:15555", "tiny")
+    rec = store.record("127.0.0.1:15555", TINY)
     assert rec.phase_done("latency", 1) and rec.phase_done("accuracy")
     assert not rec.phase_done("latency", 2) and not rec.phase_done("realworld")
 
 
 def test_failed_phase_marks_record_failed_and_is_rerun(tmp_path):
     store = SessionStore.create(SETTINGS, root=tmp_path)
-    rec = store.record("host", "m")
+    rec = store.record("host", Variant("m", TINY.runtime, TINY.quant))
     rec.set_phase("latency", LatencyRepeat(status=PHASE_FAILED, error="runner crashed"), now_iso(), 0)
     rec.finish([("latency", 0)])
     assert rec.status == PHASE_FAILED and "latency[0]" in rec.error
@@ -105,7 +107,7 @@ def test_unknown_schema_version_is_refused(tmp_path):
 
 def test_corrupt_and_missing_sessions_are_clear_errors(tmp_path):
     make_session(tmp_path)
-    rec = tmp_path / "20240101-000000-aaaa" / "records" / "127.0.0.1_15555" / "tiny.json"
+    rec = tmp_path / "20240101-000000-aaaa" / "records" / "127.0.0.1_15555" / f"{STEM}.json"
     rec.write_text("{not json")
     with pytest.raises(ResultsError, match="not valid JSON"):
         load_sessions(None, root=tmp_path)

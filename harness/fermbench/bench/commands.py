@@ -59,7 +59,7 @@ class RichProgress(Progress):
             self.console.print(f"[red]{serial} {model} {phase}: failed[/red]")
 
     def message(self, text: str) -> None:
-        self.console.print(text)
+        self.console.print(text, soft_wrap=True, markup=False, highlight=False)  # logs and pipes: one line each
 
 
 def summary_table(outcome: Outcome) -> Table:
