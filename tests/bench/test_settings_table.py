@@ -29,8 +29,9 @@ def test_every_setting_is_a_run_option_with_its_default_in_the_help():
         param = options["devices" if name == "devices" else name]
         assert param.help == option_help(name)
         if f.default not in (None, False, ()):
-            assert f"default {f.default:g}" in param.help if isinstance(f.default, float) else \
-                f"default {f.default}" in param.help
+            shown = (f"{f.default:g}" if isinstance(f.default, float) else
+                     ",".join(f.default) if isinstance(f.default, tuple) else str(f.default))
+            assert f"(default {shown})" in param.help, name
     assert set(options) - set(SETTINGS) == {"config", "resume", "out", "quiet"}, "an option outside the table"
 
 
