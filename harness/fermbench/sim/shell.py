@@ -473,7 +473,8 @@ class Shell:
                 err(f"{SH}: {argv[0]}: inaccessible or not found\n".encode())  # type: ignore[operator]
                 return 127
             env = {**session.exported_env(), **assignments}
-            ctx = Ctx(self.state, name, argv[1:], fds[0], fds[1], err, cancel, session, env, self)  # type: ignore[arg-type]
+            ctx = Ctx(self.state, name, argv[1:], fds[0], fds[1], err,  # type: ignore[arg-type]
+                      cancel, session, env, self)
             return ctx.run(handler)
         finally:
             for fh in opened:
