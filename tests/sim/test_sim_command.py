@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fermbench.cli import main
-from fermbench.sim.adb_host import free_port
+from fermbench.device.server import free_port
 
 NO_AUTH = "accepts any adb connection without authentication"
 
