@@ -107,6 +107,7 @@ def test_sim_count_runs_phones_on_consecutive_ports_until_sigterm(adb_server, li
     (["--port", "5555"], "Error: port 5555 is in adb's emulator scan range 5554-5585"),
     (["--port", "5540", "--count", "20"], "Error: ports 5540-5559 overlap adb's emulator scan range 5554-5585"),
     (["--port", "5586", "--count", "0"], "Error: --count 0: give at least 1 phone"),
+    (["--port", "0", "--reboot-delay", "-1"], "Error: --reboot-delay -1.0: give 0 seconds or more"),
 ])
 def test_bad_ports_are_one_line_errors(args, message):
     result = CliRunner().invoke(main, ["sim", *args])

@@ -74,7 +74,8 @@ def test_adb_logcat_wrapper_runs(sim_phone, adb_server):
     ("wm size; wm density", 0, "Physical size: 1080x2400\nPhysical density: 420\n"),
     ("wm size 720x1280 && wm size", 0, "Physical size: 1080x2400\nOverride size: 720x1280\n"),
     ("cmd package list packages settings", 0, "package:com.android.settings\n"),
-    ("pm list packages -s -f shell", 0, "package:/system/app/com.android.shell/com.android.shell.apk=com.android.shell\n"),
+    ("pm list packages -s -f shell", 0,
+     "package:/system/app/com.android.shell/com.android.shell.apk=com.android.shell\n"),
     ("pm has-feature android.hardware.wifi", 0, "true\n"),
     ("date -u -d @86400 '+%Y-%m-%d %H:%M'", 0, "1970-01-02 00:00\n"),
 ])
@@ -206,7 +207,8 @@ def test_am_start_and_force_stop(sim_phone, adb_server, tmp_path):
     out = sh(adb_server, sim_phone, f"am start -n {RUNNER_PACKAGE}/.Main")
     assert out.returncode == 0
     assert out.stdout == f"Starting: Intent {{ cmp={RUNNER_PACKAGE}/.Main }}\n"
-    assert out.stderr == f"Error type 3\nError: Activity class {{{RUNNER_PACKAGE}/{RUNNER_PACKAGE}.Main}} does not exist.\n"
+    assert out.stderr == ("Error type 3\n"
+                          f"Error: Activity class {{{RUNNER_PACKAGE}/{RUNNER_PACKAGE}.Main}} does not exist.\n")
     device(adb_server, sim_phone).app_stop(RUNNER_PACKAGE)  # adbutils: `am force-stop PKG`
     log = sh(adb_server, sim_phone, "logcat -d -b system -s ActivityManager ActivityTaskManager").stdout
     assert f"Force stopping {RUNNER_PACKAGE}" in log and "Unable to find activity" in log
@@ -335,6 +337,7 @@ def test_adb_reboot_goes_offline_and_comes_back_with_its_files(make_sim_phone, a
         time.sleep(0.02)
     assert phone.rebooting or adb_server.state_of(phone.serial) != "device"
     adb_server.wait_for_state(phone.serial, ("device",), timeout=30)
+    assert phone.state.boot_count == 2
     out = sh(adb_server, phone, "cat /data/local/tmp/f; getprop debug.gone; getprop sys.boot.reason")
     assert out.stdout == "kept\n\nreboot,adb\n"
     log = sh(adb_server, phone, "logcat -d").stdout

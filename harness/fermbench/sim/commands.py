@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ConfigError
 from . import services
 from .cmds import reference
 from .phone import SimPhone, consecutive_ports
@@ -47,8 +48,9 @@ def reference_text() -> str:
                    "default: a temp folder, removed at exit).")
 @click.option("--help-commands", is_flag=True,
               help="Print the shell commands and adb services the simulated phone supports, and exit.")
-def sim_cmd(port, count, model, abis, sdk, release, emulator, page_size, no_cmd, unauthorized, reboot_delay, root,
-            help_commands) -> None:
+def sim_cmd(port: int, count: int, model: str | None, abis: tuple[str, ...], sdk: int | None,
+            release: str | None, emulator: bool, page_size: str | None, no_cmd: bool, unauthorized: bool,
+            reboot_delay: float, root: str | None, help_commands: bool) -> None:
     """Run simulated Android phones that the real adb server can connect to.
 
     A simulated phone accepts any adb connection WITHOUT authentication (it is a test double,
@@ -64,26 +66,19 @@ def sim_cmd(port, count, model, abis, sdk, release, emulator, page_size, no_cmd,
         click.echo(reference_text(), nl=False)
         return
     ports = consecutive_ports(port, count)
-    changes: dict = {}
-    if model:
-        changes["model"] = model
-    if abis:
-        changes["abis"] = tuple(abis)
-    if sdk is not None:
-        changes["sdk"] = sdk
-    if release:
-        changes["release"] = release
-    if emulator:
-        changes["is_emulator"] = True
-    if page_size:
-        changes["page_size"] = int(page_size)
+    if reboot_delay < 0:
+        raise ConfigError(f"--reboot-delay {reboot_delay}: give 0 seconds or more")
+    base = SimIdentity()
+    template = dataclasses.replace(base, model=model or base.model, abis=tuple(abis) or base.abis,
+                                   sdk=base.sdk if sdk is None else sdk, release=release or base.release,
+                                   is_emulator=emulator, page_size=int(page_size) if page_size else base.page_size)
 
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
     phones: list[SimPhone] = []
     try:
         for k, p in enumerate(ports, 1):
-            identity = dataclasses.replace(SimIdentity(), serialno=f"FERMSIM{k:04d}", **changes)
+            identity = dataclasses.replace(template, serialno=f"FERMSIM{k:04d}")
             faults = Faults(advertise_cmd=not no_cmd, unauthorized=unauthorized, reboot_delay_s=reboot_delay)
             folder = None if root is None else Path(root) if count == 1 else Path(root) / f"phone-{k}"
             phones.append(SimPhone(identity=identity, faults=faults, port=p, root=folder).start())

@@ -145,13 +145,15 @@ class ReverseForwards:
             with self._lock:
                 doomed = list(table.values())
                 table.clear()
-            for listener in doomed:
-                listener.close()
+            for each in doomed:
+                each.close()
             return b"OKAY"
         if request.startswith("killforward:"):
             local = request[len("killforward:"):]
             with self._lock:
-                listener = table.pop(local, None)
+                listener = table.get(local)
+                if listener is not None:
+                    del table[local]
             if listener is None:
                 return _fail(f"listener '{local}' not found")
             listener.close()

@@ -30,7 +30,7 @@ from .forward import ReverseForwards
 from .services import Daemon, open_service
 from .shell import Shell
 from .state import Faults, PhoneState, SimIdentity
-from .transport import Connection
+from .transport import Connection, Handler
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ class SimPhone:
         with self._lock:
             return self._rebooting
 
-    def set_faults(self, **changes) -> None:
+    def set_faults(self, **changes: object) -> None:
         """Change faults now. Becoming unauthorized drops live connections at once (the user
         revoked USB debugging); adb reconnects by itself and meets the AUTH challenge."""
         names = {f.name for f in dataclasses.fields(Faults)}
@@ -230,7 +230,7 @@ class SimPhone:
     def __enter__(self) -> "SimPhone":
         return self.start() if self._listener is None else self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def services_opened(self) -> list[str]:
@@ -241,7 +241,7 @@ class SimPhone:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _open_service(self, name: str):
+    def _open_service(self, name: str) -> Handler | None:
         with self._lock:
             self._opened.append(name)
         return open_service(self.daemon, name)

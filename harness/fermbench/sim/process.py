@@ -22,7 +22,7 @@ class Reader(Protocol):
     def read(self, n: int = -1) -> bytes: ...
 
 
-Writer = Callable[[bytes], None]
+Writer = Callable[[bytes], object]  # a stream's write: what it returns is ignored
 Handler = Callable[["Ctx"], int]
 
 

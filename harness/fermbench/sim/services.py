@@ -15,6 +15,7 @@ refuses what it does not offer; nothing is pretended.
 from __future__ import annotations
 
 import logging
+import shlex
 import struct
 import threading
 from dataclasses import dataclass
@@ -104,6 +105,11 @@ def _tcp_service(daemon: Daemon, rest: str) -> Handler | None:
     return lambda stream: pump(sock, stream)
 
 
+def _reboot_command(reason: str) -> str:
+    """adbd runs `/system/bin/reboot REASON` for `reboot:REASON`."""
+    return f"reboot {shlex.quote(reason)}" if reason else "reboot"
+
+
 def _root_service(daemon: Daemon, rest: str) -> Handler:
     # adbd on a user build refuses; on a debuggable one, root access is off in the settings
     text = ("ADB Root access is disabled by system setting - enable in Settings -> System -> "
@@ -119,7 +125,7 @@ SERVICES: tuple[Service, ...] = (
     Service("sync:", "sync:: push, pull, stat, list (adb push/pull, adbutils sync)",
             lambda d, _: lambda stream: serve_sync(d.state, stream)),
     Service("reboot:", "reboot:[REASON]: offline for the reboot delay (--reboot-delay), then back with its files",
-            lambda d, arg: lambda stream: _raw_shell(d.shell, stream, f"reboot {arg}".strip())),
+            lambda d, arg: lambda stream: _raw_shell(d.shell, stream, _reboot_command(arg))),
     Service("root:", "root:: refused as a production build refuses it; the connection stays up",
             _root_service),
     Service("unroot:", "unroot:: 'adbd not running as root'",

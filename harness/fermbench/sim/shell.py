@@ -16,7 +16,7 @@ import io
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import IO, Any, Mapping
 
 from .process import SH, Ctx, ExitShell, Handler, Reader, Session, Writer, device_abspath
 from .state import PhoneState
@@ -364,7 +364,7 @@ class Shell:
             name = name.rsplit("/", 1)[1]
         return name, self.commands.get(name)
 
-    def _run_pipeline(self, session: Session, pipeline: Pipeline, stdin, stdout: Writer, stderr: Writer,
+    def _run_pipeline(self, session: Session, pipeline: Pipeline, stdin: Reader, stdout: Writer, stderr: Writer,
                       cancel: threading.Event) -> int:
         # Stages run one after another; each stage's output is buffered for the next. Enough for
         # `pm list packages | grep x`; only the last stage streams (as `am instrument` needs).
@@ -419,7 +419,7 @@ class Shell:
             raise _Unset(name)
         return session.env.get(name, "")
 
-    def _run_command(self, session: Session, cmd: Command, stdin, stdout: Writer, stderr: Writer,
+    def _run_command(self, session: Session, cmd: Command, stdin: Reader, stdout: Writer, stderr: Writer,
                      cancel: threading.Event) -> int:
         argv: list[str] = []
         assignments: dict[str, str] = {}
@@ -453,11 +453,9 @@ class Shell:
                 target = "".join(self._expand(r.target, session)) if r.target else ""
                 path = device_abspath(session.cwd, target)
                 try:
-                    if path == "/dev/null":
-                        fh = _Discard()
-                    else:
-                        host = self.state.host_path(path)
-                        fh = open(host, {"<": "rb", ">": "wb", ">>": "ab"}[r.op])
+                    fh: _Discard | IO[Any] = _Discard()
+                    if path != "/dev/null":
+                        fh = open(self.state.host_path(path), {"<": "rb", ">": "wb", ">>": "ab"}[r.op])
                         opened.append(fh)
                 except (OSError, PermissionError) as exc:
                     verb = "open" if r.op == "<" else "create"
@@ -475,7 +473,8 @@ class Shell:
                 err(f"{SH}: {argv[0]}: inaccessible or not found\n".encode())  # type: ignore[operator]
                 return 127
             env = {**session.exported_env(), **assignments}
-            ctx = Ctx(self.state, name, argv[1:], fds[0], fds[1], err, cancel, session, env, self)  # type: ignore[arg-type]
+            ctx = Ctx(self.state, name, argv[1:], fds[0], fds[1], err,  # type: ignore[arg-type]
+                      cancel, session, env, self)
             return ctx.run(handler)
         finally:
             for fh in opened:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ...runner.host import run_instrumentation
 from ...runner.protocol import (KEY_ERROR_CODE, KEY_ERROR_MESSAGE, KEY_PHASE, KEY_RESULT, KEY_RESULT_FILE,
-                                RUNNER_CLASS, RUNNER_PACKAGES, external_files_dir)
+                                KEY_STATUS, RUNNER_CLASS, RUNNER_PACKAGES, external_files_dir)
 from ..process import CommandFailed, Ctx
 from .pm import package_uid
 from .registry import command
@@ -71,7 +71,7 @@ class _RunnerLog:
             self._status(self._values)
             self._values = {}
         elif line.startswith("INSTRUMENTATION_CODE: "):
-            status = self._values.get("fermbench_status") or self._values.get("shortMsg", "")
+            status = self._values.get(KEY_STATUS) or self._values.get("shortMsg", "")
             self._log("I", f"run finished: {status} (code {line.split(': ', 1)[1]})")
             self._values = {}
         elif self._last in self._values:  # a value that goes on over several lines

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..logbuf import BUFFERS, DEFAULT_BUFFERS, MAX_PAYLOAD, PRIORITIES, LogEntry
-from ..process import CommandFailed, Ctx
+from ..process import CommandFailed, Ctx, Writer
 from .registry import command
 
 _FORMATS = ("brief", "process", "tag", "thread", "raw", "time", "threadtime", "long")
@@ -50,7 +50,7 @@ class _Options:
     silent: bool = False
     tail: int = 0
     since: float | None = None
-    regex: re.Pattern | None = None
+    regex: re.Pattern[str] | None = None
     max_count: int = 0
     pid: int | None = None
     file: str | None = None
@@ -284,7 +284,7 @@ def logcat(ctx: Ctx) -> int:
     specs = o.filters or ([ctx.env["ANDROID_LOG_TAGS"]] if ctx.env.get("ANDROID_LOG_TAGS") else [])
     default, tags = _filter_rules(specs, o.silent)
     printer = _Printer(o.formats, ctx.state.boot_time)
-    sink = ctx.out
+    sink: Writer = ctx.out
     out_file = None
     if o.file is not None:
         out_file = open(ctx.host(o.file), "ab")
@@ -297,7 +297,7 @@ def logcat(ctx: Ctx) -> int:
 
 
 def _read(ctx: Ctx, o: _Options, buffers: tuple[str, ...], default: int, tags: dict[str, int],
-          printer: _Printer, sink) -> int:
+          printer: _Printer, sink: Writer) -> int:
     logs = ctx.state.logs
     entries = logs.entries(buffers)
     if o.since is not None:
@@ -306,24 +306,25 @@ def _read(ctx: Ctx, o: _Options, buffers: tuple[str, ...], default: int, tags: d
         entries = entries[-o.tail:]  # logd cuts the tail before logcat filters, as on a phone
     seen = logs.last_seq()
     started: set[str] = set()
-    state = {"last_buffer": "", "printed": 0}
+    last_buffer, printed = "", 0
 
     def emit(batch: list[LogEntry]) -> bool:
         """Print what passes the filters; False once -m is reached."""
+        nonlocal last_buffer, printed
         text = []
         for e in batch:
             if _LEVEL[e.priority] < tags.get(e.tag, default) or (o.pid is not None and e.pid != o.pid):
                 continue
             if o.regex is not None and not o.regex.search(e.message):
                 continue
-            if e.buffer != state["last_buffer"]:
+            if e.buffer != last_buffer:
                 if e.buffer not in started or o.dividers:
                     text.append(f"--------- {'switch to' if e.buffer in started else 'beginning of'} {e.buffer}\n")
                 started.add(e.buffer)
-                state["last_buffer"] = e.buffer
+                last_buffer = e.buffer
             text.append(printer.render(e))
-            state["printed"] += 1
-            if o.max_count and state["printed"] >= o.max_count:
+            printed += 1
+            if o.max_count and printed >= o.max_count:
                 sink("".join(text).encode("utf-8"))
                 return False
         if text:

@@ -10,6 +10,7 @@ import secrets
 import shutil
 import time
 import zlib
+from typing import Callable
 
 from ...runner.protocol import RUNNER_CLASS, RUNNER_PACKAGES
 from ..apk import ApkError, read_apk_info
@@ -276,7 +277,7 @@ def dump_package(ctx: Ctx, name: str) -> int:
     return 0
 
 
-_VERBS = {
+_VERBS: dict[str, Callable[[Ctx, list[str]], int]] = {
     "install": _install,
     "uninstall": _uninstall,
     "list": _list,

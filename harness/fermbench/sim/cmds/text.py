@@ -9,7 +9,7 @@ from ..process import CommandFailed, Ctx, UsageError
 from .registry import command
 
 
-def inputs(ctx: Ctx, operands: list[str], quiet: bool = False) -> Iterator[tuple[str, bytes | None]]:
+def _inputs(ctx: Ctx, operands: list[str], quiet: bool = False) -> Iterator[tuple[str, bytes | None]]:
     """(name, bytes) of each file operand, or of stdin when there is none; None (after the
     tool's error line, unless `quiet`) for a file that cannot be read."""
     if not operands or operands == ["-"]:
@@ -52,7 +52,7 @@ def grep(ctx: Ctx) -> int:
         raise CommandFailed(f"grep: bad regex '{pattern}': {exc}", 2) from None
     matched, failed = 0, False
     named = (len(operands) > 1 or opts.get("H")) and not opts.get("h")
-    for name, data in inputs(ctx, operands, quiet=bool(opts.get("s"))):
+    for name, data in _inputs(ctx, operands, quiet=bool(opts.get("s"))):
         if data is None:
             failed = True
             continue
@@ -92,7 +92,7 @@ def _head_tail(ctx: Ctx, tail: bool) -> int:
     if opts.get("f") or opts.get("F"):
         return ctx.error("-f (follow) is not simulated by the fermbench phone")
     status = 0
-    for name, data in inputs(ctx, operands):
+    for name, data in _inputs(ctx, operands):
         if data is None:
             status = 1
             continue
