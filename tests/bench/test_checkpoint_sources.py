@@ -159,14 +159,15 @@ def test_session_records_which_file_served_and_one_bad_checkpoint_fails_its_mode
     (session,) = [p for p in out.iterdir() if (p / "session.json").is_file()]
     info = json.loads((session / "session.json").read_text())
     assert info["status"] == "partial" and info["settings"]["untrained"] is False
-    training = info["models"]["shallow_cnn"]["training"]
+    lite = "pytorch_android_lite-2.1.0/fp32"
+    training = info["models"][f"shallow_cnn/{lite}"]["training"]
     assert training["source"] == f"run folder {folder / 'runs' / RUN_ID}" and len(training["curve"]) == 2
-    assert info["models"]["shallow_cnn"]["checkpoint_sha256"] == sha256_file(folder / "shallow_cnn.ckpt")
-    assert "deep_cnn" not in info["models"]
+    assert info["models"][f"shallow_cnn/{lite}"]["checkpoint_sha256"] == sha256_file(folder / "shallow_cnn.ckpt")
+    assert f"deep_cnn/{lite}" not in info["models"]
     wrong = f"checkpoint {folder / 'deep_cnn.ckpt'} holds a shallow_cnn, not a deep_cnn"
-    deep = json.loads((session / "records" / "host" / "deep_cnn.json").read_text())
+    deep = json.loads((session / "records" / "host" / "deep_cnn.pytorch_android_lite-2.1.0.fp32.json").read_text())
     assert deep["status"] == "failed" and wrong in deep["error"]
-    shallow = json.loads((session / "records" / "host" / "shallow_cnn.json").read_text())
+    shallow = json.loads((session / "records" / "host" / "shallow_cnn.pytorch_android_lite-2.1.0.fp32.json").read_text())
     assert shallow["status"] == "ok"
     log = (session / "log.txt").read_text()
     sha = sha256_file(folder / "shallow_cnn.ckpt")[:12]
@@ -181,7 +182,7 @@ def test_session_whose_only_checkpoint_is_truncated_fails(trained, tmp_path):
                                        str(folder), "--out", str(out), *TINY])
     assert result.exit_code == 1, result.output
     (session,) = [p for p in out.iterdir() if (p / "session.json").is_file()]
-    record = json.loads((session / "records" / "host" / "shallow_cnn.json").read_text())
+    record = json.loads((session / "records" / "host" / "shallow_cnn.pytorch_android_lite-2.1.0.fp32.json").read_text())
     assert record["status"] == "failed"
     assert f"checkpoint {folder / 'shallow_cnn.ckpt'} is truncated or not a fermbench checkpoint" in record["error"]
 

@@ -29,7 +29,7 @@ class ScriptedTarget(Target):
     def put_file(self, local, name):
         raise AssertionError("not used by the cool-down")
 
-    def _instrument(self, extras, timeout):
+    def _instrument(self, runtime, extras, timeout, stop):
         raise AssertionError("not used by the cool-down")
 
     def _fetch(self, path):
@@ -37,7 +37,7 @@ class ScriptedTarget(Target):
 
 
 def session(cooldown: float) -> BenchmarkSession:
-    return BenchmarkSession(store=None, settings=build_settings(cooldown_seconds=cooldown), targets=[], models=[],
+    return BenchmarkSession(store=None, settings=build_settings(cooldown_seconds=cooldown), targets=[], variants=[],
                             images={}, files={})
 
 

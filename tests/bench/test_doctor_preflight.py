@@ -29,7 +29,7 @@ def test_doctor_ready_phone(sim_phone, adb_server, tmp_path):
     install_runner(adb_server, sim_phone, tmp_path)
     result = doctor(adb_server, "--device", sim_phone.serial)
     assert result.exit_code == 0, result.output
-    for line in ("adb server", "answers on port", "state", "protocol 1", "MB free", "battery 87%",
+    for line in ("adb server", "answers on port", "state", "protocol 2", "MB free", "battery 87%",
                  "thermal status none", "simulated phone"):
         assert line in result.output
 
@@ -38,7 +38,7 @@ def test_doctor_ready_phone(sim_phone, adb_server, tmp_path):
 def test_doctor_refuses_without_runner(sim_phone, adb_server):
     result = doctor(adb_server, "--device", sim_phone.serial)
     assert result.exit_code == 1
-    assert "not_installed" in result.output or "no instrumentation" in result.output
+    assert "is not installed" in result.output and "org.fermbench.runner" in result.output
     assert "--apk PATH --install" in result.output
 
 
@@ -63,14 +63,19 @@ def test_doctor_warns_hot_low_emulator_debuggable(make_sim_phone, adb_server, tm
 
 
 def test_bytecode_and_abi_checks():
-    from fermbench.runner.protocol import InfoResult
+    from fermbench.store import RunnerInfo, Variant
 
     pf = pre.Preflight("x")
-    pf.info = InfoResult(protocol_version=1, mode="info", runner_kind="android", runner_version="1",
-                         runtime_name="pytorch_lite", runtime_version="1.11.0", settings={}, bytecode_min=4,
-                         bytecode_max=7, abis=["arm64-v8a"], cpu_count=8, debuggable=False, device={})
-    bad = pre.check_bytecode(pf, {"a": {"bytecode_version": 8}, "b": {"bytecode_version": 6}})
-    assert list(bad) == ["a"] and "export it with --bytecode 7" in bad["a"]
+    runner = RunnerInfo(runner_kind="android", runtime="pytorch_lite", runtime_version="1.11.0", bytecode_min=4,
+                        bytecode_max=7, abis=["arm64-v8a"])
+    a, b = Variant("a", "pytorch_android_lite-2.1.0", "fp32"), Variant("b", "pytorch_android_lite-2.1.0", "fp32")
+    bad = pre.check_model_file(pf, runner, a, {"bytecode_version": 8})
+    assert "export it with --bytecode 7" in bad
+    assert pre.check_model_file(pf, runner, b, {"bytecode_version": 6}) is None
+    pte = RunnerInfo(runtime="executorch", pte_identifiers=["ET12"])
+    et = Variant("a", "executorch-1.4.1", "int8")
+    assert "format ET99" in pre.check_model_file(pf, pte, et, {"pte_format": "ET99"})
+    assert pre.check_model_file(pf, pte, et, {"pte_format": "ET12"}) is None
     pre.check_abi(pf, ["arm64-v8a"], ["x86_64"])
     assert "abiFilters" in str(pf.failed[-1])
     pre.check_space(pf, free=10 << 20, needed=1 << 20)

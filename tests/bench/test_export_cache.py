@@ -1,4 +1,5 @@
-"""Exports are reused only while the checkpoint, the bytecode target and the file itself match."""
+"""Exports are reused only while the checkpoint, the target (runtime, quantisation, bytecode) and the
+file itself match; a session measures its own link to the accepted file."""
 
 from __future__ import annotations
 
@@ -6,11 +7,22 @@ import json
 
 import pytest
 
-from fermbench.bench.exports import ensure_export
+from fermbench.bench.exports import ensure_export as _ensure
+from fermbench.export.runtimes import DEFAULT_RUNTIME
+from fermbench.store import Variant
 from fermbench.zoo import build_model
 from fermbench.zoo.checkpoint import save_checkpoint
 
 pytestmark = pytest.mark.slow
+
+
+LITE = Variant("shallow_cnn", DEFAULT_RUNTIME, "fp32")
+
+
+def ensure_export(name, checkpoints, out_dir, bytecode=None):
+    ckpt = checkpoints / f"{name}.ckpt"
+    return _ensure(LITE, checkpoint=ckpt if ckpt.is_file() else None, private_dir=out_dir / "links",
+                   out_dir=out_dir, bytecode=bytecode)
 
 
 def test_cache_hits_and_misses(tmp_path):
@@ -34,3 +46,12 @@ def test_cache_hits_and_misses(tmp_path):
         fh.write(b"tampered")
     fixed = ensure_export("shallow_cnn", checkpoints=tmp_path, out_dir=tmp_path, bytecode=7)
     assert not fixed.cached
+
+
+def test_the_session_link_keeps_its_file_when_the_cache_is_replaced(tmp_path):
+    first = ensure_export("shallow_cnn", checkpoints=tmp_path, out_dir=tmp_path)
+    assert first.path.parent == tmp_path / "links" and first.path.read_bytes() == (tmp_path / "shallow_cnn.ptl").read_bytes()
+    replacement = tmp_path / "other.ptl"
+    replacement.write_bytes(b"another export")
+    replacement.replace(tmp_path / "shallow_cnn.ptl")  # what a re-export's rename does
+    assert __import__("hashlib").sha256(first.path.read_bytes()).hexdigest() == first.sha256

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from fermbench.bench.start import run_benchmark
-from fermbench.store import load_sessions
+from fermbench.export.runtimes import DEFAULT_RUNTIME
+from fermbench.store import Variant, load_sessions
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +28,7 @@ def test_host_session_stores_everything(tiny, bench_models, fer_path, photo_dir,
     counts = rec.realworld.counts
     assert (counts.photos, counts.classified, counts.no_face, counts.undecodable) == (3, 1, 1, 1)
     assert rec.appsize.kind == "model_only"
-    assert session.info.models["shallow_cnn"]["sha256"] == \
+    assert session.info.models[rec.key]["sha256"] == \
         json.loads((bench_models / "shallow_cnn.json").read_text())["sha256"]
     runs = loaded.runs  # the same record, flattened for pandas under the same field names
     assert len(runs) == 2 and set(runs["latency.repeat"]) == {0, 1} and set(runs.status) == {"ok"}
@@ -36,13 +37,13 @@ def test_host_session_stores_everything(tiny, bench_models, fer_path, photo_dir,
     assert set(s.phase) == {"first", "timed"} and len(s[s.phase == "timed"]) == runs["latency.summary.n"].sum()
     photos = loaded.predictions[loaded.predictions.dataset == "photos"]
     assert sorted(photos.status) == ["classified", "no_face", "undecodable"]
-    record = outcome.store.record("host", "shallow_cnn")
+    record = outcome.store.record("host", rec.variant)
     assert record.realworld.undecodable_photos == ["sad/broken.jpg"]
     assert record.realworld.no_face_photos == ["sad/blank.png"]
     log = (outcome.store.path / "log.txt").read_text()
     assert "photo sad/broken.jpg: cannot be decoded" in log and "1 without a face" in log
     info = outcome.store.info
-    assert info.devices["host"].tags == ["host"] and info.order["host"]["1"] == ["shallow_cnn"]
+    assert info.devices["host"].tags == ["host"] and info.order["host"]["1"] == [rec.key]
     assert info.totals["runner_s"] > 0
 
 
@@ -63,14 +64,14 @@ def test_resume_runs_only_what_is_missing(tiny, bench_models, tmp_path):
     first = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models)
     store = first.store
     # Pretend the session died before resnet9's latency finished.
-    rec = store.record("host", "resnet9")
+    rec = store.record("host", Variant("resnet9", DEFAULT_RUNTIME, "fp32"))
     rec.latency, rec.status = [], "running"
     store.save_record(rec)
     store.set_status("running")
-    kept = (store.path / "samples" / "host" / "shallow_cnn.r0.csv").stat().st_mtime_ns
+    kept = (store.path / "samples" / "host" / "shallow_cnn.pytorch_android_lite-2.1.0.fp32.r0.csv").stat().st_mtime_ns
     again = run_benchmark(None, resume=store.session_id, out=tmp_path / "results", model_dir=bench_models)
     assert again.status == "complete" and again.store.path == store.path
-    assert (store.path / "samples" / "host" / "shallow_cnn.r0.csv").stat().st_mtime_ns == kept
+    assert (store.path / "samples" / "host" / "shallow_cnn.pytorch_android_lite-2.1.0.fp32.r0.csv").stat().st_mtime_ns == kept
     log = (store.path / "log.txt").read_text().split("session resumed")[1]
     assert "[resnet9] latency #1: ok" in log and "[shallow_cnn] latency" not in log
     assert len(json.loads((store.path / "session.json").read_text())["resumed"]) == 1

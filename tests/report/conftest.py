@@ -140,8 +140,9 @@ def derived_copy(bench: BenchSessions, source: str, name: str, *, scale: float =
     info["session_id"] = name
     if status is not None:
         info["status"] = status
-    for model, sha in (model_hash or {}).items():
-        info["models"][model]["sha256"] = sha
+    for model, sha in (model_hash or {}).items():  # every variant of that model
+        for key in [k for k in info["models"] if k.split("/")[0] == model]:
+            info["models"][key]["sha256"] = sha
     (dst / "session.json").write_text(json.dumps(info))
     if scale != 1.0:
         for csv_path in (dst / "samples").rglob("*.csv"):

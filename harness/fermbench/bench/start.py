@@ -180,8 +180,8 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
                               min(settings.timeout_seconds, 120), p.InfoResult).result
         except FermbenchError as exc:
             code = getattr(exc, "code", "")
-            unavailable[runtime] = (f"the {runtime} runner ({p.runner_package(runtime)}) is not installed; install "
-                                    f"it with --apk PATH --install" if code == "not_installed" else f"{runtime}: {exc}")
+            unavailable[runtime] = (f"the {runtime} runner ({p.runner_package(runtime)}) is not installed"
+                                    if code == "not_installed" else f"{runtime}: {exc}")
             continue
         why = pre.check_runner(pf, info, runtime)
         if why:
@@ -196,13 +196,15 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
                                       page_size=info.page_size)
         if info.debuggable and "debuggable" not in pf.tags:
             pf.tags.append("debuggable")
+    install = "install the runner APK: --apk PATH --install (or `adb install PATH`)"
     if not runners:
+        missing = any("not installed" in why for why in unavailable.values())
         pf.add("runner", pre.FAIL, "; ".join(unavailable.values()) or "no runner answered",
-               f"check the runners with `fermbench doctor --device {target.serial}`")
+               install if missing else f"see `adb -s {target.serial} logcat -d` for why the runner failed")
     else:
         for runtime, why in unavailable.items():
             pf.add("runner", pre.WARN, f"its {runtime} variants are skipped: {why}",
-                   "install that runner flavor, or leave its runtime out of --runtimes")
+                   f"{install}, or leave its runtime out of --runtimes")
     if desc.kind != "host":
         apk_abis = None
         if settings.apk:

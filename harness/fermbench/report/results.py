@@ -216,7 +216,7 @@ def _change_vs_lite_fp32(fer: Any, session: str, rec: store.Record) -> Interval 
         return None
     base_key = store.variant_key(rec.model, *LITE_FP32)
     here = fer[(fer.session == session) & (fer.device == rec.device)]
-    a, b = here[here.variant == base_key], here[here.variant == rec.variant]
+    a, b = here[here.variant == base_key], here[here.variant == rec.key]
     if not len(a) or not len(b):
         return None
     pairs = a.merge(b, on="index", suffixes=("_a", "_b"))
@@ -253,7 +253,7 @@ def _measured_by(rec: store.Record, dev: store.SessionDevice | None) -> str | No
 def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, timed: np.ndarray[Any, Any] | None,
             repeat_medians: list[float], photo_rows: Any, training_root: Path | None,
             fer_change: Interval | None) -> ModelResult:
-    meta = session.info.models.get(rec.variant) or {}
+    meta = session.info.models.get(rec.key) or {}
     curve, missing = training_for(rec.model, meta, training_root)
     training = curve.final() if curve is not None else summary_from_meta(meta)
     rw = rec.realworld if rec.realworld is not None and rec.realworld.ok else None
@@ -329,11 +329,11 @@ def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path |
             dev = device_info(rec.device, session.info.devices.get(rec.device))
             ok_repeats = [lat.repeat for lat in rec.latency if lat.ok]
             mine = timed[(timed.session == session.id) & (timed.device == rec.device)
-                         & (timed.variant == rec.variant) & timed.repeat.isin(ok_repeats)] if len(timed) else timed
+                         & (timed.variant == rec.key) & timed.repeat.isin(ok_repeats)] if len(timed) else timed
             values = mine.ns.to_numpy(dtype=np.float64) if len(mine) else None
             medians = [float(np.median(g.ns.to_numpy(dtype=np.float64))) for _, g in mine.groupby("repeat")] if len(mine) else []
             mine_photos = photos[(photos.session == session.id) & (photos.device == rec.device)
-                                 & (photos.variant == rec.variant)] if len(photos) else photos
+                                 & (photos.variant == rec.key)] if len(photos) else photos
             result = _result(session, dev, rec, values, medians, mine_photos,
                              training_root if training_root is not None else root,
                              _change_vs_lite_fp32(fer, session.id, rec))

@@ -157,7 +157,7 @@ def sample_frames(session: StoredSession, rec: Record) -> list[Any]:
             raise ResultsError(f"{path} is not a samples file (phase,index,ns with whole numbers: "
                                f"{str(exc).splitlines()[0]}); the file is corrupt, restore it or re-run") from None
         df.insert(0, "repeat", lat.repeat)
-        df.insert(0, "variant", rec.variant)
+        df.insert(0, "variant", rec.key)
         df.insert(0, "model", rec.model)
         df.insert(0, "device", rec.device)
         df.insert(0, "session", session.id)
@@ -178,7 +178,7 @@ def prediction_frames(session: StoredSession, rec: Record) -> list[Any]:
         except (ValueError, pd.errors.ParserError) as exc:
             raise ResultsError(f"{session.path / rel} is not a predictions CSV ({exc}); restore it or re-run") from None
         df.insert(0, "dataset", dataset)
-        df.insert(0, "variant", rec.variant)
+        df.insert(0, "variant", rec.key)
         df.insert(0, "model", rec.model)
         df.insert(0, "device", rec.device)
         df.insert(0, "session", session.id)

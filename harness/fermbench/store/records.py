@@ -245,7 +245,12 @@ class Record:
     appsize: AppSizePhase | None = None  # APK (or model file) size
 
     @property
-    def variant(self) -> str:
+    def variant(self) -> Variant:
+        return Variant(self.model, self.runtime, self.quant)
+
+    @property
+    def key(self) -> str:
+        """The variant's key, as session.json's `models` and the pandas frames name it."""
         return variant_key(self.model, self.runtime, self.quant)
 
     def phase(self, phase: str, repeat: int | None = None) -> Phase | None:
