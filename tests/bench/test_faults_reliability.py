@@ -254,7 +254,7 @@ def test_photos_none_of_which_is_readable_refuse_the_run(tmp_path):
     (photos / "a.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     (photos / "b.png").write_bytes(b"")
     result = CliRunner().invoke(main, ["run", "--device", "host", "--photos", str(tmp_path / "photos"),
-                                       "--untrained", "--out", str(tmp_path / "r")])
+                                       "--untrained", "--out", str(tmp_path / "r"), "--quiet"])
     one_line_error(result, "none of the 2 photos", "readable image")
     assert not (tmp_path / "r").exists()
 
