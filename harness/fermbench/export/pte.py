@@ -41,7 +41,7 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
-def _export(module: nn.Module, name: str) -> torch.export.ExportedProgram:
+def export_graph(module: nn.Module, name: str) -> torch.export.ExportedProgram:
     """The module (in eval mode: a quantised graph refuses .eval()) as an ATen graph for one
     1x1x48x48 image, the shape the runners feed."""
     try:
@@ -52,7 +52,7 @@ def _export(module: nn.Module, name: str) -> torch.export.ExportedProgram:
         raise ExportError(f"{name}: torch.export cannot trace the model ({_first_line(exc)}): fix its forward()") from exc
 
 
-def _lower(program: torch.export.ExportedProgram, embedded: str, name: str) -> Any:
+def lower_to_xnnpack(program: torch.export.ExportedProgram, embedded: str, name: str) -> Any:
     """Edge program with every part XNNPACK supports delegated to it (EdgeProgramManager)."""
     with quiet_imports():
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
@@ -111,7 +111,7 @@ def export_pte_module(
     if quant == "int8" and fer is None:
         raise ExportError(f"{name}: int8 export needs FER-2013 images to calibrate and to check agreement: pass --fer-data PATH")
     module = module.eval()
-    program = _export(module, name)
+    program = export_graph(module, name)
     pte_gates.core_aten_gate(program, name)
 
     embedded: dict[str, Any] = {
@@ -121,14 +121,14 @@ def export_pte_module(
     if fer is not None:
         embedded["quantization"] = SCHEME
         embedded["calibration"] = fer.calibration.describe(with_names=True)
-        program = _export(quantize_int8(module, fer.calibration.inputs(), name), name)
+        program = export_graph(quantize_int8(module, fer.calibration.inputs(), name), name)
 
     out_dir = Path(out_dir)
     final = out_dir / f"{name}.{quant}.pte"
     work = work_dir(out_dir)
     tmp = work / final.name
     try:
-        edge = _lower(program, json.dumps(embedded, sort_keys=True), name)
+        edge = lower_to_xnnpack(program, json.dumps(embedded, sort_keys=True), name)
         delegated = pte_gates.delegation_gate(edge.exported_program().graph_module, name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -36,7 +36,7 @@ def quantize_int8(module: nn.Module, calibration: torch.Tensor, name: str) -> nn
 
     if len(calibration) == 0:
         raise ExportError(f"{name}: int8 export needs calibration images: pass a FER-2013 copy with Training images")
-    batch = torch.export.Dim("batch", min=1, max=max(2, CALIBRATION_BATCH))
+    batch = torch.export.Dim("batch", min=1, max=CALIBRATION_BATCH)
     example = calibration[:2] if len(calibration) >= 2 else calibration.expand(2, -1, -1, -1)
     graph = torch.export.export(module.eval(), (example,), dynamic_shapes=({0: batch},)).module()
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
