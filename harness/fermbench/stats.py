@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Iterable, Literal, Sequence
+from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
@@ -77,7 +77,8 @@ class LatencySummary:
         """One time field in milliseconds, e.g. `summary.ms("p90")`."""
         if field in ("n", "cv"):
             raise ValueError(f"{field} is not a time")
-        return getattr(self, field) / NS_PER_MS
+        value: float = getattr(self, field)
+        return value / NS_PER_MS
 
     @property
     def median_ms(self) -> float:
@@ -314,7 +315,7 @@ class RepeatSpread:
     relative_range: float  # (max - min) / median of medians
     cv: float  # std / mean of the medians
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["medians"] = list(self.medians)
         return d

@@ -34,7 +34,10 @@ def key_for(fingerprint: str) -> str | None:
 
 
 def remember(fingerprint: str, key: str) -> None:
-    _atomic(root() / "stat" / fingerprint, lambda fh: fh.write(key.encode()))
+    def write(fh: BinaryIO) -> None:
+        fh.write(key.encode())
+
+    _atomic(root() / "stat" / fingerprint, write)
 
 
 def load(key: str) -> dict[str, np.ndarray] | None:

@@ -14,6 +14,7 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -112,14 +113,16 @@ def _empty(split: str, source: Path, counts: dict[str, int]) -> None:
     raise EmptySplitError(f"split {split} is empty in {source} (found: {found}): use a split this copy has, or a complete copy")
 
 
-def _result(split, images, labels, names, source, counts, start) -> SplitData:
+def _result(split: str, images: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], names: Sequence[str],
+            source: Path, counts: dict[str, int], start: float) -> SplitData:
     if not len(labels):
         _empty(split, source, counts)
     return SplitData(split, torch.from_numpy(images), torch.from_numpy(labels), list(names), str(source),
                      data_digest(images, labels), False, time.perf_counter() - start)
 
 
-def _store(fp: str, key: str, images, labels, names, counts: dict[str, int]) -> None:
+def _store(fp: str, key: str, images: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], names: Sequence[str],
+           counts: dict[str, int]) -> None:
     cache.store(key, {"images": images, "labels": labels, "names": np.array(names, dtype=str),
                       "digest": np.array(data_digest(images, labels)),
                       "counts": np.array([counts.get(s, 0) for s in SPLITS], dtype=np.int64)})

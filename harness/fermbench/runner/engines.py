@@ -151,7 +151,7 @@ class LiteEngine(Engine):
                     "model_load_failed",
                 )
         try:
-            self.module = torch.jit.mobile._load_for_lite_interpreter(str(host_path))
+            self.module = torch.jit.mobile._load_for_lite_interpreter(str(host_path))  # type: ignore[no-untyped-call]
         except Exception as exc:  # the interpreter's own message says why (version, corrupt file)
             if is_oom(exc):
                 raise
@@ -235,7 +235,7 @@ class ExecutorchEngine(Engine):
         preloaded = "executorch.runtime" in sys.modules
         try:
             with quiet_imports():
-                from executorch.runtime import Runtime  # type: ignore[import-untyped]
+                from executorch.runtime import Runtime
         except ImportError:
             raise self._missing() from None
         with _native_log_silenced():
@@ -246,7 +246,7 @@ class ExecutorchEngine(Engine):
     def threads(self, n: int) -> Iterator[int]:
         """XNNPACK's threadpool sized to n for the run. It keeps that size after (only ExecuTorch
         uses it), so a session of runs with the same thread count resets it once."""
-        from executorch.extension.pybindings import portable_lib  # type: ignore[import-untyped]
+        from executorch.extension.pybindings import portable_lib
 
         with _EXECUTORCH_POOL:
             with _native_log_silenced():
@@ -256,7 +256,7 @@ class ExecutorchEngine(Engine):
             yield used
 
     def load(self, host_path: Path, device_path: str) -> None:
-        from executorch.runtime import Runtime  # type: ignore[import-untyped]
+        from executorch.runtime import Runtime
 
         self.device_path = device_path
         # The runtime only logs why it refused a program; the identifier check says it in the error.

@@ -143,7 +143,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def sample_buffer(min_runs: int, max_runs: int) -> array:
+def sample_buffer(min_runs: int, max_runs: int) -> array[int]:
     """Room for the timed samples, made before the first memory reading (as the Java runner does),
     so the buffer counts in no memory delta; it grows by doubling only past 2^20 samples."""
     return array("q", [0]) * min(max_runs, max(min_runs, 1 << 20))
@@ -154,7 +154,7 @@ class LoopPhase:
     count: int  # iterations run
     wall_ns: int  # the phase's wall time
     stop_reason: str  # count_and_time, max_runs or max_s
-    buffer: array | None  # each iteration's time in its first `count` slots; None in warm-up
+    buffer: array[int] | None  # each iteration's time in its first `count` slots; None in warm-up
 
     def samples_ns(self) -> list[int]:
         """The kept samples as a list: make it after the last memory reading (it allocates)."""
@@ -162,7 +162,7 @@ class LoopPhase:
 
 
 def timed_loop(step: Callable[[], Any], min_runs: int, min_s: float, max_runs: int, max_s: float,
-               cancel: threading.Event | None = None, buffer: array | None = None) -> LoopPhase:
+               cancel: threading.Event | None = None, buffer: array[int] | None = None) -> LoopPhase:
     """Run `step` until min_runs AND min_s are reached, or max_runs / max_s (caps) come first:
     the same rule as the Java runner. Samples go into `buffer` (sample_buffer) when one is given;
     without one (warm-up) none are kept."""
@@ -454,10 +454,10 @@ def run_instrumentation(
 def run_host(
     mode: str,
     *,
-    model: str | os.PathLike | None = None,
+    model: str | os.PathLike[str] | None = None,
     images: np.ndarray | None = None,
-    input_path: str | os.PathLike | None = None,
-    work_dir: str | os.PathLike | None = None,
+    input_path: str | os.PathLike[str] | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
     cancel: threading.Event | None = None,
     environment: Environment | None = None,
     log: Callable[[str], None] | None = None,

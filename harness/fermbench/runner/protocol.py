@@ -532,7 +532,8 @@ def result_from_json(obj: dict[str, Any]) -> Result:
     mode = obj.get("mode")
     if mode not in _RESULT_TYPES:
         raise RunnerError(f"runner result has unknown mode {mode!r}", "bad_result")
-    return _build(_RESULT_TYPES[mode], obj, mode)
+    result: Result = _build(_RESULT_TYPES[mode], obj, mode)
+    return result
 
 
 def dumps_result(obj: dict[str, Any]) -> str:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from ..errors import ConfigError
 from ..labels import CLASS_NAMES
+
+if TYPE_CHECKING:
+    from .evaluate import EvalResult
 
 # options that define a run; on --resume they come from run.json and must not be given again
 RUN_SETTINGS = ("model", "epochs", "batch_size", "max_lr", "weight_decay", "grad_clip", "crop_padding",
@@ -38,8 +42,8 @@ RUN_SETTINGS = ("model", "epochs", "batch_size", "max_lr", "weight_decay", "grad
 @click.option("--checkpoint", type=click.Path(path_type=Path),
               help="Where to save the latest weights (default: models/<model>.ckpt).")
 @click.pass_context
-def train_cmd(ctx: click.Context, data_path: Path | None, device: str, run_id: str | None, resume: bool,
-              checkpoint: Path | None, **settings) -> None:
+def train_cmd(ctx: click.Context, /, data_path: Path | None, device: str, run_id: str | None, resume: bool,
+              checkpoint: Path | None, **settings: Any) -> None:
     """Train a model with the study's protocol; write metrics.csv and run.json as it goes.
 
     \b
@@ -61,9 +65,10 @@ def train_cmd(ctx: click.Context, data_path: Path | None, device: str, run_id: s
         if run_id:
             run = RunFolder.for_id(run_id)
         elif settings["model"]:
-            run = latest_unfinished(settings["model"])
-            if run is None:
+            found = latest_unfinished(settings["model"])
+            if found is None:
                 raise ConfigError(f"no unfinished run of {settings['model']} to resume: start one without --resume")
+            run = found
         else:
             raise ConfigError("--resume needs --run-id ID or --model NAME (to pick its latest unfinished run)")
         if not run.exists():
@@ -139,7 +144,7 @@ def evaluate_cmd(checkpoint: Path | None, model: str | None, data_path: Path, sp
     _print_eval(str(checkpoint), ckpt.arch, result)
 
 
-def _print_eval(checkpoint: str, arch: str, result) -> None:
+def _print_eval(checkpoint: str, arch: str, result: EvalResult) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -6,6 +6,7 @@ and the shallow CNN's head.
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ..labels import NUM_CLASSES
@@ -24,5 +25,6 @@ class DeepCNN(nn.Module):
         )
         self.head = mlp_head(c3 * 6 * 6, CNN_HIDDEN, num_classes)
 
-    def forward(self, x):
-        return self.head(self.features(x))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.head(self.features(x))
+        return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -55,12 +55,12 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...] = INPUT_SHAPE) -> 
     """Multiply-accumulates of convolutions and linear layers, counted with forward hooks."""
     total = 0
 
-    def on_conv(mod: nn.Conv2d, _inp, out):
+    def on_conv(mod: nn.Conv2d, _inp: Any, out: torch.Tensor) -> None:
         nonlocal total
         k = mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups)
         total += out.numel() * k
 
-    def on_linear(mod: nn.Linear, _inp, out):
+    def on_linear(mod: nn.Linear, _inp: Any, out: torch.Tensor) -> None:
         nonlocal total
         total += out.numel() * mod.in_features
 

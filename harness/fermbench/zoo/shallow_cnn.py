@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ..labels import NUM_CLASSES
@@ -23,5 +24,6 @@ class ShallowCNN(nn.Module):
         )
         self.head = mlp_head(c3 * 6 * 6, CNN_HIDDEN, num_classes)
 
-    def forward(self, x):
-        return self.head(self.features(x))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.head(self.features(x))
+        return out
