@@ -26,7 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("fermbench.training.commands", "evaluate_cmd", "Accuracy and confusion matrix of a checkpoint."),
     "devices": ("fermbench.device.commands", "devices_cmd", "List attached phones, their state and fixes."),
     "sim": ("fermbench.sim.commands", "sim_cmd", "Run a simulated phone that adb can connect to."),
-    "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check that a device is ready to benchmark."),
+    "runner": ("fermbench.apk.commands", "runner_cmd", "Build the runner APKs, install them, show what is installed."),
+    "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check that this computer and a device are ready, with fixes."),
     "run": ("fermbench.bench.commands", "run_cmd", "Benchmark models on devices and store the results."),
     "report": ("fermbench.report.commands", "report_cmd", "Tables, charts and comparisons from stored results."),
 }
@@ -68,9 +69,16 @@ def main() -> None:
     \b
     Typical session:
       fermbench train --model shallow_cnn --data ../shared/fer2013
-      fermbench export --all
-      fermbench run --device sim        # or --device SERIAL, or --device host
+      fermbench export shallow_cnn
+      fermbench run --device sim --models shallow_cnn   # or --device host
       fermbench report --charts charts/
+
+    \b
+    With a phone (USB debugging on; JDK 17 and the Android SDK build the runner):
+      fermbench runner build
+      fermbench runner install --device SERIAL
+      fermbench doctor --device SERIAL
+      fermbench run --device SERIAL --models shallow_cnn
     """
 
 
