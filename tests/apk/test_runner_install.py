@@ -174,12 +174,18 @@ def test_the_lite_runner_on_a_16k_page_phone_installs_with_a_warning(adb_env, ma
     assert f"{LITE} (pytorchLite flavor): needs attention" in status.output and "page size  16 KB" in status.output
 
 
-def test_status_says_which_flavor_fits_a_32_bit_phone(adb_env, make_sim_phone):
-    phone = make_sim_phone(SimIdentity(abis=("armeabi-v7a",)))
+@pytest.mark.parametrize("identity, words", [
+    (SimIdentity(abis=("armeabi-v7a",)), "the executorch runner has native libraries for arm64-v8a, x86_64 only, "
+                                         "this device runs armeabi-v7a: use the pytorchLite flavor"),
+    (SimIdentity(abis=("arm64-v8a",), sdk=22), "the executorch runner needs Android API 23+, this device has 22: "
+                                               "use the pytorchLite flavor"),
+])
+def test_status_says_which_flavor_fits_an_old_phone(adb_env, make_sim_phone, identity, words):
+    phone = make_sim_phone(identity)
     status = runner("status", "--device", phone.serial)
     assert status.exit_code == 0, status.output
-    assert "the executorch runner has native libraries for arm64-v8a, x86_64 only, this device runs armeabi-v7a" \
-        in status.output
+    assert f"  to do      {words}\n" in status.output, status.output
+    assert "fermbench runner build --flavor pytorchLite" in status.output  # the one that fits: not installed
 
 
 def test_install_defaults_to_the_apks_runner_build_left(adb_env, sim_phone, apks, tmp_path):

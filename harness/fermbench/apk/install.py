@@ -54,8 +54,8 @@ def runner_info(target: Target, runtime: str, timeout: float = INFO_TIMEOUT_S) -
     try:
         info = target.run(runtime, p.info_args(run_id=f"info-{runtime}"), timeout, p.InfoResult).result
     except RunnerError as exc:
-        # a newer runner refuses the harness's `protocol` extra (bad_arguments); an older one answers
-        # in its own protocol, which the decoder refuses
+        # a runner that checks the harness's `protocol` extra refuses it (bad_arguments); one that
+        # does not answers in its own protocol, which the decoder refuses
         if exc.code == "protocol_mismatch" or (exc.code == "bad_arguments" and "protocol" in str(exc)):
             spoken = re.search(r"(?:runner speaks protocol|this runner speaks) (\w+)", str(exc))
             raise RunnerError(f"device {target.serial}: the {flavor.name} runner ({flavor.package}) speaks protocol "
@@ -107,7 +107,9 @@ def runner_status(target: AndroidTarget, timeout: float = INFO_TIMEOUT_S) -> lis
         try:
             info = runner_info(target, flavor.runtime, timeout)
         except RunnerError as exc:
-            out.append(RunnerStatus(flavor, package, None, str(exc)))
+            why = str(exc) if exc.code == "protocol_mismatch" else (f"`info` failed: {exc}; reinstall it: "
+                                                                   f"{install_hint(flavor, target.serial)}")
+            out.append(RunnerStatus(flavor, package, None, why))
             continue
         problem = pre.check_runner(scratch, info, flavor.runtime)
         out.append(RunnerStatus(flavor, package, info, problem))

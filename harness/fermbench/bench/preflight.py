@@ -103,8 +103,8 @@ def check_flavor(pf: Preflight, flavor: Flavor, device_abis: Iterable[str], sdk:
         return None
     name, why = misfit
     others = [f.name for f in FLAVORS if f is not flavor and _flavor_misfit(f, abis, sdk) is None]
-    pf.add(name, WARN, why, f"use the {others[0]} flavor" if others else "benchmark on another device")
-    return why
+    check = pf.add(name, WARN, why, f"use the {others[0]} flavor" if others else "benchmark on another device")
+    return f"{check.message}: {check.fix}"
 
 
 def check_runner_page_size(pf: Preflight, runtime: str, page_size: int) -> str | None:
