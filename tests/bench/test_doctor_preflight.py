@@ -139,6 +139,22 @@ def test_the_real_adb_and_its_server_agree(adb_server, monkeypatch):
     assert [c.level for c in pf.checks] == [pre.OK, pre.OK], pf.checks
 
 
+def test_no_adb_and_no_server(tmp_path, monkeypatch):
+    from fermbench.bench.start import doctor_host
+    from fermbench.device.server import free_port
+
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(port))
+    monkeypatch.setenv("FERMBENCH_ADB", str(tmp_path / "no-adb"))
+    host, specs = doctor_host(None, build=False, project=ROOT / "android-runner")
+    assert specs == []
+    adb, server = host.checks
+    assert (adb.name, adb.level) == ("adb", pre.WARN) and "platform-tools" in adb.fix
+    assert (server.name, server.level) == ("adb server", pre.FAIL)
+    assert f"no adb server on 127.0.0.1:{port}" in server.message
+    assert server.fix == pre.ADB_FIX and not host.ok
+
+
 def fake_program(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -392,7 +392,8 @@ def check_adb(pf: pre.Preflight, server: bool = True) -> bool:
         _list_devices()  # starts the default server when none runs, as `adb devices` does
         version = server_version(port)
     except DeviceError as exc:
-        pf.add("adb server", pre.FAIL, str(exc), "start it with `adb start-server`")
+        pf.add("adb server", pre.FAIL, str(exc), pre.ADB_FIX if path is None else f"start it with `{path} -P {port} "
+                                                                                   "start-server`")
         return False
     pre.check_adb_server(pf, port, version, binary)
     return True
