@@ -20,14 +20,14 @@ from .errors import FermbenchError
 # and a broken optional step cannot stop the others from working.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "models": ("fermbench.zoo.commands", "models_cmd", "List the model zoo: parameters, MACs, size."),
-    "export": ("fermbench.export.commands", "export_cmd", "Export models to TorchScript Lite (.ptl), with gates."),
+    "export": ("fermbench.export.commands", "export_cmd", "Export models (.ptl, .pte) with their gates."),
     "data": ("fermbench.data.commands", "data_cmd", "Inspect a FER-2013 copy (counts, duplicates, overlap)."),
     "train": ("fermbench.training.commands", "train_cmd", "Train a model with the study's protocol."),
     "evaluate": ("fermbench.training.commands", "evaluate_cmd", "Accuracy and confusion matrix of a checkpoint."),
     "devices": ("fermbench.device.commands", "devices_cmd", "List attached phones, their state and fixes."),
     "sim": ("fermbench.sim.commands", "sim_cmd", "Run a simulated phone that adb can connect to."),
-    "runner": ("fermbench.apk.commands", "runner_cmd", "Build the runner APKs, install them, show what is installed."),
-    "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check that this computer and a device are ready, with fixes."),
+    "runner": ("fermbench.apk.commands", "runner_cmd", "Build, install and inspect the runner APKs."),
+    "doctor": ("fermbench.bench.commands", "doctor_cmd", "Is this computer and a device ready? With fixes."),
     "run": ("fermbench.bench.commands", "run_cmd", "Benchmark models on devices and store the results."),
     "report": ("fermbench.report.commands", "report_cmd", "Tables, charts and comparisons from stored results."),
 }
