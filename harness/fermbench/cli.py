@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "devices": ("fermbench.device.commands", "devices_cmd", "List attached phones, their state and fixes."),
     "sim": ("fermbench.sim.commands", "sim_cmd", "Run a simulated phone that adb can connect to."),
     "runner": ("fermbench.apk.commands", "runner_cmd", "Build, install and inspect the runner APKs."),
-    "doctor": ("fermbench.bench.commands", "doctor_cmd", "Is this computer and a device ready? With fixes."),
+    "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check this computer and a device before a run, with fixes."),
     "run": ("fermbench.bench.commands", "run_cmd", "Benchmark models on devices and store the results."),
     "report": ("fermbench.report.commands", "report_cmd", "Tables, charts and comparisons from stored results."),
 }
