@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import ConfigError
-from .flavors import BY_NAME, BUILD_TYPES, FLAVORS, default_project
+from .flavors import BY_NAME, FLAVORS, default_project
 
 if TYPE_CHECKING:
     from ..bench.device_target import AndroidTarget
@@ -48,8 +48,8 @@ def build_cmd(flavor: str, release: bool, project: Path | None) -> None:
     """
     from .build import plan_build, run_build
 
-    plan = plan_build([f.name for f in FLAVORS] if flavor == "all" else [flavor], BUILD_TYPES[0 if release else 1],
-                      project)
+    flavors = [f.name for f in FLAVORS] if flavor == "all" else [flavor]
+    plan = plan_build(flavors, "release" if release else "debug", project)
     click.echo(f"JDK {plan.jdk.version} ({plan.jdk.home}), Android SDK {plan.sdk.root}, Gradle {plan.gradle.version}"
                + (" (generating its wrapper first)" if plan.gradle.generator else ""), err=True)
     for apk in run_build(plan):
