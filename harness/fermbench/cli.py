@@ -20,13 +20,14 @@ from .errors import FermbenchError
 # and a broken optional step cannot stop the others from working.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "models": ("fermbench.zoo.commands", "models_cmd", "List the model zoo: parameters, MACs, size."),
-    "export": ("fermbench.export.commands", "export_cmd", "Export models to TorchScript Lite (.ptl), with gates."),
+    "export": ("fermbench.export.commands", "export_cmd", "Export models (.ptl, .pte) with their gates."),
     "data": ("fermbench.data.commands", "data_cmd", "Inspect a FER-2013 copy (counts, duplicates, overlap)."),
     "train": ("fermbench.training.commands", "train_cmd", "Train a model with the study's protocol."),
     "evaluate": ("fermbench.training.commands", "evaluate_cmd", "Accuracy and confusion matrix of a checkpoint."),
     "devices": ("fermbench.device.commands", "devices_cmd", "List attached phones, their state and fixes."),
     "sim": ("fermbench.sim.commands", "sim_cmd", "Run a simulated phone that adb can connect to."),
-    "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check that a device is ready to benchmark."),
+    "runner": ("fermbench.apk.commands", "runner_cmd", "Build, install and inspect the runner APKs."),
+    "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check this computer and a device before a run, with fixes."),
     "run": ("fermbench.bench.commands", "run_cmd", "Benchmark models on devices and store the results."),
     "report": ("fermbench.report.commands", "report_cmd", "Tables, charts and comparisons from stored results."),
 }
@@ -68,9 +69,16 @@ def main() -> None:
     \b
     Typical session:
       fermbench train --model shallow_cnn --data ../shared/fer2013
-      fermbench export --all
-      fermbench run --device sim        # or --device SERIAL, or --device host
+      fermbench export shallow_cnn
+      fermbench run --device sim --models shallow_cnn   # or --device host
       fermbench report --charts charts/
+
+    \b
+    With a phone (USB debugging on; JDK 17 and the Android SDK build the runner):
+      fermbench runner build
+      fermbench runner install --device SERIAL
+      fermbench doctor --device SERIAL
+      fermbench run --device SERIAL --models shallow_cnn
     """
 
 

@@ -47,8 +47,7 @@ def apk_runtime(apk: Path) -> str | None:
 
 def _open_apk(apk: Path) -> zipfile.ZipFile:
     if not apk.is_file():
-        raise ConfigError(f"APK {apk} does not exist; build it with `./gradlew assembleRelease` "
-                          f"in android-runner/ or drop --apk")
+        raise ConfigError(f"APK {apk} does not exist; build the runner with `fermbench runner build`, or drop --apk")
     try:
         return zipfile.ZipFile(apk)
     except zipfile.BadZipFile as exc:

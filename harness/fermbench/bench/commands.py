@@ -156,34 +156,40 @@ def run_cmd(devices: tuple[str, ...], models: str | None, config: str | None, re
 
 @click.command("doctor")
 @click.option("--device", "device", default=None, help="adb serial, `host` or `sim` (default: every attached device)")
-@click.option("--apk", default=None, help="runner APK: check its ABIs against the device")
-def doctor_cmd(device: str | None, apk: str | None) -> None:
-    """Check that a device is ready to benchmark: adb, state, runner, bytecode, space, battery, thermal.
+@click.option("--apk", default=None, help="runner APK: check its ABIs and 16 KB alignment against the device")
+@click.option("--build", is_flag=True, help="also check what `fermbench runner build` needs: JDK 17, the Android "
+                                            "SDK, Gradle")
+def doctor_cmd(device: str | None, apk: str | None, build: bool) -> None:
+    """Check that this computer and a device are ready to benchmark; each problem with its fix.
+
+    This computer: adb, its version and server (with --build: the JDK, Android SDK and Gradle).
+    The device: state, each runner flavor (installed?, protocol, page size, ABIs), the exported
+    models' format, space, battery, thermal state, build type.
 
     \b
     Examples:
-      fermbench doctor --device emulator-5554
+      fermbench doctor
+      fermbench doctor --device emulator-5554 --build
       fermbench doctor --device sim
     """
     from rich.console import Console
     from rich.table import Table
 
+    from ..apk.flavors import default_project
     from .settings import build_settings
-    from .start import attached_serials, doctor
+    from .start import doctor, doctor_host
 
     settings = build_settings(apk=apk)
-    specs = [device] if device else attached_serials()
-    if not specs:
-        raise ConfigError("no device attached; plug a phone in (USB debugging on), or try --device sim")
-    failed = False
-    for pf in [r for spec in specs for r in doctor(spec, settings)]:
+    host, specs = doctor_host(device, build, default_project())
+    reports = [host] if host.checks else []
+    reports += [r for spec in specs for r in doctor(spec, settings)]
+    colour = {"ok": "green", "warn": "yellow", "fail": "red"}
+    for pf in reports:
         table = Table(title=f"doctor: {pf.serial}")
         for col in ("check", "result", "detail", "fix"):
             table.add_column(col)
-        colour = {"ok": "green", "warn": "yellow", "fail": "red"}
         for c in pf.checks:
             table.add_row(c.name, f"[{colour[c.level]}]{c.level}[/{colour[c.level]}]", c.message, c.fix)
         Console().print(table)
-        failed |= not pf.ok
-    if failed:
+    if not all(pf.ok for pf in reports):
         raise SystemExit(1)

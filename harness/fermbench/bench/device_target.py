@@ -8,6 +8,7 @@ runner package installed from an APK-shaped file.
 from __future__ import annotations
 
 import contextlib
+import os
 import posixpath
 import re
 import threading
@@ -25,6 +26,12 @@ from .targets import HOST_CPU, Description, Environment, Target
 
 if TYPE_CHECKING:
     from ..sim.phone import SimPhone
+
+
+def adb_port_from_env() -> int | None:
+    """The adb server port ANDROID_ADB_SERVER_PORT names (adb's own variable), if any."""
+    value = os.environ.get("ANDROID_ADB_SERVER_PORT")
+    return int(value) if value and value.isdigit() else None
 
 
 class AndroidTarget(Target):

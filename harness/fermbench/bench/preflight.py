@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from ..apk.flavors import FLAVORS, Flavor
 from ..errors import FermbenchError
 from ..runner import protocol as p
 from ..store import RunnerInfo, Variant
+
+if TYPE_CHECKING:
+    from ..device.versions import AdbBinary
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 LOW_BATTERY_PCT = 20
@@ -68,18 +72,49 @@ def check_runner(pf: Preflight, info: p.InfoResult, runtime: str) -> str | None:
                f"{p.PROTOCOL_VERSION}; install the runner built from this repository (--apk PATH --install)")
         pf.add("runner", WARN, why)
         return why
-    if runtime == p.RUNTIME_LITE and info.page_size > p.PAGE_SIZE_4K:
-        why = (f"this device uses {info.page_size // 1024} KB memory pages; pytorch_android_lite's native libraries "
-               f"are aligned for 4 KB and do not load there: use the executorch runtime "
-               f"(--runtimes executorch-1.4.1, the runner's executorch flavor)")
-        pf.add("page size", WARN, why)
-        return why
+    too_large = check_runner_page_size(pf, runtime, info.page_size)
+    if too_large:
+        return too_large
     formats = (f"bytecode {info.bytecode_min}-{info.bytecode_max}" if info.bytecode_min is not None
                else f".pte {', '.join(info.pte_identifiers) or '?'}")
     pf.add("runner", OK, f"{runtime}: {info.runner_kind} runner {info.runner_version}, protocol "
                          f"{info.protocol_version}, {info.runtime_name} {info.runtime_version} ({formats}), "
                          f"pages {info.page_size // 1024} KB")
     return None
+
+
+def _flavor_misfit(flavor: Flavor, abis: list[str], sdk: int | None) -> tuple[str, str] | None:
+    """(check name, why) when the flavor cannot install on a device with these ABIs and API level."""
+    if abis and not set(abis) & set(flavor.abis):
+        return "abi", (f"the {flavor.name} runner has native libraries for {', '.join(flavor.abis)} only, this "
+                       f"device runs {', '.join(abis)}")
+    if sdk is not None and sdk < flavor.min_sdk:
+        return "android version", f"the {flavor.name} runner needs Android API {flavor.min_sdk}+, this device has {sdk}"
+    return None
+
+
+def check_flavor(pf: Preflight, flavor: Flavor, device_abis: Iterable[str], sdk: int | None) -> str | None:
+    """Can this runner flavor install on the device at all (its ABIs, its minSdk)? None if so, else why."""
+    abis = list(device_abis)
+    misfit = _flavor_misfit(flavor, abis, sdk)
+    if misfit is None:
+        shared = ", ".join(a for a in abis if a in flavor.abis) or "device ABIs unknown"
+        pf.add("abi", OK, f"the {flavor.name} runner fits: {shared}; API {sdk or '?'} (it needs {flavor.min_sdk}+)")
+        return None
+    name, why = misfit
+    others = [f.name for f in FLAVORS if f is not flavor and _flavor_misfit(f, abis, sdk) is None]
+    check = pf.add(name, WARN, why, f"use the {others[0]} flavor" if others else "benchmark on another device")
+    return f"{check.message}: {check.fix}"
+
+
+def check_runner_page_size(pf: Preflight, runtime: str, page_size: int) -> str | None:
+    """The Lite runtime's libraries are 4 KB aligned: on a device with larger pages, why not."""
+    if runtime != p.RUNTIME_LITE or page_size <= p.PAGE_SIZE_4K:
+        return None
+    check = pf.add("page size", WARN, f"this device uses {page_size // 1024} KB memory pages; pytorch_android_lite's "
+                                      "native libraries are aligned for 4 KB and do not load there",
+                   "use the executorch runtime (--runtimes executorch-1.4.1, the runner's executorch flavor)")
+    return f"{check.message}: {check.fix}"
 
 
 def check_model_file(pf: Preflight, runner: RunnerInfo | None, variant: Variant, meta: dict[str, Any]) -> str | None:
@@ -183,3 +218,63 @@ def check_build(pf: Preflight, emulator: bool, debuggable: bool, simulated: bool
                "use a user build for published numbers")
     if not (emulator or debuggable or simulated):
         pf.add("build", OK, "user build on real hardware")
+
+
+ADB_FIX = ("install platform-tools (`sudo apt install adb`, or Android Studio's SDK Manager), or set FERMBENCH_ADB "
+           "to an adb binary")
+
+
+def check_adb_binary(pf: Preflight, path: str | None, binary: AdbBinary | None) -> None:
+    """The adb binary fermbench starts servers with (the server may run without it: a warning)."""
+    if path is None:
+        pf.add("adb", WARN, "no adb binary found (FERMBENCH_ADB, the adbutils wheel, PATH)", ADB_FIX)
+    elif binary is None:
+        pf.add("adb", WARN, f"{path} does not answer `adb version`", ADB_FIX)
+    else:
+        pf.add("adb", OK, f"adb {binary.release} (protocol {binary.server_version}) at {path}")
+
+
+def check_adb_server(pf: Preflight, port: int, version: int, binary: AdbBinary | None) -> None:
+    if binary is not None and version != binary.server_version:
+        pf.add("adb server", WARN, f"the server on port {port} is adb protocol {version}, the adb binary "
+                                   f"{binary.server_version}: each kills the other's server when it runs",
+               "use one adb: stop this server with the adb that started it (`adb kill-server`), and point "
+               "FERMBENCH_ADB or PATH at one adb")
+    else:
+        pf.add("adb server", OK, f"answers on port {port} (protocol {version})")
+
+
+def check_build_tools(pf: Preflight, project: Path, env: Mapping[str, str]) -> None:
+    """What `fermbench runner build` needs: the Gradle project, a JDK 17, the Android SDK, Gradle."""
+    from ..apk import toolchain as tc
+    from ..apk.build import check_project
+    from ..apk.flavors import COMPILE_SDK
+
+    try:
+        project = check_project(project)
+    except FermbenchError as exc:
+        pf.add("runner project", FAIL, str(exc))
+        return
+    env = dict(env)
+    jdk: tc.Jdk | None = None
+    try:
+        jdk = tc.find_jdk(env)
+        env["JAVA_HOME"] = str(jdk.home)  # the JDK Gradle will run on
+        pf.add("jdk", OK, f"JDK {jdk.version} at {jdk.home} ({jdk.source})")
+    except tc.ToolchainError as exc:
+        pf.add("jdk", FAIL, exc.what, exc.fix)
+    try:
+        sdk = tc.find_sdk(project, env)
+        pf.add("android sdk", OK, f"{sdk.root} ({sdk.source}) with platforms/android-{COMPILE_SDK}")
+    except tc.ToolchainError as exc:
+        pf.add("android sdk", FAIL, exc.what, exc.fix)
+    if jdk is None:
+        pf.add("gradle", WARN, "not checked: Gradle needs the JDK first", "fix the JDK, then run this again")
+        return
+    try:
+        gradle = tc.find_gradle(project, env)
+    except tc.ToolchainError as exc:
+        pf.add("gradle", FAIL, exc.what, exc.fix)
+        return
+    pf.add("gradle", OK, f"{gradle.version}, " + (f"its wrapper generated by {gradle.generator[0]} on the first build"
+                                                   if gradle.generator else f"through {gradle.wrapper}"))

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..device import DeviceEntry
 from ..runner import protocol as p
 from ..store import PHASE_FAILED, RunnerInfo, SessionStore
+from ..apk.flavors import FLAVORS
 from . import preflight as pre
 from ..export.runtimes import get_runtime
 from ..paths import models_dir
@@ -31,6 +32,7 @@ from ..store import Variant
 from ..tempdirs import make_temp_dir, remove_temp_dir
 from ..tempdirs import sweep as sweep_temp_dirs
 from .checkpoints import ModelSource, resolve_checkpoints
+from .device_target import adb_port_from_env
 from .exports import ModelFile, ensure_export, export_error
 from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
@@ -129,11 +131,6 @@ def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, inde
     return target
 
 
-def adb_port_from_env() -> int | None:
-    value = os.environ.get("ANDROID_ADB_SERVER_PORT")
-    return int(value) if value and value.isdigit() else None
-
-
 @dataclass
 class Checked:
     """A target after preflight, with what session.json records about it."""
@@ -153,13 +150,22 @@ class Checked:
                          status="ok" if pf.ok else "failed", error=None if pf.ok else pf.refusal())
 
 
-def _install(target: Target, apks: tuple[str, ...], pf: pre.Preflight) -> None:
+def _install(target: Target, apks: tuple[str, ...], pf: pre.Preflight, timeout: float) -> dict[str, p.InfoResult]:
+    """--install: each APK as `fermbench runner install` installs and checks it; the `info` of
+    each runner installed, by runtime."""
+    from ..apk.install import install_runner
+
+    infos: dict[str, p.InfoResult] = {}
     for apk in apks:
         try:
-            target.install(Path(apk))
-            pf.add("install", pre.OK, f"installed {Path(apk).name}")
+            installed = install_runner(target, Path(apk), timeout)
         except FermbenchError as exc:
-            pf.add("install", pre.FAIL, str(exc), "check the APK, or install it by hand with `adb install`")
+            pf.add("install", pre.FAIL, str(exc),
+                   f"try it alone: `fermbench runner install --device {target.serial} --apk {apk}`")
+            continue
+        pf.add("install", pre.OK, f"installed {Path(apk).name} ({installed.flavor.name} runner)")
+        infos[installed.flavor.runtime] = installed.info
+    return infos
 
 
 def preflight_target(target: Target, settings: Settings, files: dict[Variant, ModelFile],
@@ -167,17 +173,20 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
     """Every check that can refuse or warn about this target (see bench/preflight.py). `runtimes`
     are the runner runtimes the session's variants need; a device refuses only when it can run
     none of them (the variants of a runtime it cannot run are skipped, with the reason)."""
+    from ..apk.install import INFO_TIMEOUT_S, runner_info
+
     pf = pre.Preflight(target.serial)
+    timeout = min(settings.timeout_seconds, INFO_TIMEOUT_S)
+    installed: dict[str, p.InfoResult] = {}
     if settings.install and settings.apk and target.kind != "host":
-        _install(target, settings.apk, pf)
+        installed = _install(target, settings.apk, pf, timeout)
     desc = target.describe()  # after an install: it reads the installed runners' versions
     pf.tags.extend(desc.tags)
     runners: dict[str, RunnerInfo] = {}
     unavailable: dict[str, str] = {}
     for runtime in sorted(runtimes):
         try:
-            info = target.run(runtime, p.info_args(run_id=f"preflight-info-{runtime}"),
-                              min(settings.timeout_seconds, 120), p.InfoResult).result
+            info = installed.get(runtime) or runner_info(target, runtime, timeout)
         except FermbenchError as exc:
             code = getattr(exc, "code", "")
             unavailable[runtime] = (f"the {runtime} runner ({p.runner_package(runtime)}) is not installed"
@@ -196,7 +205,7 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
                                       page_size=info.page_size)
         if info.debuggable and "debuggable" not in pf.tags:
             pf.tags.append("debuggable")
-    install = "install the runner APK: --apk PATH --install (or `adb install PATH`)"
+    install = "install the runner APK: `fermbench runner install --device SERIAL`, or --apk PATH --install"
     if not runners:
         missing = any("not installed" in why for why in unavailable.values())
         pf.add("runner", pre.FAIL, "; ".join(unavailable.values()) or "no runner answered",
@@ -364,28 +373,66 @@ def attached_serials() -> list[str]:
     return [d.serial for d in _list_devices()]
 
 
-def check_adb(pf: pre.Preflight, serial: str) -> bool:
-    """adb binary and server, and the device's state; False when the device cannot be used."""
-    from ..device import find_adb
+USB_DEBUGGING = ("plug it in with USB debugging on (Settings > About phone: tap Build number 7 times; then "
+                 "Developer options > USB debugging) and accept the prompt on the phone")
+
+
+def check_adb(pf: pre.Preflight, server: bool = True) -> bool:
+    """The adb binary and its version and, with `server`, the adb server (started on the default
+    port as `adb` would); False when no server answers."""
+    from ..device import DEFAULT_PORT, find_adb
+    from ..device.versions import adb_binary, server_version
 
     path = find_adb()
-    pf.add("adb", pre.OK if path else pre.WARN, f"adb binary: {path}" if path else "no adb binary found",
-           "" if path else "install adbutils (it ships adb) or platform-tools")
+    binary = adb_binary(path) if path else None
+    pre.check_adb_binary(pf, path, binary)
+    if not server:
+        return True
+    port = adb_port_from_env() or DEFAULT_PORT
+    try:
+        _list_devices()  # starts the default server when none runs, as `adb devices` does
+        version = server_version(port)
+    except DeviceError as exc:
+        pf.add("adb server", pre.FAIL, str(exc), pre.ADB_FIX if path is None else f"start it with `{path} -P {port} "
+                                                                                   "start-server`")
+        return False
+    pre.check_adb_server(pf, port, version, binary)
+    return True
+
+
+def check_state(pf: pre.Preflight, serial: str) -> bool:
+    """The device's state as the adb server sees it; False when the device cannot be used."""
     try:
         entries = {d.serial: d for d in _list_devices()}
     except DeviceError as exc:
-        pf.add("adb server", pre.FAIL, str(exc), "start it with `adb start-server`")
+        pf.add("state", pre.FAIL, f"the adb server cannot say ({exc})", "start it with `adb start-server`")
         return False
-    pf.add("adb server", pre.OK, f"answers on port {adb_port_from_env() or 5037}")
     entry = entries.get(serial)
     if entry is None:
-        pf.add("state", pre.FAIL, "not attached", "plug it in with USB debugging on, or `adb connect HOST:PORT`")
+        pf.add("state", pre.FAIL, "not attached to the adb server",
+               f"{USB_DEBUGGING}, or `adb connect HOST:PORT`; `fermbench devices` lists what adb sees")
         return False
     if not entry.ready:
         pf.add("state", pre.FAIL, entry.state, entry.fix or "")
         return False
     pf.add("state", pre.OK, "device")
     return True
+
+
+def doctor_host(device: str | None, build: bool, project: Path) -> tuple[pre.Preflight, list[str]]:
+    """This computer's checks (adb, its server, and with `build` the JDK, SDK and Gradle of
+    `fermbench runner build`), and the devices to check: `device`, else every attached one."""
+    host = pre.Preflight("this computer")
+    server = True
+    if device != HOST:  # `sim` needs the adb binary; a serial, or none, the server too
+        server = check_adb(host, server=device != SIM)
+    if build:
+        pre.check_build_tools(host, project, os.environ)
+    specs = [device] if device else attached_serials() if server else []
+    if not specs and server:
+        host.add("devices", pre.WARN if build else pre.FAIL, "no device attached",
+                 f"{USB_DEBUGGING}; or try `fermbench doctor --device sim`")
+    return host, specs
 
 
 def exported_files(folder: Path, private_dir: Path) -> dict[Variant, ModelFile]:
@@ -402,12 +449,13 @@ def exported_files(folder: Path, private_dir: Path) -> dict[Variant, ModelFile]:
 
 
 def doctor(spec: str, settings: Settings) -> list[pre.Preflight]:
-    """Preflight without a session: adb, device state, every runner flavor, the exported models'
-    bytecode and format, the APKs' 16 KB alignment, space, battery, thermal, build."""
+    """Preflight without a session: device state, every runner flavor (protocol, page size), the
+    exported models' bytecode and format, the APKs' 16 KB alignment, space, battery, thermal,
+    build, and which runner flavors fit the device's ABIs and Android version."""
     head = pre.Preflight(spec)
     for apk in settings.apk:
         pre.check_apk_alignment(head, Path(apk))
-    if spec not in (HOST, SIM) and not check_adb(head, spec):
+    if spec not in (HOST, SIM) and not check_state(head, spec):
         return [head]
     with contextlib.ExitStack() as stack:
         try:
@@ -423,6 +471,11 @@ def doctor(spec: str, settings: Settings) -> list[pre.Preflight]:
         if page > p.PAGE_SIZE_4K:  # now that the device's page size is known: would the APKs load?
             for apk in settings.apk:
                 pre.check_apk_alignment(c.preflight, Path(apk), page)
+            if p.RUNTIME_LITE in c.unavailable and "not installed" in c.unavailable[p.RUNTIME_LITE]:
+                pre.check_runner_page_size(c.preflight, p.RUNTIME_LITE, page)
+        if c.kind != "host":
+            for flavor in FLAVORS:
+                pre.check_flavor(c.preflight, flavor, c.identity.get("abis") or [], c.identity.get("sdk"))
         c.preflight.checks[:0] = head.checks
         return [c.preflight]
 

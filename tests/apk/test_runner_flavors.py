@@ -1,0 +1,47 @@
+"""The host's table of runner flavors (apk/flavors.py) against the Gradle project it describes,
+and the emulator workflow's task names and APK paths against what `runner build` runs and prints."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fermbench.apk.flavors import COMPILE_SDK, FLAVORS, default_project
+from fermbench.runner import protocol as p
+
+ROOT = Path(__file__).resolve().parents[2]
+GRADLE = (ROOT / "android-runner" / "app" / "build.gradle.kts").read_text()
+WORKFLOW = (ROOT / ".github" / "workflows" / "android-emulator.yml").read_text()
+
+
+def flavor_block(name: str) -> str:
+    return re.search(rf'create\("{name}"\) \{{(.*?)\n        \}}', GRADLE, re.S).group(1)
+
+
+def test_compile_sdk_and_every_flavor_match_build_gradle():
+    assert f"compileSdk = {COMPILE_SDK}" in GRADLE
+    default_min = int(re.search(r"defaultConfig \{[^}]*minSdk = (\d+)", GRADLE, re.S).group(1))
+    assert re.findall(r'create\("(\w+)"\)', GRADLE) == [f.name for f in FLAVORS]
+    for flavor in FLAVORS:
+        block = flavor_block(flavor.name)
+        abis = re.search(r"abiFilters \+= listOf\(([^)]*)\)", block).group(1)
+        assert tuple(re.findall(r'"([^"]+)"', abis)) == flavor.abis
+        min_sdk = re.search(r"minSdk = (\d+)", block)
+        assert (int(min_sdk.group(1)) if min_sdk else default_min) == flavor.min_sdk
+        suffix = re.search(r'applicationIdSuffix = "([^"]+)"', block)
+        base = re.search(r'applicationId = "([^"]+)"', GRADLE).group(1)
+        assert base + (suffix.group(1) if suffix else "") == flavor.package == p.runner_package(flavor.runtime)
+    assert {f.runtime for f in FLAVORS} == set(p.RUNTIMES)
+
+
+def test_tasks_and_apk_folders_are_the_ones_the_workflow_builds_and_uploads(tmp_path):
+    lite, et = FLAVORS
+    assert f"{lite.task('release')} {et.task('release')}" in WORKFLOW
+    for flavor in FLAVORS:
+        folder = flavor.apk_dir(Path("android-runner"), "release")
+        assert f"{folder}/app-{flavor.name}-release.apk" in WORKFLOW
+    assert lite.task("debug") == ":app:assemblePytorchLiteDebug"
+
+
+def test_the_default_project_is_this_checkouts():
+    assert default_project() == ROOT / "android-runner"
