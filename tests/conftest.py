@@ -1,4 +1,5 @@
-"""Shared fixtures: a private adb server and simulated phones connected to it.
+"""Shared fixtures: a private adb server and simulated phones connected to it, a fake clock,
+and the `--cpu-hog` option.
 
     def test_x(sim_phone, adb_server):            # one phone, connected, state "device"
         adb_server.adb("-s", sim_phone.serial, "shell", "echo hi")
@@ -10,11 +11,20 @@
 Tests that need adb skip with a reason where no adb binary exists. At teardown phones are
 disconnected before they stop (adb keeps a restarted device offline otherwise), the server is
 killed with `kill-server`, and a test fails if any process it started is still alive.
+
+    def test_z(fake_clock):                       # time.sleep/monotonic of a harness module, faked
+        clock = fake_clock("fermbench.bench.session")
+
+`python3 -m pytest --cpu-hog` runs the suite with one busy process per core beside it for the
+whole run: no test may depend on how busy the machine is (speed is measured in benchmarks/).
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +32,120 @@ import pytest
 from fermbench.device.server import AdbServer, find_adb
 from fermbench.sim.phone import SimPhone
 from fermbench.sim.state import Faults, SimIdentity
+
+
+# -- --cpu-hog ---------------------------------------------------------------------------------
+
+# A busy loop that also ends by itself once pytest is gone (its parent changes), so a killed run
+# leaves nothing spinning.
+HOG_SOURCE = """
+import os, sys
+parent = int(sys.argv[1])
+while os.getppid() == parent:
+    for _ in range(100_000):
+        pass
+"""
+
+
+class CpuHog:
+    """One busy process per core available to this process, for the whole test session."""
+
+    def __init__(self) -> None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        self.t0 = time.monotonic()
+        self.procs = [subprocess.Popen([sys.executable, "-c", HOG_SOURCE, str(os.getpid())]) for _ in range(cores)]
+
+    def summary(self) -> str:
+        alive = sum(p.poll() is None for p in self.procs)
+        busy = sum(_cpu_seconds(p.pid) for p in self.procs if p.poll() is None)
+        line = (f"cpu-hog: {len(self.procs)} busy processes beside the tests for {time.monotonic() - self.t0:.0f} s "
+                f"({busy:.0f} CPU-seconds spent spinning)")
+        return line if alive == len(self.procs) else line + f"; WARNING: only {alive} still running at the end"
+
+    def stop(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+HOG_KEY = pytest.StashKey[CpuHog]()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def pytest_addoption(parser):
+    parser.addoption("--cpu-hog", action="store_true", default=False,
+                     help="keep every core busy with one spinning process each for the whole run "
+                          "(the tests must pass on a busy machine as on a quiet one)")
+
+
+def pytest_configure(config):
+    if config.getoption("cpu_hog"):
+        hog = CpuHog()
+        config.stash[HOG_KEY] = hog
+        config.add_cleanup(hog.stop)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    hog = config.stash.get(HOG_KEY, None)
+    if hog is not None:
+        terminalreporter.write_line(hog.summary())
+
+
+# -- a fake clock ---------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """Stands in for the `time` module inside a harness module: sleep() moves the clock on at
+    once and is recorded, so a test of a wait or a timed loop asserts exact durations that no
+    load on the machine can change (and waits for nothing)."""
+
+    def __init__(self) -> None:
+        self.now_ns = 0
+        self.sleeps: list[float] = []
+
+    def advance(self, seconds: float) -> None:
+        self.now_ns += int(round(seconds * 1e9))
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.advance(seconds)
+
+    def perf_counter_ns(self) -> int:
+        return self.now_ns
+
+    def perf_counter(self) -> float:
+        return self.now_ns / 1e9
+
+    monotonic = perf_counter
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    """`fake_clock("fermbench.bench.session", ...)`: one FakeClock as those modules' `time`."""
+
+    def install(*modules: str) -> FakeClock:
+        clock = FakeClock()
+        for module in modules:
+            monkeypatch.setattr(f"{module}.time", clock)
+        return clock
+
+    return install
+
+
+# -- adb and simulated phones --------------------------------------------------------------------
 
 
 def _children(pid: int) -> set[int]:

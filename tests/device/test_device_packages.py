@@ -119,7 +119,7 @@ def test_runner_hang_times_out_and_frees_the_phone(make_sim_phone, make_device, 
     t0 = time.monotonic()
     with pytest.raises(InstrumentationTimeout) as e:
         dev.instrument(RUNNER_COMPONENT, {"mode": "info"}, timeout=2)
-    assert 1.9 <= time.monotonic() - t0 < 15
+    assert 1.9 <= time.monotonic() - t0 < 60  # the hang never ends: any bound far past 2 s shows the cut
     assert phone.serial in str(e.value) and e.value.code == "timeout"
     assert "INSTRUMENTATION_STATUS_CODE" in e.value.output  # what came before the hang is kept
     deadline = time.monotonic() + 10  # the stream closed: the runner process ends

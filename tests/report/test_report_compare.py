@@ -1,10 +1,12 @@
-"""`fermbench report --compare A B` on real sessions: no change against itself, a known
-slowdown found with its size, and "not comparable" for a changed model hash or another device."""
+"""`fermbench report --compare A B` on real sessions: no change against itself, and "not
+comparable" for a changed model hash or another device.
+
+The real sessions' samples were measured live, so their spread depends on how busy the machine
+was: these tests assert only what holds whatever the spread (a session against itself or an
+unchanged copy, pairing, reasons). Verdicts on known changes are in test_report_verdicts.py."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import pytest
@@ -31,24 +33,11 @@ def by_model(doc: dict) -> dict[str, dict]:
 def test_session_against_itself_is_no_change(bench_sessions):
     bench = bench_sessions
     rows = by_model(compare_json(bench, bench.host, bench.host))
-    for model in ("shallow_cnn", "deep_cnn"):
+    for model in ("shallow_cnn", "deep_cnn"):  # identical samples: p = 1 whatever their spread
         assert rows[model]["verdict"] == "no change"
         assert rows[model]["ratio"] == 1.0 and rows[model]["ci_low"] <= 1.0 <= rows[model]["ci_high"]
     assert rows["resnet9"]["verdict"] == "not comparable"  # failed on both sides: no samples
     assert "no latency samples" in rows["resnet9"]["reason"]
-
-
-@pytest.mark.parametrize("scale, verdict", [(1.5, "slower"), (0.6, "faster")])
-def test_known_change_is_found_with_its_size(bench_sessions, derive, scale, verdict):
-    bench = bench_sessions
-    changed = derive(bench.host, f"scaled-{scale}", scale=scale)
-    rows = by_model(compare_json(bench, bench.host, changed))
-    for model in ("shallow_cnn", "deep_cnn"):
-        row = rows[model]
-        assert row["verdict"] == verdict, row
-        assert row["ratio"] == pytest.approx(scale, rel=1e-3)
-        assert row["ci_low"] <= scale * 1.001 and row["ci_high"] >= scale * 0.999
-        assert row["p_value"] < 0.05
 
 
 def test_changed_model_hash_is_not_comparable(bench_sessions, derive):
@@ -71,19 +60,3 @@ def test_other_device_is_not_comparable(bench_sessions):
     assert rows["shallow_cnn"].verdict == "not comparable"
     assert "device differs" in rows["shallow_cnn"].reason
     assert rows["deep_cnn"].reason == "not measured in B"
-
-
-def test_compare_table_and_csv(bench_sessions, derive):
-    bench = bench_sessions
-    changed = derive(bench.host, "scaled-table", scale=2.0)
-    result = CliRunner().invoke(report_cmd, ["--results", str(bench.results), "--compare", bench.host, changed],
-                                env=bench.env)
-    assert result.exit_code == 0, result.output
-    line = next(line for line in result.stdout.splitlines() if line.strip().startswith("shallow_cnn"))
-    assert "2.000x" in line and line.rstrip().endswith("slower")
-    csv_out = CliRunner().invoke(report_cmd, ["--results", str(bench.results), "--compare", bench.host, changed,
-                                              "--format", "csv"], env=bench.env).stdout
-    rows = list(csv.DictReader(io.StringIO(csv_out)))
-    assert list(rows[0])[:3] == ["model", "session_a", "session_b"]
-    shallow = next(r for r in rows if r["model"] == "shallow_cnn")
-    assert float(shallow["ratio"]) == pytest.approx(2.0, rel=1e-3) and shallow["verdict"] == "slower"

@@ -92,12 +92,7 @@ def test_disk_full_on_push(sim_phone, adb_server, file_4mib, tmp_path):
 
 
 def test_slow_transfers(sim_phone, adb_server, file_4mib):
-    start = time.monotonic()
-    assert push(adb_server, sim_phone, file_4mib).returncode == 0
-    fast = time.monotonic() - start
     sim_phone.faults.transfer_delay_s_per_mib = 0.25
     start = time.monotonic()
     assert push(adb_server, sim_phone, file_4mib).returncode == 0
-    slow = time.monotonic() - start
-    assert slow >= 4 * 0.25 * 0.9
-    assert slow > fast + 0.5
+    assert time.monotonic() - start >= 4 * 0.25 * 0.9  # a lower bound: a busy machine only adds to it

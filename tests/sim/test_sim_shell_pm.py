@@ -177,13 +177,12 @@ def test_runner_hang_fault_blocks_until_the_stream_closes(tmp_path):
     cancel = threading.Event()
     result = {}
     t = threading.Thread(target=lambda: result.update(r=phone.sh(INFO, cancel=cancel)))
-    t0 = time.monotonic()
     t.start()
     t.join(1.5)
     assert t.is_alive()  # still "running"
     cancel.set()
     t.join(10)
-    assert not t.is_alive() and time.monotonic() - t0 < 12
+    assert not t.is_alive()  # the hang never ends by itself: closing the stream ended it
     assert "INSTRUMENTATION_CODE" not in result["r"][1]
     assert RUNNER_PACKAGE not in phone.state.processes
 

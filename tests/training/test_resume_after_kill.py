@@ -39,7 +39,7 @@ def curve(run_dir: Path) -> list[dict[str, str]]:
         return [{k: row[k] for k in CURVE} for row in csv.DictReader(fh)]
 
 
-def wait_for_rows(run_dir: Path, n: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+def wait_for_rows(run_dir: Path, n: int, proc: subprocess.Popen, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         path = run_dir / "metrics.csv"
@@ -71,7 +71,7 @@ def test_kill_then_ctrl_c_then_resume(env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_rows(runs / "hurt", 2, proc)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=600)
     assert proc.returncode == 130, err
     assert "fermbench train --resume --run-id hurt" in err and "Traceback" not in err
     info = json.loads((runs / "hurt" / "run.json").read_text())
