@@ -37,7 +37,7 @@ class ScriptedTarget(Target):
 
 
 def session(cooldown: float) -> BenchmarkSession:
-    return BenchmarkSession(store=None, settings=build_settings(cooldown_seconds=cooldown), targets=[], models=[],
+    return BenchmarkSession(store=None, settings=build_settings(cooldown_seconds=cooldown), targets=[], variants=[],
                             images={}, files={})
 
 
