@@ -245,6 +245,36 @@ def test_bad_servers_and_ambiguous_serials_are_one_line_errors(two, bench_models
     one_line_error(ambiguous, phone.serial, two.servers[0], two.servers[1], "HOST:PORT/SERIAL")
 
 
+def listening_addresses(pid: int) -> set[str]:
+    """Local addresses of the TCP sockets a process listens on (Linux /proc), as hex from /proc/net/tcp*."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = set()
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                found.add(fields[1].rsplit(":", 1)[0])
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/net/tcp").is_file(), reason="needs Linux /proc to read sockets")
+def test_nothing_fermbench_starts_listens_beyond_loopback(two):
+    phone = two.phone(two.b)
+    two.b.adb("-s", phone.serial, "forward", "tcp:0", "tcp:7000")
+    pids = [os.getpid(), *two.a.server_pids(), *two.b.server_pids()]
+    addresses = set().union(*(listening_addresses(pid) for pid in pids))
+    assert addresses, "found no listening socket at all"
+    loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
+    assert addresses <= loopback, addresses
+
+
 def test_resume_after_kill_9_completes_a_shared_session_across_both_servers(two, bench_models, tmp_path):
     a1, b1 = two.phone(two.a), two.phone(two.b)
     out = tmp_path / "results"
