@@ -67,9 +67,10 @@ def two(adb_env, adb_path, tmp_path):
     try:
         yield farm
     finally:
-        for server, phone in farm.phones:
+        for server, phone in farm.phones:  # every link first: a phone may be on both servers
             if server.server_pids():  # not for a server a test killed (adb would start a new one)
                 server.disconnect(phone.serial)
+        for phone in {id(p): p for _, p in farm.phones}.values():
             phone.stop()
         assert not b.stop(), "server B outlived kill-server"
 
@@ -169,6 +170,8 @@ def test_an_unreachable_server_is_skipped_with_its_reason(two, bench_models, tmp
     assert a1.serial in result.output
     assert f"adb server {dead} does not answer" in result.output and "ssh -N -L" in result.output
     assert f"{alien} is not an adb server" in result.output
+    doctor = CliRunner().invoke(main, ["doctor", "--adb-server", dead], env={"COLUMNS": "250"})
+    assert doctor.exit_code == 1 and "does not answer" in doctor.output and "Traceback" not in doctor.output
 
     gone = f"{dead}/127.0.0.1:15555"
     settings = tiny(devices=(a1.serial, gone), adb_servers=(two.servers[0], dead), models=("shallow_cnn",))
@@ -182,7 +185,8 @@ def test_an_unreachable_server_is_skipped_with_its_reason(two, bench_models, tmp
     assert f"adb server skipped: adb server {dead} does not answer" in (outcome.store.path / "log.txt").read_text()
 
 
-def test_a_server_killed_mid_session_loses_its_devices_and_the_rest_go_on(two, bench_models, tmp_path, tiny):
+@pytest.mark.parametrize("shard", [False, True], ids=["own-work", "shard"])
+def test_a_server_killed_mid_session_loses_its_devices_and_the_rest_go_on(two, bench_models, tmp_path, tiny, shard):
     a1, b1 = two.phone(two.a), two.phone(two.b)
     b_key = two.key(two.b, b1)
     killed = []
@@ -192,14 +196,21 @@ def test_a_server_killed_mid_session_loses_its_devices_and_the_rest_go_on(two, b
             killed.append(two.b.stop())  # the farm host's adb server goes away
 
     settings = tiny(devices=(a1.serial, f"{two.servers[1]}/{b1.serial}"), adb_servers=two.servers,
-                    models=("shallow_cnn",), reconnect_budget_seconds=2.0)
+                    models=("shallow_cnn",), repeats=2, reconnect_budget_seconds=2.0, shard=shard)
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models, progress=Hook(on_step))
     assert killed, "server B was never killed"
     assert outcome.status == "partial"
+    lost = outcome.store.info.devices[b_key]
+    assert lost.status == "failed" and "did not come back within 2 s" in lost.error
     recs = {r.device: r for r in outcome.records}
     assert recs[a1.serial].status == "ok"
-    assert recs[b_key].status == "failed" and "did not come back within 2 s" in recs[b_key].error
-    assert outcome.store.info.devices[b_key].status == "failed"
+    if not shard:
+        assert recs[b_key].status == "failed" and "did not come back within 2 s" in recs[b_key].error
+    else:  # the unit B was running went back to the pool and A ran it: every unit ran once, and ok
+        seen = units_of(load_sessions([outcome.store.path]).sessions[0].records)
+        assert len(seen) == 2 + 3 and set(seen.values()) == {1}
+        assert "latency #" not in " ".join(line for line in (outcome.store.path / "log.txt").read_text().splitlines()
+                                           if f"[{b_key}]" in line and line.endswith(": ok"))
 
 
 def test_shard_runs_each_unit_of_work_once_across_the_pool(two, bench_models, tmp_path, tiny):

@@ -61,28 +61,42 @@ def check_identical(devices: list[tuple[str, dict[str, Any]]]) -> None:
 
 
 class WorkQueue:
-    """The units a pool still has to run; thread-safe, shared by the pool's device workers."""
+    """The units a pool still has to run; thread-safe, shared by the pool's device workers.
+
+    A device with nothing left to take waits while another device of the pool still runs a unit:
+    if that device is lost, its unit comes back and must find a taker."""
 
     def __init__(self, units: list[Unit]):
         self._units = list(units)
-        self._lock = threading.Lock()
+        self._running = 0  # units taken and not yet finished or given back
+        self._changed = threading.Condition()
 
-    def take(self, runnable: set[Variant]) -> Unit | None:
-        """The first unit of a variant this device can run (removed from the queue), or None."""
-        with self._lock:
-            for i, unit in enumerate(self._units):
-                if unit.variant in runnable:
-                    return self._units.pop(i)
+    def take(self, runnable: set[Variant], stop: threading.Event) -> Unit | None:
+        """The first unit of a variant this device can run (removed from the queue); None once
+        none is left and none can come back, or the session is stopping."""
+        with self._changed:
+            while not stop.is_set():
+                for i, unit in enumerate(self._units):
+                    if unit.variant in runnable:
+                        self._running += 1
+                        return self._units.pop(i)
+                if self._running == 0:
+                    break
+                self._changed.wait(0.5)  # wake up now and then to notice `stop`
         return None
+
+    def finished(self) -> None:
+        """A taken unit ended (ok, failed or interrupted): it is recorded, not queued again."""
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
 
     def give_back(self, unit: Unit) -> None:
         """A unit its device could not finish (the device was lost): next in line for another."""
-        with self._lock:
+        with self._changed:
             self._units.insert(0, unit)
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._units)
+            self._running -= 1
+            self._changed.notify_all()
 
 
 @dataclass

@@ -271,27 +271,21 @@ class BenchmarkSession:
         self.progress.start(serial, len(pool.units))
         try:
             baseline = self._environment(target)
-            first = True
-            while not self.stop.is_set():
-                unit = pool.queue.take(runnable)
+            cool = False  # the device's first latency needs no cool-down
+            while True:
+                unit = pool.queue.take(runnable, self.stop)
                 if unit is None:
                     return
-                rec = records[unit.variant]
-                if pool.shared:
-                    rec.reopen()  # a shared record's status follows from the units it holds
-                    self.note_order(serial, unit)
-                if unit.phase == "latency":
-                    waited = 0.0 if first else self.cool_down(target, baseline)
-                    first = False
-                    self.totals.add(cooldown_s=waited)
-                    fn = self.latency_fn(target, unit, waited)
-                else:
-                    fn = self.phase_fn(target, unit.variant, unit.phase)
                 try:
-                    self.run_phase(target, rec, unit.phase, unit.repeat, fn)
+                    self.run_unit(target, pool, records[unit.variant], unit, baseline, cool)
                 except DeviceLost:
                     pool.queue.give_back(unit)  # another device of the pool may run it
                     raise
+                except BaseException:
+                    pool.queue.finished()  # never leave the pool's other devices waiting for it
+                    raise
+                pool.queue.finished()
+                cool = cool or unit.phase == "latency"
         except Interrupted:
             return
         except DeviceLost as exc:
@@ -304,6 +298,19 @@ class BenchmarkSession:
                 if rec.status not in (OK, SKIPPED):
                     rec.fail(f"device lost: {exc}")
                     self.store.save_record(rec)
+
+    def run_unit(self, target: Target, pool: Pool, rec: Record, unit: Unit, baseline: Environment, cool: bool) -> None:
+        """One unit of work on this device: a latency repeat after its cool-down, or another phase."""
+        if pool.shared:
+            rec.reopen()  # a shared record's status follows from the units it holds
+            self.note_order(target.serial, unit)
+        if unit.phase == "latency":
+            waited = self.cool_down(target, baseline) if cool else 0.0
+            self.totals.add(cooldown_s=waited)
+            fn = self.latency_fn(target, unit, waited)
+        else:
+            fn = self.phase_fn(target, unit.variant, unit.phase)
+        self.run_phase(target, rec, unit.phase, unit.repeat, fn)
 
     def latency_fn(self, target: Target, unit: Unit, waited: float) -> Callable[[phases.Timing], Phase]:
         def latency(timing: phases.Timing) -> Phase:

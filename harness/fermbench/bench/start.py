@@ -55,11 +55,8 @@ def farm_for(settings: Settings, store: SessionStore | None = None) -> Farm:
     return Farm.from_texts(settings.adb_servers, settings.devices)
 
 
-def ready_devices(farm: Farm, progress: Progress, why: str) -> list[str]:
-    """The keys of every ready device of every server; a server that does not answer is said and skipped."""
-    for listing in farm.listings():
-        if listing.error:
-            progress.message(f"{why}: skipped: {listing.error}")
+def ready_devices(farm: Farm) -> list[str]:
+    """The keys of every ready device of every server (one that does not answer is reported later)."""
     return [d.key for d in farm.devices() if d.entry.ready]
 
 
@@ -70,7 +67,7 @@ def expand_auto(specs: tuple[str, ...], progress: Progress, farm: Farm | None = 
 
     if AUTO not in specs:
         return specs
-    ready = ready_devices(farm or Farm.from_texts(()), progress, "auto")
+    ready = ready_devices(farm or Farm.from_texts(()))
     chosen = tuple(ready) or (SIM,)
     progress.message(f"auto: benchmarking on {', '.join(chosen)}"
                      + ("" if ready else " (no phone attached: latencies will be this host's CPU)"))
@@ -81,10 +78,11 @@ def expand_all(specs: tuple[str, ...], progress: Progress, farm: Farm) -> tuple[
     """`all` = every ready device of every adb server (a farm); none at all is an error."""
     if ALL not in specs:
         return specs
-    ready = tuple(ready_devices(farm, progress, "all"))
+    ready = tuple(ready_devices(farm))
     if not ready:
-        raise DeviceError(f"--device all: no ready device on adb server(s) {', '.join(map(str, farm.servers))}; "
-                          "check them with `fermbench devices`")
+        down = [x.error for x in farm.asked() if x.error]
+        raise DeviceError(f"--device all: no ready device on adb server(s) {', '.join(map(str, farm.servers))}"
+                          + (f" ({' | '.join(down)})" if down else "; check them with `fermbench devices`"))
     progress.message(f"all: benchmarking on {', '.join(ready)}")
     return _replace(specs, ALL, ready)
 
@@ -351,6 +349,7 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
         store.set_adb_servers([str(s) for s in farm.servers], str(farm.local))
     for listing in farm.asked():
         if listing.error:
+            progress.message(f"adb server skipped: {listing.error}")
             store.log(f"adb server skipped: {listing.error}")
     if any(c.target.kind in ("host", "sim") for c in usable):
         claim_host_cpu(store, stack, progress)
