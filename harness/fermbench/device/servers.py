@@ -26,9 +26,10 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 ANSWER_TIMEOUT_S = 5.0  # a server that accepts the connection but says nothing in this long is not adb
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ServerAddress:
-    """An adb server's HOST:PORT, as the user wrote it (its text is part of device keys)."""
+    """An adb server's HOST:PORT, as the user wrote it (its text is part of device keys), with
+    `localhost` spelled 127.0.0.1 so that one server has one name."""
 
     host: str
     port: int
@@ -46,7 +47,7 @@ class ServerAddress:
                 or any(c in host for c in "/[] \t") or (":" in host and not bracketed):
             raise ConfigError(f"{what} {text!r} is not HOST:PORT with a port in 1-65535; write e.g. "
                               f"127.0.0.1:5037 (an SSH tunnel's local end)")
-        return cls(host, int(port))
+        return cls(DEFAULT_HOST if host == "localhost" else host, int(port))
 
     @property
     def loopback(self) -> bool:
