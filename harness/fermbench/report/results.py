@@ -360,12 +360,16 @@ def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path |
             if values is not None:
                 sample_map[result.key] = values
     order = {s.id: i for i, s in enumerate(loaded.sessions)}
-    # Devices of one model side by side; within a device: the models in the order the session names
-    # them (the zoo's, shallow -> deep -> ResNet-9, by default), each model's Lite fp32 first, then
-    # its other runtimes and quantisations.
+    # Devices in key order, those of one model side by side (at the place of the first of them);
+    # within a device: the models in the order the session names them (the zoo's, shallow -> deep ->
+    # ResNet-9, by default), each model's Lite fp32 first, then its other runtimes and quantisations.
+    first: dict[tuple[str, str], str] = {}
+    for r in sorted(results, key=lambda r: r.device.serial):
+        first.setdefault((r.session, r.device.name), r.device.serial)
     rank = {(s.id, name): i for s in loaded.sessions for i, name in enumerate(s.info.settings.get("models") or [])}
-    results.sort(key=lambda r: (order[r.session], r.device.name, r.device.serial, rank.get((r.session, r.model), len(rank)),
-                                r.model, (r.runtime, r.quant) != LITE_FP32, r.runtime, r.quant))
+    results.sort(key=lambda r: (order[r.session], first[(r.session, r.device.name)], r.device.serial,
+                                rank.get((r.session, r.model), len(rank)), r.model,
+                                (r.runtime, r.quant) != LITE_FP32, r.runtime, r.quant))
     return ReportData(with_device_spread(results), sample_map, loaded.predictions, loaded.sessions)
 
 
