@@ -102,6 +102,7 @@ def _sigterm_as_interrupt() -> None:
 
 @click.command("run")
 @click.option("--device", "devices", multiple=True, help=option_help("devices"))
+@click.option("--adb-server", "adb_servers", multiple=True, metavar="HOST:PORT", help=option_help("adb_servers"))
 @click.option("--models", default=None, help=option_help("models"))
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
               help="TOML or JSON file of settings (unknown keys are errors)")
@@ -110,8 +111,8 @@ def _sigterm_as_interrupt() -> None:
               help="continue an interrupted session (id or folder) with its own settings")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="results folder (default results/)")
 @click.option("--quiet", is_flag=True, help="no progress display")
-def run_cmd(devices: tuple[str, ...], models: str | None, config: str | None, resume: str | None, out: str | None,
-            quiet: bool, **options: Any) -> None:
+def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str | None, config: str | None,
+            resume: str | None, out: str | None, quiet: bool, **options: Any) -> None:
     """Benchmark models on devices and store the results.
 
     \b
@@ -119,6 +120,7 @@ def run_cmd(devices: tuple[str, ...], models: str | None, config: str | None, re
       fermbench run --device sim --fer-data ../shared/fer2013 --fer-limit 500
       fermbench run --device emulator-5554 --apk runner.apk --install --repeats 3
       fermbench run --device host --models shallow_cnn --iterations 200
+      fermbench run --adb-server 127.0.0.1:5037 --adb-server 127.0.0.1:15037 --device all --shard
       fermbench run --resume 20240101-120000-a1b2
     """
     from rich.console import Console
@@ -126,12 +128,12 @@ def run_cmd(devices: tuple[str, ...], models: str | None, config: str | None, re
     from .start import run_benchmark
 
     given = {k: v for k, v in options.items() if v is not None}
-    if resume and (devices or models or config or given):
-        raise ConfigError("--resume continues with the session's own settings; drop the other options")
+    if resume and (devices or adb_servers or models or config or given):
+        raise ConfigError("--resume continues with the session's own settings and adb servers; drop the other options")
     settings = None
     if not resume:
-        settings = build_settings(config, devices=tuple(devices), models=tuple(models.split(",")) if models else (),
-                                  **given)
+        settings = build_settings(config, devices=tuple(devices), adb_servers=adb_servers,
+                                  models=tuple(models.split(",")) if models else (), **given)
     console = Console(stderr=True)
     _sigterm_as_interrupt()
     try:
@@ -155,34 +157,38 @@ def run_cmd(devices: tuple[str, ...], models: str | None, config: str | None, re
 
 
 @click.command("doctor")
-@click.option("--device", "device", default=None, help="adb serial, `host` or `sim` (default: every attached device)")
+@click.option("--device", "device", default=None, help="adb serial (HOST:PORT/SERIAL on one of several servers), "
+                                                      "`host` or `sim` (default: every attached device)")
+@click.option("--adb-server", "adb_servers", multiple=True, metavar="HOST:PORT", help=option_help("adb_servers"))
 @click.option("--apk", default=None, help="runner APK: check its ABIs and 16 KB alignment against the device")
 @click.option("--build", is_flag=True, help="also check what `fermbench runner build` needs: JDK 17, the Android "
                                             "SDK, Gradle")
-def doctor_cmd(device: str | None, apk: str | None, build: bool) -> None:
+def doctor_cmd(device: str | None, adb_servers: tuple[str, ...], apk: str | None, build: bool) -> None:
     """Check that this computer and a device are ready to benchmark; each problem with its fix.
 
-    This computer: adb, its version and server (with --build: the JDK, Android SDK and Gradle).
-    The device: state, each runner flavor (installed?, protocol, page size, ABIs), the exported
-    models' format, space, battery, thermal state, build type.
+    This computer: adb, its version and each adb server (with --build: the JDK, Android SDK and
+    Gradle). The device: state, each runner flavor (installed?, protocol, page size, ABIs), the
+    exported models' format, space, battery, thermal state, build type.
 
     \b
     Examples:
       fermbench doctor
       fermbench doctor --device emulator-5554 --build
       fermbench doctor --device sim
+      fermbench doctor --adb-server 127.0.0.1:5037 --adb-server 127.0.0.1:15037
     """
     from rich.console import Console
     from rich.table import Table
 
     from ..apk.flavors import default_project
     from .settings import build_settings
-    from .start import doctor, doctor_host
+    from .start import doctor, doctor_host, farm_for
 
-    settings = build_settings(apk=apk)
-    host, specs = doctor_host(device, build, default_project())
+    settings = build_settings(apk=apk, adb_servers=adb_servers, devices=(device,) if device else ())
+    farm = farm_for(settings)
+    host, specs = doctor_host(device, build, default_project(), farm)
     reports = [host] if host.checks else []
-    reports += [r for spec in specs for r in doctor(spec, settings)]
+    reports += [r for spec in specs for r in doctor(spec, settings, farm)]
     colour = {"ok": "green", "warn": "yellow", "fail": "red"}
     for pf in reports:
         table = Table(title=f"doctor: {pf.serial}")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..device import DEFAULT_PORT, Device, DeviceFacts, InstrumentationCancelled, InstrumentationTimeout
+from ..device import DEFAULT_HOST, DEFAULT_PORT, Device, DeviceFacts, InstrumentationCancelled, InstrumentationTimeout
 from ..errors import DeviceError, RunnerError
 from ..fileio import sha256_file
 from ..runner import protocol as p
@@ -47,14 +47,15 @@ class AndroidTarget(Target):
         self._facts: DeviceFacts | None = None
 
     @classmethod
-    def open(cls, serial: str, adb_port: int | None = None, *, retry_wait_s: float = 5.0, key: str | None = None,
-             kind: str | None = None, sim_phone: SimPhone | None = None) -> "AndroidTarget":
+    def open(cls, serial: str, adb_port: int | None = None, *, adb_host: str = DEFAULT_HOST, retry_wait_s: float = 5.0,
+             key: str | None = None, kind: str | None = None, sim_phone: SimPhone | None = None) -> "AndroidTarget":
         """The device, ready for commands; DeviceUnauthorized/DeviceOffline/... with the fix otherwise.
 
         The device layer retries a blip once for up to `retry_wait_s`; longer outages are the
         session's to wait out (its reconnect budget), phase by phase.
         """
-        device = Device(serial, adb_port=adb_port or DEFAULT_PORT, retries=1, retry_wait_s=retry_wait_s)
+        device = Device(serial, adb_port=adb_port or DEFAULT_PORT, adb_host=adb_host, retries=1,
+                        retry_wait_s=retry_wait_s)
         device.require_ready()
         return cls(device, key=key, kind=kind, sim_phone=sim_phone)
 
@@ -68,6 +69,7 @@ class AndroidTarget(Target):
                                 ("simulated", facts.is_simulated)) if on]
         props = facts.to_dict()
         props["adb_serial"] = self.device.serial
+        props["adb_server"] = self.device.server
         props["runner_package_versions"] = {rt: self.device.package_version(p.runner_package(rt)) for rt in p.RUNTIMES}
         if facts.is_simulated:
             self.kind = "sim"  # its runner runs on this machine's CPU

@@ -234,14 +234,16 @@ def check_adb_binary(pf: Preflight, path: str | None, binary: AdbBinary | None) 
         pf.add("adb", OK, f"adb {binary.release} (protocol {binary.server_version}) at {path}")
 
 
-def check_adb_server(pf: Preflight, port: int, version: int, binary: AdbBinary | None) -> None:
+def check_adb_server(pf: Preflight, port: int, version: int, binary: AdbBinary | None,
+                     host: str = "127.0.0.1") -> None:
+    where = f"port {port}" if host == "127.0.0.1" else f"{host}:{port}"
     if binary is not None and version != binary.server_version:
-        pf.add("adb server", WARN, f"the server on port {port} is adb protocol {version}, the adb binary "
+        pf.add("adb server", WARN, f"the server on {where} is adb protocol {version}, the adb binary "
                                    f"{binary.server_version}: each kills the other's server when it runs",
                "use one adb: stop this server with the adb that started it (`adb kill-server`), and point "
                "FERMBENCH_ADB or PATH at one adb")
     else:
-        pf.add("adb server", OK, f"answers on port {port} (protocol {version})")
+        pf.add("adb server", OK, f"answers on {where} (protocol {version})")
 
 
 def check_build_tools(pf: Preflight, project: Path, env: Mapping[str, str]) -> None:

@@ -5,12 +5,12 @@ Order on a device: for each repeat, the models in a seeded random order (recorde
 latency after a bounded cool-down; then per model FER-2013 accuracy, real-world accuracy and app
 size. A phase that fails is recorded with its error and the session goes on. A device that
 drops off is waited for (reconnect budget) and the phase retried once it is back; past the
-budget the device is marked failed and the other devices carry on.
+budget the device is marked failed and the other devices carry on. With --shard, identical
+devices take these units of work from one shared queue instead (bench/farm.py).
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,6 +25,8 @@ from ..store import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, P
                      Phase, RealworldPhase, Record, SessionStore)
 from . import phases
 from .exports import ModelFile
+from .farm import Pool, Unit, WorkQueue, identity_key, model_order, plan_units, present_phases, release_unfinished, \
+    stored
 from .inputs import ImageSet, host_predictions
 from .progress import Progress
 from .settings import Settings
@@ -74,11 +76,6 @@ class Interrupted(FermbenchError):
     """The session is stopping (Ctrl-C, SIGTERM, or a fatal error elsewhere): not a device's fault."""
 
 
-def model_order(seed: int, serial: str, repeat: int, variants: list[Variant]) -> list[Variant]:
-    """Seeded per device and repeat, so a resumed session runs the same order."""
-    return random.Random(f"{seed}:{serial}:{repeat}").sample(sorted(variants), len(variants))
-
-
 def planned_phases(settings: Settings) -> list[tuple[str, int | None]]:
     plan: list[tuple[str, int | None]] = [("latency", r) for r in range(settings.repeats)]
     return plan + [("accuracy", None), ("realworld", None), ("appsize", None)]
@@ -107,6 +104,7 @@ class BenchmarkSession:
         self.stop = threading.Event()  # set on Ctrl-C/SIGTERM or a fatal error: every worker winds down
         self.fatal: StorageError | None = None  # results cannot be written: the session cannot go on
         self.plan = planned_phases(settings)
+        self.pools: dict[str, Pool] = {}  # device key -> its pool (bench/farm.py)
 
     # -- host-side preparation ---------------------------------------------------------------
 
@@ -202,18 +200,59 @@ class BenchmarkSession:
             self.mark_interrupted(record, label)
             return
         self.totals.add(runner_s=timing.runner_s, transfer_s=timing.transfer_s)
-        self.store.save_phase(record, phase, result, repeat, self.plan)
+        # a shared pool's record holds just the units its device ran
+        planned = list(dict.fromkeys(present_phases(record) + [(phase, repeat)])) if self.settings.shard else self.plan
+        self.store.save_phase(record, phase, result, repeat, planned)
         self.store.log(f"{label}: {result.status}" + (f" ({result.error})" if result.error else ""),
                        device=target.serial, model=record.model)
         self.progress.done(target.serial, record.model, label, result.status)
 
     def mark_interrupted(self, record: Record, label: str) -> None:
+        self.store.log(f"{label}: interrupted", device=record.device, model=record.model)
+        if self.settings.shard and not present_phases(record):
+            return  # a shared unit that never finished here is the pool's again on --resume: no record
         record.interrupt(f"interrupted during {label}; finish it with `fermbench run --resume {self.store.session_id}`")
         self.store.save_record(record)
-        self.store.log(f"{label}: interrupted", device=record.device, model=record.model)
+
+    def runnable(self, serial: str) -> list[Variant]:
+        """The variants this device can run: exported, and not skipped for it."""
+        return [v for v in self.variants if v in self.files and v not in self.export_errors
+                and (serial, v) not in self.skipped]
+
+    def build_pools(self) -> list[Pool]:
+        """One pool per device, or with --shard one pool of identical devices; each pool's queue
+        holds the units no device of it has finished (so --resume never runs a unit twice)."""
+        seed, repeats = self.store.info.seed or 0, self.settings.repeats
+        pools: list[Pool] = []
+        if self.settings.shard:
+            identities = {d: identity_key(dev.identity) for d, dev in self.store.info.devices.items()}
+            key = identities[self.targets[0].serial]  # start.py refused --shard over devices that differ
+            variants = sorted({v for t in self.targets for v in self.runnable(t.serial)})
+            pool = Pool(key, [t.serial for t in self.targets], True, plan_units(seed, key, repeats, variants),
+                        holders=[d for d, k in identities.items() if k == key])
+            release_unfinished(self.store, pool, variants)
+            pools.append(pool)
+        else:
+            for t in self.targets:
+                runnable = self.runnable(t.serial)
+                pools.append(Pool(t.serial, [t.serial], False, plan_units(seed, t.serial, repeats, runnable),
+                                  holders=[t.serial]))
+                for repeat in range(repeats):
+                    self.store.set_order(t.serial, repeat, [v.key for v in model_order(seed, t.serial, repeat, runnable)])
+        for pool in pools:
+            pool.queue = WorkQueue([u for u in pool.units if not pool.done(self.store, u)])
+            self.pools.update({member: pool for member in pool.members})
+        return pools
+
+    def note_order(self, serial: str, unit: Unit) -> None:
+        """In a shared pool a device's order is the latency units it took, as it took them."""
+        if unit.phase == "latency" and unit.repeat is not None:
+            taken = self.store.info.order.get(serial, {}).get(str(unit.repeat), [])
+            self.store.set_order(serial, unit.repeat, taken + [unit.variant.key])
 
     def device_worker(self, target: Target) -> None:
         serial = target.serial
+        pool = self.pools[serial]
         records = {v: self.store.record(serial, v) for v in self.variants}
         for (device, variant), why in self.skipped.items():
             if device == serial:
@@ -223,53 +262,64 @@ class BenchmarkSession:
         for v, err in blocked.items():
             records[v].fail(err)
             self.store.save_record(records[v])
-        runnable = [v for v in self.variants if v in self.files and v not in blocked and (serial, v) not in self.skipped]
-        for v in runnable:  # on resume, an earlier record-level failure or interruption is tried again
-            records[v].reopen()
-            records[v].finish(self.plan)
-            self.store.save_record(records[v])
-        self.progress.start(serial, len(runnable) * len(self.plan))
-        seed = self.store.info.seed or 0
+        runnable = set(self.runnable(serial))
+        if not pool.shared:
+            for v in runnable:  # on resume, an earlier record-level failure or interruption is tried again
+                records[v].reopen()
+                records[v].finish(self.plan)
+                self.store.save_record(records[v])
+        self.progress.start(serial, len(pool.units))
         try:
             baseline = self._environment(target)
-            first = True
-            for repeat in range(self.settings.repeats):
-                order = model_order(seed, serial, repeat, runnable)
-                self.store.set_order(serial, repeat, [v.key for v in order])
-                for v in order:
-                    if self.stop.is_set():
-                        return
-                    rec = records[v]
-                    if rec.phase_done("latency", repeat):
-                        continue
-                    waited = 0.0 if first else self.cool_down(target, baseline)
-                    first = False
-                    self.totals.add(cooldown_s=waited)
-
-                    def latency(timing: phases.Timing, v: Variant = v, repeat: int = repeat,
-                                waited: float = waited) -> Phase:
-                        out = phases.latency_phase(self.store, target, self.files[v], repeat, self.settings, timing)
-                        out.cooldown_seconds = round(waited, 3)
-                        return out
-
-                    self.run_phase(target, rec, "latency", repeat, latency)
-            for v in model_order(seed, serial, 0, runnable):
-                rec = records[v]
-                for phase in ("accuracy", "realworld", "appsize"):
-                    if self.stop.is_set():
-                        return
-                    if not rec.phase_done(phase):
-                        self.run_phase(target, rec, phase, None, self.phase_fn(target, v, phase))
+            cool = False  # the device's first latency needs no cool-down
+            while True:
+                unit = pool.queue.take(runnable, self.stop)
+                if unit is None:
+                    return
+                try:
+                    self.run_unit(target, pool, records[unit.variant], unit, baseline, cool)
+                except DeviceLost:
+                    pool.queue.give_back(unit)  # another device of the pool may run it
+                    raise
+                except BaseException:
+                    pool.queue.finished()  # never leave the pool's other devices waiting for it
+                    raise
+                pool.queue.finished()
+                cool = cool or unit.phase == "latency"
         except Interrupted:
             return
         except DeviceLost as exc:
             self.store.set_device(serial, status="failed", error=str(exc))
             self.store.log(str(exc), device=serial)
             self.progress.message(str(exc))
+            if pool.shared:
+                return  # what it finished stands; its unit went back to the pool
             for rec in records.values():
                 if rec.status not in (OK, SKIPPED):
                     rec.fail(f"device lost: {exc}")
                     self.store.save_record(rec)
+
+    def run_unit(self, target: Target, pool: Pool, rec: Record, unit: Unit, baseline: Environment, cool: bool) -> None:
+        """One unit of work on this device: a latency repeat after its cool-down, or another phase."""
+        if pool.shared:
+            rec.reopen()  # a shared record's status follows from the units it holds
+            self.note_order(target.serial, unit)
+        if unit.phase == "latency":
+            waited = self.cool_down(target, baseline) if cool else 0.0
+            self.totals.add(cooldown_s=waited)
+            fn = self.latency_fn(target, unit, waited)
+        else:
+            fn = self.phase_fn(target, unit.variant, unit.phase)
+        self.run_phase(target, rec, unit.phase, unit.repeat, fn)
+
+    def latency_fn(self, target: Target, unit: Unit, waited: float) -> Callable[[phases.Timing], Phase]:
+        def latency(timing: phases.Timing) -> Phase:
+            out = phases.latency_phase(self.store, target, self.files[unit.variant], unit.repeat or 0,
+                                       self.settings, timing)
+            out.cooldown_seconds = round(waited, 3)
+            return out
+
+        return latency
 
     def _environment(self, target: Target) -> Environment:
         try:
@@ -300,6 +350,7 @@ class BenchmarkSession:
         and re-raise KeyboardInterrupt; a full disk (StorageError) fails the session with its reason."""
         t0 = time.perf_counter()
         self.store.set_status(RUNNING)
+        pools = self.build_pools()
         self.predict_on_host()
         workers = [threading.Thread(target=self._guarded, args=(t,), name=f"fermbench-{t.serial}", daemon=True)
                    for t in self.targets]
@@ -319,6 +370,8 @@ class BenchmarkSession:
             self._fail_session(self.fatal)
             raise self.fatal
         self.totals.add(wall_s=time.perf_counter() - t0)
+        if self.settings.shard:
+            return self._end_shared(pools)
         # every device of the session, refused ones included: a refusal makes the session partial
         records = [self.store.record(serial, v) for serial in self.store.info.devices for v in self.variants]
         ok = sum(r.status == OK for r in records)
@@ -327,6 +380,20 @@ class BenchmarkSession:
         self.store.set_status(status, self.totals.to_dict())
         self.store.log(f"session {status}: {ok}/{len(records)} (device, variant) records ok"
                        + (f", {skipped} skipped" if skipped else ""))
+        return Outcome(self.store, status, records, self.totals)
+
+    def _end_shared(self, pools: list[Pool]) -> Outcome:
+        """--shard: complete when every unit of work ran ok on some device of its pool, no variant
+        failed to export and no device failed (refused, unreachable or lost)."""
+        done = sum(pool.done(self.store, u) for pool in pools for u in pool.units)
+        planned = sum(len(pool.units) for pool in pools)
+        failed = sorted(d for d, dev in self.store.info.devices.items() if dev.status == "failed")
+        status = COMPLETE if done == planned and done and not self.export_errors and not failed \
+            else FAILED if done == 0 else PARTIAL
+        self.store.set_status(status, self.totals.to_dict())
+        self.store.log(f"session {status}: {done}/{planned} units of work ok over {len(self.targets)} devices"
+                       + (f"; failed devices: {', '.join(failed)}" if failed else ""))
+        records = [r for d in self.store.info.devices for v in self.variants if (r := stored(self.store, d, v))]
         return Outcome(self.store, status, records, self.totals)
 
     def _join(self, workers: list[threading.Thread], timeout: float = 30.0) -> None:

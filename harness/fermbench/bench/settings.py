@@ -51,9 +51,16 @@ def setting(default: Any, help: str, *, minimum: float | None = None, protocol: 
 
 @dataclass(frozen=True)
 class Settings:
-    devices: tuple[str, ...] = setting((), "adb serial, `host` (host CPU), `sim` (a simulated phone) or `auto` "
-                                           "(attached phones, else sim); repeat for several", option=False)
+    devices: tuple[str, ...] = setting((), "adb serial (HOST:PORT/SERIAL when two adb servers have it), `host` "
+                                           "(host CPU), `sim` (a simulated phone), `auto` (attached phones, else "
+                                           "sim) or `all` (every ready device of every adb server); repeat for "
+                                           "several", option=False)
     models: tuple[str, ...] = setting((), "comma-separated model names (default: the whole zoo)", option=False)
+    adb_servers: tuple[str, ...] = setting((), "adb server HOST:PORT to find devices on; repeat for a device farm "
+                                           "(default: the local one, ANDROID_ADB_SERVER_PORT or 5037); a device "
+                                           "two servers have is named HOST:PORT/SERIAL", option=False)
+    shard: bool = setting(False, "identical devices (same model and build fingerprint) share the work: each model "
+                                 "repeat runs once, on whichever device of the pool is free")
     runtimes: tuple[str, ...] = setting((DEFAULT_RUNTIME,), "comma-separated runtimes to export for and run on, "
                                         "e.g. pytorch_android_lite-2.1.0,executorch-1.4.1 (`fermbench export --help`)")
     quant: tuple[str, ...] = setting(("fp32",), "comma-separated quantisations: fp32, int8 (int8: ExecuTorch only; "
@@ -107,7 +114,7 @@ class Settings:
 
 SETTINGS = {f.name: f for f in fields(Settings)}
 KEYS = tuple(SETTINGS)
-_LISTS = ("devices", "models", "runtimes", "quant", "apk")
+_LISTS = ("devices", "models", "adb_servers", "runtimes", "quant", "apk")
 
 
 def _kind(name: str) -> type:
@@ -188,11 +195,19 @@ def build_settings(config: str | Path | None = None, **options: Any) -> Settings
             continue
         values[key] = _check(key, value, f"option --{key.replace('_', '-')}")
     settings = Settings(**values)
+    _check_servers(settings)
     if settings.install and not settings.apk:
         raise ConfigError("--install needs --apk PATH (the runner APK to install)")
     if settings.min_seconds > settings.max_seconds or settings.warmup_seconds > settings.max_seconds:
         raise ConfigError(f"min_seconds and warmup_seconds must not exceed max_seconds ({settings.max_seconds})")
     return settings
+
+
+def _check_servers(settings: Settings) -> None:
+    """Every --adb-server, and the server of every HOST:PORT/SERIAL device, must be HOST:PORT."""
+    from ..device.servers import Farm
+
+    Farm.from_texts(settings.adb_servers, settings.devices)
 
 
 def settings_from_dict(data: dict[str, Any]) -> Settings:

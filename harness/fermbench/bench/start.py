@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..device.errors import DeviceNotFound
+from ..device import find_adb
+from ..device.errors import AdbServerError, DeviceNotFound
 from ..errors import ConfigError, DeviceError, FermbenchError
 from ..locks import Owner, host_cpu_lock
 if TYPE_CHECKING:
-    from ..device import DeviceEntry
+    from ..device.servers import Farm
 from ..runner import protocol as p
 from ..store import PHASE_FAILED, RunnerInfo, SessionStore
 from ..apk.flavors import FLAVORS
@@ -34,6 +35,7 @@ from ..tempdirs import sweep as sweep_temp_dirs
 from .checkpoints import ModelSource, resolve_checkpoints
 from .device_target import adb_port_from_env
 from .exports import ModelFile, ensure_export, export_error
+from .farm import check_identical
 from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
 from .progress import Progress
@@ -43,24 +45,55 @@ from .targets import HOST, HostTarget, Target
 
 SIM = "sim"
 AUTO = "auto"
+ALL = "all"
 
 
-def expand_auto(specs: tuple[str, ...], progress: Progress) -> tuple[str, ...]:
-    """`auto` = every ready phone the adb server lists, or a simulated phone when there is none
+def farm_for(settings: Settings, store: SessionStore | None = None) -> Farm:
+    """The adb servers of a run: those a resumed session recorded, else --adb-server (default: the
+    local one) and any that a HOST:PORT/SERIAL device names."""
+    from ..device.servers import Farm
+
+    if store is not None and store.info.adb_servers:
+        return Farm.from_texts(store.info.adb_servers, settings.devices, local=store.info.adb_local_server)
+    return Farm.from_texts(settings.adb_servers, settings.devices)
+
+
+def ready_devices(farm: Farm) -> list[str]:
+    """The keys of every ready device of every server (one that does not answer is reported later)."""
+    return [d.key for d in farm.devices() if d.entry.ready]
+
+
+def expand_auto(specs: tuple[str, ...], progress: Progress, farm: Farm | None = None) -> tuple[str, ...]:
+    """`auto` = every ready phone the adb servers list, or a simulated phone when there is none
     (the README's main job uses it, so the same command works with and without a phone)."""
+    from ..device.servers import Farm
+
     if AUTO not in specs:
         return specs
-    try:
-        ready = [d.serial for d in _list_devices() if d.ready]
-    except DeviceError as exc:
-        progress.message(f"auto: no adb server answered ({exc}); using a simulated phone")
-        ready = []
+    ready = ready_devices(farm or Farm.from_texts(()))
     chosen = tuple(ready) or (SIM,)
     progress.message(f"auto: benchmarking on {', '.join(chosen)}"
                      + ("" if ready else " (no phone attached: latencies will be this host's CPU)"))
+    return _replace(specs, AUTO, chosen)
+
+
+def expand_all(specs: tuple[str, ...], progress: Progress, farm: Farm) -> tuple[str, ...]:
+    """`all` = every ready device of every adb server (a farm); none at all is an error."""
+    if ALL not in specs:
+        return specs
+    ready = tuple(ready_devices(farm))
+    if not ready:
+        down = [x.error for x in farm.asked() if x.error]
+        raise DeviceError(f"--device all: no ready device on adb server(s) {', '.join(map(str, farm.servers))}"
+                          + (f" ({' | '.join(down)})" if down else "; check them with `fermbench devices`"))
+    progress.message(f"all: benchmarking on {', '.join(ready)}")
+    return _replace(specs, ALL, ready)
+
+
+def _replace(specs: tuple[str, ...], word: str, chosen: tuple[str, ...]) -> tuple[str, ...]:
     out: list[str] = []
     for spec in specs:
-        out.extend(chosen if spec == AUTO else (spec,))
+        out.extend(chosen if spec == word else (spec,))
     return tuple(dict.fromkeys(out))
 
 
@@ -116,8 +149,9 @@ def export_variants(variants: list[Variant], sources: dict[str, ModelSource], se
     return files, errors
 
 
-def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, index: int = 0) -> Target:
-    """"host", "sim" (a simulated phone started for this session) or an adb serial."""
+def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, farm: Farm, index: int = 0) -> Target:
+    """"host", "sim" (a simulated phone started for this session), or a device of the farm's adb
+    servers (SERIAL or HOST:PORT/SERIAL), keyed as the farm keys it."""
     if spec == HOST:
         return stack.enter_context(contextlib.closing(HostTarget()))
     from .device_target import AndroidTarget, start_sim
@@ -126,9 +160,19 @@ def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, inde
     if spec == SIM:
         return start_sim(stack, key=SIM if index == 0 else f"{SIM}{index + 1}", adb_port=adb_port_from_env(),
                          retry_wait_s=wait)
-    target = AndroidTarget.open(spec, adb_port=adb_port_from_env(), retry_wait_s=wait)
+    found = farm.resolve(spec)
+    target = AndroidTarget.open(found.serial, adb_port=found.server.port, adb_host=found.server.host,
+                                key=found.key, retry_wait_s=wait)
     stack.callback(target.close)
     return target
+
+
+def spec_key(spec: str, farm: Farm) -> str:
+    """What a device spec is stored under when it could not be opened."""
+    from ..device.servers import split_spec
+
+    server, serial = split_spec(spec)
+    return spec if server is None else farm.key(server, serial)
 
 
 @dataclass
@@ -254,9 +298,11 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     if settings is None:
         raise ConfigError("run_benchmark needs settings, or resume= a session")
     if not settings.devices:
-        raise ConfigError("name at least one --device (a serial, `host`, `sim` or `auto`); list them with `fermbench devices`")
-    if AUTO in settings.devices:
-        settings = dataclasses.replace(settings, devices=expand_auto(settings.devices, progress))
+        raise ConfigError("name at least one --device (a serial, `host`, `sim`, `auto` or `all`); list them with `fermbench devices`")
+    farm = farm_for(settings, store)
+    if AUTO in settings.devices or ALL in settings.devices:
+        devices = expand_all(expand_auto(settings.devices, progress, farm), progress, farm)
+        settings = dataclasses.replace(settings, devices=devices)
     models = check_models(settings.models)
     settings = dataclasses.replace(settings, models=tuple(models))  # stored explicitly: the report's order
     variants = plan_variants(models, settings.runtimes, settings.quant)
@@ -280,15 +326,19 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     checked: list[Checked] = []
     refused: list[str] = []
     refused_at_open: list[tuple[str, str]] = []
+    specs: list[str] = []  # as the session stores them: a device of an adb server as HOST:PORT/SERIAL
     for i, spec in enumerate(settings.devices):
+        specs.append(spec)
         try:
-            target = open_target(spec, stack, settings, index=settings.devices[:i].count(spec))
+            if spec not in (HOST, SIM):
+                specs[-1] = farm.resolve(spec).address
+            target = open_target(spec, stack, settings, farm, index=settings.devices[:i].count(spec))
             c = preflight_target(target, settings, files, images, runtimes)
         except DeviceNotFound:
             raise  # a serial adb does not know is a typo, not a device to report on: nothing is run
-        except DeviceError as exc:
+        except DeviceError as exc:  # its server does not answer, or it is locked, offline ...
             refused.append(str(exc))
-            refused_at_open.append((spec, str(exc)))
+            refused_at_open.append((spec_key(specs[-1], farm), str(exc)))
             progress.message(f"refused: {exc}")
             continue
         for w in c.preflight.warnings:
@@ -300,10 +350,19 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     usable = [c for c in checked if c.preflight.ok]
     if not usable:
         raise DeviceError("no device passed preflight: " + " | ".join(refused))
+    if settings.shard:
+        check_identical([(c.target.serial, c.identity) for c in usable])
     if store is None:
+        settings = dataclasses.replace(settings, devices=tuple(specs))  # a resumed session reaches the same ones
         seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
         store = SessionStore.create(settings.to_dict(), root=Path(out) if out else None, seed=seed)
         stack.callback(store.close)
+    if farm.asked():  # some device came from an adb server (not only host or sim)
+        store.set_adb_servers([str(s) for s in farm.servers], str(farm.local))
+    for listing in farm.asked():
+        if listing.error:
+            progress.message(f"adb server skipped: {listing.error}")
+            store.log(f"adb server skipped: {listing.error}")
     if any(c.target.kind in ("host", "sim") for c in usable):
         claim_host_cpu(store, stack, progress)
     for msg in refused:
@@ -361,74 +420,71 @@ def claim_host_cpu(store: SessionStore, stack: contextlib.ExitStack, progress: P
     stack.callback(lock.release)
 
 
-def _list_devices() -> list[DeviceEntry]:
-    from ..device import list_devices
-
-    port = adb_port_from_env()
-    return list_devices(port=port) if port else list_devices()
-
-
-def attached_serials() -> list[str]:
-    """Serials adb lists (any state: doctor explains the ones that are not ready)."""
-    return [d.serial for d in _list_devices()]
+def attached_devices(farm: Farm) -> list[str]:
+    """How to name every device of every server (any state: doctor explains the ones that are not
+    ready); a server that did not answer is named as HOST:PORT, for doctor to report."""
+    return [farm.address(d) for d in farm.devices()] + [str(x.server) for x in farm.listings() if x.error]
 
 
 USB_DEBUGGING = ("plug it in with USB debugging on (Settings > About phone: tap Build number 7 times; then "
                  "Developer options > USB debugging) and accept the prompt on the phone")
 
 
-def check_adb(pf: pre.Preflight, server: bool = True) -> bool:
-    """The adb binary and its version and, with `server`, the adb server (started on the default
-    port as `adb` would); False when no server answers."""
-    from ..device import DEFAULT_PORT, find_adb
+def check_adb(pf: pre.Preflight, farm: Farm | None = None) -> bool:
+    """The adb binary and its version and, given a farm, each of its adb servers (the local one is
+    started as `adb` would); False when no server answers."""
     from ..device.versions import adb_binary, server_version
 
     path = find_adb()
     binary = adb_binary(path) if path else None
     pre.check_adb_binary(pf, path, binary)
-    if not server:
+    if farm is None:
         return True
-    port = adb_port_from_env() or DEFAULT_PORT
-    try:
-        _list_devices()  # starts the default server when none runs, as `adb devices` does
-        version = server_version(port)
-    except DeviceError as exc:
-        pf.add("adb server", pre.FAIL, str(exc), pre.ADB_FIX if path is None else f"start it with `{path} -P {port} "
-                                                                                   "start-server`")
-        return False
-    pre.check_adb_server(pf, port, version, binary)
-    return True
+    answered = False
+    for listing in farm.listings():  # asking for the device list starts the local server
+        server = listing.server
+        try:
+            if listing.error:
+                raise DeviceError(listing.error)
+            version = server_version(server.port, server.host)
+        except DeviceError as exc:
+            fix = pre.ADB_FIX if path is None else f"start it with `{path} -P {server.port} start-server`" \
+                if server.loopback else ""
+            pf.add(f"adb server {server}" if len(farm.servers) > 1 else "adb server", pre.FAIL, str(exc), fix)
+            continue
+        answered = True
+        pre.check_adb_server(pf, server.port, version, binary if server.loopback else None, server.host)
+    return answered
 
 
-def check_state(pf: pre.Preflight, serial: str) -> bool:
-    """The device's state as the adb server sees it; False when the device cannot be used."""
+def check_state(pf: pre.Preflight, spec: str, farm: Farm) -> bool:
+    """The device's state as its adb server sees it; False when the device cannot be used."""
     try:
-        entries = {d.serial: d for d in _list_devices()}
-    except DeviceError as exc:
-        pf.add("state", pre.FAIL, f"the adb server cannot say ({exc})", "start it with `adb start-server`")
+        found = farm.resolve(spec)
+    except AdbServerError as exc:
+        pf.add("adb server", pre.FAIL, str(exc), "")
         return False
-    entry = entries.get(serial)
-    if entry is None:
+    except DeviceNotFound:
         pf.add("state", pre.FAIL, "not attached to the adb server",
                f"{USB_DEBUGGING}, or `adb connect HOST:PORT`; `fermbench devices` lists what adb sees")
         return False
-    if not entry.ready:
-        pf.add("state", pre.FAIL, entry.state, entry.fix or "")
+    if not found.entry.ready:
+        pf.add("state", pre.FAIL, found.entry.state, found.entry.fix or "")
         return False
     pf.add("state", pre.OK, "device")
     return True
 
 
-def doctor_host(device: str | None, build: bool, project: Path) -> tuple[pre.Preflight, list[str]]:
-    """This computer's checks (adb, its server, and with `build` the JDK, SDK and Gradle of
+def doctor_host(device: str | None, build: bool, project: Path, farm: Farm) -> tuple[pre.Preflight, list[str]]:
+    """This computer's checks (adb, its servers, and with `build` the JDK, SDK and Gradle of
     `fermbench runner build`), and the devices to check: `device`, else every attached one."""
     host = pre.Preflight("this computer")
     server = True
-    if device != HOST:  # `sim` needs the adb binary; a serial, or none, the server too
-        server = check_adb(host, server=device != SIM)
+    if device != HOST:  # `sim` needs the adb binary; a serial, or none, the servers too
+        server = check_adb(host, None if device == SIM else farm)
     if build:
         pre.check_build_tools(host, project, os.environ)
-    specs = [device] if device else attached_serials() if server else []
+    specs = [device] if device else attached_devices(farm) if server else []
     if not specs and server:
         host.add("devices", pre.WARN if build else pre.FAIL, "no device attached",
                  f"{USB_DEBUGGING}; or try `fermbench doctor --device sim`")
@@ -448,18 +504,24 @@ def exported_files(folder: Path, private_dir: Path) -> dict[Variant, ModelFile]:
     return found
 
 
-def doctor(spec: str, settings: Settings) -> list[pre.Preflight]:
+def doctor(spec: str, settings: Settings, farm: Farm | None = None) -> list[pre.Preflight]:
     """Preflight without a session: device state, every runner flavor (protocol, page size), the
     exported models' bytecode and format, the APKs' 16 KB alignment, space, battery, thermal,
-    build, and which runner flavors fit the device's ABIs and Android version."""
+    build, and which runner flavors fit the device's ABIs and Android version. `spec` may be the
+    HOST:PORT of a server `attached_devices` found silent: then that is the failure shown."""
+    farm = farm or farm_for(settings)
     head = pre.Preflight(spec)
     for apk in settings.apk:
         pre.check_apk_alignment(head, Path(apk))
-    if spec not in (HOST, SIM) and not check_state(head, spec):
+    silent = next((x.error for x in farm.asked() if x.error and str(x.server) == spec), None)
+    if silent:
+        head.add("adb server", pre.FAIL, silent, "")
+        return [head]
+    if spec not in (HOST, SIM) and not check_state(head, spec, farm):
         return [head]
     with contextlib.ExitStack() as stack:
         try:
-            target = open_target(spec, stack, settings)
+            target = open_target(spec, stack, settings, farm)
         except DeviceError as exc:
             head.add("device", pre.FAIL, str(exc))
             return [head]

@@ -6,7 +6,7 @@
     dev = Device(serial)                       # facts(), shell(), push(), pull(), install(), instrument()
 """
 
-from .adb import DEFAULT_PORT, DeviceEntry, find_adb, list_devices
+from .adb import DEFAULT_HOST, DEFAULT_PORT, DeviceEntry, find_adb, list_devices
 from .device import Device, PackageInfo, PullResult, PushResult, ShellResult, join_args
 from .errors import (
     AdbServerError,
@@ -28,7 +28,7 @@ from .errors import (
 from .facts import DeviceFacts
 
 __all__ = [
-    "DEFAULT_PORT", "AdbServerError", "Device", "DeviceCommandError", "DeviceDisconnected", "DeviceEntry",
+    "DEFAULT_HOST", "DEFAULT_PORT", "AdbServerError", "Device", "DeviceCommandError", "DeviceDisconnected", "DeviceEntry",
     "DeviceFacts", "DeviceNoPermission", "DeviceNotFound", "DeviceOffline", "DeviceTimeout",
     "DeviceUnauthorized", "DiskFull", "InstallError", "InstrumentationCancelled", "InstrumentationCrashed", "InstrumentationTimeout",
     "PackageInfo", "PullResult", "PushResult", "RunnerNotInstalled", "ShellResult", "TransferError",

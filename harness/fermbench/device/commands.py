@@ -1,4 +1,4 @@
-"""`fermbench devices`: the phones the adb server knows, their state, and what to do about it."""
+"""`fermbench devices`: the phones of every adb server asked, their state, and what to do about it."""
 
 from __future__ import annotations
 
@@ -6,35 +6,50 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .adb import DEFAULT_PORT, list_devices
+from .errors import AdbServerError
+from .servers import Farm, ServerAddress
 
 
 @click.command("devices")
-@click.option("--adb-port", type=int, default=DEFAULT_PORT, show_default=True,
-              help="Port of the adb server to ask (a private server: `adb -P PORT`).")
-@click.option("--adb-host", default="127.0.0.1", show_default=True, help="Host of the adb server.")
-def devices_cmd(adb_port: int, adb_host: str) -> None:
-    """List attached phones, their state and, for any that is not ready, the fix.
+@click.option("--adb-server", "adb_servers", multiple=True, metavar="HOST:PORT",
+              help="An adb server to ask; repeat for several (a device farm). Default: the local one "
+                   "(ANDROID_ADB_SERVER_PORT, else 5037). Reach remote ones through `ssh -L`.")
+@click.option("--adb-port", type=int, default=None, help="Port of one adb server (a private server: `adb -P PORT`).")
+@click.option("--adb-host", default=None, help="Host of that server (default 127.0.0.1).")
+def devices_cmd(adb_servers: tuple[str, ...], adb_port: int | None, adb_host: str | None) -> None:
+    """List the phones of every adb server, their state and, for any that is not ready, the fix.
 
     \b
     Example:
       fermbench devices
       fermbench devices --adb-port 15037
+      fermbench devices --adb-server 127.0.0.1:5037 --adb-server 127.0.0.1:15037
     """
-    entries = list_devices(port=adb_port, host=adb_host)
+    farm = Farm.from_texts(adb_servers)
+    if adb_port is not None or adb_host is not None:
+        one = ServerAddress.parse(f"{adb_host or '127.0.0.1'}:{adb_port or farm.local.port}", "--adb-host/--adb-port")
+        farm = Farm([*(farm.servers if adb_servers else []), one], farm.local)
+    listings = farm.listings()
+    down = [listing.error for listing in listings if listing.error]
+    if len(down) == len(listings):
+        raise AdbServerError(" | ".join(str(d) for d in down))
     console = Console()
-    if not entries:
-        console.print(f"No devices on the adb server at {adb_host}:{adb_port}. Plug in a phone with USB "
-                      "debugging on, or start a simulated one: `fermbench sim --port 15555` and "
-                      "`adb connect 127.0.0.1:15555`.")
-        return
-    table = Table(title=f"adb server {adb_host}:{adb_port}")
-    table.add_column("serial", style="bold")
-    table.add_column("state")
-    table.add_column("model")
-    table.add_column("product")
-    table.add_column("fix")
-    for e in entries:
-        state = f"[green]{e.state}[/green]" if e.ready else f"[red]{e.state}[/red]"
-        table.add_row(e.serial, state, e.model or "", e.info.get("product", ""), e.fix or "")
-    console.print(table)
+    devices = farm.devices()
+    several = len(listings) > 1
+    if devices:
+        table = Table(title="adb servers " + ", ".join(str(s) for s in farm.servers) if several
+                      else f"adb server {farm.servers[0]}")
+        for col in (["server"] if several else []) + ["serial", "state", "model", "product", "fix"]:
+            table.add_column(col, style="bold" if col == "serial" else None)
+        for d in devices:
+            e = d.entry
+            state = f"[green]{e.state}[/green]" if e.ready else f"[red]{e.state}[/red]"
+            table.add_row(*([str(d.server)] if several else []), farm.address(d), state, e.model or "",
+                          e.info.get("product", ""), e.fix or "")
+        console.print(table)
+    else:
+        console.print(f"No devices on adb server{'s' if several else ''} "
+                      f"{', '.join(str(s) for s in farm.servers)}. Plug in a phone with USB debugging on, or start "
+                      "a simulated one: `fermbench sim --port 15555` and `adb connect 127.0.0.1:15555`.", soft_wrap=True)
+    for line in down:
+        console.print(f"[red]unreachable:[/red] {line}", soft_wrap=True)

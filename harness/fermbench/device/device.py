@@ -131,6 +131,12 @@ class Device:
     def __repr__(self) -> str:
         return f"Device({self.serial!r}, adb_port={self._endpoint.port})"
 
+    @property
+    def server(self) -> str:
+        """HOST:PORT of the adb server it is reached through."""
+        host = self._endpoint.host
+        return f"[{host}]:{self._endpoint.port}" if ":" in host else f"{host}:{self._endpoint.port}"
+
     # -- state -------------------------------------------------------------------------------
 
     def state(self) -> str:

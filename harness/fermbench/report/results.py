@@ -87,6 +87,7 @@ class ModelResult:
     rw_interval: Interval | None  # real-world accuracy of the classified photos, Wilson interval
     rw_per_class: tuple[ClassAccuracy, ...]  # every class, absent ones with n = 0
     warnings: tuple[StatWarning, ...]
+    device_spread: DeviceSpread | None = None  # the variant on every device of this model in the session (2+)
 
     @property
     def variant(self) -> store.Variant:
@@ -95,6 +96,24 @@ class ModelResult:
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.session, self.device.serial, self.variant.key)
+
+
+@dataclass(frozen=True)
+class DeviceSpread:
+    """One variant's median latency on each device of one model in one session (several phones of a
+    farm, or a --shard pool): how far identical devices differ."""
+
+    devices: tuple[str, ...]  # device keys
+    medians_ms: tuple[float, ...]  # each device's median, pooled over the repeats it ran
+
+    @property
+    def median_ms(self) -> float:
+        return float(np.median(self.medians_ms))
+
+    @property
+    def relative(self) -> float:
+        """(max - min) / median of the devices' medians."""
+        return (max(self.medians_ms) - min(self.medians_ms)) / self.median_ms if self.median_ms else 0.0
 
 
 @dataclass(frozen=True)
@@ -341,9 +360,28 @@ def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path |
             if values is not None:
                 sample_map[result.key] = values
     order = {s.id: i for i, s in enumerate(loaded.sessions)}
-    # Within a device: the models in the order the session names them (the zoo's, shallow -> deep ->
+    # Devices in key order, those of one model side by side (at the place of the first of them);
+    # within a device: the models in the order the session names them (the zoo's, shallow -> deep ->
     # ResNet-9, by default), each model's Lite fp32 first, then its other runtimes and quantisations.
+    first: dict[tuple[str, str], str] = {}
+    for r in sorted(results, key=lambda r: r.device.serial):
+        first.setdefault((r.session, r.device.name), r.device.serial)
     rank = {(s.id, name): i for s in loaded.sessions for i, name in enumerate(s.info.settings.get("models") or [])}
-    results.sort(key=lambda r: (order[r.session], r.device.serial, rank.get((r.session, r.model), len(rank)), r.model,
+    results.sort(key=lambda r: (order[r.session], first[(r.session, r.device.name)], r.device.serial,
+                                rank.get((r.session, r.model), len(rank)), r.model,
                                 (r.runtime, r.quant) != LITE_FP32, r.runtime, r.quant))
-    return ReportData(results, sample_map, loaded.predictions, loaded.sessions)
+    return ReportData(with_device_spread(results), sample_map, loaded.predictions, loaded.sessions)
+
+
+def with_device_spread(results: list[ModelResult]) -> list[ModelResult]:
+    """Each result with its variant's spread over the devices of the same model in its session,
+    where two or more of them measured it."""
+    peers: dict[tuple[str, str, str], list[ModelResult]] = {}
+    for r in results:
+        if r.latency is not None:
+            peers.setdefault((r.session, r.device.name, r.variant.key), []).append(r)
+    spreads = {key: DeviceSpread(tuple(r.device.serial for r in group),
+                                 tuple(r.latency.median / 1e6 for r in group if r.latency is not None))
+               for key, group in peers.items() if len(group) > 1}
+    return [dataclasses.replace(r, device_spread=spreads.get((r.session, r.device.name, r.variant.key)))
+            if r.latency is not None else r for r in results]

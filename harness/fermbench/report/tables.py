@@ -13,7 +13,7 @@ from .formats import (MARK, MISSING, Block, Section, fmt_int, fmt_loss, fmt_mb, 
 from ..intervals import Interval
 from ..labels import CLASS_NAMES
 from .findings import findings
-from .results import ClassAccuracy, DeviceInfo, ModelResult, ReportData
+from .results import ClassAccuracy, DeviceInfo, DeviceSpread, ModelResult, ReportData
 
 
 def _lat(attr: str, scale: float = 1e6) -> Callable[[ModelResult], Any]:
@@ -123,6 +123,9 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "fer_change_vs_lite_fp32": lambda r: r.fer_change.value if r.fer_change else None,
     "fer_change_ci_low": lambda r: r.fer_change.low if r.fer_change else None,
     "fer_change_ci_high": lambda r: r.fer_change.high if r.fer_change else None,
+    # appended later: several devices of one model (a farm, a --shard pool) measured the same variant
+    "same_model_devices": lambda r: len(r.device_spread.devices) if r.device_spread else None,
+    "device_spread": lambda r: r.device_spread.relative if r.device_spread else None,
 }
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
 
@@ -290,10 +293,36 @@ def build_blocks(data: ReportData) -> list[Block]:
         sections = [_section(title, cols, results, rows) for title, cols in SECTIONS
                     if title != PER_CLASS or any(r.rw_per_class for r in results)]
         blocks.append(Block(device_heading(session, dev, results), lines, sections))
+    blocks += spread_blocks(data)
     if data.training_problems:
         blocks.append(Block("Training curves not shown", list(data.training_problems), []))
     for heading, items in findings(data):
         blocks.append(Block(f"The study's findings · {heading}", [str(f) for f in items], []))
+    return blocks
+
+
+def spread_blocks(data: ReportData) -> list[Block]:
+    """Per device model and session: each variant's median on every device that measured it."""
+    groups: dict[tuple[str, str], dict[str, tuple[ModelResult, DeviceSpread]]] = {}
+    for r in data.results:
+        if r.device_spread is not None:
+            groups.setdefault((r.session, r.device.name), {}).setdefault(r.variant.key, (r, r.device_spread))
+    blocks = []
+    for (session, name), spreads in groups.items():
+        firsts = [r for r, _ in spreads.values()]
+        section = Section("Median latency on each device (ms)",
+                          ["Model", "Devices", "Median of medians", "Min", "Max", "Spread %"], [],
+                          numeric={1, 2, 3, 4, 5})
+        for r, spread in spreads.values():
+            section.rows.append([row_label(r, firsts), str(len(spread.devices)), fmt_ms(spread.median_ms),
+                                 fmt_ms(min(spread.medians_ms)), fmt_ms(max(spread.medians_ms)),
+                                 fmt_pct(spread.relative)])
+        devices = sorted({d for _, s in spreads.values() for d in s.devices})
+        lines = [f"devices: {', '.join(devices)}",
+                 "spread = (max - min) / median of the devices' medians; each device's median pools the repeats "
+                 "it ran (with --shard, its share of them)"]
+        blocks.append(Block(f"{name} · {len(devices)} devices · session {session}: device-to-device spread",
+                            lines, [section]))
     return blocks
 
 

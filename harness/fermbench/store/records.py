@@ -277,6 +277,13 @@ class Record:
         else:
             setattr(self, phase, result)
 
+    def drop_phase(self, phase: str, repeat: int | None = None) -> None:
+        """Forget a phase that did not finish ok: under --shard another device of the pool runs it."""
+        if phase == "latency":
+            self.latency = [r for r in self.latency if r.repeat != repeat]
+        else:
+            setattr(self, phase, None)
+
     def fail(self, error: str) -> None:
         """The whole record failed (e.g. export or a lost device) before or between phases."""
         self.status = PHASE_FAILED
@@ -347,7 +354,7 @@ class RunnerInfo:
 class SessionDevice:
     """A device of the session: who it is, what preflight said, and whether it ran."""
 
-    serial: str  # the device key: adb serial, host, or sim / sim2 ... (see below)
+    serial: str  # the device key: adb serial (HOST:PORT/SERIAL on another adb server), host, or sim / sim2 ...
     slug: str  # its file-name-safe form, the folder name under records/ and samples/
     kind: str | None = None  # android | sim | host; None when it could not be opened
     status: str | None = None  # ok | failed (refused by preflight, or lost mid-session)
@@ -377,3 +384,5 @@ class SessionInfo:
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # variant key -> the exporter's meta
     totals: dict[str, float] | None = None  # where the wall time went, set when the session ends
     error: str | None = None  # why the session failed or stopped (e.g. no space left for results)
+    adb_servers: list[str] = field(default_factory=list)  # HOST:PORT of every adb server it used; --resume asks them
+    adb_local_server: str | None = None  # the one whose devices are keyed by bare serial (others: HOST:PORT/SERIAL)

@@ -122,6 +122,13 @@ class SessionStore:
             self.info.devices[serial] = dataclasses.replace(current, **fields)
             self._save_info()
 
+    def set_adb_servers(self, servers: list[str], local: str) -> None:
+        """The adb servers the session uses (HOST:PORT), so that --resume asks the same ones."""
+        with self._lock:
+            self.info.adb_servers = list(servers)
+            self.info.adb_local_server = local
+            self._save_info()
+
     def set_order(self, serial: str, repeat: int, order: list[str]) -> None:
         """The model order a device ran in one repeat (seeded; recorded so a reader can check)."""
         with self._lock:
