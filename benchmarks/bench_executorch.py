@@ -75,13 +75,13 @@ def ungated_int8(name: str, out: Path, weights: dict[str, Any]) -> Path:
 
 def runners(files: dict[str, Path]) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
     """label -> a function running an input through that file's own runtime."""
-    from fermbench.export.executorch_api import load_program
+    from fermbench.export.executorch_api import load_method, load_program
     from fermbench.export.gates import load_lite
 
     lite = load_lite(files["lite fp32"])
     out: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"lite fp32": lambda x: lite(x)}
     for label in ("et fp32", "et int8"):
-        method = load_program(files[label], label).load_method("forward")
+        method = load_method(load_program(files[label], label), "forward", label)
         out[label] = lambda x, m=method: m.execute([x])[0]
     return out
 
@@ -126,7 +126,7 @@ def paired_ci(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0) -
 
 
 def main() -> int:
-    from fermbench.export.executorch_api import quiet_imports
+    from fermbench.quiet import quiet_imports
     from fermbench.zoo import MODEL_NAMES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -202,8 +202,8 @@ def test_a_pte_of_another_executorch_version_is_refused(fp32_export, tmp_path):
     assert pte_format(newer) == "ET13"
     with pytest.raises(ExportError, match=r"has .pte format ET13, executorch-1.4.1 reads ET12 only: .*executorch==1.4.1"):
         format_gate(newer, get_runtime(ET), "shallow_cnn")
-    # the gate says what the runtime would do on the phone: it does not load
-    with pytest.raises(ExportError, match="does not load in ExecuTorch"):
+    # the gate says what the runtime would do on the phone: it does not load, and says why
+    with pytest.raises(ExportError, match=r"does not load in ExecuTorch \(Program identifier 'ET13' != expected 'ET12'\)"):
         load_program(newer, "shallow_cnn")
 
 

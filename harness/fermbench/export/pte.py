@@ -24,10 +24,10 @@ from torch import nn
 from ..errors import ExportError
 from ..fileio import atomic_write_bytes, atomic_write_json, sha256_file
 from ..labels import INPUT_SHAPE
+from ..quiet import quiet_imports
 from . import pte_gates
 from .common import ExportResult, base_meta, work_dir
-from .executorch_api import executorch_version, load_program
-from ..quiet import quiet_imports
+from .executorch_api import executorch_version, load_method, load_program
 from .fer_samples import FerSamples
 from .gates import PARITY_TOLERANCE
 from .quantize import SCHEME, quantize_int8
@@ -82,7 +82,7 @@ def embedded_meta(program: Any, path: Path) -> dict[str, Any]:
     """The metadata a loaded .pte carries in its `fermbench_meta` method."""
     if EMBEDDED_METHOD not in program.method_names:
         raise ExportError(f"{path.name} carries no {EMBEDDED_METHOD} method: it was not exported by fermbench; re-export it")
-    meta: dict[str, Any] = json.loads(program.load_method(EMBEDDED_METHOD).execute([])[0])
+    meta: dict[str, Any] = json.loads(load_method(program, EMBEDDED_METHOD, path.stem).execute([])[0])
     return meta
 
 

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import ExportError
 from ..labels import INPUT_SHAPE
+from .executorch_api import load_method
 from .fer_samples import AGREEMENT_IMAGES, ImageSample
 from .gates import PARITY_TOLERANCE
 from .runtimes import ExecutorchRuntime
@@ -126,13 +127,9 @@ def format_gate(path: Path, runtime: ExecutorchRuntime, name: str) -> str:
     return found
 
 
-def _forward(program: Any) -> Any:
-    return program.load_method("forward")
-
-
 def parity_gate(eager: nn.Module, program: Any, name: str, trials: int = 4, seed: int = 0) -> float:
     """Max |pte - eager| over seeded random inputs; fails above PARITY_TOLERANCE."""
-    method, gen, worst = _forward(program), torch.Generator().manual_seed(seed), 0.0
+    method, gen, worst = load_method(program, "forward", name), torch.Generator().manual_seed(seed), 0.0
     with torch.no_grad():
         for _ in range(trials):
             x = torch.randn(INPUT_SHAPE, generator=gen)
@@ -162,7 +159,7 @@ def agreement_gate(eager: nn.Module, program: Any, sample: ImageSample, name: st
     if len(sample) < AGREEMENT_IMAGES:
         raise ExportError(f"{name}: the agreement check needs at least {AGREEMENT_IMAGES} images, got {len(sample)}: pass a complete FER-2013 copy")
     inputs = sample.inputs()
-    method = _forward(program)
+    method = load_method(program, "forward", name)
     with torch.no_grad():
         reference = eager(inputs)
         got = torch.cat([method.execute([inputs[i:i + 1]])[0] for i in range(len(inputs))])
