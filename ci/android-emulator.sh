@@ -19,8 +19,9 @@ ET_APK="${2:-android-runner/app/build/outputs/apk/executorch/release/app-executo
 SERIAL="${SERIAL:-emulator-5554}"
 WORK="${WORK:-$PWD/.cache/emulator-ci}"
 # The default index's torch is the CUDA build (several GB on a runner that also holds the SDK,
-# the system image and the emulator's disk); PyTorch's own CPU-only index has the same release.
-TORCH_INDEX="${TORCH_INDEX:-https://download.pytorch.org/whl/cpu}"
+# the system image and the emulator's disk): set TORCH_INDEX to PyTorch's CPU-only wheel index
+# (the workflow does, from a repository variable) to install the same release without CUDA.
+TORCH_INDEX="${TORCH_INDEX:-}"
 EXECUTORCH_VERSION="1.4.1" # the release of the executorch flavor's AAR (ExecutorchEngine.VERSION)
 # Untrained weights give near-tied logits, where float noise between two runtime builds can flip
 # an argmax; trained checkpoints (models/<name>.ckpt) agree exactly in practice.
@@ -31,7 +32,7 @@ for apk in "$APK" "$ET_APK"; do
     [ -f "$apk" ] || { echo "runner APK not found: $apk (build it: cd android-runner && gradle :app:assemblePytorchLiteRelease :app:assembleExecutorchRelease)"; exit 1; }
 done
 
-python3 -m pip install -q --disable-pip-version-check torch==2.13.0 --index-url "$TORCH_INDEX"
+python3 -m pip install -q --disable-pip-version-check torch==2.13.0 ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}
 python3 -m pip install -q --disable-pip-version-check -e . "executorch==$EXECUTORCH_VERSION"
 
 echo "== native libraries: LOAD alignment (16 KB pages need >= 16384)"
