@@ -213,3 +213,36 @@ def make_sim_phone(adb_server: AdbServer):
 def sim_phone(make_sim_phone) -> SimPhone:
     """One started simulated phone, connected to `adb_server` and in state "device"."""
     return make_sim_phone()
+
+
+# -- a trained model -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def trained_shallow_cnn(tmp_path_factory) -> Path:
+    """A shallow_cnn checkpoint trained for 12 steps on synthetic images (near 90% on them): its
+    predictions are confident, so int8 agreement with fp32 means something."""
+    import torch
+    from torch.nn import functional as F
+
+    from fermbench.data.synthetic import make_images
+    from fermbench.training.augment import normalize
+    from fermbench.zoo import build_model
+    from fermbench.zoo.checkpoint import save_checkpoint
+
+    images, labels = make_images(384, seed=7)
+    x, y = normalize(torch.from_numpy(images)), torch.from_numpy(labels)
+    model = build_model("shallow_cnn", seed=0).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        for step in range(12):
+            batch = slice(step * 32, step * 32 + 32)
+            loss = F.cross_entropy(model(x[batch]), y[batch])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    test_images, test_labels = make_images(500, seed=1)
+    with torch.no_grad():
+        acc = (model.eval()(normalize(torch.from_numpy(test_images))).argmax(1) == torch.from_numpy(test_labels)).float().mean()
+    assert acc > 0.6, f"the fixture model did not learn the synthetic classes ({acc:.0%})"
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "shallow_cnn.ckpt", "shallow_cnn", model, meta={"steps": 12})

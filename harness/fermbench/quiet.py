@@ -1,9 +1,14 @@
 """Third-party noise kept out of fermbench's output: importing ExecuTorch pulls in torchao, which
-warns about CUDA kernels it cannot load on a CPU build, and torch warns about its own pytree."""
+warns about CUDA kernels it cannot load on a CPU build, and torch warns about its own pytree;
+ExecuTorch's C++ side prints its CPU probing and every threadpool reset to stderr."""
 
 from __future__ import annotations
 
+import io
 import logging
+import os
+import sys
+import tempfile
 import warnings
 from contextlib import contextmanager
 from typing import Iterator
@@ -24,3 +29,24 @@ def quiet_imports() -> Iterator[None]:
     finally:
         for log, level in zip(loggers, levels):
             log.setLevel(level)
+
+
+@contextmanager
+def native_stderr() -> Iterator[list[str]]:
+    """Collect what native code prints meanwhile (lines, filled on exit), keeping it off the
+    terminal and out of the progress display. ExecuTorch writes to file descriptor 2, or through
+    Python's sys.stderr where its bindings redirect it: catch both."""
+    lines: list[str] = []
+    sys.stderr.flush()
+    saved_fd, saved_stream = os.dup(2), sys.stderr
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        sys.stderr = stream = io.StringIO()
+        try:
+            yield lines
+        finally:
+            sys.stderr = saved_stream
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            sink.seek(0)
+            lines.extend(sink.read().decode("utf-8", "replace").splitlines() + stream.getvalue().splitlines())

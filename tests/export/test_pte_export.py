@@ -1,7 +1,7 @@
 """ExecuTorch export: each gate catches its fault, and real fp32 and int8 exports pass them.
 
-A shallow_cnn is trained for a few steps on synthetic FER-shaped data, so that its predictions
-are confident and int8 agreement means something; its exports are shared by the tests.
+A shallow_cnn trained for a few steps on synthetic FER-shaped data (tests/conftest.py), so that its
+predictions are confident and int8 agreement means something; its exports are shared by the tests.
 """
 
 import json
@@ -13,15 +13,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fermbench.data.synthetic import make_images, write_folder
+from fermbench.data.synthetic import write_folder
 from fermbench.errors import ConfigError, ExportError
 from fermbench.export import EMBEDDED_METHOD, export_model, export_pte_module, get_runtime, read_embedded_meta
 from fermbench.export.executorch_api import load_program
 from fermbench.export.fer_samples import AGREEMENT_IMAGES, CALIBRATION_IMAGES, FerSamples, ImageSample, fer_samples
 from fermbench.export.pte_gates import agreement_gate, format_gate, pte_format
-from fermbench.training.augment import normalize
 from fermbench.zoo import build_model
-from fermbench.zoo.checkpoint import model_from_checkpoint, save_checkpoint
+from fermbench.zoo.checkpoint import model_from_checkpoint
 
 ET = "executorch-1.4.1"
 FER_COUNTS = {"Training": CALIBRATION_IMAGES + 44, "PublicTest": AGREEMENT_IMAGES}
@@ -42,25 +41,8 @@ def fer_copy(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    """A shallow_cnn checkpoint trained for 12 steps on synthetic images (near 90% on them)."""
-    images, labels = make_images(384, seed=7)
-    x, y = normalize(torch.from_numpy(images)), torch.from_numpy(labels)
-    model = build_model("shallow_cnn", seed=0).train()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        for step in range(12):
-            batch = slice(step * 32, step * 32 + 32)
-            loss = F.cross_entropy(model(x[batch]), y[batch])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-    test_images, test_labels = make_images(500, seed=1)
-    with torch.no_grad():
-        acc = (model.eval()(normalize(torch.from_numpy(test_images))).argmax(1) == torch.from_numpy(test_labels)).float().mean()
-    assert acc > 0.6, f"the fixture model did not learn the synthetic classes ({acc:.0%})"
-    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "shallow_cnn.ckpt", "shallow_cnn", model, meta={"steps": 12})
+def trained(trained_shallow_cnn):
+    return trained_shallow_cnn
 
 
 @pytest.fixture(scope="module")

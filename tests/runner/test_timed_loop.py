@@ -9,7 +9,9 @@ STEP_S = 0.010  # every fake iteration takes exactly 10 ms
 
 
 def loop(clock, **rules):
-    return host.timed_loop(lambda: clock.advance(STEP_S), **rules)
+    """(samples, wall_ns, stop_reason) of a timed phase (samples kept, as in the timed phase)."""
+    phase = host.timed_loop(lambda: clock.advance(STEP_S), buffer=host.sample_buffer(rules["min_runs"], rules["max_runs"]), **rules)
+    return phase.samples_ns(), phase.wall_ns, phase.stop_reason
 
 
 def test_count_and_time_both_reached(fake_clock):

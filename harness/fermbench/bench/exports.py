@@ -88,8 +88,8 @@ def cached_export(variant: Variant, out_dir: Path, checkpoint: Path | None, byte
         return None
     if bytecode is None and meta.get("bytecode_version") != meta.get("bytecode_native"):
         return None
-    if variant.quant == "int8" and not _same_path((meta.get("calibration") or {}).get("source"), calibration):
-        return None  # calibrated on other images
+    if variant.quant == "int8" and not _same_calibration(meta, calibration):
+        return None  # calibrated or gated on other images
     if not _tool_versions_match(meta):
         return None
     if meta.get("sha256") != sha256_file(path):
@@ -97,8 +97,19 @@ def cached_export(variant: Variant, out_dir: Path, checkpoint: Path | None, byte
     return path, normalise_meta(meta)
 
 
-def _same_path(a: object, b: str | None) -> bool:
-    return isinstance(a, str) and b is not None and Path(a).resolve() == Path(b).resolve()
+def _same_calibration(meta: dict[str, Any], fer_data: str | None) -> bool:
+    """Were the file's calibration and agreement images these, by the sha256 of their pixels (a
+    folder of the same name with other images is another calibration)?"""
+    from ..export.fer_samples import fer_samples
+
+    if fer_data is None:
+        return False
+    try:
+        samples = fer_samples(fer_data)
+    except FermbenchError:
+        return False
+    return ((meta.get("calibration") or {}).get("sha256") == samples.calibration.sha256
+            and ((meta.get("agreement") or {}).get("sample") or {}).get("sha256") == samples.agreement.sha256)
 
 
 def normalise_meta(meta: dict[str, Any]) -> dict[str, Any]:

@@ -9,17 +9,11 @@ imports are quietened, and loads capture the C++ output, keeping its last line f
 
 from __future__ import annotations
 
-import io
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError
-from ..quiet import quiet_imports
+from ..quiet import native_stderr, quiet_imports
 
 
 def executorch_version() -> str:
@@ -27,26 +21,6 @@ def executorch_version() -> str:
     with quiet_imports():
         from executorch.version import __version__
     return str(__version__).split("+")[0]
-
-
-@contextmanager
-def native_stderr() -> Iterator[list[str]]:
-    """Collect what the C++ side prints meanwhile (lines, filled on exit). It writes to file
-    descriptor 2, or through Python's sys.stderr where the bindings redirect it: catch both."""
-    lines: list[str] = []
-    sys.stderr.flush()
-    saved_fd, saved_stream = os.dup(2), sys.stderr
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        sys.stderr = stream = io.StringIO()
-        try:
-            yield lines
-        finally:
-            sys.stderr = saved_stream
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
-            sink.seek(0)
-            lines.extend(sink.read().decode("utf-8", "replace").splitlines() + stream.getvalue().splitlines())
 
 
 def _reason(exc: Exception, native: list[str]) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
-import os
 import re
 import sys
 import threading
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import RunnerError
-from ..quiet import quiet_imports
+from ..quiet import native_stderr, quiet_imports
 from . import protocol as p
 
 HOST_BYTECODE_RANGE = (4, 9)  # torch 2.x lite interpreter: kMinSupportedBytecodeVersion..kMaxSupported
@@ -178,24 +177,6 @@ class LiteEngine(Engine):
 _EXECUTORCH_POOL = threading.Lock()
 
 
-@contextlib.contextmanager
-def _native_log_silenced() -> Iterator[None]:
-    """ExecuTorch's C++ side logs its CPU probing and every threadpool reset straight to file
-    descriptor 2, through fermbench's progress display: mute fd 2 for those few milliseconds."""
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 class ExecutorchEngine(Engine):
     """executorch.runtime: Runtime.get().load_program(path).load_method("forward").execute([x])."""
 
@@ -238,7 +219,7 @@ class ExecutorchEngine(Engine):
                 from executorch.runtime import Runtime
         except ImportError:
             raise self._missing() from None
-        with _native_log_silenced():
+        with native_stderr():  # its CPU probe
             Runtime.get()
         return preloaded
 
@@ -249,7 +230,7 @@ class ExecutorchEngine(Engine):
         from executorch.extension.pybindings import portable_lib
 
         with _EXECUTORCH_POOL:
-            with _native_log_silenced():
+            with native_stderr():  # "Resetting threadpool to n threads"
                 if portable_lib._threadpool_get_thread_count() != n:
                     portable_lib._unsafe_reset_threadpool(n)
                 used = portable_lib._threadpool_get_thread_count()
@@ -268,8 +249,9 @@ class ExecutorchEngine(Engine):
                               f"{self.version()} reads ({', '.join(readable)}): export it with this runtime's "
                               "executorch version", "model_load_failed")
         try:
-            self.program = Runtime.get().load_program(host_path)
-            self.method = self.program.load_method("forward")
+            with native_stderr():  # the XNNPACK delegate's CPU probe, at every load
+                self.program = Runtime.get().load_program(host_path)
+                self.method = self.program.load_method("forward")
         except KeyError:
             raise RunnerError(f"cannot load {device_path}: the program has no forward method", "model_load_failed") from None
         except Exception as exc:
