@@ -90,6 +90,11 @@ def test_doctor_explains_a_16k_page_phone_and_a_32_bit_one(make_sim_phone, adb_s
     page, = checks(pf, "page size")
     assert page.level == pre.WARN and "16 KB memory pages" in page.message and "executorch" in page.fix
 
+    install_runner(adb_server, paged, tmp_path, RUNNER_PACKAGES["pytorch_lite"])  # its runner answers: said once
+    pf, = doctor_device(paged.serial, build_settings())
+    said = [c for c in pf.checks if "16 KB memory pages" in c.message]
+    assert [c.name for c in said] == ["page size"] and "install the runner" not in said[0].fix
+
     old = make_sim_phone(SimIdentity(abis=("armeabi-v7a",), sdk=22))
     pf, = doctor_device(old.serial, build_settings())
     abi = {c.message.split(" runner")[0]: c for c in checks(pf, "abi")}

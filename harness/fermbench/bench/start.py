@@ -228,6 +228,7 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
     pf.tags.extend(desc.tags)
     runners: dict[str, RunnerInfo] = {}
     unavailable: dict[str, str] = {}
+    explained: set[str] = set()  # runtimes whose check line already says why (protocol, page size)
     for runtime in sorted(runtimes):
         try:
             info = installed.get(runtime) or runner_info(target, runtime, timeout)
@@ -239,6 +240,7 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
         why = pre.check_runner(pf, info, runtime)
         if why:
             unavailable[runtime] = why
+            explained.add(runtime)
             continue
         runners[runtime] = RunnerInfo(runner_kind=info.runner_kind, runner_version=info.runner_version,
                                       protocol_version=info.protocol_version, runtime=info.runtime_name,
@@ -256,8 +258,9 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
                install if missing else f"see `adb -s {target.serial} logcat -d` for why the runner failed")
     else:
         for runtime, why in unavailable.items():
-            pf.add("runner", pre.WARN, f"its {runtime} variants are skipped: {why}",
-                   f"{install}, or leave its runtime out of --runtimes")
+            if runtime not in explained:
+                pf.add("runner", pre.WARN, f"its {runtime} variants are skipped: {why}",
+                       f"{install}, or leave its runtime out of --runtimes")
     if desc.kind != "host":
         apk_abis = None
         if settings.apk:
