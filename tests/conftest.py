@@ -246,3 +246,23 @@ def trained_shallow_cnn(tmp_path_factory) -> Path:
         acc = (model.eval()(normalize(torch.from_numpy(test_images))).argmax(1) == torch.from_numpy(test_labels)).float().mean()
     assert acc > 0.6, f"the fixture model did not learn the synthetic classes ({acc:.0%})"
     return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "shallow_cnn.ckpt", "shallow_cnn", model, meta={"steps": 12})
+
+
+@pytest.fixture(scope="session")
+def shallow_trained_by_cli(tmp_path_factory) -> Path:
+    """A real 2-epoch `fermbench train` of shallow_cnn (run id cli-shallow) on 140 synthetic
+    images: its root, holding models/shallow_cnn.ckpt and results/training/cli-shallow/. Read only."""
+    from click.testing import CliRunner
+
+    from fermbench.cli import main
+    from fermbench.data.synthetic import write_folder
+
+    root = tmp_path_factory.mktemp("trained-by-cli")
+    write_folder(root / "fer", {"Training": 140, "PublicTest": 70})
+    with pytest.MonkeyPatch.context() as mp:
+        for var, sub in (("FERMBENCH_RESULTS", "results"), ("FERMBENCH_MODELS", "models"), ("FERMBENCH_CACHE", "cache")):
+            mp.setenv(var, str(root / sub))
+        out = CliRunner().invoke(main, ["train", "--model", "shallow_cnn", "--data", str(root / "fer"), "--epochs", "2",
+                                        "--batch-size", "64", "--device", "cpu", "--run-id", "cli-shallow"])
+    assert out.exit_code == 0, out.output
+    return root

@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from fermbench.apk import toolchain as tc
 from fermbench.apk.build import plan_build
 
+from cli_checks import one_line_error
+
 ROOT = Path(__file__).resolve().parents[2]
 PIN_VERSION, PIN_SHA = tc.wrapper_pin(ROOT / "android-runner")
 
@@ -105,15 +107,6 @@ def build(project: Path, env: dict[str, str | None], *args: str):
 def calls(env) -> list[dict]:
     path = Path(env["FAKE_CALLS"])
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def one_line_error(result, *words: str) -> str:
-    assert result.exit_code == 1, result.output
-    out = result.output
-    assert out.startswith("Error: ") and out.count("\n") == 1 and "Traceback" not in out, out
-    for w in words:
-        assert w in out, out
-    return out
 
 
 def fake_gradle(folder: Path) -> None:

@@ -17,6 +17,8 @@ from fermbench.runner.protocol import PROTOCOL_VERSION, RUNNER_PACKAGES
 from fermbench.sim.apk import make_apk_bytes
 from fermbench.sim.state import Faults, SimIdentity
 
+from cli_checks import one_line_error
+
 pytestmark = pytest.mark.adb
 LITE, ET = RUNNER_PACKAGES["pytorch_lite"], RUNNER_PACKAGES["executorch"]
 
@@ -55,15 +57,6 @@ def packages(adb_server, phone) -> set[str]:
     """What the phone's package manager lists, asked with adb itself."""
     out = adb_server.adb("-s", phone.serial, "shell", "pm", "list", "packages").stdout
     return {line.removeprefix("package:").strip() for line in out.splitlines() if line.startswith("package:")}
-
-
-def one_line_error(result, *words: str) -> str:
-    assert result.exit_code == 1, result.output
-    out = result.output
-    assert out.startswith("Error: ") and out.count("\n") == 1 and "Traceback" not in out, out
-    for w in words:
-        assert w in out, out
-    return out
 
 
 @pytest.fixture

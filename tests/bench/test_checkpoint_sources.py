@@ -13,31 +13,20 @@ from click.testing import CliRunner
 
 from fermbench.bench.checkpoints import resolve_checkpoints
 from fermbench.cli import main
-from fermbench.data.synthetic import write_folder
 from fermbench.errors import ConfigError
 from fermbench.fileio import sha256_file
 from fermbench.training.history import TrainingHistory
 
 pytestmark = pytest.mark.slow
-RUN_ID = "src-shallow"
+RUN_ID = "cli-shallow"  # the run id of tests/conftest.py's shallow_trained_by_cli
 SHARED_WEIGHTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "weights"
 TINY = ["--warmup", "1", "--warmup-seconds", "0", "--iterations", "5", "--min-seconds", "0", "--cooldown-seconds", "0",
         "--seed", "1", "--quiet"]
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """A real 2-epoch `fermbench train` of shallow_cnn on 140 synthetic images; returns its root
-    (models/shallow_cnn.ckpt, results/training/src-shallow/)."""
-    root = tmp_path_factory.mktemp("sources")
-    write_folder(root / "fer", {"Training": 140, "PublicTest": 70})
-    with pytest.MonkeyPatch.context() as mp:
-        for var, sub in (("FERMBENCH_RESULTS", "results"), ("FERMBENCH_MODELS", "models"), ("FERMBENCH_CACHE", "cache")):
-            mp.setenv(var, str(root / sub))
-        out = CliRunner().invoke(main, ["train", "--model", "shallow_cnn", "--data", str(root / "fer"), "--epochs", "2",
-                                        "--batch-size", "64", "--device", "cpu", "--run-id", RUN_ID])
-    assert out.exit_code == 0, out.output
-    return root
+def trained(shallow_trained_by_cli) -> Path:
+    return shallow_trained_by_cli
 
 
 @pytest.fixture(autouse=True)

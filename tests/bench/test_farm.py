@@ -32,6 +32,8 @@ from fermbench.sim.phone import SimPhone
 from fermbench.sim.state import SimIdentity
 from fermbench.store import load_sessions
 
+from cli_checks import one_line_error
+
 pytestmark = [pytest.mark.adb, pytest.mark.slow]
 
 
@@ -81,14 +83,6 @@ class Hook(Progress):
 
     def step(self, serial, model, phase):
         self.on_step(serial, model, phase)
-
-
-def one_line_error(result, *words: str) -> None:
-    assert result.exit_code == 1, result.output
-    out = result.output.strip()
-    assert out.startswith("Error: ") and "\n" not in out and "Traceback" not in out, out
-    for w in words:
-        assert w in out, out
 
 
 def units_of(records) -> Counter:

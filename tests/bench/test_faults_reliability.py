@@ -24,16 +24,10 @@ from fermbench.errors import StorageError
 from fermbench.locks import ProcessLock, host_cpu_lock
 from fermbench.store import load_sessions
 
+from cli_checks import one_line_error
+
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def one_line_error(result, *words: str) -> None:
-    assert result.exit_code == 1, result.output
-    out = result.output.strip()
-    assert out.startswith("Error: ") and "\n" not in out and "Traceback" not in out, out
-    for w in words:
-        assert w in out, out
 
 
 class OnStep(Progress):

@@ -9,32 +9,19 @@ from pathlib import Path
 
 import pytest
 import torch
-from click.testing import CliRunner
 
-from fermbench.cli import main
-from fermbench.data.synthetic import write_folder
 from fermbench.training.history import MissingHistory, TrainingHistory, training_history
 from fermbench.training.run_folder import METRIC_COLUMNS, RunFolder
 from fermbench.zoo.checkpoint import load_checkpoint
 
 pytestmark = pytest.mark.slow
 SHARED_WEIGHTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "weights"
-RUN_ID = "hist-shallow"
+RUN_ID = "cli-shallow"  # the run id of tests/conftest.py's shallow_trained_by_cli
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """A real `fermbench train` of shallow_cnn on 140 synthetic images, 2 epochs: its folder
-    (models/shallow_cnn.ckpt, results/training/hist-shallow/)."""
-    root = tmp_path_factory.mktemp("history")
-    write_folder(root / "fer", {"Training": 140, "PublicTest": 70})
-    with pytest.MonkeyPatch.context() as mp:
-        for var, sub in (("FERMBENCH_RESULTS", "results"), ("FERMBENCH_MODELS", "models"), ("FERMBENCH_CACHE", "cache")):
-            mp.setenv(var, str(root / sub))
-        out = CliRunner().invoke(main, ["train", "--model", "shallow_cnn", "--data", str(root / "fer"), "--epochs", "2",
-                                        "--batch-size", "64", "--device", "cpu", "--run-id", RUN_ID])
-    assert out.exit_code == 0, out.output
-    return root
+def trained(shallow_trained_by_cli) -> Path:
+    return shallow_trained_by_cli
 
 
 @pytest.fixture(autouse=True)
