@@ -23,7 +23,6 @@ binary exists. Heavy things (checkpoints, exports, sessions, adb servers) are ma
 from __future__ import annotations
 
 import _thread
-import importlib.util
 import json
 import os
 import re
@@ -48,19 +47,11 @@ from fermbench.cli import main
 from fermbench.device.server import AdbServer, free_port
 from fermbench.sim.phone import SimPhone
 
+import doc_examples as DOC  # tests/ is on pytest's pythonpath (setup.cfg)
+
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _load_doc_examples():
-    # tests/ is no package (pytest runs with --import-mode=importlib): load the helper by path
-    spec = importlib.util.spec_from_file_location("doc_examples", Path(__file__).with_name("doc_examples.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while being built
-    spec.loader.exec_module(module)
-    return module
-
-
-DOC = _load_doc_examples()
 HELPS, DOCS = DOC.collect(main, REPO)
 EXAMPLES = DOC.unique(HELPS, DOCS)
 
