@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -44,10 +43,11 @@ from click.testing import CliRunner, Result
 
 from fermbench.bench.progress import Progress
 from fermbench.cli import main
-from fermbench.device.server import AdbServer, free_port
+from fermbench.device.server import AdbServer
 from fermbench.sim.phone import SimPhone
 
 import doc_examples as DOC  # tests/ is on pytest's pythonpath (setup.cfg)
+from ports import free_block
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -99,25 +99,6 @@ def parse_only(argv: list[str]) -> click.Context:
         name, sub, args = cmd.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
         assert sub is not None and name is not None
         cmd = sub
-
-
-def free_block(n: int) -> int:
-    """The first of n consecutive loopback ports free now, above adb's emulator scan range."""
-    for _ in range(100):
-        first = free_port()
-        if first <= 5585 or first + n > 65535:
-            continue
-        socks = [socket.socket() for _ in range(n)]
-        try:
-            for k, s in enumerate(socks):
-                s.bind(("127.0.0.1", first + k))
-            return first
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError(f"no {n} consecutive free ports found")
 
 
 # -- what the documentation assumes: made once ------------------------------------------------

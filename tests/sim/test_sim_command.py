@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fermbench.cli import main
-from fermbench.device.server import free_port
+from ports import free_block  # tests/ is on pytest's pythonpath
 
 NO_AUTH = "accepts any adb connection without authentication"
 
@@ -21,27 +21,6 @@ NO_AUTH = "accepts any adb connection without authentication"
 def start_sim(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "fermbench.cli", "sim", *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def free_block(n: int) -> int:
-    """The first of n consecutive loopback ports that are free now (above adb's scan range)."""
-    for _ in range(100):
-        base = free_port()
-        if base <= 5585 or base + n - 1 > 65535:
-            continue
-        socks = []
-        try:
-            for port in range(base, base + n):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError(f"no {n} consecutive free ports found")
 
 
 @pytest.mark.adb

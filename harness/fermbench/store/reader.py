@@ -140,6 +140,13 @@ def run_rows(session: StoredSession, rec: Record) -> list[dict[str, Any]]:
     return [{**base, **flatten(lat, "latency.")} for lat in rec.latency] or [base]
 
 
+def _keyed(df: Any, session: StoredSession, rec: Record) -> Any:
+    """The frame with the columns that say whose rows they are first: session, device, model, variant."""
+    for column, value in (("variant", rec.key), ("model", rec.model), ("device", rec.device), ("session", session.id)):
+        df.insert(0, column, value)
+    return df
+
+
 def sample_frames(session: StoredSession, rec: Record) -> list[Any]:
     import pandas as pd
 
@@ -157,11 +164,7 @@ def sample_frames(session: StoredSession, rec: Record) -> list[Any]:
             raise ResultsError(f"{path} is not a samples file (phase,index,ns with whole numbers: "
                                f"{str(exc).splitlines()[0]}); the file is corrupt, restore it or re-run") from None
         df.insert(0, "repeat", lat.repeat)
-        df.insert(0, "variant", rec.key)
-        df.insert(0, "model", rec.model)
-        df.insert(0, "device", rec.device)
-        df.insert(0, "session", session.id)
-        frames.append(df)
+        frames.append(_keyed(df, session, rec))
     return frames
 
 
@@ -178,9 +181,5 @@ def prediction_frames(session: StoredSession, rec: Record) -> list[Any]:
         except (ValueError, pd.errors.ParserError) as exc:
             raise ResultsError(f"{session.path / rel} is not a predictions CSV ({exc}); restore it or re-run") from None
         df.insert(0, "dataset", dataset)
-        df.insert(0, "variant", rec.key)
-        df.insert(0, "model", rec.model)
-        df.insert(0, "device", rec.device)
-        df.insert(0, "session", session.id)
-        frames.append(df)
+        frames.append(_keyed(df, session, rec))
     return frames
