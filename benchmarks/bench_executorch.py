@@ -126,7 +126,7 @@ def paired_ci(a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0) -
 
 
 def main() -> int:
-    from fermbench.quiet import quiet_imports
+    from fermbench.quiet import native_stderr, quiet_imports
     from fermbench.zoo import MODEL_NAMES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -143,7 +143,8 @@ def main() -> int:
     with quiet_imports():
         from executorch.extension.pybindings.portable_lib import _unsafe_reset_threadpool
     torch.set_num_threads(args.threads)
-    _unsafe_reset_threadpool(args.threads)
+    with native_stderr():  # the pool's reset prints cpuinfo probes on stderr
+        _unsafe_reset_threadpool(args.threads)
     from fermbench.data.fer2013 import load_split
 
     test = None if args.no_accuracy else load_split(FER, "PublicTest")
@@ -197,7 +198,8 @@ def main() -> int:
             delta = r["acc"]["et int8"] - r["acc"]["et fp32"]
             verdicts.append(f"accuracy {'met' if abs(delta) <= 1 else 'MISSED'} ({delta:+.2f} pt)")
         else:
-            verdicts.append("accuracy not measured (" + ("int8 refused" if r["trained"] else "UNTRAINED weights") + ")")
+            why = "--no-accuracy" if test is None else "int8 refused" if r["trained"] else "UNTRAINED weights"
+            verdicts.append(f"accuracy not measured ({why})")
         print(f"  {r['model']}: " + "; ".join(verdicts))
     return 0
 
