@@ -11,6 +11,7 @@ devices take these units of work from one shared queue instead (bench/farm.py).
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from .inputs import ImageSet, host_predictions
 from .progress import Progress
 from .settings import Settings
 from .targets import Environment, Target
+from .threads import Worker
 
 SETTLE_POLL_S = 2.0
 SETTLE_TEMP_MARGIN_C = 1.0  # battery within 1 degree C of where the session started
@@ -352,14 +354,13 @@ class BenchmarkSession:
         self.store.set_status(RUNNING)
         pools = self.build_pools()
         self.predict_on_host()
-        workers = [threading.Thread(target=self._guarded, args=(t,), name=f"fermbench-{t.serial}", daemon=True)
+        # Worker, not Thread.join: an interrupted join can mark a running thread stopped (threads.py)
+        workers = [Worker(functools.partial(self._guarded, t), f"fermbench-{t.serial}").start()
                    for t in self.targets]
-        for w in workers:
-            w.start()
         try:
             for w in workers:
-                while w.is_alive():
-                    w.join(0.2)  # short joins keep Ctrl-C responsive
+                while not w.wait(0.2):  # short waits keep Ctrl-C responsive
+                    pass
         except KeyboardInterrupt:
             self.stop.set()
             self._join(workers)
@@ -396,11 +397,11 @@ class BenchmarkSession:
         records = [r for d in self.store.info.devices for v in self.variants if (r := stored(self.store, d, v))]
         return Outcome(self.store, status, records, self.totals)
 
-    def _join(self, workers: list[threading.Thread], timeout: float = 30.0) -> None:
+    def _join(self, workers: list[Worker], timeout: float = 30.0) -> None:
         """Wait (bounded) for stopping workers to record what they were doing."""
         deadline = time.monotonic() + timeout
         for w in workers:
-            w.join(max(0.0, deadline - time.monotonic()))
+            w.wait(max(0.0, deadline - time.monotonic()))
 
     def _fail_session(self, error: StorageError) -> None:
         """Say why on disk if anything can still be written there (a full disk may refuse even that)."""

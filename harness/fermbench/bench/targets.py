@@ -18,6 +18,7 @@ from ..errors import RunnerError
 from ..runner import protocol as p
 from ..tempdirs import make_temp_dir, remove_temp_dir
 from ..device.instrument_output import InstrumentRun, parse_instrument_output
+from .threads import Worker
 
 HOST = "host"
 
@@ -132,16 +133,19 @@ def run_with_timeout(start: Callable[[Callable[[str], None], threading.Event], N
             box["exc"] = exc
 
     t0 = time.perf_counter()
-    worker = threading.Thread(target=target, name="fermbench-runner", daemon=True)
-    worker.start()
+    worker = Worker(target, "fermbench-runner").start()
     deadline = time.monotonic() + timeout
-    while worker.is_alive() and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
-        worker.join(min(0.1, max(0.0, deadline - time.monotonic())))
-    stopped = stop is not None and stop.is_set() and worker.is_alive()
-    timed_out = worker.is_alive() and not stopped
-    if worker.is_alive():
-        cancel.set()
-        worker.join(30)
+    try:
+        while worker.alive() and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
+            worker.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+        stopped = stop is not None and stop.is_set() and worker.alive()
+        timed_out = worker.alive() and not stopped
+    finally:
+        # whatever ends the wait (a stop, the timeout, Ctrl-C in this thread), the runner must not
+        # outlive it: a process that exits while a runner thread is inside torch aborts
+        if worker.alive():
+            cancel.set()
+            worker.wait(30)
     if stopped:
         raise RunnerError("the runner call was interrupted (the session is stopping)", "interrupted")
     if "exc" in box:
