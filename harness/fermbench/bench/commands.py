@@ -109,10 +109,13 @@ def _sigterm_as_interrupt() -> None:
 @settings_options
 @click.option("--resume", default=None, metavar="SESSION",
               help="continue an interrupted session (id or folder) with its own settings")
+@click.option("--remeasure-changed", is_flag=True,
+              help="with --resume: a model whose file changed since the session measured it is measured again "
+                   "from scratch (without it, such a resume is refused)")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="results folder (default results/)")
 @click.option("--quiet", is_flag=True, help="no progress display")
 def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str | None, config: str | None,
-            resume: str | None, out: str | None, quiet: bool, **options: Any) -> None:
+            resume: str | None, remeasure_changed: bool, out: str | None, quiet: bool, **options: Any) -> None:
     """Benchmark models on devices and store the results.
 
     \b
@@ -130,6 +133,8 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
     given = {k: v for k, v in options.items() if v is not None}
     if resume and (devices or adb_servers or models or config or given):
         raise ConfigError("--resume continues with the session's own settings and adb servers; drop the other options")
+    if remeasure_changed and not resume:
+        raise ConfigError("--remeasure-changed goes with --resume SESSION; drop it for a new session")
     settings = None
     if not resume:
         settings = build_settings(config, devices=tuple(devices), adb_servers=adb_servers,
@@ -138,10 +143,11 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
     _sigterm_as_interrupt()
     try:
         if quiet:
-            outcome = run_benchmark(settings, resume=resume, out=out)
+            outcome = run_benchmark(settings, resume=resume, out=out, remeasure_changed=remeasure_changed)
         else:
             with RichProgress(console) as progress:
-                outcome = run_benchmark(settings, resume=resume, out=out, progress=progress)
+                outcome = run_benchmark(settings, resume=resume, out=out, progress=progress,
+                                        remeasure_changed=remeasure_changed)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: finished results are stored; continue with --resume[/yellow]")
         raise SystemExit(130)

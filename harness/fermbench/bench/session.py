@@ -202,6 +202,8 @@ class BenchmarkSession:
             self.mark_interrupted(record, label)
             return
         self.totals.add(runner_s=timing.runner_s, transfer_s=timing.transfer_s)
+        if record.variant in self.files:  # which file this phase measured: --resume and the report check it
+            result.model_sha256 = self.files[record.variant].sha256
         # a shared pool's record holds just the units its device ran
         planned = list(dict.fromkeys(present_phases(record) + [(phase, repeat)])) if self.settings.shard else self.plan
         self.store.save_phase(record, phase, result, repeat, planned)

@@ -11,7 +11,7 @@ from ..errors import ResultsError
 from ..paths import results_dir
 from . import migrate
 from .files import read_json, read_typed
-from .records import Record, SessionInfo
+from .records import PHASE_FAILED, Record, SessionInfo
 
 
 def resolve_session(session: str | Path, root: Path | None = None) -> Path:
@@ -66,7 +66,19 @@ def load_session(session: str | Path, root: Path | None = None) -> StoredSession
     v1_models = migrate._dict(raw.get("models"))
     records = [read_typed(Record, p, lambda obj: migrate.record_v1(obj, v1_models))
                for p in sorted((path / "records").glob("*/*.json"))]
+    for rec in records:
+        confine_to_file(rec, (info.models.get(rec.key) or {}).get("sha256"))
     return StoredSession(path, info, records)
+
+
+def confine_to_file(rec: Record, sha256: Any) -> None:
+    """One row, one model file: phases that measured another file than the session's are left out
+    and the record says so (attributed by hash, never guessed)."""
+    dropped = rec.keep_file(sha256 if isinstance(sha256, str) else None)
+    if dropped:
+        rec.status = PHASE_FAILED
+        rec.error = (f"phases {', '.join(dropped)} measured another model file than {str(sha256)[:12]}; "
+                     "they are left out (re-measure with `fermbench run --resume ID --remeasure-changed`)")
 
 
 @dataclass
