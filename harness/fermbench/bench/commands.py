@@ -190,6 +190,9 @@ def doctor_cmd(device: str | None, adb_servers: tuple[str, ...], apk: str | None
     from .settings import build_settings
     from .start import doctor, doctor_host, farm_for
 
+    from ..tempdirs import sweep
+
+    sweep()  # what a killed fermbench left (its adb servers, simulated phones' folders)
     settings = build_settings(apk=apk, adb_servers=adb_servers, devices=(device,) if device else ())
     farm = farm_for(settings)
     host, specs = doctor_host(device, build, default_project(), farm)

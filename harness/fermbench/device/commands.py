@@ -6,6 +6,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..errors import ConfigError
+from ..tempdirs import sweep
 from .errors import AdbServerError
 from .servers import Farm, ServerAddress
 
@@ -25,6 +27,9 @@ def devices_cmd(adb_servers: tuple[str, ...], adb_port: int | None, adb_host: st
       fermbench devices --adb-port 15037
       fermbench devices --adb-server 127.0.0.1:5037 --adb-server 127.0.0.1:15037
     """
+    sweep()  # what a killed fermbench left (its adb servers, their folders)
+    if adb_port is not None and not 1 <= adb_port <= 65535:
+        raise ConfigError(f"--adb-port {adb_port} is not a TCP port; give one in 1-65535 (adb's default is 5037)")
     farm = Farm.from_texts(adb_servers)
     if adb_port is not None or adb_host is not None:
         one = ServerAddress.parse(f"{adb_host or '127.0.0.1'}:{adb_port or farm.local.port}", "--adb-host/--adb-port")

@@ -13,6 +13,9 @@ import torch
 from .. import __version__
 from ..errors import ExportError
 from ..labels import CLASS_NAMES, INPUT_SHAPE, NORM_MEAN, NORM_STD
+from ..tempdirs import mark, sweep
+
+STAGING = ".export-"  # prefix of the staging folders in an export folder
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ def work_dir(out_dir: Path) -> Path:
     the file's stem inside the archive: a random temp name would make two exports differ."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+        sweep(out_dir, prefix=STAGING)  # staging of an export that was killed (its owner is dead)
+        return mark(Path(tempfile.mkdtemp(prefix=STAGING, dir=out_dir)))
     except OSError as exc:
         raise ExportError(f"cannot write to output folder {out_dir} ({exc.strerror}): pass a writable --out") from exc

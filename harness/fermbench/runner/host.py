@@ -15,7 +15,6 @@ import gc
 import hashlib
 import os
 import platform
-import tempfile
 import threading
 import time
 from array import array
@@ -29,6 +28,7 @@ from .. import __version__
 from ..errors import RunnerError
 from ..fileio import atomic_write_bytes, sha256_file
 from ..labels import NORM_MEAN, NORM_STD
+from ..tempdirs import temp_dir
 from . import protocol as p
 from ..device.instrument_output import parse_instrument_output
 from .engines import Engine, first_line, is_oom, make_engine
@@ -473,7 +473,7 @@ def run_host(
     """
     with contextlib.ExitStack() as stack:
         if work_dir is None:
-            work_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="fermbench-host-"))
+            work_dir = stack.enter_context(temp_dir("host"))
         work = Path(work_dir).resolve()
         work.mkdir(parents=True, exist_ok=True)
         if mode == "info":

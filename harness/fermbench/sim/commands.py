@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from ..tempdirs import sweep
 from . import services
 from .cmds import reference
 from .phone import SimPhone, consecutive_ports
@@ -65,6 +66,7 @@ def sim_cmd(port: int, count: int, model: str | None, abis: tuple[str, ...], sdk
     if help_commands:
         click.echo(reference_text(), nl=False)
         return
+    sweep()  # the phones and adb servers of a killed fermbench: stopped, their folders removed
     ports = consecutive_ports(port, count)
     if reboot_delay < 0:
         raise ConfigError(f"--reboot-delay {reboot_delay}: give 0 seconds or more")
