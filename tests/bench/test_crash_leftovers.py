@@ -147,3 +147,34 @@ def test_an_adb_server_port_that_is_not_a_port_is_one_line(monkeypatch):
     one_line_error(CliRunner().invoke(main, ["devices"]), "ANDROID_ADB_SERVER_PORT='abc' is not a TCP port")
     monkeypatch.delenv("ANDROID_ADB_SERVER_PORT")
     one_line_error(CliRunner().invoke(main, ["devices", "--adb-port", "0"]), "--adb-port 0")
+
+
+@pytest.mark.slow
+def test_a_second_sigterm_while_stopping_still_ends_interrupted_with_130(bench_models, tmp_path):
+    out = tmp_path / "results"
+    env = _env(tmp_path, FERMBENCH_MODELS=str(bench_models), FERMBENCH_CACHE=str(tmp_path / "cache"))
+    proc = subprocess.Popen([sys.executable, "-m", "fermbench.cli", "run", "--device", "host", "--models",
+                             "shallow_cnn", "--untrained", "--warmup", "0", "--iterations", "5", "--min-seconds",
+                             "60", "--max-seconds", "120", "--cooldown", "none", "--quiet", "--out", str(out)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        def running() -> bool:
+            assert proc.poll() is None, proc.stderr.read()
+            found = list(out.glob("*/session.json")) if out.is_dir() else []
+            return bool(found) and json.loads(found[0].read_text())["status"] == "running"
+
+        _wait(running, what="the session to run")
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        for _ in range(5):  # impatient: again and again while it winds down
+            time.sleep(0.02)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    (info,) = [json.loads(p.read_text()) for p in out.glob("*/session.json")]
+    assert info["status"] == "interrupted"
