@@ -98,6 +98,15 @@ def _replace(specs: tuple[str, ...], word: str, chosen: tuple[str, ...]) -> tupl
     return tuple(dict.fromkeys(out))
 
 
+def check_unique(specs: tuple[str, ...]) -> None:
+    """One worker per device: a device named twice would have two workers write one record
+    (`sim` twice is two simulated phones, so it may repeat)."""
+    twice = sorted({s for s in specs if s != SIM and specs.count(s) > 1})
+    if twice:
+        raise ConfigError(f"--device {twice[0]} is named twice; name each device once "
+                          "(`--device sim` twice starts two simulated phones)")
+
+
 def prepare_images(settings: Settings) -> dict[str, ImageSet]:
     images: dict[str, ImageSet] = {}
     if settings.fer_data:
@@ -310,6 +319,7 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     if AUTO in settings.devices or ALL in settings.devices:
         devices = expand_all(expand_auto(settings.devices, progress, farm), progress, farm)
         settings = dataclasses.replace(settings, devices=devices)
+    check_unique(settings.devices)
     models = check_models(settings.models)
     settings = dataclasses.replace(settings, models=tuple(models))  # stored explicitly: the report's order
     variants = plan_variants(models, settings.runtimes, settings.quant)
@@ -358,6 +368,7 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
             refused.append(f"device {target.serial}: {c.preflight.refusal()}")
             progress.message(f"refused: {refused[-1]}")
         checked.append(c)
+    check_unique(tuple(specs))  # two names of one device (SERIAL and HOST:PORT/SERIAL)
     usable = [c for c in checked if c.preflight.ok]
     if not usable:
         raise DeviceError("no device passed preflight: " + " | ".join(refused))

@@ -178,3 +178,12 @@ def test_a_second_sigterm_while_stopping_still_ends_interrupted_with_130(bench_m
     assert proc.returncode == 130 and "Traceback" not in err, err
     (info,) = [json.loads(p.read_text()) for p in out.glob("*/session.json")]
     assert info["status"] == "interrupted"
+
+
+def test_a_device_named_twice_is_refused_before_anything_is_written(tmp_path):
+    from cli_checks import one_line_error
+
+    result = CliRunner().invoke(main, ["run", "--device", "host", "--device", "host", "--untrained", "--quiet",
+                                       "--out", str(tmp_path / "r")])
+    one_line_error(result, "--device host is named twice")
+    assert not (tmp_path / "r").exists()
