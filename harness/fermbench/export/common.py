@@ -44,6 +44,16 @@ def base_meta(name: str, runtime: str, identity: dict[str, Any]) -> dict[str, An
     }
 
 
+def output_difference(got: torch.Tensor, want: torch.Tensor, name: str, what: str) -> float:
+    """max |got - want|, for the parity gates. NaN or infinity in either output is an ExportError:
+    max(0.0, nan) is 0.0, so a NaN left to the gate's own comparison would pass an all-NaN model."""
+    for label, tensor in ((what, got), ("eager PyTorch", want)):
+        if not bool(torch.isfinite(tensor).all()):
+            raise ExportError(f"{name}: {label} outputs NaN or infinity: the weights are not finite (a corrupt or "
+                              "diverged checkpoint); restore it or train again")
+    return float((got - want).abs().max().item())
+
+
 def work_dir(out_dir: Path) -> Path:
     """A private folder beside the output, on the same file system, so that accepting a file is
     one rename. Files are saved there under their *final* name, because the lite format stores

@@ -14,6 +14,7 @@ from torch import nn
 
 from ..errors import ExportError
 from ..labels import INPUT_SHAPE
+from .common import output_difference
 from .runtimes import LiteRuntime
 
 PARITY_TOLERANCE = 1e-4
@@ -39,8 +40,7 @@ def parity_gate(eager: nn.Module, path: Path, name: str, trials: int = 4, seed: 
     with torch.no_grad():
         for batch in (1, 3)[: max(1, min(2, trials))] + (1,) * max(0, trials - 2):
             x = torch.randn((batch,) + INPUT_SHAPE[1:], generator=gen)
-            diff = (lite(x) - eager(x)).abs().max().item()
-            worst = max(worst, diff)
+            worst = max(worst, output_difference(lite(x), eager(x), name, "the lite model"))
     if not worst <= PARITY_TOLERANCE:  # also catches NaN
         raise ExportError(
             f"{name}: the lite model's output differs from eager PyTorch by {worst:.3g} (limit {PARITY_TOLERANCE:g}): "

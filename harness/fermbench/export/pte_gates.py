@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import ExportError
 from ..labels import INPUT_SHAPE
+from .common import output_difference
 from .executorch_api import load_method
 from .fer_samples import AGREEMENT_IMAGES, ImageSample
 from .gates import PARITY_TOLERANCE
@@ -133,7 +134,7 @@ def parity_gate(eager: nn.Module, program: Any, name: str, trials: int = 4, seed
     with torch.no_grad():
         for _ in range(trials):
             x = torch.randn(INPUT_SHAPE, generator=gen)
-            worst = max(worst, (method.execute([x])[0] - eager(x)).abs().max().item())
+            worst = max(worst, output_difference(method.execute([x])[0], eager(x), name, "the ExecuTorch program"))
     if not worst <= PARITY_TOLERANCE:  # also catches NaN
         raise ExportError(
             f"{name}: the ExecuTorch program's output differs from eager PyTorch by {worst:.3g} (limit {PARITY_TOLERANCE:g}): "
@@ -163,8 +164,8 @@ def agreement_gate(eager: nn.Module, program: Any, sample: ImageSample, name: st
     with torch.no_grad():
         reference = eager(inputs)
         got = torch.cat([method.execute([inputs[i:i + 1]])[0] for i in range(len(inputs))])
+    diff = output_difference(got, reference, name, "the int8 program")
     agreement = (got.argmax(1) == reference.argmax(1)).double().mean().item()
-    diff = (got - reference).abs().max().item()
     if not agreement >= MIN_AGREEMENT:
         raise ExportError(
             f"{name}: the int8 program agrees with fp32 on {agreement:.1%} of {len(sample)} {sample.split} images (gate {MIN_AGREEMENT:.0%}): "
