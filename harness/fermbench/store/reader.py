@@ -172,9 +172,12 @@ def sample_frames(session: StoredSession, rec: Record) -> list[Any]:
                                f"the session folder is incomplete")
         try:
             df = pd.read_csv(path, dtype={"phase": str, "index": "int64", "ns": "int64"})
-        except (ValueError, pd.errors.ParserError) as exc:
+        except (ValueError, OverflowError, pd.errors.ParserError) as exc:
             raise ResultsError(f"{path} is not a samples file (phase,index,ns with whole numbers: "
-                               f"{str(exc).splitlines()[0]}); the file is corrupt, restore it or re-run") from None
+                               f"{(str(exc).splitlines() or [type(exc).__name__])[0]}); the file is corrupt, "
+                               "restore it or re-run") from None
+        if len(df) and (int(df["ns"].min()) < 0 or int(df["index"].min()) < 0):
+            raise ResultsError(f"{path} holds a negative time or index; the file is corrupt, restore it or re-run")
         df.insert(0, "repeat", lat.repeat)
         frames.append(_keyed(df, session, rec))
     return frames
