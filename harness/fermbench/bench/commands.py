@@ -133,6 +133,9 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
     given = {k: v for k, v in options.items() if v is not None}
     if resume and (devices or adb_servers or models or config or given):
         raise ConfigError("--resume continues with the session's own settings and adb servers; drop the other options")
+    for name, value in (("--out", out), ("--resume", resume), ("--config", config)):
+        if value is not None and not value.strip():
+            raise ConfigError(f"{name} is empty; give a value or leave the option out")
     if remeasure_changed and not resume:
         raise ConfigError("--remeasure-changed goes with --resume SESSION; drop it for a new session")
     settings = None
