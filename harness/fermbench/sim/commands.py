@@ -69,7 +69,7 @@ def sim_cmd(port: int, count: int, model: str | None, abis: tuple[str, ...], sdk
     sweep()  # the phones and adb servers of a killed fermbench: stopped, their folders removed
     ports = consecutive_ports(port, count)
     if not 0 <= reboot_delay <= 3600:  # also refuses nan and inf
-        raise ConfigError(f"--reboot-delay {reboot_delay}: give a number of seconds in 0-3600")
+        raise ConfigError(f"--reboot-delay {reboot_delay}: give 0 seconds or more (at most 3600)")
     if sdk is not None and not 1 <= sdk <= 99:
         raise ConfigError(f"--sdk {sdk} is not an Android SDK level; give one in 1-99 (e.g. 34)")
     if any(not abi.strip() for abi in abis):
