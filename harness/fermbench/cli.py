@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .display import plain
 from .errors import FermbenchError
 
 # (module, attribute) of every command; imported lazily so `fermbench --help` stays fast
@@ -53,7 +54,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except FermbenchError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {plain(exc)}", err=True)  # it may quote a serial from an adb server
             sys.exit(1)
         except KeyboardInterrupt:
             # Everything is written atomically as it goes, so an interrupt loses no finished work.

@@ -6,6 +6,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from ..display import markup_safe
 from ..errors import ConfigError
 from ..tempdirs import sweep
 from .errors import AdbServerError
@@ -42,19 +43,20 @@ def devices_cmd(adb_servers: tuple[str, ...], adb_port: int | None, adb_host: st
     devices = farm.devices()
     several = len(listings) > 1
     if devices:
-        table = Table(title="adb servers " + ", ".join(str(s) for s in farm.servers) if several
-                      else f"adb server {farm.servers[0]}")
+        table = Table(title=markup_safe("adb servers " + ", ".join(str(s) for s in farm.servers) if several
+                                        else f"adb server {farm.servers[0]}"))
         for col in (["server"] if several else []) + ["serial", "state", "model", "product", "fix"]:
             table.add_column(col, style="bold" if col == "serial" else None)
         for d in devices:
             e = d.entry
-            state = f"[green]{e.state}[/green]" if e.ready else f"[red]{e.state}[/red]"
-            table.add_row(*([str(d.server)] if several else []), farm.address(d), state, e.model or "",
-                          e.info.get("product", ""), e.fix or "")
+            # every cell comes from the adb server: escaped (hostile serials, escape sequences, markup)
+            state = f"[green]{markup_safe(e.state)}[/green]" if e.ready else f"[red]{markup_safe(e.state)}[/red]"
+            table.add_row(*([markup_safe(d.server)] if several else []), markup_safe(farm.address(d)), state,
+                          markup_safe(e.model or ""), markup_safe(e.info.get("product", "")), markup_safe(e.fix or ""))
         console.print(table)
     else:
         console.print(f"No devices on adb server{'s' if several else ''} "
                       f"{', '.join(str(s) for s in farm.servers)}. Plug in a phone with USB debugging on, or start "
                       "a simulated one: `fermbench sim --port 15555` and `adb connect 127.0.0.1:15555`.", soft_wrap=True)
     for line in down:
-        console.print(f"[red]unreachable:[/red] {line}", soft_wrap=True)
+        console.print(f"[red]unreachable:[/red] {markup_safe(line)}", soft_wrap=True)

@@ -140,6 +140,17 @@ def flatten(obj: Any, prefix: str) -> dict[str, Any]:
     return out
 
 
+def inside(session: StoredSession, rel: str) -> Path:
+    """A file a record names, relative to its session folder; a path that leads outside the folder
+    (`..`, an absolute path, a link out) is refused: a report reads only its session's files."""
+    root = session.path.resolve()
+    path = (session.path / rel).resolve()
+    if not path.is_relative_to(root):
+        raise ResultsError(f"{session.path}: a record names {rel!r}, which lies outside the session folder; "
+                           "the session is corrupt or was tampered with: restore it or re-run")
+    return path
+
+
 def run_rows(session: StoredSession, rec: Record) -> list[dict[str, Any]]:
     dev = session.info.devices.get(rec.device)
     base: dict[str, Any] = {"session": session.id, "session_status": session.status,
@@ -166,7 +177,7 @@ def sample_frames(session: StoredSession, rec: Record) -> list[Any]:
     for lat in rec.latency:
         if not lat.samples:
             continue
-        path = session.path / lat.samples
+        path = inside(session, lat.samples)
         if not path.is_file():
             raise ResultsError(f"{path} is missing but {rec.device}/{rec.model} names it; "
                                f"the session folder is incomplete")
@@ -189,10 +200,10 @@ def prediction_frames(session: StoredSession, rec: Record) -> list[Any]:
     frames = []
     for phase, dataset in ((rec.accuracy, "fer2013"), (rec.realworld, "photos")):
         rel = phase.predictions if phase is not None else None
-        if not rel or not (session.path / rel).is_file():
+        if not rel or not inside(session, rel).is_file():
             continue
         try:
-            df = pd.read_csv(session.path / rel)
+            df = pd.read_csv(inside(session, rel))
         except (ValueError, pd.errors.ParserError) as exc:
             raise ResultsError(f"{session.path / rel} is not a predictions CSV ({exc}); restore it or re-run") from None
         df.insert(0, "dataset", dataset)
