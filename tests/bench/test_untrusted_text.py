@@ -104,3 +104,12 @@ def test_quiet_shows_a_failed_models_error_in_full(models_copy, tmp_path):
                                 env={"FERMBENCH_MODELS": str(models_copy)})
     assert "deep_cnn.ckpt is truncated or not a fermbench checkpoint" in result.output
     assert "re-save it with `fermbench train`" in result.output, result.output
+
+
+def test_report_tables_show_a_hostile_serial_escaped():
+    from fermbench.report.formats import Block, Section, render_rich
+
+    text = render_rich([Block(f"device {HOSTILE}", [f"serial {HOSTILE}"],
+                              [Section("latency", ["device", "ms"], [[HOSTILE, "1.0"]], notes=[HOSTILE])])])
+    assert "\x1b" not in text and "\x07" not in text
+    assert text.count("[blink]boom[/blink]") == 4  # heading, line, cell and note: shown, not applied
