@@ -45,6 +45,9 @@ POLICY: tuple[Rule, ...] = (
     Rule(r"^fermbench runner build\b", SYNTAX,
          "needs JDK 17, the Android SDK and the network (Gradle); the one-line error without them is "
          "tested in tests/apk/test_runner_build.py"),
+    Rule(r"^fermbench verify\b", SYNTAX,
+         "checks a phone session made with built runner APKs; .ci/run runs it end to end on a simulated phone "
+         "(ci/on-simulated-phone.sh) and tests/bench/test_verify.py shows each check failing"),
     Rule(r"^fermbench doctor\b.*--build\b", SYNTAX,
          "--build checks JDK 17, the Android SDK and Gradle, which this machine lacks (doctor then exits 1, "
          "as it should)"),
