@@ -101,7 +101,7 @@ DONE: dict[str, str] = {
     "export": r"(?m)^written to ",
     "run": r"(?m)^results: ",
     "doctor": r"doctor: ",
-    "devices": r"adb servers? ",
+    "devices": r"adb servers? |\"devices\": \[",  # the table's title, or --json's list
     "runner install": r"(?m)^installed \S+\.apk on ",
     "runner status": r"\(\w+ flavor\): ok",
     "models": r"resnet9",
