@@ -277,3 +277,9 @@ def test_the_apk_reads_the_programs_the_pinned_python_executorch_writes():
     assert f"`org.pytorch:executorch-android:{aar}`" in evidence and f"executorch=={python}" in evidence
     identifiers = re.search(r"PTE_IDENTIFIERS = Collections.singletonList\(\"(\w{4})\"\)", source.read_text()).group(1)
     assert [identifiers] == ExecutorchEngine().pte_identifiers()
+
+
+def test_results_go_to_the_folder_the_host_and_the_simulated_phone_expect():
+    source = (APP / "main/java/org/fermbench/runner/AndroidPlatform.java").read_text()
+    assert f"static final int MEDIA_DIR_SDK = {p.MEDIA_DIR_SDK};" in source
+    assert "context.getExternalMediaDirs()" in source and "context.getExternalFilesDir(null)" in source

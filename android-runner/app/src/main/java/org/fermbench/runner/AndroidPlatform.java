@@ -226,11 +226,26 @@ final class AndroidPlatform implements Platform {
     }
 
     @Override
+    /**
+     * API 29+: the app's media folder (/sdcard/Android/media/PACKAGE), which the shell can read and
+     * `adb pull` there, as AndroidX Benchmark writes its results; Android/data is doubtful for the
+     * shell from API 29 on. Older: the app's external files folder (Android/data/PACKAGE/files).
+     * The host pulls whatever path the result names (fermbench.runner.protocol.results_base_dir).
+     */
     public File resultsDir() throws RunnerFailure {
-        File external = context.getExternalFilesDir(null);
-        if (external == null) {
-            throw new RunnerFailure("internal", "the app's external files folder is unavailable (storage not mounted?)");
+        File base = null;
+        if (Build.VERSION.SDK_INT >= MEDIA_DIR_SDK) {
+            File[] media = context.getExternalMediaDirs();
+            base = media.length > 0 ? media[0] : null;
         }
-        return new File(external, "results");
+        if (base == null) {
+            base = context.getExternalFilesDir(null);
+        }
+        if (base == null) {
+            throw new RunnerFailure("internal", "the app's external storage folders are unavailable (storage not mounted?)");
+        }
+        return new File(base, "results");
     }
+
+    static final int MEDIA_DIR_SDK = 29; // Build.VERSION_CODES.Q
 }
