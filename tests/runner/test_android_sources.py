@@ -118,7 +118,8 @@ def run_java(classes: Path, results: Path, requests: list[dict[str, str]]) -> li
     blocks = done.stdout.split("=== end of request\n")
     assert blocks[-1] == "" and len(blocks) == len(requests) + 1
     # the fake platform's isolation activity is released after every request, failed ones too
-    assert all(b.endswith("JVM_FOREGROUND_HELD_AFTER: false\n") for b in blocks[:-1])
+    # and the benchmark thread's raised priority is put back
+    assert all(b.endswith("JVM_FOREGROUND_HELD_AFTER: false\nJVM_PRIORITY_RAISED_AFTER: 0\n") for b in blocks[:-1])
     return blocks[:-1]
 
 
@@ -206,6 +207,7 @@ def test_java_results_decode_into_the_protocol_dataclasses(jvm_classes, files, t
     assert len(lat.samples_ns) == 3 and lat.warmup_count == 1 and lat.stop_reason == "count_and_time"
     assert lat.runtime_load_ns >= 0 and lat.load_ns >= 0 and lat.memory_after_runtime.native_heap_kb is not None
     assert lat.foreground.isolation_activity and lat.foreground.importance_name == "foreground"  # held while timed
+    assert lat.thread_priority == -8 and isinstance(lat.gc_count_timed, int) and lat.gc_count_timed >= 0
     assert lat.output_numel == 7 and lat.input_shape == [1, 1, 48, 48] and lat.threads == 1
     assert lat.model_sha256 == sha256_file(files["model"]) and lat.settings == cases["latency"]
     statuses = parse_instrument_output(texts["latency"]).statuses

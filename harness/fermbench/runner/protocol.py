@@ -473,6 +473,8 @@ class LatencyResult(_Common):
     env_before: EnvReading
     env_after: EnvReading
     foreground: ForegroundState
+    gc_count_timed: int | None  # garbage collections during the timed loop (Android: ART's count); None: unknown
+    thread_priority: int | None  # the benchmark thread's priority (nice) in the loops, raised on Android; None: not set
 
     def memory_delta_kb(self) -> int | None:
         """Headline counter after the run minus before load."""

@@ -248,4 +248,49 @@ final class AndroidPlatform implements Platform {
     }
 
     static final int MEDIA_DIR_SDK = 29; // Build.VERSION_CODES.Q
+
+    private Integer savedPriority; // the benchmark thread's priority before raiseThreadPriority
+
+    /** ART's count of garbage collections (Debug.getRuntimeStat, API 23+). */
+    @Override
+    public Long gcCount() {
+        if (Build.VERSION.SDK_INT < 23) {
+            return null;
+        }
+        String count = Debug.getRuntimeStat("art.gc.gc-count");
+        try {
+            return count == null ? null : Long.parseLong(count.trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** THREAD_PRIORITY_URGENT_DISPLAY for the loops, as AndroidX Benchmark raises its thread; refused: unchanged. */
+    @Override
+    public Integer raiseThreadPriority() {
+        int tid = android.os.Process.myTid();
+        try {
+            int before = android.os.Process.getThreadPriority(tid);
+            android.os.Process.setThreadPriority(android.os.Process.THREAD_PRIORITY_URGENT_DISPLAY);
+            savedPriority = before;
+        } catch (RuntimeException e) { // SecurityException, IllegalArgumentException: measure at the default
+            savedPriority = null;
+        }
+        try {
+            return android.os.Process.getThreadPriority(tid);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public void restoreThreadPriority() {
+        if (savedPriority != null) {
+            try {
+                android.os.Process.setThreadPriority(savedPriority);
+            } catch (RuntimeException e) { // the loops are over: nothing left to measure at the wrong priority
+            }
+            savedPriority = null;
+        }
+    }
 }
