@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check this computer and a device before a run, with fixes."),
     "run": ("fermbench.bench.commands", "run_cmd", "Benchmark models on devices and store the results."),
     "report": ("fermbench.report.commands", "report_cmd", "Tables, charts and comparisons from stored results."),
+    "verify": ("fermbench.bench.verify", "verify_cmd", "Check a phone session as the emulator job does; exit 1 if not."),
 }
 
 

@@ -124,6 +124,8 @@ class LatencyRepeat(Phase):
     thermal: Thermal | None = None  # thermal and battery around the repeat
     runtime: RuntimeUsed | None = None  # what measured it
     foreground: Foreground | None = None  # was the runner the top app, in sustained-performance mode
+    gc_count_timed: int | None = None  # garbage collections during the timed loop (None: not counted)
+    thread_priority: int | None = None  # the benchmark thread's priority (nice) in the loops (None: not raised)
     runner_seconds: float | None = None  # wall time of the whole runner call, seen from the host
     cooldown_seconds: float | None = None  # the wait before this repeat (thermal status, battery)
 
