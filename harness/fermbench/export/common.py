@@ -54,6 +54,14 @@ def output_difference(got: torch.Tensor, want: torch.Tensor, name: str, what: st
     return float((got - want).abs().max().item())
 
 
+def parity_limit(tolerance: float, want: torch.Tensor) -> float:
+    """The largest difference a parity gate accepts for this output: `tolerance` for logits up to
+    1 in size, growing with them beyond (as allclose's rtol does). fp32 kernels that sum in another
+    order differ by a few ulps of the largest value: 1e-4 absolute refused a trained ResNet-9 whose
+    logits reach the tens (1.2e-4 on XNNPACK), a relative error near 1e-5."""
+    return tolerance * max(1.0, float(want.abs().max().item()))
+
+
 def work_dir(out_dir: Path) -> Path:
     """A private folder beside the output, on the same file system, so that accepting a file is
     one rename. Files are saved there under their *final* name, because the lite format stores
