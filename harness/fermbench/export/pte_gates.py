@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import ExportError
 from ..labels import INPUT_SHAPE
-from .common import output_difference
+from .common import output_difference, parity_limit
 from .executorch_api import load_method
 from .fer_samples import AGREEMENT_IMAGES, ImageSample
 from .gates import PARITY_TOLERANCE
