@@ -35,6 +35,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+class OneLineUsageError(click.ClickException):
+    """A mistyped option or value: one line and exit 1, like every other user mistake (click's
+    own usage errors print three lines and exit 2)."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def one_line(exc: click.UsageError) -> OneLineUsageError:
+    where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    return OneLineUsageError(plain(exc.format_message()).rstrip(".") + where)
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -51,9 +66,22 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a bare `fermbench` or `fermbench runner`: the help, as click prints it
+        except click.UsageError as exc:  # `fermbench --bogus`
+            raise one_line(exc) from exc
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # a subcommand's option or value
+            raise one_line(exc) from exc
         except FermbenchError as exc:
             click.echo(f"Error: {plain(exc)}", err=True)  # it may quote a serial from an adb server
             sys.exit(1)
