@@ -13,8 +13,12 @@ Definitions used throughout:
 - trimmed_mean is the mean of the middle 80 %: sorted x[n // 10 : 9 * n // 10], the slice
   ExecuTorch's Android benchmark app reports as trimmean_inference_latency, so the figures compare
   with theirs; for a single sample (an empty slice) it is that sample.
+- median_ci_low/high: the median's distribution-free 95% interval, two order statistics of the
+  samples (intervals.median_interval); None below 6 samples, where none exists.
 - A comparison's ratio is median(candidate) / median(baseline): below 1 means the candidate
   is faster.
+- A variant measured in several repeats is summarised over all its timed samples pooled
+  (`variant_latency`); the repeats' medians give its run-to-run spread.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
+
+from .intervals import median_interval
 
 NS_PER_MS = 1_000_000.0
 
@@ -65,6 +71,8 @@ class LatencySummary:
     cv: float
     mad: float
     trimmed_mean: float | None = None  # mean of the middle 80%; None in summaries stored before it existed
+    median_ci_low: float | None = None  # the median's 95% order-statistic interval; None below 6 samples
+    median_ci_high: float | None = None  # (and in summaries stored before it existed)
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -83,6 +91,20 @@ class LatencySummary:
     @property
     def median_ms(self) -> float:
         return self.median / NS_PER_MS
+
+    @property
+    def median_ci_ms(self) -> tuple[float, float] | None:
+        """The median's 95% interval in ms, when there is one."""
+        if self.median_ci_low is None or self.median_ci_high is None:
+            return None
+        return self.median_ci_low / NS_PER_MS, self.median_ci_high / NS_PER_MS
+
+    @property
+    def median_precision(self) -> float | None:
+        """The interval's half-width relative to the median (0.01: within 1%)."""
+        if self.median_ci_low is None or self.median_ci_high is None or self.median <= 0:
+            return None
+        return (self.median_ci_high - self.median_ci_low) / 2 / self.median
 
     @property
     def p90_ms(self) -> float:
@@ -122,6 +144,7 @@ def summarize_ns(samples: Iterable[float]) -> LatencySummary:
     median, p90, p99 = (float(v) for v in np.percentile(x, [50, 90, 99]))
     mean = float(x.mean())
     std = float(x.std(ddof=1)) if x.size > 1 else 0.0
+    ci = median_interval(x)
     return LatencySummary(
         n=int(x.size),
         median=median,
@@ -134,7 +157,31 @@ def summarize_ns(samples: Iterable[float]) -> LatencySummary:
         std=std,
         cv=std / mean if mean > 0 else 0.0,
         mad=float(np.median(np.abs(x - median))),
+        median_ci_low=ci.low if ci else None,
+        median_ci_high=ci.high if ci else None,
     )
+
+
+@dataclass(frozen=True)
+class VariantLatency:
+    """One variant's latency on one device: every repeat's timed samples pooled, and the repeats'
+    medians for the run-to-run spread. `fermbench run`'s closing table and `fermbench report`
+    both show this, so one session has one median."""
+
+    summary: LatencySummary
+    repeat_medians: tuple[float, ...]  # ns, one per repeat, in repeat order
+    repeat_spread: float | None  # (max - min) / median of the repeats' medians; None for one repeat
+
+
+def variant_latency(repeats: Sequence[Iterable[float]]) -> VariantLatency | None:
+    """The summary of a variant's repeats (each an iterable of timed ns); None when none has samples."""
+    arrays = [np.asarray(list(r) if not isinstance(r, np.ndarray) else r, dtype=np.float64) for r in repeats]
+    arrays = [a for a in arrays if a.size]
+    if not arrays:
+        return None
+    medians = tuple(float(np.median(a)) for a in arrays)
+    spread = repeat_spread([[m] for m in medians]).relative_range if len(medians) > 1 else None
+    return VariantLatency(summarize_ns(np.concatenate(arrays)), medians, spread)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,6 +29,23 @@ def test_summary_of_known_samples_uses_linear_interpolation():
     assert s.mad == 10.0  # |x - 25| = 15 5 5 15 -> median 10
 
 
+def test_summary_carries_the_median_interval_from_order_statistics():
+    s = stats.summarize_ns([float(v) for v in range(1, 101)])  # 1..100: ranks 40 and 61
+    assert (s.median_ci_low, s.median_ci_high) == (40.0, 61.0)
+    assert s.median_precision == pytest.approx(10.5 / 50.5)
+
+
+def test_variant_latency_pools_repeats_and_keeps_their_medians():
+    # every timed sample of every repeat pooled; an empty repeat adds nothing
+    lat = stats.variant_latency([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [], [6.0, 6.0, 6.0]])
+    assert lat.summary.n == 10 and lat.summary.median == 5.5
+    assert lat.repeat_medians == (2.0, 5.5, 6.0)
+    assert lat.repeat_spread == pytest.approx((6.0 - 2.0) / 5.5)
+    one = stats.variant_latency([[3.0, 1.0]])
+    assert one.repeat_spread is None and one.summary.median == 2.0
+    assert stats.variant_latency([]) is None and stats.variant_latency([[]]) is None
+
+
 def test_summary_single_sample_has_zero_spread():
     s = stats.summarize_ns([1_500_000])
     assert (s.n, s.median, s.std, s.cv, s.mad) == (1, 1_500_000.0, 0.0, 0.0, 0.0)
@@ -38,7 +55,9 @@ def test_summary_ms_helpers_and_dicts():
     s = stats.summarize_ns([1_000_000, 2_000_000, 3_000_000])
     assert s.median_ms == 2.0 and s.min_ms == 1.0 and s.max_ms == 3.0 and s.ms("p90") == pytest.approx(2.8)
     d = s.to_dict()
-    assert list(d) == ["n", "median", "p90", "p99", "min", "max", "mean", "std", "cv", "mad", "trimmed_mean"]
+    assert list(d) == ["n", "median", "p90", "p99", "min", "max", "mean", "std", "cv", "mad", "trimmed_mean",
+                       "median_ci_low", "median_ci_high"]
+    assert s.median_ci_ms is None and s.median_precision is None  # 3 samples: no 95% interval exists
     assert s.to_ms_dict()["median"] == 2.0 and s.to_ms_dict()["n"] == 3
     with pytest.raises(ValueError):
         s.ms("cv")
