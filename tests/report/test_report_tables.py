@@ -35,7 +35,7 @@ CSV_COLUMNS = [
     "fer_ci_low", "fer_ci_high", "rw_ci_low", "rw_ci_high", "rw_per_class",  # appended: names keep their meaning
     "export_runtime", "quant", "trimmed_mean_ms", "runtime_load_ms", "mem_runtime_kb", "peak_rss_kb", "foreground",
     "fer_change_vs_lite_fp32", "fer_change_ci_low", "fer_change_ci_high", "same_model_devices", "device_spread",
-    "median_ci_low_ms", "median_ci_high_ms",
+    "median_ci_low_ms", "median_ci_high_ms", "timed_stop",
 ]
 SECTION_HEADERS = {
     "Size": ["Model", "Status", "Params", "Model MB", "APK+model MB", "Model share %", "Installed MB"],

@@ -74,6 +74,10 @@ class Settings:
                                  protocol="min_s")
     max_seconds: float = setting(float(_LATENCY["max_s"]), "timed phase stops here", minimum=0.001,
                                  protocol="max_s")
+    target_precision: float = setting(float(_LATENCY["target_precision"]),
+                                      "time on past the minimums until the median's 95% interval is within this "
+                                      "fraction of the median (0.01: +-1%), or max_seconds; 0: off (at most 0.5)",
+                                      minimum=0.0, protocol="target_precision")
     threads: int = setting(int(_LATENCY["threads"]), "runtime threads", minimum=1, protocol="threads")
     repeats: int = setting(1, "latency repeats per model, for run-to-run spread", minimum=1)
     cooldown: str = setting("thermal", "between models: wait for thermal status none and the battery back near its "
@@ -109,7 +113,10 @@ class Settings:
 
     def protocol_args(self) -> dict[str, Any]:
         """The runner's latency arguments, under their protocol names."""
-        return {f.metadata["protocol"]: getattr(self, f.name) for f in fields(self) if f.metadata["protocol"]}
+        args = {f.metadata["protocol"]: getattr(self, f.name) for f in fields(self) if f.metadata["protocol"]}
+        if not args["target_precision"]:
+            del args["target_precision"]  # off: not sent, so runners built before it still accept the call
+        return args
 
 
 SETTINGS = {f.name: f for f in fields(Settings)}
@@ -198,6 +205,9 @@ def build_settings(config: str | Path | None = None, **options: Any) -> Settings
     _check_servers(settings)
     if settings.install and not settings.apk:
         raise ConfigError("--install needs --apk PATH (the runner APK to install)")
+    if settings.target_precision > 0.5:
+        raise ConfigError(f"target_precision must be at most 0.5 (a fraction of the median: 0.01 is 1%), "
+                          f"got {settings.target_precision}")
     if settings.min_seconds > settings.max_seconds or settings.warmup_seconds > settings.max_seconds:
         raise ConfigError(f"min_seconds and warmup_seconds must not exceed max_seconds ({settings.max_seconds})")
     return settings

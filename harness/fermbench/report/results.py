@@ -88,6 +88,8 @@ class ModelResult:
     rw_per_class: tuple[ClassAccuracy, ...]  # every class, absent ones with n = 0
     warnings: tuple[StatWarning, ...]
     device_spread: DeviceSpread | None = None  # the variant on every device of this model in the session (2+)
+    stop_reasons: tuple[str, ...] = ()  # what ended each successful repeat's timed phase
+    target_precision: float | None = None  # the session's --target-precision, when one was asked
 
     @property
     def variant(self) -> store.Variant:
@@ -207,6 +209,9 @@ def _result_warnings(r: ModelResult) -> list[StatWarning]:
         name = THERMAL_NAMES[min(r.thermal_max, len(THERMAL_NAMES) - 1)]
         out.append(StatWarning("thermal", f"thermal throttling seen (status {r.thermal_max}, {name})",
                                "raise --cooldown and rerun once the device is cool"))
+    if r.target_precision and "max_s" in r.stop_reasons:
+        out.append(StatWarning("imprecise", f"--target-precision {r.target_precision:g} not reached: the timed phase "
+                                            f"stopped at --max-seconds", "raise --max-seconds, or quiet the device"))
     if r.trained is False:
         out.append(StatWarning("untrained", "untrained weights: accuracy is chance",
                                "train it (`fermbench train`) and export the checkpoint"))
@@ -326,6 +331,9 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, la
         rw_interval=_interval(rw.accuracy, rw.counts.classified) if rw and rw.counts else None,
         rw_per_class=_per_class(photo_rows) if rw else (),
         warnings=(),
+        stop_reasons=tuple(lat.stop_reason for lat in ok if lat.stop_reason),
+        target_precision=next((lat.settings.target_precision for lat in ok
+                               if lat.settings is not None and lat.settings.target_precision), None),
     )
     return dataclasses.replace(result, warnings=tuple(_device_warnings(dev) + _result_warnings(result)))
 

@@ -130,6 +130,8 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     # appended later: the median's distribution-free 95% interval (order statistics; none below 6 samples)
     "median_ci_low_ms": lambda r: r.latency.median_ci_ms[0] if r.latency and r.latency.median_ci_ms else None,
     "median_ci_high_ms": lambda r: r.latency.median_ci_ms[1] if r.latency and r.latency.median_ci_ms else None,
+    # what ended each repeat's timed phase: count_and_time, precision (--target-precision met), max_runs, max_s
+    "timed_stop": lambda r: list(r.stop_reasons) or None,
 }
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
 
@@ -244,6 +246,7 @@ WARNING_CELL = {
     "heavy_tail": "p99_ms",
     "high_spread": "cv",
     "below_resolution": "median_ms",
+    "imprecise": "median_ci",
     "repeat_spread": "median_ms",
     "thermal": "median_ms",
     "untrained": "fer_acc_device",
