@@ -111,6 +111,10 @@ def training_chart(runs: dict[str, TrainingRun], metric: str, title: str, ylabel
     devices = sorted({r.device or "unknown" for r in runs.values()})
     dates = sorted({(r.started or "")[:10] for r in runs.values()} - {""})
     subtitle = f"trained on: {', '.join(devices)}" + (f" · {', '.join(dates)}" if dates else "")
+    if metric != "train_loss":  # which precision validation ran in: bf16 figures are not the shipped model's
+        subtitle += " · validation in " + ", ".join(
+            f"{m} {runs[m].val_precision}" + ("" if runs[m].val_precision == "fp32" else " (the model ships in fp32)")
+            for m in sorted(runs))
     if metric == "val_acc":
         counts = sorted({f"n={r.val_count:,}" for r in runs.values() if r.val_count})
         subtitle += "\nshaded: 95% Wilson interval" + (f" ({', '.join(counts)} validation images)" if counts else "")

@@ -104,7 +104,9 @@ def training_findings(results: Sequence[ModelResult]) -> list[Finding]:
             out.append(Finding(claim, UNKNOWN, f"{why}; run {r.training.run_id if r.training else 'unknown'}"))
             continue
         verdict = (SUPPORTS if found.overfits else CONTRADICTS) if study else ("yes" if found.overfits else "no")
-        out.append(Finding(claim, verdict, f"{found.text()} (one training run, {r.curve.run_id if r.curve else ''})"))
+        assert r.curve is not None
+        out.append(Finding(claim, verdict, f"{found.text()} (one training run, {r.curve.run_id}; validation "
+                                           f"in {r.curve.val_precision})"))
     if OVERFIT_MODEL not in {r.model for r in trained}:
         out.insert(0, Finding(f"{OVERFIT_MODEL} overfits: validation loss rises while training loss keeps falling "
                               f"(the study's claim)", UNKNOWN, f"{OVERFIT_MODEL} is not a trained model of this session"))
