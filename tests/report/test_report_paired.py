@@ -22,7 +22,7 @@ DEVICE = DeviceInfo(serial="sim-1", kind="sim", name="sim-1", abi=None, runtime=
 
 def result(model: str, correct: np.ndarray, *, curve: TrainingRun | None = None) -> ModelResult:
     """A trained model's result whose FER-2013 accuracy is that of `correct` (its Wilson interval)."""
-    blank = {f.name: None for f in dataclasses.fields(ModelResult)}
+    blank = {f.name: None for f in dataclasses.fields(ModelResult) if f.default is dataclasses.MISSING}
     blank.update(session="s1", date="2026-12-07", device=DEVICE, model=model, runtime="pytorch_android_lite-2.1.0",
                  quant="fp32", status="ok", trained=True, repeats=1, rw_per_class=(), warnings=(), curve=curve,
                  fer_interval=wilson(int(correct.sum()), correct.size))
@@ -110,3 +110,20 @@ def test_overfitting_is_read_per_model_from_its_own_curve():
     # the study's model with a falling validation loss contradicts the claim
     (only,) = fd.training_findings([result("deep_cnn", ones, curve=curve("deep_cnn", falling.val_loss, falling.train_loss))])
     assert only.verdict == "contradicts" and "lowest at epoch 5 of 5" in only.evidence
+
+
+def test_the_pairs_table_and_json_carry_every_pair():
+    from fermbench.report.results import ReportData
+    from fermbench.report.tables import pair_blocks, render_results
+
+    results, frame = two_models(only_a=254, only_b=319, both=2065, neither=951)
+    data = ReportData(results, {}, frame, [])
+    (block,) = pair_blocks(data)
+    (section,) = block.sections
+    assert section.rows == [["FER-2013", "deep_cnn - shallow_cnn", "3,589", "+1.8 [+0.5, +3.1]", "319", "254",
+                             "0.0074", "differ"]]
+    import json
+    doc = json.loads(render_results(data, "json"))
+    (pair,) = doc["accuracy_comparisons"][0]["pairs"]
+    assert (pair["model_a"], pair["model_b"], pair["only_b_correct"], pair["distinguishable"]) == \
+        ("shallow_cnn", "deep_cnn", 319, True)

@@ -212,7 +212,9 @@ def latency_chart(results: Sequence[ModelResult], samples: dict[tuple[str, str, 
             ci = r.latency.median_ci_ms if r.latency else None
             if ci is not None:
                 ax.errorbar(pos + 0.2, (ci[0] + ci[1]) / 2, yerr=(ci[1] - ci[0]) / 2, fmt="none", ecolor="black",
-                            capsize=3, label="median 95% CI" if pos == positions[0] else None)
+                            capsize=3, label="median's 95% interval (order statistics)" if pos == positions[0] else None)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", fontsize=8)
     ax.set_xticks(positions, [f"{_name(r)}\nmedian {_median_text(r, d)} ms\nn={d.size}" for r, d in zip(rows, data)],
                   fontsize=8)
     ax.set_ylabel("Inference latency (ms, one image 1x1x48x48)")

@@ -331,8 +331,8 @@ def pair_blocks(data: ReportData) -> list[Block]:
     blocks = []
     for heading, pairs in accuracy_pairs(data):
         section = Section("Accuracy, model against model on the same images",
-                          ["Data", "Models", "Images", "Difference (pts) [95% CI]", "Only left right",
-                           "Only right right", "McNemar p", "Verdict"], [], numeric={2, 3, 4, 5, 6})
+                          ["Data", "Models (first - second)", "Images", "Difference (pts) [95% CI]", "Only first right",
+                           "Only second right", "McNemar p", "Verdict"], [], numeric={2, 3, 4, 5, 6})
         for pair in pairs:
             c = pair.comparison
             names = f"{pair.b.model} - {pair.a.model}"
