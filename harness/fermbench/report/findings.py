@@ -123,6 +123,12 @@ def size_findings(results: Sequence[ModelResult]) -> list[Finding]:
     return [Finding(claim, SUPPORTS if larger else CONTRADICTS, shown)]
 
 
+def _median_text(lat: stats.LatencySummary) -> str:
+    """'7.161 ms [6.908-7.505]': a median with its 95% interval where there is one."""
+    ci = lat.median_ci_ms
+    return f"{lat.median_ms:.3f} ms" + (f" [{ci[0]:.3f}-{ci[1]:.3f}]" if ci else "")
+
+
 def speed_finding(results: Sequence[ModelResult], samples: dict[tuple[str, str, str], np.ndarray[Any, Any]]) -> Finding:
     timed = [r for r in results if r.latency is not None and r.key in samples]
     question = "fastest model on this device"
@@ -131,7 +137,7 @@ def speed_finding(results: Sequence[ModelResult], samples: dict[tuple[str, str, 
     ranked = sorted(timed, key=lambda r: r.latency.median if r.latency else 0.0)
     best = ranked[0]
     assert best.latency is not None
-    text = ", ".join(f"{r.model} {r.latency.median_ms:.3f} ms (n={r.latency.n})" for r in ranked if r.latency)
+    text = ", ".join(f"{r.model} {_median_text(r.latency)} (n={r.latency.n})" for r in ranked if r.latency)
     if len(ranked) == 1:
         return Finding(question, best.model, text)
     cmp = stats.compare_medians(samples[best.key], samples[ranked[1].key])
