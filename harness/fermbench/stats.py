@@ -13,8 +13,12 @@ Definitions used throughout:
 - trimmed_mean is the mean of the middle 80 %: sorted x[n // 10 : 9 * n // 10], the slice
   ExecuTorch's Android benchmark app reports as trimmean_inference_latency, so the figures compare
   with theirs; for a single sample (an empty slice) it is that sample.
+- median_ci_low/high: the median's distribution-free 95% interval, two order statistics of the
+  samples (intervals.median_interval); None below 6 samples, where none exists.
 - A comparison's ratio is median(candidate) / median(baseline): below 1 means the candidate
   is faster.
+- A variant measured in several repeats is summarised over all its timed samples pooled
+  (`variant_latency`); the repeats' medians give its run-to-run spread.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
+from scipy import stats as sps
+
+from .intervals import median_interval
 
 NS_PER_MS = 1_000_000.0
 
@@ -65,6 +72,8 @@ class LatencySummary:
     cv: float
     mad: float
     trimmed_mean: float | None = None  # mean of the middle 80%; None in summaries stored before it existed
+    median_ci_low: float | None = None  # the median's 95% order-statistic interval; None below 6 samples
+    median_ci_high: float | None = None  # (and in summaries stored before it existed)
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -83,6 +92,20 @@ class LatencySummary:
     @property
     def median_ms(self) -> float:
         return self.median / NS_PER_MS
+
+    @property
+    def median_ci_ms(self) -> tuple[float, float] | None:
+        """The median's 95% interval in ms, when there is one."""
+        if self.median_ci_low is None or self.median_ci_high is None:
+            return None
+        return self.median_ci_low / NS_PER_MS, self.median_ci_high / NS_PER_MS
+
+    @property
+    def median_precision(self) -> float | None:
+        """The interval's half-width relative to the median (0.01: within 1%)."""
+        if self.median_ci_low is None or self.median_ci_high is None or self.median <= 0:
+            return None
+        return (self.median_ci_high - self.median_ci_low) / 2 / self.median
 
     @property
     def p90_ms(self) -> float:
@@ -122,6 +145,7 @@ def summarize_ns(samples: Iterable[float]) -> LatencySummary:
     median, p90, p99 = (float(v) for v in np.percentile(x, [50, 90, 99]))
     mean = float(x.mean())
     std = float(x.std(ddof=1)) if x.size > 1 else 0.0
+    ci = median_interval(x)
     return LatencySummary(
         n=int(x.size),
         median=median,
@@ -134,7 +158,31 @@ def summarize_ns(samples: Iterable[float]) -> LatencySummary:
         std=std,
         cv=std / mean if mean > 0 else 0.0,
         mad=float(np.median(np.abs(x - median))),
+        median_ci_low=ci.low if ci else None,
+        median_ci_high=ci.high if ci else None,
     )
+
+
+@dataclass(frozen=True)
+class VariantLatency:
+    """One variant's latency on one device: every repeat's timed samples pooled, and the repeats'
+    medians for the run-to-run spread. `fermbench run`'s closing table and `fermbench report`
+    both show this, so one session has one median."""
+
+    summary: LatencySummary
+    repeat_medians: tuple[float, ...]  # ns, one per repeat, in repeat order
+    repeat_spread: float | None  # (max - min) / median of the repeats' medians; None for one repeat
+
+
+def variant_latency(repeats: Sequence[Iterable[float]]) -> VariantLatency | None:
+    """The summary of a variant's repeats (each an iterable of timed ns); None when none has samples."""
+    arrays = [np.asarray(list(r) if not isinstance(r, np.ndarray) else r, dtype=np.float64) for r in repeats]
+    arrays = [a for a in arrays if a.size]
+    if not arrays:
+        return None
+    medians = tuple(float(np.median(a)) for a in arrays)
+    spread = repeat_spread([[m] for m in medians]).relative_range if len(medians) > 1 else None
+    return VariantLatency(summarize_ns(np.concatenate(arrays)), medians, spread)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -185,9 +233,8 @@ def compare_medians(
     med_a = float(np.median(a))
     med_b = float(np.median(b))
     ratio = _ratio(med_b, med_a)
-    boot = _bootstrap_ratios(a, b, n_boot, seed)
+    ci_low, ci_high = _bootstrap_ratio_ci(a, b, n_boot, seed, confidence)
     alpha = 1.0 - confidence
-    ci_low, ci_high = (float(v) for v in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
     p_value, test = mann_whitney_u(a, b)
     significant = p_value < alpha and (ci_high < 1.0 or ci_low > 1.0) and abs(ratio - 1.0) >= min_change
     verdict: Verdict = "no change"
@@ -212,93 +259,47 @@ def _ratio(num: float, den: float) -> float:
     return num / den
 
 
-def _bootstrap_medians(x: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    # Resample in chunks so that 100k samples x 2000 resamples never needs GBs at once.
-    out = np.empty(n_boot)
-    chunk = max(1, min(n_boot, 4_000_000 // max(x.size, 1)))
-    for start in range(0, n_boot, chunk):
-        rows = min(chunk, n_boot - start)
-        idx = rng.integers(0, x.size, size=(rows, x.size))
-        out[start : start + rows] = np.median(x[idx], axis=1)
-    return out
-
-
-def _bootstrap_ratios(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    med_a = _bootstrap_medians(a, n_boot, rng)
-    med_b = _bootstrap_medians(b, n_boot, rng)
+def _median_ratio(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    """median(b) / median(a) along axis; 1 where both are 0, inf where only a's is."""
+    med_a, med_b = np.median(a, axis=axis), np.median(b, axis=axis)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(med_a > 0, med_b / np.where(med_a > 0, med_a, 1.0), np.where(med_b > 0, np.inf, 1.0))
-    return ratios
+        return np.where(med_a > 0, med_b / np.where(med_a > 0, med_a, 1.0), np.where(med_b > 0, np.inf, 1.0))
 
 
-def rankdata(x: np.ndarray) -> np.ndarray:
-    """Ranks starting at 1, ties given the mean of the ranks they span (midranks)."""
-    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    midranks = ends - (counts - 1) / 2.0
-    return midranks[inverse]
+def _bootstrap_ratio_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, confidence: float) -> tuple[float, float]:
+    """Percentile bootstrap interval of the ratio of medians (scipy.stats.bootstrap), each set
+    resampled on its own; batched so that 100k samples x 2000 resamples never needs GBs at once."""
+    if np.all(a == a[0]) and np.all(b == b[0]):
+        value = float(_median_ratio(a, b))
+        return value, value  # every resample is the same: scipy would call the data degenerate
+    res = sps.bootstrap((a, b), _median_ratio, n_resamples=n_boot, confidence_level=confidence, method="percentile",
+                        vectorized=True, paired=False, batch=max(1, 4_000_000 // max(a.size, b.size)),
+                        rng=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-# Exact distribution only for small samples without ties; the count tables grow as n1*n2*n1*n2.
+# Exact distribution only for small samples without ties (as scipy's "auto" would choose, made explicit).
 EXACT_MAX_N = 25
 
 
 def mann_whitney_u(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> tuple[float, str]:
-    """Two-sided Mann-Whitney U test: (p_value, method).
+    """Two-sided Mann-Whitney U test (scipy.stats.mannwhitneyu): (p_value, method).
 
-    Exact (the null distribution of U counted) when both samples have at most EXACT_MAX_N
-    values and there are no ties; otherwise the normal approximation with tie correction and
-    continuity correction.
+    Exact when both samples have at most EXACT_MAX_N values and there are no ties; otherwise the
+    normal approximation with tie correction and continuity correction.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    n1, n2 = a.size, b.size
-    if n1 == 0 or n2 == 0:
+    if a.size == 0 or b.size == 0:
         raise ValueError("mann_whitney_u needs samples on both sides")
     pooled = np.concatenate([a, b])
-    ranks = rankdata(pooled)
-    u1 = float(ranks[:n1].sum() - n1 * (n1 + 1) / 2.0)
+    if np.all(pooled == pooled[0]):
+        return 1.0, "mann-whitney normal"  # every value identical: no evidence of any difference
     has_ties = np.unique(pooled).size < pooled.size
-    if max(n1, n2) <= EXACT_MAX_N and not has_ties:
-        return _mwu_exact_p(int(round(u1)), n1, n2), "mann-whitney exact"
-    return _mwu_normal_p(u1, n1, n2, pooled), "mann-whitney normal"
-
-
-def _u_counts(n1: int, n2: int) -> np.ndarray:
-    """Number of orderings giving each U = 0..n1*n2 (recurrence c(m,n)[u] = c(m-1,n)[u-n] + c(m,n-1)[u])."""
-    # table[m][n] for the current row only; float64 is exact here (C(50,25) < 2**53).
-    prev = [np.ones(1) for _ in range(n2 + 1)]  # m = 0: U is always 0
-    for m in range(1, n1 + 1):
-        row = [np.ones(1)]  # n = 0: U is always 0
-        for n in range(1, n2 + 1):
-            c = np.zeros(m * n + 1)
-            up = prev[n]  # c(m-1, n), shifted by n
-            c[n : n + up.size] += up
-            left = row[n - 1]  # c(m, n-1)
-            c[: left.size] += left
-            row.append(c)
-        prev = row
-    return prev[n2]
-
-
-def _mwu_exact_p(u: int, n1: int, n2: int) -> float:
-    counts = _u_counts(n1, n2)
-    total = counts.sum()
-    cdf_low = counts[: u + 1].sum() / total
-    cdf_high = counts[u:].sum() / total
-    return float(min(1.0, 2.0 * min(cdf_low, cdf_high)))
-
-
-def _mwu_normal_p(u1: float, n1: int, n2: int, pooled: np.ndarray) -> float:
-    n = n1 + n2
-    _, tie_counts = np.unique(pooled, return_counts=True)
-    tie_term = float((tie_counts**3 - tie_counts).sum()) / (n * (n - 1)) if n > 1 else 0.0
-    var = n1 * n2 / 12.0 * ((n + 1) - tie_term)
-    if var <= 0:
-        return 1.0  # every value identical: no evidence of any difference
-    z = max(0.0, abs(u1 - n1 * n2 / 2.0) - 0.5) / math.sqrt(var)
-    return float(min(1.0, math.erfc(z / math.sqrt(2.0))))
+    if max(a.size, b.size) <= EXACT_MAX_N and not has_ties:
+        return float(sps.mannwhitneyu(a, b, alternative="two-sided", method="exact").pvalue), "mann-whitney exact"
+    res = sps.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic", use_continuity=True)
+    return float(min(1.0, res.pvalue)), "mann-whitney normal"
 
 
 # ---------------------------------------------------------------------------------------------

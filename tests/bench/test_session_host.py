@@ -108,3 +108,24 @@ def test_untrained_models_are_announced_loudly(tiny, models_copy, tmp_path):
     run_benchmark(settings, out=tmp_path / "results", model_dir=models_copy, progress=progress)
     warnings = [line for line in progress.lines if "UNTRAINED" in line]
     assert len(warnings) == 1 and warnings[0].startswith("WARNING resnet9:")
+
+
+def test_target_precision_is_sent_recorded_and_reported(tiny, bench_models, tmp_path):
+    """--target-precision reaches the runner, which records what stopped it; the report shows it, and warns
+    where the precision was not reached before --max-seconds."""
+    from fermbench.report.results import build_report_data
+    from fermbench.report.tables import result_row
+
+    loose = tiny(devices=("host",), models=("shallow_cnn",), target_precision=0.5, max_seconds=30.0)
+    outcome = run_benchmark(loose, out=tmp_path / "results", model_dir=bench_models)
+    (rec,) = outcome.records
+    (lat,) = rec.latency
+    assert lat.stop_reason == "precision" and lat.settings.target_precision == 0.5
+    assert lat.summary.median_precision <= 0.5
+    strict = tiny(devices=("host",), models=("shallow_cnn",), target_precision=1e-6, max_seconds=0.3)
+    outcome = run_benchmark(strict, out=tmp_path / "results", model_dir=bench_models)
+    (rec,) = outcome.records
+    assert rec.latency[0].stop_reason == "max_s"
+    (result,) = build_report_data([outcome.store.path]).results
+    assert result_row(result)["timed_stop"] == ["max_s"]
+    assert "imprecise" in [w.code for w in result.warnings]

@@ -14,6 +14,7 @@ import pytest
 from fermbench.bench.commands import run_cmd
 from fermbench.bench.settings import KEYS, SETTINGS, Settings, build_settings, option_help, read_config
 from fermbench.runner import protocol as p
+from fermbench.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 JAVA_SETTINGS = ROOT / "android-runner" / "app" / "src" / "main" / "java" / "org" / "fermbench" / "runner" / "RunSettings.java"
@@ -75,3 +76,13 @@ def test_java_runner_defaults_match_the_protocol_table():
     assert classify and {classify.group(1): classify.group(2)} == p.DEFAULTS["classify"]
     inline = re.search(r"DEFAULT_INLINE_MAX_BYTES = (\d+);", text)
     assert inline and int(inline.group(1)) == p.DEFAULT_INLINE_MAX_BYTES
+
+
+def test_target_precision_is_a_setting_sent_only_when_asked():
+    assert "target_precision" not in build_settings().protocol_args()  # off: runners built before it still answer
+    args = build_settings(target_precision=0.01).protocol_args()
+    assert p.parse_extras(p.latency_args("/data/local/tmp/m.ptl", **args)).target_precision == 0.01
+    with pytest.raises(ConfigError, match="target_precision must be at most 0.5"):
+        build_settings(target_precision=1.0)
+    with pytest.raises(ConfigError, match="target_precision must be at least 0 "):
+        build_settings(target_precision=-0.1)

@@ -102,3 +102,17 @@ def test_confusion_matrix_counts():
     cm = charts.confusion_matrix([0, 0, 1, 6, 6, 6], [0, 1, 1, 6, 6, 0])
     assert cm.shape == (7, 7) and cm.sum() == 6
     assert cm[0, 0] == 1 and cm[0, 1] == 1 and cm[1, 1] == 1 and cm[6, 6] == 2 and cm[6, 0] == 1
+
+
+def test_latency_chart_shows_each_median_with_its_interval(bench_sessions):
+    bench = bench_sessions
+    data = build_report_data([bench.host], root=bench.results)
+    fig = charts.latency_chart(data.results, data.samples)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    timed = [r for r in data.results if r.key in data.samples]
+    assert len(labels) == len(timed)
+    for label, r in zip(labels, timed):
+        low, high = r.latency.median_ci_ms
+        assert f"[{low:.3f}-{high:.3f}]" in label and low <= r.latency.median_ms <= high
+    bars = [c for c in fig.axes[0].collections if type(c).__name__ == "LineCollection"]
+    assert len(bars) >= len(timed)  # one error bar per timed model

@@ -11,6 +11,8 @@ import io
 import json
 
 import numpy as np
+
+from fermbench.intervals import median_ranks
 import pytest
 from click.testing import CliRunner
 
@@ -33,10 +35,12 @@ CSV_COLUMNS = [
     "fer_ci_low", "fer_ci_high", "rw_ci_low", "rw_ci_high", "rw_per_class",  # appended: names keep their meaning
     "export_runtime", "quant", "trimmed_mean_ms", "runtime_load_ms", "mem_runtime_kb", "peak_rss_kb", "foreground",
     "fer_change_vs_lite_fp32", "fer_change_ci_low", "fer_change_ci_high", "same_model_devices", "device_spread",
+    "median_ci_low_ms", "median_ci_high_ms", "timed_stop",
 ]
 SECTION_HEADERS = {
     "Size": ["Model", "Status", "Params", "Model MB", "APK+model MB", "Model share %", "Installed MB"],
-    "Latency (ms)": ["Model", "Threads", "Runtime load", "Load", "First", "Median", "Trimmed", "p90", "p99", "Min",
+    "Latency (ms)": ["Model", "Threads", "Runtime load", "Load", "First", "Median", "Median 95% CI", "Trimmed",
+                     "p90", "p99", "Min",
                      "CV %", "n", "Mem runtime MiB", "Mem load MiB", "Mem run MiB", "Peak RSS MiB", "Foreground"],
     "Accuracy (%)": ["Model", "FER n", "FER device", "FER 95% CI", "vs Lite fp32 (pts)", "FER host", "Agree",
                      "Real-world", "RW 95% CI",
@@ -97,6 +101,9 @@ def test_markdown_golden_structure_and_store_numbers(bench_sessions):
             continue
         row = latency[model]
         assert row["Median"] == f"{np.median(timed) / 1e6:.3f}"
+        low, high, _ = median_ranks(timed.size)  # order statistics of the pooled timed samples
+        ordered = np.sort(timed) / 1e6
+        assert row["Median 95% CI"] == f"{ordered[low - 1]:.3f}-{ordered[high - 1]:.3f}"
         assert row["p90"] == f"{np.percentile(timed, 90) / 1e6:.3f}"
         assert row["p99"] == f"{np.percentile(timed, 99) / 1e6:.3f}"
         assert row["Min"] == f"{timed.min() / 1e6:.3f}"

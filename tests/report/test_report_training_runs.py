@@ -101,3 +101,20 @@ def test_summary_from_checkpoint_meta():
     s = summary_from_meta(meta)
     assert (s.run_id, s.epochs, s.val_acc) == ("r1", 20, 0.62)
     assert summary_from_meta({"trained": False}) is None
+
+
+def test_validation_curves_name_the_precision_they_were_measured_in():
+    from pathlib import Path
+
+    from fermbench.report import charts
+    from fermbench.report.training import TrainingRun as Run
+
+    def run(model: str, info: dict) -> Run:
+        return Run(f"{model}-r", model, Path("."), (1, 2), (1.0, 0.8), (1.1, 0.9), (0.4, 0.5), info=info)
+
+    old_bf16 = run("resnet9", {"config": {"precision": "bf16"}})  # validated in its training precision then
+    new = run("shallow_cnn", {"config": {"precision": "bf16"}, "val_precision": "fp32"})
+    assert (old_bf16.val_precision, new.val_precision) == ("bf16", "fp32")
+    fig = charts.training_chart({"resnet9": old_bf16, "shallow_cnn": new}, "val_loss", "Chart 2", "loss")
+    subtitle = " ".join(t.get_text() for t in fig.texts) + fig.axes[0].get_title(loc="left")
+    assert "resnet9 bf16 (the model ships in fp32)" in subtitle and "shallow_cnn fp32" in subtitle

@@ -155,3 +155,20 @@ def test_repeats_that_disagree_are_flagged(synthetic, tmp_path):
     assert drifting["repeat_spread"] == pytest.approx((max(medians) - min(medians)) / np.median(medians))
     assert f"⚠ drifting: repeats' medians {drifting['repeat_spread']:.0%} apart" in run_report(tmp_path, sid,
                                                                                               "--format", "markdown")
+
+
+def test_compare_shows_each_median_with_its_order_statistic_interval(synthetic, tmp_path):
+    import numpy as np
+
+    from fermbench.intervals import median_ranks
+
+    a, b = two_sessions(synthetic, tmp_path, 1.5)
+    rows = compare(tmp_path, a, b)
+    low, high, _ = median_ranks(N)
+    for i, (model, med) in enumerate(MEDIAN_MS.items()):
+        drawn = np.sort(np.asarray(synthetic.lognormal_ns(i, N, med, 0.05), dtype=float)) / 1e6
+        row = rows[model]
+        assert (row["median_a_ci_low_ms"], row["median_a_ci_high_ms"]) == pytest.approx((drawn[low - 1], drawn[high - 1]))
+        assert row["median_b_ci_low_ms"] <= row["median_b_ms"] <= row["median_b_ci_high_ms"]
+    text = run_report(tmp_path, "--compare", a, b, "--format", "markdown")
+    assert f"[{rows['shallow_cnn']['median_a_ci_low_ms']:.3f}-{rows['shallow_cnn']['median_a_ci_high_ms']:.3f}]" in text

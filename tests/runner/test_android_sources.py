@@ -152,6 +152,9 @@ def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
         "latency": {**lat, **QUICK},
         "latency_count_cap": {**lat, "runs": "3", "min_s": "30", "max_runs": "4", "max_s": "60", "warmup_runs": "0", "warmup_min_s": "0"},
         "latency_time_cap": {**lat, "runs": "10000000", "max_runs": "10000000", "min_s": "0", "max_s": "0.02", "warmup_runs": "0", "warmup_min_s": "0"},
+        "latency_precision": {**lat, **QUICK, "target_precision": "0.5", "max_s": "5"},
+        "precision_over_half": {**lat, "target_precision": "0.6"},
+        "precision_negative": {**lat, "target_precision": "-0.1"},
         "classify": cls,
         "model_missing": {**lat, **QUICK, "model": f["missing"]},
         "model_load_failed": {**lat, **QUICK, "model": f["junk"]},
@@ -189,8 +192,43 @@ def test_java_core_and_host_runner_give_the_same_answers(jvm_classes, files, tmp
         host.run_instrumentation(extras, Path, chunks.append, external_dir=str(tmp_path / "host"))
         java_code, host_code = outcome_code(java_texts[name]), outcome_code("".join(chunks))
         assert java_code == host_code, f"{name}: java {java_code}, host {host_code}\n{java_texts[name]}"
-        expected = name if name in p.ERROR_CODES else ("ok" if name in ("info", "latency", "classify") or "cap" in name else "bad_arguments")
+        expected = name if name in p.ERROR_CODES else ("ok" if name in ("info", "classify") or "cap" in name
+                                                       or name.startswith("latency") else "bad_arguments")
         assert java_code == expected, name
+
+
+def test_java_precision_rule_is_the_hosts(jvm_classes, tmp_path):
+    """The Java runner's median ranks and stop test against the host's, on the same samples."""
+    source = tmp_path / "org" / "fermbench" / "runner" / "PrecisionCheck.java"
+    source.parent.mkdir(parents=True)
+    source.write_text("""package org.fermbench.runner;
+public class PrecisionCheck {
+    public static void main(String[] args) {
+        StringBuilder out = new StringBuilder();
+        for (int n = 1; n < 3000; n++) out.append(Benchmark.medianLowerRank(n)).append('\\n');
+        long[] x = new long[400];
+        for (int i = 0; i < x.length; i++) x[i] = 1000000L + (i * 7919L) % 20011L;
+        for (int n = 6; n <= x.length; n += 37) {
+            out.append(Benchmark.precisionReached(x, n, 0.005)).append(' ').append(Benchmark.precisionReached(x, n, 0.002)).append('\\n');
+        }
+        System.out.print(out);
+    }
+}
+""")
+    done = _javac(tmp_path / "classes", [str(source)], classpath=str(jvm_classes))
+    assert done.returncode == 0, done.stderr
+    run = subprocess.run([JAVA, "-cp", f"{tmp_path / 'classes'}{os.pathsep}{jvm_classes}", "org.fermbench.runner.PrecisionCheck"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    ranks = [int(v) for v in lines[:2999]]
+    assert ranks == [(p.precision_ranks(n) or (0, 0))[0] for n in range(1, 3000)]
+    x = [1_000_000 + (i * 7919) % 20011 for i in range(400)]
+    expected = [f"{str(p.precision_reached(x, n, 0.005)).lower()} {str(p.precision_reached(x, n, 0.002)).lower()}"
+                for n in range(6, 401, 37)]
+    assert lines[2999:] == expected
+    answers = " ".join(expected).split()
+    assert "true" in answers and "false" in answers  # the samples reach one target and not the other
 
 
 def test_java_results_decode_into_the_protocol_dataclasses(jvm_classes, files, tmp_path):

@@ -29,6 +29,23 @@ def test_summary_of_known_samples_uses_linear_interpolation():
     assert s.mad == 10.0  # |x - 25| = 15 5 5 15 -> median 10
 
 
+def test_summary_carries_the_median_interval_from_order_statistics():
+    s = stats.summarize_ns([float(v) for v in range(1, 101)])  # 1..100: ranks 40 and 61
+    assert (s.median_ci_low, s.median_ci_high) == (40.0, 61.0)
+    assert s.median_precision == pytest.approx(10.5 / 50.5)
+
+
+def test_variant_latency_pools_repeats_and_keeps_their_medians():
+    # every timed sample of every repeat pooled; an empty repeat adds nothing
+    lat = stats.variant_latency([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [], [6.0, 6.0, 6.0]])
+    assert lat.summary.n == 10 and lat.summary.median == 5.5
+    assert lat.repeat_medians == (2.0, 5.5, 6.0)
+    assert lat.repeat_spread == pytest.approx((6.0 - 2.0) / 5.5)
+    one = stats.variant_latency([[3.0, 1.0]])
+    assert one.repeat_spread is None and one.summary.median == 2.0
+    assert stats.variant_latency([]) is None and stats.variant_latency([[]]) is None
+
+
 def test_summary_single_sample_has_zero_spread():
     s = stats.summarize_ns([1_500_000])
     assert (s.n, s.median, s.std, s.cv, s.mad) == (1, 1_500_000.0, 0.0, 0.0, 0.0)
@@ -38,7 +55,9 @@ def test_summary_ms_helpers_and_dicts():
     s = stats.summarize_ns([1_000_000, 2_000_000, 3_000_000])
     assert s.median_ms == 2.0 and s.min_ms == 1.0 and s.max_ms == 3.0 and s.ms("p90") == pytest.approx(2.8)
     d = s.to_dict()
-    assert list(d) == ["n", "median", "p90", "p99", "min", "max", "mean", "std", "cv", "mad", "trimmed_mean"]
+    assert list(d) == ["n", "median", "p90", "p99", "min", "max", "mean", "std", "cv", "mad", "trimmed_mean",
+                       "median_ci_low", "median_ci_high"]
+    assert s.median_ci_ms is None and s.median_precision is None  # 3 samples: no 95% interval exists
     assert s.to_ms_dict()["median"] == 2.0 and s.to_ms_dict()["n"] == 3
     with pytest.raises(ValueError):
         s.ms("cv")
@@ -75,8 +94,59 @@ def test_summary_rejects_bad_samples(bad):
 # -- rankdata / Mann-Whitney U -------------------------------------------------------------------
 
 
+# The hand-written Mann-Whitney U that stats.py carried before it used scipy: kept here, from the
+# published definitions, as an independent cross-check of what scipy now computes.
+
+
+def ref_rankdata(x: np.ndarray) -> np.ndarray:
+    """Ranks starting at 1, ties given the mean of the ranks they span (midranks)."""
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return (ends - (counts - 1) / 2.0)[inverse]
+
+
+def ref_u_counts(n1: int, n2: int) -> np.ndarray:
+    """Orderings giving each U = 0..n1*n2: c(m,n)[u] = c(m-1,n)[u-n] + c(m,n-1)[u]."""
+    prev = [np.ones(1) for _ in range(n2 + 1)]
+    for m in range(1, n1 + 1):
+        row = [np.ones(1)]
+        for n in range(1, n2 + 1):
+            c = np.zeros(m * n + 1)
+            c[n: n + prev[n].size] += prev[n]
+            c[: row[n - 1].size] += row[n - 1]
+            row.append(c)
+        prev = row
+    return prev[n2]
+
+
+def ref_mann_whitney(a: np.ndarray, b: np.ndarray, exact: bool) -> float:
+    n1, n2 = a.size, b.size
+    pooled = np.concatenate([a, b])
+    u1 = float(ref_rankdata(pooled)[:n1].sum() - n1 * (n1 + 1) / 2.0)
+    if exact:
+        counts = ref_u_counts(n1, n2)
+        u = int(round(u1))
+        return float(min(1.0, 2.0 * min(counts[: u + 1].sum(), counts[u:].sum()) / counts.sum()))
+    n = n1 + n2
+    _, ties = np.unique(pooled, return_counts=True)
+    var = n1 * n2 / 12.0 * ((n + 1) - float((ties**3 - ties).sum()) / (n * (n - 1)))
+    z = max(0.0, abs(u1 - n1 * n2 / 2.0) - 0.5) / math.sqrt(var)
+    return float(min(1.0, math.erfc(z / math.sqrt(2.0))))
+
+
 def test_rankdata_gives_midranks_to_ties():
-    assert stats.rankdata(np.array([10, 20, 20, 5])).tolist() == [2.0, 3.5, 3.5, 1.0]
+    assert ref_rankdata(np.array([10, 20, 20, 5])).tolist() == [2.0, 3.5, 3.5, 1.0]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_scipy_mann_whitney_matches_the_hand_computation(seed):
+    rng = np.random.default_rng(seed)
+    small_a, small_b = rng.normal(0, 1, 9), rng.normal(0.8, 1, 12)  # no ties, <= 25: exact
+    p, method = stats.mann_whitney_u(small_a, small_b)
+    assert method == "mann-whitney exact" and p == pytest.approx(ref_mann_whitney(small_a, small_b, True), rel=1e-9)
+    big_a, big_b = rng.integers(0, 40, 60).astype(float), rng.integers(3, 43, 80).astype(float)  # ties: normal
+    p, method = stats.mann_whitney_u(big_a, big_b)
+    assert method == "mann-whitney normal" and p == pytest.approx(ref_mann_whitney(big_a, big_b, False), rel=1e-9)
 
 
 def test_mann_whitney_exact_complete_separation():
@@ -87,7 +157,7 @@ def test_mann_whitney_exact_complete_separation():
 
 
 def test_mann_whitney_exact_counts_sum_to_binomial():
-    counts = stats._u_counts(6, 9)
+    counts = ref_u_counts(6, 9)
     assert counts.sum() == math.comb(15, 6)
     assert np.allclose(counts, counts[::-1])  # null distribution of U is symmetric
 

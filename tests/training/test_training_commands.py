@@ -65,3 +65,21 @@ def test_evaluate_reports_the_models_own_predictions(tmp_path):
 
     table = run("evaluate", "--checkpoint", str(ckpt), "--data", str(tmp_path), "--device", "cpu")
     assert table.exit_code == 0 and f"accuracy {got['accuracy']:.4f}" in table.output
+
+
+def test_evaluate_runs_in_fp32_by_default_whatever_the_training_precision(tmp_path):
+    data = write_csv(tmp_path / "fer2013.csv", {"PublicTest": 21})
+    images, labels = data["PublicTest"]
+    model = build_model("shallow_cnn", seed=4)
+    ckpt = save_checkpoint(tmp_path / "m.ckpt", "shallow_cnn", model, meta={"config": {"precision": "bf16"}})
+    args = ("evaluate", "--checkpoint", str(ckpt), "--data", str(tmp_path / "fer2013.csv"), "--json", "--device", "cpu")
+    got = json.loads(run(*args).output)
+    with torch.no_grad():
+        x = (torch.from_numpy(images).float().unsqueeze(1) / 255 - NORM_MEAN) / NORM_STD
+        fp32_loss = torch.nn.functional.cross_entropy(model(x), torch.from_numpy(labels)).item()
+    assert (got["precision"], got["trained_precision"]) == ("fp32", "bf16")
+    assert got["mean_loss"] == pytest.approx(fp32_loss, rel=1e-6)
+    bf16 = json.loads(run(*args, "--precision", "bf16").output)
+    assert bf16["precision"] == "bf16" and abs(bf16["mean_loss"] - fp32_loss) > 2e-6 * fp32_loss
+    table = run(*args[:-3], "--device", "cpu")
+    assert "inference in fp32 (as exported models run), trained in bf16" in " ".join(table.output.split())

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
     from rich.table import Table
 
+    from ..store import Record
     from .session import Outcome
 
 
@@ -63,29 +64,44 @@ class RichProgress(Progress):
         self.console.print(plain(text), soft_wrap=True, markup=False, highlight=False)  # logs and pipes: one line each
 
 
+def timed_repeats(outcome: Outcome, rec: Record) -> list[Any]:
+    """The timed samples (ns) of each successful repeat of a record, read back from the session."""
+    from ..store import StoredSession
+    from ..store.reader import sample_frames
+
+    ok = {lat.repeat for lat in rec.latency if lat.ok}
+    stored = StoredSession(outcome.store.path, outcome.store.info)
+    return [f[f.phase == "timed"].ns.to_numpy(dtype="float64") for f in sample_frames(stored, rec)
+            if int(f.repeat.iloc[0]) in ok] if ok else []
+
+
 def summary_table(outcome: Outcome) -> Table:
-    """One line per (device, model): what the run measured, read from the typed records."""
+    """One line per (device, model): what the run measured, read from the typed records. Latency is
+    stats.variant_latency over the stored samples, the same function `fermbench report` uses."""
     from rich.table import Table
+
+    from ..stats import variant_latency
 
     def pct(v: float | None) -> str:
         return "-" if v is None else f"{v:.1%}"
 
     table = Table(title=f"session {outcome.store.session_id}: {outcome.status}")
-    for col in ("device", "model", "status", "median ms", "p90 ms", "n", "FER dev/host", "agree", "photos", "app size"):
+    for col in ("device", "model", "status", "median ms [95% CI]", "p90 ms", "n", "FER dev/host", "agree", "photos", "app size"):
         table.add_column(col, justify="left" if col in ("device", "model", "status") else "right")
     several = len({(r.runtime, r.quant) for r in outcome.records}) > 1
     for rec in outcome.records:
-        lat = [r.summary for r in rec.latency if r.ok and r.summary is not None]
-        med = sorted(s.median / 1e6 for s in lat)
+        found = variant_latency(timed_repeats(outcome, rec))
+        lat = found.summary if found else None
+        ci = lat.median_ci_ms if lat else None
         acc = rec.accuracy if rec.accuracy is not None and rec.accuracy.ok else None
         rw = rec.realworld if rec.realworld is not None and rec.realworld.ok else None
         app = rec.appsize
         size = app and (app.apk_with_model_bytes or app.model_bytes)
         status = rec.status if rec.status == "ok" else f"[red]{rec.status}[/red]: {markup_safe((rec.error or '')[:60])}"
         table.add_row(markup_safe(rec.device), f"{rec.model} ({rec.runtime}, {rec.quant})" if several else rec.model, status,
-                      f"{med[len(med) // 2]:.3f}" if med else "-",
-                      f"{max(s.p90 for s in lat) / 1e6:.3f}" if lat else "-",
-                      str(sum(s.n for s in lat)) if lat else "-",
+                      "-" if lat is None else f"{lat.median_ms:.3f}" + (f" [{ci[0]:.3f}-{ci[1]:.3f}]" if ci else ""),
+                      f"{lat.p90_ms:.3f}" if lat else "-",
+                      str(lat.n) if lat else "-",
                       f"{pct(acc.device_accuracy)}/{pct(acc.host_accuracy)}" if acc else "-",
                       pct(acc.agreement) if acc else "-",
                       f"{pct(rw.accuracy)} ({rw.counts.classified}/{rw.counts.photos})" if rw and rw.counts else "-",

@@ -78,6 +78,11 @@ class Settings:
                                  maximum=3600.0, unit="seconds", protocol="min_s")
     max_seconds: float = setting(float(_LATENCY["max_s"]), "timed phase stops here", minimum=0.001,
                                  maximum=86400.0, unit="seconds", protocol="max_s")
+    target_precision: float = setting(float(_LATENCY["target_precision"]),
+                                      "time on past the minimums until the median's 95% interval is within this "
+                                      "fraction of the median (0.01: +-1%), or max_seconds; 0: off",
+                                      minimum=0.0, maximum=0.5, unit="(a fraction of the median)",
+                                      protocol="target_precision")
     threads: int = setting(int(_LATENCY["threads"]), "runtime threads", minimum=1, maximum=256, unit="threads",
                           protocol="threads")
     repeats: int = setting(1, "latency repeats per model, for run-to-run spread", minimum=1, maximum=1000,
@@ -119,7 +124,10 @@ class Settings:
 
     def protocol_args(self) -> dict[str, Any]:
         """The runner's latency arguments, under their protocol names."""
-        return {f.metadata["protocol"]: getattr(self, f.name) for f in fields(self) if f.metadata["protocol"]}
+        args = {f.metadata["protocol"]: getattr(self, f.name) for f in fields(self) if f.metadata["protocol"]}
+        if not args["target_precision"]:
+            del args["target_precision"]  # off: not sent, so runners built before it still accept the call
+        return args
 
 
 SETTINGS = {f.name: f for f in fields(Settings)}

@@ -111,6 +111,10 @@ def training_chart(runs: dict[str, TrainingRun], metric: str, title: str, ylabel
     devices = sorted({r.device or "unknown" for r in runs.values()})
     dates = sorted({(r.started or "")[:10] for r in runs.values()} - {""})
     subtitle = f"trained on: {', '.join(devices)}" + (f" · {', '.join(dates)}" if dates else "")
+    if metric != "train_loss":  # which precision validation ran in: bf16 figures are not the shipped model's
+        subtitle += " · validation in " + ", ".join(
+            f"{m} {runs[m].val_precision}" + ("" if runs[m].val_precision == "fp32" else " (the model ships in fp32)")
+            for m in sorted(runs))
     if metric == "val_acc":
         counts = sorted({f"n={r.val_count:,}" for r in runs.values() if r.val_count})
         subtitle += "\nshaded: 95% Wilson interval" + (f" ({', '.join(counts)} validation images)" if counts else "")
@@ -181,6 +185,12 @@ def app_size_chart(results: Sequence[ModelResult]) -> Figure:
 # --- Chart 6: latency distribution ----------------------------------------------------------
 
 
+def _median_text(r: ModelResult, ms: np.ndarray) -> str:
+    """'6.512 [6.48-6.55]': the median with its 95% interval where there is one."""
+    ci = r.latency.median_ci_ms if r.latency else None
+    return f"{np.median(ms):.3f}" + (f" [{ci[0]:.3f}-{ci[1]:.3f}]" if ci else "")
+
+
 def latency_chart(results: Sequence[ModelResult], samples: dict[tuple[str, str, str], np.ndarray],
                   seed: int = 0) -> Figure:
     fig = _figure(8.5, 5.5)
@@ -198,7 +208,14 @@ def latency_chart(results: Sequence[ModelResult], samples: dict[tuple[str, str, 
         medians = [float(np.median(v)) for v in data]
         if max(medians) / max(min(medians), 1e-9) > 20:
             ax.set_yscale("log")  # models an order of magnitude apart stay readable
-    ax.set_xticks(positions, [f"{_name(r)}\nmedian {np.median(d):.3f} ms\nn={d.size}" for r, d in zip(rows, data)],
+        for pos, r in zip(positions, rows):  # the median's 95% interval, beside its box
+            ci = r.latency.median_ci_ms if r.latency else None
+            if ci is not None:
+                ax.errorbar(pos + 0.2, (ci[0] + ci[1]) / 2, yerr=(ci[1] - ci[0]) / 2, fmt="none", ecolor="black",
+                            capsize=3, label="median's 95% interval (order statistics)" if pos == positions[0] else None)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="upper left", fontsize=8)
+    ax.set_xticks(positions, [f"{_name(r)}\nmedian {_median_text(r, d)} ms\nn={d.size}" for r, d in zip(rows, data)],
                   fontsize=8)
     ax.set_ylabel("Inference latency (ms, one image 1x1x48x48)")
     _title(fig, ax, "Chart 6 · Inference latency, every timed sample",

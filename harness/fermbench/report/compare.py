@@ -104,7 +104,14 @@ COMPARE_COLUMNS = (
     "model", "session_a", "session_b", "device_a", "device_b", "threads_a", "threads_b",
     "n_a", "n_b", "median_a_ms", "median_b_ms", "ratio", "ci_low", "ci_high", "confidence",
     "p_value", "test", "verdict", "reason", "warnings",
+    # appended later: each median's distribution-free 95% interval (order statistics)
+    "median_a_ci_low_ms", "median_a_ci_high_ms", "median_b_ci_low_ms", "median_b_ci_high_ms",
 )
+
+
+def _median_ci(r: ModelResult | None, end: int) -> float | None:
+    ci = r.latency.median_ci_ms if r is not None and r.latency is not None else None
+    return ci[end] if ci else None
 
 
 def comparison_row(c: ModelComparison) -> dict[str, Any]:
@@ -130,7 +137,16 @@ def comparison_row(c: ModelComparison) -> dict[str, Any]:
         "verdict": c.verdict,
         "reason": c.reason,
         "warnings": [w.code for w in c.warnings],
+        "median_a_ci_low_ms": _median_ci(c.a, 0), "median_a_ci_high_ms": _median_ci(c.a, 1),
+        "median_b_ci_low_ms": _median_ci(c.b, 0), "median_b_ci_high_ms": _median_ci(c.b, 1),
     }
+
+
+def _fmt_median(row: dict[str, Any], side: str) -> str:
+    """'7.161 [6.908-7.505]': one side's median with its 95% interval where there is one."""
+    low, high = row[f"median_{side}_ci_low_ms"], row[f"median_{side}_ci_high_ms"]
+    text = fmt_ms(row[f"median_{side}_ms"])
+    return text if low is None or high is None else f"{text} [{low:.3f}-{high:.3f}]"
 
 
 def _fmt_ratio(v: float | None) -> str:
@@ -152,13 +168,13 @@ def render_comparison(comparisons: list[ModelComparison], label_a: str, label_b:
             "comparisons": [{**row, "warnings": [w.to_dict() for w in c.warnings]} for row, c in zip(rows, comparisons)],
         })
     conf = next((c.comparison.confidence for c in comparisons if c.comparison), 0.95)
-    headers = ["Model", "Device A", "Device B", "Median A ms", "Median B ms", "B/A",
+    headers = ["Model", "Device A", "Device B", "Median A ms [95% CI]", "Median B ms [95% CI]", "B/A",
                f"{conf:.0%} CI", "p", "Verdict"]
     section = Section("Latency, B against A (ratio of medians from the raw samples)", headers, [],
                       numeric={3, 4, 5, 6, 7})
     for c, row in zip(comparisons, rows):
         ci = f"{row['ci_low']:.3f}–{row['ci_high']:.3f}" if c.comparison else "–"
-        section.rows.append([c.model, c.device_a, c.device_b, fmt_ms(row["median_a_ms"]), fmt_ms(row["median_b_ms"]),
+        section.rows.append([c.model, c.device_a, c.device_b, _fmt_median(row, "a"), _fmt_median(row, "b"),
                              _fmt_ratio(row["ratio"]), ci, _fmt_p(row["p_value"]), fmt_text(c.verdict)])
         if c.reason:
             section.notes.append(f"{c.model}: not comparable: {c.reason}")

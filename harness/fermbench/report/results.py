@@ -88,6 +88,8 @@ class ModelResult:
     rw_per_class: tuple[ClassAccuracy, ...]  # every class, absent ones with n = 0
     warnings: tuple[StatWarning, ...]
     device_spread: DeviceSpread | None = None  # the variant on every device of this model in the session (2+)
+    stop_reasons: tuple[str, ...] = ()  # what ended each successful repeat's timed phase
+    target_precision: float | None = None  # the session's --target-precision, when one was asked
 
     @property
     def variant(self) -> store.Variant:
@@ -207,6 +209,9 @@ def _result_warnings(r: ModelResult) -> list[StatWarning]:
         name = THERMAL_NAMES[min(r.thermal_max, len(THERMAL_NAMES) - 1)]
         out.append(StatWarning("thermal", f"thermal throttling seen (status {r.thermal_max}, {name})",
                                "raise --cooldown and rerun once the device is cool"))
+    if r.target_precision and "max_s" in r.stop_reasons:
+        out.append(StatWarning("imprecise", f"--target-precision {r.target_precision:g} not reached: the timed phase "
+                                            f"stopped at --max-seconds", "raise --max-seconds, or quiet the device"))
     if r.trained is False:
         out.append(StatWarning("untrained", "untrained weights: accuracy is chance",
                                "train it (`fermbench train`) and export the checkpoint"))
@@ -269,8 +274,8 @@ def _measured_by(rec: store.Record, dev: store.SessionDevice | None) -> str | No
     return None
 
 
-def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, timed: np.ndarray[Any, Any] | None,
-            repeat_medians: list[float], photo_rows: Any, training_root: Path | None,
+def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, lat: stats.VariantLatency | None,
+            photo_rows: Any, training_root: Path | None,
             fer_change: Interval | None) -> ModelResult:
     meta = session.info.models.get(rec.key) or {}
     curve, missing = training_for(rec.model, meta, training_root)
@@ -304,10 +309,9 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, ti
         realworld=rec.realworld,
         appsize=rec.appsize,
         threads=int(threads) if threads is not None else None,
-        latency=stats.summarize_ns(timed) if timed is not None and timed.size else None,
-        repeats=len(repeat_medians),
-        repeat_spread=stats.repeat_spread([[m] for m in repeat_medians]).relative_range
-        if len(repeat_medians) > 1 else None,
+        latency=lat.summary if lat else None,
+        repeats=len(lat.repeat_medians) if lat else 0,
+        repeat_spread=lat.repeat_spread if lat else None,
         runtime_load_ms=_median([lat.runtime_load_ms for lat in ok]),
         load_ms=_median([lat.load_ms for lat in ok]),
         first_inference_ms=_median([lat.first_inference_ms for lat in ok]),
@@ -327,6 +331,9 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, ti
         rw_interval=_interval(rw.accuracy, rw.counts.classified) if rw and rw.counts else None,
         rw_per_class=_per_class(photo_rows) if rw else (),
         warnings=(),
+        stop_reasons=tuple(lat.stop_reason for lat in ok if lat.stop_reason),
+        target_precision=next((lat.settings.target_precision for lat in ok
+                               if lat.settings is not None and lat.settings.target_precision), None),
     )
     return dataclasses.replace(result, warnings=tuple(_device_warnings(dev) + _result_warnings(result)))
 
@@ -349,16 +356,16 @@ def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path |
             ok_repeats = [lat.repeat for lat in rec.latency if lat.ok]
             mine = timed[(timed.session == session.id) & (timed.device == rec.device)
                          & (timed.variant == rec.key) & timed.repeat.isin(ok_repeats)] if len(timed) else timed
-            values = mine.ns.to_numpy(dtype=np.float64) if len(mine) else None
-            medians = [float(np.median(g.ns.to_numpy(dtype=np.float64))) for _, g in mine.groupby("repeat")] if len(mine) else []
+            lat = stats.variant_latency([g.ns.to_numpy(dtype=np.float64) for _, g in mine.groupby("repeat")]
+                                        if len(mine) else [])
             mine_photos = photos[(photos.session == session.id) & (photos.device == rec.device)
                                  & (photos.variant == rec.key)] if len(photos) else photos
-            result = _result(session, dev, rec, values, medians, mine_photos,
+            result = _result(session, dev, rec, lat, mine_photos,
                              training_root if training_root is not None else root,
                              _change_vs_lite_fp32(fer, session.id, rec))
             results.append(result)
-            if values is not None:
-                sample_map[result.key] = values
+            if lat is not None:
+                sample_map[result.key] = mine.ns.to_numpy(dtype=np.float64)
     order = {s.id: i for i, s in enumerate(loaded.sessions)}
     # Devices in key order, those of one model side by side (at the place of the first of them);
     # within a device: the models in the order the session names them (the zoo's, shallow -> deep ->

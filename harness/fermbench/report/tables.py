@@ -12,7 +12,8 @@ from .formats import (MARK, MISSING, Block, Section, fmt_int, fmt_loss, fmt_mb, 
                       fmt_pct, fmt_text, render_csv, render_json, render_markdown, render_rich)
 from ..intervals import Interval
 from ..labels import CLASS_NAMES
-from .findings import findings
+from .findings import findings, study_view
+from .paired import DATASETS, ModelPair, model_pairs
 from .results import ClassAccuracy, DeviceInfo, DeviceSpread, ModelResult, ReportData
 
 
@@ -126,6 +127,11 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     # appended later: several devices of one model (a farm, a --shard pool) measured the same variant
     "same_model_devices": lambda r: len(r.device_spread.devices) if r.device_spread else None,
     "device_spread": lambda r: r.device_spread.relative if r.device_spread else None,
+    # appended later: the median's distribution-free 95% interval (order statistics; none below 6 samples)
+    "median_ci_low_ms": lambda r: r.latency.median_ci_ms[0] if r.latency and r.latency.median_ci_ms else None,
+    "median_ci_high_ms": lambda r: r.latency.median_ci_ms[1] if r.latency and r.latency.median_ci_ms else None,
+    # what ended each repeat's timed phase: count_and_time, precision (--target-precision met), max_runs, max_s
+    "timed_stop": lambda r: list(r.stop_reasons) or None,
 }
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
 
@@ -135,6 +141,7 @@ def _class_cell(index: int) -> Callable[[ModelResult], ClassAccuracy | None]:
 
 # Cells only the terminal and markdown tables show (csv and json have the raw columns above).
 DISPLAY: dict[str, Callable[[ModelResult], Any]] = {
+    "median_ci": lambda r: r.latency.median_ci_ms if r.latency else None,
     "fer_ci": lambda r: r.fer_interval,
     "fer_change": lambda r: r.fer_change,
     "rw_ci": lambda r: r.rw_interval,
@@ -153,6 +160,11 @@ def display_row(r: ModelResult) -> dict[str, Any]:
 def fmt_interval(v: Interval | None) -> str:
     """A 95% interval of a fraction as percentages, '62.9-66.2'."""
     return MISSING if v is None else f"{100 * v.low:.1f}-{100 * v.high:.1f}"
+
+
+def fmt_ms_interval(v: tuple[float, float] | None) -> str:
+    """A latency interval in ms, '6.512-6.601'."""
+    return MISSING if v is None else f"{fmt_ms(v[0])}-{fmt_ms(v[1])}"
 
 
 def fmt_change(v: Interval | None) -> str:
@@ -187,6 +199,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
         ("Load", "load_ms", fmt_ms),
         ("First", "first_inference_ms", fmt_ms),
         ("Median", "median_ms", fmt_ms),
+        ("Median 95% CI", "median_ci", fmt_ms_interval),
         ("Trimmed", "trimmed_mean_ms", fmt_ms),
         ("p90", "p90_ms", fmt_ms),
         ("p99", "p99_ms", fmt_ms),
@@ -233,6 +246,7 @@ WARNING_CELL = {
     "heavy_tail": "p99_ms",
     "high_spread": "cv",
     "below_resolution": "median_ms",
+    "imprecise": "median_ci",
     "repeat_spread": "median_ms",
     "thermal": "median_ms",
     "untrained": "fer_acc_device",
@@ -294,10 +308,47 @@ def build_blocks(data: ReportData) -> list[Block]:
                     if title != PER_CLASS or any(r.rw_per_class for r in results)]
         blocks.append(Block(device_heading(session, dev, results), lines, sections))
     blocks += spread_blocks(data)
+    blocks += pair_blocks(data)
     if data.training_problems:
         blocks.append(Block("Training curves not shown", list(data.training_problems), []))
     for heading, items in findings(data):
         blocks.append(Block(f"The study's findings · {heading}", [str(f) for f in items], []))
+    return blocks
+
+
+def accuracy_pairs(data: ReportData) -> list[tuple[str, list[ModelPair]]]:
+    """(heading, pairs) per session and device: every two trained models, each as the study ran it."""
+    out = []
+    for session, dev, results in data.groups():
+        pairs = model_pairs(study_view(results), data.predictions)
+        if pairs:
+            out.append((f"{dev.label} · session {session}", pairs))
+    return out
+
+
+def pair_blocks(data: ReportData) -> list[Block]:
+    """Paired accuracy comparisons between models: the difference, its interval, McNemar's p."""
+    blocks = []
+    for heading, pairs in accuracy_pairs(data):
+        section = Section("Accuracy, model against model on the same images",
+                          ["Data", "Models (first - second)", "Images", "Difference (pts) [95% CI]", "Only first right",
+                           "Only second right", "McNemar p", "Verdict"], [], numeric={2, 3, 4, 5, 6})
+        for pair in pairs:
+            c = pair.comparison
+            names = f"{pair.b.model} - {pair.a.model}"
+            if c is None:
+                section.rows.append([DATASETS[pair.dataset][0], names] + [MISSING] * 5 + [f"cannot say: {pair.problem}"])
+                continue
+            d = c.difference
+            verdict = "differ" if c.distinguishable else "not distinguishable"
+            section.rows.append([DATASETS[pair.dataset][0], names, f"{d.n:,}",
+                                 f"{100 * d.value:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
+                                 f"{c.only_b:,}", f"{c.only_a:,}", f"{c.p_value:.2g}", verdict])
+        lines = ["paired by image identity; the difference's interval is a bootstrap over images, "
+                 "McNemar's exact test counts the images only one model got right; \"not distinguishable\" "
+                 "when the interval includes zero. Each model is one training run: differences under about "
+                 "one point are within the protocol's run-to-run spread"]
+        blocks.append(Block(f"Paired accuracy comparisons · {heading}", lines, [section]))
     return blocks
 
 
@@ -339,6 +390,8 @@ def render_results(data: ReportData, fmt: str, width: int | None = None) -> str:
             ],
             "findings": [{"heading": heading, "findings": [f.to_dict() for f in items]}
                          for heading, items in findings(data)],
+            "accuracy_comparisons": [{"heading": heading, "pairs": [p.to_dict() for p in pairs]}
+                                     for heading, pairs in accuracy_pairs(data)],
         })
     blocks = build_blocks(data)
     if fmt == "markdown":

@@ -51,6 +51,15 @@ class TrainingRun:
         return value if isinstance(value, int) else None
 
     @property
+    def val_precision(self) -> str:
+        """The precision its validation ran in: recorded since runs validate in fp32; before that,
+        the training precision (what the trainer then used)."""
+        value = self.info.get("val_precision")
+        if isinstance(value, str):
+            return value
+        return str((self.info.get("config") or {}).get("precision", "fp32"))
+
+    @property
     def device(self) -> str | None:
         value = self.info.get("device")
         return str(value) if value is not None else None

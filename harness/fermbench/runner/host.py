@@ -158,7 +158,7 @@ def sample_buffer(min_runs: int, max_runs: int) -> array[int]:
 class LoopPhase:
     count: int  # iterations run
     wall_ns: int  # the phase's wall time
-    stop_reason: str  # count_and_time, max_runs or max_s
+    stop_reason: str  # count_and_time, precision, max_runs or max_s
     buffer: array[int] | None  # each iteration's time in its first `count` slots; None in warm-up
 
     def samples_ns(self) -> list[int]:
@@ -167,19 +167,31 @@ class LoopPhase:
 
 
 def timed_loop(step: Callable[[], Any], min_runs: int, min_s: float, max_runs: int, max_s: float,
-               cancel: threading.Event | None = None, buffer: array[int] | None = None) -> LoopPhase:
+               cancel: threading.Event | None = None, buffer: array[int] | None = None,
+               target_precision: float = 0.0) -> LoopPhase:
     """Run `step` until min_runs AND min_s are reached, or max_runs / max_s (caps) come first:
-    the same rule as the Java runner. Samples go into `buffer` (sample_buffer) when one is given;
-    without one (warm-up) none are kept."""
+    the same rule as the Java runner. With a target_precision (and a buffer), it goes on past the
+    minimums until the median's interval is that precise (protocol.precision_reached, checked
+    after every ~10% more samples): stop reason "precision". Samples go into `buffer`
+    (sample_buffer) when one is given; without one (warm-up) none are kept."""
     clock = time.perf_counter_ns
     min_ns, max_ns = int(min_s * 1e9), int(max_s * 1e9)
+    precise = target_precision > 0 and buffer is not None
     n = 0
+    check_at = 0
     start = clock()
     while True:
         elapsed = clock() - start
         if n >= min_runs and elapsed >= min_ns:
-            reason = "count_and_time"
-            break
+            if not precise:
+                reason = "count_and_time"
+                break
+            if n >= check_at:
+                assert buffer is not None
+                if p.precision_reached(buffer, n, target_precision):
+                    reason = "precision"
+                    break
+                check_at = p.next_precision_check(n)
         if n >= max_runs:
             reason = "max_runs"
             break
@@ -304,7 +316,7 @@ def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
             ctx.am.phase("timed")
             gc_before = _gc_count()
             timed = timed_loop(step, settings.runs, settings.min_s, settings.max_runs, settings.max_s,
-                               ctx.cancel, buffer)
+                               ctx.cancel, buffer, target_precision=settings.target_precision)
             gc_timed = _gc_count() - gc_before
         mem_after_run = read_memory()
         env_after = _read_env(ctx.environment)

@@ -125,6 +125,7 @@ DEFAULTS: dict[str, dict[str, str]] = {
         "min_s": "1.0",
         "max_runs": "100000",
         "max_s": "60",
+        "target_precision": "0",
     },
     "classify": {"threads": "1"},
 }
@@ -168,6 +169,7 @@ class RunSettings:
     min_s: float = float(_LATENCY["min_s"])
     max_runs: int = int(_LATENCY["max_runs"])
     max_s: float = float(_LATENCY["max_s"])
+    target_precision: float = float(_LATENCY["target_precision"])  # 0: off
     extras: dict[str, str] = field(default_factory=dict)  # the raw extras, echoed into results
 
 
@@ -243,11 +245,51 @@ def parse_extras(extras: dict[str, str]) -> RunSettings:
         kw["min_s"] = _float(values, "min_s", 0.0, 3600.0)
         kw["max_runs"] = _int(values, "max_runs", 1, 10_000_000)
         kw["max_s"] = _float(values, "max_s", 0.001, 3600.0)
+        kw["target_precision"] = _float(values, "target_precision", 0.0, 0.5)
         if kw["runs"] > kw["max_runs"]:
             raise _bad(f"runs={kw['runs']} exceeds max_runs={kw['max_runs']}")
         if kw["min_s"] > kw["max_s"] or kw["warmup_min_s"] > kw["max_s"]:
             raise _bad(f"min_s and warmup_min_s must not exceed max_s={kw['max_s']}")
     return RunSettings(**kw)
+
+
+# ----------------------------------------------------------------------------- the precision rule
+
+PRECISION_MIN_RUNS = 6  # fewer samples give no 95% interval of the median
+
+
+def precision_ranks(n: int) -> tuple[int, int] | None:
+    """1-based ranks (l, n + 1 - l) of the order statistics that bound the median's 95% interval:
+    the largest l with P(Binomial(n, 1/2) <= l - 1) <= 2.5% (intervals.median_ranks, which the
+    report uses, computes the same with scipy; a test checks them against each other and the
+    Java runner's copy). None below 6 samples. O(n) like the sort it goes with."""
+    log_pmf, cdf, k = -n * math.log(2.0), 0.0, 0
+    while k <= n:
+        pmf = math.exp(log_pmf)
+        if cdf + pmf > 0.025:
+            break
+        cdf += pmf
+        k += 1
+        log_pmf += math.log((n - k + 1) / k)
+    return None if k < 1 else (k, n + 1 - k)
+
+
+def precision_reached(samples: Any, n: int, target: float) -> bool:
+    """Whether the first n samples' median interval has a half-width within `target` x the median."""
+    if target <= 0 or n < PRECISION_MIN_RUNS:
+        return False
+    ranks = precision_ranks(n)
+    if ranks is None:
+        return False
+    x = sorted(samples[:n])
+    low, high = ranks
+    median = (x[(n - 1) // 2] + x[n // 2]) / 2
+    return bool(median > 0 and (x[high - 1] - x[low - 1]) / 2 <= target * median)
+
+
+def next_precision_check(n: int) -> int:
+    """After a check at n samples the next comes after about 10% more (sorting stays O(n log n) overall)."""
+    return n + max(1, n // 10)
 
 
 # ----------------------------------------------------------------------------- argument builders
@@ -463,7 +505,7 @@ class LatencyResult(_Common):
     warmup_ns: int
     samples_ns: list[int]  # every timed iteration, in order
     timed_ns: int  # wall time of the timed phase
-    stop_reason: str  # "count_and_time" (both minimums met), "max_runs" or "max_s"
+    stop_reason: str  # "count_and_time" (both minimums met), "precision" (and target_precision too), "max_runs" or "max_s"
     memory_counter: str  # the headline counter: "pss" (or "rss")
     memory_source: str  # where it was read, e.g. Debug.MemoryInfo.getTotalPss
     memory_before_load: MemoryReading  # before the runtime library loads

@@ -51,6 +51,7 @@ class LatencySettings:
     min_seconds: float  # timed-phase time (at least)
     max_seconds: float  # the timed phase stops here whatever the count
     threads: int  # runtime threads asked for
+    target_precision: float | None = None  # the median's interval asked for (fraction); None: off, or stored before it
 
 
 @dataclass
@@ -119,7 +120,7 @@ class LatencyRepeat(Phase):
     warmup_count: int | None = None  # warm-up iterations run
     warmup_ms: float | None = None  # their total time
     timed_ms: float | None = None  # wall time of the timed phase
-    stop_reason: str | None = None  # count_and_time | max_runs | max_s
+    stop_reason: str | None = None  # count_and_time | precision (--target-precision met) | max_runs | max_s
     memory: Memory | None = None  # memory around load and run
     thermal: Thermal | None = None  # thermal and battery around the repeat
     runtime: RuntimeUsed | None = None  # what measured it

@@ -111,15 +111,19 @@ def train_cmd(ctx: click.Context, /, data_path: Path | None, device: str, run_id
 @click.option("--split", default="PublicTest", show_default=True,
               type=click.Choice(["PublicTest", "PrivateTest", "Training"]))
 @click.option("--device", default="auto", show_default=True)
+@click.option("--precision", default="fp32", show_default=True, type=click.Choice(["fp32", "bf16"]),
+              help="Inference precision: fp32 as the exported model runs on the phone; bf16 (autocast) only "
+                   "to see what bf16 inference gives.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def evaluate_cmd(checkpoint: Path | None, model: str | None, data_path: Path, split: str, device: str,
-                 as_json: bool) -> None:
+                 precision: str, as_json: bool) -> None:
     """Accuracy, per-class accuracy, confusion matrix and mean loss of a checkpoint on one split.
 
     \b
     Examples:
       fermbench evaluate --checkpoint models/resnet9.ckpt --data ../shared/fer2013
       fermbench evaluate --model shallow_cnn --data fer2013.csv --split PrivateTest --json
+      fermbench evaluate --model resnet9 --data ../shared/fer2013 --precision bf16
     """
     from ..data.fer2013 import load_split
     from ..zoo.checkpoint import model_from_checkpoint
@@ -135,22 +139,24 @@ def evaluate_cmd(checkpoint: Path | None, model: str | None, data_path: Path, sp
         raise ConfigError(f"checkpoint {checkpoint} has classes {', '.join(ckpt.class_names)}; FER-2013 needs {', '.join(CLASS_NAMES)}")
     data = load_split(data_path, split)
     dev = pick_device(device)
-    precision = ckpt.meta.get("config", {}).get("precision", "fp32")
+    trained_in = str(ckpt.meta.get("config", {}).get("precision", "fp32"))
     result = evaluate(net.to(dev), data.images, data.labels, split, dev, precision=precision)
     if as_json:
-        click.echo(json.dumps({"checkpoint": str(checkpoint), "arch": ckpt.arch, "precision": precision,
+        click.echo(json.dumps({"checkpoint": str(checkpoint), "arch": ckpt.arch, "trained_precision": trained_in,
                                **result.to_dict()}, indent=2))
         return
-    _print_eval(str(checkpoint), ckpt.arch, result)
+    _print_eval(str(checkpoint), ckpt.arch, result, trained_in)
 
 
-def _print_eval(checkpoint: str, arch: str, result: EvalResult) -> None:
+def _print_eval(checkpoint: str, arch: str, result: EvalResult, trained_in: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    shipped = " (as exported models run)" if result.precision == "fp32" else " (not the precision models ship in)"
     console.print(f"{arch} ({checkpoint}) on {result.split}: accuracy [bold]{result.accuracy:.4f}[/bold] "
-                  f"({result.count} images), mean loss {result.mean_loss:.4f}")
+                  f"({result.count} images), mean loss {result.mean_loss:.4f}; inference in "
+                  f"{result.precision}{shipped}, trained in {trained_in}")
     table = Table("true \\ pred", *[n[:4] for n in CLASS_NAMES], "n", "accuracy")
     for name, row, acc in zip(CLASS_NAMES, result.confusion, result.per_class_accuracy):
         table.add_row(name, *map(str, row), str(sum(row)), "-" if acc is None else f"{acc:.3f}")

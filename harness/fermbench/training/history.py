@@ -23,7 +23,7 @@ from .run_folder import METRIC_COLUMNS, RUN_ID_PATTERN, RunFolder, training_root
 
 # the run.json keys a history keeps as its settings (the same whether embedded or read from a run)
 SETTINGS_KEYS = ("run_id", "model", "config", "protocol_deviations", "data", "data_hash", "device", "torch",
-                 "python", "fermbench", "optimizer", "resumed")
+                 "python", "fermbench", "optimizer", "resumed", "val_precision")
 FINAL_FIGURES = ("train_loss", "val_loss", "val_acc")
 CSV_REL_TOL = 1e-5  # metrics.csv keeps 6 significant digits
 

@@ -33,6 +33,7 @@ from .history import embedded_meta
 from .run_folder import RunFolder
 
 VAL_BATCH = 1024
+VAL_PRECISION = "fp32"  # validation runs as the exported model ships, whatever the training precision
 
 
 class Reporter(Protocol):
@@ -129,7 +130,7 @@ def train(
     try:
         for epoch in range(len(rows) + 1, config.epochs + 1):
             row = _one_epoch(config, epoch, model, optimizer, scheduler, images, labels, val_images, val_labels,
-                             dev, batches, reporter)
+                             dev, batches, reporter, val_precision(info))
             rows.append(row)
             # state first: if we die between the two writes, resume rewrites metrics.csv from it
             run.save_state({"epoch": epoch, "rows": rows, "model": _cpu(model.state_dict()),
@@ -158,7 +159,7 @@ def train(
 def _one_epoch(config: TrainConfig, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
                scheduler: torch.optim.lr_scheduler.LRScheduler, images: torch.Tensor, labels: torch.Tensor,
                val_images: torch.Tensor, val_labels: torch.Tensor, dev: torch.device, batches: int,
-               reporter: Reporter) -> dict[str, float]:
+               reporter: Reporter, validate_in: str = "fp32") -> dict[str, float]:
     start = time.perf_counter()
     torch.manual_seed(epoch_seed(config.seed, epoch))  # any dropout in a model replays on resume
     plan = epoch_plan(len(labels), config.seed, epoch, config.crop_padding)
@@ -187,7 +188,7 @@ def _one_epoch(config: TrainConfig, epoch: int, model: nn.Module, optimizer: tor
         torch.cuda.synchronize(dev)
     train_s = time.perf_counter() - start
     val = evaluate(model, val_images, val_labels, "val", dev, batch_size=VAL_BATCH,
-                   precision=config.precision, channels_last=config.channels_last)
+                   precision=validate_in, channels_last=config.channels_last)
     return {"epoch": epoch, "train_loss": float(loss_sum) / len(labels), "val_loss": val.mean_loss,
             "val_acc": val.accuracy, "lr": lr, "images_per_s": len(labels) / train_s,
             "wall_s": time.perf_counter() - start}
@@ -236,7 +237,17 @@ def _new_info(config: TrainConfig, train_data: SplitData, val_data: SplitData, r
         "started": _now(),
         "resumed": [],
         "epochs_done": 0,
+        "val_precision": VAL_PRECISION,
     }
+
+
+def val_precision(info: dict[str, Any]) -> str:
+    """The precision a run validates in: fp32, or for runs started before it was recorded, their
+    training precision (so that a resumed curve never mixes two precisions)."""
+    value = info.get("val_precision")
+    if isinstance(value, str):
+        return value
+    return str((info.get("config") or {}).get("precision", "fp32"))
 
 
 def _restore(run: RunFolder, config: TrainConfig, train_data: SplitData, val_data: SplitData, model: nn.Module,

@@ -26,6 +26,7 @@ final class Benchmark {
     static final String STOP_COUNT_AND_TIME = "count_and_time";
     static final String STOP_MAX_RUNS = "max_runs";
     static final String STOP_MAX_S = "max_s";
+    static final String STOP_PRECISION = "precision";
     static final int STATUS_PROGRESS = 1;
     static final int STATUS_RESULT = 0;
     static final int STATUS_ERROR = -2;
@@ -189,17 +190,28 @@ final class Benchmark {
      * Nothing is allocated per iteration: samples go into `buffer`, made before the first memory
      * reading (grown by doubling only past its size); null keeps none (warm-up).
      */
-    private Phase loop(int minRuns, double minS, int maxRuns, double maxS, long[] buffer) throws RunnerFailure {
+    private Phase loop(int minRuns, double minS, int maxRuns, double maxS, long[] buffer, double targetPrecision)
+            throws RunnerFailure {
         long minNs = (long) (minS * 1e9);
         long maxNs = (long) (maxS * 1e9);
         int n = 0;
+        int checkAt = 0;
         String reason;
         long start = System.nanoTime();
         while (true) {
             long elapsed = System.nanoTime() - start;
             if (n >= minRuns && elapsed >= minNs) {
-                reason = STOP_COUNT_AND_TIME;
-                break;
+                if (targetPrecision <= 0 || buffer == null) {
+                    reason = STOP_COUNT_AND_TIME;
+                    break;
+                }
+                if (n >= checkAt) { // then after ~10% more samples: the sort stays O(n log n) overall
+                    if (precisionReached(buffer, n, targetPrecision)) {
+                        reason = STOP_PRECISION;
+                        break;
+                    }
+                    checkAt = n + Math.max(1, n / 10);
+                }
             }
             if (n >= maxRuns) {
                 reason = STOP_MAX_RUNS;
@@ -224,6 +236,35 @@ final class Benchmark {
         p.stopReason = reason;
         p.buffer = buffer;
         return p;
+    }
+
+    /**
+     * 1-based rank l of the median's 95% interval (x(l), x(n+1-l)): the largest l with
+     * P(Binomial(n, 1/2) <= l - 1) <= 2.5%; 0 when none exists (n < 6). Same as the host's
+     * protocol.precision_ranks.
+     */
+    static int medianLowerRank(int n) {
+        double logPmf = -n * Math.log(2.0);
+        double cdf = 0.0;
+        int k = 0;
+        while (k <= n) {
+            double pmf = Math.exp(logPmf);
+            if (cdf + pmf > 0.025) break;
+            cdf += pmf;
+            k++;
+            logPmf += Math.log((double) (n - k + 1) / k);
+        }
+        return k;
+    }
+
+    /** Whether the first n samples' median interval has a half-width within target x the median. */
+    static boolean precisionReached(long[] samples, int n, double target) {
+        int low = medianLowerRank(n);
+        if (target <= 0 || low < 1) return false;
+        long[] x = Arrays.copyOf(samples, n);
+        Arrays.sort(x);
+        double median = (x[(n - 1) / 2] + (double) x[n / 2]) / 2;
+        return median > 0 && (x[n - low] - (double) x[low - 1]) / 2 <= target * median;
     }
 
     /** Room for the timed samples: the minimum count, at least 2^20 (8 MiB), at most max_runs. */
@@ -313,11 +354,11 @@ final class Benchmark {
         m.threadPriority = platform.raiseThreadPriority();
         try {
             phase("warmup");
-            m.warm = loop(s.warmupRuns, s.warmupMinS, s.maxRuns, s.maxS, null);
+            m.warm = loop(s.warmupRuns, s.warmupMinS, s.maxRuns, s.maxS, null, 0);
             m.foreground = platform.foreground();
             phase("timed");
             Long before = platform.gcCount();
-            m.timed = loop(s.runs, s.minS, s.maxRuns, s.maxS, buffer);
+            m.timed = loop(s.runs, s.minS, s.maxRuns, s.maxS, buffer, s.targetPrecision);
             Long after = platform.gcCount();
             m.gcCount = before == null || after == null ? null : after - before;
         } finally {

@@ -37,6 +37,7 @@ final class RunSettings {
         latency.put("min_s", "1.0");
         latency.put("max_runs", "100000");
         latency.put("max_s", "60");
+        latency.put("target_precision", "0");
         DEFAULTS.put("latency", latency);
         DEFAULTS.put("classify", Collections.singletonMap("threads", "1"));
         REQUIRED.put("info", Collections.<String>emptyList());
@@ -60,6 +61,7 @@ final class RunSettings {
     double minS;
     int maxRuns;
     double maxS;
+    double targetPrecision; // 0: off; else time on until the median's 95% interval is this precise
 
     private RunSettings(String mode, Map<String, String> extras) {
         this.mode = mode;
@@ -161,6 +163,7 @@ final class RunSettings {
             s.minS = decimal(v, "min_s", 0.0, 3600.0);
             s.maxRuns = (int) whole(v, "max_runs", 1, 10_000_000);
             s.maxS = decimal(v, "max_s", 0.001, 3600.0);
+            s.targetPrecision = decimal(v, "target_precision", 0.0, 0.5);
             if (s.runs > s.maxRuns) throw bad("runs=" + s.runs + " exceeds max_runs=" + s.maxRuns);
             if (s.minS > s.maxS || s.warmupMinS > s.maxS) throw bad("min_s and warmup_min_s must not exceed max_s=" + s.maxS);
         }
