@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Protocol
 
+from .permissions import check_list, check_write
 from .state import PhoneState
 
 SH = "/system/bin/sh"
@@ -112,8 +113,9 @@ class Ctx:
         except CommandFailed as exc:
             self.warn(str(exc) + "\n")
             return exc.status
-        except PermissionError as exc:
-            return self.error(f"{exc.filename}: Permission denied" if exc.filename else "Permission denied")
+        except OSError as exc:  # what the kernel refuses the shell user: `NAME: FILE: REASON`
+            reason = exc.strerror or str(exc)
+            return self.error(f"{exc.filename}: {reason}" if exc.filename else reason)
         except Exception as exc:  # a bug in the simulation must show, not pass as success
             if self.cancel.is_set():
                 raise  # the stream is gone: nobody to tell
@@ -157,6 +159,19 @@ class Ctx:
         if not path:
             raise CommandFailed(f"{self.name}: '': No such file or directory", 1)
         return self.state.host_path(self.abspath(path))
+
+    def writable(self, path: str, shown: str | None = None) -> Path:
+        """The host path of an operand the command will create, change or remove; the OSError
+        the kernel gives the shell user (EROFS, EACCES) where it may not, naming `shown`."""
+        host = self.host(path)
+        check_write(self.abspath(path), path if shown is None else shown)
+        return host
+
+    def listable(self, path: str) -> Path:
+        """The host path of a folder the command will list; EACCES where the shell may not."""
+        host = self.host(path)
+        check_list(self.abspath(path), path)
+        return host
 
     def read_stdin(self, chunk: int = 1 << 20) -> Iterator[bytes]:
         while not self.cancel.is_set():

@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import IO, Any, Mapping
 
+from .permissions import check_list, check_write
 from .process import SH, Ctx, ExitShell, Handler, Reader, Session, Writer, device_abspath
 from .state import PhoneState
 
@@ -277,6 +278,7 @@ def _glob(state: PhoneState, cwd: str, pattern: str) -> list[str]:
                 nxt.append(f"{base.rstrip('/')}/{part}" if base else part)
                 continue
             try:
+                check_list(device_abspath(cwd, base or "."))
                 host = state.host_path(device_abspath(cwd, base or "."))
                 names = sorted(os.listdir(host))
             except (OSError, PermissionError):
@@ -455,6 +457,8 @@ class Shell:
                 try:
                     fh: _Discard | IO[Any] = _Discard()
                     if path != "/dev/null":
+                        if r.op != "<":
+                            check_write(path, target)
                         fh = open(self.state.host_path(path), {"<": "rb", ">": "wb", ">>": "ab"}[r.op])
                         opened.append(fh)
                 except (OSError, PermissionError) as exc:

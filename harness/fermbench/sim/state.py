@@ -24,6 +24,8 @@ _BASE_DIRS = (
     "sdcard/Android/data",
     "sdcard/Download",
     "system/bin",
+    "vendor/bin",
+    "product/app",
     "proc",
     "dev",
 )
