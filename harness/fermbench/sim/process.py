@@ -34,6 +34,20 @@ class ExitShell(Exception):
         self.code = code
 
 
+class LoopControl(Exception):
+    """`break N` or `continue N`: leaves (or goes on with) the Nth enclosing loop."""
+
+    def __init__(self, levels: int, again: bool):
+        self.levels, self.again = levels, again
+
+
+class ReturnFromFunction(Exception):
+    """`return N` inside a function."""
+
+    def __init__(self, code: int):
+        self.code = code
+
+
 class UsageError(Exception):
     """A toybox usage error: `NAME: MESSAGE (see "NAME --help")` on stderr, exit `status`
     (1, or the command's own, e.g. 2 for grep)."""
@@ -62,6 +76,14 @@ class Session:
     status: int = 0
     positional: list[str] = field(default_factory=list)
     options: set[str] = field(default_factory=set)  # errexit, nounset, xtrace, pipefail
+    functions: dict[str, object] = field(default_factory=dict)  # name -> its body (a syntax node)
+    loops: int = 0  # how many loops enclose the running command (for break and continue)
+    in_function: int = 0
+
+    def copy(self) -> "Session":
+        """A subshell's session: changes to it stay inside the subshell."""
+        return Session(dict(self.env), set(self.exported), self.cwd, self.status, list(self.positional),
+                       set(self.options), dict(self.functions), 0, self.in_function)
 
     def exported_env(self) -> dict[str, str]:
         return {k: v for k, v in self.env.items() if k in self.exported}
@@ -76,6 +98,10 @@ class ShellRunner(Protocol):
             cancel: threading.Event, env: dict[str, str] | None = None) -> int: ...
 
     def run_argv(self, ctx: "Ctx", argv: list[str]) -> int: ...
+
+    def eval(self, ctx: "Ctx", text: str) -> int: ...
+
+    def describe(self, session: Session, name: str) -> tuple[str, str] | None: ...
 
 
 def device_abspath(cwd: str, path: str) -> str:
@@ -105,8 +131,8 @@ class Ctx:
     def run(self, handler: Handler) -> int:
         try:
             return handler(self)
-        except ExitShell:
-            raise  # `exit N` ends the whole command line, not just this command
+        except (ExitShell, LoopControl, ReturnFromFunction):
+            raise  # `exit N`, `break`, `return` end more than this command
         except UsageError as exc:
             self.warn(f'{self.name}: {exc} (see "{self.name} --help")\n')
             return exc.status
