@@ -439,7 +439,7 @@ def test_adb_bugreport_pulls_a_small_zip(sim_phone, adb_server, tmp_path):
     with zipfile.ZipFile(dest) as z:
         main = z.read("main_entry.txt").decode()
         text = z.read(main).decode()
-    assert main.startswith("bugreport-panther_sim-") and main.endswith(".txt")
-    assert "[ro.product.model]: [Pixel 7 (fermbench sim)]" in text and "------ SYSTEM LOG" in text
+    assert main.startswith("bugreport-fermsim_x86_64-") and main.endswith(".txt")
+    assert "[ro.product.model]: [fermbench sim]" in text and "------ SYSTEM LOG" in text
     out = sh(adb_server, sim_phone, "bugreport")
     assert out.returncode == 0 and "Flat (text file, non-zipped) bugreports are deprecated" in out.stderr

@@ -17,6 +17,7 @@ from .permissions import check_list, check_write
 from .state import PhoneState
 
 SH = "/system/bin/sh"
+SHELL_PID = 9000  # the pid of the `sh` adbd starts for a command line (`$$`); its children follow it
 
 
 class Reader(Protocol):

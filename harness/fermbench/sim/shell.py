@@ -17,7 +17,7 @@ import threading
 from typing import IO, Any, Collection, Mapping
 
 from .permissions import check_list, check_write
-from .process import (SH, Ctx, ExitShell, Handler, LoopControl, Reader, ReturnFromFunction, Session, Writer,
+from .process import (SH, SHELL_PID, Ctx, ExitShell, Handler, LoopControl, Reader, ReturnFromFunction, Session, Writer,
                       device_abspath)
 from .sh_arith import ArithError, evaluate
 from .sh_syntax import (AndOr, Arith, Case, CmdSub, For, FuncDef, Group, If, Lit, Node, Param, Pipeline, Redirect,
@@ -540,7 +540,7 @@ class Shell:
         if name == "?":
             return str(session.status)
         if name == "$":
-            return "1"
+            return str(SHELL_PID)
         if name == "!" or name == "-":
             return ""
         if name == "#":
