@@ -35,6 +35,7 @@ CASES = [
     ("echo $(echo a $(echo b)) `echo c`", 0, "a b c\n"),
     ('x="$(echo "two  spaces")"; echo "$x"', 0, "two  spaces\n"),
     ("x=$(false); echo $?", 0, "1\n"),
+    ("false; $EMPTY; echo $?; $(false); echo $?; X=$(exit 3); echo $?; false; X=1; echo $?", 0, "0\n1\n3\n0\n"),
     ("echo $(getprop ro.build.version.sdk)", 0, "34\n"),
     # functions, their parameters and return
     ("f() { echo \"$# $1\"; return 3; }; f a 'b c'; echo $?", 0, "2 a\n3\n"),

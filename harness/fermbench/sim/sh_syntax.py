@@ -154,6 +154,8 @@ Node = Union[Simple, Pipeline, AndOr, Seq, Group, If, For, While, Case, FuncDef]
 Compound = (Group, If, For, While, Case)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_REDIRECT = re.compile(r"(\d*)(>>|>&|<&|<<|>\||>|<)")  # an optional fd number and the operator
+_DIGITS = re.compile(r"\d+")
 _META = " \t\n;&|()<>"
 _RESERVED = {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "case", "esac",
              "{", "}", "!"}
@@ -208,7 +210,7 @@ class _Parser:
         t, i = self.text, self.pos
         if i >= len(t):
             return _Tok("eof", start=i)
-        m = re.compile(r"(\d*)(>>|>&|<&|<<|>\||>|<)").match(t, i)
+        m = _REDIRECT.match(t, i)
         if m:
             fd_text, op = m.groups()
             self.pos = m.end()
@@ -216,7 +218,7 @@ class _Parser:
             if op == "<<":
                 raise ShellSyntaxError("here-documents are not supported")
             if op in (">&", "<&"):
-                d = re.compile(r"\d+").match(t, self.pos)
+                d = _DIGITS.match(t, self.pos)
                 if not d:
                     raise ShellSyntaxError(f"'{op}' needs a file descriptor number")
                 self.pos = d.end()

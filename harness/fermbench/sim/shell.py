@@ -203,7 +203,8 @@ class Shell:
             for op, part in node.rest:
                 if (op == "&&") == (status == 0):
                     status = self._exec(part, session, io_, tested if part is node.rest[-1][1] else True)
-            return self._done(status, session, tested and False, node)
+            session.status = status  # `set -e` spares an and-or list: its last part decided already
+            return status
         if isinstance(node, Pipeline):
             return self._pipeline(node, session, io_, tested)
         if isinstance(node, FuncDef):
@@ -343,9 +344,10 @@ class Shell:
             if inner is None:
                 return 1
             if not argv:
+                # Only assignments (or words that expanded to nothing): the status is that of the
+                # last command substitution, else 0, as in sh.
                 session.env.update(assigns)
-                return session.status if cmd.words and not cmd.assigns else (
-                    session.status if self._had_substitution(cmd) else 0)
+                return session.status if self._had_substitution(cmd) else 0
             body = session.functions.get(argv[0])
             if body is not None:
                 return self._call(body, argv, session, inner)
@@ -363,8 +365,8 @@ class Shell:
 
     @staticmethod
     def _had_substitution(cmd: Simple) -> bool:
-        # `X=$(false)` has the status of the substitution; a plain assignment has 0.
-        return any(isinstance(p, CmdSub) for _, w in cmd.assigns for p in w.parts)
+        words = [w for _, w in cmd.assigns] + cmd.words
+        return any(isinstance(p, CmdSub) for w in words for p in w.parts)
 
     def _call(self, body: object, argv: list[str], session: Session, io_: "_Io") -> int:
         saved = session.positional
