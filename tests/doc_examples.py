@@ -45,6 +45,9 @@ POLICY: tuple[Rule, ...] = (
     Rule(r"^fermbench runner build\b", SYNTAX,
          "needs JDK 17, the Android SDK and the network (Gradle); the one-line error without them is "
          "tested in tests/apk/test_runner_build.py"),
+    Rule(r"^fermbench verify\b", SYNTAX,
+         "checks a phone session made with built runner APKs; .ci/run runs it end to end on a simulated phone "
+         "(ci/on-simulated-phone.sh) and tests/bench/test_verify.py shows each check failing"),
     Rule(r"^fermbench doctor\b.*--build\b", SYNTAX,
          "--build checks JDK 17, the Android SDK and Gradle, which this machine lacks (doctor then exits 1, "
          "as it should)"),
@@ -98,7 +101,7 @@ DONE: dict[str, str] = {
     "export": r"(?m)^written to ",
     "run": r"(?m)^results: ",
     "doctor": r"doctor: ",
-    "devices": r"adb servers? ",
+    "devices": r"adb servers? |\"devices\": \[",  # the table's title, or --json's list
     "runner install": r"(?m)^installed \S+\.apk on ",
     "runner status": r"\(\w+ flavor\): ok",
     "models": r"resnet9",

@@ -28,7 +28,9 @@ android {
         create("executorch") { // org.fermbench.runner.executorch: .pte files, 16 KB-page devices too
             dimension = "runtime"
             applicationIdSuffix = ".executorch"
-            minSdk = 23 // the AAR's own minSdk (its native libraries are compiled for android-26)
+            // The AAR declares minSdk 23, but its native libraries are compiled for android-26:
+            // below 26 they may fail to load, so the flavor asks for what the libraries need.
+            minSdk = 26
             ndk { abiFilters += listOf("arm64-v8a", "x86_64") } // the ABIs the AAR ships
         }
     }
@@ -51,11 +53,13 @@ dependencies {
     // The last release of the PyTorch Mobile lite runtime; reads bytecode versions 4 to 9.
     // Keep PytorchLiteEngine.VERSION in step.
     "pytorchLiteImplementation"("org.pytorch:pytorch_android_lite:2.1.0")
-    // ExecuTorch's Android library (XNNPACK, portable and optimized kernels), from the same v1.4.1
-    // release tag as the Python executorch 1.4.1 that exports the .pte files (pinned beside torch
-    // 2.13.0), so the program format (ET12) and the XNNPACK delegate's serialization match. Releases
-    // from 1.2.0 on build their native libraries with NDK r28c, whose linker aligns LOAD segments to
-    // 16 KB by default (1.0.x used r27b): `fermbench doctor --apk` reads the alignment back from the
-    // built APK. Keep ExecutorchEngine.VERSION and PTE_IDENTIFIERS in step.
-    "executorchImplementation"("org.pytorch:executorch-android:1.4.1")
+    // ExecuTorch's Android library (XNNPACK, portable and optimized kernels). 1.4.0, not the 1.4.1
+    // of the Python exporter: 1.4.0 is confirmed published on Maven Central, 1.4.1 could not be
+    // (docs/maven-coordinates.md). Between the v1.4.0 and v1.4.1 tags the program schema
+    // (schema/program.fbs, identifier ET12) and the XNNPACK delegate's serialization are unchanged,
+    // so this runtime reads what executorch 1.4.1 exports. Releases from 1.2.0 on build their native
+    // libraries with NDK r28c, whose linker aligns LOAD segments to 16 KB by default: `fermbench
+    // doctor --apk` reads the alignment back from the built APK. Keep ExecutorchEngine.VERSION and
+    // PTE_IDENTIFIERS in step.
+    "executorchImplementation"("org.pytorch:executorch-android:1.4.0")
 }

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .display import plain
 from .errors import FermbenchError
 
 # (module, attribute) of every command; imported lazily so `fermbench --help` stays fast
@@ -30,7 +31,23 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check this computer and a device before a run, with fixes."),
     "run": ("fermbench.bench.commands", "run_cmd", "Benchmark models on devices and store the results."),
     "report": ("fermbench.report.commands", "report_cmd", "Tables, charts and comparisons from stored results."),
+    "verify": ("fermbench.bench.verify", "verify_cmd", "Check a phone session as the emulator job does; exit 1 if not."),
 }
+
+
+class OneLineUsageError(click.ClickException):
+    """A mistyped option or value: one line and exit 1, like every other user mistake (click's
+    own usage errors print three lines and exit 2)."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def one_line(exc: click.UsageError) -> OneLineUsageError:
+    where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+    return OneLineUsageError(plain(exc.format_message()).rstrip(".") + where)
 
 
 class LazyGroup(click.Group):
@@ -49,11 +66,24 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
 
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # a bare `fermbench` or `fermbench runner`: the help, as click prints it
+        except click.UsageError as exc:  # `fermbench --bogus`
+            raise one_line(exc) from exc
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # a subcommand's option or value
+            raise one_line(exc) from exc
         except FermbenchError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {plain(exc)}", err=True)  # it may quote a serial from an adb server
             sys.exit(1)
         except KeyboardInterrupt:
             # Everything is written atomically as it goes, so an interrupt loses no finished work.

@@ -49,3 +49,8 @@ class ResultsError(FermbenchError):
 
 class StorageError(FermbenchError):
     """A file could not be written (disk full, read-only, no permission): the path, the free space, the fix."""
+
+
+class LockError(FermbenchError):
+    """A lock file or fermbench's runtime folder is unsafe (another owner, open permissions, a link)
+    or cannot be written."""

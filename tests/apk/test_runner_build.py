@@ -201,8 +201,7 @@ def test_not_the_runner_project(env, tmp_path):
 
 
 def test_unknown_flavor_is_refused_by_the_option(project, env):
-    result = build(project, env, "--flavor", "tflite")
-    assert result.exit_code == 2 and "'tflite' is not one of" in result.output
+    one_line_error(build(project, env, "--flavor", "tflite"), "'tflite' is not one of", "runner build --help")
 
 
 # --- the commands it runs -------------------------------------------------------------------------

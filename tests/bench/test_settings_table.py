@@ -32,7 +32,7 @@ def test_every_setting_is_a_run_option_with_its_default_in_the_help():
             shown = (f"{f.default:g}" if isinstance(f.default, float) else
                      ",".join(f.default) if isinstance(f.default, tuple) else str(f.default))
             assert f"(default {shown})" in param.help, name
-    assert set(options) - set(SETTINGS) == {"config", "resume", "out", "quiet"}, "an option outside the table"
+    assert set(options) - set(SETTINGS) == {"config", "resume", "remeasure_changed", "out", "quiet"}, "an option outside the table"
 
 
 def test_every_setting_is_a_config_key(tmp_path):

@@ -9,30 +9,9 @@ from pathlib import Path
 import pytest
 
 from fermbench.device.server import AdbServer
+from ports import udp_ports_of as _udp_ports_of
 
 pytestmark = pytest.mark.adb
-
-
-def _udp_ports_of(pid: int) -> set[int]:
-    """UDP ports bound by a process's sockets (Linux /proc)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    ports = set()
-    for table in ("udp", "udp6"):
-        path = Path(f"/proc/{pid}/net/{table}")
-        if not path.is_file():
-            continue
-        for line in path.read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[9] in inodes:
-                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
-    return ports
 
 
 @pytest.mark.skipif(not Path("/proc/self/net/udp").is_file(), reason="needs Linux /proc to read sockets")

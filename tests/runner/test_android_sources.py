@@ -118,7 +118,8 @@ def run_java(classes: Path, results: Path, requests: list[dict[str, str]]) -> li
     blocks = done.stdout.split("=== end of request\n")
     assert blocks[-1] == "" and len(blocks) == len(requests) + 1
     # the fake platform's isolation activity is released after every request, failed ones too
-    assert all(b.endswith("JVM_FOREGROUND_HELD_AFTER: false\n") for b in blocks[:-1])
+    # and the benchmark thread's raised priority is put back
+    assert all(b.endswith("JVM_FOREGROUND_HELD_AFTER: false\nJVM_PRIORITY_RAISED_AFTER: 0\n") for b in blocks[:-1])
     return blocks[:-1]
 
 
@@ -206,6 +207,7 @@ def test_java_results_decode_into_the_protocol_dataclasses(jvm_classes, files, t
     assert len(lat.samples_ns) == 3 and lat.warmup_count == 1 and lat.stop_reason == "count_and_time"
     assert lat.runtime_load_ns >= 0 and lat.load_ns >= 0 and lat.memory_after_runtime.native_heap_kb is not None
     assert lat.foreground.isolation_activity and lat.foreground.importance_name == "foreground"  # held while timed
+    assert lat.thread_priority == -8 and isinstance(lat.gc_count_timed, int) and lat.gc_count_timed >= 0
     assert lat.output_numel == 7 and lat.input_shape == [1, 1, 48, 48] and lat.threads == 1
     assert lat.model_sha256 == sha256_file(files["model"]) and lat.settings == cases["latency"]
     statuses = parse_instrument_output(texts["latency"]).statuses
@@ -266,9 +268,20 @@ def test_flavors_runtime_versions_and_packages_agree_with_the_harness():
 
 
 def test_the_apk_reads_the_programs_the_pinned_python_executorch_writes():
-    """The AAR and the exporter come from one ExecuTorch release: same version, same .pte identifier."""
+    """The AAR and the exporter come from one ExecuTorch minor release with the same program schema
+    (docs/maven-coordinates.md says why the AAR is the published 1.4.0), same .pte identifier."""
     pytest.importorskip("executorch", reason="the ExecuTorch Python package is not installed")
     source = APP / "executorch/java/org/fermbench/runner/ExecutorchEngine.java"
-    assert _java_constant(source, "VERSION") == importlib.metadata.version("executorch")
+    aar = _java_constant(source, "VERSION")
+    python = importlib.metadata.version("executorch")
+    assert aar.split(".")[:2] == python.split(".")[:2], (aar, python)
+    evidence = (ROOT / "docs" / "maven-coordinates.md").read_text()
+    assert f"`org.pytorch:executorch-android:{aar}`" in evidence and f"executorch=={python}" in evidence
     identifiers = re.search(r"PTE_IDENTIFIERS = Collections.singletonList\(\"(\w{4})\"\)", source.read_text()).group(1)
     assert [identifiers] == ExecutorchEngine().pte_identifiers()
+
+
+def test_results_go_to_the_folder_the_host_and_the_simulated_phone_expect():
+    source = (APP / "main/java/org/fermbench/runner/AndroidPlatform.java").read_text()
+    assert f"static final int MEDIA_DIR_SDK = {p.MEDIA_DIR_SDK};" in source
+    assert "context.getExternalMediaDirs()" in source and "context.getExternalFilesDir(null)" in source

@@ -31,7 +31,7 @@ def test_gradle_is_pinned_by_checksum_and_the_workflow_uses_the_same_one():
     assert f'GRADLE_SHA256: "{props["distributionSha256Sum"]}"' in WORKFLOW
     assert "--gradle-distribution-sha256-sum" in WORKFLOW  # the generated wrapper keeps the checksum
     assert "uses: gradle/actions/wrapper-validation@v4" in WORKFLOW
-    assert WORKFLOW.index("wrapper-validation") < WORKFLOW.index("./gradlew")  # validated before it runs
+    assert WORKFLOW.index("wrapper-validation") < WORKFLOW.index("bash ci/android-emulator.sh")  # validated before `runner build` runs it
 
 
 def test_no_unvalidated_wrapper_jar_is_committed():
@@ -53,17 +53,42 @@ def test_every_emulator_boots_without_a_snapshot_and_avds_and_gradle_are_cached(
 
 
 def test_both_flavors_are_built_and_run():
-    assert ":app:assemblePytorchLiteRelease :app:assembleExecutorchRelease" in WORKFLOW
-    assert "apk/pytorchLite/release/app-pytorchLite-release.apk" in WORKFLOW
-    assert "apk/executorch/release/app-executorch-release.apk" in WORKFLOW
-    assert 'bash ci/android-emulator.sh "$LITE_APK" "$EXECUTORCH_APK"' in WORKFLOW
-    assert "for runtime in pytorch_lite executorch; do" in SCRIPT
+    # The script builds both flavors with `fermbench runner build` (every flavor by default).
+    assert 'gradle) fermbench runner build --project "$PROJECT" ;;' in SCRIPT
+    assert "apk/pytorchLite/release/app-pytorchLite-release.apk" in WORKFLOW + SCRIPT
+    assert "apk/executorch/release/app-executorch-release.apk" in WORKFLOW + SCRIPT
+    assert "bash ci/android-emulator.sh" in WORKFLOW
+    assert WORKFLOW.index("wrapper-validation") < WORKFLOW.index("bash ci/android-emulator.sh")
+
+
+def test_the_cpu_torch_index_is_required_before_anything_is_installed():
+    python_tests = (ROOT / ".github" / "workflows" / "python-tests.yml").read_text()
+    for workflow in (WORKFLOW, python_tests):
+        assert "TORCH_INDEX: ${{ vars.TORCH_INDEX }}" in workflow
+        first_step = workflow[workflow.index("steps:"):].split("- ", 2)[1]
+        assert 'if [ -z "$TORCH_INDEX" ]' in first_step and "::error::TORCH_INDEX is not set" in first_step
+    assert 'torch==2.13.0 ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}' in SCRIPT
+    assert 'torch==2.13.0 ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}' in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_step_has_a_time_limit_and_the_avd_room_for_the_apks():
+    python_tests = (ROOT / ".github" / "workflows" / "python-tests.yml").read_text()
+    for workflow in (WORKFLOW, python_tests):
+        steps = re.split(r"\n      - ", workflow[workflow.index("steps:"):])[1:]
+        plain_uses = ("uses: actions/", "uses: gradle/")  # setup and cache actions end by themselves
+        for step in steps:
+            if step.startswith(plain_uses) or "\n        uses: actions/cache" in step:
+                continue
+            assert "timeout-minutes:" in step, step.splitlines()[0]
+    assert WORKFLOW.count("disk-size: 6G") == 2
+    assert "svc power stayon true" in WORKFLOW and "wm dismiss-keyguard" in WORKFLOW
 
 
 def test_the_emulator_script_installs_cpu_torch_and_the_executorch_of_the_aar():
     # The CPU-only index comes from the workflow (a repository variable), the script only uses it.
-    assert 'torch==2.13.0 ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}' in SCRIPT
     assert "TORCH_INDEX: ${{ vars.TORCH_INDEX }}" in WORKFLOW
     engine = (RUNNER / "app/src/executorch/java/org/fermbench/runner/ExecutorchEngine.java").read_text()
     version = re.search(r'static final String VERSION = "([^"]+)";', engine).group(1)
-    assert f'EXECUTORCH_VERSION="{version}"' in SCRIPT
+    assert f'"executorchImplementation"("org.pytorch:executorch-android:{version}")' in \
+        (RUNNER / "app" / "build.gradle.kts").read_text()
+    assert "android.useAndroidX=true" in (RUNNER / "gradle.properties").read_text().splitlines()

@@ -114,6 +114,8 @@ def test_each_runtime_has_its_own_runner_package():
     assert p.runner_component("executorch") == "org.fermbench.runner.executorch/org.fermbench.runner.BenchmarkInstrumentation"
     assert p.external_files_dir("executorch") == "/sdcard/Android/data/org.fermbench.runner.executorch/files"
     assert p.external_files_dir("pytorch_lite") == p.EXTERNAL_FILES_DIR
+    assert p.results_base_dir("executorch", 29) == "/sdcard/Android/media/org.fermbench.runner.executorch"
+    assert p.results_base_dir("executorch", 28) == p.external_files_dir("executorch")
     assert {p.MODEL_FORMATS[r] for r in p.RUNTIMES} == {"ptl", "pte"}
     with pytest.raises(ConfigError) as err:
         p.runner_package("tflite")

@@ -72,3 +72,27 @@ def test_coded_error_over_adb(phone):
     with pytest.raises(RunnerError) as err:
         p.decode_result(run)
     assert err.value.code == "model_missing"
+
+
+@pytest.mark.parametrize("sdk,folder", [(34, "/sdcard/Android/media/org.fermbench.runner/results/"),
+                                        (28, "/sdcard/Android/data/org.fermbench.runner/files/results/")])
+def test_large_results_go_where_the_shell_can_read_them_on_that_api_level(make_sim_phone, adb_server, tiny_ptl,
+                                                                           tmp_path, sdk, folder):
+    """API 29+: the app's media folder (getExternalMediaDirs, as AndroidX Benchmark); below: Android/data."""
+    from fermbench.sim.state import SimIdentity
+
+    phone = make_sim_phone(SimIdentity(sdk=sdk))
+    sh = lambda *args: adb_server.adb("-s", phone.serial, *args)  # noqa: E731
+    apk = tmp_path / "runner.apk"
+    apk.write_bytes(make_apk_bytes(p.RUNNER_PACKAGE, 1, "0.1.0"))
+    sh("install", "-r", str(apk))
+    sh("push", str(tiny_ptl), f"{p.DEVICE_MODEL_DIR}/tiny.ptl")
+    p.write_images_file(tmp_path / "faces.ferb", np.zeros((3, 48, 48), dtype=np.uint8))
+    sh("push", str(tmp_path / "faces.ferb"), f"{p.DEVICE_MODEL_DIR}/faces.ferb")
+    run = instrument(sh, p.classify_args(f"{p.DEVICE_MODEL_DIR}/tiny.ptl", f"{p.DEVICE_MODEL_DIR}/faces.ferb",
+                                         run_id="where", inline_max_bytes=0))
+    path = next(s.values[p.KEY_RESULT_FILE] for s in run.statuses if p.KEY_RESULT_FILE in s.values)
+    assert path == folder + "where.json" and path.startswith(p.results_base_dir("pytorch_lite", sdk))
+    assert sh("shell", "ls", folder).stdout.split() == ["where.json"]  # the shell lists it, adb pulls it
+    sh("pull", path, str(tmp_path / "where.json"))
+    assert b'"mode":"classify"' in (tmp_path / "where.json").read_bytes()

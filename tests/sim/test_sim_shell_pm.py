@@ -10,7 +10,7 @@ import time
 import pytest
 
 from fermbench.device.instrument_output import parse_instrument_output
-from fermbench.runner.protocol import EXTERNAL_FILES_DIR, RUNNER_COMPONENT, RUNNER_PACKAGE
+from fermbench.runner.protocol import RUNNER_COMPONENT, RUNNER_PACKAGE, results_base_dir
 from fermbench.sim.apk import make_apk_bytes, read_apk_info, ApkError
 from fermbench.sim.cmds import COMMANDS
 from fermbench.sim.shell import Shell
@@ -150,7 +150,7 @@ def test_instrument_runs_the_host_runner_and_streams_its_output(phone):
     assert run.code == -1 and not run.crashed
     assert run.result == {"fermbench_status": "ok"}
     assert '"model":"fermbench sim"' in run.statuses[-1].values["fermbench_result"]
-    assert phone.state.host_path(EXTERNAL_FILES_DIR).is_dir()
+    assert phone.state.host_path(results_base_dir("pytorch_lite", phone.state.identity.sdk)).is_dir()
     assert RUNNER_PACKAGE not in phone.state.processes  # the process ended with the run
 
 

@@ -34,7 +34,7 @@ class Flavor:
 
 FLAVORS = (
     Flavor("pytorchLite", p.RUNTIME_LITE, ("arm64-v8a", "armeabi-v7a", "x86_64", "x86"), 21),
-    Flavor("executorch", p.RUNTIME_EXECUTORCH, ("arm64-v8a", "x86_64"), 23),
+    Flavor("executorch", p.RUNTIME_EXECUTORCH, ("arm64-v8a", "x86_64"), 26),
 )
 BY_NAME = {f.name: f for f in FLAVORS}
 BY_RUNTIME = {f.runtime: f for f in FLAVORS}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..display import markup_safe, plain
 from ..errors import ConfigError
 from .progress import Progress
 from .settings import build_settings, option_help, settings_options
@@ -44,22 +45,22 @@ class RichProgress(Progress):
     def _task(self, serial: str, total: int | None = None) -> TaskID:
         with self.lock:
             if serial not in self.tasks:
-                self.tasks[serial] = self.bar.add_task("", device=serial, total=total)
+                self.tasks[serial] = self.bar.add_task("", device=markup_safe(serial), total=total)
             return self.tasks[serial]
 
     def start(self, serial: str, total: int) -> None:
         self.bar.update(self._task(serial), total=total)
 
     def step(self, serial: str, model: str, phase: str) -> None:
-        self.bar.update(self._task(serial), description=f"{model}: {phase}")
+        self.bar.update(self._task(serial), description=markup_safe(f"{model}: {phase}"))
 
     def done(self, serial: str, model: str, phase: str, status: str) -> None:
         self.bar.advance(self._task(serial))
         if status == "failed":
-            self.console.print(f"[red]{serial} {model} {phase}: failed[/red]")
+            self.console.print(f"[red]{markup_safe(serial)} {markup_safe(model)} {phase}: failed[/red]")
 
     def message(self, text: str) -> None:
-        self.console.print(text, soft_wrap=True, markup=False, highlight=False)  # logs and pipes: one line each
+        self.console.print(plain(text), soft_wrap=True, markup=False, highlight=False)  # logs and pipes: one line each
 
 
 def summary_table(outcome: Outcome) -> Table:
@@ -80,8 +81,8 @@ def summary_table(outcome: Outcome) -> Table:
         rw = rec.realworld if rec.realworld is not None and rec.realworld.ok else None
         app = rec.appsize
         size = app and (app.apk_with_model_bytes or app.model_bytes)
-        status = rec.status if rec.status == "ok" else f"[red]{rec.status}[/red]: {(rec.error or '')[:60]}"
-        table.add_row(rec.device, f"{rec.model} ({rec.runtime}, {rec.quant})" if several else rec.model, status,
+        status = rec.status if rec.status == "ok" else f"[red]{rec.status}[/red]: {markup_safe((rec.error or '')[:60])}"
+        table.add_row(markup_safe(rec.device), f"{rec.model} ({rec.runtime}, {rec.quant})" if several else rec.model, status,
                       f"{med[len(med) // 2]:.3f}" if med else "-",
                       f"{max(s.p90 for s in lat) / 1e6:.3f}" if lat else "-",
                       str(sum(s.n for s in lat)) if lat else "-",
@@ -109,10 +110,13 @@ def _sigterm_as_interrupt() -> None:
 @settings_options
 @click.option("--resume", default=None, metavar="SESSION",
               help="continue an interrupted session (id or folder) with its own settings")
+@click.option("--remeasure-changed", is_flag=True,
+              help="with --resume: a model whose file changed since the session measured it is measured again "
+                   "from scratch (without it, such a resume is refused)")
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="results folder (default results/)")
 @click.option("--quiet", is_flag=True, help="no progress display")
 def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str | None, config: str | None,
-            resume: str | None, out: str | None, quiet: bool, **options: Any) -> None:
+            resume: str | None, remeasure_changed: bool, out: str | None, quiet: bool, **options: Any) -> None:
     """Benchmark models on devices and store the results.
 
     \b
@@ -130,6 +134,11 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
     given = {k: v for k, v in options.items() if v is not None}
     if resume and (devices or adb_servers or models or config or given):
         raise ConfigError("--resume continues with the session's own settings and adb servers; drop the other options")
+    for name, value in (("--out", out), ("--resume", resume), ("--config", config)):
+        if value is not None and not value.strip():
+            raise ConfigError(f"{name} is empty; give a value or leave the option out")
+    if remeasure_changed and not resume:
+        raise ConfigError("--remeasure-changed goes with --resume SESSION; drop it for a new session")
     settings = None
     if not resume:
         settings = build_settings(config, devices=tuple(devices), adb_servers=adb_servers,
@@ -138,10 +147,11 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
     _sigterm_as_interrupt()
     try:
         if quiet:
-            outcome = run_benchmark(settings, resume=resume, out=out)
+            outcome = run_benchmark(settings, resume=resume, out=out, remeasure_changed=remeasure_changed)
         else:
             with RichProgress(console) as progress:
-                outcome = run_benchmark(settings, resume=resume, out=out, progress=progress)
+                outcome = run_benchmark(settings, resume=resume, out=out, progress=progress,
+                                        remeasure_changed=remeasure_changed)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: finished results are stored; continue with --resume[/yellow]")
         raise SystemExit(130)
@@ -149,6 +159,9 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
     if not out_console.is_terminal:
         out_console = Console(width=160)  # pipes and logs: do not squeeze the table to 80 columns
     out_console.print(summary_table(outcome))
+    for rec in outcome.records:  # the table cuts errors short: each failure in full, one line each
+        if rec.status == "failed" and rec.error:
+            click.echo(f"failed: {plain(rec.device)} {rec.model} ({rec.runtime}, {rec.quant}): {plain(rec.error)}")
     click.echo(f"results: {outcome.store.path}")
     if any("simulated" in d.tags for d in outcome.store.info.devices.values()):
         click.echo("note: the simulated phone's latencies are the host CPU's, not a phone's")
@@ -184,6 +197,9 @@ def doctor_cmd(device: str | None, adb_servers: tuple[str, ...], apk: str | None
     from .settings import build_settings
     from .start import doctor, doctor_host, farm_for
 
+    from ..tempdirs import sweep
+
+    sweep()  # what a killed fermbench left (its adb servers, simulated phones' folders)
     settings = build_settings(apk=apk, adb_servers=adb_servers, devices=(device,) if device else ())
     farm = farm_for(settings)
     host, specs = doctor_host(device, build, default_project(), farm)
@@ -191,11 +207,12 @@ def doctor_cmd(device: str | None, adb_servers: tuple[str, ...], apk: str | None
     reports += [r for spec in specs for r in doctor(spec, settings, farm)]
     colour = {"ok": "green", "warn": "yellow", "fail": "red"}
     for pf in reports:
-        table = Table(title=f"doctor: {pf.serial}")
+        table = Table(title=markup_safe(f"doctor: {pf.serial}"))
         for col in ("check", "result", "detail", "fix"):
             table.add_column(col)
         for c in pf.checks:
-            table.add_row(c.name, f"[{colour[c.level]}]{c.level}[/{colour[c.level]}]", c.message, c.fix)
+            table.add_row(c.name, f"[{colour[c.level]}]{c.level}[/{colour[c.level]}]", markup_safe(c.message),
+                          markup_safe(c.fix))
         Console().print(table)
     if not all(pf.ok for pf in reports):
         raise SystemExit(1)

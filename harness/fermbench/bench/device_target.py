@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 
 def adb_port_from_env() -> int | None:
     """The adb server port ANDROID_ADB_SERVER_PORT names (adb's own variable), if any."""
-    value = os.environ.get("ANDROID_ADB_SERVER_PORT")
-    return int(value) if value and value.isdigit() else None
+    from ..device.adb import env_server_port
+
+    return env_server_port() if os.environ.get("ANDROID_ADB_SERVER_PORT", "").strip() else None
 
 
 class AndroidTarget(Target):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import FermbenchError
-from ..fileio import sha256_file
+from ..fileio import sha256_file, storage_error
 from ..locks import ProcessLock
 from ..paths import models_dir
 from ..store import Variant
@@ -136,7 +136,11 @@ def private_link(path: Path, folder: Path) -> Path:
     try:
         os.link(path, dest)
     except OSError:
-        shutil.copy2(path, dest)
+        try:
+            shutil.copy2(path, dest)
+        except OSError as exc:  # e.g. a TMPDIR smaller than the models: one line with the free space
+            dest.unlink(missing_ok=True)
+            raise storage_error(dest, exc) from None
     return dest
 
 

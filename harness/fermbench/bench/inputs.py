@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, RunnerError
-from ..fileio import atomic_write_json
+from ..fileio import atomic_write_bytes, atomic_write_json, sha256_file
 from ..paths import cache_dir
 from ..runner import protocol as p
 
@@ -35,9 +35,9 @@ def _images_file(images: np.ndarray) -> tuple[Path, str]:
     data = p.images_file_bytes(images)
     digest = hashlib.sha256(data).hexdigest()
     path = cache_dir() / "bench-inputs" / f"{digest[:24]}.ferb"
-    if not path.is_file() or path.stat().st_size != len(data):
-        from ..fileio import atomic_write_bytes
-
+    # the name is the content's hash: a cached file is reused only when its bytes still hash to it
+    # (a damaged file of the same size would otherwise be pushed and classified)
+    if not path.is_file() or path.stat().st_size != len(data) or sha256_file(path) != digest:
         atomic_write_bytes(path, data)
     return path, digest
 

@@ -12,6 +12,7 @@ devices take these units of work from one shared queue instead (bench/farm.py).
 from __future__ import annotations
 
 import functools
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -202,6 +203,8 @@ class BenchmarkSession:
             self.mark_interrupted(record, label)
             return
         self.totals.add(runner_s=timing.runner_s, transfer_s=timing.transfer_s)
+        if record.variant in self.files:  # which file this phase measured: --resume and the report check it
+            result.model_sha256 = self.files[record.variant].sha256
         # a shared pool's record holds just the units its device ran
         planned = list(dict.fromkeys(present_phases(record) + [(phase, repeat)])) if self.settings.shard else self.plan
         self.store.save_phase(record, phase, result, repeat, planned)
@@ -363,9 +366,7 @@ class BenchmarkSession:
                     pass
         except KeyboardInterrupt:
             self.stop.set()
-            self._join(workers)
-            self.store.log("interrupted (Ctrl-C or SIGTERM); resume with --resume " + self.store.session_id)
-            self.store.set_status(INTERRUPTED, error="interrupted by Ctrl-C or SIGTERM")
+            self._wind_down(workers)
             raise
         if self.fatal is not None:
             self._fail_session(self.fatal)
@@ -396,6 +397,29 @@ class BenchmarkSession:
                        + (f"; failed devices: {', '.join(failed)}" if failed else ""))
         records = [r for d in self.store.info.devices for v in self.variants if (r := stored(self.store, d, v))]
         return Outcome(self.store, status, records, self.totals)
+
+    def _wind_down(self, workers: list[Worker]) -> None:
+        """After Ctrl-C/SIGTERM: wait for the workers to record what they were doing, then mark the
+        session interrupted. A second Ctrl-C meanwhile does not cut this short (the session would
+        stay "running"): the bounded wait goes on and the status is written; in the main thread
+        further Ctrl-C and SIGTERM are ignored until the process has stopped what it started."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, signal.SIG_IGN)
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                self._join(workers, max(0.0, deadline - time.monotonic()))
+                break
+            except KeyboardInterrupt:
+                continue
+        for _ in range(3):
+            try:
+                self.store.log("interrupted (Ctrl-C or SIGTERM); resume with --resume " + self.store.session_id)
+                self.store.set_status(INTERRUPTED, error="interrupted by Ctrl-C or SIGTERM")
+                return
+            except KeyboardInterrupt:
+                continue
 
     def _join(self, workers: list[Worker], timeout: float = 30.0) -> None:
         """Wait (bounded) for stopping workers to record what they were doing."""

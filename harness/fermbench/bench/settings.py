@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 import types
 import typing
@@ -42,11 +43,12 @@ _LATENCY = p.DEFAULTS["latency"]
 COOLDOWNS = ("thermal", "fixed", "none")
 
 
-def setting(default: Any, help: str, *, minimum: float | None = None, protocol: str | None = None,
-            choices: tuple[str, ...] = (), option: bool = True) -> Any:
-    """A Settings field: its default and how it is checked, shown and passed to the runner."""
-    return field(default=default, metadata={"help": help, "minimum": minimum, "protocol": protocol,
-                                            "choices": choices, "option": option})
+def setting(default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None,
+            unit: str = "", protocol: str | None = None, choices: tuple[str, ...] = (), option: bool = True) -> Any:
+    """A Settings field: its default and how it is checked, shown and passed to the runner. A
+    number is always checked finite and, where given, within [minimum, maximum] `unit`."""
+    return field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum, "unit": unit,
+                                            "protocol": protocol, "choices": choices, "option": option})
 
 
 @dataclass(frozen=True)
@@ -66,25 +68,30 @@ class Settings:
     quant: tuple[str, ...] = setting(("fp32",), "comma-separated quantisations: fp32, int8 (int8: ExecuTorch only; "
                                      "calibrated on --fer-data)")
     # latency (TFLite benchmark_model-like: both the count and the time must be reached)
-    warmup: int = setting(int(_LATENCY["warmup_runs"]), "warm-up iterations", minimum=0, protocol="warmup_runs")
+    warmup: int = setting(int(_LATENCY["warmup_runs"]), "warm-up iterations", minimum=0, maximum=1_000_000,
+                          unit="iterations", protocol="warmup_runs")
     warmup_seconds: float = setting(float(_LATENCY["warmup_min_s"]), "minimum warm-up time",
-                                    minimum=0.0, protocol="warmup_min_s")
-    iterations: int = setting(int(_LATENCY["runs"]), "minimum timed iterations", minimum=1, protocol="runs")
+                                    minimum=0.0, maximum=3600.0, unit="seconds", protocol="warmup_min_s")
+    iterations: int = setting(int(_LATENCY["runs"]), "minimum timed iterations", minimum=1, maximum=10_000_000,
+                             unit="iterations", protocol="runs")
     min_seconds: float = setting(float(_LATENCY["min_s"]), "minimum timed-phase time", minimum=0.0,
-                                 protocol="min_s")
+                                 maximum=3600.0, unit="seconds", protocol="min_s")
     max_seconds: float = setting(float(_LATENCY["max_s"]), "timed phase stops here", minimum=0.001,
-                                 protocol="max_s")
-    threads: int = setting(int(_LATENCY["threads"]), "runtime threads", minimum=1, protocol="threads")
-    repeats: int = setting(1, "latency repeats per model, for run-to-run spread", minimum=1)
+                                 maximum=86400.0, unit="seconds", protocol="max_s")
+    threads: int = setting(int(_LATENCY["threads"]), "runtime threads", minimum=1, maximum=256, unit="threads",
+                          protocol="threads")
+    repeats: int = setting(1, "latency repeats per model, for run-to-run spread", minimum=1, maximum=1000,
+                          unit="repeats")
     cooldown: str = setting("thermal", "between models: wait for thermal status none and the battery back near its "
                             "start temperature (thermal), keep the device idle for cooldown_seconds (fixed, as "
                             "ExecuTorch's device-farm jobs do), or not at all (none)", choices=COOLDOWNS)
     cooldown_seconds: float = setting(30.0, "the cool-down's length: at most this long (thermal), exactly this "
-                                      "long (fixed)", minimum=0.0)
+                                      "long (fixed)", minimum=0.0, maximum=3600.0, unit="seconds")
     # accuracy
     fer_data: str | None = setting(None, "FER-2013 folder or CSV for on-device accuracy")
     fer_split: str = setting("PublicTest", "split to classify")
-    fer_limit: int | None = setting(None, "classify N images spread over the split", minimum=1)
+    fer_limit: int | None = setting(None, "classify N images spread over the split", minimum=1,
+                                 maximum=10_000_000, unit="images")
     photos: str | None = setting(None, "labelled photos: class subfolders or a CSV of path,label")
     face_policy: str = setting("largest", "photos with several faces: classify the largest or skip them",
                                choices=FACE_POLICIES)
@@ -93,13 +100,16 @@ class Settings:
                                    "model bundled, and --install")
     install: bool = setting(False, "install the runner from --apk first")
     # robustness
-    seed: int | None = setting(None, "seed of the randomised model order (default: drawn and recorded)", minimum=0)
-    timeout_seconds: float = setting(600.0, "limit of one runner call", minimum=1.0)
-    reconnect_budget_seconds: float = setting(60.0, "how long to wait for a lost device", minimum=0.0)
+    seed: int | None = setting(None, "seed of the randomised model order (default: drawn and recorded)", minimum=0,
+                               maximum=2**63 - 1)
+    timeout_seconds: float = setting(600.0, "limit of one runner call", minimum=1.0, maximum=86400.0,
+                                     unit="seconds")
+    reconnect_budget_seconds: float = setting(60.0, "how long to wait for a lost device", minimum=0.0,
+                                              maximum=86400.0, unit="seconds")
     checkpoints: str | None = setting(None, "folder with <model>.ckpt (default models/)")
     untrained: bool = setting(False, "models without a checkpoint run with random weights, flagged UNTRAINED "
                                      "(without it, a missing checkpoint stops the run)")
-    bytecode: int | None = setting(None, "export for an older runtime's bytecode version", minimum=1)
+    bytecode: int | None = setting(None, "export for an older runtime's bytecode version", minimum=1, maximum=99)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -146,17 +156,34 @@ def _check(key: str, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: {key} must be true or false")
         return value
     if kind in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
-            what = "a whole number" if kind is int else "a number of seconds"
-            raise ConfigError(f"{where}: {key} must be {what}, got {value!r}")
-        if meta["minimum"] is not None and value < meta["minimum"]:
-            raise ConfigError(f"{where}: {key} must be at least {meta['minimum']}, got {value}")
-        return kind(value)
+        return _number(key, value, where, kind, meta)
     if not isinstance(value, str):
         raise ConfigError(f"{where}: {key} must be a string, got {value!r}")
     if meta["choices"] and value not in meta["choices"]:
         raise ConfigError(f"{where}: {key} must be one of {', '.join(meta['choices'])}, got {value!r}")
+    if not value.strip():
+        raise ConfigError(f"{where}: {key} is empty; give a value or leave the setting out")
     return value
+
+
+def _number(key: str, value: Any, where: str, kind: type, meta: Any) -> int | float:
+    """A whole number, or a finite number, within the setting's range, in its unit."""
+    lo, hi, unit = meta["minimum"], meta["maximum"], meta["unit"]
+    units = f" {unit}" if unit else ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        what = "a whole number" if kind is int else f"a number of {unit or 'units'}"
+        raise ConfigError(f"{where}: {key} must be {what}, got {value!r}")
+    if not math.isfinite(value):
+        raise ConfigError(f"{where}: {key} must be a finite number{' of ' + unit if unit else ''}, got {value!r}")
+    if lo is not None and value < lo:
+        raise ConfigError(f"{where}: {key} must be at least {_shown(lo)}{units}, got {_shown(value)}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{where}: {key} must be at most {_shown(hi)}{units}, got {_shown(value)}")
+    return kind(value)  # type: ignore[no-any-return]
+
+
+def _shown(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e18 else f"{x:g}"
 
 
 def read_config(path: str | Path) -> dict[str, Any]:
@@ -191,16 +218,36 @@ def build_settings(config: str | Path | None = None, **options: Any) -> Settings
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)}; valid: {', '.join(KEYS)}")
     values: dict[str, Any] = read_config(config) if config else {}
     for key, value in options.items():
+        if key in _LISTS and isinstance(value, str) and not value.strip(",").strip():
+            raise ConfigError(f"option --{key.replace('_', '-')} is empty; give a value or leave the option out")
         if value is None or (key in _LISTS and not value):
             continue
         values[key] = _check(key, value, f"option --{key.replace('_', '-')}")
-    settings = Settings(**values)
+    settings = _combined(Settings(**values))
+    _check_apks(settings.apk)
+    return settings
+
+
+def _combined(settings: Settings) -> Settings:
+    """The checks between settings, for new and resumed sessions alike."""
     _check_servers(settings)
     if settings.install and not settings.apk:
         raise ConfigError("--install needs --apk PATH (the runner APK to install)")
     if settings.min_seconds > settings.max_seconds or settings.warmup_seconds > settings.max_seconds:
         raise ConfigError(f"min_seconds and warmup_seconds must not exceed max_seconds ({settings.max_seconds})")
     return settings
+
+
+def _check_apks(apks: tuple[str, ...]) -> None:
+    """Each --apk must be an existing APK (a zip), not a typo found only at the app-size phase."""
+    import zipfile
+
+    for apk in apks:
+        path = Path(apk)
+        if not path.is_file():
+            raise ConfigError(f"--apk {apk}: no such file; pass the runner APK (`fermbench runner build` makes it)")
+        if not zipfile.is_zipfile(path):
+            raise ConfigError(f"--apk {apk} is not an APK (not a zip archive); pass the runner APK")
 
 
 def _check_servers(settings: Settings) -> None:
@@ -218,7 +265,7 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
     if unknown:
         raise ConfigError(f"stored settings have unknown key(s) {', '.join(unknown)}; resume with "
                           f"the fermbench version that started the session")
-    return Settings(**{k: _check(k, v, "stored settings") for k, v in data.items()})
+    return _combined(Settings(**{k: _check(k, v, "stored settings") for k, v in data.items()}))
 
 
 def option_help(name: str) -> str:

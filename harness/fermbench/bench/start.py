@@ -36,6 +36,7 @@ from .checkpoints import ModelSource, resolve_checkpoints
 from .device_target import adb_port_from_env
 from .exports import ModelFile, ensure_export, export_error
 from .farm import check_identical
+from .resume_check import check_unchanged
 from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
 from .progress import Progress
@@ -95,6 +96,15 @@ def _replace(specs: tuple[str, ...], word: str, chosen: tuple[str, ...]) -> tupl
     for spec in specs:
         out.extend(chosen if spec == word else (spec,))
     return tuple(dict.fromkeys(out))
+
+
+def check_unique(specs: tuple[str, ...]) -> None:
+    """One worker per device: a device named twice would have two workers write one record
+    (`sim` twice is two simulated phones, so it may repeat)."""
+    twice = sorted({s for s in specs if s != SIM and specs.count(s) > 1})
+    if twice:
+        raise ConfigError(f"--device {twice[0]} is named twice; name each device once "
+                          "(`--device sim` twice starts two simulated phones)")
 
 
 def prepare_images(settings: Settings) -> dict[str, ImageSet]:
@@ -282,10 +292,12 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
 
 
 def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: str | Path | None = None,
-                  progress: Progress | None = None, model_dir: str | Path | None = None) -> Outcome:
+                  progress: Progress | None = None, model_dir: str | Path | None = None,
+                  remeasure_changed: bool = False) -> Outcome:
     """Run (or resume) a session; returns its outcome. Raises FermbenchError for refusals.
 
-    `settings` is None only with `resume`: a resumed session runs with its own stored settings."""
+    `settings` is None only with `resume`: a resumed session runs with its own stored settings.
+    A resumed model whose file changed is refused unless `remeasure_changed` (bench/resume_check.py)."""
     progress = progress or Progress()
     with contextlib.ExitStack() as stack:  # closes, in reverse: targets, then the session's lock
         store = None
@@ -293,11 +305,12 @@ def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: 
             store = SessionStore.open(resume, root=Path(out) if out else None)
             stack.callback(store.close)
             settings = settings_from_dict(store.info.settings)
-        return _run(settings, store, stack, out, progress, model_dir)
+        return _run(settings, store, stack, out, progress, model_dir, remeasure_changed)
 
 
 def _run(settings: Settings | None, store: SessionStore | None, stack: contextlib.ExitStack,
-         out: str | Path | None, progress: Progress, model_dir: str | Path | None) -> Outcome:
+         out: str | Path | None, progress: Progress, model_dir: str | Path | None,
+         remeasure_changed: bool = False) -> Outcome:
     if settings is None:
         raise ConfigError("run_benchmark needs settings, or resume= a session")
     if not settings.devices:
@@ -306,6 +319,7 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     if AUTO in settings.devices or ALL in settings.devices:
         devices = expand_all(expand_auto(settings.devices, progress, farm), progress, farm)
         settings = dataclasses.replace(settings, devices=devices)
+    check_unique(settings.devices)
     models = check_models(settings.models)
     settings = dataclasses.replace(settings, models=tuple(models))  # stored explicitly: the report's order
     variants = plan_variants(models, settings.runtimes, settings.quant)
@@ -325,6 +339,10 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     stack.callback(remove_temp_dir, private)
     files, export_errors = export_variants(variants, sources, settings, Path(model_dir) if model_dir else None,
                                            private, progress)
+    if store is not None:  # resuming: never put phases of two files in one record
+        for line in check_unchanged(store, files, remeasure_changed):
+            progress.message(line)
+            store.log(line)
     runtimes = {runner_runtime(get_runtime(v.runtime)) for v in variants}
     checked: list[Checked] = []
     refused: list[str] = []
@@ -350,6 +368,7 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
             refused.append(f"device {target.serial}: {c.preflight.refusal()}")
             progress.message(f"refused: {refused[-1]}")
         checked.append(c)
+    check_unique(tuple(specs))  # two names of one device (SERIAL and HOST:PORT/SERIAL)
     usable = [c for c in checked if c.preflight.ok]
     if not usable:
         raise DeviceError("no device passed preflight: " + " | ".join(refused))

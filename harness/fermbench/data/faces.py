@@ -38,6 +38,10 @@ MIN_NEIGHBORS = 5
 MIN_FACE = 24
 
 CLASSIFIED, NO_FACE, MULTI_SKIPPED, UNDECODABLE = "classified", "no_face", "multi_face_skipped", "undecodable"
+# Larger photos are refused from their header, before decoding: a 120 KB PNG can claim 10000x10000
+# pixels and cost gigabytes to decode and scan. 40 megapixels is above a phone camera's usual output.
+MAX_PHOTO_PIXELS = 40_000_000
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
 
 @dataclass(frozen=True)
@@ -108,12 +112,21 @@ def parse_label(text: str, where: str) -> int:
 def list_photos(source: str | Path) -> list[Photo]:
     """The labelled photos of a class-subfolder tree or a `path,label` CSV, in a stable order."""
     source = Path(source)
+    if source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES:
+        raise DataError(f"photo source {source} is one image; pass the folder of class subfolders that holds "
+                        "the photos, or a CSV of path,label rows")
     if source.is_file():
         return _photos_from_csv(source)
     if source.is_dir():
         return _photos_from_folders(source)
     raise DataError(f"photo source {source} does not exist; pass a folder of class subfolders "
                     f"or a CSV of path,label rows")
+
+
+def display_name(name: str) -> str:
+    """A file name as text that can be written anywhere (JSON, CSV, the terminal): bytes that are
+    not UTF-8 (Python keeps them as surrogates) are shown as \\xNN, so names stay distinct."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _photos_from_folders(root: Path) -> list[Photo]:
@@ -125,13 +138,24 @@ def _photos_from_folders(root: Path) -> list[Photo]:
     for sub in subdirs:
         label = parse_label(sub.name, f"folder {sub}")
         for path in sorted(p for p in sub.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            photos.append(Photo(str(path.relative_to(root)), path, label))
+            photos.append(Photo(display_name(str(path.relative_to(root))), path, label))
     if not photos:
         raise DataError(f"{root}: the class subfolders hold no files")
     return photos
 
 
 def _photos_from_csv(csv_path: Path) -> list[Photo]:
+    try:
+        return _read_photo_csv(csv_path)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{csv_path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except csv.Error as exc:
+        raise DataError(f"{csv_path} is not a CSV of path,label rows ({exc}); fix or re-save it") from None
+    except OSError as exc:
+        raise DataError(f"{csv_path} cannot be read ({exc.strerror or exc}); pass a readable CSV") from None
+
+
+def _read_photo_csv(csv_path: Path) -> list[Photo]:
     photos = []
     with open(csv_path, newline="", encoding="utf-8") as fh:
         for lineno, row in enumerate(csv.reader(fh), start=1):
@@ -140,6 +164,8 @@ def _photos_from_csv(csv_path: Path) -> list[Photo]:
             if len(row) != 2:
                 raise DataError(f"{csv_path} line {lineno}: expected 'path,label', got {len(row)} fields")
             name, label = row[0].strip(), row[1]
+            if "\0" in name:
+                raise DataError(f"{csv_path} line {lineno}: the path holds a NUL byte; fix or re-save the CSV")
             if lineno == 1 and label.strip().lower() == "label":
                 continue  # header row
             path = Path(name) if Path(name).is_absolute() else csv_path.parent / name
@@ -201,10 +227,36 @@ def decode_gray(path: Path) -> tuple[np.ndarray | None, str | None]:
         return None, f"cannot read: {exc.strerror or exc}"
     if data.size == 0:
         return None, "empty file"
+    size = header_size(data.tobytes())
+    if size is None:
+        return None, "not a decodable image"
+    if size[0] * size[1] > MAX_PHOTO_PIXELS:
+        return None, (f"{size[0]}x{size[1]} pixels, over the {MAX_PHOTO_PIXELS / 1e6:.0f}-megapixel limit: "
+                      "downscale it")
     image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
     if image is None or image.size == 0:
         return None, "not a decodable image"
     return image, None
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) read from the image's header alone (Pillow opens lazily; nothing is
+    decoded), or None when no image format is recognised."""
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow's own bomb warning: the limit here decides
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        return (1 << 31, 1)  # beyond Pillow's own hard limit: over ours too
+    except Exception:  # a hostile header may raise anything from a third-party parser: not an image
+        return None
+    return int(width), int(height)
 
 
 def crop_photo(photo: Photo, policy: str = "largest", cascade: Any = None) -> PhotoCrop:

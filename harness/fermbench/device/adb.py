@@ -17,6 +17,7 @@ import adbutils
 from adbutils import AdbConnection
 from adbutils.errors import AdbError, AdbTimeout
 
+from ..errors import ConfigError
 from .errors import (
     AdbServerError,
     DeviceDisconnected,
@@ -60,6 +61,24 @@ def find_adb() -> str | None:
     except Exception:  # adbutils without a bundled binary raises its own errors
         pass
     return shutil.which("adb")
+
+
+def env_server_port() -> int:
+    """The port plain `adb` uses: ANDROID_ADB_SERVER_PORT (adb's own variable), else 5037; a value
+    that is not a port is a ConfigError naming the variable, never a traceback or a silent 5037."""
+    value = os.environ.get("ANDROID_ADB_SERVER_PORT", "").strip()
+    if not value:
+        return DEFAULT_PORT
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise ConfigError(f"ANDROID_ADB_SERVER_PORT={value!r} is not a TCP port; set it to a port in 1-65535 "
+                          "(5037 is adb's default) or unset it")
+    return int(value)
+
+
+def server_start_env() -> dict[str, str]:
+    """The environment fermbench starts the local adb server with: the user's, with mDNS off (adb
+    would otherwise listen on UDP 0.0.0.0:5353 and [::]:5353; fermbench stays on loopback)."""
+    return {**os.environ, "ADB_MDNS": "0"}
 
 
 def fix_for(state: str) -> str:
@@ -107,14 +126,15 @@ class AdbEndpoint:
             c.conn.close()
 
     def ensure_server(self) -> None:
-        """Start the user's default server if none runs (as `adb` itself does); a private port
-        must already have its server, so say how to start it instead."""
+        """Start the user's local server (ANDROID_ADB_SERVER_PORT, else 5037) if none runs, as `adb`
+        itself does, but with mDNS off; any other port must already have its server, so say how to
+        start it instead. The server stays running afterwards, as one started by `adb` does."""
         try:
             with socket.create_connection((self.host, self.port), timeout=2):
                 return
         except OSError:
             pass
-        if self.port != DEFAULT_PORT or self.host not in ("127.0.0.1", "localhost"):
+        if self.port != env_server_port() or self.host not in ("127.0.0.1", "localhost"):
             raise AdbServerError(f"no adb server on {self.host}:{self.port}; start it with "
                                  f"`adb -P {self.port} start-server`")
         adb = find_adb()
@@ -122,7 +142,8 @@ class AdbEndpoint:
             raise AdbServerError("no adb binary to start the adb server with; install platform-tools, "
                                  "or set FERMBENCH_ADB to an adb binary")
         try:
-            subprocess.run([adb, "start-server"], timeout=30, capture_output=True, check=True)
+            subprocess.run([adb, "-P", str(self.port), "start-server"], timeout=30, capture_output=True, check=True,
+                           env=server_start_env(), stdin=subprocess.DEVNULL)
         except (OSError, subprocess.SubprocessError) as exc:
             raise AdbServerError(f"cannot start the adb server ({exc}); install platform-tools or adbutils") from None
 

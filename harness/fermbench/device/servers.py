@@ -13,13 +13,12 @@ loopback (README: Security).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from adbutils.errors import AdbError
 
 from ..errors import ConfigError
-from .adb import DEFAULT_HOST, DEFAULT_PORT, AdbEndpoint, DeviceEntry, parse_devices_l
+from .adb import DEFAULT_HOST, AdbEndpoint, DeviceEntry, env_server_port, parse_devices_l
 from .errors import AdbServerError, DeviceNotFound
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -59,8 +58,7 @@ class ServerAddress:
 
 def local_server() -> ServerAddress:
     """The server plain `adb` talks to: ANDROID_ADB_SERVER_PORT (or 5037) on this machine."""
-    value = os.environ.get("ANDROID_ADB_SERVER_PORT", "")
-    return ServerAddress(DEFAULT_HOST, int(value) if value.isdigit() else DEFAULT_PORT)
+    return ServerAddress(DEFAULT_HOST, env_server_port())
 
 
 def unreachable_fix(server: ServerAddress) -> str:

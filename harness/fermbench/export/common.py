@@ -13,6 +13,9 @@ import torch
 from .. import __version__
 from ..errors import ExportError
 from ..labels import CLASS_NAMES, INPUT_SHAPE, NORM_MEAN, NORM_STD
+from ..tempdirs import mark, sweep
+
+STAGING = ".export-"  # prefix of the staging folders in an export folder
 
 
 @dataclass(frozen=True)
@@ -41,12 +44,31 @@ def base_meta(name: str, runtime: str, identity: dict[str, Any]) -> dict[str, An
     }
 
 
+def output_difference(got: torch.Tensor, want: torch.Tensor, name: str, what: str) -> float:
+    """max |got - want|, for the parity gates. NaN or infinity in either output is an ExportError:
+    max(0.0, nan) is 0.0, so a NaN left to the gate's own comparison would pass an all-NaN model."""
+    for label, tensor in ((what, got), ("eager PyTorch", want)):
+        if not bool(torch.isfinite(tensor).all()):
+            raise ExportError(f"{name}: {label} outputs NaN or infinity: the weights are not finite (a corrupt or "
+                              "diverged checkpoint); restore it or train again")
+    return float((got - want).abs().max().item())
+
+
+def parity_limit(tolerance: float, want: torch.Tensor) -> float:
+    """The largest difference a parity gate accepts for this output: `tolerance` for logits up to
+    1 in size, growing with them beyond (as allclose's rtol does). fp32 kernels that sum in another
+    order differ by a few ulps of the largest value: 1e-4 absolute refused a trained ResNet-9 whose
+    logits reach the tens (1.2e-4 on XNNPACK), a relative error near 1e-5."""
+    return tolerance * max(1.0, float(want.abs().max().item()))
+
+
 def work_dir(out_dir: Path) -> Path:
     """A private folder beside the output, on the same file system, so that accepting a file is
     one rename. Files are saved there under their *final* name, because the lite format stores
     the file's stem inside the archive: a random temp name would make two exports differ."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=".export-", dir=out_dir))
+        sweep(out_dir, prefix=STAGING)  # staging of an export that was killed (its owner is dead)
+        return mark(Path(tempfile.mkdtemp(prefix=STAGING, dir=out_dir)))
     except OSError as exc:
         raise ExportError(f"cannot write to output folder {out_dir} ({exc.strerror}): pass a writable --out") from exc

@@ -14,6 +14,7 @@ from torch import nn
 
 from ..errors import ExportError
 from ..labels import INPUT_SHAPE
+from .common import output_difference, parity_limit
 from .runtimes import LiteRuntime
 
 PARITY_TOLERANCE = 1e-4
@@ -32,18 +33,21 @@ def load_lite(path: Path) -> Any:  # torch.jit.mobile.LiteScriptModule, which to
 
 
 def parity_gate(eager: nn.Module, path: Path, name: str, trials: int = 4, seed: int = 0) -> float:
-    """Max |lite - eager| over seeded random batches; fails above PARITY_TOLERANCE."""
+    """Max |lite - eager| over seeded random batches; fails above PARITY_TOLERANCE (scaled by the
+    logits' size: common.parity_limit)."""
     lite = load_lite(path)
     gen = torch.Generator().manual_seed(seed)
-    worst = 0.0
+    worst, limit = 0.0, PARITY_TOLERANCE
     with torch.no_grad():
         for batch in (1, 3)[: max(1, min(2, trials))] + (1,) * max(0, trials - 2):
             x = torch.randn((batch,) + INPUT_SHAPE[1:], generator=gen)
-            diff = (lite(x) - eager(x)).abs().max().item()
-            worst = max(worst, diff)
-    if not worst <= PARITY_TOLERANCE:  # also catches NaN
+            want = eager(x)
+            diff = output_difference(lite(x), want, name, "the lite model")
+            if diff > worst:
+                worst, limit = diff, parity_limit(PARITY_TOLERANCE, want)
+    if not worst <= limit:  # also catches NaN
         raise ExportError(
-            f"{name}: the lite model's output differs from eager PyTorch by {worst:.3g} (limit {PARITY_TOLERANCE:g}): "
+            f"{name}: the lite model's output differs from eager PyTorch by {worst:.3g} (limit {limit:.3g}): "
             "the scripted model does not compute what the eager one does; check for code that branches on torch.jit.is_scripting()"
         )
     return worst

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import ExportError
 from ..labels import INPUT_SHAPE
+from .common import output_difference, parity_limit
 from .executorch_api import load_method
 from .fer_samples import AGREEMENT_IMAGES, ImageSample
 from .gates import PARITY_TOLERANCE
@@ -128,15 +129,20 @@ def format_gate(path: Path, runtime: ExecutorchRuntime, name: str) -> str:
 
 
 def parity_gate(eager: nn.Module, program: Any, name: str, trials: int = 4, seed: int = 0) -> float:
-    """Max |pte - eager| over seeded random inputs; fails above PARITY_TOLERANCE."""
-    method, gen, worst = load_method(program, "forward", name), torch.Generator().manual_seed(seed), 0.0
+    """Max |pte - eager| over seeded random inputs; fails above PARITY_TOLERANCE (scaled by the
+    logits' size: common.parity_limit)."""
+    method, gen = load_method(program, "forward", name), torch.Generator().manual_seed(seed)
+    worst, limit = 0.0, PARITY_TOLERANCE
     with torch.no_grad():
         for _ in range(trials):
             x = torch.randn(INPUT_SHAPE, generator=gen)
-            worst = max(worst, (method.execute([x])[0] - eager(x)).abs().max().item())
-    if not worst <= PARITY_TOLERANCE:  # also catches NaN
+            want = eager(x)
+            diff = output_difference(method.execute([x])[0], want, name, "the ExecuTorch program")
+            if diff > worst:
+                worst, limit = diff, parity_limit(PARITY_TOLERANCE, want)
+    if not worst <= limit:  # also catches NaN
         raise ExportError(
-            f"{name}: the ExecuTorch program's output differs from eager PyTorch by {worst:.3g} (limit {PARITY_TOLERANCE:g}): "
+            f"{name}: the ExecuTorch program's output differs from eager PyTorch by {worst:.3g} (limit {limit:.3g}): "
             "the exported graph does not compute what the eager model does; check for code that branches on torch.compiler.is_exporting()"
         )
     return worst
@@ -163,8 +169,8 @@ def agreement_gate(eager: nn.Module, program: Any, sample: ImageSample, name: st
     with torch.no_grad():
         reference = eager(inputs)
         got = torch.cat([method.execute([inputs[i:i + 1]])[0] for i in range(len(inputs))])
+    diff = output_difference(got, reference, name, "the int8 program")
     agreement = (got.argmax(1) == reference.argmax(1)).double().mean().item()
-    diff = (got - reference).abs().max().item()
     if not agreement >= MIN_AGREEMENT:
         raise ExportError(
             f"{name}: the int8 program agrees with fp32 on {agreement:.1%} of {len(sample)} {sample.split} images (gate {MIN_AGREEMENT:.0%}): "

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..display import markup_safe, plain
+
 FORMATS = ("table", "markdown", "csv", "json")
 MISSING = "–"  # an en dash: no value (phase skipped, failed, or not measured)
 MARK = "⚠"  # beside a number that has a warning listed under its table
@@ -93,18 +95,18 @@ def render_rich(blocks: Sequence[Block], width: int | None = None) -> str:
     for bi, block in enumerate(blocks):
         if bi:
             console.print()
-        console.print(block.heading, markup=False)
+        console.print(plain(block.heading), markup=False)  # serials in results came from an adb server
         for line in block.lines:
-            console.print(f"  {line}", markup=False)
+            console.print(f"  {plain(line)}", markup=False)
         for section in block.sections:
-            table = Table(title=section.title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+            table = Table(title=markup_safe(section.title), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
             for i, header in enumerate(section.headers):
                 table.add_column(header, justify="right" if i in section.numeric else "left", no_wrap=True)
             for row in section.rows:
-                table.add_row(*row)
+                table.add_row(*(markup_safe(cell) for cell in row))
             console.print(table)
             for note in section.notes:
-                console.print(f"  {note}", markup=False)
+                console.print(f"  {plain(note)}", markup=False)
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
 
 

@@ -15,7 +15,6 @@ import gc
 import hashlib
 import os
 import platform
-import tempfile
 import threading
 import time
 from array import array
@@ -29,6 +28,7 @@ from .. import __version__
 from ..errors import RunnerError
 from ..fileio import atomic_write_bytes, sha256_file
 from ..labels import NORM_MEAN, NORM_STD
+from ..tempdirs import temp_dir
 from . import protocol as p
 from ..device.instrument_output import parse_instrument_output
 from .engines import Engine, first_line, is_oom, make_engine
@@ -130,6 +130,11 @@ def _read_env(environment: Environment | None) -> p.EnvReading:
 
 def _host_foreground() -> p.ForegroundState:
     return p.ForegroundState(None, None, None, None, None, note=HOST_FOREGROUND_NOTE)
+
+
+def _gc_count() -> int:
+    """Collections of every generation so far in this process (Android reports ART's count)."""
+    return sum(int(s["collections"]) for s in gc.get_stats())
 
 
 @contextlib.contextmanager
@@ -297,8 +302,10 @@ def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
                               settings.max_s, ctx.cancel)
             foreground = _host_foreground()
             ctx.am.phase("timed")
+            gc_before = _gc_count()
             timed = timed_loop(step, settings.runs, settings.min_s, settings.max_runs, settings.max_s,
                                ctx.cancel, buffer)
+            gc_timed = _gc_count() - gc_before
         mem_after_run = read_memory()
         env_after = _read_env(ctx.environment)
     return {
@@ -311,6 +318,9 @@ def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
         "memory_before_load": asdict(mem_before), "memory_after_runtime": asdict(mem_after_runtime),
         "memory_after_load": asdict(mem_after_load), "memory_after_run": asdict(mem_after_run),
         "env_before": asdict(env_before), "env_after": asdict(env_after), "foreground": asdict(foreground),
+        # The collector is paused in the loops (no collection can land in a sample); the host's
+        # scheduler decides the thread's priority, which the host runner does not raise.
+        "gc_count_timed": gc_timed, "thread_priority": None,
     }
 
 
@@ -473,7 +483,7 @@ def run_host(
     """
     with contextlib.ExitStack() as stack:
         if work_dir is None:
-            work_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="fermbench-host-"))
+            work_dir = stack.enter_context(temp_dir("host"))
         work = Path(work_dir).resolve()
         work.mkdir(parents=True, exist_ok=True)
         if mode == "info":

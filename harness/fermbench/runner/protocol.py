@@ -59,8 +59,23 @@ def runner_component(runtime: str) -> str:
 
 
 def external_files_dir(runtime: str) -> str:
-    """Where that runner writes large results (its own app-specific external folder)."""
+    """That runner's app-specific external files folder: where it writes large results below API 29."""
     return f"/sdcard/Android/data/{runner_package(runtime)}/files"
+
+
+MEDIA_DIR_SDK = 29  # AndroidPlatform.MEDIA_DIR_SDK: from Android 10 results go to the app's media folder
+
+
+def media_dir(runtime: str) -> str:
+    """That runner's media folder (Context.getExternalMediaDirs()[0]), readable by the shell on API 29+."""
+    return f"/sdcard/Android/media/{runner_package(runtime)}"
+
+
+def results_base_dir(runtime: str, sdk_int: int) -> str:
+    """Where that runner writes large results on a phone of that API level (then /results/<run_id>.json):
+    the media folder from API 29, where `adb pull` reads it (AndroidX Benchmark's choice), else the
+    external files folder. The host pulls the path the result names, so both sides agree by construction."""
+    return media_dir(runtime) if sdk_int >= MEDIA_DIR_SDK else external_files_dir(runtime)
 
 MODES = ("info", "latency", "classify")
 
@@ -458,6 +473,8 @@ class LatencyResult(_Common):
     env_before: EnvReading
     env_after: EnvReading
     foreground: ForegroundState
+    gc_count_timed: int | None  # garbage collections during the timed loop (Android: ART's count); None: unknown
+    thread_priority: int | None  # the benchmark thread's priority (nice) in the loops, raised on Android; None: not set
 
     def memory_delta_kb(self) -> int | None:
         """Headline counter after the run minus before load."""

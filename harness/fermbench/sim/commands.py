@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import ConfigError
+from ..tempdirs import sweep
 from . import services
 from .cmds import reference
 from .phone import SimPhone, consecutive_ports
@@ -65,9 +66,14 @@ def sim_cmd(port: int, count: int, model: str | None, abis: tuple[str, ...], sdk
     if help_commands:
         click.echo(reference_text(), nl=False)
         return
+    sweep()  # the phones and adb servers of a killed fermbench: stopped, their folders removed
     ports = consecutive_ports(port, count)
-    if reboot_delay < 0:
-        raise ConfigError(f"--reboot-delay {reboot_delay}: give 0 seconds or more")
+    if not 0 <= reboot_delay <= 3600:  # also refuses nan and inf
+        raise ConfigError(f"--reboot-delay {reboot_delay}: give 0 seconds or more (at most 3600)")
+    if sdk is not None and not 1 <= sdk <= 99:
+        raise ConfigError(f"--sdk {sdk} is not an Android SDK level; give one in 1-99 (e.g. 34)")
+    if any(not abi.strip() for abi in abis):
+        raise ConfigError("--abi is empty; give an ABI such as arm64-v8a or x86_64")
     base = SimIdentity()
     template = dataclasses.replace(base, model=model or base.model, abis=tuple(abis) or base.abis,
                                    sdk=base.sdk if sdk is None else sdk, release=release or base.release,

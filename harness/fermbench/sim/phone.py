@@ -19,12 +19,12 @@ import dataclasses
 import logging
 import shutil
 import socket
-import tempfile
 import threading
 import weakref
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..tempdirs import make_temp_dir
 from .cmds import BUILTINS, COMMANDS
 from .forward import ReverseForwards
 from .services import Daemon, open_service
@@ -76,7 +76,7 @@ class SimPhone:
             )
         self._want_port = port
         self._own_root = root is None
-        self._root = Path(tempfile.mkdtemp(prefix="fermsim-")) if root is None else Path(root)
+        self._root = make_temp_dir("sim") if root is None else Path(root)  # marked: swept if its owner is killed
         self._root.mkdir(parents=True, exist_ok=True)
         # A temp root goes away at stop(), and also if the owner forgets stop() (at garbage
         # collection or interpreter exit), so phones never pile up under /tmp.

@@ -70,6 +70,9 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def check_schema(obj: dict[str, Any], where: Path) -> None:
     version = obj.get("schema_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise ResultsError(f"{where}: schema_version {version} was written by a newer fermbench than this one "
+                           f"({__version__}, schema {SCHEMA_VERSION}); upgrade fermbench to read it")
     if version not in SUPPORTED_SCHEMA_VERSIONS:
         raise ResultsError(
             f"{where}: schema_version {version!r} is not one this fermbench {__version__} reads "

@@ -11,7 +11,7 @@ from ..errors import ResultsError
 from ..paths import results_dir
 from . import migrate
 from .files import read_json, read_typed
-from .records import Record, SessionInfo
+from .records import PHASE_FAILED, Record, SessionInfo
 
 
 def resolve_session(session: str | Path, root: Path | None = None) -> Path:
@@ -66,7 +66,19 @@ def load_session(session: str | Path, root: Path | None = None) -> StoredSession
     v1_models = migrate._dict(raw.get("models"))
     records = [read_typed(Record, p, lambda obj: migrate.record_v1(obj, v1_models))
                for p in sorted((path / "records").glob("*/*.json"))]
+    for rec in records:
+        confine_to_file(rec, (info.models.get(rec.key) or {}).get("sha256"))
     return StoredSession(path, info, records)
+
+
+def confine_to_file(rec: Record, sha256: Any) -> None:
+    """One row, one model file: phases that measured another file than the session's are left out
+    and the record says so (attributed by hash, never guessed)."""
+    dropped = rec.keep_file(sha256 if isinstance(sha256, str) else None)
+    if dropped:
+        rec.status = PHASE_FAILED
+        rec.error = (f"phases {', '.join(dropped)} measured another model file than {str(sha256)[:12]}; "
+                     "they are left out (re-measure with `fermbench run --resume ID --remeasure-changed`)")
 
 
 @dataclass
@@ -128,6 +140,17 @@ def flatten(obj: Any, prefix: str) -> dict[str, Any]:
     return out
 
 
+def inside(session: StoredSession, rel: str) -> Path:
+    """A file a record names, relative to its session folder; a path that leads outside the folder
+    (`..`, an absolute path, a link out) is refused: a report reads only its session's files."""
+    root = session.path.resolve()
+    path = (session.path / rel).resolve()
+    if not path.is_relative_to(root):
+        raise ResultsError(f"{session.path}: a record names {rel!r}, which lies outside the session folder; "
+                           "the session is corrupt or was tampered with: restore it or re-run")
+    return path
+
+
 def run_rows(session: StoredSession, rec: Record) -> list[dict[str, Any]]:
     dev = session.info.devices.get(rec.device)
     base: dict[str, Any] = {"session": session.id, "session_status": session.status,
@@ -154,15 +177,18 @@ def sample_frames(session: StoredSession, rec: Record) -> list[Any]:
     for lat in rec.latency:
         if not lat.samples:
             continue
-        path = session.path / lat.samples
+        path = inside(session, lat.samples)
         if not path.is_file():
             raise ResultsError(f"{path} is missing but {rec.device}/{rec.model} names it; "
                                f"the session folder is incomplete")
         try:
             df = pd.read_csv(path, dtype={"phase": str, "index": "int64", "ns": "int64"})
-        except (ValueError, pd.errors.ParserError) as exc:
+        except (ValueError, OverflowError, pd.errors.ParserError) as exc:
             raise ResultsError(f"{path} is not a samples file (phase,index,ns with whole numbers: "
-                               f"{str(exc).splitlines()[0]}); the file is corrupt, restore it or re-run") from None
+                               f"{(str(exc).splitlines() or [type(exc).__name__])[0]}); the file is corrupt, "
+                               "restore it or re-run") from None
+        if len(df) and (int(df["ns"].min()) < 0 or int(df["index"].min()) < 0):
+            raise ResultsError(f"{path} holds a negative time or index; the file is corrupt, restore it or re-run")
         df.insert(0, "repeat", lat.repeat)
         frames.append(_keyed(df, session, rec))
     return frames
@@ -174,10 +200,10 @@ def prediction_frames(session: StoredSession, rec: Record) -> list[Any]:
     frames = []
     for phase, dataset in ((rec.accuracy, "fer2013"), (rec.realworld, "photos")):
         rel = phase.predictions if phase is not None else None
-        if not rel or not (session.path / rel).is_file():
+        if not rel or not inside(session, rel).is_file():
             continue
         try:
-            df = pd.read_csv(session.path / rel)
+            df = pd.read_csv(inside(session, rel))
         except (ValueError, pd.errors.ParserError) as exc:
             raise ResultsError(f"{session.path / rel} is not a predictions CSV ({exc}); restore it or re-run") from None
         df.insert(0, "dataset", dataset)

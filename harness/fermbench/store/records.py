@@ -34,6 +34,7 @@ class Phase:
     error: str | None = None  # why it failed, one line
     finished: str | None = None  # ISO time the phase ended
     reason: str | None = None  # why it was skipped
+    model_sha256: str | None = None  # sha256 of the model file this phase measured (null: written before it was kept)
 
     @property
     def ok(self) -> bool:
@@ -123,6 +124,8 @@ class LatencyRepeat(Phase):
     thermal: Thermal | None = None  # thermal and battery around the repeat
     runtime: RuntimeUsed | None = None  # what measured it
     foreground: Foreground | None = None  # was the runner the top app, in sustained-performance mode
+    gc_count_timed: int | None = None  # garbage collections during the timed loop (None: not counted)
+    thread_priority: int | None = None  # the benchmark thread's priority (nice) in the loops (None: not raised)
     runner_seconds: float | None = None  # wall time of the whole runner call, seen from the host
     cooldown_seconds: float | None = None  # the wait before this repeat (thermal status, battery)
 
@@ -283,6 +286,27 @@ class Record:
             self.latency = [r for r in self.latency if r.repeat != repeat]
         else:
             setattr(self, phase, None)
+
+    def phases(self) -> list[tuple[str, int | None, Phase]]:
+        """Every stored phase with its name and repeat."""
+        out: list[tuple[str, int | None, Phase]] = [("latency", r.repeat, r) for r in self.latency]
+        return out + [(p, None, found) for p in PHASES[1:] if (found := getattr(self, p)) is not None]
+
+    def measured_files(self) -> set[str]:
+        """The sha256 of every model file a stored phase measured (phases written before it was kept: none)."""
+        return {ph.model_sha256 for _, _, ph in self.phases() if ph.model_sha256}
+
+    def keep_file(self, sha256: str | None) -> list[str]:
+        """Drop every phase that measured another file than `sha256`, so that one row never shows
+        two files; returns the dropped phases' names (a reader says they are missing)."""
+        if not sha256:
+            return []
+        dropped = []
+        for phase, repeat, found in self.phases():
+            if found.model_sha256 and found.model_sha256 != sha256:
+                self.drop_phase(phase, repeat)
+                dropped.append(phase if repeat is None else f"{phase}[{repeat}]")
+        return dropped
 
     def fail(self, error: str) -> None:
         """The whole record failed (e.g. export or a lost device) before or between phases."""

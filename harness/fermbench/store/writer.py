@@ -76,7 +76,12 @@ class SessionStore:
         """Reopen a session folder (by id under `root`, or by path) to resume it."""
         path = resolve_session(session, root)
         raw = read_json(path / "session.json")
-        if raw.get("schema_version") != SCHEMA_VERSION:
+        version = raw.get("schema_version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+            raise ResultsError(f"session {path.name} was written by a newer fermbench (results schema {version}, this "
+                               f"one writes {SCHEMA_VERSION}): resume it with that version "
+                               f"({(raw.get('harness') or {}).get('version')}) or upgrade fermbench")
+        if version != SCHEMA_VERSION:
             raise ResultsError(f"session {path.name} was written by an older fermbench (results schema "
                                f"{raw.get('schema_version')}): report it, but resume it with the fermbench that "
                                f"wrote it ({(raw.get('harness') or {}).get('version')}) or start a new session")

@@ -24,6 +24,12 @@ from .registry import ARCHITECTURES, build_model, check_name
 
 FORMAT = "fermbench-checkpoint"
 FORMAT_VERSION = 1
+# The largest zoo model's weights (deep_cnn, fp32; a test keeps it at least the real figure). A
+# checkpoint whose entries would unpack to more than BOMB_FACTOR times that is refused before
+# torch.load reads it: a 2 MB file may hold a 2 GB compressed entry.
+LARGEST_MODEL_BYTES = 45_000_000
+BOMB_FACTOR = 8
+MAX_CHECKPOINT_BYTES = BOMB_FACTOR * LARGEST_MODEL_BYTES
 
 
 @dataclass
@@ -60,6 +66,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     path = Path(path)
     if not path.is_file():
         raise ModelError(f"checkpoint {path} not found: train one with `fermbench train` or pass an existing file")
+    check_unpacked_size(path)
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as exc:
@@ -76,7 +83,29 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     arch = payload.get("arch")
     if arch not in ARCHITECTURES:
         raise ModelError(f"checkpoint {path} is for unknown architecture {arch!r}: known are {', '.join(sorted(ARCHITECTURES))}")
-    return Checkpoint(arch, payload["state_dict"], tuple(payload["class_names"]), payload.get("meta", {}), sha256_file(path))
+    state, names, meta = payload.get("state_dict"), payload.get("class_names", list(CLASS_NAMES)), payload.get("meta", {})
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ModelError(f"checkpoint {path} has no state_dict of named tensors: re-save it with `fermbench train`")
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) or not isinstance(meta, dict):
+        raise ModelError(f"checkpoint {path} has malformed class_names or meta: re-save it with `fermbench train`")
+    return Checkpoint(arch, state, tuple(names), meta, sha256_file(path))
+
+
+def check_unpacked_size(path: Path) -> None:
+    """Refuse a checkpoint that would unpack beyond MAX_CHECKPOINT_BYTES, from its zip directory
+    alone (nothing is decompressed); a file that is not a zip is as large as it is."""
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                total = sum(info.file_size for info in archive.infolist())
+        else:
+            total = path.stat().st_size
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return  # unreadable as a zip: torch.load says why, as for any damaged file
+    if total > MAX_CHECKPOINT_BYTES:
+        raise ModelError(f"checkpoint {path} would unpack to {total / 1e6:.0f} MB, over the {MAX_CHECKPOINT_BYTES / 1e6:.0f} MB "
+                         f"limit ({BOMB_FACTOR}x the largest model's weights): it is not a checkpoint of this zoo; "
+                         "pass one written by `fermbench train`")
 
 
 def shape_differences(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ...runner.host import run_instrumentation
 from ...runner.protocol import (KEY_ERROR_CODE, KEY_ERROR_MESSAGE, KEY_PHASE, KEY_RESULT, KEY_RESULT_FILE,
-                                KEY_STATUS, RUNNER_CLASS, RUNNER_PACKAGES, external_files_dir)
+                                KEY_STATUS, RUNNER_CLASS, RUNNER_PACKAGES, results_base_dir)
 from ..process import CommandFailed, Ctx
 from .pm import package_uid
 from .registry import command
@@ -152,7 +152,7 @@ def _instrument(ctx: Ctx, args: list[str]) -> int:
     state, faults = ctx.state, ctx.state.faults
     identity = state.identity
     blocks = 0
-    external_dir = external_files_dir(runtime)
+    external_dir = results_base_dir(runtime, state.identity.sdk)  # as the runner's AndroidPlatform.resultsDir
     external = ctx.state.host_path(external_dir)
     external.mkdir(parents=True, exist_ok=True)
     pid = state.start_process(pkg)

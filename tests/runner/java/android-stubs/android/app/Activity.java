@@ -26,6 +26,7 @@ public class Activity extends Context {
     @Override public Object getSystemService(String name) { throw new RuntimeException("stub"); }
     @Override public Intent registerReceiver(BroadcastReceiver receiver, IntentFilter filter) { throw new RuntimeException("stub"); }
     @Override public File getExternalFilesDir(String type) { throw new RuntimeException("stub"); }
+    @Override public File[] getExternalMediaDirs() { throw new RuntimeException("stub"); }
     @Override public ApplicationInfo getApplicationInfo() { throw new RuntimeException("stub"); }
     @Override public PackageManager getPackageManager() { throw new RuntimeException("stub"); }
     @Override public String getPackageName() { throw new RuntimeException("stub"); }

@@ -10,6 +10,7 @@ public abstract class Context {
     public abstract Object getSystemService(String name);
     public abstract Intent registerReceiver(BroadcastReceiver receiver, IntentFilter filter);
     public abstract File getExternalFilesDir(String type);
+    public abstract File[] getExternalMediaDirs();
     public abstract ApplicationInfo getApplicationInfo();
     public abstract PackageManager getPackageManager();
     public abstract String getPackageName();

@@ -4,6 +4,7 @@ package android.os;
 public final class Debug {
     public static long getNativeHeapAllocatedSize() { throw new RuntimeException("stub"); }
     public static void getMemoryInfo(MemoryInfo memoryInfo) {}
+    public static String getRuntimeStat(String statName) { throw new RuntimeException("stub"); }
 
     public static class MemoryInfo {
         public MemoryInfo() {}

@@ -1,4 +1,4 @@
-// Compile-only stub of the org.pytorch:executorch-android 1.4.1 Java API the runner uses (Kotlin
+// Compile-only stub of the org.pytorch:executorch-android 1.4.0 Java API the runner uses (Kotlin
 // sources; these are the signatures Java sees). Bodies are never run.
 package org.pytorch.executorch;
 

@@ -80,6 +80,15 @@ public final class JvmMain {
             return m;
         }
 
+        int raised; // raiseThreadPriority calls not yet restored
+        public Long gcCount() {
+            long n = 0;
+            for (java.lang.management.GarbageCollectorMXBean gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) n += Math.max(0, gc.getCollectionCount());
+            return n;
+        }
+        public Integer raiseThreadPriority() { raised++; return -8; }
+        public void restoreThreadPriority() { raised--; }
+
         public void enterForeground() { foregroundHeld = true; }
         public void leaveForeground() { foregroundHeld = false; }
 
@@ -144,6 +153,7 @@ public final class JvmMain {
                 System.out.println("INSTRUMENTATION_RESULT: fermbench_status=" + outcome);
                 System.out.println("INSTRUMENTATION_CODE: -1");
                 System.out.println("JVM_FOREGROUND_HELD_AFTER: " + platform.foregroundHeld);
+                System.out.println("JVM_PRIORITY_RAISED_AFTER: " + platform.raised);
                 System.out.println("=== end of request");
             }
         }

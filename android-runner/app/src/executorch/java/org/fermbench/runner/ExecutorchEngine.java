@@ -21,7 +21,7 @@ import org.pytorch.executorch.Tensor;
  */
 final class ExecutorchEngine implements Engine {
     // Keep in step with the dependency in app/build.gradle.kts.
-    static final String VERSION = "1.4.1";
+    static final String VERSION = "1.4.0";
     // The flatbuffer file identifier of the programs this release reads (schema/program.fbs).
     static final List<String> PTE_IDENTIFIERS = Collections.singletonList("ET12");
     private static boolean runtimeLoaded; // the native library stays loaded for the process's life

@@ -226,11 +226,71 @@ final class AndroidPlatform implements Platform {
     }
 
     @Override
+    /**
+     * API 29+: the app's media folder (/sdcard/Android/media/PACKAGE), which the shell can read and
+     * `adb pull` there, as AndroidX Benchmark writes its results; Android/data is doubtful for the
+     * shell from API 29 on. Older: the app's external files folder (Android/data/PACKAGE/files).
+     * The host pulls whatever path the result names (fermbench.runner.protocol.results_base_dir).
+     */
     public File resultsDir() throws RunnerFailure {
-        File external = context.getExternalFilesDir(null);
-        if (external == null) {
-            throw new RunnerFailure("internal", "the app's external files folder is unavailable (storage not mounted?)");
+        File base = null;
+        if (Build.VERSION.SDK_INT >= MEDIA_DIR_SDK) {
+            File[] media = context.getExternalMediaDirs();
+            base = media.length > 0 ? media[0] : null;
         }
-        return new File(external, "results");
+        if (base == null) {
+            base = context.getExternalFilesDir(null);
+        }
+        if (base == null) {
+            throw new RunnerFailure("internal", "the app's external storage folders are unavailable (storage not mounted?)");
+        }
+        return new File(base, "results");
+    }
+
+    static final int MEDIA_DIR_SDK = 29; // Build.VERSION_CODES.Q
+
+    private Integer savedPriority; // the benchmark thread's priority before raiseThreadPriority
+
+    /** ART's count of garbage collections (Debug.getRuntimeStat, API 23+). */
+    @Override
+    public Long gcCount() {
+        if (Build.VERSION.SDK_INT < 23) {
+            return null;
+        }
+        String count = Debug.getRuntimeStat("art.gc.gc-count");
+        try {
+            return count == null ? null : Long.parseLong(count.trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** THREAD_PRIORITY_URGENT_DISPLAY for the loops, as AndroidX Benchmark raises its thread; refused: unchanged. */
+    @Override
+    public Integer raiseThreadPriority() {
+        int tid = android.os.Process.myTid();
+        try {
+            int before = android.os.Process.getThreadPriority(tid);
+            android.os.Process.setThreadPriority(android.os.Process.THREAD_PRIORITY_URGENT_DISPLAY);
+            savedPriority = before;
+        } catch (RuntimeException e) { // SecurityException, IllegalArgumentException: measure at the default
+            savedPriority = null;
+        }
+        try {
+            return android.os.Process.getThreadPriority(tid);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public void restoreThreadPriority() {
+        if (savedPriority != null) {
+            try {
+                android.os.Process.setThreadPriority(savedPriority);
+            } catch (RuntimeException e) { // the loops are over: nothing left to measure at the wrong priority
+            }
+            savedPriority = null;
+        }
     }
 }

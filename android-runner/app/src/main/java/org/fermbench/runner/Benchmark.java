@@ -257,11 +257,10 @@ final class Benchmark {
         engine.run();
         long firstNs = System.nanoTime() - t0;
         float[] out = engine.lastOutput();
-        phase("warmup");
-        Phase warm = loop(s.warmupRuns, s.warmupMinS, s.maxRuns, s.maxS, null);
-        Map<String, Object> foreground = platform.foreground();
-        phase("timed");
-        Phase timed = loop(s.runs, s.minS, s.maxRuns, s.maxS, buffer);
+        Measured measured = warmupAndTimed(s, buffer);
+        Phase warm = measured.warm;
+        Phase timed = measured.timed;
+        Map<String, Object> foreground = measured.foreground;
         Map<String, Object> memAfterRun = platform.memory();
         Map<String, Object> envAfter = platform.environment();
 
@@ -288,7 +287,43 @@ final class Benchmark {
         r.put("env_before", envBefore);
         r.put("env_after", envAfter);
         r.put("foreground", foreground);
+        r.put("gc_count_timed", measured.gcCount);
+        r.put("thread_priority", measured.threadPriority);
         return r;
+    }
+
+    /** What warmupAndTimed measured. */
+    private static final class Measured {
+        Phase warm;
+        Phase timed;
+        Map<String, Object> foreground;
+        Long gcCount; // garbage collections during the timed loop; null where the platform cannot count
+        Integer threadPriority; // the benchmark thread's priority (nice) during both loops; null if unknown
+    }
+
+    /**
+     * The warm-up and timed loops at a raised thread priority (AndroidX Benchmark raises it too), with
+     * the process's GC count read around the timed loop: a collection there shows in the samples.
+     * One forward per iteration is one JNI call that returns a newly allocated output (Lite's IValue,
+     * ExecuTorch's EValue[]): neither Java API can write into a preallocated output, so the loop
+     * allocates nothing else and the GC count says whether that allocation cost a collection.
+     */
+    private Measured warmupAndTimed(RunSettings s, long[] buffer) throws RunnerFailure {
+        Measured m = new Measured();
+        m.threadPriority = platform.raiseThreadPriority();
+        try {
+            phase("warmup");
+            m.warm = loop(s.warmupRuns, s.warmupMinS, s.maxRuns, s.maxS, null);
+            m.foreground = platform.foreground();
+            phase("timed");
+            Long before = platform.gcCount();
+            m.timed = loop(s.runs, s.minS, s.maxRuns, s.maxS, buffer);
+            Long after = platform.gcCount();
+            m.gcCount = before == null || after == null ? null : after - before;
+        } finally {
+            platform.restoreThreadPriority();
+        }
+        return m;
     }
 
     /** Index of the first largest value, NaN ignored, 0 if none (same rule as the host). */

@@ -28,6 +28,15 @@ interface Platform {
 
     void leaveForeground();
 
+    /** Garbage collections of this process so far; null where the platform does not count them. */
+    Long gcCount();
+
+    /** Raise the calling thread's priority for a measured loop; the priority (nice) it then has, or null. */
+    Integer raiseThreadPriority();
+
+    /** Put back the priority raiseThreadPriority changed (nothing if it changed none). */
+    void restoreThreadPriority();
+
     Map<String, Object> deviceFacts();
 
     List<String> abis();
@@ -39,6 +48,6 @@ interface Platform {
     /** The OS page size in bytes (16384 on 16 KB-page devices). */
     long pageSize();
 
-    /** The folder for result files (under the app's external files folder). */
+    /** The folder for result files (API 29+: the app's media folder; older: its external files folder). */
     File resultsDir() throws RunnerFailure;
 }
