@@ -29,7 +29,7 @@ def test_list_devices_shows_ready_and_unauthorized_phones_with_fixes(adb_server,
     locked = make_sim_phone(faults=Faults(unauthorized=True), states=("unauthorized",))
     entries = {e.serial: e for e in list_devices(port=adb_server.port)}
     assert entries[ok.serial].state == "device" and entries[ok.serial].ready and entries[ok.serial].fix is None
-    assert entries[ok.serial].model == "Pixel_7__fermbench_sim_"  # adb turns spaces and () into _
+    assert entries[ok.serial].model == "fermbench_sim"  # adb turns spaces into _
     assert entries[locked.serial].state == "unauthorized"
     assert "Allow USB debugging" in entries[locked.serial].fix
 
@@ -44,11 +44,11 @@ def test_facts(device, sim_phone):
     ident = sim_phone.state.identity
     assert (f.serial, f.model, f.manufacturer) == (sim_phone.serial, ident.model, ident.manufacturer)
     assert f.abis == ident.abis and f.sdk == 34 and f.release == "14"
-    assert f.fingerprint == ident.fingerprint and f.soc == "Google GS201" and f.hardware == "panther"
+    assert f.fingerprint == ident.fingerprint and f.soc == "fermbench host CPU" and f.hardware == "fermsim"
     assert f.is_simulated and not f.is_emulator and not f.debuggable
     assert f.free_tmp_bytes == pytest.approx(sim_phone.state.free_bytes(), rel=0.01)
     assert (f.battery_level, f.battery_temp_c, f.thermal_status, f.screen_on) == (87, 29.1, 0, True)
-    assert f.cpu_cores == 8 and f.cpu_governors == {i: "sched_pcpu" for i in range(8)}
+    assert f.cpu_cores == 8 and f.cpu_governors == {i: "schedutil" for i in range(8)}
     assert f.to_dict()["abis"] == list(ident.abis)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fermbench.sim.cmds import COMMANDS
+from fermbench.sim.cmds import BUILTINS, COMMANDS
 from fermbench.sim.shell import Shell, ShellSyntaxError, parse
 from fermbench.sim.state import Faults, PhoneState, SimIdentity
 
@@ -23,7 +23,7 @@ class Phone:
 
     def sh(self, cmd: str, stdin: bytes = b"", cancel: threading.Event | None = None) -> tuple[int, str, str]:
         out, err = [], []
-        rc = Shell(self.state, COMMANDS).run(cmd, io.BytesIO(stdin), out.append, err.append, cancel or threading.Event())
+        rc = Shell(self.state, COMMANDS, BUILTINS).run(cmd, io.BytesIO(stdin), out.append, err.append, cancel or threading.Event())
         return rc, b"".join(out).decode(), b"".join(err).decode()
 
     def file(self, device_path: str) -> Path:
@@ -84,9 +84,12 @@ def test_comments_and_blank_statements(phone):
 
 @pytest.mark.parametrize("line, reason", [
     ("echo a &", "background"),
-    ("echo $(id)", "command substitution"),
-    ("echo `id`", "backquotes"),
-    ("(echo a)", "subshells"),
+    ("echo $(id", "missing ')'"),
+    ("echo `id", "no closing '`'"),
+    ("if true; then echo a; fi fi", "unexpected 'fi'"),
+    ("for 1 in a; do :; done", "bad 'for' variable"),
+    ("case a in a) echo; esac x", "unexpected"),
+    ("echo $((1+2)", "missing '))'"),
     ("echo 'open", "no closing quote"),
     ("echo a &&", "unexpected end"),
     ("| echo a", "unexpected '|'"),

@@ -243,9 +243,9 @@ def test_missing_file_fails_cleanly(sim_phone, adb_server, tmp_path):
 
 def test_paths_cannot_escape_the_phone(sim_phone, adb_server, tmp_path):
     d = client_device(adb_server, sim_phone.serial)
-    d.sync.push(b"inside", "/../../x.txt")
-    assert sim_phone.state.host_path("/x.txt").read_bytes() == b"inside"
-    assert not (sim_phone.state.root.parent / "x.txt").exists()
+    d.sync.push(b"inside", "/../../sdcard/x.txt")
+    assert sim_phone.state.host_path("/sdcard/x.txt").read_bytes() == b"inside"
+    assert not (sim_phone.state.root.parent / "sdcard").exists()
 
 
 def test_two_phones_at_once(make_sim_phone, adb_server, tmp_path):

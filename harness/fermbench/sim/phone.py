@@ -25,7 +25,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..tempdirs import make_temp_dir
-from .cmds import COMMANDS
+from .cmds import BUILTINS, COMMANDS
 from .forward import ReverseForwards
 from .services import Daemon, open_service
 from .shell import Shell
@@ -84,7 +84,7 @@ class SimPhone:
                          if self._own_root else None)
         self.state = PhoneState(self._root, identity, faults)
         self.state.reboot_handler = self.reboot
-        self.daemon = Daemon(self.state, Shell(self.state, COMMANDS), ReverseForwards())
+        self.daemon = Daemon(self.state, Shell(self.state, COMMANDS, BUILTINS), ReverseForwards())
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._boot_thread: threading.Thread | None = None

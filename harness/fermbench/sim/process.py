@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Protocol
 
+from .permissions import check_list, check_write
 from .state import PhoneState
 
 SH = "/system/bin/sh"
+SHELL_PID = 9000  # the pid of the `sh` adbd starts for a command line (`$$`); its children follow it
 
 
 class Reader(Protocol):
@@ -28,6 +30,20 @@ Handler = Callable[["Ctx"], int]
 
 class ExitShell(Exception):
     """`exit N` (or `exec`, or a fatal shell error): ends the whole command line."""
+
+    def __init__(self, code: int):
+        self.code = code
+
+
+class LoopControl(Exception):
+    """`break N` or `continue N`: leaves (or goes on with) the Nth enclosing loop."""
+
+    def __init__(self, levels: int, again: bool):
+        self.levels, self.again = levels, again
+
+
+class ReturnFromFunction(Exception):
+    """`return N` inside a function."""
 
     def __init__(self, code: int):
         self.code = code
@@ -61,6 +77,14 @@ class Session:
     status: int = 0
     positional: list[str] = field(default_factory=list)
     options: set[str] = field(default_factory=set)  # errexit, nounset, xtrace, pipefail
+    functions: dict[str, object] = field(default_factory=dict)  # name -> its body (a syntax node)
+    loops: int = 0  # how many loops enclose the running command (for break and continue)
+    in_function: int = 0
+
+    def copy(self) -> "Session":
+        """A subshell's session: changes to it stay inside the subshell."""
+        return Session(dict(self.env), set(self.exported), self.cwd, self.status, list(self.positional),
+                       set(self.options), dict(self.functions), 0, self.in_function)
 
     def exported_env(self) -> dict[str, str]:
         return {k: v for k, v in self.env.items() if k in self.exported}
@@ -75,6 +99,10 @@ class ShellRunner(Protocol):
             cancel: threading.Event, env: dict[str, str] | None = None) -> int: ...
 
     def run_argv(self, ctx: "Ctx", argv: list[str]) -> int: ...
+
+    def eval(self, ctx: "Ctx", text: str) -> int: ...
+
+    def describe(self, session: Session, name: str) -> tuple[str, str] | None: ...
 
 
 def device_abspath(cwd: str, path: str) -> str:
@@ -104,16 +132,17 @@ class Ctx:
     def run(self, handler: Handler) -> int:
         try:
             return handler(self)
-        except ExitShell:
-            raise  # `exit N` ends the whole command line, not just this command
+        except (ExitShell, LoopControl, ReturnFromFunction):
+            raise  # `exit N`, `break`, `return` end more than this command
         except UsageError as exc:
             self.warn(f'{self.name}: {exc} (see "{self.name} --help")\n')
             return exc.status
         except CommandFailed as exc:
             self.warn(str(exc) + "\n")
             return exc.status
-        except PermissionError as exc:
-            return self.error(f"{exc.filename}: Permission denied" if exc.filename else "Permission denied")
+        except OSError as exc:  # what the kernel refuses the shell user: `NAME: FILE: REASON`
+            reason = exc.strerror or str(exc)
+            return self.error(f"{exc.filename}: {reason}" if exc.filename else reason)
         except Exception as exc:  # a bug in the simulation must show, not pass as success
             if self.cancel.is_set():
                 raise  # the stream is gone: nobody to tell
@@ -157,6 +186,19 @@ class Ctx:
         if not path:
             raise CommandFailed(f"{self.name}: '': No such file or directory", 1)
         return self.state.host_path(self.abspath(path))
+
+    def writable(self, path: str, shown: str | None = None) -> Path:
+        """The host path of an operand the command will create, change or remove; the OSError
+        the kernel gives the shell user (EROFS, EACCES) where it may not, naming `shown`."""
+        host = self.host(path)
+        check_write(self.abspath(path), path if shown is None else shown)
+        return host
+
+    def listable(self, path: str) -> Path:
+        """The host path of a folder the command will list; EACCES where the shell may not."""
+        host = self.host(path)
+        check_list(self.abspath(path), path)
+        return host
 
     def read_stdin(self, chunk: int = 1 << 20) -> Iterator[bytes]:
         while not self.cancel.is_set():

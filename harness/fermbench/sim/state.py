@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Callable
 
 from .logbuf import BUFFERS, INIT, SYSTEM_SERVER, LogBuffer
+from .procfs import cpuinfo, meminfo
 
 # Folders a fresh phone has; apps write under /sdcard/Android/data/<pkg>/files.
 _BASE_DIRS = (
@@ -24,6 +25,8 @@ _BASE_DIRS = (
     "sdcard/Android/data",
     "sdcard/Download",
     "system/bin",
+    "vendor/bin",
+    "product/app",
     "proc",
     "dev",
 )
@@ -34,59 +37,119 @@ _SYSTEM_PACKAGES = ("android", "com.android.shell", "com.android.settings")
 
 @dataclass(frozen=True)
 class SimIdentity:
-    """Who the phone says it is: the properties `getprop` answers and the adb banner carries."""
+    """Who the phone says it is: the properties `getprop` answers and the adb banner carries.
 
-    model: str = "Pixel 7 (fermbench sim)"
-    manufacturer: str = "Google"
-    brand: str = "google"
-    device: str = "panther"
-    product: str = "panther_sim"
+    By default a device that says what it is rather than a costume: a fermbench simulated phone
+    whose CPU is the host's x86_64, listing arm64-v8a second as x86_64 emulator images with ARM
+    translation do, built with test keys (no vendor signed it). Every property that tools read
+    agrees with the rest (ABI lists, board, tags, codename, fingerprint, `uname -m`,
+    /proc/cpuinfo). `--emulator` makes it report as an emulator; `--model` and `--abi` dress it."""
+
+    model: str = "fermbench sim"
+    manufacturer: str = "fermbench"
+    brand: str = "fermbench"
+    device: str = "fermsim"
+    product: str = "fermsim_x86_64"
     abis: tuple[str, ...] = ("x86_64", "arm64-v8a")
     sdk: int = 34
     release: str = "14"
     build_id: str = "UQ1A.240205.004"
-    hardware: str = "panther"
-    soc_manufacturer: str = "Google"
-    soc_model: str = "GS201"
+    incremental: str = "1"
+    security_patch: str = "2024-02-05"
+    hardware: str = "fermsim"
+    soc_manufacturer: str = "fermbench"
+    soc_model: str = "host CPU"
     serialno: str = "FERMSIM0001"
     is_emulator: bool = False
     debuggable: bool = False
     cpu_cores: int = 8
-    cpu_governor: str = "sched_pcpu"
+    cpu_governor: str = "schedutil"
     page_size: int = 4096  # 16384 imitates an Android 15+ device with 16 KB pages
     extra_props: dict[str, str] = field(default_factory=dict)
 
     @property
+    def build_type(self) -> str:
+        return "userdebug" if self.debuggable else "user"
+
+    @property
     def fingerprint(self) -> str:
-        return (
-            f"{self.brand}/{self.product}/{self.device}:{self.release}/{self.build_id}/"
-            f"fermsim:{'userdebug' if self.debuggable else 'user'}/release-keys"
-        )
+        return (f"{self.brand}/{self.product}/{self.device}:{self.release}/{self.build_id}/"
+                f"{self.incremental}:{self.build_type}/{self.tags}")
+
+    @property
+    def tags(self) -> str:
+        return "test-keys" if self.brand == "fermbench" else "release-keys"
 
     def props(self) -> dict[str, str]:
         """The full getprop table; `extra_props` wins over the derived values."""
+        abis64 = [a for a in self.abis if a in ("arm64-v8a", "x86_64")]
+        abis32 = [a for a in self.abis if a not in abis64]
+        description = f"{self.product}-{self.build_type} {self.release} {self.build_id} {self.incremental} {self.tags}"
         props = {
             "ro.product.model": self.model,
             "ro.product.manufacturer": self.manufacturer,
             "ro.product.brand": self.brand,
             "ro.product.device": self.device,
             "ro.product.name": self.product,
+            "ro.product.board": self.hardware,
             "ro.product.cpu.abi": self.abis[0] if self.abis else "",
             "ro.product.cpu.abilist": ",".join(self.abis),
+            "ro.product.cpu.abilist64": ",".join(abis64),
+            "ro.product.cpu.abilist32": ",".join(abis32),
+            "ro.product.first_api_level": str(self.sdk),
+            "ro.product.locale": "en-US",
             "ro.build.version.sdk": str(self.sdk),
             "ro.build.version.release": self.release,
+            "ro.build.version.release_or_codename": self.release,
+            "ro.build.version.codename": "REL",
+            "ro.build.version.all_codenames": "REL",
+            "ro.build.version.preview_sdk": "0",
+            "ro.build.version.incremental": self.incremental,
+            "ro.build.version.security_patch": self.security_patch,
             "ro.build.id": self.build_id,
-            "ro.build.type": "userdebug" if self.debuggable else "user",
+            "ro.build.display.id": f"{self.build_id} {self.tags}",
+            "ro.build.type": self.build_type,
+            "ro.build.tags": self.tags,
+            "ro.build.flavor": f"{self.product}-{self.build_type}",
+            "ro.build.product": self.device,
+            "ro.build.description": description,
+            "ro.build.characteristics": "emulator" if self.is_emulator else "default",
             "ro.build.fingerprint": self.fingerprint,
+            "ro.system.build.fingerprint": self.fingerprint,
+            "ro.vendor.build.fingerprint": self.fingerprint,
+            "ro.bootimage.build.fingerprint": self.fingerprint,
             "ro.hardware": "ranchu" if self.is_emulator else self.hardware,
             "ro.board.platform": self.hardware,
+            "ro.boot.hardware": "ranchu" if self.is_emulator else self.hardware,
             "ro.soc.manufacturer": self.soc_manufacturer,
             "ro.soc.model": self.soc_model,
             "ro.serialno": self.serialno,
+            "ro.boot.serialno": self.serialno,
             "ro.debuggable": "1" if self.debuggable else "0",
             "ro.secure": "0" if self.debuggable else "1",
+            "ro.adb.secure": "1",
+            "ro.zygote": "zygote64_32" if abis32 else "zygote64",
+            "ro.sf.lcd_density": str(DISPLAY_DENSITY),
+            "ro.crypto.state": "encrypted",
+            "ro.crypto.type": "file",
+            "ro.treble.enabled": "true",
+            "ro.vndk.version": str(self.sdk),
+            "ro.kernel.version": "5.10",
+            "ro.boot.verifiedbootstate": "orange",
+            "ro.boot.flash.locked": "0",
+            "ro.opengles.version": "196610",
+            "ro.dalvik.vm.native.bridge": "libndk_translation.so" if "arm64-v8a" in self.abis[1:] else "0",
+            "dalvik.vm.heapsize": "512m",
+            "dalvik.vm.heapgrowthlimit": "256m",
+            "init.svc.adbd": "running",
+            "sys.usb.config": "adb",
+            "sys.usb.state": "adb",
+            "service.adb.root": "0",
             "sys.boot_completed": "1",
+            "dev.bootcomplete": "1",
+            "gsm.version.baseband": "",
             "persist.sys.timezone": "UTC",
+            "persist.sys.locale": "en-US",
             "ro.fermbench.simulated": "1",  # so that reports can tell a simulated phone from a real one
         }
         if self.is_emulator:
@@ -162,6 +225,8 @@ class PhoneState:
             for name in _SYSTEM_PACKAGES
         }
         self.processes: dict[str, int] = {}  # running app processes: package -> pid
+        # `pm install-create` sessions: id -> {split name: its bytes}, until commit or abandon
+        self.install_sessions: dict[int, dict[str, bytes]] = {}
         self._next_pid = 4200
         self.battery = Battery()
         self.thermal_status = 0  # PowerManager.THERMAL_STATUS_NONE .. SHUTDOWN (0..6)
@@ -226,9 +291,9 @@ class PhoneState:
             max_khz = 1803000 if i < cores // 2 else 2850000
             (freq / "cpuinfo_max_freq").write_text(f"{max_khz}\n")
             (freq / "scaling_cur_freq").write_text(f"{max_khz // 2}\n")
-        (self.root / "proc/meminfo").write_text(
-            "MemTotal:        7901820 kB\nMemFree:          812344 kB\nMemAvailable:    3934212 kB\n"
-        )
+        (self.root / "proc/meminfo").write_text(meminfo())
+        abi = self.identity.abis[0] if self.identity.abis else "arm64-v8a"
+        (self.root / "proc/cpuinfo").write_text(cpuinfo(abi, cores))
 
     def host_path(self, device_path: str) -> Path:
         """Map an absolute device path into the root; refuse anything that would leave it.

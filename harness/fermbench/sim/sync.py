@@ -15,6 +15,7 @@ import stat
 import struct
 import time
 
+from .permissions import check_list, check_write
 from .state import PhoneState
 from .transport import Stream, StreamClosed
 
@@ -170,6 +171,7 @@ class SyncSession:
             mode = stat.S_IFREG | 0o644
         try:
             host = self.state.host_path(path)
+            check_write(path)
             if host.is_dir():
                 raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
             host.parent.mkdir(parents=True, exist_ok=True)  # we advertise fixed_push_mkdir
@@ -255,6 +257,7 @@ class SyncSession:
 
     def _entries(self, path: str) -> list[tuple[str, os.stat_result]]:
         try:
+            check_list(path)
             host = self.state.host_path(path)
             names = sorted(os.listdir(host))
         except OSError:

@@ -3,7 +3,8 @@
 Facts from AOSP `protocol.txt`: every message is a 24-byte header of six little-endian uint32
 (command, arg0, arg1, payload length, payload byte-sum, command ^ 0xffffffff) and a payload.
 The host opens a stream with OPEN(its id, 0, "service\\0"); we accept with OKAY(our id, its id)
-or refuse with CLSE(0, its id). Without `delayed_ack`, each WRTE must be answered by an OKAY
+or refuse with CLSE(0, its id). Either side closes with CLSE, and the other answers with its
+own CLSE (adbd does; clients that connect directly wait for it). Without `delayed_ack`, each WRTE must be answered by an OKAY
 before the sender may send the next WRTE on that stream: this is the only flow control.
 
 A fault hook lets the phone drop the connection (offline), and the `unauthorized` fault answers
@@ -326,9 +327,13 @@ class Connection:
             elif command == A_OKAY:
                 stream._on_okay(arg0)
             else:
+                # adbd acknowledges a close with its own CLSE; a client that connects directly
+                # (no adb server) waits for it before the next stream.
                 with self._streams_lock:
-                    self._streams.pop(arg1, None)
+                    known = self._streams.pop(arg1, None) is not None
                 stream._on_close()
+                if known:
+                    self.send(A_CLSE, stream.local_id, stream.remote_id)
         else:
             log.debug("%s: unknown command %#x ignored", self.name, command)
 

@@ -6,7 +6,7 @@ from it is "inaccessible or not found" (exit 127).
 
 from __future__ import annotations
 
-from . import am, bugreport, dumpsys, files, logcat, pm, sh_builtins, system, text  # noqa: F401  (registration)
+from . import am, bugreport, dumpsys, files, logcat, pm, procs, sh_builtins, sh_control, system, text, textproc  # noqa: F401  (registration)
 from .registry import BUILTINS, COMMANDS, SUMMARIES, command, reference
 
 __all__ = ["BUILTINS", "COMMANDS", "SUMMARIES", "command", "reference"]

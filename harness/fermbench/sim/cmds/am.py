@@ -255,7 +255,8 @@ _NOT_SIMULATED = ("startservice", "stopservice", "broadcast", "kill", "kill-all"
 
 
 @command("am", summary="activity manager: instrument -w -r [-e KEY VALUE]... COMPONENT (the fermbench runner), "
-                       "start [-W -a -c -d -n ...] (no simulated package has activities), force-stop PACKAGE")
+                       "start [-W -a -c -d -n ...] (no simulated package has activities), force-stop PACKAGE, "
+                       "get-current-user")
 def am(ctx: Ctx) -> int:
     if not ctx.args:
         ctx.write("Activity manager (activity) commands: instrument, start, force-stop (what the simulated "
@@ -268,6 +269,9 @@ def am(ctx: Ctx) -> int:
         return _start(ctx, rest)
     if verb == "force-stop":
         return _force_stop(ctx, rest)
+    if verb == "get-current-user":
+        ctx.write("0\n")  # the phone's one user, the system user 0
+        return 0
     if verb in _NOT_SIMULATED:
         raise CommandFailed(f"Error: 'am {verb}' is not simulated by the fermbench phone", 255)
     ctx.write(f"Unknown command: {verb}\n")

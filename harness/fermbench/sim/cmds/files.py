@@ -20,6 +20,16 @@ def _owner(device_path: str) -> str:
     return "shell" if device_path.startswith(("/data/local/tmp", "/sdcard", "/storage")) else "root"
 
 
+def _refused(ctx: Ctx, name: str, shown: str | None = None) -> bool:
+    """Whether the shell user may not change `name` (the tool's error line is then written)."""
+    try:
+        ctx.writable(name, shown)
+    except OSError as exc:
+        ctx.error(f"{exc.filename}: {exc.strerror}")
+        return True
+    return False
+
+
 def _long_line(ctx: Ctx, host: Path, shown: str, device_path: str, numeric: bool = False) -> str:
     st = os.lstat(host)
     owner = _owner(device_path)
@@ -62,7 +72,11 @@ def ls(ctx: Ctx) -> int:
     for name in order(files, None):
         out.append(_long_line(ctx, ctx.host(name), name, ctx.abspath(name), numeric) if long else name)
     for k, name in enumerate(order(dirs, None)):
-        host = ctx.host(name)
+        try:
+            host = ctx.listable(name)
+        except OSError as exc:
+            status = ctx.error(f"{name}: {exc.strerror}")
+            continue
         entries = os.listdir(host)
         if not (opts.get("a") or opts.get("A")):
             entries = [e for e in entries if not e.startswith(".")]
@@ -123,11 +137,12 @@ def rm(ctx: Ctx) -> int:
         elif not os.path.lexists(host):
             if not opts.get("f"):
                 status = ctx.error(f"{name}: No such file or directory")
+        elif host.is_dir() and not host.is_symlink() and not recursive:
+            status = ctx.error(f"{name}: Is a directory")
+        elif _refused(ctx, name):
+            status = 1
         elif host.is_dir() and not host.is_symlink():
-            if not recursive:
-                status = ctx.error(f"{name}: Is a directory")
-            else:
-                shutil.rmtree(host)
+            shutil.rmtree(host)
         else:
             host.unlink()
     return status
@@ -169,6 +184,9 @@ def chmod(ctx: Ctx) -> int:
         if not host.exists():
             status = ctx.error(f"{name}: No such file or directory")
             continue
+        if _refused(ctx, name):
+            status = 1
+            continue
         targets = [host]
         if opts.get("R") and host.is_dir():
             targets += [Path(d) / f for d, ds, fs in os.walk(host) for f in ds + fs]
@@ -195,6 +213,9 @@ def mkdir(ctx: Ctx) -> int:
         if not host.parent.is_dir() and not opts.get("p"):
             status = ctx.error(f"{name}: No such file or directory")
             continue
+        if _refused(ctx, name, f"'{name}'"):
+            status = 1
+            continue
         host.mkdir(parents=True, exist_ok=True)
         os.chmod(host, mode | 0o700)
     return status
@@ -212,6 +233,9 @@ def touch(ctx: Ctx) -> int:
             continue
         if not host.parent.is_dir():
             status = ctx.error(f"'{name}': No such file or directory")
+            continue
+        if _refused(ctx, name, f"'{name}'"):
+            status = 1
             continue
         host.touch()
     return status
@@ -246,6 +270,10 @@ def _copy_into(ctx: Ctx, move: bool) -> int:
             continue
         if src_host.is_dir() and target.resolve().is_relative_to(src_host.resolve()):
             status = ctx.error(f"'{ctx.state.device_path(target)}' is '{src}'")  # a folder into itself
+            continue
+        shown = ctx.state.device_path(target)
+        if _refused(ctx, shown, f"'{shown}'") or (move and _refused(ctx, src, f"'{src}'")):
+            status = 1
             continue
         if opts.get("v"):
             ctx.write(f"{ctx.name} '{src}' -> '{ctx.state.device_path(target)}'\n")

@@ -287,7 +287,7 @@ def logcat(ctx: Ctx) -> int:
     sink: Writer = ctx.out
     out_file = None
     if o.file is not None:
-        out_file = open(ctx.host(o.file), "ab")
+        out_file = open(ctx.writable(o.file), "ab")
         sink = out_file.write
     try:
         return _read(ctx, o, buffers, default, tags, printer, sink)

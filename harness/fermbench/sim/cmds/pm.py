@@ -6,6 +6,7 @@ an error that returns -1 there exits 255 here, as `cmd` turns it into.
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import time
@@ -101,6 +102,118 @@ def _install_bytes(ctx: Ctx, data: bytes, file_name: str | None, allow_downgrade
     if old is not None:
         shutil.rmtree(state.host_path(old.apk_path).parent, ignore_errors=True)
     state.install_package(Package(info.package, info.version_code, info.version_name, apk_path, len(data)))
+    ctx.write("Success\n")
+    return 0
+
+
+def _read_exactly(ctx: Ctx, size: int) -> bytes | None:
+    """`size` bytes of stdin (what `-S SIZE` announces), or None if the stream ends first."""
+    chunks, got = [], 0
+    while got < size and not ctx.cancel.is_set():
+        chunk = ctx.stdin.read(min(1 << 20, size - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks) if got == size else None
+
+
+def _session(ctx: Ctx, verb: str, text: str) -> int | None:
+    """The id of an open install session, or None after the framework's error."""
+    if text.isdigit() and int(text) in ctx.state.install_sessions:
+        return int(text)
+    ctx.warn(f"\nException occurred while executing '{verb}':\njava.lang.SecurityException: "
+             f"Caller has no access to session {text}\n")
+    return None
+
+
+def _install_create(ctx: Ctx, args: list[str]) -> int:
+    _options(args, _INSTALL_VALUES, _INSTALL_FLAGS,
+             "\nException occurred while executing 'install-create':\n"
+             "java.lang.IllegalArgumentException: Unknown option {}")
+    with ctx.state.lock:
+        session_id = 1_000_000_000 + secrets.randbelow(1_000_000_000)
+        ctx.state.install_sessions[session_id] = {}
+    ctx.write(f"Success: created install session [{session_id}]\n")
+    return 0
+
+
+def _install_write(ctx: Ctx, args: list[str]) -> int:
+    # install-write [-S SIZE] SESSION SPLIT_NAME [PATH|-]
+    size: int | None = None
+    if args[:1] == ["-S"] and len(args) > 1:
+        if not args[1].isdigit():
+            ctx.warn(f"Error: bad size {args[1]}\n")
+            return 255
+        size, args = int(args[1]), args[2:]
+    if len(args) < 2:
+        ctx.warn("Error: install-write needs a session id and a split name\n")
+        return 255
+    session_id = _session(ctx, "install-write", args[0])
+    if session_id is None:
+        return 255
+    name, source = args[1], args[2] if len(args) > 2 else "-"
+    if source == "-":
+        if size is None:
+            ctx.warn("Error: must specify an APK size (-S) when streaming from stdin\n")
+            return 255
+        data = _read_exactly(ctx, size)
+        if data is None:
+            ctx.warn(f"Error: stream ended before {size} bytes for {name}\n")
+            return 255
+    else:
+        host = ctx.host(source)
+        if not host.is_file():
+            ctx.warn(f"Error: Can't open file: {ctx.abspath(source)}\n")
+            return 255
+        data = host.read_bytes()
+    with ctx.state.lock:
+        ctx.state.install_sessions[session_id][name] = data
+    ctx.write(f"Success: streamed {len(data)} bytes\n")
+    return 0
+
+
+def _install_commit(ctx: Ctx, args: list[str]) -> int:
+    session_id = _session(ctx, "install-commit", args[0] if args else "")
+    if session_id is None:
+        return 255
+    with ctx.state.lock:
+        splits = ctx.state.install_sessions.pop(session_id)
+    if not splits:
+        return _failure(ctx, "INSTALL_FAILED_INVALID_APK", "No APK files in session")
+    # The base APK is the one that names no split; the others are kept beside it as split_*.apk.
+    base_name = next((n for n in splits if "base" in n), next(iter(splits)))
+    status = _install_bytes(ctx, splits[base_name], base_name, allow_downgrade=False)
+    if status == 0:
+        pkg = _installed_from(ctx, splits[base_name], base_name)
+        if pkg is not None:
+            folder = ctx.state.host_path(pkg.apk_path).parent
+            for name, data in splits.items():
+                if name != base_name:
+                    (folder / _split_file(name)).write_bytes(data)
+    return status
+
+
+def _split_file(name: str) -> str:
+    """Where a split lands: adb names it `N_FILE.apk`; the phone keeps `split_NAME.apk`."""
+    name = re.sub(r"^\d+_", "", name)
+    name = name if name.endswith(".apk") else name + ".apk"
+    return name if name.startswith("split_") else "split_" + name
+
+
+def _installed_from(ctx: Ctx, data: bytes, name: str) -> Package | None:
+    try:
+        return ctx.state.package(read_apk_info(data, name).package)
+    except ApkError:
+        return None
+
+
+def _install_abandon(ctx: Ctx, args: list[str]) -> int:
+    session_id = _session(ctx, "install-abandon", args[0] if args else "")
+    if session_id is None:
+        return 255
+    with ctx.state.lock:
+        ctx.state.install_sessions.pop(session_id, None)
     ctx.write("Success\n")
     return 0
 
@@ -254,6 +367,9 @@ def _path(ctx: Ctx, args: list[str]) -> int:
     if pkg is None:
         return 1
     ctx.write(f"package:{pkg.apk_path}\n")
+    folder = ctx.state.host_path(pkg.apk_path).parent
+    for split in sorted(folder.glob("split_*.apk")) if not pkg.system else []:
+        ctx.write(f"package:{pkg.apk_path.rsplit('/', 1)[0]}/{split.name}\n")
     return 0
 
 
@@ -279,6 +395,10 @@ def dump_package(ctx: Ctx, name: str) -> int:
 
 _VERBS: dict[str, Callable[[Ctx, list[str]], int]] = {
     "install": _install,
+    "install-create": _install_create,
+    "install-write": _install_write,
+    "install-commit": _install_commit,
+    "install-abandon": _install_abandon,
     "uninstall": _uninstall,
     "list": _list,
     "path": _path,
@@ -288,17 +408,18 @@ _VERBS: dict[str, Callable[[Ctx, list[str]], int]] = {
 }
 # Verbs a phone's pm has that the simulated one does not carry out.
 _NOT_SIMULATED = ("grant", "revoke", "enable", "disable", "disable-user", "hide", "unhide", "suspend",
-                  "unsuspend", "compile", "resolve-activity", "query-activities", "install-create",
-                  "install-write", "install-commit", "install-existing", "trim-caches", "reset-permissions",
+                  "unsuspend", "compile", "resolve-activity", "query-activities", "install-existing", "trim-caches", "reset-permissions",
                   "set-install-location", "get-install-location", "create-user", "remove-user")
 
 
 @command("pm", summary="package manager: list packages [-f -3 -s -e -d -i -U -u --show-versioncode --uid N] "
                        "[FILTER], list instrumentation [-f], list features, path, install [-r -t -d -g ...] "
-                       "FILE|-S SIZE, uninstall [-k], clear, has-feature, dump")
+                       "FILE|-S SIZE, install-create, install-write -S SIZE SESSION NAME [-|PATH], install-commit, "
+                       "install-abandon (adb install-multiple), uninstall [-k], clear, has-feature, dump")
 def pm(ctx: Ctx) -> int:
     if not ctx.args or ctx.args[0] in ("help", "-h"):
-        ctx.write("Package manager (package) commands: list, path, install, uninstall, clear, has-feature, "
+        ctx.write("Package manager (package) commands: list, path, install, install-create, install-write, "
+                  "install-commit, install-abandon, uninstall, clear, has-feature, "
                   "dump (what the simulated phone implements)\n")
         return 255  # as handleDefaultCommands returns
     name = ctx.args[0]

@@ -114,12 +114,14 @@ def export(ctx: Ctx) -> int:
     return status
 
 
-@command("unset", summary="remove variables: NAME...; -v (variables, the default), -f (functions: none exist)",
+@command("unset", summary="remove variables: NAME...; -v (variables, the default), -f (functions)",
          builtin=True)
 def unset(ctx: Ctx) -> int:
     letters, names = _sh_options(ctx, "fv")
     if "f" in letters:
-        return 0  # the simulated shell defines no functions, so there is nothing to remove
+        for name in names:
+            ctx.session.functions.pop(name, None)
+        return 0
     for name in names:
         ctx.session.env.pop(name, None)
         ctx.session.exported.discard(name)

@@ -144,7 +144,7 @@ def sleep(ctx: Ctx) -> int:
     return 0
 
 
-@command("date", summary="the time (UTC): +FORMAT, -u, -d @SECONDS, -r FILE, -I (ISO date); setting it is refused")
+@command("date", summary="the time (UTC): +FORMAT (with %N, %3N: nanoseconds, their first digits), -u, -d @SECONDS, -r FILE, -I (ISO date); setting it is refused")
 def date(ctx: Ctx) -> int:
     opts, operands = ctx.flags("uI", values="drs", longs={"utc": "u"}, real="dDIrsu")
     if len(operands) > 1:
@@ -166,7 +166,16 @@ def date(ctx: Ctx) -> int:
         fmt = "%Y-%m-%d"
     else:
         fmt = operands[0][1:] if operands else "%a %b %e %H:%M:%S %Z %Y"
-    fmt = fmt.replace("%N", f"{int(when % 1 * 1e9):09d}").replace("%Z", "UTC").replace("%s", str(int(when)))
+    nanos = f"{int(when % 1 * 1e9):09d}"
+
+    def own(m: re.Match[str]) -> str:
+        # toybox's own conversions: %N (nanoseconds; %3N the first 3 digits), %s, %Z; strftime does the rest
+        conv = m.group(1)
+        if conv.endswith("N"):
+            return nanos[:int(conv[:-1] or 9)]
+        return {"%": "%%", "Z": "UTC", "s": str(int(when))}[conv]
+
+    fmt = re.sub(r"%(%|[1-9]?N|Z|s)", own, fmt)
     ctx.write(time.strftime(fmt, time.gmtime(when)) + "\n")
     return 0
 
