@@ -106,8 +106,8 @@ def _install_bytes(ctx: Ctx, data: bytes, file_name: str | None, allow_downgrade
     return 0
 
 
-def _read_exactly(ctx: Ctx, size: int) -> bytes | None:
-    """`size` bytes of stdin (what `-S SIZE` announces), or None if the stream ends first."""
+def _read_up_to(ctx: Ctx, size: int) -> bytes:
+    """At most `size` bytes of stdin (what `-S SIZE` announces): fewer if the stream ends first."""
     chunks, got = [], 0
     while got < size and not ctx.cancel.is_set():
         chunk = ctx.stdin.read(min(1 << 20, size - got))
@@ -115,7 +115,7 @@ def _read_exactly(ctx: Ctx, size: int) -> bytes | None:
             break
         chunks.append(chunk)
         got += len(chunk)
-    return b"".join(chunks) if got == size else None
+    return b"".join(chunks)
 
 
 def _session(ctx: Ctx, verb: str, text: str) -> int | None:
@@ -157,8 +157,8 @@ def _install_write(ctx: Ctx, args: list[str]) -> int:
         if size is None:
             ctx.warn("Error: must specify an APK size (-S) when streaming from stdin\n")
             return 255
-        data = _read_exactly(ctx, size)
-        if data is None:
+        data = _read_up_to(ctx, size)
+        if len(data) < size:
             ctx.warn(f"Error: stream ended before {size} bytes for {name}\n")
             return 255
     else:
@@ -232,16 +232,10 @@ def _install(ctx: Ctx, args: list[str]) -> int:
         except ValueError:
             ctx.warn(f"Error: bad size {opts['-S']}\n")
             return 1
-        chunks, got = [], 0
-        while got < size and not ctx.cancel.is_set():
-            chunk = ctx.stdin.read(min(1 << 20, size - got))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-        if got < size:
-            return _failure(ctx, "INSTALL_FAILED_INVALID_APK", f"stream ended after {got} of {size} bytes")
-        return _install_bytes(ctx, b"".join(chunks), None, allow_downgrade)
+        data = _read_up_to(ctx, size)
+        if len(data) < size:
+            return _failure(ctx, "INSTALL_FAILED_INVALID_APK", f"stream ended after {len(data)} of {size} bytes")
+        return _install_bytes(ctx, data, None, allow_downgrade)
     if len(rest) != 1:
         ctx.warn("Error: APK content must be streamed (-S) or given as one path\n")
         return 1
