@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from child_signals import sigint_default
 from fermbench.data.synthetic import write_folder
 
 pytestmark = pytest.mark.slow
@@ -67,7 +68,7 @@ def test_kill_then_ctrl_c_then_resume(env):
     assert json.loads((runs / "hurt" / "run.json").read_text())["status"] == "running"  # it never knew
 
     # resume (settings come from run.json), then Ctrl-C after the next epoch
-    proc = subprocess.Popen(fermbench("train", "--resume", "--run-id", "hurt"), env=e,
+    proc = subprocess.Popen(fermbench("train", "--resume", "--run-id", "hurt"), env=e, preexec_fn=sigint_default,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_rows(runs / "hurt", 2, proc)
     proc.send_signal(signal.SIGINT)
