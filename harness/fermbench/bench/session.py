@@ -11,13 +11,12 @@ devices take these units of work from one shared queue instead (bench/farm.py).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 
@@ -463,21 +462,3 @@ def check_models(names: tuple[str, ...]) -> list[str]:
     if len(set(names)) != len(names):
         raise ConfigError("a model is named twice in --models; name each once")
     return list(names)
-
-
-@contextlib.contextmanager
-def interrupt_handlers_restored() -> Iterator[None]:
-    """SIGINT and SIGTERM as they were before the session, once everything it started is stopped.
-    An interrupted session ignores both while it winds down (_wind_down); left ignored, they would
-    stay so in a caller that goes on (a test, a notebook) and in every child it starts later: an
-    ignored signal stays ignored across exec."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            if handler is not None:  # None: installed outside Python, cannot be put back
-                signal.signal(sig, handler)
