@@ -13,11 +13,11 @@ cd "$(dirname "$0")/.."
 export WORK="${WORK:-$PWD/.cache/sim-ci}"
 rm -rf "$WORK"
 mkdir -p "$WORK/home"
-free_port() { python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
+# outside the ephemeral range, where a client could connect to itself (see device/server.py)
+free_port() { python3 -c "from fermbench.device.server import free_port; print(free_port())"; }
 ADB="$(python3 -c "import adbutils; print(adbutils.adb_path())")"
 ADB_PORT="$(free_port)"
 SIM_PORT="$(free_port)"
-while [ "$SIM_PORT" -ge 5554 ] && [ "$SIM_PORT" -le 5585 ]; do SIM_PORT="$(free_port)"; done  # adb scans those
 export FERMBENCH_MODELS="$WORK/models"  # exports made afresh, as on a fresh machine, not reused from models/
 export HOME="$WORK/home" ANDROID_USER_HOME="$WORK/home/.android" ADB_LIBUSB=0 ADB_MDNS=0 \
     ANDROID_ADB_SERVER_PORT="$ADB_PORT"

@@ -10,6 +10,7 @@ ever ended.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -49,12 +50,37 @@ def server_answers(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    """The kernel's range for outgoing connections' source ports (Linux; a usual default elsewhere)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    """A port the OS has just handed out (above adb's 5555-5585 scan range on Linux)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    """A free loopback port for a server that is not listening yet, outside the ephemeral range.
+
+    Why not the OS's port-0 pick: that port is ephemeral, so while nothing listens on it a client's
+    connect() to it can get the same port as its source and connect to itself (TCP simultaneous
+    open): `adb start-server` then reads back its own `000chost:version` and fails with "protocol
+    fault (status 30 30 30 63)". Ports below the ephemeral range and above adb's emulator scan
+    range (5555-5585) cannot be a source port."""
+    low, high = _ephemeral_range()
+    lo, hi = 10000, low - 1
+    if hi - lo < 1000:  # an unusual range: take the room above it instead
+        lo, hi = high + 1, 65535
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randint(lo, hi)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise DeviceError(f"no free loopback port in {lo}-{hi}; close some servers and retry")
 
 
 class AdbServer:
