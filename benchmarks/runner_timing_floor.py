@@ -69,7 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, module in (("no-op", NoOp()), ("tiny CNN", TinyCnn())):
             path = export(module, Path(tmp) / f"{name.replace(' ', '_')}.ptl")
-            res = run_host("latency", model=path, runs=args.runs, min_s=0.0, warmup_runs=100, warmup_min_s=0.0)
+            res = run_host("latency", model=path, iterations=args.runs, min_seconds=0.0, warmup=100, warmup_seconds=0.0)
             bare = bare_loop(path, args.runs)
             print(f"{name:9s} runner: median {statistics.median(res.samples_ns) / 1000:7.2f} us  "
                   f"p99 {pct(res.samples_ns, 0.99):7.2f} us  ({len(res.samples_ns)} samples, "

@@ -1,23 +1,21 @@
-"""The settings are defined once (bench/settings.py's Settings fields); everything else that
-names a setting or a default is derived from that table or checked against it here: the
-`fermbench run` options, the config-file keys, the runner's protocol arguments and defaults,
-and the Java runner's defaults."""
+"""The settings are defined once (bench/settings.py's Settings fields, whose latency fields are the
+rows of fermbench.latency_settings); everything else that names a setting or a default is derived
+from those tables or checked against them here: the `fermbench run` options, the config-file keys,
+the runner's protocol arguments and defaults, the stored LatencySettings. The Java runner's table
+is generated (tests/runner/test_generated_java.py)."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
-from pathlib import Path
 
 import pytest
 
 from fermbench.bench.commands import run_cmd
 from fermbench.bench.settings import KEYS, SETTINGS, Settings, build_settings, option_help, read_config
-from fermbench.runner import protocol as p
 from fermbench.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parents[2]
-JAVA_SETTINGS = ROOT / "android-runner" / "app" / "src" / "main" / "java" / "org" / "fermbench" / "runner" / "RunSettings.java"
+from fermbench.latency_settings import LATENCY, LATENCY_SETTINGS, USER_LATENCY
+from fermbench.runner import protocol as p
+from fermbench.store import LatencySettings
 
 
 def _run_options() -> dict[str, object]:
@@ -46,40 +44,58 @@ def test_every_setting_is_a_config_key(tmp_path):
     assert set(read_config(cfg)) >= set(values)
 
 
-def test_latency_defaults_are_the_runners_defaults():
-    defaults = Settings()
-    for name, f in SETTINGS.items():
-        arg = f.metadata["protocol"]
-        if arg is None:
+def test_latency_settings_are_the_latency_tables_rows():
+    """bench Settings, the stored LatencySettings and the runners' RunSettings carry each row under
+    its own name, with the row's default, range, unit and help."""
+    latency = [f.name for f in dataclasses.fields(Settings) if f.metadata["latency"]]
+    assert latency == list(USER_LATENCY)
+    for name in latency:
+        row, f = LATENCY[name], SETTINGS[name]
+        assert (f.default, f.metadata["minimum"], f.metadata["maximum"], f.metadata["unit"], f.metadata["help"]) == \
+            (row.default, row.minimum, row.maximum, row.unit, row.help), name
+        assert type(f.default) is row.kind, name
+    assert {f.name for f in dataclasses.fields(LatencySettings)} == set(USER_LATENCY)
+    run_fields = {f.name: f.default for f in dataclasses.fields(p.RunSettings)}
+    assert {row.name: run_fields[row.name] for row in LATENCY_SETTINGS} == \
+        {row.name: row.default for row in LATENCY_SETTINGS}
+
+
+NOT_DEFAULT = {"warmup": 3, "warmup_seconds": 0.25, "iterations": 7, "min_seconds": 2.5, "max_seconds": 30.0,
+               "target_precision": 0.02, "threads": 2}
+
+
+def test_one_name_from_option_and_config_key_to_the_wire(tmp_path):
+    """`--min-seconds 2` and `min_seconds = 2` reach the runner as `-e min_seconds 2.0`."""
+    options = _run_options()
+    cfg = tmp_path / "bench.toml"
+    for row in LATENCY_SETTINGS:
+        if not row.user:
+            assert row.flag is None and row.config_key is None and row.name not in SETTINGS
             continue
-        assert arg in p.DEFAULTS["latency"], f"{name} maps to unknown protocol argument {arg}"
-        assert float(p.DEFAULTS["latency"][arg]) == float(getattr(defaults, name)), name
-    # the extras the harness sends decode (runner side) to exactly the table's values
-    parsed = p.parse_extras(p.latency_args("/data/local/tmp/m.ptl", **build_settings().protocol_args()))
-    assert (parsed.warmup_runs, parsed.warmup_min_s, parsed.runs, parsed.min_s, parsed.max_s, parsed.threads) == (
-        defaults.warmup, defaults.warmup_seconds, defaults.iterations, defaults.min_seconds, defaults.max_seconds,
-        defaults.threads)
-    # the runner's own dataclass defaults are the same table's
-    run = p.RunSettings(mode="latency")
-    for arg, text in p.DEFAULTS["latency"].items():
-        value = getattr(run, arg)
-        assert (",".join(map(str, value)) if isinstance(value, tuple) else float(value)) == \
-            (text if arg == "input_shape" else float(text)), arg
+        assert row.flag in options[row.name].opts and row.config_key == row.name == row.wire_key
+        value = NOT_DEFAULT[row.name]
+        assert value != row.default and row.minimum <= value <= row.maximum and type(value) is row.kind
+        cfg.write_text(f"{row.config_key} = {value!r}\n")
+        from_config = build_settings(cfg)
+        extras = p.latency_args("/data/local/tmp/m.ptl", **from_config.protocol_args())
+        assert extras[row.wire_key] == row.wire(value), row.name
+        assert getattr(p.parse_extras(extras), row.name) == value, row.name
 
 
-@pytest.mark.skipif(not JAVA_SETTINGS.is_file(), reason="android-runner sources are not in this checkout")
-def test_java_runner_defaults_match_the_protocol_table():
-    text = JAVA_SETTINGS.read_text(encoding="utf-8")
-    java_latency = dict(re.findall(r'latency\.put\("(\w+)", "([^"]+)"\)', text))
-    assert java_latency == p.DEFAULTS["latency"]
-    classify = re.search(r'DEFAULTS\.put\("classify", Collections\.singletonMap\("(\w+)", "([^"]+)"\)\)', text)
-    assert classify and {classify.group(1): classify.group(2)} == p.DEFAULTS["classify"]
-    inline = re.search(r"DEFAULT_INLINE_MAX_BYTES = (\d+);", text)
-    assert inline and int(inline.group(1)) == p.DEFAULT_INLINE_MAX_BYTES
+def test_latency_defaults_reach_the_runner_unchanged():
+    defaults = Settings()
+    extras = p.latency_args("/data/local/tmp/m.ptl", **defaults.protocol_args())
+    parsed, bare = p.parse_extras(extras), p.parse_extras({"mode": "latency", "model": "/m.ptl"})
+    for row in LATENCY_SETTINGS:
+        assert getattr(parsed, row.name) == getattr(bare, row.name) == row.default, row.name
+        if row.user:
+            assert getattr(defaults, row.name) == row.default
+    stored = LatencySettings.of(defaults)
+    assert dataclasses.asdict(stored) == {**{n: getattr(defaults, n) for n in USER_LATENCY}, "target_precision": None}
+    assert LatencySettings.of(build_settings(target_precision=0.01, iterations=7)).iterations == 7
 
 
-def test_target_precision_is_a_setting_sent_only_when_asked():
-    assert "target_precision" not in build_settings().protocol_args()  # off: runners built before it still answer
+def test_target_precision_is_sent_and_checked_against_its_range():
     args = build_settings(target_precision=0.01).protocol_args()
     assert p.parse_extras(p.latency_args("/data/local/tmp/m.ptl", **args)).target_precision == 0.01
     with pytest.raises(ConfigError, match="target_precision must be at most 0.5"):

@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from fermbench.bench.settings import SETTINGS, _kind, build_settings, settings_from_dict
 from fermbench.cli import main
 from fermbench.errors import ConfigError
+from fermbench.latency_settings import LATENCY_SETTINGS, MAX_THREADS
+from fermbench.runner import protocol as p
 
 from cli_checks import one_line_error
 
@@ -83,11 +85,31 @@ def test_in_range_is_accepted_alike_everywhere(tmp_path, case):
     assert len({e is None for e in errors}) == 1, errors  # the same answer from every source
 
 
+@hsettings(max_examples=150, deadline=None)
+@given(st.sampled_from(LATENCY_SETTINGS).flatmap(
+    lambda row: st.tuples(st.just(row.name), st.integers(int(row.minimum), int(row.maximum)) if row.kind is int
+                          else st.floats(row.minimum, row.maximum))))
+def test_a_latency_setting_accepted_here_is_accepted_by_the_runner(case):
+    """One range per setting: what the options accept, the runner accepts (the runner's limits were
+    once stricter: --threads 100 passed the options and failed every latency phase)."""
+    name, value = case
+    if name not in SETTINGS:  # a runner-only row: sent by callers of latency_args directly
+        extras = p.latency_args("/m.ptl", **{name: value, **({"iterations": 1} if name == "max_iterations" else {})})
+        assert getattr(p.parse_extras(extras), name) == value
+        return
+    try:
+        settings = build_settings(**{name: value})
+    except ConfigError as exc:
+        assert CROSS in str(exc)
+        return
+    assert getattr(p.parse_extras(p.latency_args("/m.ptl", **settings.protocol_args())), name) == value
+
+
 @pytest.mark.parametrize("args, words", [
     (["--max-seconds", "nan"], ["max_seconds must be a finite number of seconds"]),
     (["--timeout-seconds", "inf"], ["timeout_seconds must be a finite number of seconds"]),
     (["--cooldown-seconds", "inf"], ["cooldown_seconds"]),
-    (["--threads", "100000"], ["threads must be at most 256 threads"]),
+    (["--threads", "100000"], [f"threads must be at most {MAX_THREADS} threads"]),
     (["--fer-data", ""], ["fer_data is empty"]),
     (["--photos", ""], ["photos is empty"]),
     (["--out", ""], ["--out is empty"]),

@@ -140,7 +140,7 @@ def files(tmp_path_factory, tiny_ptl) -> dict[str, str]:
             "images": str(folder / "faces.ferb"), "bad_images": str(folder / "bad.ferb"), "dir": str(folder)}
 
 
-QUICK = {"runs": "3", "min_s": "0", "warmup_runs": "1", "warmup_min_s": "0"}
+QUICK = {"iterations": "3", "min_seconds": "0", "warmup": "1", "warmup_seconds": "0"}
 
 
 def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
@@ -150,9 +150,9 @@ def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
     return {
         "info": {"mode": "info", "protocol": version},
         "latency": {**lat, **QUICK},
-        "latency_count_cap": {**lat, "runs": "3", "min_s": "30", "max_runs": "4", "max_s": "60", "warmup_runs": "0", "warmup_min_s": "0"},
-        "latency_time_cap": {**lat, "runs": "10000000", "max_runs": "10000000", "min_s": "0", "max_s": "0.02", "warmup_runs": "0", "warmup_min_s": "0"},
-        "latency_precision": {**lat, **QUICK, "target_precision": "0.5", "max_s": "5"},
+        "latency_count_cap": {**lat, "iterations": "3", "min_seconds": "30", "max_iterations": "4", "max_seconds": "60", "warmup": "0", "warmup_seconds": "0"},
+        "latency_time_cap": {**lat, "iterations": "10000000", "max_iterations": "10000000", "min_seconds": "0", "max_seconds": "0.02", "warmup": "0", "warmup_seconds": "0"},
+        "latency_precision": {**lat, **QUICK, "target_precision": "0.5", "max_seconds": "5"},
         "precision_over_half": {**lat, "target_precision": "0.6"},
         "precision_negative": {**lat, "target_precision": "-0.1"},
         "classify": cls,
@@ -168,13 +168,13 @@ def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
         "protocol_1": {**lat, "protocol": "1"},
         "inline_at_cap": {"mode": "info", "inline_max_bytes": str(p.MAX_INLINE_MAX_BYTES)},
         "inline_too_big": {"mode": "info", "inline_max_bytes": str(p.MAX_INLINE_MAX_BYTES + 1)},
-        "runs_zero": {**lat, "runs": "0"},
-        "runs_word": {**lat, "runs": "ten"},
-        "runs_huge": {**lat, "runs": "99999999999999999999999"},
-        "runs_over_max": {**lat, "runs": "10", "max_runs": "5"},
-        "min_over_max": {**lat, "min_s": "10", "max_s": "5"},
-        "float_hex": {**lat, "min_s": "0x1p3"},
-        "float_nan": {**lat, "min_s": "nan"},
+        "runs_zero": {**lat, "iterations": "0"},
+        "runs_word": {**lat, "iterations": "ten"},
+        "runs_huge": {**lat, "iterations": "99999999999999999999999"},
+        "runs_over_max": {**lat, "iterations": "10", "max_iterations": "5"},
+        "min_over_max": {**lat, "min_seconds": "10", "max_seconds": "5"},
+        "float_hex": {**lat, "min_seconds": "0x1p3"},
+        "float_nan": {**lat, "min_seconds": "nan"},
         "threads_zero": {**lat, "threads": "0"},
         "shape_zero": {**lat, "input_shape": "1,0,48"},
         "shape_huge": {**lat, "input_shape": "1,100000,100000"},

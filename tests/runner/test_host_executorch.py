@@ -48,7 +48,7 @@ def test_info_names_executorch_and_the_program_format_it_reads(tiny_pte):
 
 
 def test_latency_on_a_pte_fills_every_field(tiny_pte):
-    res = decoded(p.latency_args(str(tiny_pte), runs=5, min_s=0.0, warmup_runs=2, warmup_min_s=0.0, threads=1))
+    res = decoded(p.latency_args(str(tiny_pte), iterations=5, min_seconds=0.0, warmup=2, warmup_seconds=0.0, threads=1))
     assert isinstance(res, p.LatencyResult) and res.runtime_name == "executorch"
     assert len(res.samples_ns) == 5 and res.warmup_count == 2 and res.output_numel == 7
     assert res.runtime_load_ns > 0 and res.load_ns > 0 and res.threads == 1
@@ -70,7 +70,7 @@ def test_threads_size_the_xnnpack_pool_for_the_run(tiny_pte):
         if "fermbench_phase=timed" in text:
             seen.append(_pool_threads())
 
-    host.run_instrumentation(p.latency_args(str(tiny_pte), threads=wanted, runs=2, min_s=0.0, warmup_min_s=0.0),
+    host.run_instrumentation(p.latency_args(str(tiny_pte), threads=wanted, iterations=2, min_seconds=0.0, warmup_seconds=0.0),
                              Path, emit, runtime=EXECUTORCH)
     res = p.decode_result(parse_instrument_output("".join(chunks)))
     assert seen == [wanted] and res.threads == wanted
@@ -101,7 +101,7 @@ def test_the_same_module_gives_the_same_classes_on_both_runtimes(tiny_ptl, tiny_
 
 
 def test_a_16k_page_phone_runs_executorch(tiny_pte):
-    res = decoded(p.latency_args(str(tiny_pte), runs=2, min_s=0.0, warmup_min_s=0.0), page_size=16384)
+    res = decoded(p.latency_args(str(tiny_pte), iterations=2, min_seconds=0.0, warmup_seconds=0.0), page_size=16384)
     assert len(res.samples_ns) == 2
 
 

@@ -66,7 +66,7 @@ def test_info_uses_device_facts_and_runtime_range_of_a_simulated_phone():
 
 
 def test_latency_counts_first_inference_warmup_and_every_sample(tiny_ptl):
-    res = decoded(p.latency_args(str(tiny_ptl), runs=7, min_s=0.0, warmup_runs=3, warmup_min_s=0.0))
+    res = decoded(p.latency_args(str(tiny_ptl), iterations=7, min_seconds=0.0, warmup=3, warmup_seconds=0.0))
     assert isinstance(res, p.LatencyResult)
     assert len(res.samples_ns) == 7 and all(s > 0 for s in res.samples_ns)
     assert res.warmup_count == 3 and res.stop_reason == "count_and_time"
@@ -84,21 +84,21 @@ def test_latency_counts_first_inference_warmup_and_every_sample(tiny_ptl):
     assert res.env_before.thermal_status is None and res.env_before.note == host.HOST_NOTE
     assert res.foreground.importance is None and res.foreground.note == host.HOST_FOREGROUND_NOTE
     assert res.gc_count_timed == 0 and res.thread_priority is None  # collector paused; priority not raised
-    assert res.settings["runs"] == "7"
+    assert res.settings["iterations"] == "7"
 
 
 def test_latency_runs_until_minimum_time_even_after_count(tiny_ptl):
-    res = decoded(p.latency_args(str(tiny_ptl), runs=1, min_s=0.05, warmup_runs=0, warmup_min_s=0.03))
+    res = decoded(p.latency_args(str(tiny_ptl), iterations=1, min_seconds=0.05, warmup=0, warmup_seconds=0.03))
     assert res.timed_ns >= 50_000_000 and len(res.samples_ns) > 1
     assert res.warmup_ns >= 30_000_000 and res.warmup_count >= 1
 
 
 def test_latency_caps_end_the_run(tiny_ptl):
-    by_time = decoded(p.latency_args(str(tiny_ptl), runs=10_000_000, max_runs=10_000_000, min_s=0.0,
-                                     max_s=0.05, warmup_runs=0, warmup_min_s=0.0))
+    by_time = decoded(p.latency_args(str(tiny_ptl), iterations=10_000_000, max_iterations=10_000_000, min_seconds=0.0,
+                                     max_seconds=0.05, warmup=0, warmup_seconds=0.0))
     assert by_time.stop_reason == "max_s" and by_time.timed_ns >= 50_000_000  # exact stop: test_timed_loop.py
-    by_count = decoded(p.latency_args(str(tiny_ptl), runs=3, min_s=30.0, max_runs=4, max_s=60.0,
-                                      warmup_runs=0, warmup_min_s=0.0))
+    by_count = decoded(p.latency_args(str(tiny_ptl), iterations=3, min_seconds=30.0, max_iterations=4, max_seconds=60.0,
+                                      warmup=0, warmup_seconds=0.0))
     assert by_count.stop_reason == "max_runs" and len(by_count.samples_ns) == 4
 
 
@@ -110,8 +110,8 @@ def test_thread_count_applies_inside_the_run_and_is_restored(tiny_ptl):
         if "fermbench_phase=timed" in text:
             seen.append(torch.get_num_threads())
 
-    host.run_instrumentation(p.latency_args(str(tiny_ptl), threads=2 if before != 2 else 1, runs=2, min_s=0.0,
-                                            warmup_min_s=0.0),
+    host.run_instrumentation(p.latency_args(str(tiny_ptl), threads=2 if before != 2 else 1, iterations=2, min_seconds=0.0,
+                                            warmup_seconds=0.0),
                              Path, emit)
     assert seen == [2 if before != 2 else 1]
     assert torch.get_num_threads() == before
@@ -122,7 +122,7 @@ def test_sample_buffer_is_made_before_the_first_memory_reading(tiny_ptl, monkeyp
     make_buffer, read = host.sample_buffer, host.read_memory
     monkeypatch.setattr(host, "sample_buffer", lambda *a: events.append("buffer") or make_buffer(*a))
     monkeypatch.setattr(host, "read_memory", lambda: events.append("memory") or read())
-    decoded(p.latency_args(str(tiny_ptl), runs=3, min_s=0.0, warmup_min_s=0.0))
+    decoded(p.latency_args(str(tiny_ptl), iterations=3, min_seconds=0.0, warmup_seconds=0.0))
     assert events == ["buffer", "memory", "memory", "memory", "memory"]
 
 
@@ -139,7 +139,7 @@ def test_peak_memory_is_the_runs_own(tmp_path):
     torch.jit.script(Spike())._save_for_lite_interpreter(str(model))
     before = bytearray(400 * 1024 * 1024)  # the host process peaks at +400 MB before the run
     del before
-    res = decoded(p.latency_args(str(model), runs=2, min_s=0.0, warmup_runs=0, warmup_min_s=0.0))
+    res = decoded(p.latency_args(str(model), iterations=2, min_seconds=0.0, warmup=0, warmup_seconds=0.0))
     assert res.peak_rss_kb() - res.memory_before_load.rss_kb > 100_000
     assert res.peak_rss_kb() - res.memory_after_run.rss_kb > 100_000
     assert res.peak_rss_kb() - res.memory_before_load.rss_kb < 300_000
@@ -156,7 +156,7 @@ def test_environment_callback_fills_thermal_and_battery(tiny_ptl):
                       "battery_level_pct": 80, "charging": False},
                      {"thermal_status": 1, "thermal_status_name": "light", "battery_temp_c": 33.0,
                       "battery_level_pct": 79, "charging": False}])
-    res = decoded(p.latency_args(str(tiny_ptl), runs=2, min_s=0.0, warmup_min_s=0.0), environment=lambda: next(readings))
+    res = decoded(p.latency_args(str(tiny_ptl), iterations=2, min_seconds=0.0, warmup_seconds=0.0), environment=lambda: next(readings))
     assert res.env_before.battery_temp_c == 31.5 and res.env_after.thermal_status_name == "light"
 
 
@@ -209,9 +209,9 @@ def test_paths_go_through_resolve_and_large_results_come_back_as_a_file(tiny_ptl
         ({"mode": "nap"}, "bad_arguments", "unknown mode"),
         ({}, "bad_arguments", "missing mode"),
         ({"mode": "info", "colour": "red"}, "bad_arguments", "colour"),
-        ({"mode": "latency", "model": "/m.ptl", "runs": "many"}, "bad_arguments", "runs"),
-        ({"mode": "latency", "model": "/m.ptl", "runs": "0"}, "bad_arguments", "out of range"),
-        ({"mode": "latency", "model": "/m.ptl", "min_s": "100", "max_s": "10"}, "bad_arguments", "max_s"),
+        ({"mode": "latency", "model": "/m.ptl", "iterations": "many"}, "bad_arguments", "iterations"),
+        ({"mode": "latency", "model": "/m.ptl", "iterations": "0"}, "bad_arguments", "out of range"),
+        ({"mode": "latency", "model": "/m.ptl", "min_seconds": "100", "max_seconds": "10"}, "bad_arguments", "max_seconds"),
         ({"mode": "info", "protocol": "99"}, "bad_arguments", "protocol 99"),
         ({"mode": "latency", "model": "relative.ptl"}, "bad_arguments", "absolute"),
         ({"mode": "latency", "model": "/nowhere/m.ptl"}, "model_missing", "/nowhere/m.ptl"),
@@ -274,7 +274,7 @@ def test_cancel_ends_like_a_killed_process(tiny_ptl):
         if "fermbench_phase=timed" in text:
             cancel.set()  # kill it while the timed loop runs; it would otherwise go on for 30 s
 
-    extras = p.latency_args(str(tiny_ptl), runs=10, min_s=30.0, warmup_runs=0, warmup_min_s=0.0)
+    extras = p.latency_args(str(tiny_ptl), iterations=10, min_seconds=30.0, warmup=0, warmup_seconds=0.0)
     assert host.run_instrumentation(extras, Path, emit, cancel) == 0
     parsed = parse_instrument_output("".join(chunks))
     assert parsed.crashed and parsed.code == 0
@@ -284,7 +284,7 @@ def test_cancel_ends_like_a_killed_process(tiny_ptl):
 
 
 def test_run_host_returns_typed_results(tiny_ptl):
-    lat = host.run_host("latency", model=tiny_ptl, runs=3, min_s=0.0, warmup_runs=1, warmup_min_s=0.0)
+    lat = host.run_host("latency", model=tiny_ptl, iterations=3, min_seconds=0.0, warmup=1, warmup_seconds=0.0)
     assert isinstance(lat, p.LatencyResult) and len(lat.samples_ns) == 3
     cls = host.run_host("classify", model=tiny_ptl, images=_gray_images(2))
     assert isinstance(cls, p.ClassifyResult) and cls.count == 2
@@ -295,7 +295,7 @@ def test_run_host_returns_typed_results(tiny_ptl):
 
 
 def test_output_is_what_am_instrument_r_prints(tiny_ptl):
-    code, text = run(p.latency_args(str(tiny_ptl), runs=2, min_s=0.0, warmup_min_s=0.0))
+    code, text = run(p.latency_args(str(tiny_ptl), iterations=2, min_seconds=0.0, warmup_seconds=0.0))
     lines = text.splitlines()
     assert code == 0 and lines[-1] == "INSTRUMENTATION_CODE: -1" and text.endswith("\n")
     block: list[str] = []

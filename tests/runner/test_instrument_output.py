@@ -21,7 +21,7 @@ from fermbench.runner import protocol as p
 from fermbench.device.instrument_output import parse_instrument_output
 
 INFO_JSON = json.dumps({
-    "protocol_version": 2, "mode": "info", "runner_kind": "android", "runner_version": "0.1.0",
+    "protocol_version": p.PROTOCOL_VERSION, "mode": "info", "runner_kind": "android", "runner_version": "0.1.0",
     "runtime_name": "pytorch_lite", "runtime_version": "2.1.0", "settings": {"mode": "info"},
     "model_format": "ptl", "bytecode_min": 4, "bytecode_max": 9, "pte_identifiers": [], "page_size": 4096,
     "abis": ["arm64-v8a"], "cpu_count": 8, "debuggable": False, "device": {"model": "Pixel 7", "sdk_int": 34},
@@ -281,7 +281,9 @@ def test_result_file_is_pulled_and_checked():
 
 
 def test_result_from_another_protocol_or_shape_is_refused():
-    newer = OK_RUN.replace('"protocol_version":2', '"protocol_version":3')
+    version = f'"protocol_version":{p.PROTOCOL_VERSION}'
+    newer = OK_RUN.replace(version, f'"protocol_version":{p.PROTOCOL_VERSION + 1}')
+    assert newer != OK_RUN
     with pytest.raises(RunnerError) as err:
         p.decode_result(parse_instrument_output(newer))
     assert err.value.code == "protocol_mismatch"

@@ -10,11 +10,12 @@ from fermbench.runner import protocol as p
 
 
 def test_builders_return_string_extras_the_runner_accepts():
-    extras = p.latency_args("/data/local/tmp/fermbench/a.ptl", threads=4, runs=100, min_s=2, max_s=30)
+    extras = p.latency_args("/data/local/tmp/fermbench/a.ptl", threads=4, iterations=100, min_seconds=2, max_seconds=30)
     assert all(isinstance(v, str) for v in extras.values())
     assert extras["protocol"] == str(p.PROTOCOL_VERSION) and "input_shape" not in extras  # the runner's default
     s = p.parse_extras(extras)
-    assert (s.mode, s.threads, s.runs, s.min_s, s.max_s, s.input_shape) == ("latency", 4, 100, 2.0, 30.0, (1, 1, 48, 48))
+    assert (s.mode, s.threads, s.iterations, s.min_seconds, s.max_seconds, s.input_shape) == \
+        ("latency", 4, 100, 2.0, 30.0, (1, 1, 48, 48))
     c = p.parse_extras(p.classify_args("/m.ptl", "/in.ferb", mean=0.25, std=0.5))
     assert (c.mean, c.std, c.input) == (0.25, 0.5, "/in.ferb")
     assert p.parse_extras(p.info_args(run_id="x-1")).run_id == "x-1"
@@ -22,14 +23,27 @@ def test_builders_return_string_extras_the_runner_accepts():
 
 def test_defaults_fill_in_what_the_host_leaves_out():
     s = p.parse_extras({"mode": "latency", "model": "/m.ptl"})
-    assert (s.warmup_runs, s.warmup_min_s, s.runs, s.min_s, s.max_runs, s.max_s, s.threads) == (10, 0.5, 50, 1.0, 100000, 60.0, 1)
+    assert (s.warmup, s.warmup_seconds, s.iterations, s.min_seconds, s.max_iterations, s.max_seconds, s.threads) == \
+        (10, 0.5, 50, 1.0, 100000, 60.0, 1)
     assert s.inline_max_bytes == p.DEFAULT_INLINE_MAX_BYTES
+
+
+@pytest.mark.parametrize("old", ["runs", "min_s", "warmup_runs", "warmup_min_s", "max_runs", "max_s"])
+def test_protocol_2_names_are_refused_naming_the_settings_names(old):
+    """Protocol 3 took the settings' names; a host of protocol 2 sends protocol=2 and is refused
+    for that, and an old name alone is an unknown argument, never a silent default."""
+    with pytest.raises(RunnerError) as err:
+        p.parse_extras({"mode": "latency", "model": "/m.ptl", old: "1"})
+    assert err.value.code == "bad_arguments" and f"unknown argument(s) {old} " in str(err.value)
+    assert "iterations" in str(err.value) and "max_seconds" in str(err.value)  # what it allows instead
+    with pytest.raises(RunnerError, match=f"host speaks protocol 2, this runner speaks {p.PROTOCOL_VERSION}"):
+        p.parse_extras({"mode": "latency", "model": "/m.ptl", "protocol": "2"})
 
 
 @pytest.mark.parametrize("kwargs, words", [
     ({"threads": 0}, "threads"),
-    ({"runs": 10, "max_runs": 5}, "max_runs"),
-    ({"min_s": 5.0, "max_s": 1.0}, "max_s"),
+    ({"iterations": 10, "max_iterations": 5}, "max_iterations"),
+    ({"min_seconds": 5.0, "max_seconds": 1.0}, "max_seconds"),
     ({"run_id": "has space"}, "spaces"),
     ({"input_shape": (1, 0, 48)}, "positive"),
 ])
@@ -51,7 +65,7 @@ def test_parse_extras_raises_bad_arguments():
 
 
 def test_am_command_line_round_trips():
-    extras = p.latency_args("/data/local/tmp/fermbench/a.ptl", runs=5)
+    extras = p.latency_args("/data/local/tmp/fermbench/a.ptl", iterations=5)
     argv = p.am_instrument_argv(extras)
     assert argv[:4] == ["am", "instrument", "-w", "-r"] and argv[-1] == p.RUNNER_COMPONENT
     back, component, flags = p.parse_am_instrument_argv(argv)

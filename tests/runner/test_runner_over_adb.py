@@ -44,8 +44,8 @@ def test_info_over_adb(phone):
 
 
 def test_latency_over_adb_returns_every_raw_sample(phone):
-    run = instrument(phone, p.latency_args(f"{p.DEVICE_MODEL_DIR}/tiny.ptl", runs=25, min_s=0.0,
-                                           warmup_runs=3, warmup_min_s=0.0))
+    run = instrument(phone, p.latency_args(f"{p.DEVICE_MODEL_DIR}/tiny.ptl", iterations=25, min_seconds=0.0,
+                                           warmup=3, warmup_seconds=0.0))
     res = p.decode_result(run)
     assert isinstance(res, p.LatencyResult) and len(res.samples_ns) == 25 and min(res.samples_ns) > 0
     assert res.warmup_count == 3 and res.env_before.battery_temp_c is not None  # the phone's battery

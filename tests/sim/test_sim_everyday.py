@@ -239,8 +239,8 @@ def test_adb_logcat_shows_a_runs_messages(sim_phone, adb_server, tmp_path, tiny_
     system = adb_server.adb("-s", sim_phone.serial, "logcat", "-d", "-b", "system").stdout
     assert f"I PackageManager: installed {RUNNER_PACKAGE} versionCode=1" in system
     assert adb_server.adb("-s", sim_phone.serial, "logcat", "-c").returncode == 0
-    run = sh(adb_server, sim_phone, f"am instrument -w -r -e mode latency -e model {remote} -e warmup_runs 1 "
-                                    f"-e warmup_min_s 0 -e runs 3 -e min_s 0 {RUNNER_COMPONENT}")
+    run = sh(adb_server, sim_phone, f"am instrument -w -r -e mode latency -e model {remote} -e warmup 1 "
+                                    f"-e warmup_seconds 0 -e iterations 3 -e min_seconds 0 {RUNNER_COMPONENT}")
     assert run.returncode == 0 and "INSTRUMENTATION_CODE: -1" in run.stdout, run.stderr
     bad = sh(adb_server, sim_phone, f"am instrument -w -r -e mode latency -e model /nope.ptl {RUNNER_COMPONENT}")
     assert "model_missing" in bad.stdout

@@ -102,10 +102,7 @@ def latency_phase(store: SessionStore, target: Target, model: ModelFile, repeat:
     rel = store.write_samples(target.serial, model.variant, repeat, r.samples_ns, first_ns=r.first_inference_ns)
     return LatencyRepeat(
         status=OK,
-        settings=LatencySettings(warmup=settings.warmup, warmup_seconds=settings.warmup_seconds,
-                                 iterations=settings.iterations, min_seconds=settings.min_seconds,
-                                 max_seconds=settings.max_seconds, threads=settings.threads,
-                                 target_precision=settings.target_precision or None),
+        settings=LatencySettings.of(settings),
         threads=r.threads,
         summary=summarize_ns(r.samples_ns),
         samples=rel,

@@ -1,11 +1,10 @@
 """Benchmark settings, defined once: the `Settings` fields below are the table.
 
-Each field carries its default, its help, its lower bound and, for what the runner measures
-with, the protocol argument it becomes (`protocol=`). From that one table come the `fermbench
-run` options (`settings_options`), the config-file keys (the field names), the runner's `-e`
-arguments (`Settings.protocol_args`), and the stored settings of a session. Latency defaults
-are the runner's own (`runner.protocol.DEFAULTS`, which the Java runner mirrors; a test checks
-all of them against each other).
+Each field carries its default, its help and its range. From that one table come the
+`fermbench run` options (`settings_options`), the config-file keys (the field names) and the
+stored settings of a session. The latency fields are rows of the latency table
+(`fermbench.latency_settings`), which also gives the runner's `-e` arguments under the same
+names (`Settings.protocol_args`), the protocol's defaults and the Java runner's.
 
 Precedence: defaults < config file (TOML or JSON) < command-line options. Unknown keys are errors
 (a typo must not silently fall back to a default); every value is type- and range-checked.
@@ -36,19 +35,25 @@ from typing import Any, Callable, TypeVar
 from ..data.faces import FACE_POLICIES
 from ..errors import ConfigError
 from ..export.runtimes import DEFAULT_RUNTIME
-from ..runner import protocol as p
+from ..latency_settings import LATENCY, USER_LATENCY
 
 F = TypeVar("F", bound=Callable[..., Any])
-_LATENCY = p.DEFAULTS["latency"]
 COOLDOWNS = ("thermal", "fixed", "none")
 
 
 def setting(default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None,
-            unit: str = "", protocol: str | None = None, choices: tuple[str, ...] = (), option: bool = True) -> Any:
-    """A Settings field: its default and how it is checked, shown and passed to the runner. A
-    number is always checked finite and, where given, within [minimum, maximum] `unit`."""
+            unit: str = "", latency: bool = False, choices: tuple[str, ...] = (), option: bool = True) -> Any:
+    """A Settings field: its default and how it is checked and shown; `latency`: passed to the
+    runner under its own name. A number is always checked finite and, where given, within
+    [minimum, maximum] `unit`."""
     return field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum, "unit": unit,
-                                            "protocol": protocol, "choices": choices, "option": option})
+                                            "latency": latency, "choices": choices, "option": option})
+
+
+def latency_setting(name: str) -> Any:
+    """A Settings field made from the latency table's row of that name: default, help, range, unit."""
+    row = LATENCY[name]
+    return setting(row.default, row.help, minimum=row.minimum, maximum=row.maximum, unit=row.unit, latency=True)
 
 
 @dataclass(frozen=True)
@@ -67,24 +72,14 @@ class Settings:
                                         "e.g. pytorch_android_lite-2.1.0,executorch-1.4.1 (`fermbench export --help`)")
     quant: tuple[str, ...] = setting(("fp32",), "comma-separated quantisations: fp32, int8 (int8: ExecuTorch only; "
                                      "calibrated on --fer-data)")
-    # latency (TFLite benchmark_model-like: both the count and the time must be reached)
-    warmup: int = setting(int(_LATENCY["warmup_runs"]), "warm-up iterations", minimum=0, maximum=1_000_000,
-                          unit="iterations", protocol="warmup_runs")
-    warmup_seconds: float = setting(float(_LATENCY["warmup_min_s"]), "minimum warm-up time",
-                                    minimum=0.0, maximum=3600.0, unit="seconds", protocol="warmup_min_s")
-    iterations: int = setting(int(_LATENCY["runs"]), "minimum timed iterations", minimum=1, maximum=10_000_000,
-                             unit="iterations", protocol="runs")
-    min_seconds: float = setting(float(_LATENCY["min_s"]), "minimum timed-phase time", minimum=0.0,
-                                 maximum=3600.0, unit="seconds", protocol="min_s")
-    max_seconds: float = setting(float(_LATENCY["max_s"]), "timed phase stops here", minimum=0.001,
-                                 maximum=86400.0, unit="seconds", protocol="max_s")
-    target_precision: float = setting(float(_LATENCY["target_precision"]),
-                                      "time on past the minimums until the median's 95% interval is within this "
-                                      "fraction of the median (0.01: +-1%), or max_seconds; 0: off",
-                                      minimum=0.0, maximum=0.5, unit="(a fraction of the median)",
-                                      protocol="target_precision")
-    threads: int = setting(int(_LATENCY["threads"]), "runtime threads", minimum=1, maximum=256, unit="threads",
-                          protocol="threads")
+    # latency: the rows of latency_settings.py (a test checks these names against the table)
+    warmup: int = latency_setting("warmup")
+    warmup_seconds: float = latency_setting("warmup_seconds")
+    iterations: int = latency_setting("iterations")
+    min_seconds: float = latency_setting("min_seconds")
+    max_seconds: float = latency_setting("max_seconds")
+    target_precision: float = latency_setting("target_precision")
+    threads: int = latency_setting("threads")
     repeats: int = setting(1, "latency repeats per model, for run-to-run spread", minimum=1, maximum=1000,
                           unit="repeats")
     cooldown: str = setting("thermal", "between models: wait for thermal status none and the battery back near its "
@@ -123,10 +118,10 @@ class Settings:
         return d
 
     def protocol_args(self) -> dict[str, Any]:
-        """The runner's latency arguments, under their protocol names."""
-        args = {f.metadata["protocol"]: getattr(self, f.name) for f in fields(self) if f.metadata["protocol"]}
-        if not args["target_precision"]:
-            del args["target_precision"]  # off: not sent, so runners built before it still accept the call
+        """The runner's latency arguments (`protocol.latency_args`): the same names on the wire."""
+        args: dict[str, Any] = {name: getattr(self, name) for name in USER_LATENCY}
+        if self.iterations > LATENCY["max_iterations"].default:  # the runner refuses a cap below the minimum
+            args["max_iterations"] = self.iterations
         return args
 
 

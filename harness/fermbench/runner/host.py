@@ -148,17 +148,17 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def sample_buffer(min_runs: int, max_runs: int) -> array[int]:
+def sample_buffer(iterations: int, max_iterations: int) -> array[int]:
     """Room for the timed samples, made before the first memory reading (as the Java runner does),
     so the buffer counts in no memory delta; it grows by doubling only past 2^20 samples."""
-    return array("q", [0]) * min(max_runs, max(min_runs, 1 << 20))
+    return array("q", [0]) * min(max_iterations, max(iterations, 1 << 20))
 
 
 @dataclass(frozen=True)
 class LoopPhase:
     count: int  # iterations run
     wall_ns: int  # the phase's wall time
-    stop_reason: str  # count_and_time, precision, max_runs or max_s
+    stop_reason: str  # count_and_time, precision, max_runs or max_s (result values, unchanged since protocol 1)
     buffer: array[int] | None  # each iteration's time in its first `count` slots; None in warm-up
 
     def samples_ns(self) -> list[int]:
@@ -166,23 +166,23 @@ class LoopPhase:
         return [] if self.buffer is None else self.buffer[:self.count].tolist()
 
 
-def timed_loop(step: Callable[[], Any], min_runs: int, min_s: float, max_runs: int, max_s: float,
-               cancel: threading.Event | None = None, buffer: array[int] | None = None,
+def timed_loop(step: Callable[[], Any], iterations: int, min_seconds: float, max_iterations: int,
+               max_seconds: float, cancel: threading.Event | None = None, buffer: array[int] | None = None,
                target_precision: float = 0.0) -> LoopPhase:
-    """Run `step` until min_runs AND min_s are reached, or max_runs / max_s (caps) come first:
-    the same rule as the Java runner. With a target_precision (and a buffer), it goes on past the
+    """Run `step` until iterations AND min_seconds are reached, or max_iterations / max_seconds
+    (caps) come first: the same rule as the Java runner. With a target_precision (and a buffer), it goes on past the
     minimums until the median's interval is that precise (protocol.precision_reached, checked
     after every ~10% more samples): stop reason "precision". Samples go into `buffer`
     (sample_buffer) when one is given; without one (warm-up) none are kept."""
     clock = time.perf_counter_ns
-    min_ns, max_ns = int(min_s * 1e9), int(max_s * 1e9)
+    min_ns, max_ns = int(min_seconds * 1e9), int(max_seconds * 1e9)
     precise = target_precision > 0 and buffer is not None
     n = 0
     check_at = 0
     start = clock()
     while True:
         elapsed = clock() - start
-        if n >= min_runs and elapsed >= min_ns:
+        if n >= iterations and elapsed >= min_ns:
             if not precise:
                 reason = "count_and_time"
                 break
@@ -192,7 +192,7 @@ def timed_loop(step: Callable[[], Any], min_runs: int, min_s: float, max_runs: i
                     reason = "precision"
                     break
                 check_at = p.next_precision_check(n)
-        if n >= max_runs:
+        if n >= max_iterations:
             reason = "max_runs"
             break
         if elapsed >= max_ns:
@@ -205,7 +205,7 @@ def timed_loop(step: Callable[[], Any], min_runs: int, min_s: float, max_runs: i
         dt = clock() - t0
         if buffer is not None:
             if n == len(buffer):
-                buffer.extend(array("q", [0]) * (min(max_runs, 2 * n) - n))
+                buffer.extend(array("q", [0]) * (min(max_iterations, 2 * n) - n))
             buffer[n] = dt
         n += 1
     wall = clock() - start
@@ -288,7 +288,7 @@ def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
     count = int(np.prod(settings.input_shape))
     # Input and sample buffer built before the first reading; the loops only call forward.
     x = torch.from_numpy(p.latency_input_values(count)).reshape(settings.input_shape)
-    buffer = sample_buffer(settings.runs, settings.max_runs)
+    buffer = sample_buffer(settings.iterations, settings.max_iterations)
     peak = "reset at the run's start" if reset_peak_memory() else "since the process started (reset refused)"
     env_before = _read_env(ctx.environment)
     mem_before = read_memory()
@@ -310,13 +310,13 @@ def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
 
         ctx.am.phase("warmup")
         with _gc_paused():
-            warm = timed_loop(step, settings.warmup_runs, settings.warmup_min_s, settings.max_runs,
-                              settings.max_s, ctx.cancel)
+            warm = timed_loop(step, settings.warmup, settings.warmup_seconds, settings.max_iterations,
+                              settings.max_seconds, ctx.cancel)
             foreground = _host_foreground()
             ctx.am.phase("timed")
             gc_before = _gc_count()
-            timed = timed_loop(step, settings.runs, settings.min_s, settings.max_runs, settings.max_s,
-                               ctx.cancel, buffer, target_precision=settings.target_precision)
+            timed = timed_loop(step, settings.iterations, settings.min_seconds, settings.max_iterations,
+                               settings.max_seconds, ctx.cancel, buffer, target_precision=settings.target_precision)
             gc_timed = _gc_count() - gc_before
         mem_after_run = read_memory()
         env_after = _read_env(ctx.environment)
@@ -488,7 +488,7 @@ def run_host(
 ) -> p.Result:
     """Run the host runner in one mode and return the typed result (raises RunnerError).
 
-    latency: run_host("latency", model=PATH, runs=100, min_s=1.0, threads=1, ...)
+    latency: run_host("latency", model=PATH, iterations=100, min_seconds=1.0, threads=1, ...)
     an ExecuTorch program: run_host("latency", model="m.fp32.pte", runtime="executorch", ...)
     classify: run_host("classify", model=PATH, images=uint8 [N,48,48], mean=..., std=...)
     `log` receives the raw am text. Large results are written under work_dir (a temp folder if None).

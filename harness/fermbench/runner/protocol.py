@@ -20,11 +20,12 @@ import numpy as np
 
 from ..errors import ConfigError, RunnerError
 from ..labels import NORM_MEAN, NORM_STD
+from ..latency_settings import DEFAULT_INPUT_SHAPE, LATENCY, LATENCY_SETTINGS, LatencySetting
 
 if TYPE_CHECKING:
     from ..device.instrument_output import InstrumentRun
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3  # 3: the latency arguments take the settings' names (latency_settings.py)
 
 # One runner APK per runtime (their native libraries clash): the product flavors of
 # android-runner/app/build.gradle.kts. Same instrumentation class, different package.
@@ -113,21 +114,11 @@ ERROR_CODES = (
 # Codes the host gives when the output itself is the problem (never sent by a runner).
 HOST_CODES = ("crashed", "truncated", "not_installed", "aborted", "no_result", "bad_result", "protocol_mismatch")
 
-# Defaults: TFLite benchmark_model-like (warm-up, then >= 50 runs and >= 1 s), with caps so a run ends.
+# Defaults: the latency table's (latency_settings.py), as the wire carries them.
 DEFAULTS: dict[str, dict[str, str]] = {
     "info": {},
-    "latency": {
-        "threads": "1",
-        "input_shape": "1,1,48,48",
-        "warmup_runs": "10",
-        "warmup_min_s": "0.5",
-        "runs": "50",
-        "min_s": "1.0",
-        "max_runs": "100000",
-        "max_s": "60",
-        "target_precision": "0",
-    },
-    "classify": {"threads": "1"},
+    "latency": {"input_shape": DEFAULT_INPUT_SHAPE, **{row.name: row.wire_default for row in LATENCY_SETTINGS}},
+    "classify": {"threads": LATENCY["threads"].wire_default},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "info": (),
@@ -147,7 +138,8 @@ _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._,/:+=@-]*$")  # no spaces or quotes: sur
 # ----------------------------------------------------------------------------- argument checking
 
 
-_LATENCY = DEFAULTS["latency"]
+def _default(name: str) -> Any:
+    return LATENCY[name].default
 
 
 @dataclass(frozen=True)
@@ -161,15 +153,16 @@ class RunSettings:
     input: str | None = None
     mean: float = 0.0
     std: float = 1.0
-    threads: int = int(_LATENCY["threads"])
-    input_shape: tuple[int, ...] = tuple(int(x) for x in _LATENCY["input_shape"].split(","))
-    warmup_runs: int = int(_LATENCY["warmup_runs"])
-    warmup_min_s: float = float(_LATENCY["warmup_min_s"])
-    runs: int = int(_LATENCY["runs"])
-    min_s: float = float(_LATENCY["min_s"])
-    max_runs: int = int(_LATENCY["max_runs"])
-    max_s: float = float(_LATENCY["max_s"])
-    target_precision: float = float(_LATENCY["target_precision"])  # 0: off
+    input_shape: tuple[int, ...] = tuple(int(x) for x in DEFAULT_INPUT_SHAPE.split(","))
+    # the latency table's rows, under their names (a test checks these fields against it)
+    warmup: int = _default("warmup")
+    warmup_seconds: float = _default("warmup_seconds")
+    iterations: int = _default("iterations")
+    min_seconds: float = _default("min_seconds")
+    max_iterations: int = _default("max_iterations")
+    max_seconds: float = _default("max_seconds")
+    target_precision: float = _default("target_precision")  # 0: off
+    threads: int = _default("threads")
     extras: dict[str, str] = field(default_factory=dict)  # the raw extras, echoed into results
 
 
@@ -185,6 +178,13 @@ def _int(extras: dict[str, str], key: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise _bad(f"{key}={value} is out of range [{low}, {high}]")
     return value
+
+
+def _setting(extras: dict[str, str], row: LatencySetting) -> int | float:
+    """A latency table row's value, checked against the row's type and range."""
+    if row.kind is int:
+        return _int(extras, row.name, int(row.minimum), int(row.maximum))
+    return _float(extras, row.name, float(row.minimum), float(row.maximum))
 
 
 def _float(extras: dict[str, str], key: str, low: float, high: float) -> float:
@@ -230,7 +230,7 @@ def parse_extras(extras: dict[str, str]) -> RunSettings:
         kw["mean"] = _float(values, "mean", -1e6, 1e6)
         kw["std"] = _float(values, "std", 1e-9, 1e6)
     if "threads" in values:
-        kw["threads"] = _int(values, "threads", 1, 64)
+        kw["threads"] = _setting(values, LATENCY["threads"])
     if mode == "latency":
         shape_text = values["input_shape"]
         if not re.fullmatch(r"[0-9]+(,[0-9]+){0,5}", shape_text):
@@ -239,17 +239,12 @@ def parse_extras(extras: dict[str, str]) -> RunSettings:
         if min(shape) < 1 or math.prod(shape) > (1 << 26):
             raise _bad(f"input_shape={shape_text} must have positive sizes and at most 2^26 elements")
         kw["input_shape"] = shape
-        kw["warmup_runs"] = _int(values, "warmup_runs", 0, 10_000_000)
-        kw["warmup_min_s"] = _float(values, "warmup_min_s", 0.0, 3600.0)
-        kw["runs"] = _int(values, "runs", 1, 10_000_000)
-        kw["min_s"] = _float(values, "min_s", 0.0, 3600.0)
-        kw["max_runs"] = _int(values, "max_runs", 1, 10_000_000)
-        kw["max_s"] = _float(values, "max_s", 0.001, 3600.0)
-        kw["target_precision"] = _float(values, "target_precision", 0.0, 0.5)
-        if kw["runs"] > kw["max_runs"]:
-            raise _bad(f"runs={kw['runs']} exceeds max_runs={kw['max_runs']}")
-        if kw["min_s"] > kw["max_s"] or kw["warmup_min_s"] > kw["max_s"]:
-            raise _bad(f"min_s and warmup_min_s must not exceed max_s={kw['max_s']}")
+        for row in LATENCY_SETTINGS:
+            kw[row.name] = _setting(values, row)
+        if kw["iterations"] > kw["max_iterations"]:
+            raise _bad(f"iterations={kw['iterations']} exceeds max_iterations={kw['max_iterations']}")
+        if kw["min_seconds"] > kw["max_seconds"] or kw["warmup_seconds"] > kw["max_seconds"]:
+            raise _bad(f"min_seconds and warmup_seconds must not exceed max_seconds={kw['max_seconds']}")
     return RunSettings(**kw)
 
 
@@ -321,10 +316,10 @@ def info_args(run_id: str | None = None) -> dict[str, str]:
 
 def latency_args(model: str, *, run_id: str | None = None, inline_max_bytes: int | None = None,
                  **settings: Any) -> dict[str, str]:
-    """Extras for `latency`; `settings` are DEFAULTS["latency"] keys (threads, warmup_runs, runs,
-    min_s, ...), and those not given take the runner's defaults. Warm-up and timed phases each go
-    on until BOTH their count and their minimum time are reached, and stop at max_runs
-    iterations or max_s seconds anyway."""
+    """Extras for `latency`; `settings` are DEFAULTS["latency"] keys (the latency table's names:
+    threads, warmup, iterations, min_seconds, ...), and those not given take the runner's
+    defaults. Warm-up and timed phases each go on until BOTH their count and their minimum time
+    are reached, and stop at max_iterations iterations or max_seconds seconds anyway."""
     unknown = sorted(set(settings) - set(DEFAULTS["latency"]))
     if unknown:
         raise ConfigError(f"unknown latency argument(s) {', '.join(unknown)}: "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..latency_settings import USER_LATENCY
 from ..stats import LatencySummary
 
 SCHEMA_VERSION = 2  # 2: records per (device, model, runtime, quant); 1 is read and migrated (store/migrate.py)
@@ -43,7 +44,8 @@ class Phase:
 
 @dataclass
 class LatencySettings:
-    """The latency settings a repeat ran with (bench.settings.Settings names)."""
+    """The latency settings a repeat ran with: the user rows of the latency table
+    (fermbench.latency_settings), under their names; a test checks the fields against it."""
 
     warmup: int  # warm-up iterations (at least)
     warmup_seconds: float  # warm-up time (at least)
@@ -52,6 +54,12 @@ class LatencySettings:
     max_seconds: float  # the timed phase stops here whatever the count
     threads: int  # runtime threads asked for
     target_precision: float | None = None  # the median's interval asked for (fraction); None: off, or stored before it
+
+    @classmethod
+    def of(cls, settings: Any) -> LatencySettings:
+        """From anything carrying the table's names as attributes (bench Settings, RunSettings)."""
+        values = {name: getattr(settings, name) for name in USER_LATENCY}
+        return cls(**{**values, "target_precision": values["target_precision"] or None})
 
 
 @dataclass

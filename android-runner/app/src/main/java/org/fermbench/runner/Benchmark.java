@@ -186,21 +186,22 @@ final class Benchmark {
     }
 
     /**
-     * Loop until count >= minRuns AND elapsed >= minS, or a cap (maxRuns, maxS) comes first.
+     * Loop until count >= iterations AND elapsed >= minSeconds, or a cap (maxIterations,
+     * maxSeconds) comes first.
      * Nothing is allocated per iteration: samples go into `buffer`, made before the first memory
      * reading (grown by doubling only past its size); null keeps none (warm-up).
      */
-    private Phase loop(int minRuns, double minS, int maxRuns, double maxS, long[] buffer, double targetPrecision)
-            throws RunnerFailure {
-        long minNs = (long) (minS * 1e9);
-        long maxNs = (long) (maxS * 1e9);
+    private Phase loop(int iterations, double minSeconds, int maxIterations, double maxSeconds, long[] buffer,
+                       double targetPrecision) throws RunnerFailure {
+        long minNs = (long) (minSeconds * 1e9);
+        long maxNs = (long) (maxSeconds * 1e9);
         int n = 0;
         int checkAt = 0;
         String reason;
         long start = System.nanoTime();
         while (true) {
             long elapsed = System.nanoTime() - start;
-            if (n >= minRuns && elapsed >= minNs) {
+            if (n >= iterations && elapsed >= minNs) {
                 if (targetPrecision <= 0 || buffer == null) {
                     reason = STOP_COUNT_AND_TIME;
                     break;
@@ -213,7 +214,7 @@ final class Benchmark {
                     checkAt = n + Math.max(1, n / 10);
                 }
             }
-            if (n >= maxRuns) {
+            if (n >= maxIterations) {
                 reason = STOP_MAX_RUNS;
                 break;
             }
@@ -225,7 +226,7 @@ final class Benchmark {
             engine.run();
             long dt = System.nanoTime() - t0;
             if (buffer != null) {
-                if (n == buffer.length) buffer = Arrays.copyOf(buffer, Math.min(maxRuns, buffer.length * 2));
+                if (n == buffer.length) buffer = Arrays.copyOf(buffer, Math.min(maxIterations, buffer.length * 2));
                 buffer[n] = dt;
             }
             n++;
@@ -267,9 +268,9 @@ final class Benchmark {
         return median > 0 && (x[n - low] - (double) x[low - 1]) / 2 <= target * median;
     }
 
-    /** Room for the timed samples: the minimum count, at least 2^20 (8 MiB), at most max_runs. */
+    /** Room for the timed samples: the minimum count, at least 2^20 (8 MiB), at most max_iterations. */
     static int sampleCapacity(RunSettings s) {
-        return Math.min(s.maxRuns, Math.max(s.runs, 1 << 20));
+        return Math.min(s.maxIterations, Math.max(s.iterations, 1 << 20));
     }
 
     private Map<String, Object> latency(RunSettings s) throws RunnerFailure {
@@ -354,11 +355,11 @@ final class Benchmark {
         m.threadPriority = platform.raiseThreadPriority();
         try {
             phase("warmup");
-            m.warm = loop(s.warmupRuns, s.warmupMinS, s.maxRuns, s.maxS, null, 0);
+            m.warm = loop(s.warmup, s.warmupSeconds, s.maxIterations, s.maxSeconds, null, 0);
             m.foreground = platform.foreground();
             phase("timed");
             Long before = platform.gcCount();
-            m.timed = loop(s.runs, s.minS, s.maxRuns, s.maxS, buffer, s.targetPrecision);
+            m.timed = loop(s.iterations, s.minSeconds, s.maxIterations, s.maxSeconds, buffer, s.targetPrecision);
             Long after = platform.gcCount();
             m.gcCount = before == null || after == null ? null : after - before;
         } finally {

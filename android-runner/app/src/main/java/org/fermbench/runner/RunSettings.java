@@ -10,12 +10,15 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
-/** The -e extras of one run, validated with the rules of PROTOCOL.md (same as protocol.py). */
+/**
+ * The -e extras of one run, validated with the rules of PROTOCOL.md (same as protocol.py). The
+ * version, limits and latency settings (keys, defaults, ranges) come from ProtocolTable, which is
+ * generated from the host's table.
+ */
 final class RunSettings {
-    static final int PROTOCOL_VERSION = 2;
-    static final int DEFAULT_INLINE_MAX_BYTES = 16384;
-    // sendStatus puts the JSON in a Bundle as UTF-16 on a ~1 MB binder buffer: keep it far below.
-    static final int MAX_INLINE_MAX_BYTES = 131072;
+    static final int PROTOCOL_VERSION = ProtocolTable.PROTOCOL_VERSION;
+    static final int DEFAULT_INLINE_MAX_BYTES = ProtocolTable.DEFAULT_INLINE_MAX_BYTES;
+    static final int MAX_INLINE_MAX_BYTES = ProtocolTable.MAX_INLINE_MAX_BYTES;
 
     private static final Pattern RUN_ID = Pattern.compile("^[A-Za-z0-9._-]{1,64}$");
     private static final Pattern WHOLE = Pattern.compile("^[0-9]+$");
@@ -29,17 +32,10 @@ final class RunSettings {
     static {
         DEFAULTS.put("info", Collections.<String, String>emptyMap());
         Map<String, String> latency = new TreeMap<>();
-        latency.put("threads", "1");
-        latency.put("input_shape", "1,1,48,48");
-        latency.put("warmup_runs", "10");
-        latency.put("warmup_min_s", "0.5");
-        latency.put("runs", "50");
-        latency.put("min_s", "1.0");
-        latency.put("max_runs", "100000");
-        latency.put("max_s", "60");
-        latency.put("target_precision", "0");
+        latency.put("input_shape", ProtocolTable.DEFAULT_INPUT_SHAPE);
+        for (ProtocolTable.Setting setting : ProtocolTable.LATENCY) latency.put(setting.key, setting.defaultValue);
         DEFAULTS.put("latency", latency);
-        DEFAULTS.put("classify", Collections.singletonMap("threads", "1"));
+        DEFAULTS.put("classify", Collections.singletonMap(ProtocolTable.THREADS.key, ProtocolTable.THREADS.defaultValue));
         REQUIRED.put("info", Collections.<String>emptyList());
         REQUIRED.put("latency", Collections.singletonList("model"));
         REQUIRED.put("classify", Arrays.asList("model", "input", "mean", "std"));
@@ -53,14 +49,15 @@ final class RunSettings {
     String input;
     double mean = 0.0;
     double std = 1.0;
-    int threads = 1;
+    int threads = Integer.parseInt(ProtocolTable.THREADS.defaultValue);
     long[] inputShape = {1, 1, 48, 48};
-    int warmupRuns;
-    double warmupMinS;
-    int runs;
-    double minS;
-    int maxRuns;
-    double maxS;
+    // the latency table's rows (ProtocolTable.LATENCY), under their names
+    int warmup;
+    double warmupSeconds;
+    int iterations;
+    double minSeconds;
+    int maxIterations;
+    double maxSeconds;
     double targetPrecision; // 0: off; else time on until the median's 95% interval is this precise
 
     private RunSettings(String mode, Map<String, String> extras) {
@@ -88,6 +85,14 @@ final class RunSettings {
         long value = Long.parseLong(text);
         if (value < low || value > high) throw bad(key + "=" + value + " is out of range [" + low + ", " + high + "]");
         return value;
+    }
+
+    private static long whole(Map<String, String> v, ProtocolTable.Setting setting) throws RunnerFailure {
+        return whole(v, setting.key, (long) setting.low, (long) setting.high);
+    }
+
+    private static double decimal(Map<String, String> v, ProtocolTable.Setting setting) throws RunnerFailure {
+        return decimal(v, setting.key, setting.low, setting.high);
     }
 
     private static double decimal(Map<String, String> v, String key, double low, double high) throws RunnerFailure {
@@ -137,7 +142,7 @@ final class RunSettings {
             s.mean = decimal(v, "mean", -1e6, 1e6);
             s.std = decimal(v, "std", 1e-9, 1e6);
         }
-        if (v.containsKey("threads")) s.threads = (int) whole(v, "threads", 1, 64);
+        if (v.containsKey("threads")) s.threads = (int) whole(v, ProtocolTable.THREADS);
         if (mode.equals("latency")) {
             String shapeText = v.get("input_shape");
             if (!SHAPE.matcher(shapeText).matches()) {
@@ -157,15 +162,19 @@ final class RunSettings {
                 shape[i] = d;
             }
             s.inputShape = shape;
-            s.warmupRuns = (int) whole(v, "warmup_runs", 0, 10_000_000);
-            s.warmupMinS = decimal(v, "warmup_min_s", 0.0, 3600.0);
-            s.runs = (int) whole(v, "runs", 1, 10_000_000);
-            s.minS = decimal(v, "min_s", 0.0, 3600.0);
-            s.maxRuns = (int) whole(v, "max_runs", 1, 10_000_000);
-            s.maxS = decimal(v, "max_s", 0.001, 3600.0);
-            s.targetPrecision = decimal(v, "target_precision", 0.0, 0.5);
-            if (s.runs > s.maxRuns) throw bad("runs=" + s.runs + " exceeds max_runs=" + s.maxRuns);
-            if (s.minS > s.maxS || s.warmupMinS > s.maxS) throw bad("min_s and warmup_min_s must not exceed max_s=" + s.maxS);
+            s.warmup = (int) whole(v, ProtocolTable.WARMUP);
+            s.warmupSeconds = decimal(v, ProtocolTable.WARMUP_SECONDS);
+            s.iterations = (int) whole(v, ProtocolTable.ITERATIONS);
+            s.minSeconds = decimal(v, ProtocolTable.MIN_SECONDS);
+            s.maxIterations = (int) whole(v, ProtocolTable.MAX_ITERATIONS);
+            s.maxSeconds = decimal(v, ProtocolTable.MAX_SECONDS);
+            s.targetPrecision = decimal(v, ProtocolTable.TARGET_PRECISION);
+            if (s.iterations > s.maxIterations) {
+                throw bad("iterations=" + s.iterations + " exceeds max_iterations=" + s.maxIterations);
+            }
+            if (s.minSeconds > s.maxSeconds || s.warmupSeconds > s.maxSeconds) {
+                throw bad("min_seconds and warmup_seconds must not exceed max_seconds=" + s.maxSeconds);
+            }
         }
         return s;
     }
