@@ -98,3 +98,19 @@ def test_java_runner_parses_the_tables_defaults_and_ranges(tmp_path):
     expected = [f"refused {row.name} bad_arguments true" for row in ls.LATENCY_SETTINGS
                 for bad in (row.minimum - 1, row.maximum + 1) if bad >= 0]
     assert refused == expected
+
+
+PROTOCOL_MD = gen_java.REPO / "android-runner" / "PROTOCOL.md"
+
+
+@pytest.mark.skipif(not PROTOCOL_MD.is_file(), reason="android-runner sources are not in this checkout")
+def test_protocol_md_lists_every_latency_setting_with_its_default_and_range():
+    text = PROTOCOL_MD.read_text(encoding="utf-8")
+    assert text.startswith(f"# fermbench runner protocol, version {p.PROTOCOL_VERSION}\n")
+
+    def shown(row: ls.LatencySetting, x: float) -> str:
+        return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+    for row in ls.LATENCY_SETTINGS:
+        line = f"| `{row.name}` | `{row.wire_default}` | {shown(row, row.minimum)}-{shown(row, row.maximum)} |"
+        assert line in text, f"PROTOCOL.md's latency table lacks {line}"
