@@ -86,7 +86,8 @@ def test_full_session_on_sim_through_cli(adb_env, bench_models, fer_path, photo_
     loaded = load_sessions(None, root=out)
     session, = loaded.sessions
     dev = session.info.devices["sim"]
-    assert dev.kind == "sim" and "simulated" in dev.tags and dev.runners["pytorch_lite"].protocol_version == PROTOCOL_VERSION
+    assert dev.kind == "sim" and "simulated" in dev.tags
+    assert dev.runners["pytorch_lite"].protocol_version == PROTOCOL_VERSION
     assert dev.properties["adb_serial"].startswith("127.0.0.1:")
     assert len(session.records) == 2
     for rec in session.records:

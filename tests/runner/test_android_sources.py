@@ -150,8 +150,10 @@ def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
     return {
         "info": {"mode": "info", "protocol": version},
         "latency": {**lat, **QUICK},
-        "latency_count_cap": {**lat, "iterations": "3", "min_seconds": "30", "max_iterations": "4", "max_seconds": "60", "warmup": "0", "warmup_seconds": "0"},
-        "latency_time_cap": {**lat, "iterations": "10000000", "max_iterations": "10000000", "min_seconds": "0", "max_seconds": "0.02", "warmup": "0", "warmup_seconds": "0"},
+        "latency_count_cap": {**lat, "iterations": "3", "min_seconds": "30", "max_iterations": "4", "max_seconds": "60",
+                              "warmup": "0", "warmup_seconds": "0"},
+        "latency_time_cap": {**lat, "iterations": "10000000", "max_iterations": "10000000", "min_seconds": "0",
+                             "max_seconds": "0.02", "warmup": "0", "warmup_seconds": "0"},
         "latency_precision": {**lat, **QUICK, "target_precision": "0.5", "max_seconds": "5"},
         "precision_over_half": {**lat, "target_precision": "0.6"},
         "precision_negative": {**lat, "target_precision": "-0.1"},

@@ -68,7 +68,8 @@ public class PrintDefaults {
                     RunSettings.parse(v);
                     System.out.println("accepted " + row.key + "=" + v.get(row.key));
                 } catch (RunnerFailure e) {
-                    System.out.println("refused " + row.key + " " + e.code + " " + e.getMessage().startsWith(row.key + "="));
+                    boolean named = e.getMessage().startsWith(row.key + "=");
+                    System.out.println("refused " + row.key + " " + e.code + " " + named);
                 }
             }
         }

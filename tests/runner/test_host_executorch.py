@@ -70,8 +70,8 @@ def test_threads_size_the_xnnpack_pool_for_the_run(tiny_pte):
         if "fermbench_phase=timed" in text:
             seen.append(_pool_threads())
 
-    host.run_instrumentation(p.latency_args(str(tiny_pte), threads=wanted, iterations=2, min_seconds=0.0, warmup_seconds=0.0),
-                             Path, emit, runtime=EXECUTORCH)
+    extras = p.latency_args(str(tiny_pte), threads=wanted, iterations=2, min_seconds=0.0, warmup_seconds=0.0)
+    host.run_instrumentation(extras, Path, emit, runtime=EXECUTORCH)
     res = p.decode_result(parse_instrument_output("".join(chunks)))
     assert seen == [wanted] and res.threads == wanted
     assert before != wanted  # the run changed it (it keeps that size: only ExecuTorch uses the pool)

@@ -110,9 +110,9 @@ def test_thread_count_applies_inside_the_run_and_is_restored(tiny_ptl):
         if "fermbench_phase=timed" in text:
             seen.append(torch.get_num_threads())
 
-    host.run_instrumentation(p.latency_args(str(tiny_ptl), threads=2 if before != 2 else 1, iterations=2, min_seconds=0.0,
-                                            warmup_seconds=0.0),
-                             Path, emit)
+    extras = p.latency_args(str(tiny_ptl), threads=2 if before != 2 else 1, iterations=2, min_seconds=0.0,
+                            warmup_seconds=0.0)
+    host.run_instrumentation(extras, Path, emit)
     assert seen == [2 if before != 2 else 1]
     assert torch.get_num_threads() == before
 
@@ -211,7 +211,8 @@ def test_paths_go_through_resolve_and_large_results_come_back_as_a_file(tiny_ptl
         ({"mode": "info", "colour": "red"}, "bad_arguments", "colour"),
         ({"mode": "latency", "model": "/m.ptl", "iterations": "many"}, "bad_arguments", "iterations"),
         ({"mode": "latency", "model": "/m.ptl", "iterations": "0"}, "bad_arguments", "out of range"),
-        ({"mode": "latency", "model": "/m.ptl", "min_seconds": "100", "max_seconds": "10"}, "bad_arguments", "max_seconds"),
+        ({"mode": "latency", "model": "/m.ptl", "min_seconds": "100", "max_seconds": "10"}, "bad_arguments",
+         "max_seconds"),
         ({"mode": "info", "protocol": "99"}, "bad_arguments", "protocol 99"),
         ({"mode": "latency", "model": "relative.ptl"}, "bad_arguments", "absolute"),
         ({"mode": "latency", "model": "/nowhere/m.ptl"}, "model_missing", "/nowhere/m.ptl"),

@@ -37,7 +37,7 @@ def test_protocol_2_names_are_refused_naming_the_settings_names(old):
     assert err.value.code == "bad_arguments" and f"unknown argument(s) {old} " in str(err.value)
     assert "iterations" in str(err.value) and "max_seconds" in str(err.value)  # what it allows instead
     with pytest.raises(RunnerError, match=f"host speaks protocol 2, this runner speaks {p.PROTOCOL_VERSION}"):
-        p.parse_extras({"mode": "latency", "model": "/m.ptl", "protocol": "2"})
+        p.parse_extras({"mode": "latency", "model": "/m.ptl", "protocol": "2", old: "1"})  # the version said first
 
 
 @pytest.mark.parametrize("kwargs, words", [

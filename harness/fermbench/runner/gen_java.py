@@ -66,7 +66,8 @@ def java_source() -> str:
                       "inline_max": p.MAX_INLINE_MAX_BYTES, "shape": DEFAULT_INPUT_SHAPE}
     text += "".join(_row(row) for row in LATENCY_SETTINGS)
     names = "".join(f"        {row.name.upper()},\n" for row in LATENCY_SETTINGS)
-    text += f"\n    /** Every latency setting, in the table's order. */\n    static final Setting[] LATENCY = {{\n{names}    }};\n"
+    text += "\n    /** Every latency setting, in the table's order. */\n"
+    text += f"    static final Setting[] LATENCY = {{\n{names}    }};\n"
     text += "\n    private ProtocolTable() {}\n}\n"
     return text
 

@@ -204,6 +204,10 @@ def parse_extras(extras: dict[str, str]) -> RunSettings:
     mode = extras["mode"]
     if mode not in MODES:
         raise _bad(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+    # the version first: another version's arguments would read as unknown keys (3 renamed them)
+    if "protocol" in extras and extras["protocol"] != str(PROTOCOL_VERSION):
+        raise _bad(f"host speaks protocol {extras['protocol']}, this runner speaks {PROTOCOL_VERSION}: "
+                   "install the matching runner")
     allowed = {"mode", *COMMON_OPTIONAL, *REQUIRED[mode], *DEFAULTS[mode]}
     unknown = sorted(set(extras) - allowed)
     if unknown:
@@ -211,8 +215,6 @@ def parse_extras(extras: dict[str, str]) -> RunSettings:
     missing = [k for k in REQUIRED[mode] if k not in extras]
     if missing:
         raise _bad(f"mode {mode} needs {', '.join(missing)}")
-    if "protocol" in extras and extras["protocol"] != str(PROTOCOL_VERSION):
-        raise _bad(f"host speaks protocol {extras['protocol']}, this runner speaks {PROTOCOL_VERSION}: install the matching runner")
     values = {**DEFAULTS[mode], **extras}
     kw: dict[str, Any] = {"mode": mode, "extras": dict(extras)}
     if "run_id" in values:

@@ -44,8 +44,7 @@ class Phase:
 
 @dataclass
 class LatencySettings:
-    """The latency settings a repeat ran with: the user rows of the latency table
-    (fermbench.latency_settings), under their names; a test checks the fields against it."""
+    """The latency settings a repeat ran with (bench.settings.Settings names)."""
 
     warmup: int  # warm-up iterations (at least)
     warmup_seconds: float  # warm-up time (at least)
@@ -57,7 +56,8 @@ class LatencySettings:
 
     @classmethod
     def of(cls, settings: Any) -> LatencySettings:
-        """From anything carrying the table's names as attributes (bench Settings, RunSettings)."""
+        """From anything carrying the latency table's names as attributes (bench Settings, RunSettings):
+        the fields are the table's user rows (fermbench.latency_settings; a test checks them)."""
         values = {name: getattr(settings, name) for name in USER_LATENCY}
         return cls(**{**values, "target_precision": values["target_precision"] or None})
 

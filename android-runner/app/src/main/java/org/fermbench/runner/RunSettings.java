@@ -109,6 +109,11 @@ final class RunSettings {
         String mode = extras.get("mode");
         if (mode == null) throw bad("missing mode: pass -e mode one of " + join(MODES));
         if (!MODES.contains(mode)) throw bad("unknown mode '" + mode + "': choose one of " + join(MODES));
+        // the version first: another version's arguments would read as unknown keys (3 renamed them)
+        String protocol = extras.get("protocol");
+        if (protocol != null && !protocol.equals(String.valueOf(PROTOCOL_VERSION))) {
+            throw bad("host speaks protocol " + protocol + ", this runner speaks " + PROTOCOL_VERSION + ": install the matching runner");
+        }
         TreeSet<String> allowed = new TreeSet<>(COMMON);
         allowed.addAll(REQUIRED.get(mode));
         allowed.addAll(DEFAULTS.get(mode).keySet());
@@ -120,10 +125,6 @@ final class RunSettings {
         List<String> missing = new ArrayList<>();
         for (String key : REQUIRED.get(mode)) if (!extras.containsKey(key)) missing.add(key);
         if (!missing.isEmpty()) throw bad("mode " + mode + " needs " + join(missing));
-        String protocol = extras.get("protocol");
-        if (protocol != null && !protocol.equals(String.valueOf(PROTOCOL_VERSION))) {
-            throw bad("host speaks protocol " + protocol + ", this runner speaks " + PROTOCOL_VERSION + ": install the matching runner");
-        }
         Map<String, String> v = new TreeMap<>(DEFAULTS.get(mode));
         v.putAll(extras);
         RunSettings s = new RunSettings(mode, new TreeMap<>(extras));
