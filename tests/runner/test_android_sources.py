@@ -168,6 +168,7 @@ def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
         "no_model": {"mode": "latency"},
         "relative_model": {**lat, "model": "tiny.ptl"},
         "protocol_1": {**lat, "protocol": "1"},
+        "protocol_2_names": {**lat, "protocol": "2", "runs": "5", "min_s": "0"},  # a host from before the renames
         "inline_at_cap": {"mode": "info", "inline_max_bytes": str(p.MAX_INLINE_MAX_BYTES)},
         "inline_too_big": {"mode": "info", "inline_max_bytes": str(p.MAX_INLINE_MAX_BYTES + 1)},
         "runs_zero": {**lat, "iterations": "0"},
@@ -189,14 +190,18 @@ def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
 def test_java_core_and_host_runner_give_the_same_answers(jvm_classes, files, tmp_path):
     cases = parity_cases(files)
     java_texts = dict(zip(cases, run_java(jvm_classes, tmp_path / "java", list(cases.values()))))
+    host_answers: dict[str, list[str]] = {}
     for name, extras in cases.items():
-        chunks: list[str] = []
+        chunks = host_answers[name] = []
         host.run_instrumentation(extras, Path, chunks.append, external_dir=str(tmp_path / "host"))
         java_code, host_code = outcome_code(java_texts[name]), outcome_code("".join(chunks))
         assert java_code == host_code, f"{name}: java {java_code}, host {host_code}\n{java_texts[name]}"
         expected = name if name in p.ERROR_CODES else ("ok" if name in ("info", "classify") or "cap" in name
                                                        or name.startswith("latency") else "bad_arguments")
         assert java_code == expected, name
+    for text in (java_texts["protocol_2_names"], "".join(host_answers["protocol_2_names"])):
+        message = p.read_outcome(parse_instrument_output(text)).message
+        assert message.startswith("host speaks protocol 2, this runner speaks"), message  # not "unknown runs"
 
 
 def test_java_precision_rule_is_the_hosts(jvm_classes, tmp_path):
