@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import tomllib
+import sys
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -37,6 +37,11 @@ from ..data.faces import FACE_POLICIES
 from ..errors import ConfigError
 from ..export.runtimes import DEFAULT_RUNTIME
 from ..runner import protocol as p
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser as a package (setup.cfg: tomli where python_version < "3.11")
+    import tomli as tomllib
 
 F = TypeVar("F", bound=Callable[..., Any])
 _LATENCY = p.DEFAULTS["latency"]
