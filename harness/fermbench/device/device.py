@@ -17,7 +17,6 @@ caller says it is idempotent.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import os
 import posixpath
 import re
@@ -29,12 +28,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from adbutils import AdbConnection
 from adbutils.errors import AdbError
 
 from ..errors import ConfigError
+from ..threads import Background
 from . import transfer
 from .adb import DEFAULT_HOST, DEFAULT_PORT, AdbEndpoint, fix_for, parse_devices_l, translate
 from .errors import (
@@ -327,7 +327,8 @@ class Device:
         if existing is not None and existing.is_dir:
             raise TransferError(f"cannot push to {remote}: it is a folder on the phone", self.serial)
         if verify and existing is not None and existing.size == size:
-            local_sha = _Background(lambda: transfer.local_digest(src, "sha256"))  # while the phone hashes
+            # the local hash while the phone hashes its copy
+            local_sha = Background(lambda: transfer.local_digest(src, "sha256"), "fermbench-hash")
             algorithm, remote_digest = self._remote_digest(remote)
             local_digest = {"sha256": local_sha.result(), "size": str(size)}.get(algorithm) or \
                 transfer.local_digest(src, algorithm)
@@ -340,7 +341,7 @@ class Device:
 
         # Hash the local file on another thread while it is sent (hashlib releases the GIL),
         # so that verification costs no time on the wire.
-        local_hash = _Background(lambda: transfer.local_digest(src, "sha256")) if verify else None
+        local_hash = Background(lambda: transfer.local_digest(src, "sha256"), "fermbench-hash") if verify else None
         c = self._open("sync:", timeout or self.timeout)
         try:
             with open(src, "rb") as fh:
@@ -378,7 +379,7 @@ class Device:
         t0 = time.perf_counter()
         dst.parent.mkdir(parents=True, exist_ok=True)
         # the phone hashes its copy while sending it
-        theirs = _Background(lambda: self._remote_digest(remote)) if verify else None
+        theirs = Background(lambda: self._remote_digest(remote), "fermbench-hash") if verify else None
         fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
         try:
             c = self._open("sync:", timeout or self.timeout)
@@ -608,29 +609,6 @@ class Device:
                     raise  # it came back, but locked: that is the news
                 except DeviceError:
                     raise exc from None
-
-
-class _Background(Generic[T]):
-    """Run one function on a thread; result() waits for it and re-raises its error."""
-
-    def __init__(self, fn: Callable[[], T]):
-        self._box: dict[str, object] = {}
-
-        def run() -> None:
-            try:
-                self._box["value"] = fn()
-            except BaseException as exc:  # handed to the caller's thread in result()
-                self._box["error"] = exc
-
-        self._thread = threading.Thread(target=run, name="fermbench-hash", daemon=True)
-        self._thread.start()
-
-    def result(self) -> T:
-        self._thread.join()
-        error = self._box.get("error")
-        if isinstance(error, BaseException):
-            raise error
-        return self._box["value"]  # type: ignore[return-value]  # set by run() when no error
 
 
 def _dirs_below(base: str, path: str) -> list[str]:
