@@ -35,7 +35,7 @@ from adbutils.errors import AdbError
 
 from ..errors import ConfigError
 from ..threads import Background
-from . import transfer
+from . import command_log, transfer
 from .adb import DEFAULT_HOST, DEFAULT_PORT, AdbEndpoint, fix_for, parse_devices_l, translate
 from .errors import (
     DeviceCommandError,
@@ -142,7 +142,7 @@ class Device:
     def state(self) -> str:
         """The server's state for this phone (device, offline, unauthorized, ...); DeviceNotFound if absent."""
         self._endpoint.ensure_server()
-        for entry in parse_devices_l(self._endpoint.query("host:devices-l")):
+        for entry in parse_devices_l(self._endpoint.query("host:devices-l", serial=self.serial)):
             if entry.serial == self.serial:
                 return entry.state
         raise translate(AdbError(f"device '{self.serial}' not found"), self.serial, started=False)
@@ -207,7 +207,9 @@ class Device:
         """
         command = args if isinstance(args, str) else join_args(args)
         timeout = self.timeout if timeout is None else timeout
+        t0 = time.monotonic()
         result = self._retrying(lambda: self._run(command, timeout, None), idempotent=retry)
+        command_log.finished(self.serial, command, result.exit_code, time.monotonic() - t0)
         if check and result.exit_code != 0:
             raise DeviceCommandError(self.serial, command, result.exit_code, result.stdout, result.stderr)
         return result
@@ -342,7 +344,7 @@ class Device:
         # Hash the local file on another thread while it is sent (hashlib releases the GIL),
         # so that verification costs no time on the wire.
         local_hash = Background(lambda: transfer.local_digest(src, "sha256"), "fermbench-hash") if verify else None
-        c = self._open("sync:", timeout or self.timeout)
+        c = self._open("sync:", timeout or self.timeout, f"push {src} -> {remote}")
         try:
             with open(src, "rb") as fh:
                 transfer.send(c, fh, remote, mode)
@@ -382,7 +384,7 @@ class Device:
         theirs = Background(lambda: self._remote_digest(remote), "fermbench-hash") if verify else None
         fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
         try:
-            c = self._open("sync:", timeout or self.timeout)
+            c = self._open("sync:", timeout or self.timeout, f"pull {remote} -> {dst}")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     size, sha = transfer.recv(c, remote, fh)
@@ -413,7 +415,7 @@ class Device:
         """Mode, size and mtime of a path on the phone, or None when nothing is there."""
 
         def once() -> transfer.RemoteStat | None:
-            c = self._open("sync:", self.timeout)
+            c = self._open("sync:", self.timeout, f"stat {remote}")
             try:
                 st = transfer.stat(c, remote)
                 transfer.quit_(c)
@@ -472,7 +474,7 @@ class Device:
 
     def _install_streamed(self, src: Path, size: int, timeout: float) -> str:
         deadline = time.monotonic() + timeout
-        c = self._open(f"exec:cmd package install -r -t -S {size}", timeout)
+        c = self._open(f"exec:cmd package install -r -t -S {size}", timeout, f"< {src}")
         out = bytearray()
         try:
             with open(src, "rb") as fh:
@@ -547,6 +549,7 @@ class Device:
             if on_output is not None:
                 on_output(text)
 
+        t0 = time.monotonic()
         try:
             result = self._retrying(lambda: self._run(command, timeout, emit, cancel), idempotent=False)
         except DeviceTimeout:
@@ -557,6 +560,7 @@ class Device:
         except DeviceDisconnected as exc:
             exc.output = "".join(chunks)
             raise
+        command_log.finished(self.serial, command, result.exit_code, time.monotonic() - t0)
         text = "".join(chunks)
         run = parse_instrument_output(text)
         if run.not_installed or "Unable to find instrumentation info" in text:
@@ -574,13 +578,15 @@ class Device:
 
     def _query(self, service: str) -> str:
         try:
-            return self._endpoint.query(service, timeout=self.timeout)
+            return self._endpoint.query(service, timeout=self.timeout, serial=self.serial)
         except AdbError as exc:
             raise translate(exc, self.serial, started=False) from None
 
-    def _open(self, service: str, timeout: float | None) -> AdbConnection:
-        """A stream to `service` on this phone. Errors before the service opened mean the
-        command never ran: they come back with started=False, so that they may be retried."""
+    def _open(self, service: str, timeout: float | None, what: str = "") -> AdbConnection:
+        """A stream to `service` on this phone (`what` it is for, in the log). Errors before the
+        service opened mean the command never ran: they come back with started=False, so that
+        they may be retried."""
+        command_log.command(self.serial, f"{service} {what}" if what else service)
         c = self._endpoint.connect(timeout)
         try:
             c.send_command(f"host:transport:{self.serial}")
