@@ -112,3 +112,11 @@ def test_ci_lints_and_checks_the_format_before_the_tests():
     assert ci_run.index(fmt) < ci_run.index("python3 -m pytest")
     # pinned: the same rules here and in CI
     assert re.search(r"^\s+ruff==\d+\.\d+\.\d+$", (ROOT / "setup.cfg").read_text(), re.M)
+
+
+def test_mypy_runs_on_311_and_later_only():
+    # numpy 2.2, the last for Python 3.10, has stubs that refuse the package's `np.ndarray` annotations
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    guard = "if python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then\n    python3 -m mypy\n"
+    assert guard in ci_run
+    assert ci_run.count("python3 -m mypy") == 1
