@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 
 LOGGER = logging.getLogger("fermbench.device")
+LOCAL = "adb binary"  # what stands for the serial where fermbench asks the adb binary itself (`adb version`)
 LIMIT = 300  # characters of one command in the log: a shell script or a long argument list stays readable
 
 
