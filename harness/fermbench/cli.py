@@ -16,6 +16,7 @@ import click
 from . import __version__
 from .display import plain
 from .errors import FermbenchError
+from .logs import set_verbose
 
 # (module, attribute) of every command; imported lazily so `fermbench --help` stays fast
 # and a broken optional step cannot stop the others from working.
@@ -93,7 +94,10 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fermbench")
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True,
+              help="Log every adb command, with the serial of its device, to stderr (before the command: "
+                   "`fermbench -v devices`).")
+def main(verbose: bool) -> None:
     """Benchmark facial-expression-recognition models on Android phones over ADB.
 
     \b
@@ -110,6 +114,7 @@ def main() -> None:
       fermbench doctor --device SERIAL
       fermbench run --device SERIAL --models shallow_cnn
     """
+    set_verbose(verbose)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,7 +31,8 @@ def test_gradle_is_pinned_by_checksum_and_the_workflow_uses_the_same_one():
     assert f'GRADLE_SHA256: "{props["distributionSha256Sum"]}"' in WORKFLOW
     assert "--gradle-distribution-sha256-sum" in WORKFLOW  # the generated wrapper keeps the checksum
     assert "uses: gradle/actions/wrapper-validation@v4" in WORKFLOW
-    assert WORKFLOW.index("wrapper-validation") < WORKFLOW.index("bash ci/android-emulator.sh")  # validated before `runner build` runs it
+    # validated before `runner build` runs it
+    assert WORKFLOW.index("wrapper-validation") < WORKFLOW.index("bash ci/android-emulator.sh")
 
 
 def test_no_unvalidated_wrapper_jar_is_committed():
@@ -92,3 +93,30 @@ def test_the_emulator_script_installs_cpu_torch_and_the_executorch_of_the_aar():
     assert f'"executorchImplementation"("org.pytorch:executorch-android:{version}")' in \
         (RUNNER / "app" / "build.gradle.kts").read_text()
     assert "android.useAndroidX=true" in (RUNNER / "gradle.properties").read_text().splitlines()
+
+
+def test_the_python_workflow_runs_on_the_oldest_python_setup_cfg_allows_and_on_311():
+    python_tests = (ROOT / ".github" / "workflows" / "python-tests.yml").read_text()
+    oldest = re.search(r"python_requires = >=(\d+\.\d+)", (ROOT / "setup.cfg").read_text()).group(1)
+    versions = re.findall(r'"(\d+\.\d+)"', re.search(r"python-version: \[(.*)\]", python_tests).group(1))
+    assert oldest in versions and "3.11" in versions
+    assert "python-version: ${{ matrix.python-version }}" in python_tests  # the job installs the matrix's Python
+    assert "fail-fast: false" in python_tests  # a 3.10 failure does not cancel (and hide) the 3.11 result
+
+
+def test_ci_lints_and_checks_the_format_before_the_tests():
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    folders = "harness tests benchmarks"
+    check, fmt = f"python3 -m ruff check {folders}", f"python3 -m ruff format --check {folders}"
+    assert check in ci_run and fmt in ci_run
+    assert ci_run.index(fmt) < ci_run.index("python3 -m pytest")
+    # pinned: the same rules here and in CI
+    assert re.search(r"^\s+ruff==\d+\.\d+\.\d+$", (ROOT / "setup.cfg").read_text(), re.M)
+
+
+def test_mypy_runs_on_311_and_later_only():
+    # numpy 2.2, the last for Python 3.10, has stubs that refuse the package's `np.ndarray` annotations
+    ci_run = (ROOT / ".ci" / "run").read_text()
+    guard = "if python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then\n    python3 -m mypy\n"
+    assert guard in ci_run
+    assert ci_run.count("python3 -m mypy") == 1

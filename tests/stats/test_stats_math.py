@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -81,7 +82,7 @@ def test_trimmed_mean_keeps_the_middle_80_percent_as_executorch_does():
 
 def test_summary_is_frozen():
     s = stats.summarize_ns([1, 2, 3])
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         s.median = 5  # type: ignore[misc]
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import tomllib
+import sys
 import types
 import typing
 from dataclasses import dataclass, field, fields
@@ -36,6 +36,11 @@ from ..data.faces import FACE_POLICIES
 from ..errors import ConfigError
 from ..export.runtimes import DEFAULT_RUNTIME
 from ..latency_settings import LATENCY, USER_LATENCY
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser as a package (setup.cfg: tomli where python_version < "3.11")
+    import tomli as tomllib
 
 F = TypeVar("F", bound=Callable[..., Any])
 COOLDOWNS = ("thermal", "fixed", "none")

@@ -18,6 +18,7 @@ from adbutils import AdbConnection
 from adbutils.errors import AdbError, AdbTimeout
 
 from ..errors import ConfigError
+from . import command_log
 from .errors import (
     AdbServerError,
     DeviceDisconnected,
@@ -112,8 +113,10 @@ class AdbEndpoint:
             c.conn.settimeout(timeout)
         return c
 
-    def query(self, command: str, timeout: float = 10) -> str:
-        """A host service with a string-block answer (`host:devices-l`, `host:version`, ...)."""
+    def query(self, command: str, timeout: float = 10, *, serial: str | None = None) -> str:
+        """A host service with a string-block answer (`host:devices-l`, `host:version`, ...);
+        `serial`: the phone it is about, for the log."""
+        command_log.command(serial or command_log.server(self.host, self.port), command)
         c = self.connect(timeout)
         try:
             c.send_command(command)
@@ -141,6 +144,7 @@ class AdbEndpoint:
         if adb is None:
             raise AdbServerError("no adb binary to start the adb server with; install platform-tools, "
                                  "or set FERMBENCH_ADB to an adb binary")
+        command_log.command(command_log.server(self.host, self.port), f"{adb} -P {self.port} start-server")
         try:
             subprocess.run([adb, "-P", str(self.port), "start-server"], timeout=30, capture_output=True, check=True,
                            env=server_start_env(), stdin=subprocess.DEVNULL)

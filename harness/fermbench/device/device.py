@@ -17,7 +17,6 @@ caller says it is idempotent.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import os
 import posixpath
 import re
@@ -29,13 +28,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Generic, Sequence, TypeVar
+from typing import Callable, Sequence, TypeVar
 
 from adbutils import AdbConnection
 from adbutils.errors import AdbError
 
 from ..errors import ConfigError
-from . import transfer
+from ..threads import Background
+from . import command_log, transfer
 from .adb import DEFAULT_HOST, DEFAULT_PORT, AdbEndpoint, fix_for, parse_devices_l, translate
 from .errors import (
     DeviceCommandError,
@@ -142,7 +142,7 @@ class Device:
     def state(self) -> str:
         """The server's state for this phone (device, offline, unauthorized, ...); DeviceNotFound if absent."""
         self._endpoint.ensure_server()
-        for entry in parse_devices_l(self._endpoint.query("host:devices-l")):
+        for entry in parse_devices_l(self._endpoint.query("host:devices-l", serial=self.serial)):
             if entry.serial == self.serial:
                 return entry.state
         raise translate(AdbError(f"device '{self.serial}' not found"), self.serial, started=False)
@@ -207,7 +207,9 @@ class Device:
         """
         command = args if isinstance(args, str) else join_args(args)
         timeout = self.timeout if timeout is None else timeout
+        t0 = time.monotonic()
         result = self._retrying(lambda: self._run(command, timeout, None), idempotent=retry)
+        command_log.finished(self.serial, command, result.exit_code, time.monotonic() - t0)
         if check and result.exit_code != 0:
             raise DeviceCommandError(self.serial, command, result.exit_code, result.stdout, result.stderr)
         return result
@@ -327,7 +329,8 @@ class Device:
         if existing is not None and existing.is_dir:
             raise TransferError(f"cannot push to {remote}: it is a folder on the phone", self.serial)
         if verify and existing is not None and existing.size == size:
-            local_sha = _Background(lambda: transfer.local_digest(src, "sha256"))  # while the phone hashes
+            # the local hash while the phone hashes its copy
+            local_sha = Background(lambda: transfer.local_digest(src, "sha256"), "fermbench-hash")
             algorithm, remote_digest = self._remote_digest(remote)
             local_digest = {"sha256": local_sha.result(), "size": str(size)}.get(algorithm) or \
                 transfer.local_digest(src, algorithm)
@@ -340,8 +343,8 @@ class Device:
 
         # Hash the local file on another thread while it is sent (hashlib releases the GIL),
         # so that verification costs no time on the wire.
-        local_hash = _Background(lambda: transfer.local_digest(src, "sha256")) if verify else None
-        c = self._open("sync:", timeout or self.timeout)
+        local_hash = Background(lambda: transfer.local_digest(src, "sha256"), "fermbench-hash") if verify else None
+        c = self._open("sync:", timeout or self.timeout, f"push {src} -> {remote}")
         try:
             with open(src, "rb") as fh:
                 transfer.send(c, fh, remote, mode)
@@ -378,10 +381,10 @@ class Device:
         t0 = time.perf_counter()
         dst.parent.mkdir(parents=True, exist_ok=True)
         # the phone hashes its copy while sending it
-        theirs = _Background(lambda: self._remote_digest(remote)) if verify else None
+        theirs = Background(lambda: self._remote_digest(remote), "fermbench-hash") if verify else None
         fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
         try:
-            c = self._open("sync:", timeout or self.timeout)
+            c = self._open("sync:", timeout or self.timeout, f"pull {remote} -> {dst}")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     size, sha = transfer.recv(c, remote, fh)
@@ -412,7 +415,7 @@ class Device:
         """Mode, size and mtime of a path on the phone, or None when nothing is there."""
 
         def once() -> transfer.RemoteStat | None:
-            c = self._open("sync:", self.timeout)
+            c = self._open("sync:", self.timeout, f"stat {remote}")
             try:
                 st = transfer.stat(c, remote)
                 transfer.quit_(c)
@@ -471,7 +474,7 @@ class Device:
 
     def _install_streamed(self, src: Path, size: int, timeout: float) -> str:
         deadline = time.monotonic() + timeout
-        c = self._open(f"exec:cmd package install -r -t -S {size}", timeout)
+        c = self._open(f"exec:cmd package install -r -t -S {size}", timeout, f"< {src}")
         out = bytearray()
         try:
             with open(src, "rb") as fh:
@@ -546,6 +549,7 @@ class Device:
             if on_output is not None:
                 on_output(text)
 
+        t0 = time.monotonic()
         try:
             result = self._retrying(lambda: self._run(command, timeout, emit, cancel), idempotent=False)
         except DeviceTimeout:
@@ -556,6 +560,7 @@ class Device:
         except DeviceDisconnected as exc:
             exc.output = "".join(chunks)
             raise
+        command_log.finished(self.serial, command, result.exit_code, time.monotonic() - t0)
         text = "".join(chunks)
         run = parse_instrument_output(text)
         if run.not_installed or "Unable to find instrumentation info" in text:
@@ -573,13 +578,15 @@ class Device:
 
     def _query(self, service: str) -> str:
         try:
-            return self._endpoint.query(service, timeout=self.timeout)
+            return self._endpoint.query(service, timeout=self.timeout, serial=self.serial)
         except AdbError as exc:
             raise translate(exc, self.serial, started=False) from None
 
-    def _open(self, service: str, timeout: float | None) -> AdbConnection:
-        """A stream to `service` on this phone. Errors before the service opened mean the
-        command never ran: they come back with started=False, so that they may be retried."""
+    def _open(self, service: str, timeout: float | None, what: str = "") -> AdbConnection:
+        """A stream to `service` on this phone (`what` it is for, in the log). Errors before the
+        service opened mean the command never ran: they come back with started=False, so that
+        they may be retried."""
+        command_log.command(self.serial, f"{service} {what}" if what else service)
         c = self._endpoint.connect(timeout)
         try:
             c.send_command(f"host:transport:{self.serial}")
@@ -608,29 +615,6 @@ class Device:
                     raise  # it came back, but locked: that is the news
                 except DeviceError:
                     raise exc from None
-
-
-class _Background(Generic[T]):
-    """Run one function on a thread; result() waits for it and re-raises its error."""
-
-    def __init__(self, fn: Callable[[], T]):
-        self._box: dict[str, object] = {}
-
-        def run() -> None:
-            try:
-                self._box["value"] = fn()
-            except BaseException as exc:  # handed to the caller's thread in result()
-                self._box["error"] = exc
-
-        self._thread = threading.Thread(target=run, name="fermbench-hash", daemon=True)
-        self._thread.start()
-
-    def result(self) -> T:
-        self._thread.join()
-        error = self._box.get("error")
-        if isinstance(error, BaseException):
-            raise error
-        return self._box["value"]  # type: ignore[return-value]  # set by run() when no error
 
 
 def _dirs_below(base: str, path: str) -> list[str]:

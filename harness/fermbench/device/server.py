@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import shlex
 import shutil
 import signal
 import socket
@@ -19,6 +20,7 @@ import time
 from pathlib import Path
 
 from ..tempdirs import make_temp_dir
+from . import command_log
 from .adb import DeviceEntry, find_adb, parse_devices_l
 from .errors import DeviceError
 
@@ -112,6 +114,7 @@ class AdbServer:
             input: bytes | None = None) -> subprocess.CompletedProcess[str]:
         """Run `adb -P PORT ARGS...` against this server; text output."""
         cmd = [self.adb_path, "-P", str(self.port), *args]
+        command_log.command(command_log.server("127.0.0.1", self.port), shlex.join(cmd))
         proc = subprocess.run(cmd, env=self.env, capture_output=True, timeout=timeout,
                               input=input, stdin=None if input is not None else subprocess.DEVNULL)
         result = subprocess.CompletedProcess(

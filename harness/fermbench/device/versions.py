@@ -12,6 +12,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+from . import command_log
 from .adb import DEFAULT_HOST, AdbEndpoint
 from .errors import AdbServerError
 
@@ -25,6 +26,7 @@ class AdbBinary:
 
 def adb_binary(path: str) -> AdbBinary | None:
     """What `adb version` says; None when it does not run or says something else."""
+    command_log.command(command_log.LOCAL, f"{path} version")
     try:
         out = subprocess.run([path, "version"], capture_output=True, text=True, timeout=30,
                              stdin=subprocess.DEVNULL).stdout

@@ -363,7 +363,7 @@ def stat(ctx: Ctx) -> int:
             "b": str(st.st_blocks), "U": owner, "G": owner, "%": "%",
         }
 
-        def sub(m: re.Match[str]) -> str:
+        def sub(m: re.Match[str], fields: dict[str, str] = fields) -> str:  # this file's fields
             if m.group(1) not in fields:
                 raise CommandFailed(f"stat: bad -c '%{m.group(1)}'", 1)
             return fields[m.group(1)]

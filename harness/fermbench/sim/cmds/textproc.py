@@ -172,9 +172,9 @@ def sed(ctx: Ctx) -> int:
                     regex, repl, every, show, nth = arg
                     count = [0]
 
-                    def sub(m: re.Match[str]) -> str:
-                        count[0] += 1
-                        return m.expand(repl) if every and count[0] >= nth or count[0] == nth else m.group(0)
+                    def sub(m: re.Match[str]) -> str:  # used only by the regex.sub just below
+                        count[0] += 1  # noqa: B023
+                        return m.expand(repl) if every and count[0] >= nth or count[0] == nth else m.group(0)  # noqa: B023
                     new = regex.sub(sub, line)
                     if new != line or count[0] >= nth:
                         line = new

@@ -11,7 +11,10 @@ no such side effect.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class Worker:
@@ -39,3 +42,30 @@ class Worker:
     def wait(self, timeout: float | None = None) -> bool:
         """True once the thread has finished; False if `timeout` passed first."""
         return self.done.wait(timeout)
+
+
+class Background(Generic[T]):
+    """`fn` on a Worker from construction on; result() waits for it and returns its value, or
+    raises its error in the caller's thread. An interrupted result() leaves it running (done()
+    stays False), and a later result() still waits for it."""
+
+    def __init__(self, fn: Callable[[], T], name: str) -> None:
+        self._value: list[T] = []
+        self._error: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self._value.append(fn())
+            except BaseException as exc:  # handed to the caller's thread in result()
+                self._error.append(exc)
+
+        self._worker = Worker(run, name).start()
+
+    def done(self) -> bool:
+        return not self._worker.alive()
+
+    def result(self) -> T:
+        self._worker.wait()
+        if self._error:
+            raise self._error[0]
+        return self._value[0]
