@@ -21,7 +21,7 @@ from ..errors import DeviceError, RunnerError
 from ..fileio import sha256_file
 from ..runner import protocol as p
 from ..tempdirs import temp_dir
-from ..device.instrument_output import InstrumentRun
+from ..runner.instrument_output import InstrumentRun
 from .targets import HOST_CPU, Description, Environment, Target
 
 if TYPE_CHECKING:

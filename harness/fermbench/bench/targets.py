@@ -17,7 +17,7 @@ from typing import Any, Callable, Generic, TypeVar
 from ..errors import RunnerError
 from ..runner import protocol as p
 from ..tempdirs import make_temp_dir, remove_temp_dir
-from ..device.instrument_output import InstrumentRun, parse_instrument_output
+from ..runner.instrument_output import InstrumentRun, parse_instrument_output
 from .threads import Worker
 
 HOST = "host"

@@ -22,7 +22,7 @@ from ..errors import ConfigError, RunnerError
 from ..labels import NORM_MEAN, NORM_STD
 
 if TYPE_CHECKING:
-    from ..device.instrument_output import InstrumentRun
+    from .instrument_output import InstrumentRun
 
 PROTOCOL_VERSION = 2
 
