@@ -37,7 +37,7 @@ MODELS = ("shallow_cnn", "deep_cnn", "resnet9")
 
 def start_farm(stack: contextlib.ExitStack, work: Path) -> tuple[list[str], list[str]]:
     """Two adb servers with two connected simulated phones each; returns (servers, device addresses)."""
-    from fermbench.device.server import AdbServer
+    from fermbench.device.adb_server import AdbServer
     from fermbench.runner.protocol import PROTOCOL_VERSION, RUNNER_PACKAGE
     from fermbench.sim.apk import make_apk_bytes
     from fermbench.sim.phone import SimPhone

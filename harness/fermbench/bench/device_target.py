@@ -160,7 +160,7 @@ def start_sim(stack: contextlib.ExitStack, key: str = "sim", adb_port: int | Non
               retry_wait_s: float = 5.0) -> AndroidTarget:
     """Start a simulated phone, connect it through the real adb, install the runner on it."""
     from .. import __version__
-    from ..device.server import AdbServer, server_answers
+    from ..device.adb_server import AdbServer, server_answers
     from ..sim.apk import make_apk_bytes
     from ..sim.phone import SimPhone
 

@@ -22,7 +22,7 @@ from ..device.errors import AdbServerError, DeviceNotFound
 from ..errors import ConfigError, DeviceError, FermbenchError
 from ..locks import Owner, host_cpu_lock
 if TYPE_CHECKING:
-    from ..device.servers import Farm
+    from ..device.farm import Farm
 from ..runner import protocol as p
 from ..store import PHASE_FAILED, RunnerInfo, SessionStore
 from ..apk.flavors import FLAVORS
@@ -35,7 +35,7 @@ from ..tempdirs import sweep as sweep_temp_dirs
 from .checkpoints import ModelSource, resolve_checkpoints
 from .device_target import adb_port_from_env
 from .exports import ModelFile, ensure_export, export_error
-from .farm import check_identical
+from .shards import check_identical
 from .resume_check import check_unchanged
 from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
@@ -52,7 +52,7 @@ ALL = "all"
 def farm_for(settings: Settings, store: SessionStore | None = None) -> Farm:
     """The adb servers of a run: those a resumed session recorded, else --adb-server (default: the
     local one) and any that a HOST:PORT/SERIAL device names."""
-    from ..device.servers import Farm
+    from ..device.farm import Farm
 
     if store is not None and store.info.adb_servers:
         return Farm.from_texts(store.info.adb_servers, settings.devices, local=store.info.adb_local_server)
@@ -67,7 +67,7 @@ def ready_devices(farm: Farm) -> list[str]:
 def expand_auto(specs: tuple[str, ...], progress: Progress, farm: Farm | None = None) -> tuple[str, ...]:
     """`auto` = every ready phone the adb servers list, or a simulated phone when there is none
     (the README's main job uses it, so the same command works with and without a phone)."""
-    from ..device.servers import Farm
+    from ..device.farm import Farm
 
     if AUTO not in specs:
         return specs
@@ -179,7 +179,7 @@ def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, farm
 
 def spec_key(spec: str, farm: Farm) -> str:
     """What a device spec is stored under when it could not be opened."""
-    from ..device.servers import split_spec
+    from ..device.farm import split_spec
 
     server, serial = split_spec(spec)
     return spec if server is None else farm.key(server, serial)
