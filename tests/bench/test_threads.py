@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from fermbench.bench.targets import run_with_timeout
-from fermbench.bench.threads import Worker
+from fermbench.targets import run_with_timeout
+from fermbench.threads import Worker
 
 
 def ctrl_c_when(ready: threading.Event) -> None:

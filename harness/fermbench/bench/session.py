@@ -32,8 +32,8 @@ from .shards import Pool, Unit, WorkQueue, identity_key, model_order, plan_units
 from .inputs import ImageSet, host_predictions
 from .progress import Progress
 from .settings import Settings
-from .targets import Environment, Target
-from .threads import Worker
+from ..targets import Environment, Target
+from ..threads import Worker
 
 SETTLE_POLL_S = 2.0
 SETTLE_TEMP_MARGIN_C = 1.0  # battery within 1 degree C of where the session started

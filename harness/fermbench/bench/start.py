@@ -33,7 +33,7 @@ from ..store import Variant
 from ..tempdirs import make_temp_dir, remove_temp_dir
 from ..tempdirs import sweep as sweep_temp_dirs
 from .checkpoints import ModelSource, resolve_checkpoints
-from .device_target import adb_port_from_env
+from ..targets import adb_port_from_env
 from .exports import ModelFile, ensure_export, export_error
 from .shards import check_identical
 from .resume_check import check_unchanged
@@ -42,7 +42,7 @@ from .inputs import ImageSet, fer_set, photo_set
 from .progress import Progress
 from .session import BenchmarkSession, Outcome, Totals, check_models
 from .settings import Settings, settings_from_dict
-from .targets import HOST, HostTarget, Target
+from ..targets import HOST, HostTarget, Target
 
 SIM = "sim"
 AUTO = "auto"
@@ -164,7 +164,8 @@ def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, farm
     servers (SERIAL or HOST:PORT/SERIAL), keyed as the farm keys it."""
     if spec == HOST:
         return stack.enter_context(contextlib.closing(HostTarget()))
-    from .device_target import AndroidTarget, start_sim
+    from ..targets import AndroidTarget
+    from .sim_target import start_sim
 
     wait = min(5.0, settings.reconnect_budget_seconds)
     if spec == SIM:
@@ -274,7 +275,7 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
     if desc.kind != "host":
         apk_abis = None
         if settings.apk:
-            from .appsize import native_libs
+            from ..apk.archive import native_libs
 
             apk_abis = sorted({abi for apk in settings.apk for abi in native_libs(Path(apk))})
         pre.check_abi(pf, list(desc.identity.get("abis") or []), apk_abis)
