@@ -5,7 +5,7 @@ line on the device's checklist and, when it does not fit, why with the fix.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..checklist import OK, WARN, Preflight
 from ..runner import protocol as p

@@ -20,8 +20,8 @@ Lines am writes itself (AOSP `Instrument.java`, raw mode):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 _STATUS = "INSTRUMENTATION_STATUS: "
 _STATUS_CODE = "INSTRUMENTATION_STATUS_CODE: "

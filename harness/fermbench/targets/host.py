@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..errors import RunnerError
 from ..runner.instrument_output import InstrumentRun, parse_instrument_output
