@@ -131,6 +131,20 @@ def test_imports_only_point_down():
         map(str, bad))
 
 
+def test_every_import_names_a_module_that_exists():
+    """A lazy import inside a function fails only when that function runs: a moved module must not
+    leave one behind."""
+    stale = [f"{file.relative_to(SOURCE)}:{line} imports {dotted}"
+             for file in sorted(SOURCE.rglob("*.py")) for dotted, line in imported_modules(SOURCE, file)
+             if dotted.startswith("fermbench") and not _exists(SOURCE, dotted)]
+    assert not stale, "imports of modules that do not exist:\n" + "\n".join(stale)
+
+
+def _exists(root: Path, dotted: str) -> bool:
+    path = root.parent.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def test_every_package_has_its_layer():
     packages = {package_of(SOURCE, f) for f in SOURCE.rglob("*.py")}
     missing = sorted(packages - set(rank()))
@@ -185,3 +199,4 @@ def test_the_graph_sees_imports_inside_functions_type_checking_and_import_module
     }
     assert {(a.source, a.target) for a in upward(import_graph(root))} == {
         ("runner", "device"), ("device", "bench"), ("apk", "bench")}
+    assert not _exists(root, "fermbench.device.adb.X") and _exists(root, "fermbench.device.adb")
