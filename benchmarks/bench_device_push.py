@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from fermbench.device import Device
-from fermbench.device.server import AdbServer, free_port
+from fermbench.device.adb_server import AdbServer, free_port
 
 REMOTE = "/data/local/tmp/bench/blob.bin"
 

@@ -6,7 +6,7 @@ same model and build fingerprint, so they form one --shard pool). The same full 
 where the time went (session.json totals) are printed, with the harness overhead per device.
 
 What a pool of *simulated* phones can show. A simulated phone runs its models on this host's CPU,
-and fermbench lets only one runner measure on the host CPU at a time (bench/targets.py HOST_CPU):
+and fermbench lets only one runner measure on the host CPU at a time (targets/target.py HOST_CPU):
 four simulated phones therefore run their runner calls one after another, and this 2-core host
 could not run them side by side anyway. So the benchmark keeps the runner's work minimal (no
 warm-up, one timed iteration: each call is a model load and two inferences) and, in the
@@ -37,7 +37,7 @@ MODELS = ("shallow_cnn", "deep_cnn", "resnet9")
 
 def start_farm(stack: contextlib.ExitStack, work: Path) -> tuple[list[str], list[str]]:
     """Two adb servers with two connected simulated phones each; returns (servers, device addresses)."""
-    from fermbench.device.server import AdbServer
+    from fermbench.device.adb_server import AdbServer
     from fermbench.runner.protocol import PROTOCOL_VERSION, RUNNER_PACKAGE
     from fermbench.sim.apk import make_apk_bytes
     from fermbench.sim.phone import SimPhone

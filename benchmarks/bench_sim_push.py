@@ -20,7 +20,7 @@ from pathlib import Path
 
 import adbutils
 
-from fermbench.device.server import AdbServer, find_adb
+from fermbench.device.adb_server import AdbServer, find_adb
 from fermbench.sim.phone import SimPhone
 
 REMOTE = "/data/local/tmp/bench_push.bin"

@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 export WORK="${WORK:-$PWD/.cache/sim-ci}"
 rm -rf "$WORK"
 mkdir -p "$WORK/home"
-# outside the ephemeral range, where a client could connect to itself (see device/server.py)
-free_port() { python3 -c "from fermbench.device.server import free_port; print(free_port())"; }
+# outside the ephemeral range, where a client could connect to itself (see device/adb_server.py)
+free_port() { python3 -c "from fermbench.device.adb_server import free_port; print(free_port())"; }
 ADB="$(python3 -c "import adbutils; print(adbutils.adb_path())")"
 ADB_PORT="$(free_port)"
 SIM_PORT="$(free_port)"

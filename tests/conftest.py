@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from fermbench.device.server import AdbServer, find_adb
+from fermbench.device.adb_server import AdbServer, find_adb
 from fermbench.sim.phone import SimPhone
 from fermbench.sim.state import Faults, SimIdentity
 

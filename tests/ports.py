@@ -6,7 +6,7 @@ import os
 import socket
 from pathlib import Path
 
-from fermbench.device.server import free_port
+from fermbench.device.adb_server import free_port
 
 
 def free_block(n: int) -> int:

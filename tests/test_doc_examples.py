@@ -43,7 +43,7 @@ from click.testing import CliRunner, Result
 
 from fermbench.bench.progress import Progress
 from fermbench.cli import main
-from fermbench.device.server import AdbServer
+from fermbench.device.adb_server import AdbServer
 from fermbench.sim.phone import SimPhone
 
 import doc_examples as DOC  # tests/ is on pytest's pythonpath (setup.cfg)

@@ -125,7 +125,7 @@ def test_a_runner_of_another_protocol(adb_env, sim_phone, apks, old_protocol_run
 
 def test_run_install_uses_the_same_checks(adb_env, sim_phone, apks, old_protocol_runner):
     """`fermbench run --install`: a runner of another protocol refuses the device with install's message."""
-    from fermbench.bench.device_target import AndroidTarget
+    from fermbench.targets import AndroidTarget
     from fermbench.bench.settings import build_settings
     from fermbench.bench.start import preflight_target
 
@@ -139,7 +139,7 @@ def test_run_install_uses_the_same_checks(adb_env, sim_phone, apks, old_protocol
 
 
 def test_run_install_with_a_good_runner_asks_info_once(adb_env, sim_phone, apks, monkeypatch):
-    from fermbench.bench.device_target import AndroidTarget
+    from fermbench.targets import AndroidTarget
     from fermbench.bench.settings import build_settings
     from fermbench.bench.start import preflight_target
 

@@ -45,7 +45,7 @@ def test_model_asset_is_stored_and_aligned(tmp_path, prefix_len):
 
 
 def test_rebuilt_apk_reads_back_and_passes_zipalign(tmp_path):
-    from fermbench.bench.appsize import add_aligned_asset, entry_data_offset
+    from fermbench.apk.archive import add_aligned_asset, entry_data_offset
 
     apk = make_apk(tmp_path / "runner.apk")
     model = tmp_path / "m.ptl"

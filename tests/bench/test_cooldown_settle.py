@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from fermbench.bench.session import SETTLE_POLL_S, BenchmarkSession
 from fermbench.bench.settings import build_settings
-from fermbench.bench.targets import Environment, Target
+from fermbench.targets import Environment, Target
 
 
 class ScriptedTarget(Target):

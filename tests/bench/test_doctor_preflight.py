@@ -139,7 +139,7 @@ def test_the_real_adb_and_its_server_agree(adb_server, monkeypatch):
 
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(adb_server.port))
     monkeypatch.setenv("FERMBENCH_ADB", adb_server.adb_path)
-    from fermbench.device.servers import Farm
+    from fermbench.device.farm import Farm
 
     pf = pre.Preflight("this computer")
     assert check_adb(pf, Farm.from_texts(()))
@@ -148,12 +148,12 @@ def test_the_real_adb_and_its_server_agree(adb_server, monkeypatch):
 
 def test_no_adb_and_no_server(tmp_path, monkeypatch):
     from fermbench.bench.start import doctor_host
-    from fermbench.device.server import free_port
+    from fermbench.device.adb_server import free_port
 
     port = free_port()  # nothing listens there
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(port))
     monkeypatch.setenv("FERMBENCH_ADB", str(tmp_path / "no-adb"))
-    from fermbench.device.servers import Farm
+    from fermbench.device.farm import Farm
 
     host, specs = doctor_host(None, build=False, project=ROOT / "android-runner", farm=Farm.from_texts(()))
     assert specs == []
@@ -185,7 +185,7 @@ def build_project(tmp_path, monkeypatch) -> Path:
 
 def test_doctor_build_lists_every_missing_prerequisite(build_project, tmp_path, monkeypatch):
     from fermbench.bench.start import doctor_host
-    from fermbench.device.servers import Farm
+    from fermbench.device.farm import Farm
 
     jdk = tmp_path / "jdk11"
     fake_program(jdk / "bin" / "java", "#!/bin/sh\necho 'openjdk version \"11.0.2\" 2019-01-15' >&2\n")
@@ -206,7 +206,7 @@ def test_doctor_build_lists_every_missing_prerequisite(build_project, tmp_path, 
 
 def test_doctor_build_when_everything_is_there(build_project, tmp_path, monkeypatch):
     from fermbench.bench.start import doctor_host
-    from fermbench.device.servers import Farm
+    from fermbench.device.farm import Farm
 
     jdk = tmp_path / "jdk17"
     fake_program(jdk / "bin" / "java", "#!/bin/sh\necho 'openjdk version \"17.0.15\" 2025-04-15' >&2\n")

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from fermbench.bench.session import Progress
 from fermbench.bench.start import run_benchmark
 from fermbench.cli import main
-from fermbench.device.server import AdbServer, free_port
+from fermbench.device.adb_server import AdbServer, free_port
 from fermbench.runner.protocol import PROTOCOL_VERSION, RUNNER_PACKAGE
 from fermbench.sim.apk import make_apk_bytes
 from fermbench.sim.phone import SimPhone

@@ -1,5 +1,5 @@
-"""The pieces of a farm session that need no adb: server addresses, device specs, units of work,
-the shared queue, the --shard identity check."""
+"""The pieces of a farm session that need no adb: server addresses and device specs (device/farm.py),
+and the shard queue's units of work, shared queue and --shard identity check (bench/shards.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from fermbench.bench.farm import Unit, WorkQueue, check_identical, model_order, plan_units
-from fermbench.device.servers import Farm, ServerAddress, split_spec
+from fermbench.bench.shards import Unit, WorkQueue, check_identical, model_order, plan_units
+from fermbench.device.farm import Farm, ServerAddress, split_spec
 from fermbench.errors import ConfigError
 from fermbench.store import Variant
 

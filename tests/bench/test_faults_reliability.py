@@ -294,7 +294,7 @@ def test_no_adb_server_is_left_running_when_fermbench_started_it(adb_path, tiny,
                                                                  monkeypatch):
     """ANDROID_ADB_SERVER_PORT names a port where no server runs: the simulated phone's session starts
     its own server there, and stops it (and removes its HOME) at the end."""
-    from fermbench.device.server import AdbServer, free_port
+    from fermbench.device.adb_server import AdbServer, free_port
 
     port = free_port()
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(port))

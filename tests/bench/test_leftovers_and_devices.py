@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from fermbench.cli import main
-from fermbench.device.server import AdbServer, free_port
+from fermbench.device.adb_server import AdbServer, free_port
 from fermbench.export.common import work_dir
 from fermbench.tempdirs import MARKER, orphaned, process_start, sweep
 from ports import free_block, udp_ports_of as _udp_ports_of

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fermbench.bench.targets import run_with_timeout
+from fermbench.targets import run_with_timeout
 from fermbench.threads import Worker
 
 

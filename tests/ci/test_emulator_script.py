@@ -52,8 +52,8 @@ def test_ci_run_runs_the_same_script_on_a_simulated_phone():
 
 
 @pytest.mark.parametrize("fault,expected", [
-    (("from fermbench.data.synthetic import write_csv", "from fermbench.runner.instrument_output import write_csv"),
-     "fermbench.runner.instrument_output"),
+    (("from fermbench.data.synthetic import write_csv", "from fermbench.device.instrument_output import write_csv"),
+     "fermbench.device.instrument_output"),
     (("from fermbench.data.synthetic import write_csv", "from fermbench.data.synthetic import write_csvs"),
      "write_csvs"),
     (("--fer-limit", "--fer-limt"), "no option --fer-limt"),

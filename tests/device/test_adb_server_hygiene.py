@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fermbench.device.server import AdbServer
+from fermbench.device.adb_server import AdbServer
 from ports import udp_ports_of as _udp_ports_of
 
 pytestmark = pytest.mark.adb

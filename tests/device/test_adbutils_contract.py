@@ -13,7 +13,7 @@ from adbutils import AdbConnection
 
 from fermbench.device.adb import AdbEndpoint, _Connection
 from fermbench.device.errors import AdbServerError
-from fermbench.device.server import free_port
+from fermbench.device.adb_server import free_port
 
 
 def test_adbutils_is_in_the_pinned_range():

@@ -16,7 +16,7 @@ from fermbench.device import (
     RunnerNotInstalled,
 )
 from fermbench.errors import DeviceError, RunnerError
-from fermbench.device.instrument_output import parse_instrument_output
+from fermbench.runner.instrument_output import parse_instrument_output
 from fermbench.runner.protocol import RUNNER_COMPONENT, RUNNER_PACKAGE
 from fermbench.sim.apk import make_apk_bytes
 from fermbench.sim.state import Faults

@@ -18,7 +18,7 @@ from fermbench.device import (
     list_devices,
 )
 from fermbench.device.commands import devices_cmd
-from fermbench.device.server import free_port
+from fermbench.device.adb_server import free_port
 from fermbench.sim.state import Faults, SimIdentity
 
 pytestmark = pytest.mark.adb

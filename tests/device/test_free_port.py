@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 
-from fermbench.device.server import _ephemeral_range, free_port
+from fermbench.device.adb_server import _ephemeral_range, free_port
 
 
 def test_free_ports_are_bindable_and_never_ephemeral_nor_in_adbs_scan_range():

@@ -119,7 +119,7 @@ def bench_sessions(tmp_path_factory) -> BenchSessions:
     host_id = _new_session(results, before)
 
     sim_id, sim_reason = None, None
-    from fermbench.device.server import find_adb
+    from fermbench.device.adb_server import find_adb
 
     if find_adb() is None:
         sim_reason = "no adb binary: the simulated phone needs one"

@@ -24,7 +24,7 @@ import pytest
 from fermbench.fileio import sha256_file
 from fermbench.runner import host
 from fermbench.runner import protocol as p
-from fermbench.device.instrument_output import parse_instrument_output
+from fermbench.runner.instrument_output import parse_instrument_output
 from fermbench.runner.engines import ExecutorchEngine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,7 +13,7 @@ import torch
 from fermbench.fileio import sha256_file
 from fermbench.runner import host
 from fermbench.runner import protocol as p
-from fermbench.device.instrument_output import parse_instrument_output
+from fermbench.runner.instrument_output import parse_instrument_output
 
 EXECUTORCH = "executorch"
 

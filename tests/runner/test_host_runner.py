@@ -15,7 +15,7 @@ import torch.jit.mobile
 from fermbench.errors import ConfigError, RunnerError
 from fermbench.runner import engines, host
 from fermbench.runner import protocol as p
-from fermbench.device.instrument_output import parse_instrument_output
+from fermbench.runner.instrument_output import parse_instrument_output
 
 
 def run(extras: dict[str, str], resolve=Path, **kw) -> tuple[int, str]:

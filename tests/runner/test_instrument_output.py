@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pytest
 
 from fermbench.errors import RunnerError
 from fermbench.runner import protocol as p
-from fermbench.device.instrument_output import parse_instrument_output
+from fermbench.runner.instrument_output import InstrumentReader, parse_instrument_output
 
 INFO_JSON = json.dumps({
     "protocol_version": p.PROTOCOL_VERSION, "mode": "info", "runner_kind": "android", "runner_version": "0.1.0",
@@ -122,6 +123,33 @@ NOT_INSTALLED_STDERR = f"""android.util.AndroidException: INSTRUMENTATION_FAILED
 ABORTED = RUNNING + """onError: commandError=false message=INSTRUMENTATION_ABORTED: System has crashed.
 INSTRUMENTATION_ABORTED: System has crashed.
 """
+
+
+@pytest.mark.parametrize("text", [OK_RUN, MULTILINE, OK_RUN.replace("\n", "\r\n"), KILLED, JAVA_OOM, ABORTED,
+                                  NOT_INSTALLED_STDOUT + NOT_INSTALLED_STDERR, RUNNING[:-7]])
+@pytest.mark.parametrize("size", [1, 2, 7, 64])
+def test_output_read_as_it_streams_in_is_the_output_read_at_once(text, size):
+    """The simulated phone reads the runner's output chunk by chunk with the same parser; any cut
+    (inside a line, between \r and \n) reads as the whole text does, and each bundle is handed on
+    as soon as its STATUS_CODE line is complete."""
+    seen: list[tuple[str, dict[str, str]]] = []
+    ends: list[tuple[dict[str, str], int | None]] = []
+    chunks: list[str] = []
+    reader = InstrumentReader(on_status=lambda s: seen.append(("".join(chunks), dict(s.values))),
+                              on_end=lambda result, code: ends.append((dict(result), code)))
+    for i in range(0, len(text), size):
+        chunks.append(text[i:i + size])
+        reader.feed(chunks[-1])
+    streamed, whole = reader.finish(), parse_instrument_output(text)
+    assert streamed == whole
+    assert [values for _, values in seen] == [s.values for s in whole.statuses]
+
+    def complete_codes(fed: str) -> int:
+        return len(re.findall(r"INSTRUMENTATION_STATUS_CODE: [^\n]*\n", fed))
+
+    for k, (fed, _) in enumerate(seen, 1):  # the k-th bundle goes on with the chunk that completed it
+        assert complete_codes(fed) >= k > complete_codes(fed[:-size])
+    assert ends == ([(whole.result, whole.code)] if whole.code is not None else [])
 
 
 def test_statuses_in_order_with_codes_and_final_result():

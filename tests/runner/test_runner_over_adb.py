@@ -11,7 +11,7 @@ import pytest
 
 from fermbench.errors import RunnerError
 from fermbench.runner import protocol as p
-from fermbench.device.instrument_output import parse_instrument_output
+from fermbench.runner.instrument_output import parse_instrument_output
 from fermbench.sim.apk import make_apk_bytes
 
 pytestmark = pytest.mark.adb

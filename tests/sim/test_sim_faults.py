@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from fermbench.device.server import adb_binaries
+from fermbench.device.adb_server import adb_binaries
 from fermbench.sim.state import Faults
 
 pytestmark = pytest.mark.adb

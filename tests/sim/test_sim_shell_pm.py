@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from fermbench.device.instrument_output import parse_instrument_output
+from fermbench.runner.instrument_output import parse_instrument_output
 from fermbench.runner.protocol import RUNNER_COMPONENT, RUNNER_PACKAGE, results_base_dir
 from fermbench.sim.apk import make_apk_bytes, read_apk_info, ApkError
 from fermbench.sim.cmds import COMMANDS

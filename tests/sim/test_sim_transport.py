@@ -17,7 +17,7 @@ import adbutils
 import pytest
 
 from fermbench.errors import ConfigError
-from fermbench.device.server import adb_binaries
+from fermbench.device.adb_server import adb_binaries
 from fermbench.sim.phone import ADB_SCANNED_PORTS, SimPhone
 from fermbench.sim.state import Faults, SimIdentity
 from fermbench.sim.transport import banner

@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from .flavors import BY_NAME, FLAVORS, default_project
 
 if TYPE_CHECKING:
-    from ..bench.device_target import AndroidTarget
+    from ..targets import AndroidTarget
 
 PROJECT_HELP = "the runner's Gradle project (default: android-runner/ of this checkout)"
 
@@ -60,7 +60,7 @@ def build_cmd(flavor: str, release: bool, project: Path | None) -> None:
 
 
 def _open(serial: str) -> AndroidTarget:
-    from ..bench.device_target import AndroidTarget, adb_port_from_env
+    from ..targets import AndroidTarget, adb_port_from_env
 
     if serial in ("host", "sim"):
         raise ConfigError(f"`{serial}` has no runner to manage: `host` runs the host runner and `sim` starts a "

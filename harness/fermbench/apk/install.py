@@ -11,16 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..bench import preflight as pre
-from ..bench.appsize import apk_runtime
-from ..bench.targets import Target
+from ..checklist import Preflight
 from ..errors import ConfigError, RunnerError
 from ..runner import protocol as p
+from ..targets import Target
+from .archive import apk_runtime
+from .fit import check_flavor, check_runner
 from .flavors import BY_RUNTIME, FLAVORS, Flavor
 
 if TYPE_CHECKING:
-    from ..bench.device_target import AndroidTarget
     from ..device import PackageInfo
+    from ..targets import AndroidTarget
 
 INFO_TIMEOUT_S = 120.0  # one `info` call: starts the runner process, loads no model
 
@@ -81,7 +82,7 @@ def install_runner(target: Target, apk: Path, timeout: float = INFO_TIMEOUT_S) -
         raise ConfigError(f"{apk} installed, but it has no fermbench runner instrumentation "
                           f"({p.runner_component(flavor.runtime)}): it is not a runner APK; build one with "
                           "`fermbench runner build`") from None
-    return Installed(apk, flavor, info, pre.check_runner(pre.Preflight(target.serial), info, flavor.runtime))
+    return Installed(apk, flavor, info, check_runner(Preflight(target.serial), info, flavor.runtime))
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,8 @@ def runner_status(target: AndroidTarget, timeout: float = INFO_TIMEOUT_S) -> lis
     facts = target.facts()
     out: list[RunnerStatus] = []
     for flavor in FLAVORS:
-        scratch = pre.Preflight(target.serial)  # the checks' wording, as doctor shows it
-        misfit = pre.check_flavor(scratch, flavor, facts.abis, facts.sdk)
+        scratch = Preflight(target.serial)  # the checks' wording, as doctor shows it
+        misfit = check_flavor(scratch, flavor, facts.abis, facts.sdk)
         package = target.device.package_info(flavor.package)
         if package is None:
             hint = misfit or f"not installed; {install_hint(flavor, target.serial)}"
@@ -111,6 +112,6 @@ def runner_status(target: AndroidTarget, timeout: float = INFO_TIMEOUT_S) -> lis
                                                                    f"{install_hint(flavor, target.serial)}")
             out.append(RunnerStatus(flavor, package, None, why))
             continue
-        problem = pre.check_runner(scratch, info, flavor.runtime)
+        problem = check_runner(scratch, info, flavor.runtime)
         out.append(RunnerStatus(flavor, package, info, problem))
     return out

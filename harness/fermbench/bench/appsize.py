@@ -8,94 +8,17 @@ every .so there belongs to the runtime). Without an APK only the model's file si
 the result says so (`kind = "model_only"`).
 
 The rebuilt APK is a measurement artifact: its signature no longer matches, it is not installed.
+What is read from and written into the APK itself is apk/archive.py's.
 """
 
 from __future__ import annotations
 
 import shutil
-import struct
-import zipfile
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..apk.archive import add_aligned_asset, native_libs
 from ..store import OK, AppSizePhase
 from ..tempdirs import temp_dir
-
-ALIGNMENT = 4
-ALIGN_EXTRA_ID = 0xD935  # the extra-field id Android's zipalign uses for alignment padding
-LOCAL_HEADER_SIZE = 30
-
-
-def apk_runtime(apk: Path) -> str | None:
-    """Which runner flavor an APK is (pytorch_lite or executorch), from its runtime's native libraries,
-    else from the package name in its manifest; None when it is neither."""
-    from ..runner import protocol as p
-
-    with _open_apk(apk) as zf:
-        names = zf.namelist()
-        if any("libexecutorch" in n for n in names):
-            return p.RUNTIME_EXECUTORCH
-        if any("libpytorch_jni_lite" in n for n in names):
-            return p.RUNTIME_LITE
-        manifest = zf.read("AndroidManifest.xml") if "AndroidManifest.xml" in names else b""
-    for runtime in sorted(p.RUNTIMES, key=lambda r: -len(p.runner_package(r))):  # the longer name first
-        package = p.runner_package(runtime)
-        if package.encode("utf-16-le") in manifest or package.encode() in manifest:
-            return runtime
-    return None
-
-
-def _open_apk(apk: Path) -> zipfile.ZipFile:
-    if not apk.is_file():
-        raise ConfigError(f"APK {apk} does not exist; build the runner with `fermbench runner build`, or drop --apk")
-    try:
-        return zipfile.ZipFile(apk)
-    except zipfile.BadZipFile as exc:
-        raise ConfigError(f"{apk} is not an APK (not a zip archive); pass the runner's built APK") from exc
-
-
-def native_libs(apk: Path) -> dict[str, tuple[int, int]]:
-    """{abi: (compressed bytes, uncompressed bytes)} of `lib/<abi>/*.so` in the APK."""
-    libs: dict[str, tuple[int, int]] = {}
-    with _open_apk(apk) as z:
-        for info in z.infolist():
-            parts = info.filename.split("/")
-            if len(parts) == 3 and parts[0] == "lib" and parts[2].endswith(".so"):
-                c, u = libs.get(parts[1], (0, 0))
-                libs[parts[1]] = (c + info.compress_size, u + info.file_size)
-    return libs
-
-
-def _align_extra(data_offset_without_extra: int) -> bytes:
-    """An extra field that pushes the entry's data to the next ALIGNMENT boundary."""
-    pad = (-(data_offset_without_extra + 6)) % ALIGNMENT
-    return struct.pack("<HHH", ALIGN_EXTRA_ID, 2 + pad, ALIGNMENT) + b"\0" * pad
-
-
-def add_aligned_asset(apk_copy: Path, model: Path, asset_name: str) -> tuple[int, int]:
-    """Append `model` to the zip `apk_copy` as a stored, aligned entry; (data offset, stored size)."""
-    name = f"assets/{asset_name}"
-    with zipfile.ZipFile(apk_copy, "a") as z:
-        if name in z.namelist():
-            raise ConfigError(f"{apk_copy.name} already holds {name}; pass the runner APK without models")
-        info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
-        info.compress_type = zipfile.ZIP_STORED
-        header_offset = z.start_dir  # append mode writes the new entry where the directory was
-        info.extra = _align_extra(header_offset + LOCAL_HEADER_SIZE + len(name.encode()))
-        with open(model, "rb") as src, z.open(info, "w") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-    return entry_data_offset(apk_copy, name)
-
-
-def entry_data_offset(apk: Path, name: str) -> tuple[int, int]:
-    """(offset of the entry's data in the file, stored size), read from its local header."""
-    with zipfile.ZipFile(apk) as z:
-        info = z.getinfo(name)
-    with open(apk, "rb") as fh:
-        fh.seek(info.header_offset)
-        header = fh.read(LOCAL_HEADER_SIZE)
-    name_len, extra_len = struct.unpack("<HH", header[26:30])
-    return info.header_offset + LOCAL_HEADER_SIZE + name_len + extra_len, info.compress_size
 
 
 def measure_app_size(model: str | Path, apk: str | Path | None = None,

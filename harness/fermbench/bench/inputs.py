@@ -91,7 +91,7 @@ def host_predictions(model_path: Path, model_sha256: str, images: ImageSet, runt
                 return np.asarray(top, dtype=np.int64)
         except (OSError, ValueError, KeyError):
             pass
-    from .targets import HOST_CPU
+    from ..targets import HOST_CPU
 
     with HOST_CPU:  # torch's thread setting is process-wide; and never measure beside a run
         result = run_host("classify", model=model_path, input_path=images.file, runtime=runtime)

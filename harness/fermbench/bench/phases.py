@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..apk.archive import apk_runtime
 from ..errors import RunnerError
 from ..export.runtimes import get_runtime
 from ..labels import NORM_MEAN, NORM_STD
@@ -19,11 +20,11 @@ from ..runner import protocol as p
 from ..stats import summarize_ns
 from ..store import (OK, AccuracyPhase, AppSizePhase, Foreground, LatencyRepeat, LatencySettings, Memory, PhotoCounts,
                      RealworldPhase, RuntimeUsed, SessionStore, Thermal)
-from .appsize import apk_runtime, measure_app_size
+from ..targets import Target
+from .appsize import measure_app_size
 from .exports import ModelFile
 from .inputs import ImageSet
 from .settings import Settings
-from .targets import Target
 from .variants import runner_runtime
 
 

@@ -5,11 +5,19 @@ Used before every session (a refusal keeps that device out) and by `fermbench do
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from ..apk.flavors import FLAVORS, Flavor
+# The checklist and the runner's own checks live below (apk/ uses them too); named here as well,
+# since the session and doctor read them as pre.X.
+from ..apk.fit import check_flavor as check_flavor
+from ..apk.fit import check_runner as check_runner
+from ..apk.fit import check_runner_page_size as check_runner_page_size
+from ..checklist import FAIL as FAIL
+from ..checklist import OK as OK
+from ..checklist import WARN as WARN
+from ..checklist import Check as Check
+from ..checklist import Preflight as Preflight
 from ..errors import FermbenchError
 from ..runner import protocol as p
 from ..store import RunnerInfo, Variant
@@ -17,104 +25,10 @@ from ..store import RunnerInfo, Variant
 if TYPE_CHECKING:
     from ..device.versions import AdbBinary
 
-OK, WARN, FAIL = "ok", "warn", "fail"
 LOW_BATTERY_PCT = 20
 HOT_BATTERY_C = 40.0
 SPACE_MARGIN_BYTES = 16 << 20  # results, logs and a second copy while pushing
 THERMAL_NAMES = ("none", "light", "moderate", "severe", "critical", "emergency", "shutdown")
-
-
-@dataclass
-class Check:
-    name: str
-    level: str  # ok | warn | fail
-    message: str
-    fix: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.name}: {self.message}" + (f"; {self.fix}" if self.fix else "")
-
-
-@dataclass
-class Preflight:
-    serial: str
-    checks: list[Check] = field(default_factory=list)
-    info: p.InfoResult | None = None
-    tags: list[str] = field(default_factory=list)
-
-    def add(self, name: str, level: str, message: str, fix: str = "") -> Check:
-        check = Check(name, level, message, fix)
-        self.checks.append(check)
-        return check
-
-    @property
-    def failed(self) -> list[Check]:
-        return [c for c in self.checks if c.level == FAIL]
-
-    @property
-    def warnings(self) -> list[Check]:
-        return [c for c in self.checks if c.level == WARN]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def refusal(self) -> str:
-        """One line naming the device, what is wrong and the fix (for DeviceError)."""
-        return "; ".join(str(c) for c in self.failed)
-
-
-def check_runner(pf: Preflight, info: p.InfoResult, runtime: str) -> str | None:
-    """One runner flavor's `info`: None when it can run here, else why not (with a check line)."""
-    pf.info = pf.info or info
-    if info.protocol_version != p.PROTOCOL_VERSION:
-        why = (f"the {runtime} runner speaks protocol {info.protocol_version}, the harness "
-               f"{p.PROTOCOL_VERSION}; install the runner built from this repository (--apk PATH --install)")
-        pf.add("runner", WARN, why)
-        return why
-    too_large = check_runner_page_size(pf, runtime, info.page_size)
-    if too_large:
-        return too_large
-    formats = (f"bytecode {info.bytecode_min}-{info.bytecode_max}" if info.bytecode_min is not None
-               else f".pte {', '.join(info.pte_identifiers) or '?'}")
-    pf.add("runner", OK, f"{runtime}: {info.runner_kind} runner {info.runner_version}, protocol "
-                         f"{info.protocol_version}, {info.runtime_name} {info.runtime_version} ({formats}), "
-                         f"pages {info.page_size // 1024} KB")
-    return None
-
-
-def _flavor_misfit(flavor: Flavor, abis: list[str], sdk: int | None) -> tuple[str, str] | None:
-    """(check name, why) when the flavor cannot install on a device with these ABIs and API level."""
-    if abis and not set(abis) & set(flavor.abis):
-        return "abi", (f"the {flavor.name} runner has native libraries for {', '.join(flavor.abis)} only, this "
-                       f"device runs {', '.join(abis)}")
-    if sdk is not None and sdk < flavor.min_sdk:
-        return "android version", f"the {flavor.name} runner needs Android API {flavor.min_sdk}+, this device has {sdk}"
-    return None
-
-
-def check_flavor(pf: Preflight, flavor: Flavor, device_abis: Iterable[str], sdk: int | None) -> str | None:
-    """Can this runner flavor install on the device at all (its ABIs, its minSdk)? None if so, else why."""
-    abis = list(device_abis)
-    misfit = _flavor_misfit(flavor, abis, sdk)
-    if misfit is None:
-        shared = ", ".join(a for a in abis if a in flavor.abis) or "device ABIs unknown"
-        pf.add("abi", OK, f"the {flavor.name} runner fits: {shared}; API {sdk or '?'} (it needs {flavor.min_sdk}+)")
-        return None
-    name, why = misfit
-    others = [f.name for f in FLAVORS if f is not flavor and _flavor_misfit(f, abis, sdk) is None]
-    check = pf.add(name, WARN, why, f"use the {others[0]} flavor" if others else "benchmark on another device")
-    return f"{check.message}: {check.fix}"
-
-
-def check_runner_page_size(pf: Preflight, runtime: str, page_size: int) -> str | None:
-    """The Lite runtime's libraries are 4 KB aligned: on a device with larger pages, why not."""
-    if runtime != p.RUNTIME_LITE or page_size <= p.PAGE_SIZE_4K:
-        return None
-    check = pf.add("page size", WARN, f"this device uses {page_size // 1024} KB memory pages; pytorch_android_lite's "
-                                      "native libraries are aligned for 4 KB and do not load there",
-                   "use the executorch runtime (--runtimes executorch-1.4.1, the runner's executorch flavor)")
-    return f"{check.message}: {check.fix}"
 
 
 def check_model_file(pf: Preflight, runner: RunnerInfo | None, variant: Variant, meta: dict[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ latency after a bounded cool-down; then per model FER-2013 accuracy, real-world 
 size. A phase that fails is recorded with its error and the session goes on. A device that
 drops off is waited for (reconnect budget) and the phase retried once it is back; past the
 budget the device is marked failed and the other devices carry on. With --shard, identical
-devices take these units of work from one shared queue instead (bench/farm.py).
+devices take these units of work from one shared queue instead (bench/shards.py).
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from ..store import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, P
                      Phase, RealworldPhase, Record, SessionStore)
 from . import phases
 from .exports import ModelFile
-from .farm import Pool, Unit, WorkQueue, identity_key, model_order, plan_units, present_phases, release_unfinished, \
+from .shards import Pool, Unit, WorkQueue, identity_key, model_order, plan_units, present_phases, release_unfinished, \
     stored
 from .inputs import ImageSet, host_predictions
 from .progress import Progress
 from .settings import Settings
-from .targets import Environment, Target
+from ..targets import Environment, Target
 from ..threads import Worker
 
 SETTLE_POLL_S = 2.0
@@ -107,7 +107,7 @@ class BenchmarkSession:
         self.stop = threading.Event()  # set on Ctrl-C/SIGTERM or a fatal error: every worker winds down
         self.fatal: StorageError | None = None  # results cannot be written: the session cannot go on
         self.plan = planned_phases(settings)
-        self.pools: dict[str, Pool] = {}  # device key -> its pool (bench/farm.py)
+        self.pools: dict[str, Pool] = {}  # device key -> its pool (bench/shards.py)
 
     # -- host-side preparation ---------------------------------------------------------------
 

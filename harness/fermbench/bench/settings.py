@@ -260,7 +260,7 @@ def _check_apks(apks: tuple[str, ...]) -> None:
 
 def _check_servers(settings: Settings) -> None:
     """Every --adb-server, and the server of every HOST:PORT/SERIAL device, must be HOST:PORT."""
-    from ..device.servers import Farm
+    from ..device.farm import Farm
 
     Farm.from_texts(settings.adb_servers, settings.devices)
 

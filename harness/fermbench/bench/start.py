@@ -22,7 +22,7 @@ from ..device.errors import AdbServerError, DeviceNotFound
 from ..errors import ConfigError, DeviceError, FermbenchError
 from ..locks import Owner, host_cpu_lock
 if TYPE_CHECKING:
-    from ..device.servers import Farm
+    from ..device.farm import Farm
 from ..runner import protocol as p
 from ..store import PHASE_FAILED, RunnerInfo, SessionStore
 from ..apk.flavors import FLAVORS
@@ -33,16 +33,16 @@ from ..store import Variant
 from ..tempdirs import make_temp_dir, remove_temp_dir
 from ..tempdirs import sweep as sweep_temp_dirs
 from .checkpoints import ModelSource, resolve_checkpoints
-from .device_target import adb_port_from_env
+from ..targets import adb_port_from_env
 from .exports import ModelFile, ensure_export, export_error
-from .farm import check_identical
+from .shards import check_identical
 from .resume_check import check_unchanged
 from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
 from .progress import Progress
 from .session import BenchmarkSession, Outcome, Totals, check_models
 from .settings import Settings, settings_from_dict
-from .targets import HOST, HostTarget, Target
+from ..targets import HOST, HostTarget, Target
 
 SIM = "sim"
 AUTO = "auto"
@@ -52,7 +52,7 @@ ALL = "all"
 def farm_for(settings: Settings, store: SessionStore | None = None) -> Farm:
     """The adb servers of a run: those a resumed session recorded, else --adb-server (default: the
     local one) and any that a HOST:PORT/SERIAL device names."""
-    from ..device.servers import Farm
+    from ..device.farm import Farm
 
     if store is not None and store.info.adb_servers:
         return Farm.from_texts(store.info.adb_servers, settings.devices, local=store.info.adb_local_server)
@@ -67,7 +67,7 @@ def ready_devices(farm: Farm) -> list[str]:
 def expand_auto(specs: tuple[str, ...], progress: Progress, farm: Farm | None = None) -> tuple[str, ...]:
     """`auto` = every ready phone the adb servers list, or a simulated phone when there is none
     (the README's main job uses it, so the same command works with and without a phone)."""
-    from ..device.servers import Farm
+    from ..device.farm import Farm
 
     if AUTO not in specs:
         return specs
@@ -164,7 +164,8 @@ def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, farm
     servers (SERIAL or HOST:PORT/SERIAL), keyed as the farm keys it."""
     if spec == HOST:
         return stack.enter_context(contextlib.closing(HostTarget()))
-    from .device_target import AndroidTarget, start_sim
+    from ..targets import AndroidTarget
+    from .sim_target import start_sim
 
     wait = min(5.0, settings.reconnect_budget_seconds)
     if spec == SIM:
@@ -179,7 +180,7 @@ def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, farm
 
 def spec_key(spec: str, farm: Farm) -> str:
     """What a device spec is stored under when it could not be opened."""
-    from ..device.servers import split_spec
+    from ..device.farm import split_spec
 
     server, serial = split_spec(spec)
     return spec if server is None else farm.key(server, serial)
@@ -274,7 +275,7 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
     if desc.kind != "host":
         apk_abis = None
         if settings.apk:
-            from .appsize import native_libs
+            from ..apk.archive import native_libs
 
             apk_abis = sorted({abi for apk in settings.apk for abi in native_libs(Path(apk))})
         pre.check_abi(pf, list(desc.identity.get("abis") or []), apk_abis)

@@ -12,7 +12,7 @@ from ..display import markup_safe, plain
 from ..errors import ConfigError
 from ..tempdirs import sweep
 from .errors import AdbServerError
-from .servers import Farm, ServerAddress
+from .farm import Farm, ServerAddress
 
 
 @click.command("devices")

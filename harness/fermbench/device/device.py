@@ -55,7 +55,7 @@ from .errors import (
     TransferError,
 )
 from .facts import PROBE, TMP_DIR, DeviceFacts, build_facts, parse_df_available
-from .instrument_output import InstrumentRun, parse_instrument_output
+from ..runner.instrument_output import InstrumentRun, parse_instrument_output
 
 T = TypeVar("T")
 _V2 = struct.Struct("<BI")  # shell_v2 packet header: id, length

@@ -30,7 +30,7 @@ from ..fileio import atomic_write_bytes, sha256_file
 from ..labels import NORM_MEAN, NORM_STD
 from ..tempdirs import temp_dir
 from . import protocol as p
-from ..device.instrument_output import parse_instrument_output
+from .instrument_output import parse_instrument_output
 from .engines import Engine, first_line, is_oom, make_engine
 
 HOST_NOTE = "not available on host"

@@ -23,7 +23,7 @@ from ..labels import NORM_MEAN, NORM_STD
 from ..latency_settings import DEFAULT_INPUT_SHAPE, LATENCY, LATENCY_SETTINGS, LatencySetting
 
 if TYPE_CHECKING:
-    from ..device.instrument_output import InstrumentRun
+    from .instrument_output import InstrumentRun
 
 PROTOCOL_VERSION = 3  # 3: the latency arguments take the settings' names (latency_settings.py)
 

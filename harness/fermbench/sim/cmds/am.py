@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...runner.host import run_instrumentation
+from ...runner.instrument_output import InstrumentReader
 from ...runner.protocol import (KEY_ERROR_CODE, KEY_ERROR_MESSAGE, KEY_PHASE, KEY_RESULT, KEY_RESULT_FILE,
                                 KEY_STATUS, RUNNER_CLASS, RUNNER_PACKAGES, results_base_dir)
 from ..process import CommandFailed, Ctx
@@ -45,37 +46,20 @@ def _not_found(ctx: Ctx, component: str) -> int:
 
 
 class _RunnerLog:
-    """Reads the `am instrument -r` text as it is emitted and writes the run's events to the
-    phone's log from the runner's process: a phase, a result, an error, the end."""
+    """Reads the `am instrument -r` text as it is emitted (with the one parser the host reads it
+    with) and writes the run's events to the phone's log from the runner's process: a phase, a
+    result, an error, the end."""
 
     def __init__(self, ctx: Ctx, pid: int, uid: int):
         self._ctx, self._pid, self._uid = ctx, pid, uid
-        self._values: dict[str, str] = {}
-        self._last = ""
-        self._partial = ""
+        self._reader = InstrumentReader(on_status=lambda status: self._status(status.values), on_end=self._end)
 
     def observe(self, text: str) -> None:
-        lines = (self._partial + text).split("\n")
-        self._partial = lines.pop()  # an unfinished line waits for the rest
-        for line in lines:
-            self._line(line)
+        self._reader.feed(text)
 
-    def _line(self, line: str) -> None:
-        for prefix in ("INSTRUMENTATION_STATUS: ", "INSTRUMENTATION_RESULT: "):
-            if line.startswith(prefix):
-                key, _, value = line[len(prefix):].partition("=")
-                self._values[key] = value
-                self._last = key
-                return
-        if line.startswith("INSTRUMENTATION_STATUS_CODE: "):
-            self._status(self._values)
-            self._values = {}
-        elif line.startswith("INSTRUMENTATION_CODE: "):
-            status = self._values.get(KEY_STATUS) or self._values.get("shortMsg", "")
-            self._log("I", f"run finished: {status} (code {line.split(': ', 1)[1]})")
-            self._values = {}
-        elif self._last in self._values:  # a value that goes on over several lines
-            self._values[self._last] += "\n" + line
+    def _end(self, result: dict[str, str], code: int | None) -> None:
+        status = result.get(KEY_STATUS) or result.get("shortMsg", "")
+        self._log("I", f"run finished: {status} (code {code})")
 
     def _status(self, values: dict[str, str]) -> None:
         if KEY_PHASE in values:

@@ -20,6 +20,7 @@ Lines am writes itself (AOSP `Instrument.java`, raw mode):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _STATUS = "INSTRUMENTATION_STATUS: "
@@ -81,49 +82,90 @@ def _int_or_none(text: str) -> int | None:
         return None
 
 
-def parse_instrument_output(text: str) -> InstrumentRun:
-    run = InstrumentRun(text=text)
-    current: dict[str, str] | None = None  # the status bundle being read
-    target: dict[str, str] | None = None  # where a continuation line goes (status or result)
-    last_key: str | None = None
-    for raw in text.splitlines():
+class InstrumentReader:
+    """Reads the output as it streams in: `feed` chunks, then `finish` for the InstrumentRun.
+
+    Each status bundle goes to `on_status` once its STATUS_CODE line has come, and the final
+    bundle to `on_end` with the INSTRUMENTATION_CODE (the simulated phone logs a run this way as
+    it goes). A line is read only once it is complete; `finish` reads an unterminated last one.
+    """
+
+    def __init__(self, on_status: Callable[[InstrumentStatus], None] | None = None,
+                 on_end: Callable[[dict[str, str], int | None], None] | None = None):
+        self._on_status, self._on_end = on_status, on_end
+        self.run = InstrumentRun()
+        self._chunks: list[str] = []
+        self._pending = ""  # text after the last line break, not read yet
+        self._current: dict[str, str] | None = None  # the status bundle being read
+        self._target: dict[str, str] | None = None  # where a continuation line goes (status or result)
+        self._last_key: str | None = None
+
+    def feed(self, text: str) -> None:
+        self._chunks.append(text)
+        text = self._pending + text
+        cut = text.rfind("\n") + 1  # lines end at a \n; a \r\n pair is never split by the cut
+        self._pending = text[cut:]
+        for raw in text[:cut].splitlines():
+            self._line(raw)
+
+    def finish(self) -> InstrumentRun:
+        run = self.run
+        for raw in self._pending.splitlines():
+            self._line(raw)
+        self._pending = ""
+        run.text = "".join(self._chunks)
+        if self._current is not None:
+            run.partial_status = self._current
+        run.crashed = "shortMsg" in run.result
+        run.truncated = run.code is None and run.not_installed is None and run.aborted is None
+        return run
+
+    def _line(self, raw: str) -> None:
+        run = self.run
         line = raw.rstrip("\r")  # devices behind a pty print CRLF
         if line.startswith(_STATUS):
-            if current is None:
-                current = {}
+            if self._current is None:
+                self._current = {}
             key, value = _split(line, _STATUS)
-            current[key] = value
-            target, last_key = current, key
+            self._current[key] = value
+            self._target, self._last_key = self._current, key
         elif line.startswith(_STATUS_CODE):
             code = _int_or_none(line[len(_STATUS_CODE):])
-            run.statuses.append(InstrumentStatus(code if code is not None else 0, current or {}))
-            current = target = last_key = None
+            status = InstrumentStatus(code if code is not None else 0, self._current or {})
+            run.statuses.append(status)
+            self._current = self._target = self._last_key = None
+            if self._on_status is not None:
+                self._on_status(status)
         elif line.startswith(_RESULT):
             key, value = _split(line, _RESULT)
             run.result[key] = value
-            target, last_key = run.result, key
+            self._target, self._last_key = run.result, key
         elif line.startswith(_CODE):
             run.code = _int_or_none(line[len(_CODE):])
-            target = last_key = None
+            self._target = self._last_key = None
+            if self._on_end is not None:
+                self._on_end(run.result, run.code)
         elif (failed := _FAILED.match(line)) is not None:
             run.not_installed = failed.group(1).strip()
             run.errors.append(line)
-            target = last_key = None
+            self._target = self._last_key = None
         elif (aborted := _ABORTED.match(line)) is not None:
             run.aborted = aborted.group(1).strip()
             run.errors.append(line)
-            target = last_key = None
+            self._target = self._last_key = None
         elif line.startswith(_ON_ERROR):
             run.errors.append(line)
-            target = last_key = None
-        elif line == "" and target is None:
-            continue
-        elif target is not None and last_key is not None:
-            target[last_key] += "\n" + line  # a value that spans lines
+            self._target = self._last_key = None
+        elif line == "" and self._target is None:
+            return
+        elif self._target is not None and self._last_key is not None:
+            self._target[self._last_key] += "\n" + line  # a value that spans lines
         else:
             run.other_lines.append(line)
-    if current is not None:
-        run.partial_status = current
-    run.crashed = "shortMsg" in run.result
-    run.truncated = run.code is None and run.not_installed is None and run.aborted is None
-    return run
+
+
+def parse_instrument_output(text: str) -> InstrumentRun:
+    """The whole output at once."""
+    reader = InstrumentReader()
+    reader.feed(text)
+    return reader.finish()

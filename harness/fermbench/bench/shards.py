@@ -1,4 +1,6 @@
-"""Pools of devices and the units of work they share (`--shard`).
+"""Shards: pools of devices and the queue of units of work they share (`--shard`).
+
+"Shard" names this queue; "farm" names the adb servers and their devices (device/farm.py).
 
 A unit of work is one variant's latency repeat, or one of its accuracy, real-world and app-size
 phases. Every pool has a queue of the units it still has to run, in the session's seeded order;

@@ -1,4 +1,5 @@
-"""Where a benchmark runs: the host CPU, or an Android device (a phone, an emulator, a simulated phone).
+"""Where a benchmark runs: the interface (Target) that the host CPU (host.py) and an Android
+device (android.py: a phone, an emulator, a simulated phone) implement.
 
 A Target hides the difference from the session: put a file where the runner can read it, run
 one `am instrument` of the runner with a timeout, read thermal and battery state, say who it is.
@@ -16,8 +17,7 @@ from typing import Any, Callable, Generic, TypeVar
 
 from ..errors import RunnerError
 from ..runner import protocol as p
-from ..tempdirs import make_temp_dir, remove_temp_dir
-from ..device.instrument_output import InstrumentRun, parse_instrument_output
+from ..runner.instrument_output import InstrumentRun
 from ..threads import Worker
 
 HOST = "host"
@@ -57,7 +57,7 @@ class RunnerCall(Generic[R]):
 
 
 class Target(ABC):
-    """Where a benchmark runs: the interface the session uses (HostTarget, device_target.AndroidTarget).
+    """Where a benchmark runs: the interface the session uses (host.HostTarget, android.AndroidTarget).
 
     Subclasses say how to start one runner call (`_instrument`) and read a file it left
     (`_fetch`); `run` decodes and type-checks every answer the same way for all of them.
@@ -151,54 +151,3 @@ def run_with_timeout(start: Callable[[Callable[[str], None], threading.Event], N
     if "exc" in box:
         raise box["exc"]
     return "".join(chunks), time.perf_counter() - t0, timed_out
-
-
-class HostTarget(Target):
-    """The host CPU with the host runner (same protocol, same .ptl, the host's lite interpreter)."""
-
-    serial = HOST
-    kind = "host"
-
-    def __init__(self) -> None:
-        self._work = make_temp_dir("host")
-
-    def describe(self) -> Description:
-        import os
-        import platform
-
-        return Description(
-            kind="host",
-            identity={"model": platform.node() or "host", "manufacturer": None,
-                      "soc": platform.processor() or platform.machine(), "abis": [platform.machine()],
-                      "release": platform.platform(), "sdk": None, "fingerprint": None},
-            properties={"cpu_count": os.cpu_count(), "python": platform.python_version()},
-            tags=["host"])
-
-    def put_file(self, local: Path, name: str) -> str:
-        return str(Path(local).resolve())  # the host runner reads files where they are
-
-    def _instrument(self, runtime: str, extras: dict[str, str], timeout: float,
-                    stop: threading.Event | None) -> tuple[InstrumentRun, float]:
-        from ..runner.host import run_instrumentation
-
-        work = str(self._work)
-
-        def start(emit: Callable[[str], None], cancel: threading.Event) -> None:
-            run_instrumentation(extras, Path, emit, cancel, external_dir=work, runtime=runtime)
-
-        with HOST_CPU:
-            text, seconds, timed_out = run_with_timeout(start, timeout, stop)
-        if timed_out:
-            raise RunnerError(f"host runner did not finish within {timeout:.0f} s; raise timeout_seconds", "timeout")
-        return parse_instrument_output(text), seconds
-
-    def _fetch(self, path: str) -> bytes:
-        return Path(path).read_bytes()
-
-    def free_bytes(self) -> int | None:
-        import shutil
-
-        return shutil.disk_usage(str(self._work)).free
-
-    def close(self) -> None:
-        remove_temp_dir(self._work)

@@ -1,8 +1,7 @@
 """An Android device as a benchmark target, through `fermbench.device` (the only adb code).
 
-Also `start_sim`: a simulated phone for `--device sim`, connected through the real adb server
-(the one at ANDROID_ADB_SERVER_PORT when set, else a private one for the session), with the
-runner package installed from an APK-shaped file.
+A simulated phone is one too, once connected to adb (bench/sim_target.py starts one for
+`--device sim`).
 """
 
 from __future__ import annotations
@@ -14,18 +13,14 @@ import re
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ..device import DEFAULT_HOST, DEFAULT_PORT, Device, DeviceFacts, InstrumentationCancelled, InstrumentationTimeout
 from ..errors import DeviceError, RunnerError
 from ..fileio import sha256_file
 from ..runner import protocol as p
+from ..runner.instrument_output import InstrumentRun
 from ..tempdirs import temp_dir
-from ..device.instrument_output import InstrumentRun
-from .targets import HOST_CPU, Description, Environment, Target
-
-if TYPE_CHECKING:
-    from ..sim.phone import SimPhone
+from .target import HOST_CPU, Description, Environment, Target
 
 
 def adb_port_from_env() -> int | None:
@@ -39,17 +34,15 @@ class AndroidTarget(Target):
     """A phone, an emulator or a simulated phone known to adb. `serial` is the key the results
     use; for a simulated phone started per session it is "sim" (stable across --resume)."""
 
-    def __init__(self, device: Device, key: str | None = None, kind: str | None = None,
-                 sim_phone: SimPhone | None = None):
+    def __init__(self, device: Device, key: str | None = None, kind: str | None = None):
         self.device = device
         self.serial = key or device.serial
         self.kind = kind or "android"
-        self.sim_phone = sim_phone  # the simulated phone behind it, when fermbench started one
         self._facts: DeviceFacts | None = None
 
     @classmethod
     def open(cls, serial: str, adb_port: int | None = None, *, adb_host: str = DEFAULT_HOST, retry_wait_s: float = 5.0,
-             key: str | None = None, kind: str | None = None, sim_phone: SimPhone | None = None) -> "AndroidTarget":
+             key: str | None = None, kind: str | None = None) -> "AndroidTarget":
         """The device, ready for commands; DeviceUnauthorized/DeviceOffline/... with the fix otherwise.
 
         The device layer retries a blip once for up to `retry_wait_s`; longer outages are the
@@ -58,7 +51,7 @@ class AndroidTarget(Target):
         device = Device(serial, adb_port=adb_port or DEFAULT_PORT, adb_host=adb_host, retries=1,
                         retry_wait_s=retry_wait_s)
         device.require_ready()
-        return cls(device, key=key, kind=kind, sim_phone=sim_phone)
+        return cls(device, key=key, kind=kind)
 
     def facts(self) -> DeviceFacts:
         self._facts = self.device.facts()
@@ -154,34 +147,3 @@ class AndroidTarget(Target):
 
     def install(self, apk: Path) -> str:
         return self.device.install(apk)
-
-
-def start_sim(stack: contextlib.ExitStack, key: str = "sim", adb_port: int | None = None,
-              retry_wait_s: float = 5.0) -> AndroidTarget:
-    """Start a simulated phone, connect it through the real adb, install the runner on it."""
-    from .. import __version__
-    from ..device.server import AdbServer, server_answers
-    from ..sim.apk import make_apk_bytes
-    from ..sim.phone import SimPhone
-
-    if adb_port is not None and server_answers(adb_port):
-        # the user's server (ANDROID_ADB_SERVER_PORT): used, never stopped here
-        home = stack.enter_context(temp_dir("adbhome"))
-        server = AdbServer(port=adb_port, home=home)
-    else:
-        server = AdbServer(port=adb_port).start()  # fermbench's own: stopped (and its HOME removed) at the end
-        stack.callback(server.stop)
-    phone = SimPhone().start()
-    stack.callback(phone.stop)
-    server.connect(phone.serial)
-    stack.callback(lambda: server.disconnect(phone.serial))
-    target = AndroidTarget.open(phone.serial, adb_port=server.port, key=key, kind="sim", retry_wait_s=retry_wait_s,
-                                sim_phone=phone)
-    for runtime in p.RUNTIMES:  # the simulated phone has both runner flavors installed
-        package = p.runner_package(runtime)
-        if target.device.package_version(package) is None:
-            with temp_dir("runner") as tmp:
-                apk = Path(tmp) / f"{package}-sim.apk"
-                apk.write_bytes(make_apk_bytes(package, version_code=p.PROTOCOL_VERSION, version_name=__version__))
-                target.install(apk)
-    return target

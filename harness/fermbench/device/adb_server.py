@@ -1,5 +1,6 @@
 """The adb binary and adb servers that fermbench starts itself: a private server for a
-simulated phone, tests and benchmarks, and the way to find an adb binary.
+simulated phone, tests and benchmarks, and the way to find an adb binary. (The servers a
+session asks for devices, its own or a farm's, are device/farm.py's.)
 
 The server gets its own port and its own HOME/ANDROID_USER_HOME/TMPDIR (keys, logs), so it never
 touches a user's server on 5037 or their keys; `ADB_LIBUSB=0` keeps its start-up fast. On exit it
