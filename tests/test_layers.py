@@ -22,7 +22,7 @@ import fermbench
 LAYERS: list[tuple[str, ...]] = [
     ("fermbench",),  # the package's __init__: __version__
     ("errors",),  # one error family
-    ("fileio", "paths", "quiet", "display", "intervals", "labels", "threads"),  # helpers of one concern each
+    ("fileio", "paths", "quiet", "display", "intervals", "labels", "threads", "logs"),  # helpers of one concern each
     ("measures", "latency_settings"),  # the metric table and the latency settings table (issue 24's other parts)
     ("locks", "stats"),
     ("tempdirs",),
