@@ -117,7 +117,7 @@ def latency_phase(store: SessionStore, target: Target, model: ModelFile, repeat:
         runtime=RuntimeUsed(name=r.runtime_name, version=r.runtime_version, runner=r.runner_kind,
                             runner_version=r.runner_version),
         foreground=_foreground(r.foreground),
-        gc_count_timed=r.gc_count_timed, thread_priority=r.thread_priority,
+        thread_priority=r.thread_priority, metrics=dict(r.metrics),
         runner_seconds=round(call.seconds, 4),
     )
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ConfigError, RunnerError
 from ..labels import NORM_MEAN, NORM_STD
+from ..measures.metrics import MEASURED, check_measured
 
 if TYPE_CHECKING:
     from ..device.instrument_output import InstrumentRun
@@ -515,8 +516,10 @@ class LatencyResult(_Common):
     env_before: EnvReading
     env_after: EnvReading
     foreground: ForegroundState
-    gc_count_timed: int | None  # garbage collections during the timed loop (Android: ART's count); None: unknown
     thread_priority: int | None  # the benchmark thread's priority (nice) in the loops, raised on Android; None: not set
+    # The measured rows of the metric table (measures/metrics.py), by name: top-level keys of the
+    # result JSON like the fields above, gathered here so a new metric needs no new field.
+    metrics: dict[str, int | float | None] = field(default_factory=dict)
 
     def memory_delta_kb(self) -> int | None:
         """Headline counter after the run minus before load."""
@@ -563,9 +566,28 @@ _NESTED = {"memory_before_load": MemoryReading, "memory_after_runtime": MemoryRe
            "env_before": EnvReading, "env_after": EnvReading, "foreground": ForegroundState}
 
 
+def _gather_metrics(data: dict[str, Any]) -> dict[str, Any]:
+    """A latency result's measured metrics moved from its top level into `metrics` (every one is
+    required: a runner of this protocol measures them all, or sends null)."""
+    missing = [m.name for m in MEASURED if m.name not in data]
+    if "metrics" in data:
+        raise RunnerError("runner result latency: unknown key 'metrics' (metrics are top-level keys)", "bad_result")
+    if missing:
+        raise RunnerError(f"runner result latency does not match protocol {PROTOCOL_VERSION} (missing: {missing}): "
+                          "runner and harness disagree, reinstall the runner", "bad_result")
+    for m in MEASURED:
+        problem = check_measured(m.name, data[m.name])
+        if problem:
+            raise RunnerError(f"runner result latency: {problem}", "bad_result")
+    rest = {k: v for k, v in data.items() if k not in {m.name for m in MEASURED}}
+    return {**rest, "metrics": {m.name: data[m.name] for m in MEASURED}}
+
+
 def _build(cls: type, data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise RunnerError(f"runner result: {where} is not an object", "bad_result")
+    if cls is LatencyResult:
+        data = _gather_metrics(data)
     names = {f.name for f in fields(cls)}
     required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
     unknown, missing = set(data) - names, required - set(data)

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 from ..errors import ResultsError
 from ..paths import results_dir
 from . import migrate
+from .codec import INLINE
 from .files import read_json, read_typed
 from .records import PHASE_FAILED, Record, SessionInfo
 
@@ -133,7 +134,9 @@ def flatten(obj: Any, prefix: str) -> dict[str, Any]:
         return out
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
+        if INLINE in f.metadata:  # the metric table's values: their own columns, as on disk
+            out.update({f"{prefix}{k}": value.get(k) for k in f.metadata[INLINE]})
+        elif dataclasses.is_dataclass(value):
             out.update(flatten(value, f"{prefix}{f.name}."))
         else:
             out[f"{prefix}{f.name}"] = value

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..measures.metrics import MEASURED
 from ..stats import LatencySummary
+from .codec import INLINE
 
 SCHEMA_VERSION = 2  # 2: records per (device, model, runtime, quant); 1 is read and migrated (store/migrate.py)
 SUPPORTED_SCHEMA_VERSIONS = (1, 2)
@@ -125,10 +127,12 @@ class LatencyRepeat(Phase):
     thermal: Thermal | None = None  # thermal and battery around the repeat
     runtime: RuntimeUsed | None = None  # what measured it
     foreground: Foreground | None = None  # was the runner the top app, in sustained-performance mode
-    gc_count_timed: int | None = None  # garbage collections during the timed loop (None: not counted)
     thread_priority: int | None = None  # the benchmark thread's priority (nice) in the loops (None: not raised)
     runner_seconds: float | None = None  # wall time of the whole runner call, seen from the host
     cooldown_seconds: float | None = None  # the wait before this repeat (thermal status, battery)
+    # The metric table's measured rows (measures/metrics.py), stored as top-level keys of the repeat
+    # under their own names (gc_count_timed, ...); a missing one was not measured by that fermbench.
+    metrics: dict[str, int | float | None] = field(default_factory=dict, metadata={INLINE: tuple(m.name for m in MEASURED)})
 
 
 @dataclass
