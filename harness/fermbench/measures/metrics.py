@@ -11,10 +11,11 @@ protocol parser, the codec, the report's columns and its warnings read this tabl
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
-MISSING = "–"  # the report's empty cell (report/formats.py prints the same)
+MISSING = "–"  # an en dash: no value (phase skipped, failed, or not measured)
 
 Number = int | float
 
@@ -37,7 +38,7 @@ def fmt_ms(v: Number | None) -> str:
     return MISSING if v is None or math.isnan(v) else f"{v:.3f}"
 
 
-def fmt_count(v: Number | None) -> str:
+def fmt_int(v: Number | None) -> str:
     return MISSING if v is None or math.isnan(v) else f"{int(v):,}"
 
 
@@ -73,7 +74,10 @@ class Metric:
     def combine(self, values: Sequence[Number | None]) -> Number | None:
         """The repeats' values as one number (None where no repeat has one)."""
         clean = [v for v in values if v is not None]
-        return AGGREGATES[self.aggregate](clean) if clean else None
+        if not clean:
+            return None
+        combined = AGGREGATES[self.aggregate](clean)
+        return int(combined) if self.kind is int else float(combined)
 
     def warns(self, value: Number | None) -> bool:
         return value is not None and self.warn_above is not None and value > self.warn_above
@@ -89,7 +93,7 @@ def _delta(after: Number | None, before: Number | None) -> float | None:
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("threads", int, "threads", "median", fmt_count, "threads the runtime used", header="Threads",
+    Metric("threads", int, "threads", "median", fmt_int, "threads the runtime used", header="Threads",
            derive=lambda r: r.threads),
     Metric("runtime_load_ms", float, "ms", "median", fmt_ms, "loading the runtime's native library",
            header="Runtime load", derive=lambda r: r.runtime_load_ms),
@@ -106,7 +110,7 @@ METRICS: tuple[Metric, ...] = (
            header="Mem run MiB", derive=_memory(lambda m: _delta(m.after_run_kb, m.before_load_kb))),
     Metric("peak_rss_kb", float, "KiB", "median", fmt_mib_from_kb, "the runner process's largest RSS (VmHWM)",
            header="Peak RSS MiB", derive=_memory(lambda m: m.peak_rss_kb)),
-    Metric("gc_count_timed", int, "count", "max", fmt_count,
+    Metric("gc_count_timed", int, "count", "max", fmt_int,
            "garbage collections during the timed loop (Android: ART's count; the host pauses its collector)",
            warn_above=0, warning="timed loop collected garbage {value} time(s) in a repeat",
            advice="a collection lands in a sample: compare the median with p90 and rerun on a quieter device"),
