@@ -9,6 +9,7 @@ import pytest
 
 from fermbench.errors import ResultsError, RunnerError
 from fermbench.measures.metrics import BY_NAME, MEASURED
+from fermbench.measures.readings import MemoryReading
 from fermbench.report.results import DeviceInfo, ModelResult, _result_warnings, repeat_metrics
 from fermbench.runner import protocol as p
 from fermbench.store.codec import from_json, to_json
@@ -24,7 +25,8 @@ def test_rows_combine_repeats_as_they_say():
 
 def test_report_combines_measured_and_derived_rows_from_stored_repeats():
     repeats = [LatencyRepeat(status=OK, threads=2, load_ms=float(i), metrics={"gc_count_timed": i, "native_heap_growth_timed": 100 * i},
-                             memory=Memory(counter="PSS", source="s", before_load_kb=1000, after_run_kb=1000 + 10 * i))
+                             memory=Memory(counter="PSS", source="s", before_load=MemoryReading(pss_kb=1000),
+                                           after_run=MemoryReading(pss_kb=1000 + 10 * i)))
                for i in (1, 2, 6)]
     combined = repeat_metrics(repeats)
     assert set(combined) == set(BY_NAME)

@@ -298,8 +298,7 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, la
     rw = rec.realworld if rec.realworld is not None and rec.realworld.ok else None
     ok = [lat for lat in rec.latency if lat.ok]
     mems = [lat.memory for lat in ok if lat.memory is not None]
-    thermal = [v for lat in ok if lat.thermal is not None
-               for v in (lat.thermal.status_before, lat.thermal.status_after) if v is not None]
+    thermal = [v for lat in ok if lat.thermal is not None for v in lat.thermal.statuses()]
     result = ModelResult(
         session=session.id,
         date=str(session.info.created)[:10],

@@ -130,12 +130,12 @@ def reset_peak_memory() -> bool:
 
 def _read_env(environment: Environment | None) -> p.EnvReading:
     if environment is None:
-        return p.EnvReading(None, None, None, None, None, note=HOST_NOTE)
+        return p.EnvReading(note=HOST_NOTE)
     return p.EnvReading(**{"note": None, **environment()})
 
 
-def _host_foreground() -> p.ForegroundState:
-    return p.ForegroundState(None, None, None, None, None, note=HOST_FOREGROUND_NOTE)
+def _host_foreground() -> p.Foreground:
+    return p.Foreground(note=HOST_FOREGROUND_NOTE)
 
 
 def _gc_count() -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..measures.metrics import MEASURED
+from ..measures.readings import EnvReading, Foreground, MemoryReading
 from ..stats import LatencySummary
 from .codec import INLINE
 from . import records as r
@@ -21,8 +22,8 @@ BEGIN, END = "<!-- schema: generated from fermbench/store/records.py -->", "<!--
 
 # In the order a reader meets them: session.json, then a record and its phases.
 TYPES: tuple[type, ...] = (r.SessionInfo, r.Harness, r.SessionDevice, r.RunnerInfo, r.Record, r.Phase,
-                           r.LatencyRepeat, r.LatencySettings, LatencySummary, r.Memory, r.Thermal,
-                           r.RuntimeUsed, r.AccuracyPhase, r.RealworldPhase, r.PhotoCounts, r.AppSizePhase)
+                           r.LatencyRepeat, r.LatencySettings, LatencySummary, r.Memory, MemoryReading, r.Thermal,
+                           EnvReading, Foreground, r.RuntimeUsed, r.AccuracyPhase, r.RealworldPhase, r.PhotoCounts, r.AppSizePhase)
 
 
 def _type_name(tp: Any) -> str:

@@ -63,9 +63,9 @@ class StoredSession:
 def load_session(session: str | Path, root: Path | None = None) -> StoredSession:
     path = resolve_session(session, root)
     raw = read_json(path / "session.json")
-    info = read_typed(SessionInfo, path / "session.json", migrate.session_v1)
+    info = read_typed(SessionInfo, path / "session.json", migrate.session)
     v1_models = migrate._dict(raw.get("models"))
-    records = [read_typed(Record, p, lambda obj: migrate.record_v1(obj, v1_models))
+    records = [read_typed(Record, p, lambda obj: migrate.record(obj, v1_models))
                for p in sorted((path / "records").glob("*/*.json"))]
     for rec in records:
         confine_to_file(rec, (info.models.get(rec.key) or {}).get("sha256"))
