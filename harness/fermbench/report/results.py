@@ -292,7 +292,8 @@ def repeat_metrics(repeats: Sequence[store.LatencyRepeat]) -> dict[str, int | fl
 def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, lat: stats.VariantLatency | None,
             photo_rows: Any, training_root: Path | None,
             fer_change: Interval | None) -> ModelResult:
-    meta = session.info.models.get(rec.key) or {}
+    meta = session.info.models.get(rec.key) or {}  # the training history's keys: report/training.py reads them
+    identity = session.info.identity(rec.key)
     curve, missing = training_for(rec.model, meta, training_root)
     training = curve.final() if curve is not None else summary_from_meta(meta)
     rw = rec.realworld if rec.realworld is not None and rec.realworld.ok else None
@@ -309,11 +310,11 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, la
         measured_by=_measured_by(rec, session.info.devices.get(rec.device)),
         status=rec.status,
         error=rec.error,
-        model_sha256=meta.get("sha256"),
-        trained=meta.get("trained"),
-        params=meta.get("params"),
-        macs=meta.get("macs"),
-        model_bytes=meta.get("bytes"),
+        model_sha256=identity.sha256,
+        trained=identity.trained,
+        params=identity.params,
+        macs=identity.macs,
+        model_bytes=identity.bytes,
         accuracy=rec.accuracy,
         realworld=rec.realworld,
         appsize=rec.appsize,

@@ -68,14 +68,14 @@ def load_session(session: str | Path, root: Path | None = None) -> StoredSession
     records = [read_typed(Record, p, lambda obj: migrate.record(obj, v1_models))
                for p in sorted((path / "records").glob("*/*.json"))]
     for rec in records:
-        confine_to_file(rec, (info.models.get(rec.key) or {}).get("sha256"))
+        confine_to_file(rec, info.identity(rec.key).sha256)
     return StoredSession(path, info, records)
 
 
-def confine_to_file(rec: Record, sha256: Any) -> None:
+def confine_to_file(rec: Record, sha256: str | None) -> None:
     """One row, one model file: phases that measured another file than the session's are left out
     and the record says so (attributed by hash, never guessed)."""
-    dropped = rec.keep_file(sha256 if isinstance(sha256, str) else None)
+    dropped = rec.keep_file(sha256)
     if dropped:
         rec.status = PHASE_FAILED
         rec.error = (f"phases {', '.join(dropped)} measured another model file than {str(sha256)[:12]}; "

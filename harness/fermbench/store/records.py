@@ -13,6 +13,7 @@ from ..measures.metrics import MEASURED
 from ..measures.readings import EnvReading, Foreground, MemoryReading
 from ..stats import LatencySummary
 from .codec import INLINE
+from .identity import ExportIdentity
 
 # 3: a repeat's memory, thermal and foreground are the runner's readings (measures/readings.py);
 # 2: records per (device, model, runtime, quant); 1 and 2 are read and migrated (store/migrate.py)
@@ -413,3 +414,7 @@ class SessionInfo:
     error: str | None = None  # why the session failed or stopped (e.g. no space left for results)
     adb_servers: list[str] = field(default_factory=list)  # HOST:PORT of every adb server it used; --resume asks them
     adb_local_server: str | None = None  # the one whose devices are keyed by bare serial (others: HOST:PORT/SERIAL)
+
+    def identity(self, key: str) -> ExportIdentity:
+        """The typed identity of a variant's exported file (all None where the session has no meta)."""
+        return ExportIdentity.from_meta(self.models.get(key), f"session.json models[{key!r}]")
