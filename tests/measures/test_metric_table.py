@@ -24,7 +24,8 @@ def test_rows_combine_repeats_as_they_say():
 
 
 def test_report_combines_measured_and_derived_rows_from_stored_repeats():
-    repeats = [LatencyRepeat(status=OK, threads=2, load_ms=float(i), metrics={"gc_count_timed": i, "native_heap_growth_timed": 100 * i},
+    repeats = [LatencyRepeat(status=OK, threads=2, load_ms=float(i),
+                             metrics={"gc_count_timed": i, "native_heap_growth_timed": 100 * i},
                              memory=Memory(counter="PSS", source="s", before_load=MemoryReading(pss_kb=1000),
                                            after_run=MemoryReading(pss_kb=1000 + 10 * i)))
                for i in (1, 2, 6)]

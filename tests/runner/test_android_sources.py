@@ -245,7 +245,8 @@ def test_java_results_decode_into_the_protocol_dataclasses(jvm_classes, files, t
     assert len(lat.samples_ns) == 3 and lat.warmup_count == 1 and lat.stop_reason == "count_and_time"
     assert lat.runtime_load_ns >= 0 and lat.load_ns >= 0 and lat.memory_after_runtime.native_heap_kb is not None
     assert lat.foreground.isolation_activity and lat.foreground.importance_name == "foreground"  # held while timed
-    assert lat.thread_priority == -8 and isinstance(lat.metrics["gc_count_timed"], int) and lat.metrics["gc_count_timed"] >= 0
+    gc_count = lat.metrics["gc_count_timed"]
+    assert lat.thread_priority == -8 and isinstance(gc_count, int) and gc_count >= 0
     assert lat.metrics["native_heap_growth_timed"] is None  # the JVM's fake platform cannot count it: null, not 0
     assert lat.output_numel == 7 and lat.input_shape == [1, 1, 48, 48] and lat.threads == 1
     assert lat.model_sha256 == sha256_file(files["model"]) and lat.settings == cases["latency"]

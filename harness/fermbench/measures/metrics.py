@@ -88,6 +88,10 @@ def _memory(read: Callable[[Any], Number | None]) -> Callable[[Any], Number | No
     return lambda repeat: read(repeat.memory) if repeat.memory is not None else None
 
 
+def _first(*values: Number | None) -> Number | None:
+    return next((v for v in values if v is not None), None)
+
+
 def _delta(after: Number | None, before: Number | None) -> float | None:
     return None if after is None or before is None else float(after - before)
 
@@ -103,9 +107,9 @@ METRICS: tuple[Metric, ...] = (
            derive=lambda r: r.first_inference_ms),
     Metric("mem_runtime_kb", float, "KiB", "median", fmt_mib_from_kb, "memory the runtime library added",
            header="Mem runtime MiB", derive=_memory(lambda m: _delta(m.kb("after_runtime"), m.kb("before_load")))),
-    Metric("mem_load_kb", float, "KiB", "median", fmt_mib_from_kb, "memory the model added (schema 1: with the runtime)",
-           header="Mem load MiB", derive=_memory(lambda m: _delta(
-               m.kb("after_load"), m.kb("after_runtime") if m.kb("after_runtime") is not None else m.kb("before_load")))),
+    Metric("mem_load_kb", float, "KiB", "median", fmt_mib_from_kb,
+           "memory the model added (schema 1: with the runtime)", header="Mem load MiB",
+           derive=_memory(lambda m: _delta(m.kb("after_load"), _first(m.kb("after_runtime"), m.kb("before_load"))))),
     Metric("mem_run_kb", float, "KiB", "median", fmt_mib_from_kb, "memory after the timed loop minus before load",
            header="Mem run MiB", derive=_memory(lambda m: _delta(m.kb("after_run"), m.kb("before_load")))),
     Metric("peak_rss_kb", float, "KiB", "median", fmt_mib_from_kb, "the runner process's largest RSS (VmHWM)",

@@ -22,8 +22,9 @@ BEGIN, END = "<!-- schema: generated from fermbench/store/records.py -->", "<!--
 
 # In the order a reader meets them: session.json, then a record and its phases.
 TYPES: tuple[type, ...] = (r.SessionInfo, r.Harness, r.SessionDevice, r.RunnerInfo, r.Record, r.Phase,
-                           r.LatencyRepeat, r.LatencySettings, LatencySummary, r.Memory, MemoryReading, r.Thermal,
-                           EnvReading, Foreground, r.RuntimeUsed, r.AccuracyPhase, r.RealworldPhase, r.PhotoCounts, r.AppSizePhase)
+                           r.LatencyRepeat, r.LatencySettings, LatencySummary, r.Memory, MemoryReading,
+                           r.Thermal, EnvReading, Foreground, r.RuntimeUsed, r.AccuracyPhase, r.RealworldPhase,
+                           r.PhotoCounts, r.AppSizePhase)
 
 
 def _type_name(tp: Any) -> str:

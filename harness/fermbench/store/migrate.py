@@ -68,7 +68,8 @@ def _v2_memory(memory: Any) -> Any:
         return memory  # null, or corrupt: the codec says which
     old = dict(memory)
     key = f"{str(old.get('counter', '')).lower()}_kb"
-    points = {point: {key: old.pop(f"{point}_kb", None)} for point in ("before_load", "after_runtime", "after_load", "after_run")}
+    points = {point: {key: old.pop(f"{point}_kb", None)}
+              for point in ("before_load", "after_runtime", "after_load", "after_run")}
     points["before_load"]["native_heap_kb"] = old.pop("native_heap_before_load_kb", None)
     points["after_run"]["native_heap_kb"] = old.pop("native_heap_after_run_kb", None)
     points["after_run"]["peak_rss_kb"] = old.pop("peak_rss_kb", None)

@@ -131,7 +131,8 @@ class LatencyRepeat(Phase):
     cooldown_seconds: float | None = None  # the wait before this repeat (thermal status, battery)
     # The metric table's measured rows (measures/metrics.py), stored as top-level keys of the repeat
     # under their own names (gc_count_timed, ...); a missing one was not measured by that fermbench.
-    metrics: dict[str, int | float | None] = field(default_factory=dict, metadata={INLINE: tuple(m.name for m in MEASURED)})
+    metrics: dict[str, int | float | None] = field(default_factory=dict,
+                                                   metadata={INLINE: tuple(m.name for m in MEASURED)})
 
 
 @dataclass

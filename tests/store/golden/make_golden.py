@@ -29,7 +29,8 @@ def photos(root: Path) -> Path:
     (root / "sad").mkdir()
     gray = cv2.imread(str(FER / "test/happy/PublicTest_10130075.jpg"), cv2.IMREAD_GRAYSCALE)
     big = cv2.resize(gray, (192, 192), interpolation=cv2.INTER_CUBIC)
-    cv2.imwrite(str(root / "happy" / "face.png"), cv2.copyMakeBorder(big, 64, 64, 64, 64, cv2.BORDER_CONSTANT, value=128))
+    framed = cv2.copyMakeBorder(big, 64, 64, 64, 64, cv2.BORDER_CONSTANT, value=128)
+    cv2.imwrite(str(root / "happy" / "face.png"), framed)
     cv2.imwrite(str(root / "sad" / "blank.png"), np.full((240, 240), 200, np.uint8))
     (root / "sad" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     return root
