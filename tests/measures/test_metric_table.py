@@ -94,3 +94,17 @@ def test_an_unclean_timed_loop_is_said_with_its_value_and_a_clean_one_is_not():
     said = codes(_result(gc_count_timed=3, native_heap_growth_timed=3 << 20))
     assert said == {"gc_count_timed": "timed loop collected garbage 3 time(s) in a repeat",
                     "native_heap_growth_timed": "timed loop grew the native heap by 3,072.0 KiB in a repeat"}
+
+
+def test_the_table_is_consistent_and_its_measured_rows_are_in_the_protocol_document():
+    from pathlib import Path
+
+    from fermbench.measures.metrics import AGGREGATES, METRICS
+
+    names = [m.name for m in METRICS]
+    headers = [m.header for m in METRICS if m.header]
+    assert len(set(names)) == len(names) and len(set(headers)) == len(headers)
+    assert all(m.aggregate in AGGREGATES and m.kind in (int, float) and m.doc for m in METRICS)
+    assert all(m.warning and m.advice for m in METRICS if m.warn_above is not None)
+    protocol = (Path(__file__).resolve().parents[2] / "android-runner" / "PROTOCOL.md").read_text()
+    assert [m.name for m in MEASURED if f"`{m.name}`" not in protocol] == []

@@ -13,11 +13,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 MISSING = "–"  # an en dash: no value (phase skipped, failed, or not measured)
 
 Number = int | float
+Aggregate = Literal["median", "max", "sum", "first"]
 
 
 def _median(values: Sequence[Number]) -> float:
@@ -26,7 +27,7 @@ def _median(values: Sequence[Number]) -> float:
     return float(ordered[mid]) if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-AGGREGATES: dict[str, Callable[[Sequence[Number]], Number]] = {
+AGGREGATES: dict[Aggregate, Callable[[Sequence[Number]], Number]] = {
     "median": _median,  # the typical repeat
     "max": max,  # the worst repeat (a count of bad events)
     "sum": sum,
@@ -58,7 +59,7 @@ class Metric:
     name: str  # the runner's key, the record's key, the report's column: one name everywhere
     kind: type  # int or float: what the runner must send (None where it cannot measure it)
     unit: str  # ms, KiB, bytes, count, threads
-    aggregate: str  # how the repeats of one model combine: a key of AGGREGATES
+    aggregate: Aggregate  # how the repeats of one model combine: median, max (the worst repeat), sum, first
     fmt: Callable[[Number | None], str]  # how a value prints in the report's tables and warnings
     doc: str  # one line: what it is
     header: str | None = None  # the latency table's column header; None: CSV/JSON (and warnings) only
