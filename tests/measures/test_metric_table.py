@@ -60,8 +60,8 @@ def _latency_json() -> dict:
             "model_bytes": 1, "model_sha256": "0" * 64, "threads": 1, "input_shape": [1], "output_numel": 7,
             "runtime_load_ns": 1, "runtime_preloaded": True, "load_ns": 1, "first_inference_ns": 1,
             "warmup_count": 1, "warmup_ns": 1, "samples_ns": [1], "timed_ns": 1, "stop_reason": "count_and_time",
-            "memory_counter": "pss", "memory_source": "x", **{f"memory_{k}": reading for k in
-                                                             ("before_load", "after_runtime", "after_load", "after_run")},
+            "memory_counter": "pss", "memory_source": "x",
+            **{f"memory_{k}": reading for k in ("before_load", "after_runtime", "after_load", "after_run")},
             "env_before": env, "env_after": env, "foreground": fg, "thread_priority": None,
             "gc_count_timed": 0, "native_heap_growth_timed": 512}
 
