@@ -12,11 +12,18 @@ from click.testing import CliRunner
 from fermbench.bench.verify import check_apk, check_session
 from fermbench.sim.standin import elf_library, write_standin_apks
 from fermbench.store.reader import load_session
+from fermbench.measures.readings import MemoryReading
 from fermbench.store.records import (OK, AccuracyPhase, Foreground, Memory, RuntimeUsed, PHASE_FAILED)
 
 from report.synthetic_sessions import RUNTIME, write_session
 
 MODELS = ("shallow_cnn", "deep_cnn")
+
+
+def memory(source: str, before: int, runtime: int, load: int | None, run: int, peak: int | None) -> Memory:
+    """PSS readings (KiB) at the four points of a run, the peak RSS after it."""
+    return Memory("PSS", source, MemoryReading(pss_kb=before), MemoryReading(pss_kb=runtime),
+                  MemoryReading(pss_kb=load), MemoryReading(pss_kb=run, peak_rss_kb=peak))
 
 
 @pytest.fixture
@@ -26,7 +33,7 @@ def session(tmp_path):
     stored = load_session(sid, tmp_path)
     for rec in stored.records:
         for rep in rec.latency:
-            rep.memory = Memory("PSS", "Debug.MemoryInfo", 1000, 2000, 3000, 3100, 5000)
+            rep.memory = memory("Debug.MemoryInfo", 1000, 2000, 3000, 3100, 5000)
             rep.runtime = RuntimeUsed("pytorch_lite", "2.1.0", "android", "0.1.0")
             rep.foreground = Foreground(True, 100, "foreground", True, True)
         rec.accuracy = AccuracyPhase(status=OK, n=100, agreement=0.99)
@@ -49,7 +56,7 @@ def test_a_good_phone_session_passes(session):
 def test_each_fault_is_named(session):
     by_model = {r.model: r for r in session.records}
     first, second = by_model["shallow_cnn"], by_model["deep_cnn"]
-    first.latency[0].memory = Memory("PSS", "x", 1000, 2000, None, 3100, None)  # no reading after load
+    first.latency[0].memory = memory("x", 1000, 2000, None, 3100, None)  # no reading after load
     second.latency[0].foreground = Foreground(False, 200, "visible")  # the isolation activity was not on top
     second.accuracy = AccuracyPhase(status=OK, n=100, agreement=0.90)
     problems = failed(verify(session))

@@ -22,7 +22,8 @@ DEVICE = DeviceInfo(serial="sim-1", kind="sim", name="sim-1", abi=None, runtime=
 
 def result(model: str, correct: np.ndarray, *, curve: TrainingRun | None = None) -> ModelResult:
     """A trained model's result whose FER-2013 accuracy is that of `correct` (its Wilson interval)."""
-    blank = {f.name: None for f in dataclasses.fields(ModelResult) if f.default is dataclasses.MISSING}
+    blank = {f.name: None for f in dataclasses.fields(ModelResult)
+             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     blank.update(session="s1", date="2026-12-07", device=DEVICE, model=model, runtime="pytorch_android_lite-2.1.0",
                  quant="fp32", status="ok", trained=True, repeats=1, rw_per_class=(), warnings=(), curve=curve,
                  fer_interval=wilson(int(correct.sum()), correct.size))

@@ -36,6 +36,7 @@ CSV_COLUMNS = [
     "export_runtime", "quant", "trimmed_mean_ms", "runtime_load_ms", "mem_runtime_kb", "peak_rss_kb", "foreground",
     "fer_change_vs_lite_fp32", "fer_change_ci_low", "fer_change_ci_high", "same_model_devices", "device_spread",
     "median_ci_low_ms", "median_ci_high_ms", "timed_stop",
+    "gc_count_timed", "native_heap_growth_timed",  # appended from the metric table (measures/metrics.py)
 ]
 SECTION_HEADERS = {
     "Size": ["Model", "Status", "Params", "Model MB", "APK+model MB", "Model share %", "Installed MB"],
@@ -227,6 +228,10 @@ def test_csv_columns_are_stable_and_values_from_store(bench_sessions):
     assert int(by_model["shallow_cnn"]["n"]) == timed.size
     assert by_model["shallow_cnn"]["train_run"] == bench.train_run
     assert by_model["resnet9"]["status"] == "failed" and by_model["resnet9"]["error"]
+    # the metric table's measured rows: the worst repeat's value, as stored by the runner
+    stored = truth["shallow_cnn"][0].latency
+    for name in ("gc_count_timed", "native_heap_growth_timed"):
+        assert by_model["shallow_cnn"][name] == str(max(lat.metrics[name] for lat in stored))
 
 
 def test_json_has_columns_results_and_warning_objects(bench_sessions):

@@ -252,7 +252,9 @@ def test_java_results_decode_into_the_protocol_dataclasses(jvm_classes, files, t
     assert len(lat.samples_ns) == 3 and lat.warmup_count == 1 and lat.stop_reason == "count_and_time"
     assert lat.runtime_load_ns >= 0 and lat.load_ns >= 0 and lat.memory_after_runtime.native_heap_kb is not None
     assert lat.foreground.isolation_activity and lat.foreground.importance_name == "foreground"  # held while timed
-    assert lat.thread_priority == -8 and isinstance(lat.gc_count_timed, int) and lat.gc_count_timed >= 0
+    gc_count = lat.metrics["gc_count_timed"]
+    assert lat.thread_priority == -8 and isinstance(gc_count, int) and gc_count >= 0
+    assert lat.metrics["native_heap_growth_timed"] is None  # the JVM's fake platform cannot count it: null, not 0
     assert lat.output_numel == 7 and lat.input_shape == [1, 1, 48, 48] and lat.threads == 1
     assert lat.model_sha256 == sha256_file(files["model"]) and lat.settings == cases["latency"]
     statuses = parse_instrument_output(texts["latency"]).statuses
@@ -324,6 +326,18 @@ def test_the_apk_reads_the_programs_the_pinned_python_executorch_writes():
     assert f"`org.pytorch:executorch-android:{aar}`" in evidence and f"executorch=={python}" in evidence
     identifiers = re.search(r"PTE_IDENTIFIERS = Collections.singletonList\(\"(\w{4})\"\)", source.read_text()).group(1)
     assert [identifiers] == ExecutorchEngine().pte_identifiers()
+
+
+def test_every_measured_metric_has_a_loop_counter_on_android_and_the_host():
+    """A measured row of the metric table is read around the timed loop by both runners (the JVM
+    run above decodes the Java result, so a missing key in the fake platform fails there)."""
+    from fermbench.measures.metrics import MEASURED
+    from fermbench.runner.host import LOOP_COUNTERS
+
+    source = (APP / "main/java/org/fermbench/runner/AndroidPlatform.java").read_text()
+    body = source.split("public Map<String, Long> loopCounters()", 1)[1].split("\n    }\n", 1)[0]
+    assert sorted(LOOP_COUNTERS) == sorted(m.name for m in MEASURED)
+    assert [m.name for m in MEASURED if f'counters.put("{m.name}", ' not in body] == []
 
 
 def test_results_go_to_the_folder_the_host_and_the_simulated_phone_expect():

@@ -83,7 +83,8 @@ def test_latency_counts_first_inference_warmup_and_every_sample(tiny_ptl):
     assert res.peak_rss_kb() == res.memory_after_run.peak_rss_kb
     assert res.env_before.thermal_status is None and res.env_before.note == host.HOST_NOTE
     assert res.foreground.importance is None and res.foreground.note == host.HOST_FOREGROUND_NOTE
-    assert res.gc_count_timed == 0 and res.thread_priority is None  # collector paused; priority not raised
+    assert res.metrics["gc_count_timed"] == 0 and res.thread_priority is None  # collector paused; priority not raised
+    assert isinstance(res.metrics["native_heap_growth_timed"], int)  # glibc mallinfo2 after minus before the loop
     assert res.settings["iterations"] == "7"
 
 

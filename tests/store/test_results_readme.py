@@ -12,5 +12,5 @@ README = Path(__file__).resolve().parents[2] / "results" / "README.md"
 def test_results_readme_schema_is_generated_from_the_dataclasses():
     text = README.read_text(encoding="utf-8")
     assert replace_block(text) == text, "run `python -m fermbench.store.docs results/README.md`"
-    for name in ("device_accuracy", "apk_with_model_bytes", "before_load_kb", "stop_reason", "counts"):
+    for name in ("device_accuracy", "apk_with_model_bytes", "before_load", "stop_reason", "counts"):
         assert f"`{name}`" in text

@@ -15,6 +15,8 @@ from click.testing import CliRunner
 
 from fermbench.report.commands import report_cmd
 
+from golden_report import assert_same_report  # tests/ is on pytest's pythonpath
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "v1-session"
 
 
@@ -23,8 +25,7 @@ def test_v1_session_reports_as_it_did(fmt):
     env = {"COLUMNS": "200"} if fmt == "table" else {}
     result = CliRunner().invoke(report_cmd, ["--results", str(FIXTURE), "session", "--format", fmt], env=env)
     assert result.exit_code == 0, result.output
-    expected = (FIXTURE / f"report.{fmt}").read_text(encoding="utf-8")
-    assert result.stdout == expected
+    assert_same_report(fmt, result.stdout, (FIXTURE / f"report.{fmt}").read_text(encoding="utf-8"))
 
 
 def test_v1_session_draws_the_same_charts(tmp_path):

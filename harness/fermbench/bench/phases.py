@@ -18,7 +18,7 @@ from ..export.runtimes import get_runtime
 from ..labels import NORM_MEAN, NORM_STD
 from ..runner import protocol as p
 from ..stats import summarize_ns
-from ..store import (OK, AccuracyPhase, AppSizePhase, Foreground, LatencyRepeat, LatencySettings, Memory, PhotoCounts,
+from ..store import (OK, AccuracyPhase, AppSizePhase, LatencyRepeat, LatencySettings, Memory, PhotoCounts,
                      RealworldPhase, RuntimeUsed, SessionStore, Thermal)
 from ..targets import Target
 from .appsize import measure_app_size
@@ -46,34 +46,9 @@ def _ms(ns: int | None) -> float | None:
     return None if ns is None else ns / 1e6
 
 
-def _memory(result: p.LatencyResult) -> Memory:
-    counter = result.memory_counter
-
-    def pick(reading: p.MemoryReading) -> int | None:
-        value: int | None = getattr(reading, f"{counter}_kb", None)
-        return value
-
-    return Memory(counter=counter.upper(), source=result.memory_source,
-                  before_load_kb=pick(result.memory_before_load),
-                  after_runtime_kb=pick(result.memory_after_runtime), after_load_kb=pick(result.memory_after_load),
-                  after_run_kb=pick(result.memory_after_run), peak_rss_kb=result.memory_after_run.peak_rss_kb,
-                  native_heap_before_load_kb=result.memory_before_load.native_heap_kb,
-                  native_heap_after_run_kb=result.memory_after_run.native_heap_kb)
-
-
-def _thermal(result: p.LatencyResult) -> Thermal:
-    b, a = result.env_before, result.env_after
-    return Thermal(status_before=b.thermal_status, status_after=a.thermal_status,
-                   battery_temp_before_c=b.battery_temp_c, battery_temp_after_c=a.battery_temp_c,
-                   battery_level_before_pct=b.battery_level_pct, battery_level_after_pct=a.battery_level_pct,
-                   note=b.note)
-
-
-def _foreground(state: p.ForegroundState) -> Foreground:
-    return Foreground(isolation_activity=state.isolation_activity, importance=state.importance,
-                      importance_name=state.importance_name,
-                      sustained_performance_supported=state.sustained_performance_supported,
-                      sustained_performance_enabled=state.sustained_performance_enabled, note=state.note)
+def _memory(r: p.LatencyResult) -> Memory:
+    return Memory(counter=r.memory_counter.upper(), source=r.memory_source, before_load=r.memory_before_load,
+                  after_runtime=r.memory_after_runtime, after_load=r.memory_after_load, after_run=r.memory_after_run)
 
 
 def push_model(target: Target, model: ModelFile, timing: Timing) -> str:
@@ -111,11 +86,11 @@ def latency_phase(store: SessionStore, target: Target, model: ModelFile, repeat:
         load_ms=_ms(r.load_ns), first_inference_ms=_ms(r.first_inference_ns),
         warmup_count=r.warmup_count, warmup_ms=_ms(r.warmup_ns), timed_ms=_ms(r.timed_ns),
         stop_reason=r.stop_reason,
-        memory=_memory(r), thermal=_thermal(r),
+        memory=_memory(r), thermal=Thermal(before=r.env_before, after=r.env_after),
         runtime=RuntimeUsed(name=r.runtime_name, version=r.runtime_version, runner=r.runner_kind,
                             runner_version=r.runner_version),
-        foreground=_foreground(r.foreground),
-        gc_count_timed=r.gc_count_timed, thread_priority=r.thread_priority,
+        foreground=r.foreground,
+        thread_priority=r.thread_priority, metrics=dict(r.metrics),
         runner_seconds=round(call.seconds, 4),
     )
 

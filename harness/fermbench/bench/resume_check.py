@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..store import Record, SessionStore, Variant
+from ..store.identity import ExportIdentity
 from .exports import ModelFile
 
 
@@ -18,7 +19,7 @@ def measured_before(store: SessionStore, variant: Variant) -> tuple[set[str], li
     """The files the session's stored phases of `variant` measured, and the records holding phases."""
     shas: set[str] = set()
     held: list[Record] = []
-    old = (store.info.models.get(variant.key) or {}).get("sha256")
+    old = store.info.identity(variant.key).sha256
     for serial in store.info.devices:
         rec = store.record(serial, variant)
         if not rec.phases():
@@ -26,7 +27,7 @@ def measured_before(store: SessionStore, variant: Variant) -> tuple[set[str], li
         held.append(rec)
         found = rec.measured_files()
         # phases written before they named their file measured the file session.json names
-        shas |= found or ({old} if isinstance(old, str) and old else set())
+        shas |= found or ({old} if old else set())
     return shas, held
 
 
@@ -39,11 +40,12 @@ def check_unchanged(store: SessionStore, files: dict[Variant, ModelFile], remeas
         changed = sorted(before - {now.sha256})
         if not changed:
             continue
-        old_meta = store.info.models.get(variant.key) or {}
+        old_ckpt = store.info.identity(variant.key).checkpoint_sha256
         if not remeasure:
             raise ConfigError(
                 f"--resume: {variant.label}'s model file changed since the session measured it (sha256 "
-                f"{changed[0]} then, {now.sha256} now; checkpoint {_ckpt(old_meta)} then, {_ckpt(now.meta)} now); "
+                f"{changed[0]} then, {now.sha256} now; checkpoint {_ckpt(old_ckpt)} then, "
+                f"{_ckpt(ExportIdentity.from_meta(now.meta).checkpoint_sha256)} now); "
                 "restore the old checkpoint, or pass --remeasure-changed to measure that model again from scratch")
         for rec in held:
             store.save_record(Record(rec.device, rec.model, rec.runtime, rec.quant))
@@ -52,6 +54,5 @@ def check_unchanged(store: SessionStore, files: dict[Variant, ModelFile], remeas
     return cleared
 
 
-def _ckpt(meta: dict[str, object]) -> str:
-    sha = meta.get("checkpoint_sha256")
-    return sha if isinstance(sha, str) and sha else "none (untrained)"
+def _ckpt(sha: str | None) -> str:
+    return sha or "none (untrained)"

@@ -60,10 +60,11 @@ def check_record(session: StoredSession, rec: Record, min_agreement: float,
         if not rep.ok or rep.summary is None:
             found.append(Finding(False, f"{where}: {rep.status} {rep.error or 'no summary'}"))
             continue
-        memory_ok = m is not None and None not in (m.after_load_kb, m.after_run_kb, m.peak_rss_kb)
+        after_load, after_run = (m.kb("after_load"), m.kb("after_run")) if m else (None, None)
+        memory_ok = m is not None and None not in (after_load, after_run, m.peak_rss_kb)
         found.append(Finding(memory_ok, f"{where}: memory ({m.counter if m else 'none'}) after load "
-                                        f"{m.after_load_kb if m else None} KiB, after run "
-                                        f"{m.after_run_kb if m else None} KiB, peak RSS "
+                                        f"{after_load} KiB, after run "
+                                        f"{after_run} KiB, peak RSS "
                                         f"{m.peak_rss_kb if m else None} KiB"))
         on_phone = rep.runtime is not None and rep.runtime.runner == "android"
         if fg is None:

@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..display import markup_safe, plain
+# The metric table's formatters are the report's: one definition of how a millisecond prints.
+from ..measures.metrics import MISSING as MISSING
+from ..measures.metrics import fmt_int as fmt_int
+from ..measures.metrics import fmt_mib_from_kb as fmt_mib_from_kb
+from ..measures.metrics import fmt_ms as fmt_ms
 
 FORMATS = ("table", "markdown", "csv", "json")
-MISSING = "–"  # an en dash: no value (phase skipped, failed, or not measured)
 MARK = "⚠"  # beside a number that has a warning listed under its table
 
 
@@ -28,10 +32,6 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def fmt_ms(v: float | None) -> str:
-    return MISSING if v is None or _missing(v) else f"{v:.3f}"
-
-
 def fmt_pct(v: float | None) -> str:
     """A fraction 0..1 as a percentage with one decimal (0.6123 -> 61.2)."""
     return MISSING if v is None or _missing(v) else f"{100 * v:.1f}"
@@ -40,15 +40,6 @@ def fmt_pct(v: float | None) -> str:
 def fmt_mb(v: int | float | None) -> str:
     """Bytes in MB (10^6 bytes), three decimals."""
     return MISSING if v is None or _missing(v) else f"{v / 1e6:.3f}"
-
-
-def fmt_mib_from_kb(v: float | None) -> str:
-    """Memory counters are in KiB (Android's PSS/RSS); shown in MiB, one decimal."""
-    return MISSING if v is None or _missing(v) else f"{v / 1024:.1f}"
-
-
-def fmt_int(v: int | float | None) -> str:
-    return MISSING if v is None or _missing(v) else f"{int(v):,}"
 
 
 def fmt_loss(v: float | None) -> str:

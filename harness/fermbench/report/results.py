@@ -21,6 +21,7 @@ from ..stats import LatencySummary, StatWarning
 from ..intervals import Interval, paired_difference, wilson
 from ..store.records import LITE_FP32
 from ..labels import CLASS_NAMES
+from ..measures.metrics import BY_NAME, METRICS, Metric
 from .training import TrainingRun, TrainingSummary, summary_from_meta, training_for
 
 THERMAL_NAMES = ("none", "light", "moderate", "severe", "critical", "emergency", "shutdown")
@@ -65,18 +66,10 @@ class ModelResult:
     accuracy: AccuracyPhase | None
     realworld: RealworldPhase | None
     appsize: AppSizePhase | None
-    threads: int | None
     latency: LatencySummary | None
     repeats: int
     repeat_spread: float | None  # (max - min) / median of the repeats' medians
-    runtime_load_ms: float | None  # the runtime's native library
-    load_ms: float | None  # the model file
-    first_inference_ms: float | None
     mem_counter: str | None
-    mem_runtime_kb: float | None  # after the runtime library loaded - before it
-    mem_load_kb: float | None  # after the model loaded - before it (schema 1: before the runtime too)
-    mem_run_kb: float | None  # after the timed loop - before anything was loaded
-    peak_rss_kb: float | None  # the runner process's largest RSS (VmHWM)
     foreground: str | None  # was the runner the top app: "top app", "not top (cached)", or why unknown
     thermal_max: int | None
     training: TrainingSummary | None  # final epoch: of the curve, else as the checkpoint recorded it
@@ -90,6 +83,20 @@ class ModelResult:
     device_spread: DeviceSpread | None = None  # the variant on every device of this model in the session (2+)
     stop_reasons: tuple[str, ...] = ()  # what ended each successful repeat's timed phase
     target_precision: float | None = None  # the session's --target-precision, when one was asked
+    # Every row of the metric table (measures/metrics.py), its successful repeats combined as the
+    # row says (threads, load_ms, mem_run_kb, gc_count_timed, ...); None where none measured it.
+    metrics: dict[str, int | float | None] = field(default_factory=dict, compare=False)
+
+    def metric(self, name: str) -> int | float | None:
+        """A row's combined value (KeyError for a name the table lacks: a typo, not a missing value)."""
+        if name not in BY_NAME:
+            raise KeyError(f"no metric {name!r} in measures/metrics.py")
+        return self.metrics.get(name)
+
+    @property
+    def threads(self) -> int | None:
+        value = self.metric("threads")
+        return None if value is None else int(value)
 
     @property
     def variant(self) -> store.Variant:
@@ -158,11 +165,6 @@ class ReportData:
 # ---------------------------------------------------------------------------------------------
 
 
-def _median(values: Sequence[float | int | None]) -> float | None:
-    clean = [float(v) for v in values if v is not None]
-    return float(np.median(clean)) if clean else None
-
-
 def device_info(serial: str, entry: store.SessionDevice | None) -> DeviceInfo:
     if entry is None:
         return DeviceInfo(serial=serial, kind=None, name=serial, abi=None, runtime=None, tags=())
@@ -212,6 +214,10 @@ def _result_warnings(r: ModelResult) -> list[StatWarning]:
     if r.target_precision and "max_s" in r.stop_reasons:
         out.append(StatWarning("imprecise", f"--target-precision {r.target_precision:g} not reached: the timed phase "
                                             f"stopped at --max-seconds", "raise --max-seconds, or quiet the device"))
+    for m in METRICS:  # the table's rows that say when a value is worth a warning
+        value = r.metrics.get(m.name)
+        if m.warns(value):
+            out.append(StatWarning(m.name, m.warning.format(value=m.fmt(value)), m.advice))
     if r.trained is False:
         out.append(StatWarning("untrained", "untrained weights: accuracy is chance",
                                "train it (`fermbench train`) and export the checkpoint"))
@@ -274,22 +280,26 @@ def _measured_by(rec: store.Record, dev: store.SessionDevice | None) -> str | No
     return None
 
 
+def repeat_metrics(repeats: Sequence[store.LatencyRepeat]) -> dict[str, int | float | None]:
+    """Each row of the metric table over the repeats: measured rows read from the repeat's stored
+    metrics, derived ones computed from its fields, then combined as the row says."""
+    def value(m: Metric, lat: store.LatencyRepeat) -> int | float | None:
+        return m.derive(lat) if m.derive is not None else lat.metrics.get(m.name)
+
+    return {m.name: m.combine([value(m, lat) for lat in repeats]) for m in METRICS}
+
+
 def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, lat: stats.VariantLatency | None,
             photo_rows: Any, training_root: Path | None,
             fer_change: Interval | None) -> ModelResult:
-    meta = session.info.models.get(rec.key) or {}
+    meta = session.info.models.get(rec.key) or {}  # the training history's keys: report/training.py reads them
+    identity = session.info.identity(rec.key)
     curve, missing = training_for(rec.model, meta, training_root)
     training = curve.final() if curve is not None else summary_from_meta(meta)
     rw = rec.realworld if rec.realworld is not None and rec.realworld.ok else None
     ok = [lat for lat in rec.latency if lat.ok]
     mems = [lat.memory for lat in ok if lat.memory is not None]
-
-    def delta(after: int | None, before: int | None) -> float | None:
-        return None if after is None or before is None else float(after - before)
-
-    thermal = [v for lat in ok if lat.thermal is not None
-               for v in (lat.thermal.status_before, lat.thermal.status_after) if v is not None]
-    threads = _median([lat.threads for lat in ok])
+    thermal = [v for lat in ok if lat.thermal is not None for v in lat.thermal.statuses()]
     result = ModelResult(
         session=session.id,
         date=str(session.info.created)[:10],
@@ -300,27 +310,18 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, la
         measured_by=_measured_by(rec, session.info.devices.get(rec.device)),
         status=rec.status,
         error=rec.error,
-        model_sha256=meta.get("sha256"),
-        trained=meta.get("trained"),
-        params=meta.get("params"),
-        macs=meta.get("macs"),
-        model_bytes=meta.get("bytes"),
+        model_sha256=identity.sha256,
+        trained=identity.trained,
+        params=identity.params,
+        macs=identity.macs,
+        model_bytes=identity.bytes,
         accuracy=rec.accuracy,
         realworld=rec.realworld,
         appsize=rec.appsize,
-        threads=int(threads) if threads is not None else None,
         latency=lat.summary if lat else None,
         repeats=len(lat.repeat_medians) if lat else 0,
         repeat_spread=lat.repeat_spread if lat else None,
-        runtime_load_ms=_median([lat.runtime_load_ms for lat in ok]),
-        load_ms=_median([lat.load_ms for lat in ok]),
-        first_inference_ms=_median([lat.first_inference_ms for lat in ok]),
         mem_counter=mems[0].counter if mems else None,
-        mem_runtime_kb=_median([delta(m.after_runtime_kb, m.before_load_kb) for m in mems]),
-        mem_load_kb=_median([delta(m.after_load_kb, m.after_runtime_kb if m.after_runtime_kb is not None
-                                   else m.before_load_kb) for m in mems]),
-        mem_run_kb=_median([delta(m.after_run_kb, m.before_load_kb) for m in mems]),
-        peak_rss_kb=_median([m.peak_rss_kb for m in mems]),
         foreground=_foreground(ok),
         thermal_max=max(thermal) if thermal else None,
         training=training,
@@ -334,6 +335,7 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, la
         stop_reasons=tuple(lat.stop_reason for lat in ok if lat.stop_reason),
         target_precision=next((lat.settings.target_precision for lat in ok
                                if lat.settings is not None and lat.settings.target_precision), None),
+        metrics=repeat_metrics(ok),
     )
     return dataclasses.replace(result, warnings=tuple(_device_warnings(dev) + _result_warnings(result)))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..measures.metrics import BY_NAME, METRICS
 from .formats import (MARK, MISSING, Block, Section, fmt_int, fmt_loss, fmt_mb, fmt_mib_from_kb, fmt_ms,
                       fmt_pct, fmt_text, render_csv, render_json, render_markdown, render_rich)
 from ..intervals import Interval
@@ -25,6 +26,19 @@ def _lat(attr: str, scale: float = 1e6) -> Callable[[ModelResult], Any]:
         return value / scale if scale != 1 else value
 
     return get
+
+
+def _metric(name: str) -> Callable[[ModelResult], Any]:
+    """A row of the metric table (measures/metrics.py), its repeats combined."""
+    BY_NAME[name]  # a name the table lacks fails at import, not in a report
+    return lambda r: r.metric(name)
+
+
+def _shown(name: str) -> tuple[str, str, Callable[[Any], str]]:
+    """A metric's latency-table column: its header and formatter, as the table defines them."""
+    m = BY_NAME[name]
+    assert m.header is not None, f"metric {name} has no header"
+    return (m.header, m.name, m.fmt)
 
 
 def _train(attr: str) -> Callable[[ModelResult], Any]:
@@ -68,9 +82,9 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "apk_with_model_bytes": _phase("appsize", "apk_with_model_bytes"),
     "model_share": _phase("appsize", "model_share"),
     "installed_bytes": _phase("appsize", "installed_bytes"),
-    "threads": lambda r: r.threads,
-    "load_ms": lambda r: r.load_ms,
-    "first_inference_ms": lambda r: r.first_inference_ms,
+    "threads": _metric("threads"),
+    "load_ms": _metric("load_ms"),
+    "first_inference_ms": _metric("first_inference_ms"),
     "n": _lat("n", 1),
     "median_ms": _lat("median"),
     "p90_ms": _lat("p90"),
@@ -84,8 +98,8 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "repeats": lambda r: r.repeats,
     "repeat_spread": lambda r: r.repeat_spread,
     "mem_counter": lambda r: r.mem_counter,
-    "mem_load_kb": lambda r: r.mem_load_kb,
-    "mem_run_kb": lambda r: r.mem_run_kb,
+    "mem_load_kb": _metric("mem_load_kb"),
+    "mem_run_kb": _metric("mem_run_kb"),
     "thermal_max": lambda r: r.thermal_max,
     "fer_split": _phase("accuracy", "split"),
     "fer_n": _phase("accuracy", "n"),
@@ -117,9 +131,9 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "export_runtime": lambda r: r.runtime,
     "quant": lambda r: r.quant,
     "trimmed_mean_ms": lambda r: r.latency.trimmed_mean_ms if r.latency else None,
-    "runtime_load_ms": lambda r: r.runtime_load_ms,
-    "mem_runtime_kb": lambda r: r.mem_runtime_kb,
-    "peak_rss_kb": lambda r: r.peak_rss_kb,
+    "runtime_load_ms": _metric("runtime_load_ms"),
+    "mem_runtime_kb": _metric("mem_runtime_kb"),
+    "peak_rss_kb": _metric("peak_rss_kb"),
     "foreground": lambda r: r.foreground,
     "fer_change_vs_lite_fp32": lambda r: r.fer_change.value if r.fer_change else None,
     "fer_change_ci_low": lambda r: r.fer_change.low if r.fer_change else None,
@@ -133,6 +147,8 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     # what ended each repeat's timed phase: count_and_time, precision (--target-precision met), max_runs, max_s
     "timed_stop": lambda r: list(r.stop_reasons) or None,
 }
+# Appended from the metric table: each row not placed above gets its column, under its own name.
+COLUMNS.update({m.name: _metric(m.name) for m in METRICS if m.name not in COLUMNS})
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
 
 def _class_cell(index: int) -> Callable[[ModelResult], ClassAccuracy | None]:
@@ -194,10 +210,10 @@ SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
         ("Installed MB", "installed_bytes", fmt_mb),
     ]),
     ("Latency (ms)", [
-        ("Threads", "threads", fmt_int),
-        ("Runtime load", "runtime_load_ms", fmt_ms),
-        ("Load", "load_ms", fmt_ms),
-        ("First", "first_inference_ms", fmt_ms),
+        _shown("threads"),
+        _shown("runtime_load_ms"),
+        _shown("load_ms"),
+        _shown("first_inference_ms"),
         ("Median", "median_ms", fmt_ms),
         ("Median 95% CI", "median_ci", fmt_ms_interval),
         ("Trimmed", "trimmed_mean_ms", fmt_ms),
@@ -206,10 +222,10 @@ SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
         ("Min", "min_ms", fmt_ms),
         ("CV %", "cv", fmt_pct),
         ("n", "n", fmt_int),
-        ("Mem runtime MiB", "mem_runtime_kb", fmt_mib_from_kb),
-        ("Mem load MiB", "mem_load_kb", fmt_mib_from_kb),
-        ("Mem run MiB", "mem_run_kb", fmt_mib_from_kb),
-        ("Peak RSS MiB", "peak_rss_kb", fmt_mib_from_kb),
+        _shown("mem_runtime_kb"),
+        _shown("mem_load_kb"),
+        _shown("mem_run_kb"),
+        _shown("peak_rss_kb"),
         ("Foreground", "foreground", fmt_text),
     ]),
     ("Accuracy (%)", [
@@ -250,6 +266,7 @@ WARNING_CELL = {
     "repeat_spread": "median_ms",
     "thermal": "median_ms",
     "untrained": "fer_acc_device",
+    **{m.name: "median_ms" for m in METRICS if m.warn_above is not None},  # the timed loop was not clean
 }
 # Said once under the device heading: they hold for every model measured there.
 DEVICE_WARNINGS = {"simulated", "host", "emulator", "debuggable", "no_apk"}

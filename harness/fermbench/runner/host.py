@@ -77,15 +77,21 @@ class _MallInfo2(ctypes.Structure):
                 ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
 
 
-def _native_heap_kb() -> int | None:
-    """Bytes malloc'ed now (glibc mallinfo2: in-use + mmapped), like Debug.getNativeHeapAllocatedSize."""
+def _native_heap_bytes() -> int | None:
+    """Bytes malloc'ed now (glibc mallinfo2: in-use + mmapped), like Debug.getNativeHeapAllocatedSize;
+    None where the C library has no mallinfo2 (musl, macOS, glibc before 2.33)."""
     try:
         fn = ctypes.CDLL(None).mallinfo2
     except (OSError, AttributeError):
         return None
     fn.restype = _MallInfo2
     info = fn()
-    return int(info.uordblks + info.hblkhd) // 1024
+    return int(info.uordblks + info.hblkhd)
+
+
+def _native_heap_kb() -> int | None:
+    heap = _native_heap_bytes()
+    return None if heap is None else heap // 1024
 
 
 def _proc_kb(path: str, keys: tuple[str, ...]) -> dict[str, int]:
@@ -124,17 +130,38 @@ def reset_peak_memory() -> bool:
 
 def _read_env(environment: Environment | None) -> p.EnvReading:
     if environment is None:
-        return p.EnvReading(None, None, None, None, None, note=HOST_NOTE)
+        return p.EnvReading(note=HOST_NOTE)
     return p.EnvReading(**{"note": None, **environment()})
 
 
-def _host_foreground() -> p.ForegroundState:
-    return p.ForegroundState(None, None, None, None, None, note=HOST_FOREGROUND_NOTE)
+def _host_foreground() -> p.Foreground:
+    return p.Foreground(note=HOST_FOREGROUND_NOTE)
 
 
 def _gc_count() -> int:
     """Collections of every generation so far in this process (Android reports ART's count)."""
     return sum(int(s["collections"]) for s in gc.get_stats())
+
+
+# What the host reads just before and just after the timed loop, per measured row of the metric
+# table (measures/metrics.py): the result's value is after minus before. A new metric is a row
+# there and its reader here (and in the Java runner's Platform.loopCounters).
+LOOP_COUNTERS: dict[str, Callable[[], int | None]] = {
+    "gc_count_timed": lambda: _gc_count(),
+    "native_heap_growth_timed": lambda: _native_heap_bytes(),
+}
+
+
+def _counter_growth(before: dict[str, int | None], after: dict[str, int | None]) -> dict[str, int | None]:
+    grown: dict[str, int | None] = {}
+    for name, start in before.items():
+        end = after[name]
+        grown[name] = None if start is None or end is None else end - start
+    return grown
+
+
+def _read_counters() -> dict[str, int | None]:
+    return {name: read() for name, read in LOOP_COUNTERS.items()}
 
 
 @contextlib.contextmanager
@@ -314,10 +341,10 @@ def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
                               settings.max_seconds, ctx.cancel)
             foreground = _host_foreground()
             ctx.am.phase("timed")
-            gc_before = _gc_count()
+            counters = _read_counters()
             timed = timed_loop(step, settings.iterations, settings.min_seconds, settings.max_iterations,
                                settings.max_seconds, ctx.cancel, buffer, target_precision=settings.target_precision)
-            gc_timed = _gc_count() - gc_before
+            grown = _counter_growth(counters, _read_counters())
         mem_after_run = read_memory()
         env_after = _read_env(ctx.environment)
     return {
@@ -330,9 +357,11 @@ def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
         "memory_before_load": asdict(mem_before), "memory_after_runtime": asdict(mem_after_runtime),
         "memory_after_load": asdict(mem_after_load), "memory_after_run": asdict(mem_after_run),
         "env_before": asdict(env_before), "env_after": asdict(env_after), "foreground": asdict(foreground),
-        # The collector is paused in the loops (no collection can land in a sample); the host's
-        # scheduler decides the thread's priority, which the host runner does not raise.
-        "gc_count_timed": gc_timed, "thread_priority": None,
+        # The host's scheduler decides the thread's priority, which the host runner does not raise.
+        "thread_priority": None,
+        # The metric table's loop counters; the collector is paused in the loops (no collection can
+        # land in a sample), so gc_count_timed is 0 here.
+        **grown,
     }
 
 

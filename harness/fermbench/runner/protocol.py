@@ -21,6 +21,11 @@ import numpy as np
 from ..errors import ConfigError, RunnerError
 from ..labels import NORM_MEAN, NORM_STD
 from ..latency_settings import DEFAULT_INPUT_SHAPE, LATENCY, LATENCY_SETTINGS, LatencySetting
+from ..measures.metrics import MEASURED, check_measured
+# One type each for what a runner reads, shared with the store and the report.
+from ..measures.readings import EnvReading as EnvReading
+from ..measures.readings import Foreground as Foreground
+from ..measures.readings import MemoryReading as MemoryReading
 
 if TYPE_CHECKING:
     from .instrument_output import InstrumentRun
@@ -425,44 +430,6 @@ def latency_input_values(count: int, mean: float = NORM_MEAN, std: float = NORM_
 
 
 @dataclass
-class MemoryReading:
-    """One memory reading in KiB; a counter the platform cannot read is None."""
-
-    pss_kb: int | None
-    rss_kb: int | None
-    native_heap_kb: int | None  # bytes malloc'ed (Debug.getNativeHeapAllocatedSize / mallinfo)
-    peak_rss_kb: int | None  # VmHWM: the process's largest RSS so far (the host resets it per run)
-
-
-@dataclass
-class EnvReading:
-    """Thermal and battery state; None where not available (the host), with a note saying why."""
-
-    thermal_status: int | None  # PowerManager.THERMAL_STATUS_* (API 29+)
-    thermal_status_name: str | None  # none, light, moderate, severe, critical, emergency, shutdown
-    battery_temp_c: float | None
-    battery_level_pct: int | None
-    charging: bool | None
-    note: str | None = None
-
-
-@dataclass
-class ForegroundState:
-    """Whether the run held the foreground, read just before the timed loop (classify: its loop).
-
-    On Android an opaque isolation activity keeps the process the top app, as AndroidX Benchmark
-    does, so big.LITTLE schedulers give it the big cores; None where there is no activity manager.
-    """
-
-    isolation_activity: bool | None  # the opaque activity was started and shown
-    importance: int | None  # ActivityManager.RunningAppProcessInfo.importance (100 = foreground)
-    importance_name: str | None  # foreground, foreground_service, visible, perceptible, service, cached, ...
-    sustained_performance_supported: bool | None  # PowerManager.isSustainedPerformanceModeSupported (API 24+)
-    sustained_performance_enabled: bool | None  # the activity's window asked for it
-    note: str | None = None
-
-
-@dataclass
 class _Common:
     protocol_version: int
     mode: str
@@ -511,9 +478,11 @@ class LatencyResult(_Common):
     memory_after_run: MemoryReading  # after the timed loop (its sample buffer predates memory_before_load)
     env_before: EnvReading
     env_after: EnvReading
-    foreground: ForegroundState
-    gc_count_timed: int | None  # garbage collections during the timed loop (Android: ART's count); None: unknown
+    foreground: Foreground
     thread_priority: int | None  # the benchmark thread's priority (nice) in the loops, raised on Android; None: not set
+    # The measured rows of the metric table (measures/metrics.py), by name: top-level keys of the
+    # result JSON like the fields above, gathered here so a new metric needs no new field.
+    metrics: dict[str, int | float | None] = field(default_factory=dict)
 
     def memory_delta_kb(self) -> int | None:
         """Headline counter after the run minus before load."""
@@ -544,7 +513,7 @@ class ClassifyResult(_Common):
     top: list[int]  # argmax per image
     logits: list[list[float | None]]  # per image; None where the runtime gave NaN/inf
     latency_ns: list[int]  # per image, batch 1, no warm-up (first image includes it)
-    foreground: ForegroundState
+    foreground: Foreground
 
 
 @dataclass
@@ -557,14 +526,35 @@ Result = Union[InfoResult, LatencyResult, ClassifyResult]
 _RESULT_TYPES: dict[str, type] = {"info": InfoResult, "latency": LatencyResult, "classify": ClassifyResult}
 _NESTED = {"memory_before_load": MemoryReading, "memory_after_runtime": MemoryReading,
            "memory_after_load": MemoryReading, "memory_after_run": MemoryReading,
-           "env_before": EnvReading, "env_after": EnvReading, "foreground": ForegroundState}
+           "env_before": EnvReading, "env_after": EnvReading, "foreground": Foreground}
 
 
-def _build(cls: type, data: Any, where: str) -> Any:
+def _gather_metrics(data: dict[str, Any]) -> dict[str, Any]:
+    """A latency result's measured metrics moved from its top level into `metrics` (every one is
+    required: a runner of this protocol measures them all, or sends null)."""
+    missing = [m.name for m in MEASURED if m.name not in data]
+    if "metrics" in data:
+        raise RunnerError("runner result latency: unknown key 'metrics' (metrics are top-level keys)", "bad_result")
+    if missing:
+        raise RunnerError(f"runner result latency does not match protocol {PROTOCOL_VERSION} (missing: {missing}): "
+                          "runner and harness disagree, reinstall the runner", "bad_result")
+    for m in MEASURED:
+        problem = check_measured(m.name, data[m.name])
+        if problem:
+            raise RunnerError(f"runner result latency: {problem}", "bad_result")
+    rest = {k: v for k, v in data.items() if k not in {m.name for m in MEASURED}}
+    return {**rest, "metrics": {m.name: data[m.name] for m in MEASURED}}
+
+
+def _build(cls: type, data: Any, where: str, every: bool = False) -> Any:
+    """`data` as `cls`; `every`: each field is required (a reading's defaults are the store's, for
+    files that predate a field; a runner of this protocol sends them all)."""
     if not isinstance(data, dict):
         raise RunnerError(f"runner result: {where} is not an object", "bad_result")
+    if cls is LatencyResult:
+        data = _gather_metrics(data)
     names = {f.name for f in fields(cls)}
-    required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+    required = {f.name for f in fields(cls) if every or (f.default is MISSING and f.default_factory is MISSING)}
     unknown, missing = set(data) - names, required - set(data)
     if unknown or missing:
         raise RunnerError(
@@ -572,7 +562,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
             f"(unknown: {sorted(unknown)}, missing: {sorted(missing)}): runner and harness disagree, reinstall the runner",
             "bad_result",
         )
-    kw = {k: (_build(_NESTED[k], v, k) if k in _NESTED else v) for k, v in data.items()}
+    kw = {k: (_build(_NESTED[k], v, k, every=True) if k in _NESTED else v) for k, v in data.items()}
     return cls(**kw)
 
 

@@ -15,7 +15,8 @@ from .records import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, 
                       SCHEMA_VERSION,
                       SKIPPED, AccuracyPhase, AppSizePhase, LatencyRepeat, LatencySettings, Memory, Phase,
                       PhotoCounts, RealworldPhase, Record, RunnerInfo, RuntimeUsed, SessionDevice, SessionInfo,
-                      Thermal, Variant, Foreground, variant_key)
+                      Thermal, Variant, variant_key)
+from ..measures.readings import EnvReading, Foreground, MemoryReading
 from .writer import SAMPLE_COLUMNS, SessionStore
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "SAMPLE_COLUMNS",
     "SCHEMA_VERSION", "SKIPPED", "AccuracyPhase", "AppSizePhase", "LatencyRepeat", "LatencySettings", "Loaded",
     "Memory", "Phase", "PhotoCounts", "RealworldPhase", "Record", "RunnerInfo", "RuntimeUsed", "SessionDevice",
-    "SessionInfo", "SessionStore", "StoredSession", "Thermal", "Variant", "Foreground", "latest_session", "list_sessions", "load_session",
+    "SessionInfo", "SessionStore", "StoredSession", "Thermal", "Variant", "Foreground", "EnvReading", "MemoryReading",
+    "latest_session", "list_sessions", "load_session",
     "load_sessions", "now_iso", "read_json", "resolve_session", "slug", "variant_key", "variant_stem",
 ]

@@ -17,11 +17,23 @@ from ..errors import ResultsError
 
 T = TypeVar("T")
 
+# Field metadata: a dict field whose items are written as keys of the enclosing object (not under
+# the field's own name); its value names the keys it takes on reading. The metric table's values
+# sit beside the record's fields this way, so a new metric is a new key, not a new field.
+INLINE = "fermbench.inline_keys"
+
 
 def to_json(obj: Any) -> Any:
     """A dataclass (or list/dict of them) as plain JSON values."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(obj):
+            value = to_json(getattr(obj, f.name))
+            if INLINE in f.metadata:
+                out.update(value)
+            else:
+                out[f.name] = value
+        return out
     if isinstance(obj, (list, tuple)):
         return [to_json(v) for v in obj]
     if isinstance(obj, dict):
@@ -89,7 +101,13 @@ def _dataclass(cls: Any, value: Any, where: str) -> Any:
     if not isinstance(value, dict):
         raise _kind(where, "an object", value)
     hints = _hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init and INLINE not in f.metadata}
+    inline = {f.name: f.metadata[INLINE] for f in dataclasses.fields(cls) if INLINE in f.metadata}
+    taken = {key: name for name, keys in inline.items() for key in keys}
+    gathered: dict[str, dict[str, Any]] = {name: {} for name in inline}
+    for key in [k for k in value if k in taken and k not in fields]:
+        gathered[taken[key]][key] = value[key]
+    value = {k: v for k, v in value.items() if k not in taken or k in fields}
     unknown = sorted(set(value) - set(fields))
     if unknown:
         raise ResultsError(f"{where}: unknown key(s) {', '.join(unknown)}; it was written by a newer "
@@ -99,6 +117,8 @@ def _dataclass(cls: Any, value: Any, where: str) -> Any:
     if missing:
         raise ResultsError(f"{where}: missing key(s) {', '.join(missing)}; the file is incomplete or corrupt")
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in value.items()}
+    for name, items in gathered.items():
+        kwargs[name] = {k: _convert(typing.get_args(hints[name])[1], v, f"{where}.{k}") for k, v in items.items()}
     return cls(**kwargs)
 
 

@@ -12,15 +12,19 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from ..measures.metrics import MEASURED
+from ..measures.readings import EnvReading, Foreground, MemoryReading
 from ..stats import LatencySummary
+from .codec import INLINE
 from . import records as r
 
 BEGIN, END = "<!-- schema: generated from fermbench/store/records.py -->", "<!-- schema: end -->"
 
 # In the order a reader meets them: session.json, then a record and its phases.
 TYPES: tuple[type, ...] = (r.SessionInfo, r.Harness, r.SessionDevice, r.RunnerInfo, r.Record, r.Phase,
-                           r.LatencyRepeat, r.LatencySettings, LatencySummary, r.Memory, r.Thermal,
-                           r.RuntimeUsed, r.AccuracyPhase, r.RealworldPhase, r.PhotoCounts, r.AppSizePhase)
+                           r.LatencyRepeat, r.LatencySettings, LatencySummary, r.Memory, MemoryReading,
+                           r.Thermal, EnvReading, Foreground, r.RuntimeUsed, r.AccuracyPhase, r.RealworldPhase,
+                           r.PhotoCounts, r.AppSizePhase)
 
 
 def _type_name(tp: Any) -> str:
@@ -43,6 +47,14 @@ def _comments(cls: type) -> dict[str, str]:
     return out
 
 
+def _rows(f: dataclasses.Field[Any], hints: dict[str, Any], comments: dict[str, str]) -> str:
+    """A field's row; an inline field (the metric table's values) has one row per key it holds."""
+    if INLINE in f.metadata:
+        return "\n".join(f"| `{m.name}` | `{m.kind.__name__} \\| None` | {_cell(m.doc)} ({m.unit}; the metric "
+                         f"table's row, measures/metrics.py) |" for m in MEASURED)
+    return f"| `{f.name}` | `{_cell(_type_name(hints[f.name]))}` | {_cell(comments.get(f.name, ''))} |"
+
+
 def schema_markdown() -> str:
     parts = []
     for cls in TYPES:
@@ -54,8 +66,7 @@ def schema_markdown() -> str:
                {g.name for g in dataclasses.fields(getattr(r, base))}]
         parts.append(f"### {cls.__name__}\n\n{doc}" + (f" Also has every field of `{base}`." if base else "") + "\n")
         parts.append("| field | type | meaning |\n| --- | --- | --- |")
-        parts.append("\n".join(f"| `{f.name}` | `{_cell(_type_name(hints[f.name]))}` | {_cell(comments.get(f.name, ''))} |"
-                               for f in own) + "\n")
+        parts.append("\n".join(_rows(f, hints, comments) for f in own) + "\n")
     return "\n".join(parts)
 
 

@@ -10,6 +10,7 @@ from typing import Any, Sequence
 from ..errors import ResultsError
 from ..paths import results_dir
 from . import migrate
+from .codec import INLINE
 from .files import read_json, read_typed
 from .records import PHASE_FAILED, Record, SessionInfo
 
@@ -62,19 +63,19 @@ class StoredSession:
 def load_session(session: str | Path, root: Path | None = None) -> StoredSession:
     path = resolve_session(session, root)
     raw = read_json(path / "session.json")
-    info = read_typed(SessionInfo, path / "session.json", migrate.session_v1)
+    info = read_typed(SessionInfo, path / "session.json", migrate.session)
     v1_models = migrate._dict(raw.get("models"))
-    records = [read_typed(Record, p, lambda obj: migrate.record_v1(obj, v1_models))
+    records = [read_typed(Record, p, lambda obj: migrate.record(obj, v1_models))
                for p in sorted((path / "records").glob("*/*.json"))]
     for rec in records:
-        confine_to_file(rec, (info.models.get(rec.key) or {}).get("sha256"))
+        confine_to_file(rec, info.identity(rec.key).sha256)
     return StoredSession(path, info, records)
 
 
-def confine_to_file(rec: Record, sha256: Any) -> None:
+def confine_to_file(rec: Record, sha256: str | None) -> None:
     """One row, one model file: phases that measured another file than the session's are left out
     and the record says so (attributed by hash, never guessed)."""
-    dropped = rec.keep_file(sha256 if isinstance(sha256, str) else None)
+    dropped = rec.keep_file(sha256)
     if dropped:
         rec.status = PHASE_FAILED
         rec.error = (f"phases {', '.join(dropped)} measured another model file than {str(sha256)[:12]}; "
@@ -133,7 +134,9 @@ def flatten(obj: Any, prefix: str) -> dict[str, Any]:
         return out
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
+        if INLINE in f.metadata:  # the metric table's values: their own columns, as on disk
+            out.update({f"{prefix}{k}": value.get(k) for k in f.metadata[INLINE]})
+        elif dataclasses.is_dataclass(value):
             out.update(flatten(value, f"{prefix}{f.name}."))
         else:
             out[f"{prefix}{f.name}"] = value

@@ -10,10 +10,16 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..latency_settings import USER_LATENCY
+from ..measures.metrics import MEASURED
+from ..measures.readings import EnvReading, Foreground, MemoryReading
 from ..stats import LatencySummary
+from .codec import INLINE
+from .identity import ExportIdentity
 
-SCHEMA_VERSION = 2  # 2: records per (device, model, runtime, quant); 1 is read and migrated (store/migrate.py)
-SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+# 3: a repeat's memory, thermal and foreground are the runner's readings (measures/readings.py);
+# 2: records per (device, model, runtime, quant); 1 and 2 are read and migrated (store/migrate.py)
+SCHEMA_VERSION = 3
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
 LITE_FP32 = ("pytorch_android_lite-2.1.0", "fp32")  # what every schema-1 session ran
 
 # Session status values. "running" on disk after the process died means it was killed.
@@ -64,30 +70,37 @@ class LatencySettings:
 
 @dataclass
 class Memory:
-    """Memory of the runner process in KiB; `counter` names the headline counter (PSS or RSS)."""
+    """Memory of the runner process around load and run, each a reading of every counter in KiB;
+    `counter` names the headline counter (PSS or RSS) that the report's memory figures use."""
 
-    counter: str  # PSS or RSS: what the *_kb fields below count
+    counter: str  # PSS or RSS: the headline counter of the readings below
     source: str  # where the runner read it (e.g. Debug.MemoryInfo, /proc/self/smaps_rollup)
-    before_load_kb: int | None = None  # before the runtime library (and the model) is loaded
-    after_runtime_kb: int | None = None  # runtime library loaded, no model yet
-    after_load_kb: int | None = None  # after the model is loaded
-    after_run_kb: int | None = None  # after the timed loop
-    peak_rss_kb: int | None = None  # the process's largest RSS during the run (VmHWM)
-    native_heap_before_load_kb: int | None = None  # native heap allocated (malloc), before load
-    native_heap_after_run_kb: int | None = None  # native heap allocated, after the timed loop
+    before_load: MemoryReading | None = None  # before the runtime library (and the model) is loaded
+    after_runtime: MemoryReading | None = None  # runtime library loaded, no model yet
+    after_load: MemoryReading | None = None  # after the model is loaded
+    after_run: MemoryReading | None = None  # after the timed loop (its peak_rss_kb: the run's largest RSS)
+
+    def kb(self, point: str) -> int | None:
+        """The headline counter at one point (before_load, after_runtime, after_load, after_run)."""
+        reading: MemoryReading | None = getattr(self, point)
+        return None if reading is None else reading.counter_kb(self.counter)
+
+    @property
+    def peak_rss_kb(self) -> int | None:
+        """The process's largest RSS during the run (VmHWM after the timed loop)."""
+        return self.after_run.peak_rss_kb if self.after_run is not None else None
 
 
 @dataclass
 class Thermal:
-    """Android thermal status (0 none ... 6 shutdown) and battery around a repeat; None = unreadable."""
+    """Thermal status and battery before and after a repeat, as the runner read them."""
 
-    status_before: int | None = None  # PowerManager thermal status before the repeat
-    status_after: int | None = None  # ... and after it
-    battery_temp_before_c: float | None = None  # battery temperature, degrees C
-    battery_temp_after_c: float | None = None
-    battery_level_before_pct: int | None = None  # battery charge, percent
-    battery_level_after_pct: int | None = None
-    note: str | None = None  # why a value is missing (e.g. "not available on host")
+    before: EnvReading | None = None  # before the model was loaded
+    after: EnvReading | None = None  # after the timed loop
+
+    def statuses(self) -> list[int]:
+        """The thermal statuses read (0 none ... 6 shutdown), unreadable ones left out."""
+        return [e.thermal_status for e in (self.before, self.after) if e is not None and e.thermal_status is not None]
 
 
 @dataclass
@@ -98,18 +111,6 @@ class RuntimeUsed:
     version: str  # the runtime library's version
     runner: str  # android | host
     runner_version: str  # the runner app's (or fermbench's, for the host runner) version
-
-
-@dataclass
-class Foreground:
-    """Whether the runner held the foreground while it measured (AndroidX Benchmark's practice)."""
-
-    isolation_activity: bool | None = None  # the runner's opaque activity was shown
-    importance: int | None = None  # ActivityManager importance (100 = foreground)
-    importance_name: str | None = None
-    sustained_performance_supported: bool | None = None
-    sustained_performance_enabled: bool | None = None
-    note: str | None = None  # why a value is missing (e.g. the host has no such thing)
 
 
 @dataclass
@@ -133,10 +134,13 @@ class LatencyRepeat(Phase):
     thermal: Thermal | None = None  # thermal and battery around the repeat
     runtime: RuntimeUsed | None = None  # what measured it
     foreground: Foreground | None = None  # was the runner the top app, in sustained-performance mode
-    gc_count_timed: int | None = None  # garbage collections during the timed loop (None: not counted)
     thread_priority: int | None = None  # the benchmark thread's priority (nice) in the loops (None: not raised)
     runner_seconds: float | None = None  # wall time of the whole runner call, seen from the host
     cooldown_seconds: float | None = None  # the wait before this repeat (thermal status, battery)
+    # The metric table's measured rows (measures/metrics.py), stored as top-level keys of the repeat
+    # under their own names (gc_count_timed, ...); a missing one was not measured by that fermbench.
+    metrics: dict[str, int | float | None] = field(default_factory=dict,
+                                                   metadata={INLINE: tuple(m.name for m in MEASURED)})
 
 
 @dataclass
@@ -419,3 +423,7 @@ class SessionInfo:
     error: str | None = None  # why the session failed or stopped (e.g. no space left for results)
     adb_servers: list[str] = field(default_factory=list)  # HOST:PORT of every adb server it used; --resume asks them
     adb_local_server: str | None = None  # the one whose devices are keyed by bare serial (others: HOST:PORT/SERIAL)
+
+    def identity(self, key: str) -> ExportIdentity:
+        """The typed identity of a variant's exported file (all None where the session has no meta)."""
+        return ExportIdentity.from_meta(self.models.get(key), f"session.json models[{key!r}]")

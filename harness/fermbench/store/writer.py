@@ -20,12 +20,18 @@ from ..locks import ProcessLock, pid_alive
 from ..paths import results_dir
 from .files import git_revision, new_session_id, now_iso, read_json, read_typed, slug, variant_stem, write_typed
 from .reader import resolve_session
+from . import migrate
 from .records import SCHEMA_VERSION, Harness, Phase, Record, SessionDevice, SessionInfo, Variant
 
 SAMPLE_COLUMNS = ("phase", "index", "ns")  # phase: first | warmup | timed
 
 
 LOCK_FILE = ".lock"
+
+
+# Schema 2 differs from 3 only in how a repeat's readings are laid out: read, migrated and
+# rewritten as 3, a session started by a fermbench of schema 2 can go on.
+RESUMABLE_SCHEMA_VERSIONS = (2, SCHEMA_VERSION)
 
 
 class SessionStore:
@@ -81,11 +87,11 @@ class SessionStore:
             raise ResultsError(f"session {path.name} was written by a newer fermbench (results schema {version}, this "
                                f"one writes {SCHEMA_VERSION}): resume it with that version "
                                f"({(raw.get('harness') or {}).get('version')}) or upgrade fermbench")
-        if version != SCHEMA_VERSION:
+        if version not in RESUMABLE_SCHEMA_VERSIONS:
             raise ResultsError(f"session {path.name} was written by an older fermbench (results schema "
                                f"{raw.get('schema_version')}): report it, but resume it with the fermbench that "
                                f"wrote it ({(raw.get('harness') or {}).get('version')}) or start a new session")
-        info = read_typed(SessionInfo, path / "session.json")
+        info = read_typed(SessionInfo, path / "session.json", migrate.session)
         lock = cls._take_lock(path, info.session_id)
         try:
             store = cls(path, info, lock)
@@ -155,7 +161,7 @@ class SessionStore:
         path = self.record_path(serial, variant)
         if not path.exists():
             return Record(serial, variant.model, variant.runtime, variant.quant)
-        return read_typed(Record, path)
+        return read_typed(Record, path, lambda obj: migrate.record(obj, {}))
 
     def save_record(self, record: Record) -> Path:
         record.updated = now_iso()

@@ -106,7 +106,8 @@ class AndroidTarget(Target):
 
     def environment(self) -> Environment:
         f = self.facts()
-        return Environment(f.thermal_status, f.battery_temp_c, f.battery_level)
+        return Environment(thermal_status=f.thermal_status, battery_temp_c=f.battery_temp_c,
+                           battery_level_pct=f.battery_level)
 
     def free_bytes(self) -> int | None:
         return self.device.free_bytes()

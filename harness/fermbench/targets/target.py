@@ -19,6 +19,7 @@ from ..errors import RunnerError
 from ..runner import protocol as p
 from ..runner.instrument_output import InstrumentRun
 from ..threads import Worker
+from ..measures.readings import EnvReading
 
 HOST = "host"
 
@@ -37,13 +38,8 @@ class Description:
     tags: list[str] = field(default_factory=list)
 
 
-@dataclass
-class Environment:
-    """Thermal and battery state; None where the target cannot tell."""
-
-    thermal_status: int | None = None
-    battery_temp_c: float | None = None
-    battery_level_pct: int | None = None
+# Thermal and battery state between runs: the runner's own reading type, None where the target cannot tell.
+Environment = EnvReading
 
 
 R = TypeVar("R", p.InfoResult, p.LatencyResult, p.ClassifyResult)

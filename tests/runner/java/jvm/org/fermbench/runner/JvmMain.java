@@ -81,10 +81,13 @@ public final class JvmMain {
         }
 
         int raised; // raiseThreadPriority calls not yet restored
-        public Long gcCount() {
+        public Map<String, Long> loopCounters() {
             long n = 0;
             for (java.lang.management.GarbageCollectorMXBean gc : java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()) n += Math.max(0, gc.getCollectionCount());
-            return n;
+            Map<String, Long> counters = new TreeMap<>();
+            counters.put("gc_count_timed", n);
+            counters.put("native_heap_growth_timed", null); // the JVM has no native heap figure: not counted
+            return counters;
         }
         public Integer raiseThreadPriority() { raised++; return -8; }
         public void restoreThreadPriority() { raised--; }

@@ -251,9 +251,16 @@ final class AndroidPlatform implements Platform {
 
     private Integer savedPriority; // the benchmark thread's priority before raiseThreadPriority
 
-    /** ART's count of garbage collections (Debug.getRuntimeStat, API 23+). */
     @Override
-    public Long gcCount() {
+    public Map<String, Long> loopCounters() {
+        Map<String, Long> counters = new TreeMap<>();
+        counters.put("gc_count_timed", gcCount());
+        counters.put("native_heap_growth_timed", Debug.getNativeHeapAllocatedSize());
+        return counters;
+    }
+
+    /** ART's count of garbage collections (Debug.getRuntimeStat, API 23+). */
+    private static Long gcCount() {
         if (Build.VERSION.SDK_INT < 23) {
             return null;
         }

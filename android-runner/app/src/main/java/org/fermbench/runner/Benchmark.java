@@ -329,8 +329,8 @@ final class Benchmark {
         r.put("env_before", envBefore);
         r.put("env_after", envAfter);
         r.put("foreground", foreground);
-        r.put("gc_count_timed", measured.gcCount);
         r.put("thread_priority", measured.threadPriority);
+        r.putAll(measured.loopGrowth); // gc_count_timed, native_heap_growth_timed: the metric table's rows
         return r;
     }
 
@@ -339,13 +339,14 @@ final class Benchmark {
         Phase warm;
         Phase timed;
         Map<String, Object> foreground;
-        Long gcCount; // garbage collections during the timed loop; null where the platform cannot count
+        Map<String, Long> loopGrowth; // each loop counter after minus before the timed loop; null: not counted
         Integer threadPriority; // the benchmark thread's priority (nice) during both loops; null if unknown
     }
 
     /**
      * The warm-up and timed loops at a raised thread priority (AndroidX Benchmark raises it too), with
-     * the process's GC count read around the timed loop: a collection there shows in the samples.
+     * the platform's loop counters (GC count, native heap) read around the timed loop: a collection
+     * or an allocation there shows in the samples.
      * One forward per iteration is one JNI call that returns a newly allocated output (Lite's IValue,
      * ExecuTorch's EValue[]): neither Java API can write into a preallocated output, so the loop
      * allocates nothing else and the GC count says whether that allocation cost a collection.
@@ -358,14 +359,23 @@ final class Benchmark {
             m.warm = loop(s.warmup, s.warmupSeconds, s.maxIterations, s.maxSeconds, null, 0);
             m.foreground = platform.foreground();
             phase("timed");
-            Long before = platform.gcCount();
+            Map<String, Long> before = platform.loopCounters();
             m.timed = loop(s.iterations, s.minSeconds, s.maxIterations, s.maxSeconds, buffer, s.targetPrecision);
-            Long after = platform.gcCount();
-            m.gcCount = before == null || after == null ? null : after - before;
+            m.loopGrowth = growth(before, platform.loopCounters());
         } finally {
             platform.restoreThreadPriority();
         }
         return m;
+    }
+
+    /** Each counter's after minus before; null where either reading is null. */
+    static Map<String, Long> growth(Map<String, Long> before, Map<String, Long> after) {
+        Map<String, Long> grown = new TreeMap<>();
+        for (Map.Entry<String, Long> e : before.entrySet()) {
+            Long end = after.get(e.getKey());
+            grown.put(e.getKey(), e.getValue() == null || end == null ? null : end - e.getValue());
+        }
+        return grown;
     }
 
     /** Index of the first largest value, NaN ignored, 0 if none (same rule as the host). */

@@ -28,8 +28,13 @@ interface Platform {
 
     void leaveForeground();
 
-    /** Garbage collections of this process so far; null where the platform does not count them. */
-    Long gcCount();
+    /**
+     * Counters read just before and just after the timed loop, keyed by the row of the host's metric
+     * table (harness/fermbench/measures/metrics.py) that their growth goes to: gc_count_timed (garbage
+     * collections so far), native_heap_growth_timed (native heap bytes allocated now). A null value:
+     * the platform cannot count it. A new loop metric is one entry here and one row there.
+     */
+    Map<String, Long> loopCounters();
 
     /** Raise the calling thread's priority for a measured loop; the priority (nice) it then has, or null. */
     Integer raiseThreadPriority();

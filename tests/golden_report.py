@@ -1,0 +1,35 @@
+"""How a stored report output is compared with today's: the text formats byte for byte; CSV and
+JSON in every column the stored output has, in its order, with only rows of the metric table
+(measures/metrics.py) appended after them (report/tables.py COLUMNS: new columns are appended,
+existing ones never change meaning)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from fermbench.measures.metrics import BY_NAME
+
+
+def _appended(old: list[str], new: list[str]) -> list[str]:
+    assert new[:len(old)] == old, "a column of the stored report moved or vanished"
+    added = new[len(old):]
+    assert all(name in BY_NAME for name in added), f"columns added outside the metric table: {added}"
+    return added
+
+
+def assert_same_report(fmt: str, today: str, stored: str) -> None:
+    if fmt == "csv":
+        old, new = list(csv.reader(io.StringIO(stored))), list(csv.reader(io.StringIO(today)))
+        width = len(old[0])
+        _appended(old[0], new[0])
+        assert len(old) == len(new) and [row[:width] for row in new] == old
+    elif fmt == "json":
+        old_doc, new_doc = json.loads(stored), json.loads(today)
+        added = _appended(old_doc["columns"], new_doc["columns"])
+        new_doc["columns"] = new_doc["columns"][:len(old_doc["columns"])]
+        new_doc["results"] = [{k: v for k, v in r.items() if k not in added} for r in new_doc["results"]]
+        assert new_doc == old_doc
+    else:
+        assert today == stored
