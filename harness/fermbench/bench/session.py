@@ -11,12 +11,13 @@ devices take these units of work from one shared queue instead (bench/farm.py).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -462,3 +463,23 @@ def check_models(names: tuple[str, ...]) -> list[str]:
     if len(set(names)) != len(names):
         raise ConfigError("a model is named twice in --models; name each once")
     return list(names)
+
+
+@contextlib.contextmanager
+def caller_signal_handlers() -> Iterator[None]:
+    """SIGINT and SIGTERM given back as the caller had them, once the session has stopped what it
+    started. An interrupted session ignores both while it winds down (_wind_down); left ignored,
+    they would stay so in a caller that goes on (a test, a notebook) and in every child it starts
+    later (an ignored signal stays ignored across exec). A caller that exits right after the
+    interrupt (the CLI) keeps late signals harmless itself (commands.interrupt_once)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread sets handlers
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(sig, handler)
+

@@ -41,7 +41,7 @@ from .resume_check import check_unchanged
 from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
 from .progress import Progress
-from .session import BenchmarkSession, Outcome, Totals, check_models
+from .session import BenchmarkSession, Outcome, Totals, caller_signal_handlers, check_models
 from .settings import Settings, settings_from_dict
 from .targets import HOST, HostTarget, Target
 
@@ -300,7 +300,8 @@ def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: 
     `settings` is None only with `resume`: a resumed session runs with its own stored settings.
     A resumed model whose file changed is refused unless `remeasure_changed` (bench/resume_check.py)."""
     progress = progress or Progress()
-    with contextlib.ExitStack() as stack:  # closes, in reverse: targets, then the session's lock
+    with contextlib.ExitStack() as stack:  # closes, in reverse: targets, the session's lock, then the signals
+        stack.enter_context(caller_signal_handlers())
         store = None
         if resume:
             store = SessionStore.open(resume, root=Path(out) if out else None)
