@@ -26,6 +26,7 @@ from ..errors import ConfigError, DeviceError, FermbenchError, RunnerError, Stor
 from ..store import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, PHASE_TYPES, RUNNING, SKIPPED,
                      AccuracyPhase, Variant,
                      Phase, RealworldPhase, Record, SessionStore)
+from ..store.records import PhaseName
 from . import phases
 from .exports import ModelFile
 from .farm import Pool, Unit, WorkQueue, identity_key, model_order, plan_units, present_phases, release_unfinished, \
@@ -80,9 +81,9 @@ class Interrupted(FermbenchError):
     """The session is stopping (Ctrl-C, SIGTERM, or a fatal error elsewhere): not a device's fault."""
 
 
-def planned_phases(settings: Settings) -> list[tuple[str, int | None]]:
-    plan: list[tuple[str, int | None]] = [("latency", r) for r in range(settings.repeats)]
-    return plan + [("accuracy", None), ("realworld", None), ("appsize", None)]
+def planned_phases(settings: Settings) -> list[tuple[PhaseName, int | None]]:
+    plan: list[tuple[PhaseName, int | None]] = [(PhaseName.LATENCY, r) for r in range(settings.repeats)]
+    return plan + [(phase, None) for phase in PhaseName if phase is not PhaseName.LATENCY]
 
 
 class BenchmarkSession:
@@ -173,7 +174,7 @@ class BenchmarkSession:
         raise DeviceLost(f"device {target.serial} did not come back within {budget:.0f} s "
                          f"(reconnect_budget_seconds); last error: {error}")
 
-    def run_phase(self, target: Target, record: Record, phase: str, repeat: int | None,
+    def run_phase(self, target: Target, record: Record, phase: PhaseName, repeat: int | None,
                   fn: Callable[[phases.Timing], Phase]) -> None:
         """Run one phase, retrying it when the device dropped off and came back; record it.
 
@@ -252,7 +253,7 @@ class BenchmarkSession:
 
     def note_order(self, serial: str, unit: Unit) -> None:
         """In a shared pool a device's order is the latency units it took, as it took them."""
-        if unit.phase == "latency" and unit.repeat is not None:
+        if unit.phase is PhaseName.LATENCY and unit.repeat is not None:
             taken = self.store.info.order.get(serial, {}).get(str(unit.repeat), [])
             self.store.set_order(serial, unit.repeat, taken + [unit.variant.key])
 
@@ -291,7 +292,7 @@ class BenchmarkSession:
                     pool.queue.finished()  # never leave the pool's other devices waiting for it
                     raise
                 pool.queue.finished()
-                cool = cool or unit.phase == "latency"
+                cool = cool or unit.phase is PhaseName.LATENCY
         except Interrupted:
             return
         except DeviceLost as exc:
@@ -310,7 +311,7 @@ class BenchmarkSession:
         if pool.shared:
             rec.reopen()  # a shared record's status follows from the units it holds
             self.note_order(target.serial, unit)
-        if unit.phase == "latency":
+        if unit.phase is PhaseName.LATENCY:
             waited = self.cool_down(target, baseline) if cool else 0.0
             self.totals.add(cooldown_s=waited)
             fn = self.latency_fn(target, unit, waited)
@@ -333,21 +334,33 @@ class BenchmarkSession:
         except DeviceError:
             return Environment()
 
-    def phase_fn(self, target: Target, v: Variant, phase: str) -> Callable[[phases.Timing], Phase]:
-        f, s = self.files[v], self.settings
-        if phase == "accuracy":
-            fer = self.images.get("fer2013")
-            if fer is None:
-                return lambda timing: AccuracyPhase(status=SKIPPED, reason="no --fer-data given")
-            return lambda timing: phases.accuracy_phase(self.store, target, f, fer,
-                                                        self.host_top[(v, "fer2013")], s, timing)
-        if phase == "realworld":
-            photos = self.images.get("photos")
-            if photos is None:
-                return lambda timing: RealworldPhase(status=SKIPPED, reason="no --photos given")
-            return lambda timing: phases.realworld_phase(self.store, target, f, photos,
-                                                         self.host_top.get((v, "photos")), s, timing)
-        return lambda timing: phases.appsize_phase(target, f, s)
+    def phase_fn(self, target: Target, v: Variant, phase: PhaseName) -> Callable[[phases.Timing], Phase]:
+        """The measurement of a phase after latency (latency_fn measures latency, after its cool-down);
+        ValueError for any other name."""
+        builders = {PhaseName.ACCURACY: self.accuracy_fn, PhaseName.REALWORLD: self.realworld_fn,
+                    PhaseName.APPSIZE: self.appsize_fn}
+        build = builders.get(PhaseName(phase))  # PhaseName("x") raises ValueError
+        if build is None:
+            raise ValueError(f"phase {phase} is measured by latency_fn, not phase_fn")
+        return build(target, v)
+
+    def accuracy_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
+        f, fer = self.files[v], self.images.get("fer2013")
+        if fer is None:
+            return lambda timing: AccuracyPhase(status=SKIPPED, reason="no --fer-data given")
+        return lambda timing: phases.accuracy_phase(self.store, target, f, fer, self.host_top[(v, "fer2013")],
+                                                    self.settings, timing)
+
+    def realworld_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
+        f, photos = self.files[v], self.images.get("photos")
+        if photos is None:
+            return lambda timing: RealworldPhase(status=SKIPPED, reason="no --photos given")
+        return lambda timing: phases.realworld_phase(self.store, target, f, photos, self.host_top.get((v, "photos")),
+                                                     self.settings, timing)
+
+    def appsize_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
+        f = self.files[v]
+        return lambda timing: phases.appsize_phase(target, f, self.settings)
 
     # -- the whole session --------------------------------------------------------------------
 

@@ -383,7 +383,8 @@ def required(settings: Settings | None) -> Settings:
     if settings is None:
         raise ConfigError("run_benchmark needs settings, or resume= a session")
     if not settings.devices:
-        raise ConfigError("name at least one --device (a serial, `host`, `sim`, `auto` or `all`); list them with `fermbench devices`")
+        raise ConfigError("name at least one --device (a serial, `host`, `sim`, `auto` or `all`); "
+                          "list them with `fermbench devices`")
     return settings
 
 
