@@ -253,7 +253,7 @@ class BenchmarkSession:
 
     def note_order(self, serial: str, unit: Unit) -> None:
         """In a shared pool a device's order is the latency units it took, as it took them."""
-        if unit.phase is PhaseName.LATENCY and unit.repeat is not None:
+        if unit.phase == PhaseName.LATENCY and unit.repeat is not None:
             taken = self.store.info.order.get(serial, {}).get(str(unit.repeat), [])
             self.store.set_order(serial, unit.repeat, taken + [unit.variant.key])
 
@@ -292,7 +292,7 @@ class BenchmarkSession:
                     pool.queue.finished()  # never leave the pool's other devices waiting for it
                     raise
                 pool.queue.finished()
-                cool = cool or unit.phase is PhaseName.LATENCY
+                cool = cool or unit.phase == PhaseName.LATENCY
         except Interrupted:
             return
         except DeviceLost as exc:
@@ -311,7 +311,7 @@ class BenchmarkSession:
         if pool.shared:
             rec.reopen()  # a shared record's status follows from the units it holds
             self.note_order(target.serial, unit)
-        if unit.phase is PhaseName.LATENCY:
+        if unit.phase == PhaseName.LATENCY:
             waited = self.cool_down(target, baseline) if cool else 0.0
             self.totals.add(cooldown_s=waited)
             fn = self.latency_fn(target, unit, waited)
