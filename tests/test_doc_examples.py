@@ -47,6 +47,7 @@ from fermbench.device.adb_server import AdbServer
 from fermbench.sim.phone import SimPhone
 
 import doc_examples as DOC  # tests/ is on pytest's pythonpath (setup.cfg)
+from child_signals import ctrl_c_raises
 from ports import free_block
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,11 +68,14 @@ HOW_TO_FIX = ("fix the command or its documentation; if it cannot run on this ma
 
 
 def cli(argv: list[str], env: dict[str, str | None]) -> Result:
-    sigterm = signal.getsignal(signal.SIGTERM)  # `run` turns SIGTERM into Ctrl-C for its session
+    # `run` turns SIGTERM into Ctrl-C for its session, and an interrupted `run` ignores both until it exits
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return CliRunner().invoke(main, list(argv), env=env)
     finally:
-        signal.signal(signal.SIGTERM, sigterm)
+        for sig, handler in saved.items():
+            if handler is not None:  # None: set outside Python
+                signal.signal(sig, handler)
 
 
 def explain(result: Result) -> str:
@@ -170,7 +174,8 @@ def interrupted_session(out: Path) -> Path:
     settings = build_settings(devices=("host",), models=("shallow_cnn", "deep_cnn"), fer_data="../shared/fer2013",
                               warmup=1, warmup_seconds=0.0, iterations=5, min_seconds=0.0, cooldown="none")
     try:
-        run_benchmark(settings, out=out, progress=InterruptAfterFirstPhase())
+        with ctrl_c_raises():  # the interrupt must raise even when the suite started with SIGINT ignored
+            run_benchmark(settings, out=out, progress=InterruptAfterFirstPhase())
     except KeyboardInterrupt:
         pass
     else:

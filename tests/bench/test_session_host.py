@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import _thread
 import json
+import signal
+import threading
+import time
 
 import pytest
 from click.testing import CliRunner
 
+from child_signals import ctrl_c_raises  # tests/ is on pytest's pythonpath
+from fermbench.bench.progress import Progress
 from fermbench.bench.start import run_benchmark
 from fermbench.export.runtimes import DEFAULT_RUNTIME
 from fermbench.store import Variant, load_sessions
@@ -129,3 +135,36 @@ def test_target_precision_is_sent_recorded_and_reported(tiny, bench_models, tmp_
     (result,) = build_report_data([outcome.store.path]).results
     assert result_row(result)["timed_stop"] == ["max_s"]
     assert "imprecise" in [w.code for w in result.warnings]
+
+
+class CtrlCAfterFirstPhase(Progress):
+    """Presses Ctrl-C once a device worker has stored its first phase."""
+
+    sent = False
+
+    def done(self, serial: str, model: str, phase: str, status: str) -> None:
+        if not self.sent and threading.current_thread() is not threading.main_thread():
+            self.sent = True
+            _thread.interrupt_main()
+            time.sleep(1.0)  # this worker holds on until the main thread has stopped the session
+
+
+def test_an_interrupted_session_gives_the_caller_its_signal_handlers_back(tiny, bench_models, tmp_path):
+    """While it winds down the session ignores SIGINT and SIGTERM; a caller that goes on (a test,
+    a notebook) gets its own handlers back, or every child it starts later would ignore Ctrl-C."""
+    def on_sigterm(signum: int, frame: object) -> None:
+        raise AssertionError("not called")
+
+    settings = tiny(devices=("host",), models=("shallow_cnn", "deep_cnn"))
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        with ctrl_c_raises():
+            with pytest.raises(KeyboardInterrupt):
+                run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models,
+                              progress=CtrlCAfterFirstPhase())
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGTERM) is on_sigterm
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    (info,) = [json.loads(p.read_text()) for p in (tmp_path / "results").glob("*/session.json")]
+    assert info["status"] == "interrupted"

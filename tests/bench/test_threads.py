@@ -13,6 +13,14 @@ import pytest
 
 from fermbench.targets import run_with_timeout
 from fermbench.threads import Worker
+from child_signals import ctrl_c_raises  # tests/ is on pytest's pythonpath
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_raises():
+    """Each test presses Ctrl-C: it must raise here even when the suite started with SIGINT ignored."""
+    with ctrl_c_raises():
+        yield
 
 
 def ctrl_c_when(ready: threading.Event) -> None:

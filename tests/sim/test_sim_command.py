@@ -13,13 +13,15 @@ import pytest
 from click.testing import CliRunner
 
 from fermbench.cli import main
-from ports import free_block  # tests/ is on pytest's pythonpath
+from child_signals import sigint_default  # tests/ is on pytest's pythonpath
+from ports import free_block
 
 NO_AUTH = "accepts any adb connection without authentication"
 
 
 def start_sim(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "fermbench.cli", "sim", *args],
+    # a test stops it with Ctrl-C: it must be able to receive one however the suite was started
+    return subprocess.Popen([sys.executable, "-m", "fermbench.cli", "sim", *args], preexec_fn=sigint_default,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 import click
 
@@ -109,12 +110,39 @@ def summary_table(outcome: Outcome) -> Table:
     return table
 
 
-def _sigterm_as_interrupt() -> None:
-    """SIGTERM ends a session like Ctrl-C: status `interrupted`, resumable, simulated phones stopped."""
+@contextlib.contextmanager
+def interrupt_once() -> Iterator[None]:
+    """The first Ctrl-C or SIGTERM stops the session as Ctrl-C does (status `interrupted`,
+    resumable, simulated phones stopped); later ones change nothing, so that the session records
+    where it stopped and the process exits 130 whatever else arrives. After an interrupt both stay
+    ignored until the process exits: Python resets its own handlers to the default at exit, and a
+    late SIGTERM would then kill the process (-15). Otherwise the handlers before it come back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread sets handlers
+        return
+    fired = threading.Event()
+
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, handler)
+        if not fired.is_set():
+            fired.set()
+            raise KeyboardInterrupt
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, handler)
+    if saved[signal.SIGINT] is signal.default_int_handler:  # one ignored from the start (nohup) stays ignored
+        signal.signal(signal.SIGINT, handler)
+    interrupted = False
+    try:
+        yield
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        for sig, before in saved.items():
+            if interrupted:
+                signal.signal(sig, signal.SIG_IGN)
+            elif before is not None:  # None: set outside Python, cannot be put back
+                signal.signal(sig, before)
 
 
 @click.command("run")
@@ -160,14 +188,14 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
         settings = build_settings(config, devices=tuple(devices), adb_servers=adb_servers,
                                   models=tuple(models.split(",")) if models else (), **given)
     console = Console(stderr=True)
-    _sigterm_as_interrupt()
     try:
-        if quiet:
-            outcome = run_benchmark(settings, resume=resume, out=out, remeasure_changed=remeasure_changed)
-        else:
-            with RichProgress(console) as progress:
-                outcome = run_benchmark(settings, resume=resume, out=out, progress=progress,
-                                        remeasure_changed=remeasure_changed)
+        with interrupt_once():
+            if quiet:
+                outcome = run_benchmark(settings, resume=resume, out=out, remeasure_changed=remeasure_changed)
+            else:
+                with RichProgress(console) as progress:
+                    outcome = run_benchmark(settings, resume=resume, out=out, progress=progress,
+                                            remeasure_changed=remeasure_changed)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: finished results are stored; continue with --resume[/yellow]")
         raise SystemExit(130)

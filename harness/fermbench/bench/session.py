@@ -11,12 +11,13 @@ devices take these units of work from one shared queue instead (bench/shards.py)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -25,6 +26,7 @@ from ..errors import ConfigError, DeviceError, FermbenchError, RunnerError, Stor
 from ..store import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, PHASE_TYPES, RUNNING, SKIPPED,
                      AccuracyPhase, Variant,
                      Phase, RealworldPhase, Record, SessionStore)
+from ..store.records import PhaseName
 from . import phases
 from .exports import ModelFile
 from .shards import Pool, Unit, WorkQueue, identity_key, model_order, plan_units, present_phases, release_unfinished, \
@@ -79,9 +81,9 @@ class Interrupted(FermbenchError):
     """The session is stopping (Ctrl-C, SIGTERM, or a fatal error elsewhere): not a device's fault."""
 
 
-def planned_phases(settings: Settings) -> list[tuple[str, int | None]]:
-    plan: list[tuple[str, int | None]] = [("latency", r) for r in range(settings.repeats)]
-    return plan + [("accuracy", None), ("realworld", None), ("appsize", None)]
+def planned_phases(settings: Settings) -> list[tuple[PhaseName, int | None]]:
+    plan: list[tuple[PhaseName, int | None]] = [(PhaseName.LATENCY, r) for r in range(settings.repeats)]
+    return plan + [(phase, None) for phase in PhaseName if phase is not PhaseName.LATENCY]
 
 
 class BenchmarkSession:
@@ -172,7 +174,7 @@ class BenchmarkSession:
         raise DeviceLost(f"device {target.serial} did not come back within {budget:.0f} s "
                          f"(reconnect_budget_seconds); last error: {error}")
 
-    def run_phase(self, target: Target, record: Record, phase: str, repeat: int | None,
+    def run_phase(self, target: Target, record: Record, phase: PhaseName, repeat: int | None,
                   fn: Callable[[phases.Timing], Phase]) -> None:
         """Run one phase, retrying it when the device dropped off and came back; record it.
 
@@ -251,7 +253,7 @@ class BenchmarkSession:
 
     def note_order(self, serial: str, unit: Unit) -> None:
         """In a shared pool a device's order is the latency units it took, as it took them."""
-        if unit.phase == "latency" and unit.repeat is not None:
+        if unit.phase == PhaseName.LATENCY and unit.repeat is not None:
             taken = self.store.info.order.get(serial, {}).get(str(unit.repeat), [])
             self.store.set_order(serial, unit.repeat, taken + [unit.variant.key])
 
@@ -290,7 +292,7 @@ class BenchmarkSession:
                     pool.queue.finished()  # never leave the pool's other devices waiting for it
                     raise
                 pool.queue.finished()
-                cool = cool or unit.phase == "latency"
+                cool = cool or unit.phase == PhaseName.LATENCY
         except Interrupted:
             return
         except DeviceLost as exc:
@@ -309,7 +311,7 @@ class BenchmarkSession:
         if pool.shared:
             rec.reopen()  # a shared record's status follows from the units it holds
             self.note_order(target.serial, unit)
-        if unit.phase == "latency":
+        if unit.phase == PhaseName.LATENCY:
             waited = self.cool_down(target, baseline) if cool else 0.0
             self.totals.add(cooldown_s=waited)
             fn = self.latency_fn(target, unit, waited)
@@ -332,21 +334,33 @@ class BenchmarkSession:
         except DeviceError:
             return Environment()
 
-    def phase_fn(self, target: Target, v: Variant, phase: str) -> Callable[[phases.Timing], Phase]:
-        f, s = self.files[v], self.settings
-        if phase == "accuracy":
-            fer = self.images.get("fer2013")
-            if fer is None:
-                return lambda timing: AccuracyPhase(status=SKIPPED, reason="no --fer-data given")
-            return lambda timing: phases.accuracy_phase(self.store, target, f, fer,
-                                                        self.host_top[(v, "fer2013")], s, timing)
-        if phase == "realworld":
-            photos = self.images.get("photos")
-            if photos is None:
-                return lambda timing: RealworldPhase(status=SKIPPED, reason="no --photos given")
-            return lambda timing: phases.realworld_phase(self.store, target, f, photos,
-                                                         self.host_top.get((v, "photos")), s, timing)
-        return lambda timing: phases.appsize_phase(target, f, s)
+    def phase_fn(self, target: Target, v: Variant, phase: PhaseName) -> Callable[[phases.Timing], Phase]:
+        """The measurement of a phase after latency (latency_fn measures latency, after its cool-down);
+        ValueError for any other name."""
+        builders = {PhaseName.ACCURACY: self.accuracy_fn, PhaseName.REALWORLD: self.realworld_fn,
+                    PhaseName.APPSIZE: self.appsize_fn}
+        build = builders.get(PhaseName(phase))  # PhaseName("x") raises ValueError
+        if build is None:
+            raise ValueError(f"phase {phase} is measured by latency_fn, not phase_fn")
+        return build(target, v)
+
+    def accuracy_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
+        f, fer = self.files[v], self.images.get("fer2013")
+        if fer is None:
+            return lambda timing: AccuracyPhase(status=SKIPPED, reason="no --fer-data given")
+        return lambda timing: phases.accuracy_phase(self.store, target, f, fer, self.host_top[(v, "fer2013")],
+                                                    self.settings, timing)
+
+    def realworld_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
+        f, photos = self.files[v], self.images.get("photos")
+        if photos is None:
+            return lambda timing: RealworldPhase(status=SKIPPED, reason="no --photos given")
+        return lambda timing: phases.realworld_phase(self.store, target, f, photos, self.host_top.get((v, "photos")),
+                                                     self.settings, timing)
+
+    def appsize_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
+        f = self.files[v]
+        return lambda timing: phases.appsize_phase(target, f, self.settings)
 
     # -- the whole session --------------------------------------------------------------------
 
@@ -462,3 +476,23 @@ def check_models(names: tuple[str, ...]) -> list[str]:
     if len(set(names)) != len(names):
         raise ConfigError("a model is named twice in --models; name each once")
     return list(names)
+
+
+@contextlib.contextmanager
+def caller_signal_handlers() -> Iterator[None]:
+    """SIGINT and SIGTERM given back as the caller had them, once the session has stopped what it
+    started. An interrupted session ignores both while it winds down (_wind_down); left ignored,
+    they would stay so in a caller that goes on (a test, a notebook) and in every child it starts
+    later (an ignored signal stays ignored across exec). A caller that exits right after the
+    interrupt (the CLI) keeps late signals harmless itself (commands.interrupt_once)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread sets handlers
+        return
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            if handler is not None:  # None: set outside Python, cannot be put back
+                signal.signal(sig, handler)
+

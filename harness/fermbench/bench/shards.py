@@ -22,14 +22,15 @@ from typing import Any, Iterable
 
 from ..errors import ConfigError
 from ..store import OK, SKIPPED, Record, SessionStore, Variant
+from ..store.records import PhaseName
 
-PHASES_AFTER_LATENCY = ("accuracy", "realworld", "appsize")
+PHASES_AFTER_LATENCY = tuple(p for p in PhaseName if p is not PhaseName.LATENCY)
 
 
 @dataclass(frozen=True)
 class Unit:
     variant: Variant
-    phase: str  # latency | accuracy | realworld | appsize
+    phase: PhaseName
     repeat: int | None = None  # the latency repeat
 
 
@@ -42,7 +43,7 @@ def model_order(seed: int, key: str, repeat: int, variants: Iterable[Variant]) -
 def plan_units(seed: int, key: str, repeats: int, variants: Iterable[Variant]) -> list[Unit]:
     """Every repeat's latency in that repeat's model order, then each model's other phases."""
     variants = list(variants)
-    units = [Unit(v, "latency", r) for r in range(repeats) for v in model_order(seed, key, r, variants)]
+    units = [Unit(v, PhaseName.LATENCY, r) for r in range(repeats) for v in model_order(seed, key, r, variants)]
     return units + [Unit(v, phase) for v in model_order(seed, key, 0, variants) for phase in PHASES_AFTER_LATENCY]
 
 
@@ -145,9 +146,9 @@ def release_unfinished(store: SessionStore, pool: Pool, variants: list[Variant])
             store.save_record(rec)
 
 
-def present_phases(rec: Record) -> list[tuple[str, int | None]]:
+def present_phases(rec: Record) -> list[tuple[PhaseName, int | None]]:
     """The phases (and latency repeats) a record holds, finished or not."""
-    return [("latency", r.repeat) for r in rec.latency] + [(p, None) for p in PHASES_AFTER_LATENCY
+    return [(PhaseName.LATENCY, r.repeat) for r in rec.latency] + [(p, None) for p in PHASES_AFTER_LATENCY
                                                             if rec.phase(p) is not None]
 
 

@@ -2,8 +2,9 @@
 
     outcome = run_benchmark(build_settings(devices=("sim",), models=("shallow_cnn",), iterations=20))
 
-Steps: check settings and inputs (fail fast, before anything is written), export the models
-(cached), open every device and preflight it, create (or reopen) the session folder, then run.
+Steps (`_run`, one named function each): check settings and inputs (fail fast, before anything
+is written), export the models (cached), open every device and preflight it, create (or reopen)
+the session folder, record what was prepared, then run.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import dataclasses
 import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +41,7 @@ from .resume_check import check_unchanged
 from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
 from .progress import Progress
-from .session import BenchmarkSession, Outcome, Totals, check_models
+from .session import BenchmarkSession, Outcome, Totals, caller_signal_handlers, check_models
 from .settings import Settings, settings_from_dict
 from ..targets import HOST, HostTarget, Target
 
@@ -300,7 +301,8 @@ def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: 
     `settings` is None only with `resume`: a resumed session runs with its own stored settings.
     A resumed model whose file changed is refused unless `remeasure_changed` (bench/resume_check.py)."""
     progress = progress or Progress()
-    with contextlib.ExitStack() as stack:  # closes, in reverse: targets, then the session's lock
+    with contextlib.ExitStack() as stack:  # closes, in reverse: targets, the session's lock, then the signals
+        stack.enter_context(caller_signal_handlers())
         store = None
         if resume:
             store = SessionStore.open(resume, root=Path(out) if out else None)
@@ -312,120 +314,231 @@ def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: 
 def _run(settings: Settings | None, store: SessionStore | None, stack: contextlib.ExitStack,
          out: str | Path | None, progress: Progress, model_dir: str | Path | None,
          remeasure_changed: bool = False) -> Outcome:
+    """The session's stages, in order: every check that can refuse runs before anything is written."""
+    settings = required(settings)
+    farm = farm_for(settings, store)
+    settings = named_devices_and_models(settings, farm, progress)
+    variants, sources = plan_models(settings, model_dir, progress)
+    sweep_temp_dirs()  # what killed sessions left, before this one makes its own
+    inputs = prepare_inputs(settings, progress)
+    exports = export_models(variants, sources, settings, model_dir, stack, progress)
+    if store is not None:  # resuming: never put phases of two files in one record
+        check_resumed_files(store, exports, remeasure_changed, progress)
+    opened = open_devices(settings, farm, stack, exports, inputs, variants, progress)
+    usable = passed_preflight(opened, settings)
+    if store is None:
+        settings = dataclasses.replace(settings, devices=tuple(opened.specs))  # a resumed session reaches the same ones
+        store = create_store(settings, out, stack)
+    record_adb_servers(store, farm, progress)
+    if any(c.target.kind in ("host", "sim") for c in usable):
+        claim_host_cpu(store, stack, progress)
+    record_preparation(store, opened, inputs, sources, exports)
+    skipped = skipped_variants(usable, variants, exports)
+    record_refused_devices(store, opened, variants)
+    totals = Totals()
+    totals.add(export_s=sum(f.seconds for f in exports.files.values()), inputs_s=inputs.seconds)
+    session = BenchmarkSession(store, settings, [c.target for c in usable], variants, inputs.images, exports.files,
+                               export_errors=exports.errors, skipped=skipped, totals=totals, progress=progress)
+    return session.run()
+
+
+@dataclass
+class Inputs:
+    """The image sets of the session, what happened to its photos, and the seconds it took."""
+
+    images: dict[str, ImageSet]
+    notes: list[str]
+    seconds: float
+
+
+@dataclass
+class Exports:
+    """Every variant's model file, and why each variant that has none failed."""
+
+    files: dict[Variant, ModelFile]
+    errors: dict[Variant, str]
+
+
+@dataclass
+class Opened:
+    """The devices after opening and preflight: the checked ones (refused or not), why others
+    could not even be opened, and every device spec as the session stores it."""
+
+    checked: list[Checked] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # one line per refused device, for the log
+    not_opened: list[tuple[str, str]] = field(default_factory=list)  # (device key, why) of those not opened
+    specs: list[str] = field(default_factory=list)  # a device of an adb server as HOST:PORT/SERIAL
+
+    @property
+    def usable(self) -> list[Checked]:
+        return [c for c in self.checked if c.preflight.ok]
+
+    def refusals(self) -> list[tuple[str, str]]:
+        """(device key, why) of every device that runs nothing: not opened, or refused by preflight."""
+        return self.not_opened + [(c.target.serial, c.preflight.refusal()) for c in self.checked
+                                  if not c.preflight.ok]
+
+
+def required(settings: Settings | None) -> Settings:
+    """Settings given (or read from the resumed session) and at least one device named."""
     if settings is None:
         raise ConfigError("run_benchmark needs settings, or resume= a session")
     if not settings.devices:
-        raise ConfigError("name at least one --device (a serial, `host`, `sim`, `auto` or `all`); list them with `fermbench devices`")
-    farm = farm_for(settings, store)
+        raise ConfigError("name at least one --device (a serial, `host`, `sim`, `auto` or `all`); "
+                          "list them with `fermbench devices`")
+    return settings
+
+
+def named_devices_and_models(settings: Settings, farm: Farm, progress: Progress) -> Settings:
+    """`auto` and `all` expanded, each device named once, and the models checked and stored
+    explicitly (their order is the report's)."""
     if AUTO in settings.devices or ALL in settings.devices:
         devices = expand_all(expand_auto(settings.devices, progress, farm), progress, farm)
         settings = dataclasses.replace(settings, devices=devices)
     check_unique(settings.devices)
-    models = check_models(settings.models)
-    settings = dataclasses.replace(settings, models=tuple(models))  # stored explicitly: the report's order
+    return dataclasses.replace(settings, models=tuple(check_models(settings.models)))
+
+
+def plan_models(settings: Settings, model_dir: str | Path | None,
+                progress: Progress) -> tuple[list[Variant], dict[str, ModelSource]]:
+    """The variants to measure and the checkpoint each model is exported from."""
+    models = list(settings.models)
     variants = plan_variants(models, settings.runtimes, settings.quant)
     if any(v.quant == "int8" for v in variants) and not settings.fer_data:
         raise ConfigError("--quant int8 calibrates and checks on FER-2013 images: pass --fer-data PATH")
     sources = resolve_checkpoints(models, settings.checkpoints, settings.untrained, Path(model_dir or models_dir()))
     for line in (line for s in sources.values() for line in s.lines()):
         progress.message(line)
-    sweep_temp_dirs()
-    t_inputs = time.perf_counter()
+    return variants, sources
+
+
+def prepare_inputs(settings: Settings, progress: Progress) -> Inputs:
+    t0 = time.perf_counter()
     images = prepare_images(settings)
-    t_inputs = time.perf_counter() - t_inputs
+    seconds = time.perf_counter() - t0
     notes = photo_notes(images.get("photos"))
     for note in notes:
         progress.message(note)
+    return Inputs(images, notes, seconds)
+
+
+def export_models(variants: list[Variant], sources: dict[str, ModelSource], settings: Settings,
+                  model_dir: str | Path | None, stack: contextlib.ExitStack, progress: Progress) -> Exports:
     private = make_temp_dir("models")  # the session's own links to the files it measures
     stack.callback(remove_temp_dir, private)
-    files, export_errors = export_variants(variants, sources, settings, Path(model_dir) if model_dir else None,
-                                           private, progress)
-    if store is not None:  # resuming: never put phases of two files in one record
-        for line in check_unchanged(store, files, remeasure_changed):
-            progress.message(line)
-            store.log(line)
+    files, errors = export_variants(variants, sources, settings, Path(model_dir) if model_dir else None,
+                                    private, progress)
+    return Exports(files, errors)
+
+
+def check_resumed_files(store: SessionStore, exports: Exports, remeasure_changed: bool, progress: Progress) -> None:
+    """A resumed model whose file changed: refused, or measured again with --remeasure-changed."""
+    for line in check_unchanged(store, exports.files, remeasure_changed):
+        progress.message(line)
+        store.log(line)
+
+
+def open_devices(settings: Settings, farm: Farm, stack: contextlib.ExitStack, exports: Exports, inputs: Inputs,
+                 variants: list[Variant], progress: Progress) -> Opened:
+    """Open and preflight every device; one that cannot be opened or is refused is reported, the
+    others go on. A serial adb does not know is a typo: nothing is run."""
     runtimes = {runner_runtime(get_runtime(v.runtime)) for v in variants}
-    checked: list[Checked] = []
-    refused: list[str] = []
-    refused_at_open: list[tuple[str, str]] = []
-    specs: list[str] = []  # as the session stores them: a device of an adb server as HOST:PORT/SERIAL
+    opened = Opened()
     for i, spec in enumerate(settings.devices):
-        specs.append(spec)
+        opened.specs.append(spec)
         try:
             if spec not in (HOST, SIM):
-                specs[-1] = farm.resolve(spec).address
+                opened.specs[-1] = farm.resolve(spec).address
             target = open_target(spec, stack, settings, farm, index=settings.devices[:i].count(spec))
-            c = preflight_target(target, settings, files, images, runtimes)
+            c = preflight_target(target, settings, exports.files, inputs.images, runtimes)
         except DeviceNotFound:
             raise  # a serial adb does not know is a typo, not a device to report on: nothing is run
         except DeviceError as exc:  # its server does not answer, or it is locked, offline ...
-            refused.append(str(exc))
-            refused_at_open.append((spec_key(specs[-1], farm), str(exc)))
+            opened.refused.append(str(exc))
+            opened.not_opened.append((spec_key(opened.specs[-1], farm), str(exc)))
             progress.message(f"refused: {exc}")
             continue
         for w in c.preflight.warnings:
             progress.message(f"warning: {target.serial}: {w}")
         if not c.preflight.ok:
-            refused.append(f"device {target.serial}: {c.preflight.refusal()}")
-            progress.message(f"refused: {refused[-1]}")
-        checked.append(c)
-    check_unique(tuple(specs))  # two names of one device (SERIAL and HOST:PORT/SERIAL)
-    usable = [c for c in checked if c.preflight.ok]
+            opened.refused.append(f"device {target.serial}: {c.preflight.refusal()}")
+            progress.message(f"refused: {opened.refused[-1]}")
+        opened.checked.append(c)
+    check_unique(tuple(opened.specs))  # two names of one device (SERIAL and HOST:PORT/SERIAL)
+    return opened
+
+
+def passed_preflight(opened: Opened, settings: Settings) -> list[Checked]:
+    """The devices that will run; none is an error, and --shard needs them identical."""
+    usable = opened.usable
     if not usable:
-        raise DeviceError("no device passed preflight: " + " | ".join(refused))
+        raise DeviceError("no device passed preflight: " + " | ".join(opened.refused))
     if settings.shard:
         check_identical([(c.target.serial, c.identity) for c in usable])
-    if store is None:
-        settings = dataclasses.replace(settings, devices=tuple(specs))  # a resumed session reaches the same ones
-        seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
-        store = SessionStore.create(settings.to_dict(), root=Path(out) if out else None, seed=seed)
-        stack.callback(store.close)
+    return usable
+
+
+def create_store(settings: Settings, out: str | Path | None, stack: contextlib.ExitStack) -> SessionStore:
+    """A new session folder, with the seed of its randomised model order."""
+    seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
+    store = SessionStore.create(settings.to_dict(), root=Path(out) if out else None, seed=seed)
+    stack.callback(store.close)
+    return store
+
+
+def record_adb_servers(store: SessionStore, farm: Farm, progress: Progress) -> None:
+    """The adb servers a device came from (--resume asks them again), and any that did not answer."""
     if farm.asked():  # some device came from an adb server (not only host or sim)
         store.set_adb_servers([str(s) for s in farm.servers], str(farm.local))
     for listing in farm.asked():
         if listing.error:
             progress.message(f"adb server skipped: {listing.error}")
             store.log(f"adb server skipped: {listing.error}")
-    if any(c.target.kind in ("host", "sim") for c in usable):
-        claim_host_cpu(store, stack, progress)
-    for msg in refused:
+
+
+def record_preparation(store: SessionStore, opened: Opened, inputs: Inputs, sources: dict[str, ModelSource],
+                       exports: Exports) -> None:
+    """What happened before the first measurement, in the session's log and session.json."""
+    for msg in opened.refused:
         store.log(f"refused: {msg}")
-    for note in notes:
+    for note in inputs.notes:
         store.log(note)
     for name, source in sources.items():
         for line in source.lines():
             store.log(line, model=name)
-    for c in checked:
+    for c in opened.checked:
         c.record(store)
-    for v, f in files.items():
+    for v, f in exports.files.items():
         store.set_model(v, f.meta)
         store.log(f"{'cached export' if f.cached else 'exported'} {f.path.name} ({v.runtime}, {v.quant}) sha256 "
                   f"{f.sha256[:12]} in {f.seconds:.2f} s", model=v.model)
+
+
+def skipped_variants(usable: list[Checked], variants: list[Variant],
+                     exports: Exports) -> dict[tuple[str, Variant], str]:
+    """What each device cannot run (its runner is missing, the file's format is too new ...), with
+    the reason; the rest goes on."""
     skipped: dict[tuple[str, Variant], str] = {}
-    for c in usable:  # what this device cannot run is skipped with the reason; the rest goes on
+    for c in usable:
         for v in variants:
-            why = c.unavailable.get(runner_runtime(get_runtime(v.runtime)))
-            if why is None and v in files:
-                why = pre.check_model_file(c.preflight, c.runners.get(runner_runtime(get_runtime(v.runtime))),
-                                           v, files[v].meta)
+            runtime = runner_runtime(get_runtime(v.runtime))
+            why = c.unavailable.get(runtime)
+            if why is None and v in exports.files:
+                why = pre.check_model_file(c.preflight, c.runners.get(runtime), v, exports.files[v].meta)
             if why:
                 skipped[(c.target.serial, v)] = why
-    not_opened = list(refused_at_open)
-    for c in checked:
-        if not c.preflight.ok:
-            not_opened.append((c.target.serial, c.preflight.refusal()))
-    for serial, why in not_opened:
+    return skipped
+
+
+def record_refused_devices(store: SessionStore, opened: Opened, variants: list[Variant]) -> None:
+    """Every variant of a device that runs nothing is stored failed, with why the device was refused."""
+    for serial, why in opened.refusals():
         if serial not in store.info.devices:
             store.set_device(serial, kind=None, status="failed", error=why)
         for v in variants:
             rec = store.record(serial, v)
             rec.fail(f"preflight refused the device: {why}")
             store.save_record(rec)
-    totals = Totals()
-    totals.add(export_s=sum(f.seconds for f in files.values()), inputs_s=t_inputs)
-    session = BenchmarkSession(store, settings, [c.target for c in usable], variants, images, files,
-                               export_errors=export_errors, skipped=skipped, totals=totals, progress=progress)
-    return session.run()
 
 
 def claim_host_cpu(store: SessionStore, stack: contextlib.ExitStack, progress: Progress) -> None:

@@ -7,6 +7,7 @@ the run summary read the same fields. results/README.md documents them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Sequence
 
 from ..latency_settings import USER_LATENCY
@@ -26,8 +27,23 @@ LITE_FP32 = ("pytorch_android_lite-2.1.0", "fp32")  # what every schema-1 sessio
 RUNNING, COMPLETE, PARTIAL, FAILED, INTERRUPTED = "running", "complete", "partial", "failed", "interrupted"
 # Phase and record status values.
 OK, PHASE_FAILED, SKIPPED = "ok", "failed", "skipped"
+FAILED_PHASES = "failed phases: "  # how a record's `error` names its failed phases
 
-PHASES = ("latency", "accuracy", "realworld", "appsize")
+
+class PhaseName(str, Enum):
+    """The phases of a record. A str, so that it is stored, logged and compared as its plain name;
+    a name that is none of these is an error (`PhaseName("x")` raises ValueError)."""
+
+    LATENCY = "latency"
+    ACCURACY = "accuracy"
+    REALWORLD = "realworld"
+    APPSIZE = "appsize"
+
+    def __str__(self) -> str:  # "latency", not "PhaseName.LATENCY", in labels and f-strings
+        return self.value
+
+
+PHASES = tuple(p.value for p in PhaseName)
 
 
 # ------------------------------------------------------------------------------------ phases
@@ -212,8 +228,8 @@ class AppSizePhase(Phase):
     installed_note: str | None = None  # how installed_bytes was read, or why it is missing
 
 
-PHASE_TYPES: dict[str, type[Phase]] = {"latency": LatencyRepeat, "accuracy": AccuracyPhase,
-                                       "realworld": RealworldPhase, "appsize": AppSizePhase}
+PHASE_TYPES: dict[str, type[Phase]] = {PhaseName.LATENCY: LatencyRepeat, PhaseName.ACCURACY: AccuracyPhase,
+                                       PhaseName.REALWORLD: RealworldPhase, PhaseName.APPSIZE: AppSizePhase}
 
 
 # ------------------------------------------------------------------------------------ record
@@ -254,6 +270,7 @@ class Record:
     schema_version: int = SCHEMA_VERSION
     status: str = RUNNING  # ok (every planned phase ok or skipped) | failed | skipped | interrupted | running
     error: str | None = None  # the failed phases, or why the whole record failed
+    failed_phases: list[str] = field(default_factory=list)  # e.g. latency[0]; empty: the whole record failed
     updated: str | None = None  # ISO time of the last write
     latency: list[LatencyRepeat] = field(default_factory=list)  # one per repeat
     accuracy: AccuracyPhase | None = None  # FER-2013 on the device
@@ -321,37 +338,46 @@ class Record:
                 dropped.append(phase if repeat is None else f"{phase}[{repeat}]")
         return dropped
 
+    def __post_init__(self) -> None:
+        # A file written before `failed_phases` was kept has its list only in the error's text.
+        if not self.failed_phases and self.status == PHASE_FAILED and self.error \
+                and self.error.startswith(FAILED_PHASES):
+            self.failed_phases = self.error.removeprefix(FAILED_PHASES).split(", ")
+
     def fail(self, error: str) -> None:
         """The whole record failed (e.g. export or a lost device) before or between phases."""
-        self.status = PHASE_FAILED
-        self.error = error
+        self._end(PHASE_FAILED, error)
 
     def skip(self, why: str) -> None:
         """The device cannot run this variant (its runner flavor is missing, 16 KB pages, ...)."""
-        self.status = SKIPPED
-        self.error = why
+        self._end(SKIPPED, why)
 
     def interrupt(self, why: str) -> None:
         """The session stopped while this record's phases ran (Ctrl-C, SIGTERM): not a failure."""
-        self.status = INTERRUPTED
-        self.error = why
+        self._end(INTERRUPTED, why)
 
     def reopen(self) -> None:
         """Clear a record-level failure or interruption before its phases run again (--resume)."""
-        self.status = RUNNING
-        self.error = None
+        self._end(RUNNING, None)
+
+    def _end(self, status: str, why: str | None) -> None:
+        """A status of the whole record: it stands until reopen(), whatever its phases say."""
+        self.status = status
+        self.error = why
+        self.failed_phases = []
 
     def finish(self, planned: Sequence[tuple[str, int | None]]) -> None:
-        """Set the record's status from its phases: ok when every planned phase is ok."""
-        if self.error and not self.error.startswith("failed phases: "):
+        """Set the record's status from its phases: ok when every planned phase is ok. A failure of
+        the whole record (an error with no failed phase) stands."""
+        if self.error and not self.failed_phases:
             self.status = PHASE_FAILED
             return
-        self.error = None
         states = [(found.status if (found := self.phase(p, r)) else None) for p, r in planned]
-        failed = [p + (f"[{r}]" if r is not None else "") for (p, r), s in zip(planned, states) if s == PHASE_FAILED]
-        if failed:
+        self.failed_phases = [f"{p}[{r}]" if r is not None else str(p)
+                              for (p, r), s in zip(planned, states) if s == PHASE_FAILED]
+        self.error = FAILED_PHASES + ", ".join(self.failed_phases) if self.failed_phases else None
+        if self.failed_phases:
             self.status = PHASE_FAILED
-            self.error = "failed phases: " + ", ".join(failed)
         elif all(s in (OK, SKIPPED) for s in states):
             self.status = OK
         else:
