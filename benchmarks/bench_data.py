@@ -68,8 +68,10 @@ def main() -> int:
             write_kaggle_csv(Path(args.data), csv_path)
             os.environ["FERMBENCH_CACHE"] = str(Path(tmp) / "cache-csv")
             first, cached = timed_load(csv_path, "Training", args.repeats)
-            print(f"{'csv':8} {'Training':11} {first:10.2f}s {cached:8.3f}s {cached / first:7.1%}"
-                  f"  ({csv_path.stat().st_size / 1e6:.0f} MB; the first load parses every split)")
+            print(
+                f"{'csv':8} {'Training':11} {first:10.2f}s {cached:8.3f}s {cached / first:7.1%}"
+                f"  ({csv_path.stat().st_size / 1e6:.0f} MB; the first load parses every split)"
+            )
     print("note: 'first load' reads files the OS may already hold in its page cache")
     return 0
 

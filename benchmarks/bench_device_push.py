@@ -36,15 +36,21 @@ def show(label: str, samples: list[float], size: int | None = None) -> float:
         each = ", ".join(f"{size / s / 1e6:.0f}" for s in samples)
         print(f"{label:<40} {med * 1e3:8.1f} ms  {size / med / 1e6:7.0f} MB/s  (samples MB/s: {each})")
     else:
-        print(f"{label:<40} {med * 1e3:8.2f} ms  (median of {len(samples)}; min {min(samples) * 1e3:.2f}, "
-              f"max {max(samples) * 1e3:.2f})")
+        print(
+            f"{label:<40} {med * 1e3:8.2f} ms  (median of {len(samples)}; min {min(samples) * 1e3:.2f}, "
+            f"max {max(samples) * 1e3:.2f})"
+        )
     return med
 
 
 def start_sim(root: Path) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "fermbench.cli", "sim", "--port", str(port), "--root", str(root)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fermbench.cli", "sim", "--port", str(port), "--root", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     line = proc.stdout.readline()  # "simulated phone ... listening as 127.0.0.1:PORT"
     if "listening" not in line:
         proc.kill()
@@ -68,8 +74,10 @@ def main() -> None:
             with AdbServer(adb_path=args.adb) as server:
                 serial = f"127.0.0.1:{port}"
                 server.connect(serial)
-                print(f"adb {server.adb('version').stdout.splitlines()[1]}; phone {serial} (own process); "
-                      f"file {args.mib} MiB; {os.cpu_count()} CPUs")
+                print(
+                    f"adb {server.adb('version').stdout.splitlines()[1]}; phone {serial} (own process); "
+                    f"file {args.mib} MiB; {os.cpu_count()} CPUs"
+                )
                 dev = Device(serial, adb_port=server.port)
                 src = Path(tmp) / "blob.bin"
                 src.write_bytes(os.urandom(size))

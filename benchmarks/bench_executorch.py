@@ -26,8 +26,9 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -45,7 +46,11 @@ def export_variants(name: str, out: Path) -> tuple[dict[str, Path], dict[str, di
     ckpt = WEIGHTS / f"{name}.ckpt"
     weights: dict[str, Any] = {"checkpoint": ckpt} if ckpt.is_file() else {"untrained": True}
     files, metas, notes = {}, {}, []
-    for label, runtime, quant in (("lite fp32", DEFAULT_RUNTIME, "fp32"), ("et fp32", ET, "fp32"), ("et int8", ET, "int8")):
+    for label, runtime, quant in (
+        ("lite fp32", DEFAULT_RUNTIME, "fp32"),
+        ("et fp32", ET, "fp32"),
+        ("et int8", ET, "int8"),
+    ):
         t0 = time.perf_counter()
         try:
             result = export_model(name, out_dir=out, runtime=runtime, quant=quant, fer_data=FER, **weights)
@@ -86,11 +91,13 @@ def runners(files: dict[str, Path]) -> dict[str, Callable[[torch.Tensor], torch.
     return out
 
 
-def latencies(run: dict[str, Callable[[torch.Tensor], torch.Tensor]], x: torch.Tensor, args: argparse.Namespace) -> dict[str, float]:
+def latencies(
+    run: dict[str, Callable[[torch.Tensor], torch.Tensor]], x: torch.Tensor, args: argparse.Namespace
+) -> dict[str, float]:
     """Median ms per variant over rounds x iterations, rounds interleaved, warm-up discarded."""
     samples: dict[str, list[float]] = {label: [] for label in run}
     with torch.no_grad():
-        for label, f in run.items():
+        for f in run.values():
             for _ in range(args.warmup):
                 f(x)
         for _ in range(args.rounds):
@@ -102,7 +109,9 @@ def latencies(run: dict[str, Callable[[torch.Tensor], torch.Tensor]], x: torch.T
     return {label: statistics.median(s) for label, s in samples.items()}
 
 
-def accuracy(run: dict[str, Callable[[torch.Tensor], torch.Tensor]], images: torch.Tensor, labels: torch.Tensor) -> dict[str, np.ndarray]:
+def accuracy(
+    run: dict[str, Callable[[torch.Tensor], torch.Tensor]], images: torch.Tensor, labels: torch.Tensor
+) -> dict[str, np.ndarray]:
     """label -> bool per image: correct or not. The .pte programs take one image at a time;
     the lite interpreter takes batches, which gives the same predictions faster."""
     from fermbench.training.augment import normalize
@@ -112,7 +121,7 @@ def accuracy(run: dict[str, Callable[[torch.Tensor], torch.Tensor]], images: tor
     with torch.no_grad():
         for label, f in run.items():
             step = 256 if label.startswith("lite") else 1
-            predicted = torch.cat([f(x[i:i + step]).argmax(1) for i in range(0, len(x), step)])
+            predicted = torch.cat([f(x[i : i + step]).argmax(1) for i in range(0, len(x), step)])
             out[label] = predicted.numpy() == y
     return out
 
@@ -159,41 +168,59 @@ def main() -> int:
             ms = latencies(run, x, args)
             trained = metas["lite fp32"]["trained"]
             int8 = metas.get("et int8")
-            row = {"model": name, "trained": trained, "ms": ms, "bytes": {k: f.stat().st_size for k, f in files.items()},
-                   "agreement": int8["agreement"]["top1_agreement"] if int8 else None}
+            row = {
+                "model": name,
+                "trained": trained,
+                "ms": ms,
+                "bytes": {k: f.stat().st_size for k, f in files.items()},
+                "agreement": int8["agreement"]["top1_agreement"] if int8 else None,
+            }
             if test is not None and trained and int8:
                 correct = accuracy(run, test.images, test.labels)
                 row["acc"] = {label: 100 * float(c.mean()) for label, c in correct.items()}
                 row["acc_ci"] = paired_ci(correct["et int8"], correct["et fp32"])
             rows.append(row)
             print(f"  {name}: {ms}", flush=True)
-    print(f"\nhost, {args.threads} threads, median of {args.rounds}x{args.iterations} runs after {args.warmup} warm-up; "
-          f"torch {torch.__version__}; load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end "
-          f"on {os.cpu_count()} CPUs")
+    print(
+        f"\nhost, {args.threads} threads, median of {args.rounds}x{args.iterations} runs after {args.warmup} warm-up; "
+        f"torch {torch.__version__}; load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end "
+        f"on {os.cpu_count()} CPUs"
+    )
     for note in notes:
         print(f"NOTE {note}")
-    print(f"{'model':12} {'weights':9} {'Lite fp32':>10} {'ET fp32':>9} {'ET int8':>9} {'int8 speed-up':>14} "
-          f"{'Lite MB':>8} {'ET fp32 MB':>10} {'int8 MB':>8} {'smaller':>8}")
+    print(
+        f"{'model':12} {'weights':9} {'Lite fp32':>10} {'ET fp32':>9} {'ET int8':>9} {'int8 speed-up':>14} "
+        f"{'Lite MB':>8} {'ET fp32 MB':>10} {'int8 MB':>8} {'smaller':>8}"
+    )
     for r in rows:
         ms, b = r["ms"], r["bytes"]
         ungated = "*" if r["agreement"] is None else " "  # refused by the agreement gate: see NOTE
-        print(f"{r['model']:12} {'trained' if r['trained'] else 'UNTRAINED':9} {ms['lite fp32']:8.2f}ms {ms['et fp32']:7.2f}ms "
-              f"{ms['et int8']:7.2f}ms{ungated}{ms['lite fp32'] / ms['et int8']:12.1f}x {b['lite fp32'] / 1e6:8.1f} "
-              f"{b['et fp32'] / 1e6:10.1f} {b['et int8'] / 1e6:8.1f} {b['lite fp32'] / b['et int8']:7.1f}x")
+        print(
+            f"{r['model']:12} {'trained' if r['trained'] else 'UNTRAINED':9} {ms['lite fp32']:8.2f}ms {ms['et fp32']:7.2f}ms "
+            f"{ms['et int8']:7.2f}ms{ungated}{ms['lite fp32'] / ms['et int8']:12.1f}x {b['lite fp32'] / 1e6:8.1f} "
+            f"{b['et fp32'] / 1e6:10.1f} {b['et int8'] / 1e6:8.1f} {b['lite fp32'] / b['et int8']:7.1f}x"
+        )
     if any(r["agreement"] is None for r in rows):
         print("* int8 refused by the agreement gate: latency and size of the same program built without the gates")
     if any("acc" in r for r in rows):
         assert test is not None
         print(f"\nFER-2013 PublicTest accuracy ({len(test)} images, each through its runtime; trained models only)")
-        print(f"{'model':12} {'weights':9} {'Lite fp32':>9} {'ET fp32':>8} {'ET int8':>8} {'int8 - fp32':>12} {'95% CI':>16} {'agree':>7}")
+        print(
+            f"{'model':12} {'weights':9} {'Lite fp32':>9} {'ET fp32':>8} {'ET int8':>8} {'int8 - fp32':>12} {'95% CI':>16} {'agree':>7}"
+        )
         for r in (r for r in rows if "acc" in r):
             a, (lo, hi) = r["acc"], r["acc_ci"]
-            print(f"{r['model']:12} {'trained' if r['trained'] else 'UNTRAINED':9} {a['lite fp32']:8.2f}% {a['et fp32']:7.2f}% "
-                  f"{a['et int8']:7.2f}% {a['et int8'] - a['et fp32']:+10.2f}pt [{lo:+.2f}, {hi:+.2f}] {r['agreement']:6.1%}")
+            print(
+                f"{r['model']:12} {'trained' if r['trained'] else 'UNTRAINED':9} {a['lite fp32']:8.2f}% {a['et fp32']:7.2f}% "
+                f"{a['et int8']:7.2f}% {a['et int8'] - a['et fp32']:+10.2f}pt [{lo:+.2f}, {hi:+.2f}] {r['agreement']:6.1%}"
+            )
     print("\ngoals: int8 >= 5x faster than Lite fp32, >= 3.5x smaller, accuracy within 1 point of fp32")
     for r in rows:
         speed, small = r["ms"]["lite fp32"] / r["ms"]["et int8"], r["bytes"]["lite fp32"] / r["bytes"]["et int8"]
-        verdicts = [f"speed {'met' if speed >= 5 else 'MISSED'} ({speed:.1f}x)", f"size {'met' if small >= 3.5 else 'MISSED'} ({small:.1f}x)"]
+        verdicts = [
+            f"speed {'met' if speed >= 5 else 'MISSED'} ({speed:.1f}x)",
+            f"size {'met' if small >= 3.5 else 'MISSED'} ({small:.1f}x)",
+        ]
         if "acc" in r:
             delta = r["acc"]["et int8"] - r["acc"]["et fp32"]
             verdicts.append(f"accuracy {'met' if abs(delta) <= 1 else 'MISSED'} ({delta:+.2f} pt)")

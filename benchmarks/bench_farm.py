@@ -65,18 +65,31 @@ def export_models(models: Path) -> None:
     from fermbench.store import Variant
 
     for name in MODELS:
-        ensure_export(Variant(name, DEFAULT_RUNTIME, "fp32"), checkpoint=None, private_dir=models / ".links",
-                      out_dir=models)
+        ensure_export(
+            Variant(name, DEFAULT_RUNTIME, "fp32"), checkpoint=None, private_dir=models / ".links", out_dir=models
+        )
 
 
 def session(work: Path, servers: list[str], devices: list[str], args, *, cooldown: float, shard: bool) -> dict:
     from fermbench.bench.settings import build_settings
     from fermbench.bench.start import run_benchmark
 
-    settings = build_settings(devices=tuple(devices), adb_servers=tuple(servers), models=MODELS, warmup=0,
-                              warmup_seconds=0.0, iterations=1, min_seconds=0.0, repeats=args.repeats,
-                              cooldown="fixed" if cooldown else "none", cooldown_seconds=cooldown, seed=0,
-                              untrained=True, shard=shard, timeout_seconds=300.0)
+    settings = build_settings(
+        devices=tuple(devices),
+        adb_servers=tuple(servers),
+        models=MODELS,
+        warmup=0,
+        warmup_seconds=0.0,
+        iterations=1,
+        min_seconds=0.0,
+        repeats=args.repeats,
+        cooldown="fixed" if cooldown else "none",
+        cooldown_seconds=cooldown,
+        seed=0,
+        untrained=True,
+        shard=shard,
+        timeout_seconds=300.0,
+    )
     t0 = time.perf_counter()
     outcome = run_benchmark(settings, out=work / "results", model_dir=work / "models")
     wall = time.perf_counter() - t0
@@ -87,24 +100,42 @@ def session(work: Path, servers: list[str], devices: list[str], args, *, cooldow
     # device-seconds of the session spent neither in the runner nor cooling down: pushes, store writes,
     # environment reads, and (a pool of simulated phones) waiting for the host CPU's turn, idle at the end
     outside = n * t.wall_s - t.runner_s - t.cooldown_s
-    return dict(status=outcome.status, wall=wall, session=t.wall_s, runner=t.runner_s, transfer=t.transfer_s,
-                cooldown=t.cooldown_s, setup_per_device=setup / n, push_per_device=t.transfer_s / n,
-                outside_per_device=outside / n, outside_per_unit=outside / units, n=n)
+    return dict(
+        status=outcome.status,
+        wall=wall,
+        session=t.wall_s,
+        runner=t.runner_s,
+        transfer=t.transfer_s,
+        cooldown=t.cooldown_s,
+        setup_per_device=setup / n,
+        push_per_device=t.transfer_s / n,
+        outside_per_device=outside / n,
+        outside_per_unit=outside / units,
+        n=n,
+    )
 
 
 def show(label: str, r: dict) -> None:
-    print(f"  {label:<18} {r['wall']:6.2f} s wall ({r['status']}); session {r['session']:.2f} s: runner "
-          f"{r['runner']:.2f} s + cool-down {r['cooldown']:.2f} s summed over devices, push {r['transfer']:.2f} s")
-    print(f"  {'':<18} per device: setup {r['setup_per_device']:.2f} s (open + preflight), push "
-          f"{r['push_per_device']:.2f} s, outside runner and cool-down {r['outside_per_device']:.2f} s of the "
-          f"session ({r['outside_per_unit']:.3f} s per unit of work)")
+    print(
+        f"  {label:<18} {r['wall']:6.2f} s wall ({r['status']}); session {r['session']:.2f} s: runner "
+        f"{r['runner']:.2f} s + cool-down {r['cooldown']:.2f} s summed over devices, push {r['transfer']:.2f} s"
+    )
+    print(
+        f"  {'':<18} per device: setup {r['setup_per_device']:.2f} s (open + preflight), push "
+        f"{r['push_per_device']:.2f} s, outside runner and cool-down {r['outside_per_device']:.2f} s of the "
+        f"session ({r['outside_per_unit']:.3f} s per unit of work)"
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=4, help="latency repeats per model (units: 3 x repeats)")
-    ap.add_argument("--cooldown-seconds", type=float, default=3.0,
-                    help="device-side time per unit in the device-bound pair (fixed cool-down)")
+    ap.add_argument(
+        "--cooldown-seconds",
+        type=float,
+        default=3.0,
+        help="device-side time per unit in the device-bound pair (fixed cool-down)",
+    )
     ap.add_argument("--skip-host-bound", action="store_true", help="only the device-bound pair")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="fermbench-farm-") as tmp, contextlib.ExitStack() as stack:
@@ -112,8 +143,10 @@ def main() -> int:
         os.environ["FERMBENCH_CACHE"] = str(work / "cache")
         export_models(work / "models")  # once, before timing (a real session reuses cached exports)
         servers, devices = start_farm(stack, work)
-        print(f"farm: adb servers {', '.join(servers)}; 4 simulated phones; {len(MODELS)} models x "
-              f"{args.repeats} repeats; 1 timed iteration, no warm-up")
+        print(
+            f"farm: adb servers {', '.join(servers)}; 4 simulated phones; {len(MODELS)} models x "
+            f"{args.repeats} repeats; 1 timed iteration, no warm-up"
+        )
         pairs = [("device-bound", args.cooldown_seconds)] + ([] if args.skip_host_bound else [("host-bound", 0.0)])
         for name, cooldown in pairs:
             print(f"{name} (cool-down {cooldown:g} s per unit):")
@@ -121,8 +154,10 @@ def main() -> int:
             show("one phone", one)
             pool = session(work, servers, devices, args, cooldown=cooldown, shard=True)
             show("4 phones, --shard", pool)
-            print(f"  -> {one['wall'] / pool['wall']:.2f}x shorter wall time with the pool "
-                  f"(session part alone: {one['session'] / pool['session']:.2f}x)")
+            print(
+                f"  -> {one['wall'] / pool['wall']:.2f}x shorter wall time with the pool "
+                f"(session part alone: {one['session'] / pool['session']:.2f}x)"
+            )
     return 0
 
 

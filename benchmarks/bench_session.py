@@ -27,8 +27,16 @@ FER = Path(__file__).resolve().parents[1] / ".." / "shared" / "fer2013"
 def settings_for(device: str, args, **over):
     from fermbench.bench.settings import build_settings
 
-    base = dict(devices=(device,), warmup=args.warmup, warmup_seconds=0.2, iterations=args.iterations,
-                min_seconds=args.min_seconds, cooldown_seconds=0.0, seed=0, untrained=True)
+    base = dict(
+        devices=(device,),
+        warmup=args.warmup,
+        warmup_seconds=0.2,
+        iterations=args.iterations,
+        min_seconds=args.min_seconds,
+        cooldown_seconds=0.0,
+        seed=0,
+        untrained=True,
+    )
     if FER.joinpath("test").is_dir() and args.fer_limit:
         base.update(fer_data=str(FER.resolve()), fer_limit=args.fer_limit)
     base.update(over)
@@ -49,12 +57,14 @@ def part_overhead(args, work: Path) -> None:
         wall = time.perf_counter() - t0  # includes starting the simulated phone and the adb connect
         t = outcome.totals
         overhead = wall - t.runner_s - t.cooldown_s
-        print(f"session {run + 1}: {wall:.2f} s wall = runner {t.runner_s:.2f} s + overhead {overhead:.2f} s "
-              f"({overhead / wall:.1%}; goal < 10%) [export/cache check {t.export_s:.2f} s, inputs "
-              f"{t.inputs_s:.2f} s, push {t.transfer_s:.2f} s, host predictions {t.host_predictions_s:.2f} s, "
-              f"rest (sim start, adb, preflight, store) "
-              f"{overhead - t.export_s - t.inputs_s - t.transfer_s - t.host_predictions_s:.2f} s]  "
-              f"status {outcome.status}")
+        print(
+            f"session {run + 1}: {wall:.2f} s wall = runner {t.runner_s:.2f} s + overhead {overhead:.2f} s "
+            f"({overhead / wall:.1%}; goal < 10%) [export/cache check {t.export_s:.2f} s, inputs "
+            f"{t.inputs_s:.2f} s, push {t.transfer_s:.2f} s, host predictions {t.host_predictions_s:.2f} s, "
+            f"rest (sim start, adb, preflight, store) "
+            f"{overhead - t.export_s - t.inputs_s - t.transfer_s - t.host_predictions_s:.2f} s]  "
+            f"status {outcome.status}"
+        )
 
 
 def part_spread(args, work: Path) -> None:
@@ -66,8 +76,10 @@ def part_spread(args, work: Path) -> None:
     outcome = run_benchmark(settings, out=work / "results", model_dir=work / "models")
     samples = load_sessions([outcome.store.path]).samples
     timed = samples[samples.phase == "timed"]
-    print(f"run-to-run spread on the host runner, {args.repeats} repeats, >= {args.iterations} iterations "
-          f"and >= {args.min_seconds} s each, 1 thread:")
+    print(
+        f"run-to-run spread on the host runner, {args.repeats} repeats, >= {args.iterations} iterations "
+        f"and >= {args.min_seconds} s each, 1 thread:"
+    )
     for model, rows in timed.groupby("model"):
         spread = repeat_spread([g.ns.to_numpy() for _, g in rows.groupby("repeat")])
         medians = ", ".join(f"{m / 1e6:.3f}" for m in spread.medians)

@@ -41,8 +41,10 @@ def show(label: str, samples: list[float], size: int | None = None) -> float:
         rates = ", ".join(f"{size / s / 1e6:.0f}" for s in samples)
         print(f"{label:<42} {size / med / 1e6:8.1f} MB/s  (median of {len(samples)}: {rates})")
     else:
-        print(f"{label:<42} {med * 1e3:8.2f} ms    (median of {len(samples)}, "
-              f"min {min(samples) * 1e3:.2f}, max {max(samples) * 1e3:.2f})")
+        print(
+            f"{label:<42} {med * 1e3:8.2f} ms    (median of {len(samples)}, "
+            f"min {min(samples) * 1e3:.2f}, max {max(samples) * 1e3:.2f})"
+        )
     return med
 
 

@@ -95,14 +95,20 @@ def ours_batches(images, labels, device, channels_last):
         epoch += 1
         shuffled, shuffled_labels = augment_epoch(images, labels, epoch_plan(len(labels), 0, epoch, PADDING), PADDING)
         for lo in range(0, len(labels) - BATCH + 1, BATCH):
-            yield normalize(shuffled[lo:lo + BATCH], channels_last), shuffled_labels[lo:lo + BATCH]
+            yield normalize(shuffled[lo : lo + BATCH], channels_last), shuffled_labels[lo : lo + BATCH]
 
 
 def naive_batches(files, workers, device):
     """Endless batches through the naive pipeline; worker processes stay up between passes."""
-    loader = torch.utils.data.DataLoader(NaiveImageFolder(files), batch_size=BATCH, shuffle=True,
-                                         num_workers=workers, drop_last=True, persistent_workers=workers > 0,
-                                         pin_memory=device.type == "cuda")
+    loader = torch.utils.data.DataLoader(
+        NaiveImageFolder(files),
+        batch_size=BATCH,
+        shuffle=True,
+        num_workers=workers,
+        drop_last=True,
+        persistent_workers=workers > 0,
+        pin_memory=device.type == "cuda",
+    )
     while True:
         for x, y in loader:
             yield x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -125,7 +131,7 @@ def compare(pipelines: dict, step, rounds: int, per_round: int, device) -> dict[
     """images/s per pipeline: the median over rounds that alternate the pipelines (so a neighbour's
     load on a shared machine hits all of them alike) of each round's throughput."""
     rates = {name: [] for name in pipelines}
-    for name, batches in pipelines.items():
+    for batches in pipelines.values():
         block_seconds(batches, step, 2, device)  # warm-up: workers start, kernels get chosen
     for _ in range(rounds):
         for name, batches in pipelines.items():
@@ -152,12 +158,22 @@ def main() -> int:
     load_s = time.perf_counter() - start
     images, labels = train.images.to(device), train.labels.to(device)
     files = [f for f in folder_source.scan(Path(args.data)) if f.split == "Training"]
-    print(f"device: {describe_device(device)}; torch {torch.__version__}; {args.precision}"
-          f"{' channels_last' if args.channels_last else ''}; batch {BATCH}; {args.rounds}x{args.steps} timed steps per pipeline")
-    print(f"Training split: {len(train)} images, loaded in {load_s:.2f} s ({'cache' if train.from_cache else 'decoded'})")
+    print(
+        f"device: {describe_device(device)}; torch {torch.__version__}; {args.precision}"
+        f"{' channels_last' if args.channels_last else ''}; batch {BATCH}; {args.rounds}x{args.steps} timed steps per pipeline"
+    )
+    print(
+        f"Training split: {len(train)} images, loaded in {load_s:.2f} s ({'cache' if train.from_cache else 'decoded'})"
+    )
 
-    figures = {"device": describe_device(device), "precision": args.precision, "channels_last": args.channels_last,
-               "load_s": load_s, "pipeline": {}, "models": {}}
+    figures = {
+        "device": describe_device(device),
+        "precision": args.precision,
+        "channels_last": args.channels_last,
+        "load_s": load_s,
+        "pipeline": {},
+        "models": {},
+    }
 
     def pipelines():
         made = {"ours": ours_batches(images, labels, device, args.channels_last)}
@@ -175,9 +191,11 @@ def main() -> int:
         got = compare(pipelines(), step, args.rounds, args.steps, device)
         share = got["ours"] / alone["ours"]  # our pipeline's time per image / a whole step's
         figures["models"][name] = {**got, "pipeline_share": share}
-        print(f"{name:12} ours {got['ours']:8,.0f} img/s (input pipeline {share:.1%} of a step)"
-              + "".join(f" | {k} {v:8,.0f} img/s ({got['ours'] / v:.2f}x)" for k, v in got.items() if k != "ours"),
-              flush=True)
+        print(
+            f"{name:12} ours {got['ours']:8,.0f} img/s (input pipeline {share:.1%} of a step)"
+            + "".join(f" | {k} {v:8,.0f} img/s ({got['ours'] / v:.2f}x)" for k, v in got.items() if k != "ours"),
+            flush=True,
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(figures, fh, indent=2)

@@ -71,9 +71,11 @@ def main() -> None:
             path = export(module, Path(tmp) / f"{name.replace(' ', '_')}.ptl")
             res = run_host("latency", model=path, iterations=args.runs, min_seconds=0.0, warmup=100, warmup_seconds=0.0)
             bare = bare_loop(path, args.runs)
-            print(f"{name:9s} runner: median {statistics.median(res.samples_ns) / 1000:7.2f} us  "
-                  f"p99 {pct(res.samples_ns, 0.99):7.2f} us  ({len(res.samples_ns)} samples, "
-                  f"first {res.first_inference_ns / 1000:.1f} us, load {res.load_ns / 1e6:.2f} ms)")
+            print(
+                f"{name:9s} runner: median {statistics.median(res.samples_ns) / 1000:7.2f} us  "
+                f"p99 {pct(res.samples_ns, 0.99):7.2f} us  ({len(res.samples_ns)} samples, "
+                f"first {res.first_inference_ns / 1000:.1f} us, load {res.load_ns / 1e6:.2f} ms)"
+            )
             print(f"{'':9s} bare loop: median {statistics.median(bare) / 1000:7.2f} us  p99 {pct(bare, 0.99):7.2f} us")
     print(f"perf_counter_ns resolution: {time.get_clock_info('perf_counter').resolution * 1e9:.0f} ns")
 

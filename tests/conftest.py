@@ -33,7 +33,6 @@ from fermbench.device.adb_server import AdbServer, find_adb
 from fermbench.sim.phone import SimPhone
 from fermbench.sim.state import Faults, SimIdentity
 
-
 # -- --cpu-hog ---------------------------------------------------------------------------------
 
 # A busy loop that also ends by itself once pytest is gone (its parent changes), so a killed run
@@ -58,8 +57,10 @@ class CpuHog:
     def summary(self) -> str:
         alive = sum(p.poll() is None for p in self.procs)
         busy = sum(_cpu_seconds(p.pid) for p in self.procs if p.poll() is None)
-        line = (f"cpu-hog: {len(self.procs)} busy processes beside the tests for {time.monotonic() - self.t0:.0f} s "
-                f"({busy:.0f} CPU-seconds spent spinning)")
+        line = (
+            f"cpu-hog: {len(self.procs)} busy processes beside the tests for {time.monotonic() - self.t0:.0f} s "
+            f"({busy:.0f} CPU-seconds spent spinning)"
+        )
         return line if alive == len(self.procs) else line + f"; WARNING: only {alive} still running at the end"
 
     def stop(self) -> None:
@@ -86,9 +87,13 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def pytest_addoption(parser):
-    parser.addoption("--cpu-hog", action="store_true", default=False,
-                     help="keep every core busy with one spinning process each for the whole run "
-                          "(the tests must pass on a busy machine as on a quiet one)")
+    parser.addoption(
+        "--cpu-hog",
+        action="store_true",
+        default=False,
+        help="keep every core busy with one spinning process each for the whole run "
+        "(the tests must pass on a busy machine as on a quiet one)",
+    )
 
 
 def pytest_configure(config):
@@ -192,8 +197,14 @@ def make_sim_phone(adb_server: AdbServer):
     starts a phone and (by default) connects it, waiting for one of `states`."""
     phones: list[SimPhone] = []
 
-    def make(identity: SimIdentity | None = None, faults: Faults | None = None, *,
-             connect: bool = True, states: tuple[str, ...] = ("device",), root=None) -> SimPhone:
+    def make(
+        identity: SimIdentity | None = None,
+        faults: Faults | None = None,
+        *,
+        connect: bool = True,
+        states: tuple[str, ...] = ("device",),
+        root=None,
+    ) -> SimPhone:
         phone = SimPhone(identity=identity, faults=faults, root=root).start()
         phones.append(phone)
         if connect:
@@ -216,6 +227,7 @@ def sim_phone(make_sim_phone) -> SimPhone:
 
 
 # -- a trained model -----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def trained_shallow_cnn(tmp_path_factory) -> Path:
@@ -243,9 +255,15 @@ def trained_shallow_cnn(tmp_path_factory) -> Path:
             opt.step()
     test_images, test_labels = make_images(500, seed=1)
     with torch.no_grad():
-        acc = (model.eval()(normalize(torch.from_numpy(test_images))).argmax(1) == torch.from_numpy(test_labels)).float().mean()
+        acc = (
+            (model.eval()(normalize(torch.from_numpy(test_images))).argmax(1) == torch.from_numpy(test_labels))
+            .float()
+            .mean()
+        )
     assert acc > 0.6, f"the fixture model did not learn the synthetic classes ({acc:.0%})"
-    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "shallow_cnn.ckpt", "shallow_cnn", model, meta={"steps": 12})
+    return save_checkpoint(
+        tmp_path_factory.mktemp("ckpt") / "shallow_cnn.ckpt", "shallow_cnn", model, meta={"steps": 12}
+    )
 
 
 @pytest.fixture(scope="session")
@@ -260,9 +278,29 @@ def shallow_trained_by_cli(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("trained-by-cli")
     write_folder(root / "fer", {"Training": 140, "PublicTest": 70})
     with pytest.MonkeyPatch.context() as mp:
-        for var, sub in (("FERMBENCH_RESULTS", "results"), ("FERMBENCH_MODELS", "models"), ("FERMBENCH_CACHE", "cache")):
+        for var, sub in (
+            ("FERMBENCH_RESULTS", "results"),
+            ("FERMBENCH_MODELS", "models"),
+            ("FERMBENCH_CACHE", "cache"),
+        ):
             mp.setenv(var, str(root / sub))
-        out = CliRunner().invoke(main, ["train", "--model", "shallow_cnn", "--data", str(root / "fer"), "--epochs", "2",
-                                        "--batch-size", "64", "--device", "cpu", "--run-id", "cli-shallow"])
+        out = CliRunner().invoke(
+            main,
+            [
+                "train",
+                "--model",
+                "shallow_cnn",
+                "--data",
+                str(root / "fer"),
+                "--epochs",
+                "2",
+                "--batch-size",
+                "64",
+                "--device",
+                "cpu",
+                "--run-id",
+                "cli-shallow",
+            ],
+        )
     assert out.exit_code == 0, out.output
     return root

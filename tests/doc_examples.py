@@ -42,38 +42,62 @@ class Rule:
 
 
 POLICY: tuple[Rule, ...] = (
-    Rule(r"^fermbench runner build\b", SYNTAX,
-         "needs JDK 17, the Android SDK and the network (Gradle); the one-line error without them is "
-         "tested in tests/apk/test_runner_build.py"),
-    Rule(r"^fermbench verify\b", SYNTAX,
-         "checks a phone session made with built runner APKs; .ci/run runs it end to end on a simulated phone "
-         "(ci/on-simulated-phone.sh) and tests/bench/test_verify.py shows each check failing"),
-    Rule(r"^fermbench doctor\b.*--build\b", SYNTAX,
-         "--build checks JDK 17, the Android SDK and Gradle, which this machine lacks (doctor then exits 1, "
-         "as it should)"),
-    Rule(r"--quant \S*int8", SYNTAX,
-         "an int8 ExecuTorch export calibrates and checks 1,000 images per model: about a minute per model on "
-         "2 cores; tests/export/test_pte_export.py runs that path end to end"),
-    Rule(r"^fermbench sim\b(?!.*--help-commands)", SERVE,
-         "serves until Ctrl-C: started, each serial it prints checked, then stopped with SIGTERM"),
-    Rule(r"^fermbench runner install --device \S+$", RUN,
-         "installs the APKs `runner build` left in android-runner/; the test's checkout has runner APKs there "
-         "(made for the simulated phone), and --project points at that checkout instead of this one",
-         add=("--project", "android-runner")),
-    Rule(r"^fermbench train --resume\b", RUN,
-         "resumes an interrupted run: a 2-epoch run of that id is interrupted (Ctrl-C) after epoch 1 first",
-         prepare="interrupted_training"),
-    Rule(r"^fermbench run --resume\b", RUN,
-         "resumes an interrupted session: one interrupted (Ctrl-C) after its first phase is copied in, and "
-         "the placeholder id names it", prepare="interrupted_session"),
+    Rule(
+        r"^fermbench runner build\b",
+        SYNTAX,
+        "needs JDK 17, the Android SDK and the network (Gradle); the one-line error without them is "
+        "tested in tests/apk/test_runner_build.py",
+    ),
+    Rule(
+        r"^fermbench verify\b",
+        SYNTAX,
+        "checks a phone session made with built runner APKs; .ci/run runs it end to end on a simulated phone "
+        "(ci/on-simulated-phone.sh) and tests/bench/test_verify.py shows each check failing",
+    ),
+    Rule(
+        r"^fermbench doctor\b.*--build\b",
+        SYNTAX,
+        "--build checks JDK 17, the Android SDK and Gradle, which this machine lacks (doctor then exits 1, "
+        "as it should)",
+    ),
+    Rule(
+        r"--quant \S*int8",
+        SYNTAX,
+        "an int8 ExecuTorch export calibrates and checks 1,000 images per model: about a minute per model on "
+        "2 cores; tests/export/test_pte_export.py runs that path end to end",
+    ),
+    Rule(
+        r"^fermbench sim\b(?!.*--help-commands)",
+        SERVE,
+        "serves until Ctrl-C: started, each serial it prints checked, then stopped with SIGTERM",
+    ),
+    Rule(
+        r"^fermbench runner install --device \S+$",
+        RUN,
+        "installs the APKs `runner build` left in android-runner/; the test's checkout has runner APKs there "
+        "(made for the simulated phone), and --project points at that checkout instead of this one",
+        add=("--project", "android-runner"),
+    ),
+    Rule(
+        r"^fermbench train --resume\b",
+        RUN,
+        "resumes an interrupted run: a 2-epoch run of that id is interrupted (Ctrl-C) after epoch 1 first",
+        prepare="interrupted_training",
+    ),
+    Rule(
+        r"^fermbench run --resume\b",
+        RUN,
+        "resumes an interrupted session: one interrupted (Ctrl-C) after its first phase is copied in, and "
+        "the placeholder id names it",
+        prepare="interrupted_session",
+    ),
     Rule(r"", RUN, "runs as written, in a temporary checkout (see TINY and PLACEHOLDERS)"),
 )
 
 # Options added (when the example does not give them) so that a command finishes in seconds.
 # Never with --resume: a resumed run or session keeps its own settings and refuses others.
 TINY: dict[str, tuple[str, ...]] = {
-    "run": ("--warmup", "1", "--warmup-seconds", "0", "--iterations", "5", "--min-seconds", "0",
-            "--cooldown", "none"),
+    "run": ("--warmup", "1", "--warmup-seconds", "0", "--iterations", "5", "--min-seconds", "0", "--cooldown", "none"),
     "train": ("--epochs", "1"),
 }
 
@@ -82,13 +106,17 @@ TINY: dict[str, tuple[str, ...]] = {
 PLACEHOLDERS: dict[str, tuple[str, str]] = {
     "SERIAL": ("phone_a", "a phone's adb serial: a simulated phone with both runners, on the local adb server"),
     "emulator-5554": ("phone_a", "an emulator's serial: the same simulated phone (it is behind adb as one is)"),
-    "127.0.0.1:5037": ("server_a", "the local adb server: a private one (ANDROID_ADB_SERVER_PORT), never the "
-                                   "user's"),
-    "127.0.0.1:15037": ("server_b", "a second adb server (a farm's, through an SSH tunnel): another private one, "
-                                    "with a phone identical to the first"),
+    "127.0.0.1:5037": ("server_a", "the local adb server: a private one (ANDROID_ADB_SERVER_PORT), never the user's"),
+    "127.0.0.1:15037": (
+        "server_b",
+        "a second adb server (a farm's, through an SSH tunnel): another private one, "
+        "with a phone identical to the first",
+    ),
     "15037": ("port_b", "that second server's port (--adb-port)"),
-    "20240101-120000-a1b2": ("session", "a stored session's id: the earlier of the two in results/ (for "
-                                         "--resume, the interrupted one)"),
+    "20240101-120000-a1b2": (
+        "session",
+        "a stored session's id: the earlier of the two in results/ (for --resume, the interrupted one)",
+    ),
     "15555": ("free_port", "a fixed port may be taken on a shared machine: the first of a free block"),
 }
 # A word that looks like a placeholder (SERIAL, HOST:PORT, <session-id>) but is not in PLACEHOLDERS.
@@ -240,15 +268,23 @@ def markdown_lines(text: str) -> list[tuple[int, str]]:
 
 def collect(root: click.Group, repo: Path) -> tuple[dict[str, list[Example]], dict[str, list[Example]]]:
     """(examples per command's help, examples per Markdown file), each as documented there."""
-    helps = {path: [Example(args, out, (f"{path} --help",)) for line in help_lines(cmd.help or "")
-                    for args, out in commands_in(line)]
-             for path, cmd in walk(root)}
+    helps = {
+        path: [
+            Example(args, out, (f"{path} --help",))
+            for line in help_lines(cmd.help or "")
+            for args, out in commands_in(line)
+        ]
+        for path, cmd in walk(root)
+    }
     docs: dict[str, list[Example]] = {}
     for pattern in MARKDOWN:
         for md in sorted(repo.glob(pattern)):
             name = md.relative_to(repo).as_posix()
-            docs[name] = [Example(args, out, (f"{name}:{no}",)) for no, line in markdown_lines(md.read_text())
-                          for args, out in commands_in(line)]
+            docs[name] = [
+                Example(args, out, (f"{name}:{no}",))
+                for no, line in markdown_lines(md.read_text())
+                for args, out in commands_in(line)
+            ]
     return helps, docs
 
 

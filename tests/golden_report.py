@@ -13,8 +13,8 @@ from fermbench.measures.metrics import BY_NAME
 
 
 def _appended(old: list[str], new: list[str]) -> list[str]:
-    assert new[:len(old)] == old, "a column of the stored report moved or vanished"
-    added = new[len(old):]
+    assert new[: len(old)] == old, "a column of the stored report moved or vanished"
+    added = new[len(old) :]
     assert all(name in BY_NAME for name in added), f"columns added outside the metric table: {added}"
     return added
 
@@ -28,7 +28,7 @@ def assert_same_report(fmt: str, today: str, stored: str) -> None:
     elif fmt == "json":
         old_doc, new_doc = json.loads(stored), json.loads(today)
         added = _appended(old_doc["columns"], new_doc["columns"])
-        new_doc["columns"] = new_doc["columns"][:len(old_doc["columns"])]
+        new_doc["columns"] = new_doc["columns"][: len(old_doc["columns"])]
         new_doc["results"] = [{k: v for k, v in r.items() if k not in added} for r in new_doc["results"]]
         assert new_doc == old_doc
     else:

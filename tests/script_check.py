@@ -39,7 +39,7 @@ def calls(text: str, program: str) -> list[list[str]]:
         for i, tok in enumerate(tokens):
             if tok == program:
                 args = []
-                for t in tokens[i + 1:]:
+                for t in tokens[i + 1 :]:
                     if t in STOP:
                         break
                     args.append(t)
@@ -63,8 +63,11 @@ def check_fermbench_call(args: list[str]) -> list[str]:
         command = sub
     known = {opt for p in command.params for opt in (*p.opts, *p.secondary_opts)} | {"--help", "-h"}
     shown = " ".join(path)
-    return [f"`{shown}`: no option {word.split('=', 1)[0]}" for word in rest
-            if word.startswith("-") and word.split("=", 1)[0] not in known]
+    return [
+        f"`{shown}`: no option {word.split('=', 1)[0]}"
+        for word in rest
+        if word.startswith("-") and word.split("=", 1)[0] not in known
+    ]
 
 
 def _module_has(module: str, name: str) -> bool:
@@ -90,14 +93,18 @@ def check_python_call(args: list[str]) -> list[str]:
         problems = []
         for node in ast.walk(ast.parse(args[1])):
             if isinstance(node, ast.Import):
-                problems += [f"`import {a.name}`: no such module" for a in node.names
-                             if importlib.util.find_spec(a.name) is None]
+                problems += [
+                    f"`import {a.name}`: no such module" for a in node.names if importlib.util.find_spec(a.name) is None
+                ]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 if importlib.util.find_spec(node.module) is None:
                     problems.append(f"`from {node.module} import ...`: no such module")
                 else:
-                    problems += [f"`from {node.module} import {a.name}`: no such name" for a in node.names
-                                 if not _module_has(node.module, a.name)]
+                    problems += [
+                        f"`from {node.module} import {a.name}`: no such name"
+                        for a in node.names
+                        if not _module_has(node.module, a.name)
+                    ]
         return problems
     return []
 
@@ -107,6 +114,9 @@ def check_script(text: str) -> list[str]:
     assertions belong in the package, `fermbench verify`, not in inline programs)."""
     problems = [p for args in calls(text, "fermbench") for p in check_fermbench_call(args)]
     problems += [p for args in calls(text, "python3") for p in check_python_call(args)]
-    problems += [f"line {n}: a heredoc: put what it does in the package" for n, line in
-                 enumerate(text.splitlines(), 1) if "<<" in line and not line.lstrip().startswith("#")]
+    problems += [
+        f"line {n}: a heredoc: put what it does in the package"
+        for n, line in enumerate(text.splitlines(), 1)
+        if "<<" in line and not line.lstrip().startswith("#")
+    ]
     return problems

@@ -10,13 +10,16 @@ from cli_checks import one_line_error
 from fermbench.cli import main
 
 
-@pytest.mark.parametrize(("argv", "words"), [
-    (["run", "--device", "host", "--iterations", "1e23"], ("'--iterations'", "'1e23'", "fermbench run --help")),
-    (["run", "--bogus"], ("'--bogus'", "fermbench run --help")),
-    (["--bogus"], ("'--bogus'", "fermbench --help")),
-    (["report", "--format", "xml"], ("'xml'", "fermbench report --help")),
-    (["runner", "instal"], ("'instal'", "fermbench runner --help")),
-])
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["run", "--device", "host", "--iterations", "1e23"], ("'--iterations'", "'1e23'", "fermbench run --help")),
+        (["run", "--bogus"], ("'--bogus'", "fermbench run --help")),
+        (["--bogus"], ("'--bogus'", "fermbench --help")),
+        (["report", "--format", "xml"], ("'xml'", "fermbench report --help")),
+        (["runner", "instal"], ("'instal'", "fermbench runner --help")),
+    ],
+)
 def test_a_usage_error_is_one_line_and_exit_1(argv, words):
     one_line_error(CliRunner().invoke(main, argv, prog_name="fermbench"), *words)
 

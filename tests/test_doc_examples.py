@@ -41,13 +41,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
+import doc_examples as DOC  # tests/ is on pytest's pythonpath (setup.cfg)
+from child_signals import ctrl_c_raises
 from fermbench.bench.progress import Progress
 from fermbench.cli import main
 from fermbench.device.adb_server import AdbServer
 from fermbench.sim.phone import SimPhone
-
-import doc_examples as DOC  # tests/ is on pytest's pythonpath (setup.cfg)
-from child_signals import ctrl_c_raises
 from ports import free_block
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,8 +59,10 @@ FER_COUNTS = {"Training": 70, "PublicTest": 35, "PrivateTest": 35}
 # small: an example trains resnet9 on it in bf16, which CPUs without AVX512-BF16 run ~10x slower than fp32
 CSV_COUNTS = {"Training": 7, "PublicTest": 7, "PrivateTest": 7}
 NO_ADB = {"models", "data", "data check", "train", "evaluate", "export", "report", "sim"}  # never talk to adb
-HOW_TO_FIX = ("fix the command or its documentation; if it cannot run on this machine, give it a Rule "
-              "in POLICY (tests/doc_examples.py) with the reason")
+HOW_TO_FIX = (
+    "fix the command or its documentation; if it cannot run on this machine, give it a Rule "
+    "in POLICY (tests/doc_examples.py) with the reason"
+)
 
 
 # -- running the CLI ----------------------------------------------------------------------------
@@ -138,8 +139,9 @@ def write_photos(root: Path) -> None:
     (root / "happy").mkdir(parents=True)
     (root / "sad").mkdir()
     face = cv2.resize(make_images(1, seed=3)[0][0], (192, 192), interpolation=cv2.INTER_CUBIC)
-    cv2.imwrite(str(root / "happy" / "face0.png"), cv2.copyMakeBorder(face, 64, 64, 64, 64, cv2.BORDER_CONSTANT,
-                                                                      value=128))
+    cv2.imwrite(
+        str(root / "happy" / "face0.png"), cv2.copyMakeBorder(face, 64, 64, 64, 64, cv2.BORDER_CONSTANT, value=128)
+    )
     cv2.imwrite(str(root / "sad" / "blank.png"), np.full((240, 240), 200, np.uint8))
 
 
@@ -171,8 +173,16 @@ def interrupted_session(out: Path) -> Path:
     from fermbench.bench.settings import build_settings
     from fermbench.bench.start import run_benchmark
 
-    settings = build_settings(devices=("host",), models=("shallow_cnn", "deep_cnn"), fer_data="../shared/fer2013",
-                              warmup=1, warmup_seconds=0.0, iterations=5, min_seconds=0.0, cooldown="none")
+    settings = build_settings(
+        devices=("host",),
+        models=("shallow_cnn", "deep_cnn"),
+        fer_data="../shared/fer2013",
+        warmup=1,
+        warmup_seconds=0.0,
+        iterations=5,
+        min_seconds=0.0,
+        cooldown="none",
+    )
     try:
         with ctrl_c_raises():  # the interrupt must raise even when the suite started with SIGINT ignored
             run_benchmark(settings, out=out, progress=InterruptAfterFirstPhase())
@@ -194,9 +204,14 @@ def base(tmp_path_factory) -> Base:
 
     root = tmp_path_factory.mktemp("docs")
     shared, checkout = root / "shared", root / "checkout"
-    env: dict[str, str | None] = {"FERMBENCH_CACHE": str(root / "cache"), "HOME": str(root / "home"),
-                                  "FERMBENCH_RESULTS": None, "FERMBENCH_MODELS": None, "ANDROID_SERIAL": None,
-                                  "ADB_LIBUSB": "0"}
+    env: dict[str, str | None] = {
+        "FERMBENCH_CACHE": str(root / "cache"),
+        "HOME": str(root / "home"),
+        "FERMBENCH_RESULTS": None,
+        "FERMBENCH_MODELS": None,
+        "ANDROID_SERIAL": None,
+        "ADB_LIBUSB": "0",
+    }
     write_folder(shared / "fer2013", FER_COUNTS)
     write_photos(shared / "realworld")
     checkout.mkdir()
@@ -209,16 +224,39 @@ def base(tmp_path_factory) -> Base:
                 mp.delenv(var, raising=False)
             else:
                 mp.setenv(var, value)
-        ok(cli(["train", "--model", "shallow_cnn", "--data", "../shared/fer2013", "--epochs", "1",
-                "--run-id", "docs-shallow_cnn"], env), "training shallow_cnn")
+        ok(
+            cli(
+                [
+                    "train",
+                    "--model",
+                    "shallow_cnn",
+                    "--data",
+                    "../shared/fer2013",
+                    "--epochs",
+                    "1",
+                    "--run-id",
+                    "docs-shallow_cnn",
+                ],
+                env,
+            ),
+            "training shallow_cnn",
+        )
         for name in ("deep_cnn", "resnet9"):  # untrained: `run` needs a checkpoint per model, not a good one
             save_checkpoint(Path("models") / f"{name}.ckpt", name, build_model(name, seed=0))
         (shared / "weights").mkdir()
         for ckpt in Path("models").glob("*.ckpt"):
             os.link(ckpt, shared / "weights" / ckpt.name)
         ok(cli(["export"], env), "exporting the models")
-        run = ["run", "--device", "host", "--fer-data", "../shared/fer2013", "--photos", "../shared/realworld",
-               *DOC.TINY["run"]]
+        run = [
+            "run",
+            "--device",
+            "host",
+            "--fer-data",
+            "../shared/fer2013",
+            "--photos",
+            "../shared/realworld",
+            *DOC.TINY["run"],
+        ]
         first = ok(cli(run, env), "the first session")
         second = ok(cli(run, env), "the second session")
         interrupted = interrupted_session(root / "interrupted")
@@ -262,6 +300,7 @@ def phones(base: Base, adb_path: str):
 @dataclass
 class Stage:
     """Where one example runs: a fresh copy of the checkout, its environment, placeholder values."""
+
     cwd: Path
     env: dict[str, str | None]
     values: dict[str, str] = field(default_factory=dict)
@@ -270,6 +309,7 @@ class Stage:
 def fresh_checkout(base: Base, dest: Path) -> Path:
     """A copy of the base checkout beside a link to shared/. Big files (checkpoints, exports) are
     hard links: every writer replaces them by rename, never in place. The rest is copied."""
+
     def copy(src: str, dst: str) -> None:
         if os.path.getsize(src) > 1_000_000:
             os.link(src, dst)
@@ -297,8 +337,9 @@ def prepare_interrupted_training(stage: Stage, argv: list[str], monkeypatch, bas
 
     with monkeypatch.context() as mp:
         mp.setattr(RichReporter, "epoch", epoch_then_ctrl_c)
-        result = cli(["train", "--model", model, "--data", "fer2013.csv", "--epochs", "2", "--run-id", run_id],
-                     stage.env)
+        result = cli(
+            ["train", "--model", model, "--data", "fer2013.csv", "--epochs", "2", "--run-id", run_id], stage.env
+        )
     assert result.exit_code == 130 and "fermbench train --resume" in result.output, explain(result)
 
 
@@ -308,8 +349,7 @@ def prepare_interrupted_session(stage: Stage, argv: list[str], monkeypatch, base
     stage.values["session"] = base.interrupted.name
 
 
-PREPARE = {"interrupted_training": prepare_interrupted_training,
-           "interrupted_session": prepare_interrupted_session}
+PREPARE = {"interrupted_training": prepare_interrupted_training, "interrupted_session": prepare_interrupted_session}
 
 
 def substitute(argv: tuple[str, ...], values: dict[str, str], example) -> list[str]:
@@ -318,8 +358,10 @@ def substitute(argv: tuple[str, ...], values: dict[str, str], example) -> list[s
         if word in DOC.PLACEHOLDERS:
             word = values[DOC.PLACEHOLDERS[word][0]]
         elif DOC.UNKNOWN_PLACEHOLDER.match(word):
-            pytest.fail(f"`{example}` ({', '.join(example.sources)}) has the placeholder {word}, which "
-                        "PLACEHOLDERS in tests/doc_examples.py does not know: add what the test puts there")
+            pytest.fail(
+                f"`{example}` ({', '.join(example.sources)}) has the placeholder {word}, which "
+                "PLACEHOLDERS in tests/doc_examples.py does not know: add what the test puts there"
+            )
         out.append(word)
     return out
 
@@ -346,8 +388,9 @@ def check_run(example, command: str, argv: list[str], result: Result, cwd: Path)
     assert result.exit_code == 0, f"{where} exited {result.exit_code}:\n{explain(result)}\n{HOW_TO_FIX}"
     assert "Traceback" not in result.output, f"{where} printed a traceback:\n{result.output[-4000:]}"
     done = DOC.DONE.get(command)
-    assert done is None or re.search(done, result.output), \
+    assert done is None or re.search(done, result.output), (
         f"{where} exited 0 without printing what it does ({done!r}):\n{result.output[-4000:]}"
+    )
     if example.stdout_to is not None:
         (cwd / example.stdout_to).write_text(result.stdout)
         assert result.stdout.strip(), f"{where} wrote nothing to {example.stdout_to}"
@@ -360,8 +403,14 @@ def serve(argv: list[str], stage: Stage) -> None:
     """Start a serving command, check each simulated phone it announces, stop it with SIGTERM."""
     params = parse_only(argv).params
     env = {**os.environ, **{k: v for k, v in stage.env.items() if v is not None}}
-    proc = subprocess.Popen([sys.executable, "-m", "fermbench.cli", *argv], cwd=stage.cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fermbench.cli", *argv],
+        cwd=stage.cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     watchdog = threading.Timer(120, proc.kill)  # a hung start must not hang the suite
     watchdog.start()
     try:
@@ -402,8 +451,12 @@ def test_documented_example(example, base: Base, tmp_path, monkeypatch, request)
         farm = request.getfixturevalue("phones")
         a, b = farm.servers
         stage.env = {**stage.env, "ANDROID_ADB_SERVER_PORT": str(a.port)}
-        stage.values.update(phone_a=farm.phones[0].serial, server_a=f"127.0.0.1:{a.port}",
-                            server_b=f"127.0.0.1:{b.port}", port_b=str(b.port))
+        stage.values.update(
+            phone_a=farm.phones[0].serial,
+            server_a=f"127.0.0.1:{a.port}",
+            server_b=f"127.0.0.1:{b.port}",
+            port_b=str(b.port),
+        )
     if rule.prepare is not None:
         PREPARE[rule.prepare](stage, list(example.argv), monkeypatch, base)
     argv = substitute(example.argv, stage.values, example)
@@ -429,19 +482,21 @@ def test_the_readme_examples_are_found():
 
 
 def test_the_collector_reads_shell_lines_as_a_shell_would():
-    text = "\n".join([
-        "Run `fermbench models` (inline code: not a code block).",
-        "```bash",
-        "# a comment line",
-        "python3 -m pip install -e '.[test]' && fermbench run --device auto \\",
-        "    --fer-limit 5 && fermbench report --charts out  # trailing comment",
-        "$ fermbench report --format csv | head -3",
-        "ssh -N -L 15037:127.0.0.1:5037 farm-host; fermbench devices --adb-port 15037",
-        "python3 -m fermbench.cli sim --model 'Pixel 8' > sim.log",
-        "fermbench report <session-id> --format json>out.json",
-        "```",
-        "fermbench export  (prose after the block)",
-    ])
+    text = "\n".join(
+        [
+            "Run `fermbench models` (inline code: not a code block).",
+            "```bash",
+            "# a comment line",
+            "python3 -m pip install -e '.[test]' && fermbench run --device auto \\",
+            "    --fer-limit 5 && fermbench report --charts out  # trailing comment",
+            "$ fermbench report --format csv | head -3",
+            "ssh -N -L 15037:127.0.0.1:5037 farm-host; fermbench devices --adb-port 15037",
+            "python3 -m fermbench.cli sim --model 'Pixel 8' > sim.log",
+            "fermbench report <session-id> --format json>out.json",
+            "```",
+            "fermbench export  (prose after the block)",
+        ]
+    )
     found = [(no, args, out) for no, line in DOC.markdown_lines(text) for args, out in DOC.commands_in(line)]
     assert found == [
         (4, ("run", "--device", "auto", "--fer-limit", "5"), None),
@@ -451,8 +506,10 @@ def test_the_collector_reads_shell_lines_as_a_shell_would():
         (8, ("sim", "--model", "Pixel 8"), "sim.log"),
         (9, ("report", "<session-id>", "--format", "json"), "out.json"),
     ]
-    helptext = "Intro.\n\n\b\nExamples:\n  fermbench run --device sim   # or host\n  adb devices\n\n" \
-               "fermbench in prose is no example.\n"
+    helptext = (
+        "Intro.\n\n\b\nExamples:\n  fermbench run --device sim   # or host\n  adb devices\n\n"
+        "fermbench in prose is no example.\n"
+    )
     assert DOC.help_lines(helptext) == ["fermbench run --device sim   # or host"]
     for word in ("SERIAL", "HOST:PORT", "<session-id>"):
         assert DOC.UNKNOWN_PLACEHOLDER.match(word), word
@@ -463,8 +520,9 @@ def test_the_collector_reads_shell_lines_as_a_shell_would():
 def test_every_policy_entry_is_used_and_names_real_files():
     texts = [ex.text for ex in EXAMPLES]
     for rule in DOC.POLICY[:-1]:
-        assert any(re.search(rule.pattern, t) for t in texts), f"no documented example matches {rule.pattern!r}: " \
-                                                               "remove the rule"
+        assert any(re.search(rule.pattern, t) for t in texts), (
+            f"no documented example matches {rule.pattern!r}: remove the rule"
+        )
         for path in re.findall(r"tests/\S+\.py", rule.reason):
             assert (REPO / path).is_file(), f"the rule for {rule.pattern!r} names {path}, which does not exist"
     words = {w for ex in EXAMPLES for w in ex.argv}

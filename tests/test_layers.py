@@ -42,8 +42,18 @@ LAYERS: list[tuple[str, ...]] = [
 ]
 
 # Upward arrows the order must keep forbidding whatever else moves (issue 24).
-NAMED_UPWARD = [("apk", "bench"), ("device", "bench"), ("runner", "device"), ("sim", "bench"), ("store", "bench"),
-                ("targets", "bench"), ("targets", "apk"), ("targets", "sim"), ("report", "bench"), ("store", "device")]
+NAMED_UPWARD = [
+    ("apk", "bench"),
+    ("device", "bench"),
+    ("runner", "device"),
+    ("sim", "bench"),
+    ("store", "bench"),
+    ("targets", "bench"),
+    ("targets", "apk"),
+    ("targets", "sim"),
+    ("report", "bench"),
+    ("store", "device"),
+]
 
 # Arrows allowed although they point up: (from, to) -> why. None are left; prefer moving code.
 EXCEPTIONS: dict[tuple[str, str], str] = {}
@@ -92,13 +102,19 @@ def imported_modules(root: Path, file: Path) -> list[tuple[str, int]]:
             found += [(a.name, node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package[:len(package) - (node.level - 1)]
+                base = package[: len(package) - (node.level - 1)]
                 dotted = ".".join(base + ([node.module] if node.module else []))
             else:
                 dotted = node.module or ""
             found += [(m, node.lineno) for m in _named(root, dotted, [a.name for a in node.names])]
-        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "import_module"
-              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             found.append((node.args[0].value, node.lineno))
     return found
 
@@ -121,22 +137,30 @@ def rank() -> dict[str, int]:
 
 def upward(arrows: list[Arrow]) -> list[Arrow]:
     order = rank()
-    return [a for a in arrows if (a.source, a.target) not in EXCEPTIONS
-            and a.source in order and a.target in order and order[a.target] >= order[a.source]]
+    return [
+        a
+        for a in arrows
+        if (a.source, a.target) not in EXCEPTIONS
+        and a.source in order
+        and a.target in order
+        and order[a.target] >= order[a.source]
+    ]
 
 
 def test_imports_only_point_down():
     bad = upward(import_graph(SOURCE))
-    assert not bad, "imports that point up (move the code down, or invert the dependency):\n" + "\n".join(
-        map(str, bad))
+    assert not bad, "imports that point up (move the code down, or invert the dependency):\n" + "\n".join(map(str, bad))
 
 
 def test_every_import_names_a_module_that_exists():
     """A lazy import inside a function fails only when that function runs: a moved module must not
     leave one behind."""
-    stale = [f"{file.relative_to(SOURCE)}:{line} imports {dotted}"
-             for file in sorted(SOURCE.rglob("*.py")) for dotted, line in imported_modules(SOURCE, file)
-             if dotted.startswith("fermbench") and not _exists(SOURCE, dotted)]
+    stale = [
+        f"{file.relative_to(SOURCE)}:{line} imports {dotted}"
+        for file in sorted(SOURCE.rglob("*.py"))
+        for dotted, line in imported_modules(SOURCE, file)
+        if dotted.startswith("fermbench") and not _exists(SOURCE, dotted)
+    ]
     assert not stale, "imports of modules that do not exist:\n" + "\n".join(stale)
 
 
@@ -177,16 +201,19 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_the_graph_sees_imports_inside_functions_type_checking_and_import_module(tmp_path):
-    root = _tree(tmp_path, {
-        "__init__.py": "__version__ = '1'\n",
-        "errors.py": "",
-        "runner/__init__.py": "",
-        "runner/protocol.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..device.adb import X\n",
-        "device/__init__.py": "from .. import __version__\n",
-        "device/adb.py": "def f():\n    from fermbench.bench import start\n    import fermbench.errors\n",
-        "apk/__init__.py": "import importlib\nm = importlib.import_module('fermbench.bench.preflight')\n",
-        "bench/__init__.py": "from .. import errors\nfrom ..runner import protocol\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "__init__.py": "__version__ = '1'\n",
+            "errors.py": "",
+            "runner/__init__.py": "",
+            "runner/protocol.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ..device.adb import X\n",
+            "device/__init__.py": "from .. import __version__\n",
+            "device/adb.py": "def f():\n    from fermbench.bench import start\n    import fermbench.errors\n",
+            "apk/__init__.py": "import importlib\nm = importlib.import_module('fermbench.bench.preflight')\n",
+            "bench/__init__.py": "from .. import errors\nfrom ..runner import protocol\n",
+        },
+    )
     arrows = {(a.source, a.target, a.where) for a in import_graph(root)}
     assert arrows == {
         ("runner", "device", "runner/protocol.py:3"),
@@ -198,5 +225,8 @@ def test_the_graph_sees_imports_inside_functions_type_checking_and_import_module
         ("bench", "runner", "bench/__init__.py:2"),
     }
     assert {(a.source, a.target) for a in upward(import_graph(root))} == {
-        ("runner", "device"), ("device", "bench"), ("apk", "bench")}
+        ("runner", "device"),
+        ("device", "bench"),
+        ("apk", "bench"),
+    }
     assert not _exists(root, "fermbench.device.adb.X") and _exists(root, "fermbench.device.adb")

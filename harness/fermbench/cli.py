@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-
 from typing import Any
 
 import click
@@ -32,7 +31,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("fermbench.bench.commands", "doctor_cmd", "Check this computer and a device before a run, with fixes."),
     "run": ("fermbench.bench.commands", "run_cmd", "Benchmark models on devices and store the results."),
     "report": ("fermbench.report.commands", "report_cmd", "Tables, charts and comparisons from stored results."),
-    "verify": ("fermbench.bench.verify", "verify_cmd", "Check a phone session as the emulator job does; exit 1 if not."),
+    "verify": (
+        "fermbench.bench.verify",
+        "verify_cmd",
+        "Check a phone session as the emulator job does; exit 1 if not.",
+    ),
 }
 
 
@@ -67,8 +70,9 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, COMMANDS[name][2]) for name in self.list_commands(ctx)])
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.exceptions.NoArgsIsHelpError:
@@ -94,9 +98,13 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="fermbench")
-@click.option("-v", "--verbose", is_flag=True,
-              help="Log every adb command, with the serial of its device, to stderr (before the command: "
-                   "`fermbench -v devices`).")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log every adb command, with the serial of its device, to stderr (before the command: "
+    "`fermbench -v devices`).",
+)
 def main(verbose: bool) -> None:
     """Benchmark facial-expression-recognition models on Android phones over ADB.
 

@@ -23,8 +23,10 @@ def storage_error(path: Path, exc: OSError) -> StorageError:
     except OSError:
         pass
     if exc.errno == errno.ENOSPC:
-        return StorageError(f"cannot write {path}: no space left on the device{free}; "
-                            f"free some space or write elsewhere (--out / FERMBENCH_RESULTS)")
+        return StorageError(
+            f"cannot write {path}: no space left on the device{free}; "
+            f"free some space or write elsewhere (--out / FERMBENCH_RESULTS)"
+        )
     return StorageError(f"cannot write {path}: {exc.strerror or exc}{free}; choose a writable folder")
 
 

@@ -20,9 +20,10 @@ McNemar's discordant counts) is written here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
@@ -63,8 +64,13 @@ def wilson(correct: int, n: int, confidence: float = 0.95) -> Interval | None:
     return Interval(correct / n, max(0.0, float(ci.low)), min(1.0, float(ci.high)), n, confidence)
 
 
-def paired_difference(a_correct: Sequence[bool] | np.ndarray[Any, Any], b_correct: Sequence[bool] | np.ndarray[Any, Any],
-                      confidence: float = 0.95, n_boot: int = 2000, seed: int = 0) -> Interval | None:
+def paired_difference(
+    a_correct: Sequence[bool] | np.ndarray[Any, Any],
+    b_correct: Sequence[bool] | np.ndarray[Any, Any],
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> Interval | None:
     """accuracy(b) - accuracy(a) on the same images, with a percentile bootstrap interval that
     resamples images (scipy.stats.bootstrap, seeded: the same inputs always give the same
     interval). None when empty."""
@@ -80,10 +86,19 @@ def paired_difference(a_correct: Sequence[bool] | np.ndarray[Any, Any], b_correc
     if np.all(diff == diff[0]):
         value = float(diff[0])
         return Interval(value, value, value, n, confidence)  # every resample is the same
-    res = sps.bootstrap((diff,), np.mean, n_resamples=n_boot, confidence_level=confidence, method="percentile",
-                        vectorized=True, batch=256, rng=np.random.default_rng(seed))
-    return Interval(float(diff.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high),
-                    n, confidence)
+    res = sps.bootstrap(
+        (diff,),
+        np.mean,
+        n_resamples=n_boot,
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        batch=256,
+        rng=np.random.default_rng(seed),
+    )
+    return Interval(
+        float(diff.mean()), float(res.confidence_interval.low), float(res.confidence_interval.high), n, confidence
+    )
 
 
 @dataclass(frozen=True)
@@ -102,8 +117,10 @@ class PairedComparison:
 
     def text(self) -> str:
         d = self.difference
-        return (f"{100 * d.value:+.1f} pts [{100 * d.low:+.1f}, {100 * d.high:+.1f}], "
-                f"McNemar p={self.p_value:.2g} ({self.only_b} vs {self.only_a} discordant of {d.n:,})")
+        return (
+            f"{100 * d.value:+.1f} pts [{100 * d.low:+.1f}, {100 * d.high:+.1f}], "
+            f"McNemar p={self.p_value:.2g} ({self.only_b} vs {self.only_a} discordant of {d.n:,})"
+        )
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> float:
@@ -115,8 +132,12 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     return float(sps.binomtest(only_b, only_a + only_b, 0.5).pvalue)
 
 
-def paired_comparison(a_correct: Sequence[bool] | np.ndarray[Any, Any], b_correct: Sequence[bool] | np.ndarray[Any, Any],
-                      confidence: float = 0.95, seed: int = 0) -> PairedComparison | None:
+def paired_comparison(
+    a_correct: Sequence[bool] | np.ndarray[Any, Any],
+    b_correct: Sequence[bool] | np.ndarray[Any, Any],
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> PairedComparison | None:
     """b against a, image by image (the arrays must be aligned on the same images); None when empty."""
     diff = paired_difference(a_correct, b_correct, confidence=confidence, seed=seed)
     if diff is None:
@@ -154,14 +175,14 @@ def median_ranks(n: int, confidence: float = 0.95) -> tuple[int, int, float] | N
     if n < 1:
         return None
     alpha = 1 - confidence
-    # Largest l with P(Binomial(n, 1/2) <= l - 1) <= alpha / 2: then P(x(l) <= median <= x(n+1-l)) >= confidence.
-    l = int(sps.binom.ppf(alpha / 2, n, 0.5))
-    if sps.binom.cdf(l, n, 0.5) <= alpha / 2:
-        l += 1
-    if l < 1:
+    # Largest k with P(Binomial(n, 1/2) <= k - 1) <= alpha / 2: then P(x(k) <= median <= x(n+1-k)) >= confidence.
+    k = int(sps.binom.ppf(alpha / 2, n, 0.5))
+    if sps.binom.cdf(k, n, 0.5) <= alpha / 2:
+        k += 1
+    if k < 1:
         return None
-    coverage = 1 - 2 * float(sps.binom.cdf(l - 1, n, 0.5))
-    return l, n + 1 - l, coverage
+    coverage = 1 - 2 * float(sps.binom.cdf(k - 1, n, 0.5))
+    return k, n + 1 - k, coverage
 
 
 def median_interval(samples: Sequence[float] | np.ndarray[Any, Any], confidence: float = 0.95) -> MedianInterval | None:

@@ -16,11 +16,10 @@ This module is at the bottom of the package: it imports only labels.py (no step 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from .labels import INPUT_SHAPE
 
-Number = Union[int, float]
+Number = int | float
 
 
 @dataclass(frozen=True)
@@ -69,12 +68,27 @@ LATENCY_SETTINGS: tuple[LatencySetting, ...] = (
     LatencySetting("warmup_seconds", float, 0.5, 0.0, _MAX_PHASE_SECONDS, "seconds", "minimum warm-up time"),
     LatencySetting("iterations", int, 50, 1, _MAX_COUNT, "iterations", "minimum timed iterations"),
     LatencySetting("min_seconds", float, 1.0, 0.0, _MAX_PHASE_SECONDS, "seconds", "minimum timed-phase time"),
-    LatencySetting("max_iterations", int, 100_000, 1, _MAX_COUNT, "iterations",
-                   "cap on iterations, per phase (at least iterations)", user=False),
+    LatencySetting(
+        "max_iterations",
+        int,
+        100_000,
+        1,
+        _MAX_COUNT,
+        "iterations",
+        "cap on iterations, per phase (at least iterations)",
+        user=False,
+    ),
     LatencySetting("max_seconds", float, 60.0, 0.001, _MAX_PHASE_SECONDS, "seconds", "timed phase stops here"),
-    LatencySetting("target_precision", float, 0.0, 0.0, 0.5, "(a fraction of the median)",
-                   "time on past the minimums until the median's 95% interval is within this fraction of "
-                   "the median (0.01: +-1%), or max_seconds; 0: off"),
+    LatencySetting(
+        "target_precision",
+        float,
+        0.0,
+        0.0,
+        0.5,
+        "(a fraction of the median)",
+        "time on past the minimums until the median's 95% interval is within this fraction of "
+        "the median (0.01: +-1%), or max_seconds; 0: off",
+    ),
     LatencySetting("threads", int, 1, 1, MAX_THREADS, "threads", "runtime threads"),
 )
 LATENCY = {row.name: row for row in LATENCY_SETTINGS}

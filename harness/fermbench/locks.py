@@ -21,9 +21,9 @@ import socket
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from .errors import LockError
 from .fileio import storage_error
@@ -74,8 +74,9 @@ class ProcessLock:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise LockError(f"lock file {self.path} is a symbolic link; fermbench never follows one: "
-                                "remove it") from None
+                raise LockError(
+                    f"lock file {self.path} is a symbolic link; fermbench never follows one: remove it"
+                ) from None
             raise _cannot(self.path, exc) from None
         try:
             self._check_file(fd)
@@ -103,11 +104,15 @@ class ProcessLock:
         """Refuse anything but this user's own lock file: never rewrite a file fermbench did not make."""
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.getuid():
-            raise LockError(f"lock file {self.path} is not a regular file of this user with one name (owner uid "
-                            f"{st.st_uid}, {st.st_nlink} links); fermbench will not write it: remove it")
+            raise LockError(
+                f"lock file {self.path} is not a regular file of this user with one name (owner uid "
+                f"{st.st_uid}, {st.st_nlink} links); fermbench will not write it: remove it"
+            )
         if st.st_size and self.owner() is None:
-            raise LockError(f"{self.path} exists and is not a fermbench lock file ({st.st_size} bytes); "
-                            "fermbench will not overwrite it: move it away")
+            raise LockError(
+                f"{self.path} exists and is not a fermbench lock file ({st.st_size} bytes); "
+                "fermbench will not overwrite it: move it away"
+            )
 
     def acquire(self, on_wait: Callable[[Owner | None], None], poll_s: float = 0.5) -> None:
         """Take the lock, waiting for its holder; `on_wait(holder)` is called once before waiting."""
@@ -144,10 +149,17 @@ def runtime_dir() -> Path:
         os.chmod(folder, 0o700)  # this user's own folder from an older fermbench: made private
         st = os.lstat(folder)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
-        what = ("not a folder (a link or a file)" if not stat.S_ISDIR(st.st_mode) else
-                f"owned by uid {st.st_uid}" if st.st_uid != os.getuid() else f"mode {stat.S_IMODE(st.st_mode):o}")
-        raise LockError(f"fermbench's runtime folder {folder} is {what}, not a private folder of this user "
-                        f"(uid {os.getuid()}, mode 700); remove it, or point TMPDIR at a folder only you can write")
+        what = (
+            "not a folder (a link or a file)"
+            if not stat.S_ISDIR(st.st_mode)
+            else f"owned by uid {st.st_uid}"
+            if st.st_uid != os.getuid()
+            else f"mode {stat.S_IMODE(st.st_mode):o}"
+        )
+        raise LockError(
+            f"fermbench's runtime folder {folder} is {what}, not a private folder of this user "
+            f"(uid {os.getuid()}, mode 700); remove it, or point TMPDIR at a folder only you can write"
+        )
     return folder
 
 

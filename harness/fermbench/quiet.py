@@ -10,8 +10,8 @@ import os
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 NOISY_LOGGERS = ("torchao", "torch.utils._pytree")
 

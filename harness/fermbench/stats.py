@@ -24,8 +24,9 @@ Definitions used throughout:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats as sps
@@ -135,7 +136,7 @@ class LatencySummary:
 def trimmed_mean_ns(samples: Iterable[float]) -> float:
     """Mean of the middle 80 % of the samples, cut exactly as ExecuTorch's benchmark app does."""
     x = np.sort(_as_samples(samples))
-    middle = x[x.size // 10: 9 * x.size // 10]
+    middle = x[x.size // 10 : 9 * x.size // 10]
     return float(middle.mean() if middle.size else x.mean())
 
 
@@ -272,9 +273,17 @@ def _bootstrap_ratio_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int, co
     if np.all(a == a[0]) and np.all(b == b[0]):
         value = float(_median_ratio(a, b))
         return value, value  # every resample is the same: scipy would call the data degenerate
-    res = sps.bootstrap((a, b), _median_ratio, n_resamples=n_boot, confidence_level=confidence, method="percentile",
-                        vectorized=True, paired=False, batch=max(1, 4_000_000 // max(a.size, b.size)),
-                        rng=np.random.default_rng(seed))
+    res = sps.bootstrap(
+        (a, b),
+        _median_ratio,
+        n_resamples=n_boot,
+        confidence_level=confidence,
+        method="percentile",
+        vectorized=True,
+        paired=False,
+        batch=max(1, 4_000_000 // max(a.size, b.size)),
+        rng=np.random.default_rng(seed),
+    )
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 

@@ -18,8 +18,8 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .locks import pid_alive
 
@@ -31,7 +31,7 @@ def process_start(pid: int) -> int | None:
     """When a process started (clock ticks since boot, Linux /proc); None where unknown."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        return int(stat[stat.rindex(")") + 2:].split()[19])  # field 22: starttime
+        return int(stat[stat.rindex(")") + 2 :].split()[19])  # field 22: starttime
     except (OSError, ValueError, IndexError):
         return None
 
@@ -48,8 +48,9 @@ def owner_alive(pid: int, start: int | None) -> bool:
 
 def mark(path: Path) -> Path:
     """Write the owner marker (this process) into a folder fermbench just made."""
-    (path / MARKER).write_text(json.dumps({"pid": os.getpid(), "start": process_start(os.getpid()),
-                                           "created": time.time()}), encoding="utf-8")
+    (path / MARKER).write_text(
+        json.dumps({"pid": os.getpid(), "start": process_start(os.getpid()), "created": time.time()}), encoding="utf-8"
+    )
     return path
 
 
@@ -127,7 +128,7 @@ def _zombie(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return True
-    return stat[stat.rindex(")") + 2:].startswith("Z")
+    return stat[stat.rindex(")") + 2 :].startswith("Z")
 
 
 def sweep(root: Path | None = None, prefix: str = PREFIX) -> list[Path]:

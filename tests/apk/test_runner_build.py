@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli_checks import one_line_error
 from fermbench.apk import toolchain as tc
 from fermbench.apk.build import plan_build
-
-from cli_checks import one_line_error
 
 ROOT = Path(__file__).resolve().parents[2]
 PIN_VERSION, PIN_SHA = tc.wrapper_pin(ROOT / "android-runner")
@@ -30,7 +29,9 @@ with open(os.environ["FAKE_CALLS"], "a") as f:
                         "JAVA_HOME": os.environ.get("JAVA_HOME"),
                         "ANDROID_HOME": os.environ.get("ANDROID_HOME")}}) + "\\n")
 """
-GRADLEW = RECORD + """
+GRADLEW = (
+    RECORD
+    + """
 print("BUILD " + " ".join(sys.argv[1:]))
 code = int(os.environ.get("FAKE_GRADLEW_EXIT", "0"))
 for task in sys.argv[1:]:
@@ -44,7 +45,10 @@ for task in sys.argv[1:]:
             (out / f"app-{flavor}-{kind}.apk").write_bytes(b"PK")
 sys.exit(code)
 """
-GRADLE = RECORD + """
+)
+GRADLE = (
+    RECORD
+    + """
 if sys.argv[1:] == ["--version"]:
     print("\\n" + "-" * 60 + "\\nGradle " + os.environ["FAKE_GRADLE_VERSION"])
     sys.exit(0)
@@ -55,6 +59,7 @@ assert sys.argv[1] == "wrapper"
 if os.environ.get("FAKE_UNPIN"):
     (Path.cwd() / "gradle/wrapper/gradle-wrapper.properties").write_text("distributionUrl=elsewhere\\n")
 """
+)
 
 
 def script(path: Path, text: str) -> Path:
@@ -66,8 +71,11 @@ def script(path: Path, text: str) -> Path:
 
 def fake_jdk(root: Path, java_version: str = "17.0.15", javac: str | None = "same") -> Path:
     """A JDK folder whose bin/java and bin/javac print versions as the real ones do."""
-    script(root / "bin" / "java", f"#!/bin/sh\necho 'openjdk version \"{java_version}\" 2025-04-15' >&2\n"
-                                  "echo 'OpenJDK Runtime Environment' >&2\n")
+    script(
+        root / "bin" / "java",
+        f"#!/bin/sh\necho 'openjdk version \"{java_version}\" 2025-04-15' >&2\n"
+        "echo 'OpenJDK Runtime Environment' >&2\n",
+    )
     if javac:
         script(root / "bin" / "javac", f"#!/bin/sh\necho 'javac {java_version if javac == 'same' else javac}'\n")
     return root
@@ -83,9 +91,13 @@ def fake_sdk(root: Path, platform: str = "android-35") -> Path:
 def project(tmp_path) -> Path:
     """A copy of android-runner/ without anything Gradle generated."""
     dst = tmp_path / "android-runner"
-    shutil.copytree(ROOT / "android-runner", dst,
-                    ignore=shutil.ignore_patterns("build", ".gradle", "gradlew", "gradlew.bat", "gradle-wrapper.jar",
-                                                  "local.properties"))
+    shutil.copytree(
+        ROOT / "android-runner",
+        dst,
+        ignore=shutil.ignore_patterns(
+            "build", ".gradle", "gradlew", "gradlew.bat", "gradle-wrapper.jar", "local.properties"
+        ),
+    )
     return dst
 
 
@@ -93,9 +105,14 @@ def project(tmp_path) -> Path:
 def env(tmp_path) -> dict[str, str | None]:
     """A working JDK and SDK, an empty PATH (no java, no gradle), and where the fakes record their calls."""
     (tmp_path / "empty").mkdir()
-    return {"JAVA_HOME": str(fake_jdk(tmp_path / "jdk")), "ANDROID_HOME": str(fake_sdk(tmp_path / "sdk")),
-            "ANDROID_SDK_ROOT": None, "PATH": str(tmp_path / "empty"), "FAKE_CALLS": str(tmp_path / "calls.jsonl"),
-            "FAKE_GRADLE_VERSION": PIN_VERSION}
+    return {
+        "JAVA_HOME": str(fake_jdk(tmp_path / "jdk")),
+        "ANDROID_HOME": str(fake_sdk(tmp_path / "sdk")),
+        "ANDROID_SDK_ROOT": None,
+        "PATH": str(tmp_path / "empty"),
+        "FAKE_CALLS": str(tmp_path / "calls.jsonl"),
+        "FAKE_GRADLE_VERSION": PIN_VERSION,
+    }
 
 
 def build(project: Path, env: dict[str, str | None], *args: str):
@@ -133,11 +150,14 @@ def test_java_home_without_java(project, env, tmp_path):
     one_line_error(build(project, env), f"JAVA_HOME={tmp_path / 'nothing'} has no bin/java", "JDK 17")
 
 
-@pytest.mark.parametrize("version, words", [
-    ("11.0.2", ("Java 11.0.2, too old", "JDK 17 to 23")),
-    ("1.8.0_392", ("Java 1.8.0_392, too old",)),
-    ("25.0.3", ("Java 25.0.3, too new for Gradle 8.10",)),
-])
+@pytest.mark.parametrize(
+    "version, words",
+    [
+        ("11.0.2", ("Java 11.0.2, too old", "JDK 17 to 23")),
+        ("1.8.0_392", ("Java 1.8.0_392, too old",)),
+        ("25.0.3", ("Java 25.0.3, too new for Gradle 8.10",)),
+    ],
+)
 def test_a_jdk_of_the_wrong_version(project, env, tmp_path, version, words):
     env["JAVA_HOME"] = str(fake_jdk(tmp_path / "other-jdk", version))
     one_line_error(build(project, env), *words, "install JDK 17")
@@ -163,8 +183,9 @@ def test_javac_of_another_jdk(project, env, tmp_path):
 
 def test_no_sdk(project, env):
     env["ANDROID_HOME"] = None
-    one_line_error(build(project, env), "no Android SDK", "ANDROID_HOME is not set", "local.properties",
-                   "install Android Studio")
+    one_line_error(
+        build(project, env), "no Android SDK", "ANDROID_HOME is not set", "local.properties", "install Android Studio"
+    )
 
 
 def test_sdk_folder_that_does_not_exist(project, env, tmp_path):
@@ -174,8 +195,7 @@ def test_sdk_folder_that_does_not_exist(project, env, tmp_path):
 
 def test_sdk_without_the_platform(project, env, tmp_path):
     env["ANDROID_HOME"] = str(fake_sdk(tmp_path / "old-sdk", "android-34"))
-    one_line_error(build(project, env), "has no platforms/android-35", "API 35",
-                   'sdkmanager "platforms;android-35"')
+    one_line_error(build(project, env), "has no platforms/android-35", "API 35", 'sdkmanager "platforms;android-35"')
 
 
 def test_local_properties_wins_over_android_home_as_gradle_reads_it(project, env, tmp_path):
@@ -214,15 +234,25 @@ def test_generates_the_pinned_wrapper_then_builds_both_flavors(project, env, tmp
     argv = [c["argv"] for c in calls(env)]
     assert argv == [
         ["gradle", "--version"],
-        ["gradle", "wrapper", "--gradle-version", PIN_VERSION, "--distribution-type", "bin",
-         "--gradle-distribution-sha256-sum", PIN_SHA],
+        [
+            "gradle",
+            "wrapper",
+            "--gradle-version",
+            PIN_VERSION,
+            "--distribution-type",
+            "bin",
+            "--gradle-distribution-sha256-sum",
+            PIN_SHA,
+        ],
         ["gradlew", ":app:assemblePytorchLiteRelease", ":app:assembleExecutorchRelease"],
     ]
     assert {c["cwd"] for c in calls(env)} == {str(project)}
     assert {(c["JAVA_HOME"], c["ANDROID_HOME"]) for c in calls(env)} == {(env["JAVA_HOME"], env["ANDROID_HOME"])}
     out = result.stdout.splitlines()
-    assert out == [str(project / "app/build/outputs/apk/pytorchLite/release/app-pytorchLite-release.apk"),
-                   str(project / "app/build/outputs/apk/executorch/release/app-executorch-release.apk")]
+    assert out == [
+        str(project / "app/build/outputs/apk/pytorchLite/release/app-pytorchLite-release.apk"),
+        str(project / "app/build/outputs/apk/executorch/release/app-executorch-release.apk"),
+    ]
     assert "BUILD :app:assemblePytorchLiteRelease" in result.stderr  # Gradle's output, kept off stdout
     assert f"Gradle {PIN_VERSION} (generating its wrapper first)" in result.stderr
 
@@ -258,10 +288,12 @@ def test_a_wrapper_that_loses_the_pin_stops_before_the_build(project, env, tmp_p
 
 def test_the_plan_names_the_tasks_and_folders_without_running_anything(project, env):
     with_gradlew(project)
-    plan = plan_build(["executorch", "pytorchLite", "executorch"], "release", project,
-                      {k: v for k, v in env.items() if v is not None})
-    assert plan.commands == [[str(project / "gradlew"), ":app:assembleExecutorchRelease",
-                              ":app:assemblePytorchLiteRelease"]]
+    plan = plan_build(
+        ["executorch", "pytorchLite", "executorch"], "release", project, {k: v for k, v in env.items() if v is not None}
+    )
+    assert plan.commands == [
+        [str(project / "gradlew"), ":app:assembleExecutorchRelease", ":app:assemblePytorchLiteRelease"]
+    ]
     assert plan.apk_dirs()["executorch"] == project / "app/build/outputs/apk/executorch/release"
     assert plan.env["JAVA_HOME"] == env["JAVA_HOME"] and plan.jdk.major == 17
     assert calls(env) == []

@@ -40,7 +40,10 @@ def test_tasks_and_apk_folders_are_the_ones_the_workflow_builds_and_uploads(tmp_
     # whose Gradle tasks are these flavors' (tests/apk/test_runner_build.py runs them on a fake gradlew).
     script = (Path(__file__).resolve().parents[2] / "ci" / "android-emulator.sh").read_text()
     assert 'fermbench runner build --project "$PROJECT"' in script and "--flavor" not in script
-    assert (lite.task("release"), et.task("release")) == (":app:assemblePytorchLiteRelease", ":app:assembleExecutorchRelease")
+    assert (lite.task("release"), et.task("release")) == (
+        ":app:assemblePytorchLiteRelease",
+        ":app:assembleExecutorchRelease",
+    )
     for flavor in FLAVORS:
         folder = flavor.apk_dir(Path("android-runner"), "release")
         assert f"{folder}/app-{flavor.name}-release.apk" in WORKFLOW  # uploaded as artifacts

@@ -23,8 +23,9 @@ def bench_models(tmp_path_factory) -> Path:
 
     folder = tmp_path_factory.mktemp("bench-models")
     for name in MODEL_NAMES:
-        ensure_export(Variant(name, DEFAULT_RUNTIME, "fp32"), checkpoint=None, private_dir=folder / ".links",
-                      out_dir=folder)
+        ensure_export(
+            Variant(name, DEFAULT_RUNTIME, "fp32"), checkpoint=None, private_dir=folder / ".links", out_dir=folder
+        )
     return folder
 
 
@@ -53,8 +54,17 @@ def tiny():
 def make_tiny(**over):
     from fermbench.bench.settings import build_settings
 
-    base = dict(warmup=1, warmup_seconds=0.0, iterations=5, min_seconds=0.0, cooldown_seconds=0.0,
-                timeout_seconds=60.0, reconnect_budget_seconds=5.0, seed=1, untrained=True)
+    base = dict(
+        warmup=1,
+        warmup_seconds=0.0,
+        iterations=5,
+        min_seconds=0.0,
+        cooldown_seconds=0.0,
+        timeout_seconds=60.0,
+        reconnect_budget_seconds=5.0,
+        seed=1,
+        untrained=True,
+    )
     base.update(over)
     return build_settings(**base)
 
@@ -75,8 +85,9 @@ def photo_dir(tmp_path, fer_path) -> Path:
     (root / "sad").mkdir()
     gray = cv2.imread(str(fer_path / FACE_FILES["happy"]), cv2.IMREAD_GRAYSCALE)
     big = cv2.resize(gray, (192, 192), interpolation=cv2.INTER_CUBIC)
-    cv2.imwrite(str(root / "happy" / "face.png"),
-                cv2.copyMakeBorder(big, 64, 64, 64, 64, cv2.BORDER_CONSTANT, value=128))
+    cv2.imwrite(
+        str(root / "happy" / "face.png"), cv2.copyMakeBorder(big, 64, 64, 64, 64, cv2.BORDER_CONSTANT, value=128)
+    )
     cv2.imwrite(str(root / "sad" / "blank.png"), np.full((240, 240), 200, np.uint8))
     (root / "sad" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     return root

@@ -26,15 +26,18 @@ def test_json_config_and_round_trip(tmp_path):
     assert s.to_dict()["fer_limit"] == 20
 
 
-@pytest.mark.parametrize("text, match", [
-    ("iteratons = 5\n", "unknown key.*iteratons"),
-    ("iterations = 0\n", "at least 1"),
-    ("iterations = 2.5\n", "whole number"),
-    ("min_seconds = 'x'\n", "number of seconds"),
-    ("face_policy = 'median'\n", "face_policy must be one of"),
-    ("models = 3\n", "list of names"),
-    ("iterations = \n", "does not parse"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("iteratons = 5\n", "unknown key.*iteratons"),
+        ("iterations = 0\n", "at least 1"),
+        ("iterations = 2.5\n", "whole number"),
+        ("min_seconds = 'x'\n", "number of seconds"),
+        ("face_policy = 'median'\n", "face_policy must be one of"),
+        ("models = 3\n", "list of names"),
+        ("iterations = \n", "does not parse"),
+    ],
+)
 def test_bad_config_is_refused(tmp_path, text, match):
     cfg = tmp_path / "bench.toml"
     cfg.write_text(text)

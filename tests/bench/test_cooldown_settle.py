@@ -38,14 +38,20 @@ class ScriptedTarget(Target):
 
 
 def session(cooldown: float) -> BenchmarkSession:
-    return BenchmarkSession(store=None, settings=build_settings(cooldown_seconds=cooldown), targets=[], variants=[],
-                            images={}, files={})
+    return BenchmarkSession(
+        store=None, settings=build_settings(cooldown_seconds=cooldown), targets=[], variants=[], images={}, files={}
+    )
 
 
 def test_waits_until_thermal_status_clears(fake_clock):
     clock = fake_clock("fermbench.bench.session")
-    target = ScriptedTarget(clock, [(0, Environment(thermal_status=2, battery_temp_c=30.0)),
-                                    (2.5 * SETTLE_POLL_S, Environment(thermal_status=0, battery_temp_c=30.0))])
+    target = ScriptedTarget(
+        clock,
+        [
+            (0, Environment(thermal_status=2, battery_temp_c=30.0)),
+            (2.5 * SETTLE_POLL_S, Environment(thermal_status=0, battery_temp_c=30.0)),
+        ],
+    )
     waited = session(30.0).settle(target, Environment(thermal_status=0, battery_temp_c=30.0))
     assert waited == 3 * SETTLE_POLL_S  # the first poll after the change sees it
     assert clock.sleeps == [SETTLE_POLL_S] * 3 and target.reads == 4
@@ -53,9 +59,14 @@ def test_waits_until_thermal_status_clears(fake_clock):
 
 def test_waits_for_battery_to_come_back_near_its_start(fake_clock):
     clock = fake_clock("fermbench.bench.session")
-    target = ScriptedTarget(clock, [(0, Environment(thermal_status=0, battery_temp_c=33.0)),
-                                    (1.5 * SETTLE_POLL_S, Environment(thermal_status=0, battery_temp_c=31.5)),
-                                    (3.5 * SETTLE_POLL_S, Environment(thermal_status=0, battery_temp_c=30.8))])
+    target = ScriptedTarget(
+        clock,
+        [
+            (0, Environment(thermal_status=0, battery_temp_c=33.0)),
+            (1.5 * SETTLE_POLL_S, Environment(thermal_status=0, battery_temp_c=31.5)),
+            (3.5 * SETTLE_POLL_S, Environment(thermal_status=0, battery_temp_c=30.8)),
+        ],
+    )
     waited = session(30.0).settle(target, Environment(battery_temp_c=30.0))
     assert waited == 4 * SETTLE_POLL_S  # 31.5 is still more than 1 degree above the start: wait on
     assert target.reads == 5

@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def doctor(adb_server, *args):
     from fermbench.cli import main
 
-    return CliRunner().invoke(main, ["doctor", *args], env={"ANDROID_ADB_SERVER_PORT": str(adb_server.port),
-                                                           "COLUMNS": "400"})
+    return CliRunner().invoke(
+        main, ["doctor", *args], env={"ANDROID_ADB_SERVER_PORT": str(adb_server.port), "COLUMNS": "400"}
+    )
 
 
 def install_runner(adb_server, phone, tmp_path, package=RUNNER_PACKAGE):
@@ -40,10 +41,20 @@ def test_doctor_ready_phone(sim_phone, adb_server, tmp_path):
     install_runner(adb_server, sim_phone, tmp_path)
     result = doctor(adb_server, "--device", sim_phone.serial)
     assert result.exit_code == 0, result.output
-    for line in ("doctor: this computer", "adb server", f"answers on port {adb_server.port} (protocol",
-                 f"doctor: {sim_phone.serial}", "state", f"protocol {PROTOCOL_VERSION}", "MB free", "battery 87%",
-                 "thermal status none", "simulated phone", "the pytorchLite runner fits: x86_64, arm64-v8a; API 34",
-                 "the executorch runner (org.fermbench.runner.executorch) is not installed"):
+    for line in (
+        "doctor: this computer",
+        "adb server",
+        f"answers on port {adb_server.port} (protocol",
+        f"doctor: {sim_phone.serial}",
+        "state",
+        f"protocol {PROTOCOL_VERSION}",
+        "MB free",
+        "battery 87%",
+        "thermal status none",
+        "simulated phone",
+        "the pytorchLite runner fits: x86_64, arm64-v8a; API 34",
+        "the executorch runner (org.fermbench.runner.executorch) is not installed",
+    ):
         assert line in result.output
     assert re.search(r"│ adb +│ ok +│ adb \S+ \(protocol \d+\) at ", result.output), result.output
 
@@ -85,18 +96,18 @@ def test_doctor_explains_a_16k_page_phone_and_a_32_bit_one(make_sim_phone, adb_s
     monkeypatch.setenv("FERMBENCH_MODELS", str(tmp_path / "no-models"))
     paged = make_sim_phone(SimIdentity(page_size=16384))
     install_runner(adb_server, paged, tmp_path, RUNNER_PACKAGES["executorch"])  # the Lite runner is not installed
-    pf, = doctor_device(paged.serial, build_settings())
+    (pf,) = doctor_device(paged.serial, build_settings())
     assert pf.ok
-    page, = checks(pf, "page size")
+    (page,) = checks(pf, "page size")
     assert page.level == pre.WARN and "16 KB memory pages" in page.message and "executorch" in page.fix
 
     install_runner(adb_server, paged, tmp_path, RUNNER_PACKAGES["pytorch_lite"])  # its runner answers: said once
-    pf, = doctor_device(paged.serial, build_settings())
+    (pf,) = doctor_device(paged.serial, build_settings())
     said = [c for c in pf.checks if "16 KB memory pages" in c.message]
     assert [c.name for c in said] == ["page size"] and "install the runner" not in said[0].fix
 
     old = make_sim_phone(SimIdentity(abis=("armeabi-v7a",), sdk=22))
-    pf, = doctor_device(old.serial, build_settings())
+    (pf,) = doctor_device(old.serial, build_settings())
     abi = {c.message.split(" runner")[0]: c for c in checks(pf, "abi")}
     assert abi["the pytorchLite"].level == pre.OK
     assert abi["the executorch"].level == pre.WARN and abi["the executorch"].fix == "use the pytorchLite flavor"
@@ -177,8 +188,13 @@ def build_project(tmp_path, monkeypatch) -> Path:
     import fermbench.apk.flavors as flavors
 
     copy = tmp_path / "android-runner"
-    shutil.copytree(ROOT / "android-runner", copy, ignore=shutil.ignore_patterns(
-        "build", ".gradle", "gradlew", "gradlew.bat", "gradle-wrapper.jar", "local.properties"))
+    shutil.copytree(
+        ROOT / "android-runner",
+        copy,
+        ignore=shutil.ignore_patterns(
+            "build", ".gradle", "gradlew", "gradlew.bat", "gradle-wrapper.jar", "local.properties"
+        ),
+    )
     monkeypatch.setattr(flavors, "default_project", lambda: copy)
     return copy
 
@@ -239,8 +255,10 @@ def test_bytecode_pte_and_abi_checks():
     lite = RunnerInfo(bytecode_min=4, bytecode_max=7)
     why = pre.check_model_file(pf, lite, Variant("a", "pytorch_android_lite-2.1.0", "fp32"), {"bytecode_version": 8})
     assert why and "export it with --bytecode 7" in why
-    assert pre.check_model_file(pf, lite, Variant("b", "pytorch_android_lite-2.1.0", "fp32"),
-                                {"bytecode_version": 6}) is None
+    assert (
+        pre.check_model_file(pf, lite, Variant("b", "pytorch_android_lite-2.1.0", "fp32"), {"bytecode_version": 6})
+        is None
+    )
     et = RunnerInfo(pte_identifiers=["ET12"])
     assert "ET12" in pre.check_model_file(pf, et, Variant("c", "executorch-1.4.1", "fp32"), {"pte_format": "ET11"})
     pre.check_abi(pf, ["arm64-v8a"], ["x86_64"])

@@ -21,8 +21,13 @@ LITE = Variant("shallow_cnn", DEFAULT_RUNTIME, "fp32")
 
 def ensure_export(name, checkpoints, out_dir, bytecode=None):
     ckpt = checkpoints / f"{name}.ckpt"
-    return _ensure(LITE, checkpoint=ckpt if ckpt.is_file() else None, private_dir=out_dir / "links",
-                   out_dir=out_dir, bytecode=bytecode)
+    return _ensure(
+        LITE,
+        checkpoint=ckpt if ckpt.is_file() else None,
+        private_dir=out_dir / "links",
+        out_dir=out_dir,
+        bytecode=bytecode,
+    )
 
 
 def test_cache_hits_and_misses(tmp_path):
@@ -35,8 +40,10 @@ def test_cache_hits_and_misses(tmp_path):
     save_checkpoint(tmp_path / "shallow_cnn.ckpt", "shallow_cnn", build_model("shallow_cnn", seed=5))
     trained = ensure_export("shallow_cnn", checkpoints=tmp_path, out_dir=tmp_path)
     assert not trained.cached and trained.meta["trained"] is True
-    assert trained.meta["checkpoint_sha256"] == json.loads(
-        (tmp_path / "shallow_cnn.json").read_text())["checkpoint"]["sha256"]
+    assert (
+        trained.meta["checkpoint_sha256"]
+        == json.loads((tmp_path / "shallow_cnn.json").read_text())["checkpoint"]["sha256"]
+    )
     assert ensure_export("shallow_cnn", checkpoints=tmp_path, out_dir=tmp_path).cached
 
     # another bytecode target, then a file changed behind our back
@@ -50,7 +57,10 @@ def test_cache_hits_and_misses(tmp_path):
 
 def test_the_session_link_keeps_its_file_when_the_cache_is_replaced(tmp_path):
     first = ensure_export("shallow_cnn", checkpoints=tmp_path, out_dir=tmp_path)
-    assert first.path.parent == tmp_path / "links" and first.path.read_bytes() == (tmp_path / "shallow_cnn.ptl").read_bytes()
+    assert (
+        first.path.parent == tmp_path / "links"
+        and first.path.read_bytes() == (tmp_path / "shallow_cnn.ptl").read_bytes()
+    )
     replacement = tmp_path / "other.ptl"
     replacement.write_bytes(b"another export")
     replacement.replace(tmp_path / "shallow_cnn.ptl")  # what a re-export's rename does

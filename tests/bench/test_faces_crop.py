@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fermbench.data.faces import (CLASSIFIED, MULTI_SKIPPED, NO_FACE, UNDECODABLE, crop_photos,
-                                  detect_faces, list_photos)
+from fermbench.data.faces import CLASSIFIED, MULTI_SKIPPED, NO_FACE, UNDECODABLE, crop_photos, detect_faces, list_photos
 from fermbench.errors import DataError
 
 cv2 = pytest.importorskip("cv2")
@@ -72,7 +71,7 @@ def test_skip_policy_does_not_classify_group_photos(photo_tree):
 
 def test_crop_is_the_face_not_the_frame():
     photo = face_photo(FACE_FILES[0])
-    (x, y, w, h), = detect_faces(photo)
+    ((x, y, w, h),) = detect_faces(photo)
     assert 40 <= x <= 110 and 40 <= y <= 110 and 120 <= w <= 230, (x, y, w, h)
 
 
@@ -80,8 +79,10 @@ def test_csv_source_with_header_names_and_indices(tmp_path, photo_tree):
     csv_path = tmp_path / "labels.csv"
     csv_path.write_text(f"path,label\nphotos/happy/one.png,happy\n{photo_tree / 'sad' / 'blank.png'},4\n")
     photos = list_photos(csv_path)
-    assert [(p.name, p.label) for p in photos] == [("photos/happy/one.png", 3),
-                                                    (str(photo_tree / "sad" / "blank.png"), 4)]
+    assert [(p.name, p.label) for p in photos] == [
+        ("photos/happy/one.png", 3),
+        (str(photo_tree / "sad" / "blank.png"), 4),
+    ]
     crops = crop_photos(csv_path)
     assert [c.status for c in crops.crops] == [CLASSIFIED, NO_FACE]
 
@@ -89,7 +90,7 @@ def test_csv_source_with_header_names_and_indices(tmp_path, photo_tree):
 def test_missing_csv_photo_is_reported_by_name(tmp_path):
     csv_path = tmp_path / "labels.csv"
     csv_path.write_text("gone.jpg,sad\n")
-    crop, = crop_photos(csv_path).crops
+    (crop,) = crop_photos(csv_path).crops
     assert crop.status == UNDECODABLE and crop.photo.name == "gone.jpg" and "cannot read" in crop.reason
 
 

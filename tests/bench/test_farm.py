@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli_checks import one_line_error
 from fermbench.bench.session import Progress
 from fermbench.bench.start import run_benchmark
 from fermbench.cli import main
@@ -31,8 +32,6 @@ from fermbench.sim.apk import make_apk_bytes
 from fermbench.sim.phone import SimPhone
 from fermbench.sim.state import SimIdentity
 from fermbench.store import load_sessions
-
-from cli_checks import one_line_error
 
 pytestmark = [pytest.mark.adb, pytest.mark.slow]
 
@@ -102,8 +101,9 @@ def units_of(records) -> Counter:
 
 def test_devices_of_both_servers_listed_and_benchmarked_in_one_session(two, bench_models, tmp_path, tiny):
     a1, b1 = two.phone(two.a), two.phone(two.b)
-    result = CliRunner().invoke(main, ["devices", "--adb-server", two.servers[0], "--adb-server", two.servers[1]],
-                                env={"COLUMNS": "250"})
+    result = CliRunner().invoke(
+        main, ["devices", "--adb-server", two.servers[0], "--adb-server", two.servers[1]], env={"COLUMNS": "250"}
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert any(two.servers[0] in line and a1.serial in line and "device" in line for line in lines), result.output
@@ -114,8 +114,10 @@ def test_devices_of_both_servers_listed_and_benchmarked_in_one_session(two, benc
     assert outcome.status == "complete"
     info = outcome.store.info
     keys = {two.key(two.a, a1), two.key(two.b, b1)}
-    assert set(info.devices) == keys and set(info.settings["devices"]) == {f"{two.servers[0]}/{a1.serial}",
-                                                                           f"{two.servers[1]}/{b1.serial}"}
+    assert set(info.devices) == keys and set(info.settings["devices"]) == {
+        f"{two.servers[0]}/{a1.serial}",
+        f"{two.servers[1]}/{b1.serial}",
+    }
     assert info.adb_servers == list(two.servers) and info.adb_local_server == two.servers[0]
     assert info.devices[two.key(two.b, b1)].properties["adb_server"] == two.servers[1]
     session = load_sessions([outcome.store.path]).sessions[0]
@@ -127,11 +129,11 @@ def test_devices_of_both_servers_listed_and_benchmarked_in_one_session(two, benc
     from fermbench.report.tables import render_results
 
     data = build_report_data([outcome.store.path])
-    spread, = {r.device_spread for r in data.results}
+    (spread,) = {r.device_spread for r in data.results}
     assert spread.devices == tuple(sorted(keys))
     assert spread.medians_ms == tuple(r.latency.median / 1e6 for r in data.results)
     header = render_results(data, "csv").splitlines()[0].split(",")
-    assert header[header.index("same_model_devices"):][:2] == ["same_model_devices", "device_spread"]
+    assert header[header.index("same_model_devices") :][:2] == ["same_model_devices", "device_spread"]
     text = render_results(data, "markdown")
     assert "2 devices" in text and "device-to-device spread" in text and f"{100 * spread.relative:.1f}" in text
 
@@ -156,8 +158,11 @@ def test_an_unreachable_server_is_skipped_with_its_reason(two, bench_models, tmp
 
     threading.Thread(target=answer_nonsense, daemon=True).start()
     try:
-        result = CliRunner().invoke(main, ["devices", "--adb-server", two.servers[0], "--adb-server", dead,
-                                           "--adb-server", alien], env={"COLUMNS": "250"})
+        result = CliRunner().invoke(
+            main,
+            ["devices", "--adb-server", two.servers[0], "--adb-server", dead, "--adb-server", alien],
+            env={"COLUMNS": "250"},
+        )
     finally:
         listener.close()
     assert result.exit_code == 0, result.output
@@ -189,8 +194,14 @@ def test_a_server_killed_mid_session_loses_its_devices_and_the_rest_go_on(two, b
         if serial == b_key and phase.startswith("latency") and not killed:
             killed.append(two.b.stop())  # the farm host's adb server goes away
 
-    settings = tiny(devices=(a1.serial, f"{two.servers[1]}/{b1.serial}"), adb_servers=two.servers,
-                    models=("shallow_cnn",), repeats=2, reconnect_budget_seconds=2.0, shard=shard)
+    settings = tiny(
+        devices=(a1.serial, f"{two.servers[1]}/{b1.serial}"),
+        adb_servers=two.servers,
+        models=("shallow_cnn",),
+        repeats=2,
+        reconnect_budget_seconds=2.0,
+        shard=shard,
+    )
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models, progress=Hook(on_step))
     assert killed, "server B was never killed"
     assert outcome.status == "partial"
@@ -203,15 +214,19 @@ def test_a_server_killed_mid_session_loses_its_devices_and_the_rest_go_on(two, b
     else:  # the unit B was running went back to the pool and A ran it: every unit ran once, and ok
         seen = units_of(load_sessions([outcome.store.path]).sessions[0].records)
         assert len(seen) == 2 + 3 and set(seen.values()) == {1}
-        assert "latency #" not in " ".join(line for line in (outcome.store.path / "log.txt").read_text().splitlines()
-                                           if f"[{b_key}]" in line and line.endswith(": ok"))
+        assert "latency #" not in " ".join(
+            line
+            for line in (outcome.store.path / "log.txt").read_text().splitlines()
+            if f"[{b_key}]" in line and line.endswith(": ok")
+        )
 
 
 def test_shard_runs_each_unit_of_work_once_across_the_pool(two, bench_models, tmp_path, tiny):
     a1, a2, b1 = two.phone(two.a), two.phone(two.a), two.phone(two.b)
     keys = {a1.serial, a2.serial, two.key(two.b, b1)}
-    settings = tiny(devices=("all",), adb_servers=two.servers, models=("shallow_cnn", "deep_cnn"), repeats=3,
-                    shard=True)
+    settings = tiny(
+        devices=("all",), adb_servers=two.servers, models=("shallow_cnn", "deep_cnn"), repeats=3, shard=True
+    )
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models)
     assert outcome.status == "complete"
     session = load_sessions([outcome.store.path]).sessions[0]
@@ -227,10 +242,28 @@ def test_shard_runs_each_unit_of_work_once_across_the_pool(two, bench_models, tm
     # --shard over devices that are not identical: one line naming them, and nothing is written
     other = two.phone(two.b, SimIdentity(model="Galaxy S24"))
     before = set((tmp_path / "results").iterdir())
-    result = CliRunner().invoke(main, ["run", "--adb-server", two.servers[0], "--adb-server", two.servers[1],
-                                       "--device", a1.serial, "--device", other.serial, "--shard", "--models",
-                                       "shallow_cnn", "--untrained", "--quiet", "--out", str(tmp_path / "results")],
-                                env={"FERMBENCH_MODELS": str(bench_models)})
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--adb-server",
+            two.servers[0],
+            "--adb-server",
+            two.servers[1],
+            "--device",
+            a1.serial,
+            "--device",
+            other.serial,
+            "--shard",
+            "--models",
+            "shallow_cnn",
+            "--untrained",
+            "--quiet",
+            "--out",
+            str(tmp_path / "results"),
+        ],
+        env={"FERMBENCH_MODELS": str(bench_models)},
+    )
     one_line_error(result, "--shard needs identical devices", a1.serial, other.serial, "Galaxy S24")
     assert set((tmp_path / "results").iterdir()) == before
 
@@ -242,11 +275,13 @@ def test_bad_servers_and_ambiguous_serials_are_one_line_errors(two, bench_models
     run = ["run", "--models", "shallow_cnn", "--untrained", "--quiet"]
     env = {"FERMBENCH_MODELS": str(bench_models)}
     for bad in ("localhost", "127.0.0.1:0", "127.0.0.1:70000", "a/b:5037"):
-        one_line_error(CliRunner().invoke(main, [*run, "--device", "host", "--adb-server", bad], env=env),
-                       repr(bad), "HOST:PORT")
+        one_line_error(
+            CliRunner().invoke(main, [*run, "--device", "host", "--adb-server", bad], env=env), repr(bad), "HOST:PORT"
+        )
     one_line_error(CliRunner().invoke(main, ["devices", "--adb-server", "nonsense"]), "'nonsense'", "HOST:PORT")
-    ambiguous = CliRunner().invoke(main, [*run, "--device", phone.serial, "--adb-server", two.servers[0],
-                                          "--adb-server", two.servers[1]], env=env)
+    ambiguous = CliRunner().invoke(
+        main, [*run, "--device", phone.serial, "--adb-server", two.servers[0], "--adb-server", two.servers[1]], env=env
+    )
     one_line_error(ambiguous, phone.serial, two.servers[0], two.servers[1], "HOST:PORT/SERIAL")
 
 
@@ -283,12 +318,45 @@ def test_nothing_fermbench_starts_listens_beyond_loopback(two):
 def test_resume_after_kill_9_completes_a_shared_session_across_both_servers(two, bench_models, tmp_path):
     a1, b1 = two.phone(two.a), two.phone(two.b)
     out = tmp_path / "results"
-    env = {**os.environ, "FERMBENCH_MODELS": str(bench_models), "FERMBENCH_CACHE": str(tmp_path / "cache"),
-           "ANDROID_ADB_SERVER_PORT": str(two.a.port)}
-    cmd = [sys.executable, "-m", "fermbench.cli", "run", "--adb-server", two.servers[0], "--adb-server",
-           two.servers[1], "--device", a1.serial, "--device", b1.serial, "--shard", "--models",
-           "shallow_cnn,deep_cnn", "--repeats", "3", "--warmup", "1", "--warmup-seconds", "0", "--iterations", "5",
-           "--min-seconds", "0.4", "--cooldown-seconds", "0", "--out", str(out), "--quiet", "--untrained"]
+    env = {
+        **os.environ,
+        "FERMBENCH_MODELS": str(bench_models),
+        "FERMBENCH_CACHE": str(tmp_path / "cache"),
+        "ANDROID_ADB_SERVER_PORT": str(two.a.port),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "fermbench.cli",
+        "run",
+        "--adb-server",
+        two.servers[0],
+        "--adb-server",
+        two.servers[1],
+        "--device",
+        a1.serial,
+        "--device",
+        b1.serial,
+        "--shard",
+        "--models",
+        "shallow_cnn,deep_cnn",
+        "--repeats",
+        "3",
+        "--warmup",
+        "1",
+        "--warmup-seconds",
+        "0",
+        "--iterations",
+        "5",
+        "--min-seconds",
+        "0.4",
+        "--cooldown-seconds",
+        "0",
+        "--out",
+        str(out),
+        "--quiet",
+        "--untrained",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -302,7 +370,7 @@ def test_resume_after_kill_9_completes_a_shared_session_across_both_servers(two,
         proc.kill()
         proc.wait(10)
         proc.stderr.close()
-    session_dir, = out.iterdir()
+    (session_dir,) = out.iterdir()
     assert json.loads((session_dir / "session.json").read_text())["status"] == "running"
     done_before = {p: p.stat().st_mtime_ns for p in session_dir.glob("samples/*/*.csv")}
     outcome = run_benchmark(None, resume=session_dir.name, out=out, model_dir=bench_models)

@@ -17,14 +17,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cli_checks import one_line_error
 from fermbench.bench.session import Progress
 from fermbench.bench.start import run_benchmark
 from fermbench.cli import main
 from fermbench.errors import StorageError
 from fermbench.locks import ProcessLock, host_cpu_lock
 from fermbench.store import load_sessions
-
-from cli_checks import one_line_error
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,24 +89,29 @@ def test_every_phase_refuses_a_file_that_is_not_the_recorded_one(tiny, models_co
 
 
 def _hold(lock_path: Path, what: str) -> subprocess.Popen:
-    code = ("import sys, time; sys.path.insert(0, sys.argv[3]); from fermbench.locks import ProcessLock; "
-            "lock = ProcessLock(__import__('pathlib').Path(sys.argv[1]), sys.argv[2]); assert lock.try_acquire(); "
-            "print('held', flush=True); time.sleep(60)")
-    proc = subprocess.Popen([sys.executable, "-c", code, str(lock_path), what, str(ROOT / "harness")],
-                            stdout=subprocess.PIPE, text=True)
+    code = (
+        "import sys, time; sys.path.insert(0, sys.argv[3]); from fermbench.locks import ProcessLock; "
+        "lock = ProcessLock(__import__('pathlib').Path(sys.argv[1]), sys.argv[2]); assert lock.try_acquire(); "
+        "print('held', flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(lock_path), what, str(ROOT / "harness")], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
 
 
-def test_resuming_a_session_another_process_runs_is_refused_and_a_dead_owner_is_taken_over(tiny, bench_models,
-                                                                                          tmp_path):
+def test_resuming_a_session_another_process_runs_is_refused_and_a_dead_owner_is_taken_over(
+    tiny, bench_models, tmp_path
+):
     settings = tiny(devices=("host",), models=("shallow_cnn",), untrained=True)
     first = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models)
     lock = first.store.path / ".lock"
     holder = _hold(lock, f"fermbench run, session {first.store.session_id}")
     try:
-        result = CliRunner().invoke(main, ["run", "--resume", str(first.store.path), "--quiet"],
-                                    env={"FERMBENCH_MODELS": str(bench_models)})
+        result = CliRunner().invoke(
+            main, ["run", "--resume", str(first.store.path), "--quiet"], env={"FERMBENCH_MODELS": str(bench_models)}
+        )
         one_line_error(result, "is being written by pid", str(holder.pid))
     finally:
         holder.kill()
@@ -147,10 +151,36 @@ def test_a_second_session_on_the_host_cpu_waits_and_says_why(tiny, bench_models,
 def test_sigterm_marks_the_record_in_progress_interrupted_and_resume_finishes_it(bench_models, tmp_path):
     out = tmp_path / "results"
     env = {**os.environ, "FERMBENCH_MODELS": str(bench_models), "FERMBENCH_CACHE": str(tmp_path / "cache")}
-    proc = subprocess.Popen([sys.executable, "-m", "fermbench.cli", "run", "--device", "host", "--models",
-                             "shallow_cnn,deep_cnn", "--untrained", "--warmup", "0", "--iterations", "5",
-                             "--min-seconds", "60", "--max-seconds", "120", "--cooldown", "none", "--quiet",
-                             "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fermbench.cli",
+            "run",
+            "--device",
+            "host",
+            "--models",
+            "shallow_cnn,deep_cnn",
+            "--untrained",
+            "--warmup",
+            "0",
+            "--iterations",
+            "5",
+            "--min-seconds",
+            "60",
+            "--max-seconds",
+            "120",
+            "--cooldown",
+            "none",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     session_json = None
     while time.monotonic() < deadline and session_json is None:  # wait until the first latency runs
@@ -204,9 +234,25 @@ def test_full_disk_through_the_cli_is_one_line(bench_models, tmp_path, monkeypat
         raise fileio.storage_error(Path(path), OSError(errno.ENOSPC, "No space left on device"))
 
     monkeypatch.setattr(writer, "atomic_write_text", full)
-    result = CliRunner().invoke(main, ["run", "--device", "host", "--models", "shallow_cnn", "--untrained",
-                                       "--iterations", "2", "--min-seconds", "0", "--out", str(tmp_path / "r"),
-                                       "--quiet"], env={"FERMBENCH_MODELS": str(bench_models)})
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--device",
+            "host",
+            "--models",
+            "shallow_cnn",
+            "--untrained",
+            "--iterations",
+            "2",
+            "--min-seconds",
+            "0",
+            "--out",
+            str(tmp_path / "r"),
+            "--quiet",
+        ],
+        env={"FERMBENCH_MODELS": str(bench_models)},
+    )
     one_line_error(result, "no space left on the device")
 
 
@@ -224,8 +270,11 @@ def test_a_truncated_session_json_is_one_line_for_report_and_resume(tmp_path):
 
 
 def test_a_samples_file_with_a_word_is_one_line(tiny, bench_models, tmp_path):
-    outcome = run_benchmark(tiny(devices=("host",), models=("shallow_cnn",), untrained=True),
-                            out=tmp_path / "results", model_dir=bench_models)
+    outcome = run_benchmark(
+        tiny(devices=("host",), models=("shallow_cnn",), untrained=True),
+        out=tmp_path / "results",
+        model_dir=bench_models,
+    )
     (csv_path,) = (outcome.store.path / "samples").rglob("*.csv")
     csv_path.write_text("phase,index,ns\ntimed,0,fast\n")
     result = CliRunner().invoke(main, ["report", "--results", str(tmp_path / "results"), outcome.store.session_id])
@@ -247,30 +296,60 @@ def test_photos_none_of_which_is_readable_refuse_the_run(tmp_path):
     photos.mkdir(parents=True)
     (photos / "a.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     (photos / "b.png").write_bytes(b"")
-    result = CliRunner().invoke(main, ["run", "--device", "host", "--photos", str(tmp_path / "photos"),
-                                       "--untrained", "--out", str(tmp_path / "r"), "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--device",
+            "host",
+            "--photos",
+            str(tmp_path / "photos"),
+            "--untrained",
+            "--out",
+            str(tmp_path / "r"),
+            "--quiet",
+        ],
+    )
     one_line_error(result, "none of the 2 photos", "readable image")
     assert not (tmp_path / "r").exists()
 
 
 def test_a_refused_resume_leaves_the_session_as_it_was(tiny, bench_models, tmp_path):
-    outcome = run_benchmark(tiny(devices=("host",), models=("shallow_cnn",), untrained=True),
-                            out=tmp_path / "results", model_dir=bench_models)
+    outcome = run_benchmark(
+        tiny(devices=("host",), models=("shallow_cnn",), untrained=True),
+        out=tmp_path / "results",
+        model_dir=bench_models,
+    )
     path = outcome.store.path / "session.json"
     info = json.loads(path.read_text())
     info["status"] = "interrupted"
     info["settings"]["devices"] = ["no-such-phone-1234"]  # what the resume will try to open
     path.write_text(json.dumps(info))
-    result = CliRunner().invoke(main, ["run", "--resume", str(outcome.store.path), "--quiet"],
-                                env={"FERMBENCH_MODELS": str(bench_models)})
+    result = CliRunner().invoke(
+        main, ["run", "--resume", str(outcome.store.path), "--quiet"], env={"FERMBENCH_MODELS": str(bench_models)}
+    )
     assert result.exit_code == 1
     assert json.loads(path.read_text())["status"] == "interrupted"
 
 
 def test_a_bogus_device_beside_the_host_is_an_error_and_nothing_is_written(adb_env, bench_models, tmp_path):
-    result = CliRunner().invoke(main, ["run", "--device", "host", "--device", "no-such-phone-1234", "--models",
-                                       "shallow_cnn", "--untrained", "--out", str(tmp_path / "r"), "--quiet"],
-                                env={"FERMBENCH_MODELS": str(bench_models)})
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--device",
+            "host",
+            "--device",
+            "no-such-phone-1234",
+            "--models",
+            "shallow_cnn",
+            "--untrained",
+            "--out",
+            str(tmp_path / "r"),
+            "--quiet",
+        ],
+        env={"FERMBENCH_MODELS": str(bench_models)},
+    )
     one_line_error(result, "no-such-phone-1234")
     assert not (tmp_path / "r").exists()
 
@@ -290,8 +369,7 @@ def test_process_locks_release_when_the_owner_dies(tmp_path):
 
 
 @pytest.mark.adb
-def test_no_adb_server_is_left_running_when_fermbench_started_it(adb_path, tiny, bench_models, tmp_path,
-                                                                 monkeypatch):
+def test_no_adb_server_is_left_running_when_fermbench_started_it(adb_path, tiny, bench_models, tmp_path, monkeypatch):
     """ANDROID_ADB_SERVER_PORT names a port where no server runs: the simulated phone's session starts
     its own server there, and stops it (and removes its HOME) at the end."""
     from fermbench.device.adb_server import AdbServer, free_port
@@ -300,10 +378,15 @@ def test_no_adb_server_is_left_running_when_fermbench_started_it(adb_path, tiny,
     monkeypatch.setenv("ANDROID_ADB_SERVER_PORT", str(port))
     monkeypatch.setenv("FERMBENCH_ADB", adb_path)
     probe = AdbServer(port=port, home=tmp_path / "probe-home", adb_path=adb_path)
-    outcome = run_benchmark(tiny(devices=("sim",), models=("shallow_cnn",), untrained=True),
-                            out=tmp_path / "results", model_dir=bench_models)
+    outcome = run_benchmark(
+        tiny(devices=("sim",), models=("shallow_cnn",), untrained=True),
+        out=tmp_path / "results",
+        model_dir=bench_models,
+    )
     assert outcome.status == "complete"
     assert probe.server_pids() == [], "fermbench left its adb server running"
-    assert not [p for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("fermbench-adb-*")
-                if (p / ".fermbench-owner").is_file() and json.loads((p / ".fermbench-owner").read_text())["pid"]
-                == os.getpid()], "its HOME folder was left behind"
+    assert not [
+        p
+        for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("fermbench-adb-*")
+        if (p / ".fermbench-owner").is_file() and json.loads((p / ".fermbench-owner").read_text())["pid"] == os.getpid()
+    ], "its HOME folder was left behind"

@@ -20,7 +20,8 @@ from fermbench.cli import main
 from fermbench.device.adb_server import AdbServer, free_port
 from fermbench.export.common import work_dir
 from fermbench.tempdirs import MARKER, orphaned, process_start, sweep
-from ports import free_block, udp_ports_of as _udp_ports_of
+from ports import free_block
+from ports import udp_ports_of as _udp_ports_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,8 +34,13 @@ def _dead_pid() -> int:
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     (tmp_path / "tmp").mkdir(exist_ok=True)
-    return {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PYTHONPATH": str(ROOT / "harness"),
-            "ADB_LIBUSB": "0", **extra}
+    return {
+        **os.environ,
+        "TMPDIR": str(tmp_path / "tmp"),
+        "PYTHONPATH": str(ROOT / "harness"),
+        "ADB_LIBUSB": "0",
+        **extra,
+    }
 
 
 def _wait(predicate, timeout: float = 120, what: str = "") -> None:
@@ -69,18 +75,49 @@ def test_export_staging_of_a_killed_export_is_swept_at_the_next_export(tmp_path)
 
 @pytest.mark.adb
 @pytest.mark.slow
-def test_kill9_of_a_sim_session_leaves_no_adb_server_or_folder_after_the_next_start(adb_path, bench_models,
-                                                                                  tmp_path):
+def test_kill9_of_a_sim_session_leaves_no_adb_server_or_folder_after_the_next_start(adb_path, bench_models, tmp_path):
     port = free_port()
-    env = _env(tmp_path, ANDROID_ADB_SERVER_PORT=str(port), FERMBENCH_ADB=adb_path,
-               FERMBENCH_MODELS=str(bench_models), FERMBENCH_CACHE=str(tmp_path / "cache"))
+    env = _env(
+        tmp_path,
+        ANDROID_ADB_SERVER_PORT=str(port),
+        FERMBENCH_ADB=adb_path,
+        FERMBENCH_MODELS=str(bench_models),
+        FERMBENCH_CACHE=str(tmp_path / "cache"),
+    )
     out = tmp_path / "results"
-    proc = subprocess.Popen([sys.executable, "-m", "fermbench.cli", "run", "--device", "sim", "--models",
-                             "shallow_cnn", "--untrained", "--warmup", "0", "--iterations", "5", "--min-seconds",
-                             "60", "--max-seconds", "120", "--cooldown", "none", "--quiet", "--out", str(out)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fermbench.cli",
+            "run",
+            "--device",
+            "sim",
+            "--models",
+            "shallow_cnn",
+            "--untrained",
+            "--warmup",
+            "0",
+            "--iterations",
+            "5",
+            "--min-seconds",
+            "60",
+            "--max-seconds",
+            "120",
+            "--cooldown",
+            "none",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     probe = AdbServer(port=port, home=tmp_path / "probe", adb_path=adb_path)
     try:
+
         def running() -> bool:
             assert proc.poll() is None, proc.stderr.read()
             found = list(out.glob("*/session.json")) if out.is_dir() else []
@@ -107,8 +144,13 @@ def test_kill9_of_a_sim_session_leaves_no_adb_server_or_folder_after_the_next_st
 @pytest.mark.adb
 def test_sim_count_3_killed_leaves_three_roots_that_the_next_start_sweeps(tmp_path):
     first = free_block(3)
-    proc = subprocess.Popen([sys.executable, "-m", "fermbench.cli", "sim", "--port", str(first), "--count", "3"],
-                            env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fermbench.cli", "sim", "--port", str(first), "--count", "3"],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         lines = [proc.stdout.readline() for _ in range(6)]
         assert sum("listening as" in line for line in lines) == 3, lines
@@ -124,8 +166,9 @@ def test_sim_count_3_killed_leaves_three_roots_that_the_next_start_sweeps(tmp_pa
 @pytest.mark.skipif(not Path("/proc/self/net/udp").is_file(), reason="needs Linux /proc to read sockets")
 def test_the_local_adb_server_fermbench_starts_has_mdns_off(adb_path, tmp_path, monkeypatch):
     port = free_port()
-    for key, value in _env(tmp_path, ANDROID_ADB_SERVER_PORT=str(port), FERMBENCH_ADB=adb_path,
-                           HOME=str(tmp_path)).items():
+    for key, value in _env(
+        tmp_path, ANDROID_ADB_SERVER_PORT=str(port), FERMBENCH_ADB=adb_path, HOME=str(tmp_path)
+    ).items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("ADB_MDNS", raising=False)
     probe = AdbServer(port=port, home=tmp_path / "probe", adb_path=adb_path)
@@ -153,11 +196,38 @@ def test_an_adb_server_port_that_is_not_a_port_is_one_line(monkeypatch):
 def test_a_second_sigterm_while_stopping_still_ends_interrupted_with_130(bench_models, tmp_path):
     out = tmp_path / "results"
     env = _env(tmp_path, FERMBENCH_MODELS=str(bench_models), FERMBENCH_CACHE=str(tmp_path / "cache"))
-    proc = subprocess.Popen([sys.executable, "-m", "fermbench.cli", "run", "--device", "host", "--models",
-                             "shallow_cnn", "--untrained", "--warmup", "0", "--iterations", "5", "--min-seconds",
-                             "60", "--max-seconds", "120", "--cooldown", "none", "--quiet", "--out", str(out)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fermbench.cli",
+            "run",
+            "--device",
+            "host",
+            "--models",
+            "shallow_cnn",
+            "--untrained",
+            "--warmup",
+            "0",
+            "--iterations",
+            "5",
+            "--min-seconds",
+            "60",
+            "--max-seconds",
+            "120",
+            "--cooldown",
+            "none",
+            "--quiet",
+            "--out",
+            str(out),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
+
         def running() -> bool:
             assert proc.poll() is None, proc.stderr.read()
             found = list(out.glob("*/session.json")) if out.is_dir() else []
@@ -183,7 +253,8 @@ def test_a_second_sigterm_while_stopping_still_ends_interrupted_with_130(bench_m
 def test_a_device_named_twice_is_refused_before_anything_is_written(tmp_path):
     from cli_checks import one_line_error
 
-    result = CliRunner().invoke(main, ["run", "--device", "host", "--device", "host", "--untrained", "--quiet",
-                                       "--out", str(tmp_path / "r")])
+    result = CliRunner().invoke(
+        main, ["run", "--device", "host", "--device", "host", "--untrained", "--quiet", "--out", str(tmp_path / "r")]
+    )
     one_line_error(result, "--device host is named twice")
     assert not (tmp_path / "r").exists()

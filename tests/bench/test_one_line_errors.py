@@ -11,6 +11,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
+from cli_checks import one_line_error
 from fermbench.bench import exports
 from fermbench.bench.start import run_benchmark
 from fermbench.cli import main
@@ -18,24 +19,23 @@ from fermbench.errors import LockError, StorageError
 from fermbench.locks import ProcessLock
 from fermbench.store import SessionStore
 
-from cli_checks import one_line_error
-
 
 @pytest.mark.slow
 def test_samples_with_a_negative_or_huge_value_are_one_line(tiny, bench_models, tmp_path):
-    outcome = run_benchmark(tiny(devices=("host",), models=("shallow_cnn",)), out=tmp_path / "results",
-                            model_dir=bench_models)
+    outcome = run_benchmark(
+        tiny(devices=("host",), models=("shallow_cnn",)), out=tmp_path / "results", model_dir=bench_models
+    )
     (csv_path,) = (outcome.store.path / "samples").rglob("*.csv")
     for bad in ("-5", str(2**64)):
         csv_path.write_text(f"phase,index,ns\ntimed,0,{bad}\n")
-        result = CliRunner().invoke(main, ["report", "--results", str(tmp_path / "results"),
-                                           outcome.store.session_id])
+        result = CliRunner().invoke(main, ["report", "--results", str(tmp_path / "results"), outcome.store.session_id])
         one_line_error(result, csv_path.name, "corrupt")
 
 
 def _raise(code: int):
     def fail(*args, **kwargs):
         raise OSError(code, os.strerror(code))
+
     return fail
 
 

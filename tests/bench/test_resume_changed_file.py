@@ -5,7 +5,6 @@ phases of another file."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -56,8 +55,9 @@ def test_resume_refuses_a_changed_checkpoint_naming_both_hashes(tiny, tmp_path):
 def test_remeasure_changed_measures_the_model_again_from_scratch(tiny, tmp_path):
     store, weights, old_sha = interrupted_after_latency(tiny, tmp_path)
     write_ckpt(weights, seed=2)
-    again = run_benchmark(None, resume=store.session_id, out=tmp_path / "results", model_dir=tmp_path / "models",
-                          remeasure_changed=True)
+    again = run_benchmark(
+        None, resume=store.session_id, out=tmp_path / "results", model_dir=tmp_path / "models", remeasure_changed=True
+    )
     assert again.status == "complete"
     rec = again.store.record("host", V)
     new_sha = again.store.info.models[V.key]["sha256"]

@@ -18,8 +18,11 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "v1-session"
 
 def test_run_table_and_report_give_the_same_median_and_interval():
     session = load_session(FIXTURE / "session")
-    outcome = SimpleNamespace(store=SimpleNamespace(path=session.path, info=session.info, session_id=session.id),
-                              status="ok", records=session.records)
+    outcome = SimpleNamespace(
+        store=SimpleNamespace(path=session.path, info=session.info, session_id=session.id),
+        status="ok",
+        records=session.records,
+    )
     console = Console(width=250, record=True)
     console.print(summary_table(outcome))
     lines = console.export_text().splitlines()

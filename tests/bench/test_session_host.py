@@ -21,8 +21,14 @@ pytestmark = pytest.mark.slow
 
 
 def test_host_session_stores_everything(tiny, bench_models, fer_path, photo_dir, tmp_path):
-    settings = tiny(devices=("host",), models=("shallow_cnn",), repeats=2, fer_data=str(fer_path),
-                    fer_limit=21, photos=str(photo_dir))
+    settings = tiny(
+        devices=("host",),
+        models=("shallow_cnn",),
+        repeats=2,
+        fer_data=str(fer_path),
+        fer_limit=21,
+        photos=str(photo_dir),
+    )
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models)
     assert outcome.status == "complete"
     loaded = load_sessions([outcome.store.path])
@@ -34,8 +40,9 @@ def test_host_session_stores_everything(tiny, bench_models, fer_path, photo_dir,
     counts = rec.realworld.counts
     assert (counts.photos, counts.classified, counts.no_face, counts.undecodable) == (3, 1, 1, 1)
     assert rec.appsize.kind == "model_only"
-    assert session.info.models[rec.key]["sha256"] == \
-        json.loads((bench_models / "shallow_cnn.json").read_text())["sha256"]
+    assert (
+        session.info.models[rec.key]["sha256"] == json.loads((bench_models / "shallow_cnn.json").read_text())["sha256"]
+    )
     runs = loaded.runs  # the same record, flattened for pandas under the same field names
     assert len(runs) == 2 and set(runs["latency.repeat"]) == {0, 1} and set(runs.status) == {"ok"}
     assert (runs["accuracy.agreement"] == 1.0).all() and (runs["realworld.counts.photos"] == 3).all()
@@ -77,7 +84,9 @@ def test_resume_runs_only_what_is_missing(tiny, bench_models, tmp_path):
     kept = (store.path / "samples" / "host" / "shallow_cnn.pytorch_android_lite-2.1.0.fp32.r0.csv").stat().st_mtime_ns
     again = run_benchmark(None, resume=store.session_id, out=tmp_path / "results", model_dir=bench_models)
     assert again.status == "complete" and again.store.path == store.path
-    assert (store.path / "samples" / "host" / "shallow_cnn.pytorch_android_lite-2.1.0.fp32.r0.csv").stat().st_mtime_ns == kept
+    assert (
+        store.path / "samples" / "host" / "shallow_cnn.pytorch_android_lite-2.1.0.fp32.r0.csv"
+    ).stat().st_mtime_ns == kept
     log = (store.path / "log.txt").read_text().split("session resumed")[1]
     assert "[resnet9] latency #1: ok" in log and "[shallow_cnn] latency" not in log
     assert len(json.loads((store.path / "session.json").read_text())["resumed"]) == 1
@@ -152,6 +161,7 @@ class CtrlCAfterFirstPhase(Progress):
 def test_an_interrupted_session_gives_the_caller_its_signal_handlers_back(tiny, bench_models, tmp_path):
     """While it winds down the session ignores SIGINT and SIGTERM; a caller that goes on (a test,
     a notebook) gets its own handlers back, or every child it starts later would ignore Ctrl-C."""
+
     def on_sigterm(signum: int, frame: object) -> None:
         raise AssertionError("not called")
 
@@ -160,8 +170,9 @@ def test_an_interrupted_session_gives_the_caller_its_signal_handlers_back(tiny, 
     try:
         with ctrl_c_raises():
             with pytest.raises(KeyboardInterrupt):
-                run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models,
-                              progress=CtrlCAfterFirstPhase())
+                run_benchmark(
+                    settings, out=tmp_path / "results", model_dir=bench_models, progress=CtrlCAfterFirstPhase()
+                )
             assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
         assert signal.getsignal(signal.SIGTERM) is on_sigterm
     finally:

@@ -39,8 +39,10 @@ def test_the_plan_is_every_phase_with_latency_once_per_repeat(session):
 @pytest.mark.parametrize("phase", [p for p in PhaseName if p is not PhaseName.LATENCY])
 def test_every_phase_after_latency_has_its_own_measurement(session, phase):
     result = session.phase_fn(None, TINY, phase)(None)  # no inputs given: skipped with the reason, or app size
-    assert type(result).__name__ == {"accuracy": "AccuracyPhase", "realworld": "RealworldPhase",
-                                     "appsize": "AppSizePhase"}[phase.value]
+    assert (
+        type(result).__name__
+        == {"accuracy": "AccuracyPhase", "realworld": "RealworldPhase", "appsize": "AppSizePhase"}[phase.value]
+    )
 
 
 @pytest.mark.parametrize("name", ["bogus", "app_size", ""])

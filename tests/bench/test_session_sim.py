@@ -76,15 +76,45 @@ def test_full_session_on_sim_through_cli(adb_env, bench_models, fer_path, photo_
     monkeypatch.setenv("FERMBENCH_MODELS", str(bench_models))
     apk = runner_apk(tmp_path / "runner.apk")
     out = tmp_path / "results"
-    result = CliRunner().invoke(main, [
-        "run", "--device", "sim", "--models", "shallow_cnn,resnet9", "--warmup", "1", "--warmup-seconds", "0",
-        "--iterations", "5", "--min-seconds", "0", "--cooldown-seconds", "0", "--seed", "3",
-        "--fer-data", str(fer_path), "--fer-limit", "14", "--photos", str(photo_dir),
-        "--apk", str(apk), "--install", "--out", str(out), "--quiet", "--untrained"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--device",
+            "sim",
+            "--models",
+            "shallow_cnn,resnet9",
+            "--warmup",
+            "1",
+            "--warmup-seconds",
+            "0",
+            "--iterations",
+            "5",
+            "--min-seconds",
+            "0",
+            "--cooldown-seconds",
+            "0",
+            "--seed",
+            "3",
+            "--fer-data",
+            str(fer_path),
+            "--fer-limit",
+            "14",
+            "--photos",
+            str(photo_dir),
+            "--apk",
+            str(apk),
+            "--install",
+            "--out",
+            str(out),
+            "--quiet",
+            "--untrained",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "complete" in result.output and "host CPU's" in result.output
     loaded = load_sessions(None, root=out)
-    session, = loaded.sessions
+    (session,) = loaded.sessions
     dev = session.info.devices["sim"]
     assert dev.kind == "sim" and "simulated" in dev.tags
     assert dev.runners["pytorch_lite"].protocol_version == PROTOCOL_VERSION
@@ -108,11 +138,38 @@ def test_full_session_on_sim_through_cli(adb_env, bench_models, fer_path, photo_
 def test_resume_after_killed_session(adb_env, bench_models, tmp_path):
     """Kill a real `fermbench run` mid-session (SIGKILL), then --resume it to completion."""
     out = tmp_path / "results"
-    env = {**os.environ, "FERMBENCH_MODELS": str(bench_models), "FERMBENCH_CACHE": str(tmp_path / "cache"),
-           "ANDROID_ADB_SERVER_PORT": str(adb_env.port)}
-    cmd = [sys.executable, "-m", "fermbench.cli", "run", "--device", "sim", "--models", "shallow_cnn,deep_cnn",
-           "--repeats", "3", "--warmup", "1", "--warmup-seconds", "0", "--iterations", "5", "--min-seconds",
-           "0.4", "--cooldown-seconds", "0", "--out", str(out), "--quiet", "--untrained"]
+    env = {
+        **os.environ,
+        "FERMBENCH_MODELS": str(bench_models),
+        "FERMBENCH_CACHE": str(tmp_path / "cache"),
+        "ANDROID_ADB_SERVER_PORT": str(adb_env.port),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "fermbench.cli",
+        "run",
+        "--device",
+        "sim",
+        "--models",
+        "shallow_cnn,deep_cnn",
+        "--repeats",
+        "3",
+        "--warmup",
+        "1",
+        "--warmup-seconds",
+        "0",
+        "--iterations",
+        "5",
+        "--min-seconds",
+        "0.4",
+        "--cooldown-seconds",
+        "0",
+        "--out",
+        str(out),
+        "--quiet",
+        "--untrained",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 600  # only a hung run waits this out
@@ -125,12 +182,15 @@ def test_resume_after_killed_session(adb_env, bench_models, tmp_path):
     finally:
         proc.kill()
         proc.wait(10)
-    session_dir, = out.iterdir()
+    (session_dir,) = out.iterdir()
     # The repeats the killed run finished are those its records call ok: a samples file written
     # just before the kill may have no record yet (a busy machine widens that gap), and is redone.
-    done_before = {lat["samples"]: (session_dir / lat["samples"]).stat().st_mtime_ns
-                   for rec in (session_dir / "records" / "sim").glob("*.json")
-                   for lat in json.loads(rec.read_text())["latency"] if lat["status"] == "ok"}
+    done_before = {
+        lat["samples"]: (session_dir / lat["samples"]).stat().st_mtime_ns
+        for rec in (session_dir / "records" / "sim").glob("*.json")
+        for lat in json.loads(rec.read_text())["latency"]
+        if lat["status"] == "ok"
+    }
     assert done_before, "the first samples file's record was saved before the second was written"
     outcome = run_benchmark(None, resume=session_dir.name, out=out, model_dir=bench_models)
     assert outcome.status == "complete"
@@ -182,8 +242,7 @@ def test_disconnect_mid_run_retries_the_phase(runner_phone, bench_models, tmp_pa
         if serial == phone.serial and phase == "latency #1" and not cuts:
             threading.Thread(target=cut_later, daemon=True).start()
 
-    settings = tiny(devices=(phone.serial,), models=("shallow_cnn",), min_seconds=1.5,
-                    reconnect_budget_seconds=30.0)
+    settings = tiny(devices=(phone.serial,), models=("shallow_cnn",), min_seconds=1.5, reconnect_budget_seconds=30.0)
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models, progress=Hook(on_step))
     assert cuts and cuts[0] > 0, "the link was never cut during the run"
     assert outcome.status == "complete"
@@ -252,9 +311,21 @@ def test_unauthorized_device_is_refused_with_the_fix(make_sim_phone, adb_env, be
     from fermbench.cli import main
 
     phone = make_sim_phone(faults=Faults(unauthorized=True), states=("unauthorized",))
-    result = CliRunner().invoke(main, ["run", "--device", phone.serial, "--models", "shallow_cnn",
-                                       "--out", str(tmp_path / "results"), "--quiet", "--untrained"],
-                                env={"FERMBENCH_MODELS": str(bench_models)})
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--device",
+            phone.serial,
+            "--models",
+            "shallow_cnn",
+            "--out",
+            str(tmp_path / "results"),
+            "--quiet",
+            "--untrained",
+        ],
+        env={"FERMBENCH_MODELS": str(bench_models)},
+    )
     assert result.exit_code == 1
     assert f"device {phone.serial}: unauthorized" in result.output
     assert "accept the 'Allow USB debugging?' prompt" in result.output
@@ -295,8 +366,7 @@ def test_refused_device_is_recorded_and_the_other_runs(runner_phone, make_sim_ph
     settings = tiny(devices=(good.serial, bare.serial, locked.serial), models=("shallow_cnn",))
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=bench_models)
     assert outcome.status == "partial"
-    recs = by_model(outcome) | {(r.device, r.model): r for r in
-                                load_sessions([outcome.store.path]).sessions[0].records}
+    recs = by_model(outcome) | {(r.device, r.model): r for r in load_sessions([outcome.store.path]).sessions[0].records}
     assert recs[(good.serial, "shallow_cnn")].status == "ok"
     refused = recs[(bare.serial, "shallow_cnn")]
     assert refused.status == "failed" and "preflight refused the device" in refused.error

@@ -40,9 +40,17 @@ def variants_run(adb_env, trained_shallow_cnn, fer_copy, tiny, tmp_path):
     shutil.copy(trained_shallow_cnn, checkpoints / "shallow_cnn.ckpt")
 
     def run(fer_data=fer_copy):
-        settings = tiny(devices=("sim",), models=("shallow_cnn",), checkpoints=str(checkpoints), untrained=False,
-                        runtimes=(DEFAULT_RUNTIME, ET), quant=("fp32", "int8"), fer_data=str(fer_data),
-                        fer_limit=40, cooldown="none")
+        settings = tiny(
+            devices=("sim",),
+            models=("shallow_cnn",),
+            checkpoints=str(checkpoints),
+            untrained=False,
+            runtimes=(DEFAULT_RUNTIME, ET),
+            quant=("fp32", "int8"),
+            fer_data=str(fer_data),
+            fer_limit=40,
+            cooldown="none",
+        )
         return run_benchmark(settings, out=tmp_path / "results", model_dir=tmp_path / "models")
 
     return run
@@ -69,10 +77,15 @@ def test_three_variants_run_on_their_own_runners_reported_side_by_side_and_cache
     assert info.models[f"shallow_cnn/{ET}/int8"]["quant"] == "int8"
 
     from fermbench.report.commands import report_cmd
+
     result = CliRunner().invoke(report_cmd, ["--results", str(tmp_path / "results"), "--format", "json"])
     assert result.exit_code == 0, result.output
     rows = {(row["model"], row["export_runtime"], row["quant"]): row for row in json.loads(result.stdout)["results"]}
-    assert set(rows) == {("shallow_cnn", DEFAULT_RUNTIME, "fp32"), ("shallow_cnn", ET, "fp32"), ("shallow_cnn", ET, "int8")}
+    assert set(rows) == {
+        ("shallow_cnn", DEFAULT_RUNTIME, "fp32"),
+        ("shallow_cnn", ET, "fp32"),
+        ("shallow_cnn", ET, "int8"),
+    }
     lite = rows[("shallow_cnn", DEFAULT_RUNTIME, "fp32")]
     assert lite["fer_change_vs_lite_fp32"] is None
     for quant in ("fp32", "int8"):
@@ -80,8 +93,6 @@ def test_three_variants_run_on_their_own_runners_reported_side_by_side_and_cache
         change = row["fer_change_vs_lite_fp32"]
         assert change == pytest.approx(row["fer_acc_device"] - lite["fer_acc_device"])
         assert row["fer_change_ci_low"] <= change <= row["fer_change_ci_high"]
-
-
 
     # Again: every export reused. Same folder name with other images: only int8 is made again.
     files = {key: tmp_path / "models" / info.models[key]["file"] for key in KEYS}

@@ -28,19 +28,34 @@ def test_every_setting_is_a_run_option_with_its_default_in_the_help():
         param = options["devices" if name == "devices" else name]
         assert param.help == option_help(name)
         if f.default not in (None, False, ()):
-            shown = (f"{f.default:g}" if isinstance(f.default, float) else
-                     ",".join(f.default) if isinstance(f.default, tuple) else str(f.default))
+            shown = (
+                f"{f.default:g}"
+                if isinstance(f.default, float)
+                else ",".join(f.default)
+                if isinstance(f.default, tuple)
+                else str(f.default)
+            )
             assert f"(default {shown})" in param.help, name
-    assert set(options) - set(SETTINGS) == {"config", "resume", "remeasure_changed", "out", "quiet"}, "an option outside the table"
+    assert set(options) - set(SETTINGS) == {"config", "resume", "remeasure_changed", "out", "quiet"}, (
+        "an option outside the table"
+    )
 
 
 def test_every_setting_is_a_config_key(tmp_path):
     assert set(KEYS) == {f.name for f in dataclasses.fields(Settings)}
     cfg = tmp_path / "all.json"
-    values = {"devices": ["host"], "models": ["shallow_cnn"], "install": False, "face_policy": "skip",
-              "fer_split": "PublicTest"}
-    cfg.write_text(__import__("json").dumps({**{k: SETTINGS[k].default for k in KEYS if SETTINGS[k].default
-                                                not in (None, ())}, **values}))
+    values = {
+        "devices": ["host"],
+        "models": ["shallow_cnn"],
+        "install": False,
+        "face_policy": "skip",
+        "fer_split": "PublicTest",
+    }
+    cfg.write_text(
+        __import__("json").dumps(
+            {**{k: SETTINGS[k].default for k in KEYS if SETTINGS[k].default not in (None, ())}, **values}
+        )
+    )
     assert set(read_config(cfg)) >= set(values)
 
 
@@ -51,17 +66,30 @@ def test_latency_settings_are_the_latency_tables_rows():
     assert latency == list(USER_LATENCY)
     for name in latency:
         row, f = LATENCY[name], SETTINGS[name]
-        assert (f.default, f.metadata["minimum"], f.metadata["maximum"], f.metadata["unit"], f.metadata["help"]) == \
-            (row.default, row.minimum, row.maximum, row.unit, row.help), name
+        assert (f.default, f.metadata["minimum"], f.metadata["maximum"], f.metadata["unit"], f.metadata["help"]) == (
+            row.default,
+            row.minimum,
+            row.maximum,
+            row.unit,
+            row.help,
+        ), name
         assert type(f.default) is row.kind, name
     assert {f.name for f in dataclasses.fields(LatencySettings)} == set(USER_LATENCY)
     run_fields = {f.name: f.default for f in dataclasses.fields(p.RunSettings)}
-    assert {row.name: run_fields[row.name] for row in LATENCY_SETTINGS} == \
-        {row.name: row.default for row in LATENCY_SETTINGS}
+    assert {row.name: run_fields[row.name] for row in LATENCY_SETTINGS} == {
+        row.name: row.default for row in LATENCY_SETTINGS
+    }
 
 
-NOT_DEFAULT = {"warmup": 3, "warmup_seconds": 0.25, "iterations": 7, "min_seconds": 2.5, "max_seconds": 30.0,
-               "target_precision": 0.02, "threads": 2}
+NOT_DEFAULT = {
+    "warmup": 3,
+    "warmup_seconds": 0.25,
+    "iterations": 7,
+    "min_seconds": 2.5,
+    "max_seconds": 30.0,
+    "target_precision": 0.02,
+    "threads": 2,
+}
 
 
 def test_one_name_from_option_and_config_key_to_the_wire(tmp_path):

@@ -10,15 +10,16 @@ import math
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from cli_checks import one_line_error
 from fermbench.bench.settings import SETTINGS, _kind, build_settings, settings_from_dict
 from fermbench.cli import main
 from fermbench.errors import ConfigError
 from fermbench.latency_settings import LATENCY_SETTINGS, MAX_THREADS
 from fermbench.runner import protocol as p
-
-from cli_checks import one_line_error
 
 NUMERIC = sorted(name for name in SETTINGS if _kind(name) in (int, float))
 CROSS = "must not exceed max_seconds"  # a check between two settings, not of the value itself
@@ -35,8 +36,11 @@ def _three_ways(name: str, value, tmp_path) -> list[str | None]:
     out: list[str | None] = []
     cfg = tmp_path / "c.json"
     cfg.write_text(json.dumps({name: value}))  # NaN and Infinity too (Python's json reads them back)
-    for attempt in (lambda: build_settings(**{name: value}), lambda: build_settings(cfg),
-                    lambda: settings_from_dict({name: value})):
+    for attempt in (
+        lambda: build_settings(**{name: value}),
+        lambda: build_settings(cfg),
+        lambda: settings_from_dict({name: value}),
+    ):
         try:
             attempt()
             out.append(None)
@@ -53,9 +57,13 @@ def out_of_range(draw):
     if kind is int:
         value = draw(st.one_of(st.integers(max_value=math.ceil(lo) - 1), st.integers(min_value=math.floor(hi) + 1)))
     else:
-        value = draw(st.one_of(st.floats(max_value=lo, exclude_max=True, allow_nan=False),
-                               st.floats(min_value=hi, exclude_min=True, allow_nan=False),
-                               st.sampled_from([math.nan, math.inf, -math.inf])))
+        value = draw(
+            st.one_of(
+                st.floats(max_value=lo, exclude_max=True, allow_nan=False),
+                st.floats(min_value=hi, exclude_min=True, allow_nan=False),
+                st.sampled_from([math.nan, math.inf, -math.inf]),
+            )
+        )
     return name, value
 
 
@@ -86,9 +94,14 @@ def test_in_range_is_accepted_alike_everywhere(tmp_path, case):
 
 
 @hsettings(max_examples=150, deadline=None)
-@given(st.sampled_from(LATENCY_SETTINGS).flatmap(
-    lambda row: st.tuples(st.just(row.name), st.integers(int(row.minimum), int(row.maximum)) if row.kind is int
-                          else st.floats(row.minimum, row.maximum))))
+@given(
+    st.sampled_from(LATENCY_SETTINGS).flatmap(
+        lambda row: st.tuples(
+            st.just(row.name),
+            st.integers(int(row.minimum), int(row.maximum)) if row.kind is int else st.floats(row.minimum, row.maximum),
+        )
+    )
+)
 def test_a_latency_setting_accepted_here_is_accepted_by_the_runner(case):
     """One range per setting: what the options accept, the runner accepts (the runner's limits were
     once stricter: --threads 100 passed the options and failed every latency phase)."""
@@ -105,16 +118,19 @@ def test_a_latency_setting_accepted_here_is_accepted_by_the_runner(case):
     assert getattr(p.parse_extras(p.latency_args("/m.ptl", **settings.protocol_args())), name) == value
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--max-seconds", "nan"], ["max_seconds must be a finite number of seconds"]),
-    (["--timeout-seconds", "inf"], ["timeout_seconds must be a finite number of seconds"]),
-    (["--cooldown-seconds", "inf"], ["cooldown_seconds"]),
-    (["--threads", "100000"], [f"threads must be at most {MAX_THREADS} threads"]),
-    (["--fer-data", ""], ["fer_data is empty"]),
-    (["--photos", ""], ["photos is empty"]),
-    (["--out", ""], ["--out is empty"]),
-    (["--apk", "missing.apk"], ["--apk missing.apk: no such file"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--max-seconds", "nan"], ["max_seconds must be a finite number of seconds"]),
+        (["--timeout-seconds", "inf"], ["timeout_seconds must be a finite number of seconds"]),
+        (["--cooldown-seconds", "inf"], ["cooldown_seconds"]),
+        (["--threads", "100000"], [f"threads must be at most {MAX_THREADS} threads"]),
+        (["--fer-data", ""], ["fer_data is empty"]),
+        (["--photos", ""], ["photos is empty"]),
+        (["--out", ""], ["--out is empty"]),
+        (["--apk", "missing.apk"], ["--apk missing.apk: no such file"]),
+    ],
+)
 def test_bad_run_options_are_one_line(args, words, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     one_line_error(CliRunner().invoke(main, ["run", "--device", "host", "--quiet", *args]), *words)
@@ -126,8 +142,13 @@ def test_an_apk_that_is_not_a_zip_is_refused(tmp_path):
         build_settings(apk=str(tmp_path / "r.apk"))
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--sdk", "-5"], ["--sdk -5"]), (["--abi", ""], ["--abi is empty"]), (["--reboot-delay", "nan"], ["--reboot-delay"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--sdk", "-5"], ["--sdk -5"]),
+        (["--abi", ""], ["--abi is empty"]),
+        (["--reboot-delay", "nan"], ["--reboot-delay"]),
+    ],
+)
 def test_bad_sim_options_are_one_line(args, words):
     one_line_error(CliRunner().invoke(main, ["sim", "--port", "0", *args]), *words)

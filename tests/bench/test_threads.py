@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from child_signals import ctrl_c_raises  # tests/ is on pytest's pythonpath
 from fermbench.targets import run_with_timeout
 from fermbench.threads import Worker
-from child_signals import ctrl_c_raises  # tests/ is on pytest's pythonpath
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +26,12 @@ def _ctrl_c_raises():
 def ctrl_c_when(ready: threading.Event) -> None:
     """Press Ctrl-C once `ready` is set: a real SIGINT, which (unlike _thread.interrupt_main)
     interrupts the main thread inside a blocking wait, as the user's Ctrl-C or SIGTERM does."""
+
     def press() -> None:
         ready.wait(30)
         time.sleep(0.2)  # the main thread is inside its wait by now
         os.kill(os.getpid(), signal.SIGINT)
+
     threading.Thread(target=press, daemon=True).start()
 
 

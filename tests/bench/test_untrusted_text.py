@@ -12,13 +12,12 @@ import threading
 import pytest
 from click.testing import CliRunner
 
+from cli_checks import one_line_error
 from fermbench.bench.start import run_benchmark
 from fermbench.cli import main
 from fermbench.display import markup_safe, plain
 from fermbench.export.runtimes import DEFAULT_RUNTIME
 from fermbench.store import SessionStore, Variant
-
-from cli_checks import one_line_error
 
 HOSTILE = "evil\x1b]0;owned\x07\x1b[2J[blink]boom[/blink]"
 
@@ -62,8 +61,9 @@ class FakeAdbServer:
 def test_devices_escapes_a_hostile_serial_from_the_adb_server():
     server = FakeAdbServer(f"{HOSTILE} device product:[bold]p model:m\x1b[31m device:d\n")
     try:
-        result = CliRunner().invoke(main, ["devices", "--adb-server", f"127.0.0.1:{server.port}"],
-                                    env={"COLUMNS": "250"})  # one line per device: nothing wrapped
+        result = CliRunner().invoke(
+            main, ["devices", "--adb-server", f"127.0.0.1:{server.port}"], env={"COLUMNS": "250"}
+        )  # one line per device: nothing wrapped
     finally:
         server.close()
     assert result.exit_code == 0, result.output
@@ -73,8 +73,9 @@ def test_devices_escapes_a_hostile_serial_from_the_adb_server():
 
 @pytest.mark.slow
 def test_report_refuses_a_record_path_outside_the_session(tiny, bench_models, tmp_path):
-    outcome = run_benchmark(tiny(devices=("host",), models=("shallow_cnn",)), out=tmp_path / "results",
-                            model_dir=bench_models)
+    outcome = run_benchmark(
+        tiny(devices=("host",), models=("shallow_cnn",)), out=tmp_path / "results", model_dir=bench_models
+    )
     (tmp_path / "secret.csv").write_text("phase,index,ns\ntimed,0,1\n")
     rec_path = outcome.store.record_path("host", Variant("shallow_cnn", DEFAULT_RUNTIME, "fp32"))
     rec = json.loads(rec_path.read_text())
@@ -90,8 +91,10 @@ def test_a_session_from_a_newer_schema_is_called_newer(tmp_path):
     info = json.loads((store.path / "session.json").read_text())
     info["schema_version"] = 99
     (store.path / "session.json").write_text(json.dumps(info))
-    for args in (["report", "--results", str(tmp_path / "results"), "future"],
-                 ["run", "--resume", "future", "--out", str(tmp_path / "results"), "--quiet"]):
+    for args in (
+        ["report", "--results", str(tmp_path / "results"), "future"],
+        ["run", "--resume", "future", "--out", str(tmp_path / "results"), "--quiet"],
+    ):
         out = one_line_error(CliRunner().invoke(main, args), "newer fermbench")
         assert "older" not in out
 
@@ -99,9 +102,26 @@ def test_a_session_from_a_newer_schema_is_called_newer(tmp_path):
 @pytest.mark.slow
 def test_quiet_shows_a_failed_models_error_in_full(models_copy, tmp_path):
     (models_copy / "deep_cnn.ckpt").write_bytes(b"not a checkpoint at all")
-    result = CliRunner().invoke(main, ["run", "--device", "host", "--models", "deep_cnn", "--quiet", "--warmup", "0",
-                                       "--iterations", "2", "--cooldown", "none", "--out", str(tmp_path / "r")],
-                                env={"FERMBENCH_MODELS": str(models_copy)})
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            "--device",
+            "host",
+            "--models",
+            "deep_cnn",
+            "--quiet",
+            "--warmup",
+            "0",
+            "--iterations",
+            "2",
+            "--cooldown",
+            "none",
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        env={"FERMBENCH_MODELS": str(models_copy)},
+    )
     assert "deep_cnn.ckpt is truncated or not a fermbench checkpoint" in result.output
     assert "re-save it with `fermbench train`" in result.output, result.output
 
@@ -109,7 +129,14 @@ def test_quiet_shows_a_failed_models_error_in_full(models_copy, tmp_path):
 def test_report_tables_show_a_hostile_serial_escaped():
     from fermbench.report.formats import Block, Section, render_rich
 
-    text = render_rich([Block(f"device {HOSTILE}", [f"serial {HOSTILE}"],
-                              [Section("latency", ["device", "ms"], [[HOSTILE, "1.0"]], notes=[HOSTILE])])])
+    text = render_rich(
+        [
+            Block(
+                f"device {HOSTILE}",
+                [f"serial {HOSTILE}"],
+                [Section("latency", ["device", "ms"], [[HOSTILE, "1.0"]], notes=[HOSTILE])],
+            )
+        ]
+    )
     assert "\x1b" not in text and "\x07" not in text
     assert text.count("[blink]boom[/blink]") == 4  # heading, line, cell and note: shown, not applied

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from fermbench.bench.verify import check_apk, check_session
+from fermbench.measures.readings import MemoryReading
 from fermbench.sim.standin import elf_library, write_standin_apks
 from fermbench.store.reader import load_session
-from fermbench.measures.readings import MemoryReading
-from fermbench.store.records import (OK, AccuracyPhase, Foreground, Memory, RuntimeUsed, PHASE_FAILED)
-
+from fermbench.store.records import OK, PHASE_FAILED, AccuracyPhase, Foreground, Memory, RuntimeUsed
 from report.synthetic_sessions import RUNTIME, write_session
 
 MODELS = ("shallow_cnn", "deep_cnn")
@@ -22,8 +20,14 @@ MODELS = ("shallow_cnn", "deep_cnn")
 
 def memory(source: str, before: int, runtime: int, load: int | None, run: int, peak: int | None) -> Memory:
     """PSS readings (KiB) at the four points of a run, the peak RSS after it."""
-    return Memory("PSS", source, MemoryReading(pss_kb=before), MemoryReading(pss_kb=runtime),
-                  MemoryReading(pss_kb=load), MemoryReading(pss_kb=run, peak_rss_kb=peak))
+    return Memory(
+        "PSS",
+        source,
+        MemoryReading(pss_kb=before),
+        MemoryReading(pss_kb=runtime),
+        MemoryReading(pss_kb=load),
+        MemoryReading(pss_kb=run, peak_rss_kb=peak),
+    )
 
 
 @pytest.fixture
@@ -106,8 +110,10 @@ def test_the_command_exits_1_with_one_line(tmp_path):
     from fermbench.cli import main
 
     write_session(tmp_path, {"shallow_cnn": [1_000_000] * 20})
-    result = CliRunner().invoke(main, ["verify", "--results", str(tmp_path), "--models", "shallow_cnn",
-                                       "--runtimes", RUNTIME, "--quant", "fp32"])
+    result = CliRunner().invoke(
+        main,
+        ["verify", "--results", str(tmp_path), "--models", "shallow_cnn", "--runtimes", RUNTIME, "--quant", "fp32"],
+    )
     assert result.exit_code == 1 and "Traceback" not in result.output
     lines = result.output.strip().splitlines()
     assert all(line.startswith(("ok   ", "FAIL ")) for line in lines[:-1]) and "FAIL shallow_cnn" in result.output

@@ -29,16 +29,24 @@ def test_the_job_is_the_readme_phone_path_in_order_then_verify():
     steps = [" ".join(args[:2]) if args[0] == "runner" else args[0] for args in calls(SCRIPT, "fermbench")]
     assert steps == ["runner build", "devices", "runner install", "doctor", "run", "report", "verify"]
     run = next(args for args in calls(SCRIPT, "fermbench") if args[0] == "run")
-    assert run[run.index("--runtimes") + 1] == "$RUNTIMES" and 'RUNTIMES="pytorch_android_lite-2.1.0,executorch-1.4.1"' in SCRIPT
+    assert (
+        run[run.index("--runtimes") + 1] == "$RUNTIMES"
+        and 'RUNTIMES="pytorch_android_lite-2.1.0,executorch-1.4.1"' in SCRIPT
+    )
     assert run[run.index("--quant") + 1] == "$QUANT" and 'QUANT="fp32,int8"' in SCRIPT
     from fermbench.zoo import MODEL_NAMES
 
     assert f'MODELS="${{MODELS:-{",".join(MODEL_NAMES)}}}"' in SCRIPT  # the whole zoo on GitHub
     # The README's phone block has the same commands, so the job follows what a phone owner types.
     start = README.index("fermbench doctor --build")
-    block = README[start:README.index("```", start)]
-    for step in ("fermbench runner build", "fermbench devices", "fermbench runner install --device SERIAL",
-                 "fermbench doctor --device SERIAL", "fermbench run --device SERIAL"):
+    block = README[start : README.index("```", start)]
+    for step in (
+        "fermbench runner build",
+        "fermbench devices",
+        "fermbench runner install --device SERIAL",
+        "fermbench doctor --device SERIAL",
+        "fermbench run --device SERIAL",
+    ):
         assert step in block
 
 
@@ -47,21 +55,35 @@ def test_ci_run_runs_the_same_script_on_a_simulated_phone():
     assert "bash ci/android-emulator.sh" in ON_SIM and "RUNNER_BUILD=standin" in ON_SIM
     # Only the Gradle build differs between GitHub and the simulated phone.
     branches = [line.strip() for line in SCRIPT.splitlines() if line.strip().startswith(("gradle)", "standin)"))]
-    assert branches == ['gradle) fermbench runner build --project "$PROJECT" ;;',
-                        'standin) python3 -m fermbench.sim.standin "$PROJECT" ;;']
+    assert branches == [
+        'gradle) fermbench runner build --project "$PROJECT" ;;',
+        'standin) python3 -m fermbench.sim.standin "$PROJECT" ;;',
+    ]
 
 
-@pytest.mark.parametrize("fault,expected", [
-    (("from fermbench.data.synthetic import write_csv", "from fermbench.device.instrument_output import write_csv"),
-     "fermbench.device.instrument_output"),
-    (("from fermbench.data.synthetic import write_csv", "from fermbench.data.synthetic import write_csvs"),
-     "write_csvs"),
-    (("--fer-limit", "--fer-limt"), "no option --fer-limt"),
-    (('fermbench runner install --device "$SERIAL"', 'fermbench runner instal --device "$SERIAL"'),
-     "`fermbench runner instal`: no such command"),
-    (("python3 -m fermbench.sim.standin", "python3 -m fermbench.apk.standin"), "fermbench.apk.standin"),
-    (('fermbench verify --results "$WORK/results"', 'python3 - <<PY\nassert True\nPY\n'), "heredoc"),
-])
+@pytest.mark.parametrize(
+    "fault,expected",
+    [
+        (
+            (
+                "from fermbench.data.synthetic import write_csv",
+                "from fermbench.device.instrument_output import write_csv",
+            ),
+            "fermbench.device.instrument_output",
+        ),
+        (
+            ("from fermbench.data.synthetic import write_csv", "from fermbench.data.synthetic import write_csvs"),
+            "write_csvs",
+        ),
+        (("--fer-limit", "--fer-limt"), "no option --fer-limt"),
+        (
+            ('fermbench runner install --device "$SERIAL"', 'fermbench runner instal --device "$SERIAL"'),
+            "`fermbench runner instal`: no such command",
+        ),
+        (("python3 -m fermbench.sim.standin", "python3 -m fermbench.apk.standin"), "fermbench.apk.standin"),
+        (('fermbench verify --results "$WORK/results"', "python3 - <<PY\nassert True\nPY\n"), "heredoc"),
+    ],
+)
 def test_a_stale_import_or_renamed_option_fails_the_suite(fault, expected):
     old, new = fault
     assert old in SCRIPT
@@ -74,7 +96,8 @@ def test_the_job_stops_at_once_without_the_cpu_torch_index_on_github(tmp_path):
     import subprocess
 
     env = {**os.environ, "GITHUB_ACTIONS": "true", "TORCH_INDEX": "", "WORK": str(tmp_path)}
-    done = subprocess.run(["bash", str(ROOT / "ci" / "android-emulator.sh")], env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        ["bash", str(ROOT / "ci" / "android-emulator.sh")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 1
     assert re.fullmatch(r"error: TORCH_INDEX is not set: .*\n", done.stderr) and not done.stdout

@@ -25,16 +25,21 @@ def planted(tmp_path):
     faces = [rng.integers(0, 256, 2304) for _ in range(8)]
     blank = np.full(2304, 128)
     rows = [
-        (0, faces[0], "Training"), (0, faces[0], "Training"),  # duplicate, same label
-        (1, faces[1], "Training"), (2, faces[1], "Training"),  # duplicate, conflicting labels
-        (3, faces[2], "Training"), (4, faces[3], "Training"), (6, blank, "Training"),
+        (0, faces[0], "Training"),
+        (0, faces[0], "Training"),  # duplicate, same label
+        (1, faces[1], "Training"),
+        (2, faces[1], "Training"),  # duplicate, conflicting labels
+        (3, faces[2], "Training"),
+        (4, faces[3], "Training"),
+        (6, blank, "Training"),
         (3, faces[2], "PublicTest"),  # leak, same label
         (5, faces[3], "PublicTest"),  # leak, other label
-        (6, faces[4], "PublicTest"), (6, blank + 1, "PrivateTest"), (2, faces[5], "PrivateTest"),
+        (6, faces[4], "PublicTest"),
+        (6, blank + 1, "PrivateTest"),
+        (2, faces[5], "PrivateTest"),
     ]
     path = tmp_path / "fer2013.csv"
-    path.write_text("emotion,pixels,Usage\n" + "".join(
-        f"{y},{' '.join(map(str, px))},{u}\n" for y, px, u in rows))
+    path.write_text("emotion,pixels,Usage\n" + "".join(f"{y},{' '.join(map(str, px))},{u}\n" for y, px, u in rows))
     return path
 
 

@@ -58,13 +58,13 @@ def test_malformed_rows_are_named_with_line_numbers(tmp_path):
     good = " ".join(["1"] * 2304)
     lines = [
         "emotion,pixels,Usage",
-        f"0,{good},Training",                       # line 2: fine
-        f"9,{good},Training",                       # line 3: no class 9
-        f"1,{' '.join(['1'] * 2000)},Training",     # line 4: wrong size
-        f"2,{good},Validation",                     # line 5: unknown usage
+        f"0,{good},Training",  # line 2: fine
+        f"9,{good},Training",  # line 3: no class 9
+        f"1,{' '.join(['1'] * 2000)},Training",  # line 4: wrong size
+        f"2,{good},Validation",  # line 5: unknown usage
         f"3,{good.replace('1', 'x', 1)},Training",  # line 6: not a number
         f"4,{good.replace('1', '300', 1)},Training",  # line 7: out of range
-        "5,1 2 3",                                  # line 8: missing field
+        "5,1 2 3",  # line 8: missing field
     ]
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -72,8 +72,13 @@ def test_malformed_rows_are_named_with_line_numbers(tmp_path):
         load_split(path, "Training")
     msg = str(err.value)
     assert "6 problems" in msg and "(and 1 more)" in msg
-    for expected in ("line 3: emotion '9'", "line 4: 2000 pixels, expected 2304", "line 5: Usage 'Validation'",
-                     "line 6: pixels are not space-separated integers", "line 7: pixel values outside 0-255"):
+    for expected in (
+        "line 3: emotion '9'",
+        "line 4: 2000 pixels, expected 2304",
+        "line 5: Usage 'Validation'",
+        "line 6: pixels are not space-separated integers",
+        "line 7: pixel values outside 0-255",
+    ):
         assert expected in msg
 
 

@@ -5,7 +5,6 @@ checkpoints and photo CSVs are named, never a traceback."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import struct
@@ -23,16 +22,21 @@ from fermbench.zoo import checkpoint as ckpt
 
 
 def small_checkpoint(path: Path, **payload) -> Path:
-    body = {"format": ckpt.FORMAT, "format_version": ckpt.FORMAT_VERSION, "arch": "shallow_cnn",
-            "state_dict": {}, "class_names": [], "meta": {}}
+    body = {
+        "format": ckpt.FORMAT,
+        "format_version": ckpt.FORMAT_VERSION,
+        "arch": "shallow_cnn",
+        "state_dict": {},
+        "class_names": [],
+        "meta": {},
+    }
     body.update(payload)
     torch.save(body, path)
     return path
 
 
 def test_the_size_limit_covers_every_zoo_model():
-    largest = max(sum(t.numel() * t.element_size() for t in build_model(n).state_dict().values())
-                  for n in MODEL_NAMES)
+    largest = max(sum(t.numel() * t.element_size() for t in build_model(n).state_dict().values()) for n in MODEL_NAMES)
     assert ckpt.LARGEST_MODEL_BYTES >= largest
 
 
@@ -62,6 +66,7 @@ def test_a_checkpoint_without_a_state_dict_of_tensors_is_one_error(tmp_path, sta
 
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose IHDR claims width x height; its data is a token (only the header is read)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 

@@ -12,8 +12,8 @@ import pytest
 from adbutils import AdbConnection
 
 from fermbench.device.adb import AdbEndpoint, _Connection
-from fermbench.device.errors import AdbServerError
 from fermbench.device.adb_server import free_port
+from fermbench.device.errors import AdbServerError
 
 
 def test_adbutils_is_in_the_pinned_range():

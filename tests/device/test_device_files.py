@@ -30,8 +30,13 @@ def test_50mb_push_and_pull_round_trip(device, sim_phone, tmp_path):
     remote = "/data/local/tmp/fermbench/big/blob.bin"  # parents do not exist yet
     pushed = device.push(src, remote)
     want = hashlib.sha256(src.read_bytes()).hexdigest()
-    assert (pushed.size, pushed.digest, pushed.algorithm, pushed.verified, pushed.skipped) == \
-        (50 * MB, want, "sha256", True, False)
+    assert (pushed.size, pushed.digest, pushed.algorithm, pushed.verified, pushed.skipped) == (
+        50 * MB,
+        want,
+        "sha256",
+        True,
+        False,
+    )
     host = sim_phone.state.host_path(remote)
     assert hashlib.sha256(host.read_bytes()).hexdigest() == want
     assert stat.S_IMODE(host.stat().st_mode) == 0o644  # an app can read it ...

@@ -91,8 +91,9 @@ def test_instrument_without_the_runner(device):
 
 def test_instrument_streams_the_runner_output(runner_installed):
     pieces: list[str] = []
-    run = runner_installed.instrument(RUNNER_COMPONENT, {"mode": "info", "run_id": "a b"}, timeout=60,
-                                      on_output=pieces.append)
+    run = runner_installed.instrument(
+        RUNNER_COMPONENT, {"mode": "info", "run_id": "a b"}, timeout=60, on_output=pieces.append
+    )
     assert "".join(pieces) == run.text and len(pieces) >= 2
     assert run == parse_instrument_output(run.text)
     assert run.code == -1 and run.result == {"fermbench_status": "error"}  # run_id with a space is refused

@@ -17,8 +17,8 @@ from fermbench.device import (
     DeviceUnauthorized,
     list_devices,
 )
-from fermbench.device.commands import devices_cmd
 from fermbench.device.adb_server import free_port
+from fermbench.device.commands import devices_cmd
 from fermbench.sim.state import Faults, SimIdentity
 
 pytestmark = pytest.mark.adb
@@ -48,13 +48,14 @@ def test_facts(device, sim_phone):
     assert f.is_simulated and not f.is_emulator and not f.debuggable
     assert f.free_tmp_bytes == pytest.approx(sim_phone.state.free_bytes(), rel=0.01)
     assert (f.battery_level, f.battery_temp_c, f.thermal_status, f.screen_on) == (87, 29.1, 0, True)
-    assert f.cpu_cores == 8 and f.cpu_governors == {i: "schedutil" for i in range(8)}
+    assert f.cpu_cores == 8 and f.cpu_governors == dict.fromkeys(range(8), "schedutil")
     assert f.to_dict()["abis"] == list(ident.abis)
 
 
 def test_facts_follow_identity_and_state(make_sim_phone, make_device):
-    phone = make_sim_phone(SimIdentity(model="Emu", abis=("x86_64",), sdk=30, release="11", is_emulator=True,
-                                       debuggable=True, cpu_cores=4))
+    phone = make_sim_phone(
+        SimIdentity(model="Emu", abis=("x86_64",), sdk=30, release="11", is_emulator=True, debuggable=True, cpu_cores=4)
+    )
     phone.state.battery.level = 12
     phone.state.thermal_status = 3
     phone.state.screen_on = False
@@ -82,10 +83,22 @@ def test_exit_codes_and_streams_propagate(device, sim_phone):
     assert e.value.exit_code == 127 and "inaccessible or not found" in str(e.value)
 
 
-@pytest.mark.parametrize("name", [
-    "a b.ptl", "x; touch pwned", "$(touch pwned)", "q'uote\"s.ptl", "`touch pwned`", "a && touch pwned",
-    "a | touch pwned", "> pwned", "*", "-n", "$HOME",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a b.ptl",
+        "x; touch pwned",
+        "$(touch pwned)",
+        "q'uote\"s.ptl",
+        "`touch pwned`",
+        "a && touch pwned",
+        "a | touch pwned",
+        "> pwned",
+        "*",
+        "-n",
+        "$HOME",
+    ],
+)
 def test_list_arguments_cannot_inject(device, sim_phone, name):
     path = f"/data/local/tmp/q/{name}"
     device.shell(["mkdir", "-p", "/data/local/tmp/q"])

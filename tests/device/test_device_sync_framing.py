@@ -35,7 +35,7 @@ class FakeConnection:
 def unframe(data: bytes) -> tuple[str, bytes, int]:
     cmd, n = struct.unpack_from("<4sI", data)
     assert cmd == b"SEND"
-    spec = data[8:8 + n].decode()
+    spec = data[8 : 8 + n].decode()
     i, out, largest = 8 + n, bytearray(), 0
     while True:
         tag, length = struct.unpack_from("<4sI", data, i)
@@ -45,7 +45,7 @@ def unframe(data: bytes) -> tuple[str, bytes, int]:
             return spec, bytes(out), largest
         assert tag == b"DATA"
         largest = max(largest, length)
-        out += data[i:i + length]
+        out += data[i : i + length]
         i += length
 
 

@@ -18,7 +18,9 @@ def leftovers(folder):
 
 
 def test_export_from_checkpoint_passes_gates_and_records_metadata(tmp_path):
-    ckpt = save_checkpoint(tmp_path / "s.ckpt", "shallow_cnn", build_model("shallow_cnn", seed=3), meta={"val_acc": 0.61})
+    ckpt = save_checkpoint(
+        tmp_path / "s.ckpt", "shallow_cnn", build_model("shallow_cnn", seed=3), meta={"val_acc": 0.61}
+    )
     out = tmp_path / "out"
     result = export_model("shallow_cnn", checkpoint=ckpt, out_dir=out)
     meta = json.loads(result.json_path.read_text())
@@ -63,7 +65,9 @@ def test_parity_gate_rejects_a_lite_model_that_differs_from_eager(tmp_path):
 
 
 def test_bytecode_gate_rejects_v8_for_a_1_10_runtime_and_backport_fixes_it(tmp_path):
-    with pytest.raises(ExportError, match=r"bytecode version 8 is outside .*1\.10\.0 reads \(4-7\): export with --bytecode 7"):
+    with pytest.raises(
+        ExportError, match=r"bytecode version 8 is outside .*1\.10\.0 reads \(4-7\): export with --bytecode 7"
+    ):
         export_model("shallow_cnn", out_dir=tmp_path, runtime="pytorch_android_lite-1.10.0")
     assert not (tmp_path / "shallow_cnn.ptl").exists()
     result = export_model("shallow_cnn", out_dir=tmp_path, runtime="pytorch_android_lite-1.10.0", bytecode=7)
@@ -103,7 +107,9 @@ def test_cli_exports_are_byte_identical_across_runs(tmp_path):
     ckpt = save_checkpoint(tmp_path / "r.ckpt", "resnet9", build_model("resnet9", seed=5))
     digests = []
     for _ in range(2):
-        proc = _cli("export", "resnet9", "--checkpoint", str(ckpt), "--out", str(tmp_path / "out"), "--json", cwd=tmp_path)
+        proc = _cli(
+            "export", "resnet9", "--checkpoint", str(ckpt), "--out", str(tmp_path / "out"), "--json", cwd=tmp_path
+        )
         assert proc.returncode == 0, proc.stderr
         digests.append(json.loads(proc.stdout)[0]["sha256"])
     assert digests[0] == digests[1]

@@ -52,8 +52,14 @@ def fp32_export(trained, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def int8_export(trained, fer_copy, tmp_path_factory):
-    return export_model("shallow_cnn", checkpoint=trained, out_dir=tmp_path_factory.mktemp("int8"), runtime=ET,
-                        quant="int8", fer_data=fer_copy)
+    return export_model(
+        "shallow_cnn",
+        checkpoint=trained,
+        out_dir=tmp_path_factory.mktemp("int8"),
+        runtime=ET,
+        quant="int8",
+        fer_data=fer_copy,
+    )
 
 
 @pytest.mark.slow
@@ -68,7 +74,11 @@ def test_fp32_export_passes_the_gates_and_records_its_metadata(fp32_export, trai
     assert meta["training"]["steps"] == 12 and "no training curve" in meta["training"]["missing"]
     assert meta["params"] == sum(p.numel() for p in build_model("shallow_cnn").parameters())
     d = meta["delegation"]
-    assert d["portable"] == 0 and d["share"] == 1.0 and d["by_operator"]["aten.convolution.default"] == {"xnnpack": 3, "portable": 0}
+    assert (
+        d["portable"] == 0
+        and d["share"] == 1.0
+        and d["by_operator"]["aten.convolution.default"] == {"xnnpack": 3, "portable": 0}
+    )
     assert d["by_operator"]["aten.linear.default"]["xnnpack"] == 3
     assert leftovers(r.path.parent) == []
     # the file carries its own description: a .pte found on a phone says what it is
@@ -116,7 +126,9 @@ def test_int8_calibrated_on_blank_images_is_refused_by_the_agreement_gate(traine
     real = fer_samples(fer_copy)
     blank = ImageSample("Training", torch.zeros(16, 48, 48, dtype=torch.uint8), ("blank",) * 16, "zeros", None)
     with pytest.raises(ExportError, match=r"agrees with fp32 on \d+\.\d% of 1000 PublicTest images \(gate 98%\)"):
-        export_pte_module(model, "shallow_cnn", tmp_path, {}, runtime=ET, quant="int8", samples=FerSamples(blank, real.agreement))
+        export_pte_module(
+            model, "shallow_cnn", tmp_path, {}, runtime=ET, quant="int8", samples=FerSamples(blank, real.agreement)
+        )
     assert list(tmp_path.iterdir()) == []  # no partial or unchecked .pte left behind
 
 
@@ -182,10 +194,14 @@ def test_a_pte_of_another_executorch_version_is_refused(fp32_export, tmp_path):
     data[4:8] = b"ET13"
     newer.write_bytes(bytes(data))
     assert pte_format(newer) == "ET13"
-    with pytest.raises(ExportError, match=r"has .pte format ET13, executorch-1.4.1 reads ET12 only: .*executorch==1.4.1"):
+    with pytest.raises(
+        ExportError, match=r"has .pte format ET13, executorch-1.4.1 reads ET12 only: .*executorch==1.4.1"
+    ):
         format_gate(newer, get_runtime(ET), "shallow_cnn")
     # the gate says what the runtime would do on the phone: it does not load, and says why
-    with pytest.raises(ExportError, match=r"does not load in ExecuTorch \(Program identifier 'ET13' != expected 'ET12'\)"):
+    with pytest.raises(
+        ExportError, match=r"does not load in ExecuTorch \(Program identifier 'ET13' != expected 'ET12'\)"
+    ):
         load_program(newer, "shallow_cnn")
 
 
@@ -211,15 +227,29 @@ def test_too_few_agreement_images_are_refused():
 
 
 def _cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "fermbench.cli", "export", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "fermbench.cli", "export", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--runtime", "executorch-9.9"), "Error: unknown runtime 'executorch-9.9': choose one of executorch-1.4.1, "),
-    (("--quant", "int8"), "Error: pytorch_android_lite-2.1.0 runs fp32 only, not int8: choose --runtime executorch-1.4.1 for int8"),
-    (("shallow_cnn", "--runtime", ET, "--quant", "int8"), "Error: int8 export needs FER-2013 images to calibrate and to check agreement: pass --fer-data PATH"),
-    (("--runtime", ET, "--bytecode", "7"), "Error: --bytecode applies to the Lite runtimes only: drop it for executorch-1.4.1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--runtime", "executorch-9.9"), "Error: unknown runtime 'executorch-9.9': choose one of executorch-1.4.1, "),
+        (
+            ("--quant", "int8"),
+            "Error: pytorch_android_lite-2.1.0 runs fp32 only, not int8: choose --runtime executorch-1.4.1 for int8",
+        ),
+        (
+            ("shallow_cnn", "--runtime", ET, "--quant", "int8"),
+            "Error: int8 export needs FER-2013 images to calibrate and to check agreement: pass --fer-data PATH",
+        ),
+        (
+            ("--runtime", ET, "--bytecode", "7"),
+            "Error: --bytecode applies to the Lite runtimes only: drop it for executorch-1.4.1",
+        ),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_exit_1(tmp_path, args, message):
     proc = _cli(*args, "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr

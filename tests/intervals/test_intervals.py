@@ -7,8 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from fermbench.intervals import (mcnemar_exact, median_interval, median_ranks, overlap, paired_comparison,
-                                 paired_difference, wilson)
+from fermbench.intervals import (
+    mcnemar_exact,
+    median_interval,
+    median_ranks,
+    overlap,
+    paired_comparison,
+    paired_difference,
+    wilson,
+)
 
 
 def test_wilson_matches_the_formula_and_known_values():
@@ -106,6 +113,7 @@ def test_median_ranks_by_hand():
     assert (low, high) == (40, 61) and coverage >= 0.95
     # one rank narrower would fall below 95%
     from scipy.stats import binom
+
     assert 1 - 2 * binom.cdf(low, 100, 0.5) < 0.95
     iv = median_interval(np.arange(100, 0, -1.0))  # unsorted input is sorted first
     assert (iv.low, iv.high, iv.half_width) == (40.0, 61.0, 10.5)

@@ -24,11 +24,21 @@ def test_rows_combine_repeats_as_they_say():
 
 
 def test_report_combines_measured_and_derived_rows_from_stored_repeats():
-    repeats = [LatencyRepeat(status=OK, threads=2, load_ms=float(i),
-                             metrics={"gc_count_timed": i, "native_heap_growth_timed": 100 * i},
-                             memory=Memory(counter="PSS", source="s", before_load=MemoryReading(pss_kb=1000),
-                                           after_run=MemoryReading(pss_kb=1000 + 10 * i)))
-               for i in (1, 2, 6)]
+    repeats = [
+        LatencyRepeat(
+            status=OK,
+            threads=2,
+            load_ms=float(i),
+            metrics={"gc_count_timed": i, "native_heap_growth_timed": 100 * i},
+            memory=Memory(
+                counter="PSS",
+                source="s",
+                before_load=MemoryReading(pss_kb=1000),
+                after_run=MemoryReading(pss_kb=1000 + 10 * i),
+            ),
+        )
+        for i in (1, 2, 6)
+    ]
     combined = repeat_metrics(repeats)
     assert set(combined) == set(BY_NAME)
     assert combined["load_ms"] == 2.0 and combined["threads"] == 2 and combined["mem_run_kb"] == 20.0
@@ -51,19 +61,55 @@ def test_codec_writes_measured_rows_as_keys_of_the_repeat_and_reads_schema_2_fil
 
 def _latency_json() -> dict:
     reading = {"pss_kb": 1, "rss_kb": 1, "native_heap_kb": 1, "peak_rss_kb": 1}
-    env = {"thermal_status": None, "thermal_status_name": None, "battery_temp_c": None, "battery_level_pct": None,
-           "charging": None, "note": "host"}
-    fg = {"isolation_activity": None, "importance": None, "importance_name": None,
-          "sustained_performance_supported": None, "sustained_performance_enabled": None, "note": "host"}
-    return {"protocol_version": p.PROTOCOL_VERSION, "mode": "latency", "runner_kind": "host", "runner_version": "1",
-            "runtime_name": "pytorch_lite", "runtime_version": "2", "settings": {}, "model_path": "/m",
-            "model_bytes": 1, "model_sha256": "0" * 64, "threads": 1, "input_shape": [1], "output_numel": 7,
-            "runtime_load_ns": 1, "runtime_preloaded": True, "load_ns": 1, "first_inference_ns": 1,
-            "warmup_count": 1, "warmup_ns": 1, "samples_ns": [1], "timed_ns": 1, "stop_reason": "count_and_time",
-            "memory_counter": "pss", "memory_source": "x",
-            **{f"memory_{k}": reading for k in ("before_load", "after_runtime", "after_load", "after_run")},
-            "env_before": env, "env_after": env, "foreground": fg, "thread_priority": None,
-            "gc_count_timed": 0, "native_heap_growth_timed": 512}
+    env = {
+        "thermal_status": None,
+        "thermal_status_name": None,
+        "battery_temp_c": None,
+        "battery_level_pct": None,
+        "charging": None,
+        "note": "host",
+    }
+    fg = {
+        "isolation_activity": None,
+        "importance": None,
+        "importance_name": None,
+        "sustained_performance_supported": None,
+        "sustained_performance_enabled": None,
+        "note": "host",
+    }
+    return {
+        "protocol_version": p.PROTOCOL_VERSION,
+        "mode": "latency",
+        "runner_kind": "host",
+        "runner_version": "1",
+        "runtime_name": "pytorch_lite",
+        "runtime_version": "2",
+        "settings": {},
+        "model_path": "/m",
+        "model_bytes": 1,
+        "model_sha256": "0" * 64,
+        "threads": 1,
+        "input_shape": [1],
+        "output_numel": 7,
+        "runtime_load_ns": 1,
+        "runtime_preloaded": True,
+        "load_ns": 1,
+        "first_inference_ns": 1,
+        "warmup_count": 1,
+        "warmup_ns": 1,
+        "samples_ns": [1],
+        "timed_ns": 1,
+        "stop_reason": "count_and_time",
+        "memory_counter": "pss",
+        "memory_source": "x",
+        **{f"memory_{k}": reading for k in ("before_load", "after_runtime", "after_load", "after_run")},
+        "env_before": env,
+        "env_after": env,
+        "foreground": fg,
+        "thread_priority": None,
+        "gc_count_timed": 0,
+        "native_heap_growth_timed": 512,
+    }
 
 
 def test_protocol_gathers_measured_rows_and_requires_every_one():
@@ -79,11 +125,24 @@ def test_protocol_gathers_measured_rows_and_requires_every_one():
 
 
 def _result(**metrics: float | None) -> ModelResult:
-    blank = {f.name: None for f in dataclasses.fields(ModelResult)
-             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
-    blank.update(session="s", date="2026-12-07", model="m", runtime="r", quant="fp32", status="ok", repeats=1,
-                 device=DeviceInfo(serial="d", kind="android", name="d", abi=None, runtime=None, tags=()),
-                 rw_per_class=(), warnings=(), metrics={**dict.fromkeys(BY_NAME), **metrics})
+    blank = {
+        f.name: None
+        for f in dataclasses.fields(ModelResult)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    blank.update(
+        session="s",
+        date="2026-12-07",
+        model="m",
+        runtime="r",
+        quant="fp32",
+        status="ok",
+        repeats=1,
+        device=DeviceInfo(serial="d", kind="android", name="d", abi=None, runtime=None, tags=()),
+        rw_per_class=(),
+        warnings=(),
+        metrics={**dict.fromkeys(BY_NAME), **metrics},
+    )
     return ModelResult(**blank)
 
 
@@ -92,8 +151,10 @@ def test_an_unclean_timed_loop_is_said_with_its_value_and_a_clean_one_is_not():
     assert codes(_result(gc_count_timed=0, native_heap_growth_timed=4096)) == {}
     assert codes(_result(gc_count_timed=None, native_heap_growth_timed=None)) == {}
     said = codes(_result(gc_count_timed=3, native_heap_growth_timed=3 << 20))
-    assert said == {"gc_count_timed": "timed loop collected garbage 3 time(s) in a repeat",
-                    "native_heap_growth_timed": "timed loop grew the native heap by 3,072.0 KiB in a repeat"}
+    assert said == {
+        "gc_count_timed": "timed loop collected garbage 3 time(s) in a repeat",
+        "native_heap_growth_timed": "timed loop grew the native heap by 3,072.0 KiB in a repeat",
+    }
 
 
 def test_the_table_is_consistent_and_its_measured_rows_are_in_the_protocol_document():

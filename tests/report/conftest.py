@@ -34,8 +34,18 @@ FER = Path(__file__).resolve().parents[2] / ".." / "shared" / "fer2013"
 FACE_FILES = ["test/happy/PublicTest_10130075.jpg", "test/happy/PublicTest_10181609.jpg"]
 RUN_TIMEOUT_S = 900  # only a hung command waits this out; a busy machine may take minutes
 # Tiny settings: enough samples for a distribution, little CPU on a shared 2-core machine.
-RUN_OPTIONS = ["--warmup", "1", "--iterations", "30", "--min-seconds", "0", "--cooldown-seconds", "0", "--quiet",
-               "--untrained"]
+RUN_OPTIONS = [
+    "--warmup",
+    "1",
+    "--iterations",
+    "30",
+    "--min-seconds",
+    "0",
+    "--cooldown-seconds",
+    "0",
+    "--quiet",
+    "--untrained",
+]
 
 
 @dataclass
@@ -49,9 +59,17 @@ class BenchSessions:
     train_run: str
 
 
-def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "fermbench.cli", *args], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+def run_cli(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: float = RUN_TIMEOUT_S
+) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fermbench.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return proc
 
 
@@ -72,8 +90,10 @@ def _photos(root: Path) -> Path:
         if src.is_file():  # a FER face upscaled and framed: the cascade finds it
             gray = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
             big = cv2.resize(gray, (192, 192), interpolation=cv2.INTER_CUBIC)
-            cv2.imwrite(str(photos / "happy" / f"face{i}.png"),
-                        cv2.copyMakeBorder(big, 64, 64, 64, 64, cv2.BORDER_CONSTANT, value=128))
+            cv2.imwrite(
+                str(photos / "happy" / f"face{i}.png"),
+                cv2.copyMakeBorder(big, 64, 64, 64, 64, cv2.BORDER_CONSTANT, value=128),
+            )
     cv2.imwrite(str(photos / "sad" / "blank.png"), np.full((240, 240), 200, np.uint8))
     (photos / "sad" / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     return photos
@@ -97,17 +117,39 @@ def bench_sessions(tmp_path_factory) -> BenchSessions:
 
     root = tmp_path_factory.mktemp("report-bench")
     results = root / "results"
-    env = {**os.environ, "FERMBENCH_RESULTS": str(results), "FERMBENCH_MODELS": str(root / "models"),
-           "FERMBENCH_CACHE": str(root / "cache"), "HOME": str(root / "home"), "TMPDIR": str(root / "tmp"),
-           "ANDROID_USER_HOME": str(root / "home" / ".android"), "ADB_LIBUSB": "0"}
+    env = {
+        **os.environ,
+        "FERMBENCH_RESULTS": str(results),
+        "FERMBENCH_MODELS": str(root / "models"),
+        "FERMBENCH_CACHE": str(root / "cache"),
+        "HOME": str(root / "home"),
+        "TMPDIR": str(root / "tmp"),
+        "ANDROID_USER_HOME": str(root / "home" / ".android"),
+        "ADB_LIBUSB": "0",
+    }
     for d in ("home", "tmp"):
         (root / d).mkdir()
     data = root / "fer"
     write_folder(data, {"Training": 140, "PublicTest": 70})
     photos = _photos(root)
 
-    train = run_cli(["train", "--model", "shallow_cnn", "--data", str(data), "--epochs", "2", "--batch-size", "64",
-                     "--run-id", "report-shallow"], env, root)
+    train = run_cli(
+        [
+            "train",
+            "--model",
+            "shallow_cnn",
+            "--data",
+            str(data),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "64",
+            "--run-id",
+            "report-shallow",
+        ],
+        env,
+        root,
+    )
     assert train.returncode == 0, f"fermbench train failed:\n{train.stdout}\n{train.stderr}"
     (root / "models" / "resnet9.ckpt").write_bytes(b"not a checkpoint")  # resnet9 fails at export
 
@@ -131,8 +173,9 @@ def bench_sessions(tmp_path_factory) -> BenchSessions:
     return BenchSessions(root, results, env, host_id, sim_id, sim_reason, "report-shallow")
 
 
-def derived_copy(bench: BenchSessions, source: str, name: str, *,
-                 model_hash: dict[str, str] | None = None, status: str | None = None) -> str:
+def derived_copy(
+    bench: BenchSessions, source: str, name: str, *, model_hash: dict[str, str] | None = None, status: str | None = None
+) -> str:
     """A copy of a real session with a KNOWN change: a model's sha256 and/or the session status
     replaced. The copy keeps everything else, so the expected outcome is exact. It lies outside
     the results folder (so "latest" stays the real run); returns its path."""

@@ -17,14 +17,23 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, Union
 
 import numpy as np
 
 from fermbench.stats import summarize_ns
-from fermbench.store import (COMPLETE, OK, PHASE_TYPES, SKIPPED, LatencyRepeat, RunnerInfo, SessionStore, Variant,
-                             now_iso)
+from fermbench.store import (
+    COMPLETE,
+    OK,
+    PHASE_TYPES,
+    SKIPPED,
+    LatencyRepeat,
+    RunnerInfo,
+    SessionStore,
+    Variant,
+    now_iso,
+)
 
 Samples = Sequence[int]
 Repeats = Sequence[Samples]
@@ -32,11 +41,24 @@ Repeats = Sequence[Samples]
 # A host target as `fermbench run --device host` describes it (bench/start.py's device entry).
 HOST_ENTRY = {
     "kind": "host",
-    "identity": {"manufacturer": "synthetic", "model": "host", "soc": None, "abis": ["x86_64"],
-                 "release": None, "sdk": None},
+    "identity": {
+        "manufacturer": "synthetic",
+        "model": "host",
+        "soc": None,
+        "abis": ["x86_64"],
+        "release": None,
+        "sdk": None,
+    },
     "properties": {},
-    "runners": {"pytorch_lite": RunnerInfo(runner_kind="host", runner_version="synthetic", protocol_version=2,
-                                           runtime="pytorch_lite", runtime_version="synthetic")},
+    "runners": {
+        "pytorch_lite": RunnerInfo(
+            runner_kind="host",
+            runner_version="synthetic",
+            protocol_version=2,
+            runtime="pytorch_lite",
+            runtime_version="synthetic",
+        )
+    },
     "tags": ["host"],
     "warnings": [],
     "status": "ok",
@@ -57,36 +79,50 @@ def model_sha256(model: str) -> str:
     return hashlib.sha256(f"synthetic export of {model}".encode()).hexdigest()
 
 
-def _repeats(samples: Union[Samples, Repeats]) -> list[list[int]]:
+def _repeats(samples: Samples | Repeats) -> list[list[int]]:
     """One flat list of numbers is one repeat; a list of lists is one list per repeat."""
     if len(samples) and not isinstance(samples[0], (int, float, np.integer, np.floating)):
         return [[int(v) for v in r] for r in samples]  # type: ignore[union-attr]
     return [[int(v) for v in samples]]  # type: ignore[union-attr]
 
 
-def write_session(root: Path, models: dict[str, Union[Samples, Repeats]], *, session_id: str | None = None) -> str:
+def write_session(root: Path, models: dict[str, Samples | Repeats], *, session_id: str | None = None) -> str:
     """Write a complete host session under `root` whose latency samples are exactly `models`'.
 
     models:     model name -> its timed samples (ns), or a list of them, one per latency repeat
     session_id: the folder name (default: a fresh id, as `fermbench run` picks)
     Returns the session id. Accuracy, real-world and app-size phases are recorded as skipped.
     """
-    store = SessionStore.create({"source": "tests/report/synthetic_sessions.py"}, root=Path(root),
-                                session_id=session_id, seed=0)
+    store = SessionStore.create(
+        {"source": "tests/report/synthetic_sessions.py"}, root=Path(root), session_id=session_id, seed=0
+    )
     device = "host"
     store.set_device(device, **HOST_ENTRY)
     for model in models:
-        store.set_model(Variant(model, RUNTIME, "fp32"), {"sha256": model_sha256(model), "bytes": 1_000_000,
-                                                           "params": 250_000, "trained": True})
+        store.set_model(
+            Variant(model, RUNTIME, "fp32"),
+            {"sha256": model_sha256(model), "bytes": 1_000_000, "params": 250_000, "trained": True},
+        )
     for model, samples in models.items():
         repeats = _repeats(samples)
         variant = Variant(model, RUNTIME, "fp32")
         record = store.record(device, variant)
         for repeat, timed in enumerate(repeats):
             rel = store.write_samples(device, variant, repeat, timed, first_ns=2 * timed[0])
-            record.set_phase("latency", LatencyRepeat(
-                status=OK, threads=1, summary=summarize_ns(timed), samples=rel, load_ms=5.0,
-                first_inference_ms=2 * timed[0] / 1e6, stop_reason="count_and_time"), now_iso(), repeat)
+            record.set_phase(
+                "latency",
+                LatencyRepeat(
+                    status=OK,
+                    threads=1,
+                    summary=summarize_ns(timed),
+                    samples=rel,
+                    load_ms=5.0,
+                    first_inference_ms=2 * timed[0] / 1e6,
+                    stop_reason="count_and_time",
+                ),
+                now_iso(),
+                repeat,
+            )
         for phase in LATER_PHASES:
             record.set_phase(phase, PHASE_TYPES[phase](status=SKIPPED, reason="synthetic session"), now_iso())
         record.finish([("latency", r) for r in range(len(repeats))] + [(p, None) for p in LATER_PHASES])

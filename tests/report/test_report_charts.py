@@ -19,9 +19,15 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def expected_files(device: str, *, training: bool = True) -> set[str]:
     tag = slug(device)
-    names = {"chart4-model-size.png", "chart5-app-size.png", f"chart6-latency-{tag}.png",
-             f"chart7-realworld-accuracy-{tag}.png", f"chart7b-realworld-per-class-{tag}.png", f"confusion-{tag}.png",
-             f"latency-vs-accuracy-{tag}.png"}
+    names = {
+        "chart4-model-size.png",
+        "chart5-app-size.png",
+        f"chart6-latency-{tag}.png",
+        f"chart7-realworld-accuracy-{tag}.png",
+        f"chart7b-realworld-per-class-{tag}.png",
+        f"confusion-{tag}.png",
+        f"latency-vs-accuracy-{tag}.png",
+    }
     if training:
         names |= {"chart1-training-loss.png", "chart2-validation-loss.png", "chart3-validation-accuracy.png"}
     return names
@@ -30,8 +36,9 @@ def expected_files(device: str, *, training: bool = True) -> set[str]:
 def test_charts_written_and_open_as_png(bench_sessions, tmp_path):
     bench = bench_sessions
     out = tmp_path / "charts"
-    result = CliRunner().invoke(report_cmd, ["--results", str(bench.results), bench.host, "--charts", str(out)],
-                                env=bench.env)
+    result = CliRunner().invoke(
+        report_cmd, ["--results", str(bench.results), bench.host, "--charts", str(out)], env=bench.env
+    )
     assert result.exit_code == 0, result.output
     written = {p.name for p in out.iterdir()}
     assert written == expected_files("host")
@@ -88,8 +95,11 @@ def test_latency_chart_draws_every_sample(bench_sessions):
     fig = charts.latency_chart(data.results, data.samples)
     ax = fig.axes[0]
     with_samples = [r for r in data.results if r.key in data.samples]
-    points = [c for c in ax.collections if c.get_offsets().shape[0] > 1 and c.get_offsets().shape[1] == 2
-              and type(c).__name__ == "PathCollection"]
+    points = [
+        c
+        for c in ax.collections
+        if c.get_offsets().shape[0] > 1 and c.get_offsets().shape[1] == 2 and type(c).__name__ == "PathCollection"
+    ]
     assert len(points) == len(with_samples)
     for coll, r in zip(points, with_samples):
         ys = np.sort(coll.get_offsets()[:, 1])

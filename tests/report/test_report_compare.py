@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 def compare_json(bench, a: str, b: str) -> dict:
-    result = CliRunner().invoke(report_cmd, ["--results", str(bench.results), "--compare", a, b, "--format", "json"],
-                                env=bench.env)
+    result = CliRunner().invoke(
+        report_cmd, ["--results", str(bench.results), "--compare", a, b, "--format", "json"], env=bench.env
+    )
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
 

@@ -7,8 +7,20 @@ import io
 import json
 import math
 
-from fermbench.report.formats import (MISSING, Block, Section, fmt_int, fmt_mb, fmt_mib_from_kb, fmt_ms, fmt_pct,
-                                      render_csv, render_json, render_markdown, render_rich)
+from fermbench.report.formats import (
+    MISSING,
+    Block,
+    Section,
+    fmt_int,
+    fmt_mb,
+    fmt_mib_from_kb,
+    fmt_ms,
+    fmt_pct,
+    render_csv,
+    render_json,
+    render_markdown,
+    render_rich,
+)
 
 
 def test_cells_have_fixed_decimals_and_units():

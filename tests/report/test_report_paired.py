@@ -22,21 +22,45 @@ DEVICE = DeviceInfo(serial="sim-1", kind="sim", name="sim-1", abi=None, runtime=
 
 def result(model: str, correct: np.ndarray, *, curve: TrainingRun | None = None) -> ModelResult:
     """A trained model's result whose FER-2013 accuracy is that of `correct` (its Wilson interval)."""
-    blank = {f.name: None for f in dataclasses.fields(ModelResult)
-             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
-    blank.update(session="s1", date="2026-12-07", device=DEVICE, model=model, runtime="pytorch_android_lite-2.1.0",
-                 quant="fp32", status="ok", trained=True, repeats=1, rw_per_class=(), warnings=(), curve=curve,
-                 fer_interval=wilson(int(correct.sum()), correct.size))
+    blank = {
+        f.name: None
+        for f in dataclasses.fields(ModelResult)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    blank.update(
+        session="s1",
+        date="2026-12-07",
+        device=DEVICE,
+        model=model,
+        runtime="pytorch_android_lite-2.1.0",
+        quant="fp32",
+        status="ok",
+        trained=True,
+        repeats=1,
+        rw_per_class=(),
+        warnings=(),
+        curve=curve,
+        fer_interval=wilson(int(correct.sum()), correct.size),
+    )
     return ModelResult(**blank)
 
 
 def predictions(model: str, correct: np.ndarray, labels: np.ndarray, order: np.ndarray) -> pd.DataFrame:
     """The model's FER-2013 prediction rows, in the given row order (pairing must not depend on it)."""
     preds = np.where(correct, labels, (labels + 1) % 7)
-    return pd.DataFrame({"session": "s1", "device": DEVICE.serial, "model": model,
-                         "variant": f"{model}/pytorch_android_lite-2.1.0/fp32", "dataset": "fer2013",
-                         "index": order, "name": [f"test/{i:05d}.png" for i in order],
-                         "label": labels[order], "device_pred": preds[order]})
+    return pd.DataFrame(
+        {
+            "session": "s1",
+            "device": DEVICE.serial,
+            "model": model,
+            "variant": f"{model}/pytorch_android_lite-2.1.0/fp32",
+            "dataset": "fer2013",
+            "index": order,
+            "name": [f"test/{i:05d}.png" for i in order],
+            "label": labels[order],
+            "device_pred": preds[order],
+        }
+    )
 
 
 def two_models(only_a: int, only_b: int, both: int, neither: int, seed: int = 3):
@@ -46,8 +70,12 @@ def two_models(only_a: int, only_b: int, both: int, neither: int, seed: int = 3)
     perm = rng.permutation(a.size)
     a, b = a[perm], b[perm]
     labels = rng.integers(0, 7, a.size)
-    frame = pd.concat([predictions("shallow_cnn", a, labels, np.arange(a.size)),
-                       predictions("deep_cnn", b, labels, rng.permutation(a.size))])  # rows shuffled
+    frame = pd.concat(
+        [
+            predictions("shallow_cnn", a, labels, np.arange(a.size)),
+            predictions("deep_cnn", b, labels, rng.permutation(a.size)),
+        ]
+    )  # rows shuffled
     return [result("shallow_cnn", a), result("deep_cnn", b)], frame
 
 
@@ -95,8 +123,9 @@ def test_pairs_join_on_image_identity_and_refuse_other_data():
 
 def curve(model: str, val: list[float], train: list[float]) -> TrainingRun:
     n = len(val)
-    return TrainingRun(f"{model}-run", model, Path("."), tuple(range(1, n + 1)), tuple(train), tuple(val),
-                       tuple([0.5] * n))
+    return TrainingRun(
+        f"{model}-run", model, Path("."), tuple(range(1, n + 1)), tuple(train), tuple(val), tuple([0.5] * n)
+    )
 
 
 def test_overfitting_is_read_per_model_from_its_own_curve():
@@ -109,7 +138,9 @@ def test_overfitting_is_read_per_model_from_its_own_curve():
     assert "lowest at epoch 3 of 5 (0.950), 1.200 at the last" in deep.evidence and "final gap" in deep.evidence
     assert shallow.claim.startswith("does shallow_cnn overfit") and shallow.verdict == "no"
     # the study's model with a falling validation loss contradicts the claim
-    (only,) = fd.training_findings([result("deep_cnn", ones, curve=curve("deep_cnn", falling.val_loss, falling.train_loss))])
+    (only,) = fd.training_findings(
+        [result("deep_cnn", ones, curve=curve("deep_cnn", falling.val_loss, falling.train_loss))]
+    )
     assert only.verdict == "contradicts" and "lowest at epoch 5 of 5" in only.evidence
 
 
@@ -121,10 +152,16 @@ def test_the_pairs_table_and_json_carry_every_pair():
     data = ReportData(results, {}, frame, [])
     (block,) = pair_blocks(data)
     (section,) = block.sections
-    assert section.rows == [["FER-2013", "deep_cnn - shallow_cnn", "3,589", "+1.8 [+0.5, +3.1]", "319", "254",
-                             "0.0074", "differ"]]
+    assert section.rows == [
+        ["FER-2013", "deep_cnn - shallow_cnn", "3,589", "+1.8 [+0.5, +3.1]", "319", "254", "0.0074", "differ"]
+    ]
     import json
+
     doc = json.loads(render_results(data, "json"))
     (pair,) = doc["accuracy_comparisons"][0]["pairs"]
-    assert (pair["model_a"], pair["model_b"], pair["only_b_correct"], pair["distinguishable"]) == \
-        ("shallow_cnn", "deep_cnn", 319, True)
+    assert (pair["model_a"], pair["model_b"], pair["only_b_correct"], pair["distinguishable"]) == (
+        "shallow_cnn",
+        "deep_cnn",
+        319,
+        True,
+    )

@@ -11,12 +11,10 @@ import io
 import json
 
 import numpy as np
-
-from fermbench.intervals import median_ranks
 import pytest
 from click.testing import CliRunner
 
-from fermbench.intervals import wilson
+from fermbench.intervals import median_ranks, wilson
 from fermbench.labels import CLASS_NAMES
 from fermbench.report.commands import report_cmd
 from fermbench.store import load_sessions
@@ -24,28 +22,125 @@ from fermbench.store import load_sessions
 pytestmark = pytest.mark.slow
 
 CSV_COLUMNS = [
-    "session", "date", "device", "device_name", "device_kind", "device_tags", "abi", "runtime", "model",
-    "status", "error", "model_sha256", "trained", "params", "macs", "model_bytes", "appsize_kind",
-    "apk_bytes", "apk_with_model_bytes", "model_share", "installed_bytes", "threads", "load_ms",
-    "first_inference_ms", "n", "median_ms", "p90_ms", "p99_ms", "min_ms", "max_ms", "mean_ms", "std_ms",
-    "mad_ms", "cv", "repeats", "repeat_spread", "mem_counter", "mem_load_kb", "mem_run_kb", "thermal_max",
-    "fer_split", "fer_n", "fer_acc_device", "fer_acc_host", "fer_agreement", "rw_accuracy", "rw_photos",
-    "rw_classified", "rw_no_face", "rw_multi_face", "rw_undecodable", "train_run", "train_epochs",
-    "train_loss", "val_loss", "val_acc", "warnings", "device_warnings",
-    "fer_ci_low", "fer_ci_high", "rw_ci_low", "rw_ci_high", "rw_per_class",  # appended: names keep their meaning
-    "export_runtime", "quant", "trimmed_mean_ms", "runtime_load_ms", "mem_runtime_kb", "peak_rss_kb", "foreground",
-    "fer_change_vs_lite_fp32", "fer_change_ci_low", "fer_change_ci_high", "same_model_devices", "device_spread",
-    "median_ci_low_ms", "median_ci_high_ms", "timed_stop",
-    "gc_count_timed", "native_heap_growth_timed",  # appended from the metric table (measures/metrics.py)
+    "session",
+    "date",
+    "device",
+    "device_name",
+    "device_kind",
+    "device_tags",
+    "abi",
+    "runtime",
+    "model",
+    "status",
+    "error",
+    "model_sha256",
+    "trained",
+    "params",
+    "macs",
+    "model_bytes",
+    "appsize_kind",
+    "apk_bytes",
+    "apk_with_model_bytes",
+    "model_share",
+    "installed_bytes",
+    "threads",
+    "load_ms",
+    "first_inference_ms",
+    "n",
+    "median_ms",
+    "p90_ms",
+    "p99_ms",
+    "min_ms",
+    "max_ms",
+    "mean_ms",
+    "std_ms",
+    "mad_ms",
+    "cv",
+    "repeats",
+    "repeat_spread",
+    "mem_counter",
+    "mem_load_kb",
+    "mem_run_kb",
+    "thermal_max",
+    "fer_split",
+    "fer_n",
+    "fer_acc_device",
+    "fer_acc_host",
+    "fer_agreement",
+    "rw_accuracy",
+    "rw_photos",
+    "rw_classified",
+    "rw_no_face",
+    "rw_multi_face",
+    "rw_undecodable",
+    "train_run",
+    "train_epochs",
+    "train_loss",
+    "val_loss",
+    "val_acc",
+    "warnings",
+    "device_warnings",
+    "fer_ci_low",
+    "fer_ci_high",
+    "rw_ci_low",
+    "rw_ci_high",
+    "rw_per_class",  # appended: names keep their meaning
+    "export_runtime",
+    "quant",
+    "trimmed_mean_ms",
+    "runtime_load_ms",
+    "mem_runtime_kb",
+    "peak_rss_kb",
+    "foreground",
+    "fer_change_vs_lite_fp32",
+    "fer_change_ci_low",
+    "fer_change_ci_high",
+    "same_model_devices",
+    "device_spread",
+    "median_ci_low_ms",
+    "median_ci_high_ms",
+    "timed_stop",
+    "gc_count_timed",
+    "native_heap_growth_timed",  # appended from the metric table (measures/metrics.py)
 ]
 SECTION_HEADERS = {
     "Size": ["Model", "Status", "Params", "Model MB", "APK+model MB", "Model share %", "Installed MB"],
-    "Latency (ms)": ["Model", "Threads", "Runtime load", "Load", "First", "Median", "Median 95% CI", "Trimmed",
-                     "p90", "p99", "Min",
-                     "CV %", "n", "Mem runtime MiB", "Mem load MiB", "Mem run MiB", "Peak RSS MiB", "Foreground"],
-    "Accuracy (%)": ["Model", "FER n", "FER device", "FER 95% CI", "vs Lite fp32 (pts)", "FER host", "Agree",
-                     "Real-world", "RW 95% CI",
-                     "Photos", "Classified", "No face", "Multi-face", "Unreadable"],
+    "Latency (ms)": [
+        "Model",
+        "Threads",
+        "Runtime load",
+        "Load",
+        "First",
+        "Median",
+        "Median 95% CI",
+        "Trimmed",
+        "p90",
+        "p99",
+        "Min",
+        "CV %",
+        "n",
+        "Mem runtime MiB",
+        "Mem load MiB",
+        "Mem run MiB",
+        "Peak RSS MiB",
+        "Foreground",
+    ],
+    "Accuracy (%)": [
+        "Model",
+        "FER n",
+        "FER device",
+        "FER 95% CI",
+        "vs Lite fp32 (pts)",
+        "FER host",
+        "Agree",
+        "Real-world",
+        "RW 95% CI",
+        "Photos",
+        "Classified",
+        "No face",
+        "Multi-face",
+        "Unreadable",
+    ],
     "Real-world accuracy per class (%)": ["Model", "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
     "Training": ["Model", "Run", "Epochs", "Train loss", "Val loss", "Val acc %"],
 }
@@ -128,8 +223,10 @@ def test_markdown_golden_structure_and_store_numbers(bench_sessions):
             assert accuracy[model]["FER 95% CI"] == f"{100 * iv.low:.1f}-{100 * iv.high:.1f}"
 
     # per class: from the stored per-photo predictions; classes the photos lack are "absent", not 0%
-    per_class = {r[0]: dict(zip(SECTION_HEADERS["Real-world accuracy per class (%)"], r))
-                 for r in sections["Real-world accuracy per class (%)"][1:]}
+    per_class = {
+        r[0]: dict(zip(SECTION_HEADERS["Real-world accuracy per class (%)"], r))
+        for r in sections["Real-world accuracy per class (%)"][1:]
+    }
     photos = loaded.predictions[(loaded.predictions.dataset == "photos") & (loaded.predictions.model == "shallow_cnn")]
     for index, name in enumerate(CLASS_NAMES):
         mine = photos[photos.label == index]
@@ -201,7 +298,7 @@ def test_rich_table_has_every_section_and_model(bench_sessions):
     lines = text.splitlines()
     for title, headers in SECTION_HEADERS.items():
         at = lines.index(title)
-        header_line = next(line for line in lines[at + 1:] if line.strip())
+        header_line = next(line for line in lines[at + 1 :] if line.strip())
         assert header_line.split() == " ".join(headers).split(), title
     assert "⚠ " in text  # the host/simulated device warning at least
 
@@ -255,7 +352,7 @@ def test_sim_session_names_the_simulated_phone(bench_sessions):
         pytest.skip(bench.sim_skip_reason)
     text = report(bench, bench.sim, "--format", "markdown")
     assert "simulated phone: latencies are the host's CPU" in text
-    (serial, device), = load_sessions([bench.sim], root=bench.results).sessions[0].info.devices.items()
+    ((serial, device),) = load_sessions([bench.sim], root=bench.results).sessions[0].info.devices.items()
     heading = next(line for line in text.splitlines() if line.startswith("## "))
     ident = device.identity
     assert f"{ident['manufacturer']} {ident['model']} ({serial})" in heading

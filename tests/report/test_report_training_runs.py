@@ -16,9 +16,18 @@ HEADER = ",".join(METRIC_COLUMNS)
 def write_run(root, run_id, model, rows, mtime=None, header=HEADER, data_hash="d1"):
     folder = root / "training" / run_id
     folder.mkdir(parents=True)
-    (folder / "run.json").write_text(json.dumps({"run_id": run_id, "model": model, "config": {"epochs": 20},
-                                                 "device": "cpu", "started": "2024-05-01T10:00:00",
-                                                 "data_hash": data_hash}))
+    (folder / "run.json").write_text(
+        json.dumps(
+            {
+                "run_id": run_id,
+                "model": model,
+                "config": {"epochs": 20},
+                "device": "cpu",
+                "started": "2024-05-01T10:00:00",
+                "data_hash": data_hash,
+            }
+        )
+    )
     (folder / "metrics.csv").write_text("\n".join([header, *rows]) + "\n")
     if mtime is not None:
         os.utime(folder / "metrics.csv", (mtime, mtime))
@@ -43,11 +52,14 @@ def test_rewritten_epoch_keeps_the_last_row(tmp_path):
     assert run.epochs == (1, 2) and run.train_loss == (2.0, 1.4)
 
 
-@pytest.mark.parametrize("header, rows, message", [
-    ("epoch,loss", [], "are not"),
-    (HEADER, ["1,2,3"], "3 cells"),
-    (HEADER, ["1,x,1,1,1,1,1"], "not a number"),
-])
+@pytest.mark.parametrize(
+    "header, rows, message",
+    [
+        ("epoch,loss", [], "are not"),
+        (HEADER, ["1,2,3"], "3 cells"),
+        (HEADER, ["1,x,1,1,1,1,1"], "not a number"),
+    ],
+)
 def test_bad_metrics_are_clear_errors(tmp_path, header, rows, message):
     write_run(tmp_path, "bad", "m", rows, header=header)
     with pytest.raises(ResultsError, match=message):
@@ -59,15 +71,33 @@ def test_bad_metrics_are_clear_errors(tmp_path, header, rows, message):
 
 def ckpt_meta(run_id, epochs=2, loss=1.2, data_hash="d1"):
     """What an older checkpoint's meta says about its run: the final epoch's figures only."""
-    return {"trained": True, "training": {"run_id": run_id, "epochs": epochs, "train_loss": loss,
-                                          "val_loss": loss + 0.1, "val_acc": 0.5 + epochs / 100,
-                                          "data_hash": data_hash}}
+    return {
+        "trained": True,
+        "training": {
+            "run_id": run_id,
+            "epochs": epochs,
+            "train_loss": loss,
+            "val_loss": loss + 0.1,
+            "val_acc": 0.5 + epochs / 100,
+            "data_hash": data_hash,
+        },
+    }
 
 
 def test_the_curve_in_the_session_is_used_whatever_the_results_folder_holds(tmp_path):
     write_run(tmp_path, "r1", "shallow_cnn", [row(1, 9.0)])  # must not be used: the session has its own
-    curve = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.1 / e, "val_acc": 0.5 + e / 100, "lr": 0.001,
-              "images_per_s": 1.0, "wall_s": 1.0} for e in (2, 1)]
+    curve = [
+        {
+            "epoch": e,
+            "train_loss": 1.0 / e,
+            "val_loss": 1.1 / e,
+            "val_acc": 0.5 + e / 100,
+            "lr": 0.001,
+            "images_per_s": 1.0,
+            "wall_s": 1.0,
+        }
+        for e in (2, 1)
+    ]
     meta = {"trained": True, "training": {"run_id": "r1", "curve": curve, "settings": {"data": {"val_count": 70}}}}
     run, why = training_for("shallow_cnn", meta, tmp_path)
     assert why is None and run.source == "session" and run.epochs == (1, 2) and run.val_count == 70

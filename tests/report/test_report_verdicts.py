@@ -45,10 +45,16 @@ def codes(row: dict) -> set[str]:
 def two_sessions(synthetic, root, scale: float, *, sigma: float = 0.05, n: int = N) -> tuple[str, str]:
     """A baseline and a candidate whose true medians are `scale` times the baseline's; each side
     an independent seeded draw (a copy of the same samples would hide the sampling noise)."""
-    a = synthetic.write_session(root, {m: synthetic.lognormal_ns(i, n, med, sigma)
-                                       for i, (m, med) in enumerate(MEDIAN_MS.items())}, session_id="a")
-    b = synthetic.write_session(root, {m: synthetic.lognormal_ns(10 + i, n, med * scale, sigma)
-                                       for i, (m, med) in enumerate(MEDIAN_MS.items())}, session_id="b")
+    a = synthetic.write_session(
+        root,
+        {m: synthetic.lognormal_ns(i, n, med, sigma) for i, (m, med) in enumerate(MEDIAN_MS.items())},
+        session_id="a",
+    )
+    b = synthetic.write_session(
+        root,
+        {m: synthetic.lognormal_ns(10 + i, n, med * scale, sigma) for i, (m, med) in enumerate(MEDIAN_MS.items())},
+        session_id="b",
+    )
     return a, b
 
 
@@ -99,8 +105,9 @@ def test_small_change_is_a_verdict_only_above_min_change(synthetic, tmp_path):
 
 def test_compare_table_and_csv(synthetic, tmp_path):
     a, b = two_sessions(synthetic, tmp_path, 2.0)
-    line = next(line for line in run_report(tmp_path, "--compare", a, b).splitlines()
-                if line.strip().startswith("shallow_cnn"))
+    line = next(
+        line for line in run_report(tmp_path, "--compare", a, b).splitlines() if line.strip().startswith("shallow_cnn")
+    )
     ratio = compare(tmp_path, a, b)["shallow_cnn"]["ratio"]
     assert f"{ratio:.3f}x" in line and line.rstrip().endswith("slower")
     rows = list(csv.DictReader(io.StringIO(run_report(tmp_path, "--compare", a, b, "--format", "csv"))))
@@ -122,12 +129,15 @@ def test_steady_samples_get_no_sample_warnings(synthetic, tmp_path):
 
 def test_spread_tail_and_few_samples_are_flagged(synthetic, tmp_path):
     steady = synthetic.lognormal_ns(60, 150, 4.0, 0.02)
-    sid = synthetic.write_session(tmp_path, {
-        "noisy": synthetic.lognormal_ns(61, 150, 4.0, 0.2),  # CV about 20 %, p99 1.6x the median
-        "tailed": steady + [12_000_000] * 4,  # four 3x outliers: past the 99th percentile
-        "few": steady[:12],
-        "no_p99": steady[:50],
-    })
+    sid = synthetic.write_session(
+        tmp_path,
+        {
+            "noisy": synthetic.lognormal_ns(61, 150, 4.0, 0.2),  # CV about 20 %, p99 1.6x the median
+            "tailed": steady + [12_000_000] * 4,  # four 3x outliers: past the 99th percentile
+            "few": steady[:12],
+            "no_p99": steady[:50],
+        },
+    )
     rows = results(tmp_path, sid)
     assert codes(rows["noisy"]) == {"host", "high_spread"}
     assert {"heavy_tail"} <= codes(rows["tailed"])
@@ -143,8 +153,13 @@ def test_repeats_that_disagree_are_flagged(synthetic, tmp_path):
     def repeats(seed: int, medians_ms: list[float]) -> list[list[int]]:
         return [synthetic.lognormal_ns(seed + i, 40, m, 0.01) for i, m in enumerate(medians_ms)]
 
-    sid = synthetic.write_session(tmp_path, {"drifting": repeats(70, [4.0, 4.4, 4.0]),  # medians 10 % apart
-                                             "steady": repeats(80, [4.0, 4.02, 4.0])})
+    sid = synthetic.write_session(
+        tmp_path,
+        {
+            "drifting": repeats(70, [4.0, 4.4, 4.0]),  # medians 10 % apart
+            "steady": repeats(80, [4.0, 4.02, 4.0]),
+        },
+    )
     rows = results(tmp_path, sid)
     drifting, steady = rows["drifting"], rows["steady"]
     assert drifting["repeats"] == steady["repeats"] == 3 and drifting["n"] == 120
@@ -153,8 +168,9 @@ def test_repeats_that_disagree_are_flagged(synthetic, tmp_path):
     assert steady["repeat_spread"] < 0.02
     medians = [np.median(synthetic.lognormal_ns(70 + i, 40, m, 0.01)) for i, m in enumerate([4.0, 4.4, 4.0])]
     assert drifting["repeat_spread"] == pytest.approx((max(medians) - min(medians)) / np.median(medians))
-    assert f"⚠ drifting: repeats' medians {drifting['repeat_spread']:.0%} apart" in run_report(tmp_path, sid,
-                                                                                              "--format", "markdown")
+    assert f"⚠ drifting: repeats' medians {drifting['repeat_spread']:.0%} apart" in run_report(
+        tmp_path, sid, "--format", "markdown"
+    )
 
 
 def test_compare_shows_each_median_with_its_order_statistic_interval(synthetic, tmp_path):
@@ -168,7 +184,9 @@ def test_compare_shows_each_median_with_its_order_statistic_interval(synthetic, 
     for i, (model, med) in enumerate(MEDIAN_MS.items()):
         drawn = np.sort(np.asarray(synthetic.lognormal_ns(i, N, med, 0.05), dtype=float)) / 1e6
         row = rows[model]
-        assert (row["median_a_ci_low_ms"], row["median_a_ci_high_ms"]) == pytest.approx((drawn[low - 1], drawn[high - 1]))
+        assert (row["median_a_ci_low_ms"], row["median_a_ci_high_ms"]) == pytest.approx(
+            (drawn[low - 1], drawn[high - 1])
+        )
         assert row["median_b_ci_low_ms"] <= row["median_b_ms"] <= row["median_b_ci_high_ms"]
     text = run_report(tmp_path, "--compare", a, b, "--format", "markdown")
     assert f"[{rows['shallow_cnn']['median_a_ci_low_ms']:.3f}-{rows['shallow_cnn']['median_a_ci_high_ms']:.3f}]" in text

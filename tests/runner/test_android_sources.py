@@ -24,13 +24,17 @@ import pytest
 from fermbench.fileio import sha256_file
 from fermbench.runner import host
 from fermbench.runner import protocol as p
-from fermbench.runner.instrument_output import parse_instrument_output
 from fermbench.runner.engines import ExecutorchEngine
+from fermbench.runner.instrument_output import parse_instrument_output
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "android-runner" / "app" / "src"
 STUBS = Path(__file__).resolve().parent / "java"
-ANDROID_ONLY = {"BenchmarkInstrumentation.java", "AndroidPlatform.java", "IsolationActivity.java"}  # need the Android API
+ANDROID_ONLY = {
+    "BenchmarkInstrumentation.java",
+    "AndroidPlatform.java",
+    "IsolationActivity.java",
+}  # need the Android API
 FLAVORS = {"pytorchLite": "pytorch-stubs", "executorch": "executorch-stubs"}  # flavor -> its runtime's API stubs
 
 JAVAC = shutil.which("javac")
@@ -78,14 +82,18 @@ def test_each_flavor_compiles_on_its_own_against_api_stubs(tmp_path, flavor):
 @needs_jdk
 def test_a_flavor_does_not_compile_against_the_other_runtime(tmp_path):
     """The stubs are specific enough to catch a flavor built against the wrong runtime's API."""
-    files = _java_files(APP / "main" / "java", APP / "executorch" / "java", STUBS / "android-stubs", STUBS / "pytorch-stubs")
+    files = _java_files(
+        APP / "main" / "java", APP / "executorch" / "java", STUBS / "android-stubs", STUBS / "pytorch-stubs"
+    )
     done = _javac(tmp_path, files)
     assert done.returncode != 0 and "org.pytorch.executorch" in done.stderr
 
 
 @needs_jdk
-@pytest.mark.skipif(_find_android_jar() is None,
-                    reason="no android.jar (set ANDROID_JAR or ANDROID_HOME; Debian 12 does not package one)")
+@pytest.mark.skipif(
+    _find_android_jar() is None,
+    reason="no android.jar (set ANDROID_JAR or ANDROID_HOME; Debian 12 does not package one)",
+)
 @pytest.mark.parametrize("flavor", sorted(FLAVORS))
 def test_sources_compile_against_android_jar(tmp_path, flavor):
     files = _java_files(APP / "main" / "java", APP / flavor / "java", STUBS / FLAVORS[flavor])
@@ -112,8 +120,12 @@ def run_java(classes: Path, results: Path, requests: list[dict[str, str]]) -> li
     req_file = results / "requests.txt"
     results.mkdir(parents=True, exist_ok=True)
     req_file.write_text("\n".join(" ".join(f"{k}={v}" for k, v in r.items()) for r in requests) + "\n")
-    done = subprocess.run([JAVA, "-cp", str(classes), "org.fermbench.runner.JvmMain", str(results), str(req_file)],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [JAVA, "-cp", str(classes), "org.fermbench.runner.JvmMain", str(results), str(req_file)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     blocks = done.stdout.split("=== end of request\n")
     assert blocks[-1] == "" and len(blocks) == len(requests) + 1
@@ -136,8 +148,14 @@ def files(tmp_path_factory, tiny_ptl) -> dict[str, str]:
     images = np.random.default_rng(3).integers(0, 256, size=(4, 48, 48), dtype=np.uint8)
     p.write_images_file(folder / "faces.ferb", images)
     (folder / "bad.ferb").write_bytes(p.images_file_bytes(images)[:-5])
-    return {"model": str(tiny_ptl), "junk": str(junk), "missing": str(folder / "none.ptl"),
-            "images": str(folder / "faces.ferb"), "bad_images": str(folder / "bad.ferb"), "dir": str(folder)}
+    return {
+        "model": str(tiny_ptl),
+        "junk": str(junk),
+        "missing": str(folder / "none.ptl"),
+        "images": str(folder / "faces.ferb"),
+        "bad_images": str(folder / "bad.ferb"),
+        "dir": str(folder),
+    }
 
 
 QUICK = {"iterations": "3", "min_seconds": "0", "warmup": "1", "warmup_seconds": "0"}
@@ -150,10 +168,24 @@ def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
     return {
         "info": {"mode": "info", "protocol": version},
         "latency": {**lat, **QUICK},
-        "latency_count_cap": {**lat, "iterations": "3", "min_seconds": "30", "max_iterations": "4", "max_seconds": "60",
-                              "warmup": "0", "warmup_seconds": "0"},
-        "latency_time_cap": {**lat, "iterations": "10000000", "max_iterations": "10000000", "min_seconds": "0",
-                             "max_seconds": "0.02", "warmup": "0", "warmup_seconds": "0"},
+        "latency_count_cap": {
+            **lat,
+            "iterations": "3",
+            "min_seconds": "30",
+            "max_iterations": "4",
+            "max_seconds": "60",
+            "warmup": "0",
+            "warmup_seconds": "0",
+        },
+        "latency_time_cap": {
+            **lat,
+            "iterations": "10000000",
+            "max_iterations": "10000000",
+            "min_seconds": "0",
+            "max_seconds": "0.02",
+            "warmup": "0",
+            "warmup_seconds": "0",
+        },
         "latency_precision": {**lat, **QUICK, "target_precision": "0.5", "max_seconds": "5"},
         "precision_over_half": {**lat, "target_precision": "0.6"},
         "precision_negative": {**lat, "target_precision": "-0.1"},
@@ -196,8 +228,13 @@ def test_java_core_and_host_runner_give_the_same_answers(jvm_classes, files, tmp
         host.run_instrumentation(extras, Path, chunks.append, external_dir=str(tmp_path / "host"))
         java_code, host_code = outcome_code(java_texts[name]), outcome_code("".join(chunks))
         assert java_code == host_code, f"{name}: java {java_code}, host {host_code}\n{java_texts[name]}"
-        expected = name if name in p.ERROR_CODES else ("ok" if name in ("info", "classify") or "cap" in name
-                                                       or name.startswith("latency") else "bad_arguments")
+        expected = (
+            name
+            if name in p.ERROR_CODES
+            else (
+                "ok" if name in ("info", "classify") or "cap" in name or name.startswith("latency") else "bad_arguments"
+            )
+        )
         assert java_code == expected, name
     for text in (java_texts["protocol_2_names"], "".join(host_answers["protocol_2_names"])):
         message = p.read_outcome(parse_instrument_output(text)).message
@@ -224,15 +261,21 @@ public class PrecisionCheck {
 """)
     done = _javac(tmp_path / "classes", [str(source)], classpath=str(jvm_classes))
     assert done.returncode == 0, done.stderr
-    run = subprocess.run([JAVA, "-cp", f"{tmp_path / 'classes'}{os.pathsep}{jvm_classes}", "org.fermbench.runner.PrecisionCheck"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [JAVA, "-cp", f"{tmp_path / 'classes'}{os.pathsep}{jvm_classes}", "org.fermbench.runner.PrecisionCheck"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     ranks = [int(v) for v in lines[:2999]]
     assert ranks == [(p.precision_ranks(n) or (0, 0))[0] for n in range(1, 3000)]
     x = [1_000_000 + (i * 7919) % 20011 for i in range(400)]
-    expected = [f"{str(p.precision_reached(x, n, 0.005)).lower()} {str(p.precision_reached(x, n, 0.002)).lower()}"
-                for n in range(6, 401, 37)]
+    expected = [
+        f"{str(p.precision_reached(x, n, 0.005)).lower()} {str(p.precision_reached(x, n, 0.002)).lower()}"
+        for n in range(6, 401, 37)
+    ]
     assert lines[2999:] == expected
     answers = " ".join(expected).split()
     assert "true" in answers and "false" in answers  # the samples reach one target and not the other
@@ -245,8 +288,13 @@ def test_java_results_decode_into_the_protocol_dataclasses(jvm_classes, files, t
     info = p.decode_result(parse_instrument_output(texts["info"]))
     assert isinstance(info, p.InfoResult) and info.runner_kind == "android"
     assert info.device["model"] == 'JVM "test"\n\u00e9'  # escaped by Json.java, read back intact
-    assert (info.model_format, info.bytecode_min, info.bytecode_max, info.pte_identifiers, info.page_size) == \
-        ("ptl", 4, 9, [], 4096)
+    assert (info.model_format, info.bytecode_min, info.bytecode_max, info.pte_identifiers, info.page_size) == (
+        "ptl",
+        4,
+        9,
+        [],
+        4096,
+    )
     lat = p.decode_result(parse_instrument_output(texts["latency"]))
     assert isinstance(lat, p.LatencyResult)
     assert len(lat.samples_ns) == 3 and lat.warmup_count == 1 and lat.stop_reason == "count_and_time"
@@ -276,8 +324,15 @@ def _fake_engine_logits(images: np.ndarray, mean: float, std: float) -> np.ndarr
 
 
 def test_java_classify_normalises_like_the_host_and_writes_large_results_to_a_file(jvm_classes, files, tmp_path):
-    request = {"mode": "classify", "model": files["model"], "input": files["images"], "mean": "0.5077",
-               "std": "0.255", "run_id": "big-1", "inline_max_bytes": "0"}
+    request = {
+        "mode": "classify",
+        "model": files["model"],
+        "input": files["images"],
+        "mean": "0.5077",
+        "std": "0.255",
+        "run_id": "big-1",
+        "inline_max_bytes": "0",
+    }
     (text,) = run_java(jvm_classes, tmp_path / "results", [request])
     run = parse_instrument_output(text)
     ref = p.read_outcome(run)

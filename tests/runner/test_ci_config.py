@@ -24,8 +24,9 @@ def _properties() -> dict[str, str]:
 
 def test_gradle_is_pinned_by_checksum_and_the_workflow_uses_the_same_one():
     props = _properties()
-    version = re.fullmatch(r"https\\://services\.gradle\.org/distributions/gradle-([0-9.]+)-bin\.zip",
-                           props["distributionUrl"]).group(1)
+    version = re.fullmatch(
+        r"https\\://services\.gradle\.org/distributions/gradle-([0-9.]+)-bin\.zip", props["distributionUrl"]
+    ).group(1)
     assert re.fullmatch(r"[0-9a-f]{64}", props["distributionSha256Sum"])
     assert f'GRADLE_VERSION: "{version}"' in WORKFLOW
     assert f'GRADLE_SHA256: "{props["distributionSha256Sum"]}"' in WORKFLOW
@@ -40,8 +41,9 @@ def test_no_unvalidated_wrapper_jar_is_committed():
     assert {"/gradlew", "/gradlew.bat", "/gradle/wrapper/gradle-wrapper.jar"} <= set(ignored)
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: cannot list tracked files")
-    tracked = subprocess.run(["git", "ls-files", "android-runner"], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.split()
+    tracked = subprocess.run(
+        ["git", "ls-files", "android-runner"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert not [f for f in tracked if f.endswith(("gradle-wrapper.jar", "gradlew", "gradlew.bat"))]
 
 
@@ -66,7 +68,7 @@ def test_the_cpu_torch_index_is_required_before_anything_is_installed():
     python_tests = (ROOT / ".github" / "workflows" / "python-tests.yml").read_text()
     for workflow in (WORKFLOW, python_tests):
         assert "TORCH_INDEX: ${{ vars.TORCH_INDEX }}" in workflow
-        first_step = workflow[workflow.index("steps:"):].split("- ", 2)[1]
+        first_step = workflow[workflow.index("steps:") :].split("- ", 2)[1]
         assert 'if [ -z "$TORCH_INDEX" ]' in first_step and "::error::TORCH_INDEX is not set" in first_step
     assert 'torch==2.13.0 ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}' in SCRIPT
     assert 'torch==2.13.0 ${TORCH_INDEX:+--index-url "$TORCH_INDEX"}' in (ROOT / ".ci" / "run").read_text()
@@ -75,7 +77,7 @@ def test_the_cpu_torch_index_is_required_before_anything_is_installed():
 def test_every_step_has_a_time_limit_and_the_avd_room_for_the_apks():
     python_tests = (ROOT / ".github" / "workflows" / "python-tests.yml").read_text()
     for workflow in (WORKFLOW, python_tests):
-        steps = re.split(r"\n      - ", workflow[workflow.index("steps:"):])[1:]
+        steps = re.split(r"\n      - ", workflow[workflow.index("steps:") :])[1:]
         plain_uses = ("uses: actions/", "uses: gradle/")  # setup and cache actions end by themselves
         for step in steps:
             if step.startswith(plain_uses) or "\n        uses: actions/cache" in step:
@@ -90,8 +92,10 @@ def test_the_emulator_script_installs_cpu_torch_and_the_executorch_of_the_aar():
     assert "TORCH_INDEX: ${{ vars.TORCH_INDEX }}" in WORKFLOW
     engine = (RUNNER / "app/src/executorch/java/org/fermbench/runner/ExecutorchEngine.java").read_text()
     version = re.search(r'static final String VERSION = "([^"]+)";', engine).group(1)
-    assert f'"executorchImplementation"("org.pytorch:executorch-android:{version}")' in \
-        (RUNNER / "app" / "build.gradle.kts").read_text()
+    assert (
+        f'"executorchImplementation"("org.pytorch:executorch-android:{version}")'
+        in (RUNNER / "app" / "build.gradle.kts").read_text()
+    )
     assert "android.useAndroidX=true" in (RUNNER / "gradle.properties").read_text().splitlines()
 
 

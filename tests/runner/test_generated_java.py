@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,9 @@ needs_jdk = pytest.mark.skipif(not (JAVAC and JAVA), reason="no JDK (javac/java)
 
 @pytest.mark.skipif(not gen_java.JAVA_TABLE.is_file(), reason="android-runner sources are not in this checkout")
 def test_committed_java_table_is_what_the_generator_writes():
-    assert gen_java.JAVA_TABLE.read_bytes() == gen_java.java_source().encode("utf-8"), \
+    assert gen_java.JAVA_TABLE.read_bytes() == gen_java.java_source().encode("utf-8"), (
         "ProtocolTable.java differs from the table: run `python -m fermbench.runner.gen_java` and commit it"
+    )
 
 
 def test_the_generated_source_follows_the_table(monkeypatch, tmp_path):
@@ -31,8 +31,7 @@ def test_the_generated_source_follows_the_table(monkeypatch, tmp_path):
     before = gen_java.java_source()
     row = ls.LATENCY["iterations"]
     changed = dataclasses.replace(row, default=77)
-    monkeypatch.setattr(gen_java, "LATENCY_SETTINGS",
-                        tuple(changed if r is row else r for r in ls.LATENCY_SETTINGS))
+    monkeypatch.setattr(gen_java, "LATENCY_SETTINGS", tuple(changed if r is row else r for r in ls.LATENCY_SETTINGS))
     after = gen_java.java_source()
     assert after != before and 'new Setting("iterations", true, "77", 1, 10000000);' in after
     out = tmp_path / "ProtocolTable.java"
@@ -84,11 +83,19 @@ def test_java_runner_parses_the_tables_defaults_and_ranges(tmp_path):
     source.parent.mkdir()
     source.write_text(_PRINT_DEFAULTS)
     files = [str(MAIN / n) for n in ("ProtocolTable.java", "RunSettings.java", "RunnerFailure.java")]
-    done = subprocess.run([JAVAC, "--release", "11", "-d", str(tmp_path / "classes"), *files, str(source)],
-                          capture_output=True, text=True, timeout=180)
+    done = subprocess.run(
+        [JAVAC, "--release", "11", "-d", str(tmp_path / "classes"), *files, str(source)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr
-    run = subprocess.run([JAVA, "-cp", str(tmp_path / "classes"), "org.fermbench.runner.PrintDefaults"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [JAVA, "-cp", str(tmp_path / "classes"), "org.fermbench.runner.PrintDefaults"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     values = dict(line.split("=", 1) for line in lines if "=" in line and " " not in line)
@@ -96,8 +103,12 @@ def test_java_runner_parses_the_tables_defaults_and_ranges(tmp_path):
         assert row.kind(values[row.name]) == row.default, row.name
     assert int(values["protocol"]) == p.PROTOCOL_VERSION
     refused = [line for line in lines if line.startswith(("refused", "accepted"))]
-    expected = [f"refused {row.name} bad_arguments true" for row in ls.LATENCY_SETTINGS
-                for bad in (row.minimum - 1, row.maximum + 1) if bad >= 0]
+    expected = [
+        f"refused {row.name} bad_arguments true"
+        for row in ls.LATENCY_SETTINGS
+        for bad in (row.minimum - 1, row.maximum + 1)
+        if bad >= 0
+    ]
     assert refused == expected
 
 

@@ -7,7 +7,6 @@ import importlib.metadata
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from fermbench.fileio import sha256_file
@@ -85,7 +84,7 @@ def test_classify_matches_the_program_run_directly(tiny_pte, tmp_path):
     res = decoded(p.classify_args(str(tiny_pte), str(tmp_path / "in.ferb"), mean=0.5, std=0.25))
     method = Runtime.get().load_program(tiny_pte).load_method("forward")
     x = torch.from_numpy((images.astype(np.float32) / 255 - 0.5) / 0.25).unsqueeze(1)
-    expected = np.concatenate([method.execute([x[i:i + 1]])[0].numpy() for i in range(6)])
+    expected = np.concatenate([method.execute([x[i : i + 1]])[0].numpy() for i in range(6)])
     np.testing.assert_allclose(np.array(res.logits, dtype=np.float32), expected, rtol=1e-5, atol=1e-6)
     assert res.top == expected.argmax(axis=1).tolist() and res.num_classes == 7 and len(res.latency_ns) == 6
     assert res.runtime_name == "executorch" and res.foreground.note == host.HOST_FOREGROUND_NOTE
@@ -95,8 +94,9 @@ def test_the_same_module_gives_the_same_classes_on_both_runtimes(tiny_ptl, tiny_
     images = np.random.default_rng(4).integers(0, 256, size=(8, 48, 48), dtype=np.uint8)
     lite = host.run_host("classify", model=tiny_ptl, images=images)
     et = host.run_host("classify", model=tiny_pte, images=images, runtime=EXECUTORCH)
-    np.testing.assert_allclose(np.array(et.logits, dtype=np.float32), np.array(lite.logits, dtype=np.float32),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        np.array(et.logits, dtype=np.float32), np.array(lite.logits, dtype=np.float32), rtol=1e-4, atol=1e-5
+    )
     assert (lite.runtime_name, et.runtime_name) == ("pytorch_lite", "executorch")
 
 

@@ -45,7 +45,9 @@ def error_of(extras: dict[str, str], resolve=Path, **kw) -> p.RunnerErrorResult:
 def test_info_reports_runtime_formats_and_page_size():
     info = decoded(p.info_args())
     assert isinstance(info, p.InfoResult)
-    assert info.runner_kind == "host" and info.runtime_name == "pytorch_lite" and info.runtime_version == torch.__version__
+    assert (
+        info.runner_kind == "host" and info.runtime_name == "pytorch_lite" and info.runtime_version == torch.__version__
+    )
     assert (info.bytecode_min, info.bytecode_max) == engines.HOST_BYTECODE_RANGE
     assert info.model_format == "ptl" and info.pte_identifiers == []
     assert info.page_size == os.sysconf("SC_PAGE_SIZE")
@@ -95,11 +97,29 @@ def test_latency_runs_until_minimum_time_even_after_count(tiny_ptl):
 
 
 def test_latency_caps_end_the_run(tiny_ptl):
-    by_time = decoded(p.latency_args(str(tiny_ptl), iterations=10_000_000, max_iterations=10_000_000, min_seconds=0.0,
-                                     max_seconds=0.05, warmup=0, warmup_seconds=0.0))
+    by_time = decoded(
+        p.latency_args(
+            str(tiny_ptl),
+            iterations=10_000_000,
+            max_iterations=10_000_000,
+            min_seconds=0.0,
+            max_seconds=0.05,
+            warmup=0,
+            warmup_seconds=0.0,
+        )
+    )
     assert by_time.stop_reason == "max_s" and by_time.timed_ns >= 50_000_000  # exact stop: test_timed_loop.py
-    by_count = decoded(p.latency_args(str(tiny_ptl), iterations=3, min_seconds=30.0, max_iterations=4, max_seconds=60.0,
-                                      warmup=0, warmup_seconds=0.0))
+    by_count = decoded(
+        p.latency_args(
+            str(tiny_ptl),
+            iterations=3,
+            min_seconds=30.0,
+            max_iterations=4,
+            max_seconds=60.0,
+            warmup=0,
+            warmup_seconds=0.0,
+        )
+    )
     assert by_count.stop_reason == "max_runs" and len(by_count.samples_ns) == 4
 
 
@@ -111,8 +131,9 @@ def test_thread_count_applies_inside_the_run_and_is_restored(tiny_ptl):
         if "fermbench_phase=timed" in text:
             seen.append(torch.get_num_threads())
 
-    extras = p.latency_args(str(tiny_ptl), threads=2 if before != 2 else 1, iterations=2, min_seconds=0.0,
-                            warmup_seconds=0.0)
+    extras = p.latency_args(
+        str(tiny_ptl), threads=2 if before != 2 else 1, iterations=2, min_seconds=0.0, warmup_seconds=0.0
+    )
     host.run_instrumentation(extras, Path, emit)
     assert seen == [2 if before != 2 else 1]
     assert torch.get_num_threads() == before
@@ -153,11 +174,28 @@ def test_a_16k_page_phone_refuses_the_lite_runtime(tiny_ptl):
 
 
 def test_environment_callback_fills_thermal_and_battery(tiny_ptl):
-    readings = iter([{"thermal_status": 0, "thermal_status_name": "none", "battery_temp_c": 31.5,
-                      "battery_level_pct": 80, "charging": False},
-                     {"thermal_status": 1, "thermal_status_name": "light", "battery_temp_c": 33.0,
-                      "battery_level_pct": 79, "charging": False}])
-    res = decoded(p.latency_args(str(tiny_ptl), iterations=2, min_seconds=0.0, warmup_seconds=0.0), environment=lambda: next(readings))
+    readings = iter(
+        [
+            {
+                "thermal_status": 0,
+                "thermal_status_name": "none",
+                "battery_temp_c": 31.5,
+                "battery_level_pct": 80,
+                "charging": False,
+            },
+            {
+                "thermal_status": 1,
+                "thermal_status_name": "light",
+                "battery_temp_c": 33.0,
+                "battery_level_pct": 79,
+                "charging": False,
+            },
+        ]
+    )
+    res = decoded(
+        p.latency_args(str(tiny_ptl), iterations=2, min_seconds=0.0, warmup_seconds=0.0),
+        environment=lambda: next(readings),
+    )
     assert res.env_before.battery_temp_c == 31.5 and res.env_after.thermal_status_name == "light"
 
 
@@ -172,7 +210,7 @@ def test_classify_matches_the_lite_module_run_directly(tiny_ptl, tmp_path):
     assert isinstance(res, p.ClassifyResult)
     module = torch.jit.mobile._load_for_lite_interpreter(str(tiny_ptl))
     x = torch.from_numpy((images.astype(np.float32) / 255 - 0.5) / 0.25).unsqueeze(1)
-    expected = torch.cat([module(x[i:i + 1]) for i in range(5)]).numpy()
+    expected = torch.cat([module(x[i : i + 1]) for i in range(5)]).numpy()
     assert res.count == 5 and (res.height, res.width) == (48, 48) and res.num_classes == 7
     np.testing.assert_allclose(np.array(res.logits, dtype=np.float32), expected, rtol=1e-5, atol=1e-6)
     assert res.top == expected.argmax(axis=1).tolist()
@@ -189,8 +227,9 @@ def test_paths_go_through_resolve_and_large_results_come_back_as_a_file(tiny_ptl
         assert device_path.startswith("/")
         return phone / device_path.lstrip("/")
 
-    extras = p.classify_args(f"{p.DEVICE_MODEL_DIR}/tiny.ptl", f"{p.DEVICE_MODEL_DIR}/in.ferb",
-                             run_id="cls-1", inline_max_bytes=200)
+    extras = p.classify_args(
+        f"{p.DEVICE_MODEL_DIR}/tiny.ptl", f"{p.DEVICE_MODEL_DIR}/in.ferb", run_id="cls-1", inline_max_bytes=200
+    )
     code, text = run(extras, resolve)
     parsed = parse_instrument_output(text)
     ref = p.read_outcome(parsed)
@@ -212,8 +251,11 @@ def test_paths_go_through_resolve_and_large_results_come_back_as_a_file(tiny_ptl
         ({"mode": "info", "colour": "red"}, "bad_arguments", "colour"),
         ({"mode": "latency", "model": "/m.ptl", "iterations": "many"}, "bad_arguments", "iterations"),
         ({"mode": "latency", "model": "/m.ptl", "iterations": "0"}, "bad_arguments", "out of range"),
-        ({"mode": "latency", "model": "/m.ptl", "min_seconds": "100", "max_seconds": "10"}, "bad_arguments",
-         "max_seconds"),
+        (
+            {"mode": "latency", "model": "/m.ptl", "min_seconds": "100", "max_seconds": "10"},
+            "bad_arguments",
+            "max_seconds",
+        ),
         ({"mode": "info", "protocol": "99"}, "bad_arguments", "protocol 99"),
         ({"mode": "latency", "model": "relative.ptl"}, "bad_arguments", "absolute"),
         ({"mode": "latency", "model": "/nowhere/m.ptl"}, "model_missing", "/nowhere/m.ptl"),
@@ -318,4 +360,4 @@ def test_timed_loop_keeps_every_sample_past_its_buffer_and_none_without_one():
     assert len(phase.buffer) >= 5  # grown by doubling
     warm = host.timed_loop(lambda: None, 3, 0.0, 100, 60.0)
     assert warm.count == 3 and warm.samples_ns() == [] and warm.stop_reason == "count_and_time"
-    assert len(host.sample_buffer(50, 100_000)) == 100_000 and len(host.sample_buffer(50, 10 ** 7)) == 1 << 20
+    assert len(host.sample_buffer(50, 100_000)) == 100_000 and len(host.sample_buffer(50, 10**7)) == 1 << 20

@@ -21,12 +21,27 @@ from fermbench.errors import RunnerError
 from fermbench.runner import protocol as p
 from fermbench.runner.instrument_output import InstrumentReader, parse_instrument_output
 
-INFO_JSON = json.dumps({
-    "protocol_version": p.PROTOCOL_VERSION, "mode": "info", "runner_kind": "android", "runner_version": "0.1.0",
-    "runtime_name": "pytorch_lite", "runtime_version": "2.1.0", "settings": {"mode": "info"},
-    "model_format": "ptl", "bytecode_min": 4, "bytecode_max": 9, "pte_identifiers": [], "page_size": 4096,
-    "abis": ["arm64-v8a"], "cpu_count": 8, "debuggable": False, "device": {"model": "Pixel 7", "sdk_int": 34},
-}, separators=(",", ":"))
+INFO_JSON = json.dumps(
+    {
+        "protocol_version": p.PROTOCOL_VERSION,
+        "mode": "info",
+        "runner_kind": "android",
+        "runner_version": "0.1.0",
+        "runtime_name": "pytorch_lite",
+        "runtime_version": "2.1.0",
+        "settings": {"mode": "info"},
+        "model_format": "ptl",
+        "bytecode_min": 4,
+        "bytecode_max": 9,
+        "pte_identifiers": [],
+        "page_size": 4096,
+        "abis": ["arm64-v8a"],
+        "cpu_count": 8,
+        "debuggable": False,
+        "device": {"model": "Pixel 7", "sdk_int": 34},
+    },
+    separators=(",", ":"),
+)
 
 OK_RUN = f"""INSTRUMENTATION_STATUS: fermbench_phase=load
 INSTRUMENTATION_STATUS: fermbench_protocol=2
@@ -76,25 +91,37 @@ RUNNER = "org.fermbench.runner/org.fermbench.runner.BenchmarkInstrumentation"
 
 # The process died with no crash report (lmkd's SIGKILL when memory ran out, or a native crash
 # that debuggerd did not report first): AMS's cleanup finishes the instrumentation.
-KILLED = RUNNING + """INSTRUMENTATION_RESULT: shortMsg=Process crashed.
+KILLED = (
+    RUNNING
+    + """INSTRUMENTATION_RESULT: shortMsg=Process crashed.
 INSTRUMENTATION_CODE: 0
 """
+)
 # A native crash reported by debuggerd (NativeCrashListener: class "Native crash", message strsignal).
-NATIVE_CRASH = RUNNING + """INSTRUMENTATION_RESULT: longMsg=Native crash: Segmentation fault
+NATIVE_CRASH = (
+    RUNNING
+    + """INSTRUMENTATION_RESULT: longMsg=Native crash: Segmentation fault
 INSTRUMENTATION_RESULT: shortMsg=Native crash
 INSTRUMENTATION_CODE: 0
 """
+)
 # An exception nobody caught on a thread the runner does not guard.
-JAVA_CRASH = RUNNING + """INSTRUMENTATION_RESULT: longMsg=java.lang.IllegalStateException: Module has been destroyed
+JAVA_CRASH = (
+    RUNNING
+    + """INSTRUMENTATION_RESULT: longMsg=java.lang.IllegalStateException: Module has been destroyed
 INSTRUMENTATION_RESULT: shortMsg=java.lang.IllegalStateException
 INSTRUMENTATION_CODE: 0
 """
+)
 # The Java heap ran out where the runner could not catch it.
-JAVA_OOM = RUNNING + """INSTRUMENTATION_RESULT: longMsg=java.lang.OutOfMemoryError: Failed to allocate a 268435472 byte \
+JAVA_OOM = (
+    RUNNING
+    + """INSTRUMENTATION_RESULT: longMsg=java.lang.OutOfMemoryError: Failed to allocate a 268435472 byte \
 allocation with 25165824 free bytes and 118MB until OOM, target footprint 148939896, growth limit 268435456
 INSTRUMENTATION_RESULT: shortMsg=java.lang.OutOfMemoryError
 INSTRUMENTATION_CODE: 0
 """.replace("\\\n", "")
+)
 
 CRASHED_WITH_EXCEPTION = """INSTRUMENTATION_RESULT: longMsg=java.lang.UnsatisfiedLinkError: dlopen failed: library "libpytorch_jni_lite.so" not found
 \tat java.lang.Runtime.loadLibrary0(Runtime.java:1082)
@@ -120,13 +147,27 @@ NOT_INSTALLED_STDERR = f"""android.util.AndroidException: INSTRUMENTATION_FAILED
 """
 
 # The system server died while the runner ran: am's watcher lost its binder.
-ABORTED = RUNNING + """onError: commandError=false message=INSTRUMENTATION_ABORTED: System has crashed.
+ABORTED = (
+    RUNNING
+    + """onError: commandError=false message=INSTRUMENTATION_ABORTED: System has crashed.
 INSTRUMENTATION_ABORTED: System has crashed.
 """
+)
 
 
-@pytest.mark.parametrize("text", [OK_RUN, MULTILINE, OK_RUN.replace("\n", "\r\n"), KILLED, JAVA_OOM, ABORTED,
-                                  NOT_INSTALLED_STDOUT + NOT_INSTALLED_STDERR, RUNNING[:-7]])
+@pytest.mark.parametrize(
+    "text",
+    [
+        OK_RUN,
+        MULTILINE,
+        OK_RUN.replace("\n", "\r\n"),
+        KILLED,
+        JAVA_OOM,
+        ABORTED,
+        NOT_INSTALLED_STDOUT + NOT_INSTALLED_STDERR,
+        RUNNING[:-7],
+    ],
+)
 @pytest.mark.parametrize("size", [1, 2, 7, 64])
 def test_output_read_as_it_streams_in_is_the_output_read_at_once(text, size):
     """The simulated phone reads the runner's output chunk by chunk with the same parser; any cut
@@ -135,10 +176,12 @@ def test_output_read_as_it_streams_in_is_the_output_read_at_once(text, size):
     seen: list[tuple[str, dict[str, str]]] = []
     ends: list[tuple[dict[str, str], int | None]] = []
     chunks: list[str] = []
-    reader = InstrumentReader(on_status=lambda s: seen.append(("".join(chunks), dict(s.values))),
-                              on_end=lambda result, code: ends.append((dict(result), code)))
+    reader = InstrumentReader(
+        on_status=lambda s: seen.append(("".join(chunks), dict(s.values))),
+        on_end=lambda result, code: ends.append((dict(result), code)),
+    )
     for i in range(0, len(text), size):
-        chunks.append(text[i:i + size])
+        chunks.append(text[i : i + size])
         reader.feed(chunks[-1])
     streamed, whole = reader.finish(), parse_instrument_output(text)
     assert streamed == whole
@@ -179,12 +222,16 @@ def test_crlf_line_ends_from_a_pty():
     assert run.code == -1 and run.statuses[1]["fermbench_result"] == INFO_JSON
 
 
-@pytest.mark.parametrize("text, words", [
-    (KILLED, "Process crashed."),
-    (NATIVE_CRASH, "Native crash: Segmentation fault"),
-    (JAVA_CRASH, "java.lang.IllegalStateException: Module has been destroyed"),
-    (JAVA_OOM, "java.lang.OutOfMemoryError: Failed to allocate a 268435472 byte allocation"),
-], ids=["killed", "native", "java_exception", "java_oom"])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        (KILLED, "Process crashed."),
+        (NATIVE_CRASH, "Native crash: Segmentation fault"),
+        (JAVA_CRASH, "java.lang.IllegalStateException: Module has been destroyed"),
+        (JAVA_OOM, "java.lang.OutOfMemoryError: Failed to allocate a 268435472 byte allocation"),
+    ],
+    ids=["killed", "native", "java_exception", "java_oom"],
+)
 def test_process_crashes_are_crashed_with_what_am_said(text, words):
     run = parse_instrument_output(text)
     assert run.crashed and run.code == 0 and not run.truncated and run.aborted is None
@@ -200,7 +247,9 @@ def test_crash_by_exception_keeps_the_long_message():
     assert "Runtime.loadLibrary0" in run.result["longMsg"]
 
 
-@pytest.mark.parametrize("cut", [40, 200, OK_RUN.index("INSTRUMENTATION_STATUS_CODE: 0"), OK_RUN.index("INSTRUMENTATION_CODE")])
+@pytest.mark.parametrize(
+    "cut", [40, 200, OK_RUN.index("INSTRUMENTATION_STATUS_CODE: 0"), OK_RUN.index("INSTRUMENTATION_CODE")]
+)
 def test_stream_cut_off_midway_is_truncated(cut):
     run = parse_instrument_output(OK_RUN[:cut])
     assert run.truncated and run.code is None
@@ -214,9 +263,11 @@ def test_stream_cut_off_midway_is_truncated(cut):
         assert isinstance(p.decode_result(run), p.InfoResult)  # result bundle complete before the cut
 
 
-@pytest.mark.parametrize("text", [NOT_INSTALLED_STDOUT, NOT_INSTALLED_STDOUT + NOT_INSTALLED_STDERR,
-                                  NOT_INSTALLED_STDERR + NOT_INSTALLED_STDOUT],
-                         ids=["stdout", "stdout_then_stderr", "stderr_then_stdout"])
+@pytest.mark.parametrize(
+    "text",
+    [NOT_INSTALLED_STDOUT, NOT_INSTALLED_STDOUT + NOT_INSTALLED_STDERR, NOT_INSTALLED_STDERR + NOT_INSTALLED_STDOUT],
+    ids=["stdout", "stdout_then_stderr", "stderr_then_stdout"],
+)
 def test_runner_not_installed_from_stdout_alone_or_with_stderr(text):
     run = parse_instrument_output(text)
     assert run.not_installed == p.RUNNER_COMPONENT and not run.truncated and run.code is None
@@ -236,7 +287,9 @@ def test_system_server_death_is_aborted_not_truncated():
 
 def test_a_status_bundle_split_across_lines_keeps_every_line_of_its_value():
     """A runtime's message with a C++ trace and a blank line, mid-bundle: later keys still parse."""
-    text = RUNNING + """INSTRUMENTATION_STATUS: fermbench_error_code=model_load_failed
+    text = (
+        RUNNING
+        + """INSTRUMENTATION_STATUS: fermbench_error_code=model_load_failed
 INSTRUMENTATION_STATUS: fermbench_error_message=cannot load /data/local/tmp/fermbench/a.pte: load_method failed
 [method.cpp:1240] Error resizing tensor at input 0
 
@@ -247,13 +300,16 @@ INSTRUMENTATION_STATUS_CODE: -2
 INSTRUMENTATION_RESULT: fermbench_status=error
 INSTRUMENTATION_CODE: -1
 """
+    )
     run = parse_instrument_output(text)
     bundle = run.statuses[-1]
     assert bundle.code == -2 and bundle["fermbench_protocol"] == "2" and bundle["id"] == "fermbench"
     assert bundle["fermbench_error_message"].split("\n") == [
         "cannot load /data/local/tmp/fermbench/a.pte: load_method failed",
-        "[method.cpp:1240] Error resizing tensor at input 0", "",
-        "Exception raised from load_method at runtime/executor/method.cpp:811"]
+        "[method.cpp:1240] Error resizing tensor at input 0",
+        "",
+        "Exception raised from load_method at runtime/executor/method.cpp:811",
+    ]
     with pytest.raises(RunnerError) as err:
         p.decode_result(run)
     assert err.value.code == "model_load_failed" and "method.cpp:811" in str(err.value)

@@ -14,8 +14,14 @@ def test_builders_return_string_extras_the_runner_accepts():
     assert all(isinstance(v, str) for v in extras.values())
     assert extras["protocol"] == str(p.PROTOCOL_VERSION) and "input_shape" not in extras  # the runner's default
     s = p.parse_extras(extras)
-    assert (s.mode, s.threads, s.iterations, s.min_seconds, s.max_seconds, s.input_shape) == \
-        ("latency", 4, 100, 2.0, 30.0, (1, 1, 48, 48))
+    assert (s.mode, s.threads, s.iterations, s.min_seconds, s.max_seconds, s.input_shape) == (
+        "latency",
+        4,
+        100,
+        2.0,
+        30.0,
+        (1, 1, 48, 48),
+    )
     c = p.parse_extras(p.classify_args("/m.ptl", "/in.ferb", mean=0.25, std=0.5))
     assert (c.mean, c.std, c.input) == (0.25, 0.5, "/in.ferb")
     assert p.parse_extras(p.info_args(run_id="x-1")).run_id == "x-1"
@@ -23,8 +29,15 @@ def test_builders_return_string_extras_the_runner_accepts():
 
 def test_defaults_fill_in_what_the_host_leaves_out():
     s = p.parse_extras({"mode": "latency", "model": "/m.ptl"})
-    assert (s.warmup, s.warmup_seconds, s.iterations, s.min_seconds, s.max_iterations, s.max_seconds, s.threads) == \
-        (10, 0.5, 50, 1.0, 100000, 60.0, 1)
+    assert (s.warmup, s.warmup_seconds, s.iterations, s.min_seconds, s.max_iterations, s.max_seconds, s.threads) == (
+        10,
+        0.5,
+        50,
+        1.0,
+        100000,
+        60.0,
+        1,
+    )
     assert s.inline_max_bytes == p.DEFAULT_INLINE_MAX_BYTES
 
 
@@ -40,13 +53,16 @@ def test_protocol_2_names_are_refused_naming_the_settings_names(old):
         p.parse_extras({"mode": "latency", "model": "/m.ptl", "protocol": "2", old: "1"})  # the version said first
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"threads": 0}, "threads"),
-    ({"iterations": 10, "max_iterations": 5}, "max_iterations"),
-    ({"min_seconds": 5.0, "max_seconds": 1.0}, "max_seconds"),
-    ({"run_id": "has space"}, "spaces"),
-    ({"input_shape": (1, 0, 48)}, "positive"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"threads": 0}, "threads"),
+        ({"iterations": 10, "max_iterations": 5}, "max_iterations"),
+        ({"min_seconds": 5.0, "max_seconds": 1.0}, "max_seconds"),
+        ({"run_id": "has space"}, "spaces"),
+        ({"input_shape": (1, 0, 48)}, "positive"),
+    ],
+)
 def test_builders_refuse_bad_settings_with_config_error(kwargs, words):
     with pytest.raises(ConfigError) as err:
         p.latency_args("/m.ptl", **kwargs)
@@ -83,12 +99,15 @@ def test_images_file_round_trip(tmp_path):
     np.testing.assert_array_equal(p.read_images_file(path), images)
 
 
-@pytest.mark.parametrize("mutate, words", [
-    (lambda d: b"JPEG" + d[4:], "does not start"),
-    (lambda d: d[:4] + (2).to_bytes(4, "little") + d[8:], "format version 2"),
-    (lambda d: d[:-1], "header"),
-    (lambda d: d[:10], "shorter"),
-])
+@pytest.mark.parametrize(
+    "mutate, words",
+    [
+        (lambda d: b"JPEG" + d[4:], "does not start"),
+        (lambda d: d[:4] + (2).to_bytes(4, "little") + d[8:], "format version 2"),
+        (lambda d: d[:-1], "header"),
+        (lambda d: d[:10], "shorter"),
+    ],
+)
 def test_malformed_images_file_is_input_invalid(mutate, words):
     data = p.images_file_bytes(np.zeros((2, 4, 4), dtype=np.uint8))
     with pytest.raises(RunnerError) as err:
@@ -123,9 +142,15 @@ def test_inline_results_are_capped_well_under_the_binder_buffer():
 
 
 def test_each_runtime_has_its_own_runner_package():
-    assert p.runner_component("pytorch_lite") == p.RUNNER_COMPONENT == \
-        "org.fermbench.runner/org.fermbench.runner.BenchmarkInstrumentation"
-    assert p.runner_component("executorch") == "org.fermbench.runner.executorch/org.fermbench.runner.BenchmarkInstrumentation"
+    assert (
+        p.runner_component("pytorch_lite")
+        == p.RUNNER_COMPONENT
+        == "org.fermbench.runner/org.fermbench.runner.BenchmarkInstrumentation"
+    )
+    assert (
+        p.runner_component("executorch")
+        == "org.fermbench.runner.executorch/org.fermbench.runner.BenchmarkInstrumentation"
+    )
     assert p.external_files_dir("executorch") == "/sdcard/Android/data/org.fermbench.runner.executorch/files"
     assert p.external_files_dir("pytorch_lite") == p.EXTERNAL_FILES_DIR
     assert p.results_base_dir("executorch", 29) == "/sdcard/Android/media/org.fermbench.runner.executorch"

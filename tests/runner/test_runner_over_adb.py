@@ -44,16 +44,19 @@ def test_info_over_adb(phone):
 
 
 def test_latency_over_adb_returns_every_raw_sample(phone):
-    run = instrument(phone, p.latency_args(f"{p.DEVICE_MODEL_DIR}/tiny.ptl", iterations=25, min_seconds=0.0,
-                                           warmup=3, warmup_seconds=0.0))
+    run = instrument(
+        phone,
+        p.latency_args(f"{p.DEVICE_MODEL_DIR}/tiny.ptl", iterations=25, min_seconds=0.0, warmup=3, warmup_seconds=0.0),
+    )
     res = p.decode_result(run)
     assert isinstance(res, p.LatencyResult) and len(res.samples_ns) == 25 and min(res.samples_ns) > 0
     assert res.warmup_count == 3 and res.env_before.battery_temp_c is not None  # the phone's battery
 
 
 def test_classify_over_adb_with_the_result_pulled_from_the_phone(phone, tmp_path):
-    extras = p.classify_args(f"{p.DEVICE_MODEL_DIR}/tiny.ptl", f"{p.DEVICE_MODEL_DIR}/faces.ferb",
-                             run_id="cls-adb", inline_max_bytes=0)
+    extras = p.classify_args(
+        f"{p.DEVICE_MODEL_DIR}/tiny.ptl", f"{p.DEVICE_MODEL_DIR}/faces.ferb", run_id="cls-adb", inline_max_bytes=0
+    )
     run = instrument(phone, extras)
 
     def pull(device_path: str) -> bytes:
@@ -74,10 +77,16 @@ def test_coded_error_over_adb(phone):
     assert err.value.code == "model_missing"
 
 
-@pytest.mark.parametrize("sdk,folder", [(34, "/sdcard/Android/media/org.fermbench.runner/results/"),
-                                        (28, "/sdcard/Android/data/org.fermbench.runner/files/results/")])
-def test_large_results_go_where_the_shell_can_read_them_on_that_api_level(make_sim_phone, adb_server, tiny_ptl,
-                                                                           tmp_path, sdk, folder):
+@pytest.mark.parametrize(
+    "sdk,folder",
+    [
+        (34, "/sdcard/Android/media/org.fermbench.runner/results/"),
+        (28, "/sdcard/Android/data/org.fermbench.runner/files/results/"),
+    ],
+)
+def test_large_results_go_where_the_shell_can_read_them_on_that_api_level(
+    make_sim_phone, adb_server, tiny_ptl, tmp_path, sdk, folder
+):
     """API 29+: the app's media folder (getExternalMediaDirs, as AndroidX Benchmark); below: Android/data."""
     from fermbench.sim.state import SimIdentity
 
@@ -89,8 +98,12 @@ def test_large_results_go_where_the_shell_can_read_them_on_that_api_level(make_s
     sh("push", str(tiny_ptl), f"{p.DEVICE_MODEL_DIR}/tiny.ptl")
     p.write_images_file(tmp_path / "faces.ferb", np.zeros((3, 48, 48), dtype=np.uint8))
     sh("push", str(tmp_path / "faces.ferb"), f"{p.DEVICE_MODEL_DIR}/faces.ferb")
-    run = instrument(sh, p.classify_args(f"{p.DEVICE_MODEL_DIR}/tiny.ptl", f"{p.DEVICE_MODEL_DIR}/faces.ferb",
-                                         run_id="where", inline_max_bytes=0))
+    run = instrument(
+        sh,
+        p.classify_args(
+            f"{p.DEVICE_MODEL_DIR}/tiny.ptl", f"{p.DEVICE_MODEL_DIR}/faces.ferb", run_id="where", inline_max_bytes=0
+        ),
+    )
     path = next(s.values[p.KEY_RESULT_FILE] for s in run.statuses if p.KEY_RESULT_FILE in s.values)
     assert path == folder + "where.json" and path.startswith(p.results_base_dir("pytorch_lite", sdk))
     assert sh("shell", "ls", folder).stdout.split() == ["where.json"]  # the shell lists it, adb pulls it

@@ -12,8 +12,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from fermbench.cli import main
 from child_signals import sigint_default  # tests/ is on pytest's pythonpath
+from fermbench.cli import main
 from ports import free_block
 
 NO_AUTH = "accepts any adb connection without authentication"
@@ -21,8 +21,13 @@ NO_AUTH = "accepts any adb connection without authentication"
 
 def start_sim(*args: str) -> subprocess.Popen:
     # a test stops it with Ctrl-C: it must be able to receive one however the suite was started
-    return subprocess.Popen([sys.executable, "-m", "fermbench.cli", "sim", *args], preexec_fn=sigint_default,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "fermbench.cli", "sim", *args],
+        preexec_fn=sigint_default,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.adb
@@ -81,15 +86,18 @@ def test_sim_count_runs_phones_on_consecutive_ports_until_sigterm(adb_server, li
             proc.wait()
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--port", "99999"], "Error: port 99999 is not a TCP port; choose --port in 1-65535"),
-    (["--port", "-1"], "Error: port -1 is not a TCP port; choose --port in 1-65535"),
-    (["--port", "65535", "--count", "2"], "Error: port 65535-65536 is not a TCP port"),
-    (["--port", "5555"], "Error: port 5555 is in adb's emulator scan range 5554-5585"),
-    (["--port", "5540", "--count", "20"], "Error: ports 5540-5559 overlap adb's emulator scan range 5554-5585"),
-    (["--port", "5586", "--count", "0"], "Error: --count 0: give at least 1 phone"),
-    (["--port", "0", "--reboot-delay", "-1"], "Error: --reboot-delay -1.0: give 0 seconds or more"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--port", "99999"], "Error: port 99999 is not a TCP port; choose --port in 1-65535"),
+        (["--port", "-1"], "Error: port -1 is not a TCP port; choose --port in 1-65535"),
+        (["--port", "65535", "--count", "2"], "Error: port 65535-65536 is not a TCP port"),
+        (["--port", "5555"], "Error: port 5555 is in adb's emulator scan range 5554-5585"),
+        (["--port", "5540", "--count", "20"], "Error: ports 5540-5559 overlap adb's emulator scan range 5554-5585"),
+        (["--port", "5586", "--count", "0"], "Error: --count 0: give at least 1 phone"),
+        (["--port", "0", "--reboot-delay", "-1"], "Error: --reboot-delay -1.0: give 0 seconds or more"),
+    ],
+)
 def test_bad_ports_are_one_line_errors(args, message):
     result = CliRunner().invoke(main, ["sim", *args])
     assert result.exit_code == 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import stat
-import struct
 import time
 
 import pytest

@@ -48,37 +48,43 @@ def test_adb_logcat_wrapper_runs(sim_phone, adb_server):
     assert " I fermsim  : booted " in out.stdout or " I fermsim : booted " in out.stdout
 
 
-@pytest.mark.parametrize("cmdline, rc, stdout", [
-    ("export A=1 B; A=2; sh -c 'echo $A$B'", 0, "2\n"),
-    ("X=local; sh -c 'echo [$X]'", 0, "[]\n"),
-    ("set -e; false; echo not reached", 1, ""),
-    ("set -e; false || echo tested; echo after", 0, "tested\nafter\n"),
-    ("set -- a 'b c'; echo $# $2", 0, "2 b c\n"),
-    ("set -u; echo $NOPE", 1, ""),
-    ("exec echo replaced; echo not reached", 0, "replaced\n"),
-    ("exec sh -c 'exit 4'; echo not reached", 4, ""),
-    ("A=1; unset A; echo [$A]", 0, "[]\n"),
-    ("[ -d /data ] && test 3 -gt 2 && echo yes", 0, "yes\n"),
-    ("which ls getprop", 0, "/system/bin/ls\n/system/bin/getprop\n"),
-    ("which export", 1, ""),
-    ("id -u; id -un; whoami", 0, "2000\nshell\nshell\n"),
-    ("getconf PAGE_SIZE", 0, "4096\n"),
-    ("sleep 0.01 0.01s && echo slept", 0, "slept\n"),
-    ("setprop debug.fermbench.x 7 && getprop debug.fermbench.x", 0, "7\n"),
-    ("getprop no.such.prop fallback", 0, "fallback\n"),
-    ("cd /data/local/tmp && echo one > a && cp a b && mv b c && cat c && ls", 0, "one\na\nc\n"),
-    ("touch -c /data/local/tmp/none; ls /data/local/tmp", 0, ""),
-    ("echo 'x y' | wc -w; echo abc | head -c 2; echo", 0, "2\nab\n"),
-    ("echo -e 'a\\nb\\nc' | tail -n 2 | grep -c .", 0, "2\n"),
-    ("svc power stayon true && settings get global stay_on_while_plugged_in", 0, "7\n"),
-    ("wm size; wm density", 0, "Physical size: 1080x2400\nPhysical density: 420\n"),
-    ("wm size 720x1280 && wm size", 0, "Physical size: 1080x2400\nOverride size: 720x1280\n"),
-    ("cmd package list packages settings", 0, "package:com.android.settings\n"),
-    ("pm list packages -s -f shell", 0,
-     "package:/system/app/com.android.shell/com.android.shell.apk=com.android.shell\n"),
-    ("pm has-feature android.hardware.wifi", 0, "true\n"),
-    ("date -u -d @86400 '+%Y-%m-%d %H:%M'", 0, "1970-01-02 00:00\n"),
-])
+@pytest.mark.parametrize(
+    "cmdline, rc, stdout",
+    [
+        ("export A=1 B; A=2; sh -c 'echo $A$B'", 0, "2\n"),
+        ("X=local; sh -c 'echo [$X]'", 0, "[]\n"),
+        ("set -e; false; echo not reached", 1, ""),
+        ("set -e; false || echo tested; echo after", 0, "tested\nafter\n"),
+        ("set -- a 'b c'; echo $# $2", 0, "2 b c\n"),
+        ("set -u; echo $NOPE", 1, ""),
+        ("exec echo replaced; echo not reached", 0, "replaced\n"),
+        ("exec sh -c 'exit 4'; echo not reached", 4, ""),
+        ("A=1; unset A; echo [$A]", 0, "[]\n"),
+        ("[ -d /data ] && test 3 -gt 2 && echo yes", 0, "yes\n"),
+        ("which ls getprop", 0, "/system/bin/ls\n/system/bin/getprop\n"),
+        ("which export", 1, ""),
+        ("id -u; id -un; whoami", 0, "2000\nshell\nshell\n"),
+        ("getconf PAGE_SIZE", 0, "4096\n"),
+        ("sleep 0.01 0.01s && echo slept", 0, "slept\n"),
+        ("setprop debug.fermbench.x 7 && getprop debug.fermbench.x", 0, "7\n"),
+        ("getprop no.such.prop fallback", 0, "fallback\n"),
+        ("cd /data/local/tmp && echo one > a && cp a b && mv b c && cat c && ls", 0, "one\na\nc\n"),
+        ("touch -c /data/local/tmp/none; ls /data/local/tmp", 0, ""),
+        ("echo 'x y' | wc -w; echo abc | head -c 2; echo", 0, "2\nab\n"),
+        ("echo -e 'a\\nb\\nc' | tail -n 2 | grep -c .", 0, "2\n"),
+        ("svc power stayon true && settings get global stay_on_while_plugged_in", 0, "7\n"),
+        ("wm size; wm density", 0, "Physical size: 1080x2400\nPhysical density: 420\n"),
+        ("wm size 720x1280 && wm size", 0, "Physical size: 1080x2400\nOverride size: 720x1280\n"),
+        ("cmd package list packages settings", 0, "package:com.android.settings\n"),
+        (
+            "pm list packages -s -f shell",
+            0,
+            "package:/system/app/com.android.shell/com.android.shell.apk=com.android.shell\n",
+        ),
+        ("pm has-feature android.hardware.wifi", 0, "true\n"),
+        ("date -u -d @86400 '+%Y-%m-%d %H:%M'", 0, "1970-01-02 00:00\n"),
+    ],
+)
 def test_builtins_and_tools(sim_phone, adb_server, cmdline, rc, stdout):
     out = sh(adb_server, sim_phone, cmdline)
     assert (out.returncode, out.stdout) == (rc, stdout), out.stderr
@@ -116,40 +122,46 @@ def test_input_keyevent_and_setprop_rights(sim_phone, adb_server):
 # -- usage errors as the real tools give them --------------------------------------------------
 
 
-@pytest.mark.parametrize("cmdline, rc, stderr", [
-    ("ls -y /", 1, "ls: Unknown option 'y' (see \"ls --help\")\n"),
-    ("ls -ly /", 1, "ls: Unknown option 'y' (see \"ls --help\")\n"),
-    ("grep -Q x /dev/null", 2, "grep: Unknown option 'Q' (see \"grep --help\")\n"),
-    ("grep --bogus x", 2, "grep: Unknown option 'bogus' (see \"grep --help\")\n"),
-    ("chmod 644", 1, "chmod: Need 2 arguments (see \"chmod --help\")\n"),
-    ("sleep", 1, "sleep: Needs 1 argument (see \"sleep --help\")\n"),
-    ("sleep 1x", 1, "sleep: Unknown suffix 'x'\n"),
-    ("export -z A", 1, "/system/bin/sh: export: -z: unknown option\n"),
-    ("set -q", 1, "/system/bin/sh: set: -q: unknown option\n"),
-    ("cd /nope", 2, "/system/bin/sh: cd: /nope: No such file or directory\n"),
-    ("getprop -q", 255, "getprop: unknown option -- q\n"),
-    ("logcat -d -y", 1, "logcat: Unknown option '-y'.\n"),
-    ("logcat -d -v bogus", 1, "logcat: Invalid -v 'bogus'.\n"),
-    ("logcat -d -b nope", 1, "logcat: Unknown -b buffer 'nope'.\n"),
-    ("logcat -d 'Tag:Q'", 1, "logcat: Invalid filter expression 'Tag:Q'.\n"),
-    ("cmd nosuch", 20, "cmd: Can't find service: nosuch\n"),
-    ("date 010203042030", 1, "date: cannot set date: Operation not permitted\n"),
-    ("getconf NOPE", 1, "getconf: bad 'NOPE'\n"),
-    ("frobnicate --now", 127, "/system/bin/sh: frobnicate: inaccessible or not found\n"),
-    ("/system/bin/nosuch", 127, "/system/bin/sh: /system/bin/nosuch: inaccessible or not found\n"),
-])
+@pytest.mark.parametrize(
+    "cmdline, rc, stderr",
+    [
+        ("ls -y /", 1, "ls: Unknown option 'y' (see \"ls --help\")\n"),
+        ("ls -ly /", 1, "ls: Unknown option 'y' (see \"ls --help\")\n"),
+        ("grep -Q x /dev/null", 2, "grep: Unknown option 'Q' (see \"grep --help\")\n"),
+        ("grep --bogus x", 2, "grep: Unknown option 'bogus' (see \"grep --help\")\n"),
+        ("chmod 644", 1, 'chmod: Need 2 arguments (see "chmod --help")\n'),
+        ("sleep", 1, 'sleep: Needs 1 argument (see "sleep --help")\n'),
+        ("sleep 1x", 1, "sleep: Unknown suffix 'x'\n"),
+        ("export -z A", 1, "/system/bin/sh: export: -z: unknown option\n"),
+        ("set -q", 1, "/system/bin/sh: set: -q: unknown option\n"),
+        ("cd /nope", 2, "/system/bin/sh: cd: /nope: No such file or directory\n"),
+        ("getprop -q", 255, "getprop: unknown option -- q\n"),
+        ("logcat -d -y", 1, "logcat: Unknown option '-y'.\n"),
+        ("logcat -d -v bogus", 1, "logcat: Invalid -v 'bogus'.\n"),
+        ("logcat -d -b nope", 1, "logcat: Unknown -b buffer 'nope'.\n"),
+        ("logcat -d 'Tag:Q'", 1, "logcat: Invalid filter expression 'Tag:Q'.\n"),
+        ("cmd nosuch", 20, "cmd: Can't find service: nosuch\n"),
+        ("date 010203042030", 1, "date: cannot set date: Operation not permitted\n"),
+        ("getconf NOPE", 1, "getconf: bad 'NOPE'\n"),
+        ("frobnicate --now", 127, "/system/bin/sh: frobnicate: inaccessible or not found\n"),
+        ("/system/bin/nosuch", 127, "/system/bin/sh: /system/bin/nosuch: inaccessible or not found\n"),
+    ],
+)
 def test_usage_errors_are_the_real_tools(sim_phone, adb_server, cmdline, rc, stderr):
     out = sh(adb_server, sim_phone, cmdline)
     assert (out.returncode, out.stdout, out.stderr) == (rc, "", stderr)
 
 
-@pytest.mark.parametrize("cmdline, rc, stdout", [
-    ("pm list packages -z", 255, "Error: Unknown option: -z\n"),
-    ("pm list nothing", 255, "Error: unknown list type 'nothing'\n"),
-    ("pm frob", 255, "Unknown command: frob\n"),
-    ("am frob", 255, "Unknown command: frob\n"),
-    ("wm frob", 255, "Unknown command: frob\n"),
-])
+@pytest.mark.parametrize(
+    "cmdline, rc, stdout",
+    [
+        ("pm list packages -z", 255, "Error: Unknown option: -z\n"),
+        ("pm list nothing", 255, "Error: unknown list type 'nothing'\n"),
+        ("pm frob", 255, "Unknown command: frob\n"),
+        ("am frob", 255, "Unknown command: frob\n"),
+        ("wm frob", 255, "Unknown command: frob\n"),
+    ],
+)
 def test_framework_tools_answer_on_stdout_and_exit_255(sim_phone, adb_server, cmdline, rc, stdout):
     out = sh(adb_server, sim_phone, cmdline)
     assert (out.returncode, out.stdout) == (rc, stdout)
@@ -190,8 +202,7 @@ def test_pm_list_instrumentation_features_and_packages(sim_phone, adb_server, tm
     assert sh(adb_server, sim_phone, "pm list instrumentation").stdout == ""
     install_runner(adb_server, sim_phone, tmp_path)
     out = sh(adb_server, sim_phone, "pm list instrumentation")
-    assert out.stdout == (f"instrumentation:{RUNNER_PACKAGE}/.BenchmarkInstrumentation "
-                          f"(target={RUNNER_PACKAGE})\n")
+    assert out.stdout == (f"instrumentation:{RUNNER_PACKAGE}/.BenchmarkInstrumentation (target={RUNNER_PACKAGE})\n")
     apk = sim_phone.state.package(RUNNER_PACKAGE).apk_path
     assert sh(adb_server, sim_phone, "pm list instrumentation -f").stdout.startswith(f"instrumentation:{apk}=")
     features = sh(adb_server, sim_phone, "pm list features").stdout.splitlines()
@@ -208,8 +219,9 @@ def test_am_start_and_force_stop(sim_phone, adb_server, tmp_path):
     out = sh(adb_server, sim_phone, f"am start -n {RUNNER_PACKAGE}/.Main")
     assert out.returncode == 0
     assert out.stdout == f"Starting: Intent {{ cmp={RUNNER_PACKAGE}/.Main }}\n"
-    assert out.stderr == ("Error type 3\n"
-                          f"Error: Activity class {{{RUNNER_PACKAGE}/{RUNNER_PACKAGE}.Main}} does not exist.\n")
+    assert out.stderr == (
+        f"Error type 3\nError: Activity class {{{RUNNER_PACKAGE}/{RUNNER_PACKAGE}.Main}} does not exist.\n"
+    )
     device(adb_server, sim_phone).app_stop(RUNNER_PACKAGE)  # adbutils: `am force-stop PKG`
     log = sh(adb_server, sim_phone, "logcat -d -b system -s ActivityManager ActivityTaskManager").stdout
     assert f"Force stopping {RUNNER_PACKAGE}" in log and "Unable to find activity" in log
@@ -239,8 +251,12 @@ def test_adb_logcat_shows_a_runs_messages(sim_phone, adb_server, tmp_path, tiny_
     system = adb_server.adb("-s", sim_phone.serial, "logcat", "-d", "-b", "system").stdout
     assert f"I PackageManager: installed {RUNNER_PACKAGE} versionCode=1" in system
     assert adb_server.adb("-s", sim_phone.serial, "logcat", "-c").returncode == 0
-    run = sh(adb_server, sim_phone, f"am instrument -w -r -e mode latency -e model {remote} -e warmup 1 "
-                                    f"-e warmup_seconds 0 -e iterations 3 -e min_seconds 0 {RUNNER_COMPONENT}")
+    run = sh(
+        adb_server,
+        sim_phone,
+        f"am instrument -w -r -e mode latency -e model {remote} -e warmup 1 "
+        f"-e warmup_seconds 0 -e iterations 3 -e min_seconds 0 {RUNNER_COMPONENT}",
+    )
     assert run.returncode == 0 and "INSTRUMENTATION_CODE: -1" in run.stdout, run.stderr
     bad = sh(adb_server, sim_phone, f"am instrument -w -r -e mode latency -e model /nope.ptl {RUNNER_COMPONENT}")
     assert "model_missing" in bad.stdout
@@ -250,12 +266,13 @@ def test_adb_logcat_shows_a_runs_messages(sim_phone, adb_server, tmp_path, tiny_
     phases = [ln.split("): ", 1)[1] for ln in lines if "): phase " in ln]
     assert phases == ["phase load", "phase first", "phase warmup", "phase timed"]
     assert any("): result {" in ln and '"first_inference_ns":' in ln for ln in lines), lines
-    assert any(ln.startswith("E/FermbenchRunner") and "error model_missing: model file /nope.ptl" in ln
-               for ln in lines), lines
+    assert any(
+        ln.startswith("E/FermbenchRunner") and "error model_missing: model file /nope.ptl" in ln for ln in lines
+    ), lines
     assert sum("run finished: ok (code -1)" in ln for ln in lines) == 1
     assert sum("run finished: error (code -1)" in ln for ln in lines) == 1
     system = adb_server.adb("-s", sim_phone.serial, "logcat", "-d", "-b", "system").stdout
-    assert f"Start proc " in system and f"{RUNNER_PACKAGE}/u0a" in system
+    assert "Start proc " in system and f"{RUNNER_PACKAGE}/u0a" in system
     assert f"Process {RUNNER_PACKAGE} (pid " in system and "has died" in system
 
 
@@ -413,8 +430,9 @@ def test_adb_reverse_forwards_like_forward(sim_phone, adb_server, listening_addr
         payload = b"through the phone and back " * 5000
         assert round_trip(phone_port, payload) == payload  # a process "on the phone" reaches the host
         assert listening_address(phone_port) == "127.0.0.1"
-        out = adb_server.adb("-s", sim_phone.serial, "reverse", "--no-rebind", f"tcp:{phone_port}", "tcp:1",
-                             check=False)
+        out = adb_server.adb(
+            "-s", sim_phone.serial, "reverse", "--no-rebind", f"tcp:{phone_port}", "tcp:1", check=False
+        )
         assert out.returncode != 0 and "cannot rebind existing socket" in out.stderr
         d = device(adb_server, sim_phone)
         assert [(r.remote, r.local) for r in d.reverse_list()] == [(f"tcp:{phone_port}", f"tcp:{echo.port}")]

@@ -51,8 +51,7 @@ def test_offline_mid_transfer_drops_the_link_then_adb_reconnects(sim_phone, adb_
 def test_offline_during_pull(sim_phone, adb_server, tmp_path):
     sim_phone.state.host_path("/data/local/tmp/p.bin").write_bytes(os.urandom(3 * MIB))
     sim_phone.faults.offline_after_bytes = MIB
-    out = adb_server.adb("-s", sim_phone.serial, "pull", "/data/local/tmp/p.bin", str(tmp_path / "p"),
-                         check=False)
+    out = adb_server.adb("-s", sim_phone.serial, "pull", "/data/local/tmp/p.bin", str(tmp_path / "p"), check=False)
     assert out.returncode != 0
 
 

@@ -15,15 +15,17 @@ from fermbench.sim.cmds import BUILTINS, COMMANDS
 from fermbench.sim.shell import Shell
 from fermbench.sim.state import PhoneState, SimIdentity
 
-HOSTILE = "\n".join([
-    "cd /; cd ..; cd ../..; touch escaped; echo x > ../../escaped2",
-    "mkdir -p /../../made; cp /proc/meminfo /../../copied; mv /sdcard/../../../secret /sdcard/stolen",
-    "cat /../../secret; sed -i s/keep/lost/ /../../secret; rm -rf /.. /../secret",
-    "printf x > /sdcard/../../../out; find /.. -maxdepth 2 > /dev/null; ls /../.. > /dev/null",
-    "sh -c 'echo $(cat /../secret) > /data/local/tmp/../../../../via_sh'; echo /../* | xargs touch",
-    "for f in /../../*; do echo \"$f\"; done; screencap -p /../../shot.png; logcat -d -f /../../log",
-    "eval 'touch /../../evald'; (cd /..; touch sub); f() { touch /../../fn; }; f; true",
-])
+HOSTILE = "\n".join(
+    [
+        "cd /; cd ..; cd ../..; touch escaped; echo x > ../../escaped2",
+        "mkdir -p /../../made; cp /proc/meminfo /../../copied; mv /sdcard/../../../secret /sdcard/stolen",
+        "cat /../../secret; sed -i s/keep/lost/ /../../secret; rm -rf /.. /../secret",
+        "printf x > /sdcard/../../../out; find /.. -maxdepth 2 > /dev/null; ls /../.. > /dev/null",
+        "sh -c 'echo $(cat /../secret) > /data/local/tmp/../../../../via_sh'; echo /../* | xargs touch",
+        'for f in /../../*; do echo "$f"; done; screencap -p /../../shot.png; logcat -d -f /../../log',
+        "eval 'touch /../../evald'; (cd /..; touch sub); f() { touch /../../fn; }; f; true",
+    ]
+)
 
 
 def _snapshot(folder, skip) -> dict[str, tuple[int, float]]:
@@ -74,9 +76,20 @@ def test_nothing_sent_through_adb_leaves_the_phones_folder(make_sim_phone, adb_s
 
 @pytest.mark.adb
 def test_identity_agrees_with_itself(sim_phone, adb_server):
-    keys = ["ro.product.cpu.abi", "ro.product.cpu.abilist", "ro.product.cpu.abilist64", "ro.build.version.codename",
-            "ro.build.tags", "ro.build.type", "ro.board.platform", "ro.hardware", "ro.build.fingerprint",
-            "ro.product.name", "ro.fermbench.simulated", "ro.kernel.qemu"]
+    keys = [
+        "ro.product.cpu.abi",
+        "ro.product.cpu.abilist",
+        "ro.product.cpu.abilist64",
+        "ro.build.version.codename",
+        "ro.build.tags",
+        "ro.build.type",
+        "ro.board.platform",
+        "ro.hardware",
+        "ro.build.fingerprint",
+        "ro.product.name",
+        "ro.fermbench.simulated",
+        "ro.kernel.qemu",
+    ]
     script = "; ".join(f"getprop {k}" for k in keys) + "; uname -m; getprop | wc -l"
     lines = adb_server.adb("-s", sim_phone.serial, "shell", script).stdout.splitlines()
     p = dict(zip(keys, lines))

@@ -26,8 +26,9 @@ def _imports(path: Path) -> list[tuple[str, bool]]:
     """(imported fermbench.sim module, inside a function?) for each relative import in a file."""
     package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rsplit(".", 1)[0]
     tree = ast.parse(path.read_text())
-    inner = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-             for n in ast.walk(f)}
+    inner = {
+        id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) for n in ast.walk(f)
+    }
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level:
@@ -51,7 +52,7 @@ def test_imports_inside_sim_run_one_way():
     def cycle_from(start: str, seen: list[str]) -> list[str] | None:
         for nxt in sorted(graph.get(start, ())):
             if nxt in seen:
-                return seen[seen.index(nxt):] + [nxt]
+                return seen[seen.index(nxt) :] + [nxt]
             found = cycle_from(nxt, seen + [nxt])
             if found:
                 return found
@@ -61,8 +62,9 @@ def test_imports_inside_sim_run_one_way():
         assert cycle_from(module, [module]) is None, f"import circle: {cycle_from(module, [module])}"
     # the line between the shell and its commands: neither imports the other
     assert not any(t.startswith("fermbench.sim.cmds") for t in graph["fermbench.sim.shell"])
-    assert not any(t == "fermbench.sim.shell" for m, ts in graph.items() if m.startswith("fermbench.sim.cmds")
-                   for t in ts)
+    assert not any(
+        t == "fermbench.sim.shell" for m, ts in graph.items() if m.startswith("fermbench.sim.cmds") for t in ts
+    )
 
 
 def help_commands() -> str:

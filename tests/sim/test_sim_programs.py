@@ -26,28 +26,50 @@ PS_HEADER = "USER           PID  PPID     VSZ    RSS WCHAN            ADDR S NAM
 
 CASES = [
     ("echo a:b:c | cut -d: -f2,3; echo hello | cut -c2-4; printf 'x\\ty\\n' | cut -f2", 0, "b:c\nell\ny\n"),
-    ("echo hello world | sed 's/o/0/g'; echo abc | sed 's/\\(b\\)/[\\1]/'; printf '1\\n2\\n3\\n' | sed -n 2p; "
-     "printf '1\\n2\\n3\\n' | sed '1d;3d'; echo xy | sed -E 's/(x)(y)/\\2\\1/'", 0,
-     "hell0 w0rld\na[b]c\n2\n2\nyx\n"),
-    ("printf '3\\n1\\n20\\n10\\n' | sort -n; printf 'b\\na\\nb\\n' | sort -u; printf 'x 2\\ny 1\\n' | sort -k 2",
-     0, "1\n3\n10\n20\na\nb\ny 1\nx 2\n"),
+    (
+        "echo hello world | sed 's/o/0/g'; echo abc | sed 's/\\(b\\)/[\\1]/'; printf '1\\n2\\n3\\n' | sed -n 2p; "
+        "printf '1\\n2\\n3\\n' | sed '1d;3d'; echo xy | sed -E 's/(x)(y)/\\2\\1/'",
+        0,
+        "hell0 w0rld\na[b]c\n2\n2\nyx\n",
+    ),
+    (
+        "printf '3\\n1\\n20\\n10\\n' | sort -n; printf 'b\\na\\nb\\n' | sort -u; printf 'x 2\\ny 1\\n' | sort -k 2",
+        0,
+        "1\n3\n10\n20\na\nb\ny 1\nx 2\n",
+    ),
     ("printf '%s=%03d %x %5.1f|%-3s|\\n' a 7 255 2.25 z", 0, "a=007 ff   2.2|z  |\n"),
-    ("mkdir -p /data/local/tmp/t/sub && touch /data/local/tmp/t/a.txt /data/local/tmp/t/sub/b.txt "
-     "/data/local/tmp/t/c.bin && find /data/local/tmp/t -name '*.txt' && find /data/local/tmp/t -type d "
-     "&& find /data/local/tmp/t -maxdepth 1 -type f", 0,
-     "/data/local/tmp/t/a.txt\n/data/local/tmp/t/sub/b.txt\n/data/local/tmp/t\n/data/local/tmp/t/sub\n"
-     "/data/local/tmp/t/a.txt\n/data/local/tmp/t/c.bin\n"),
-    ("mkdir -p /sdcard/x && touch /sdcard/x/1 /sdcard/x/2 && find /sdcard/x -type f | xargs rm && ls /sdcard/x; "
-     "echo a b c | xargs -n 2 echo +; printf 'p\\0q r\\0' | xargs -0 -I{} echo '<{}>'", 0, "+ a b\n+ c\n<p>\n<q r>\n"),
+    (
+        "mkdir -p /data/local/tmp/t/sub && touch /data/local/tmp/t/a.txt /data/local/tmp/t/sub/b.txt "
+        "/data/local/tmp/t/c.bin && find /data/local/tmp/t -name '*.txt' && find /data/local/tmp/t -type d "
+        "&& find /data/local/tmp/t -maxdepth 1 -type f",
+        0,
+        "/data/local/tmp/t/a.txt\n/data/local/tmp/t/sub/b.txt\n/data/local/tmp/t\n/data/local/tmp/t/sub\n"
+        "/data/local/tmp/t/a.txt\n/data/local/tmp/t/c.bin\n",
+    ),
+    (
+        "mkdir -p /sdcard/x && touch /sdcard/x/1 /sdcard/x/2 && find /sdcard/x -type f | xargs rm && ls /sdcard/x; "
+        "echo a b c | xargs -n 2 echo +; printf 'p\\0q r\\0' | xargs -0 -I{} echo '<{}>'",
+        0,
+        "+ a b\n+ c\n<p>\n<q r>\n",
+    ),
     ("pidof system_server adbd; pidof nothing; echo $?", 0, "2481 1503\n1\n"),
-    ("uname; uname -s -r -m; uname -o", 0,
-     "Linux\nLinux 5.10.198-android13-4-00050-g12f3388846c3-ab11920634 x86_64\nToybox\n"),
+    (
+        "uname; uname -s -r -m; uname -o",
+        0,
+        "Linux\nLinux 5.10.198-android13-4-00050-g12f3388846c3-ab11920634 x86_64\nToybox\n",
+    ),
     ("am get-current-user; cmd activity get-current-user", 0, "0\n0\n"),
-    ("settings put global stay_on_while_plugged_in 7 && settings get global stay_on_while_plugged_in; "
-     "settings get secure nothing_here", 0, "7\nnull\n"),
-    ("grep -c ^processor /proc/cpuinfo; grep -c '^model name' /proc/cpuinfo; "
-     "head -3 /proc/meminfo", 0,
-     "8\n8\nMemTotal:        7901820 kB\nMemFree:          812344 kB\nMemAvailable:    3934212 kB\n"),
+    (
+        "settings put global stay_on_while_plugged_in 7 && settings get global stay_on_while_plugged_in; "
+        "settings get secure nothing_here",
+        0,
+        "7\nnull\n",
+    ),
+    (
+        "grep -c ^processor /proc/cpuinfo; grep -c '^model name' /proc/cpuinfo; head -3 /proc/meminfo",
+        0,
+        "8\n8\nMemTotal:        7901820 kB\nMemFree:          812344 kB\nMemAvailable:    3934212 kB\n",
+    ),
 ]
 
 
@@ -57,14 +79,17 @@ def test_programs(sim_phone, adb_server, cmdline, rc, stdout):
     assert (out.returncode, out.stdout) == (rc, stdout), out.stderr
 
 
-@pytest.mark.parametrize("cmdline, rc, stderr", [
-    ("kill 1", 1, "kill: pid 1: Operation not permitted\n"),
-    ("kill -9 77777", 1, "kill: pid 77777: No such process\n"),
-    ("kill -FOO 1", 1, "kill: Unknown signal 'FOO'\n"),
-    ("find /data -maxdepth 1", 1, "find: /data: Permission denied\n"),
-    ("sed -i s/a/b/ /system/build.prop", 1, "sed: /system/build.prop: Read-only file system\n"),
-    ("screencap -p /system/s.png", 1, "screencap: /system/s.png: Read-only file system\n"),
-])
+@pytest.mark.parametrize(
+    "cmdline, rc, stderr",
+    [
+        ("kill 1", 1, "kill: pid 1: Operation not permitted\n"),
+        ("kill -9 77777", 1, "kill: pid 77777: No such process\n"),
+        ("kill -FOO 1", 1, "kill: Unknown signal 'FOO'\n"),
+        ("find /data -maxdepth 1", 1, "find: /data: Permission denied\n"),
+        ("sed -i s/a/b/ /system/build.prop", 1, "sed: /system/build.prop: Read-only file system\n"),
+        ("screencap -p /system/s.png", 1, "screencap: /system/s.png: Read-only file system\n"),
+    ],
+)
 def test_program_refusals(sim_phone, adb_server, cmdline, rc, stderr):
     out = sh(adb_server, sim_phone, cmdline)
     assert (out.returncode, out.stderr) == (rc, stderr)
@@ -106,10 +131,14 @@ def test_screencap_png_and_raw(sim_phone, adb_server, tmp_path):
     width, height = struct.unpack(">II", png[16:24])
     assert (width, height) == (1080, 2400)
     idat = png.index(b"IDAT")
-    length = struct.unpack(">I", png[idat - 4:idat])[0]
-    assert len(zlib.decompress(png[idat + 4:idat + 4 + length])) == height * (1 + 3 * width)
-    raw = subprocess.run([adb_server.adb_path, "-P", str(adb_server.port), "-s", sim_phone.serial, "exec-out",
-                          "screencap"], env=adb_server.env, capture_output=True, timeout=60).stdout
+    length = struct.unpack(">I", png[idat - 4 : idat])[0]
+    assert len(zlib.decompress(png[idat + 4 : idat + 4 + length])) == height * (1 + 3 * width)
+    raw = subprocess.run(
+        [adb_server.adb_path, "-P", str(adb_server.port), "-s", sim_phone.serial, "exec-out", "screencap"],
+        env=adb_server.env,
+        capture_output=True,
+        timeout=60,
+    ).stdout
     assert struct.unpack("<3I", raw[:12]) == (1080, 2400, 1) and len(raw) == 16 + 1080 * 2400 * 4
 
 
@@ -124,8 +153,10 @@ def test_adb_install_multiple(sim_phone, adb_server, tmp_path):
     # the session verbs one by one, as adb sends them
     created = sh(adb_server, sim_phone, "pm install-create -S 5").stdout
     session = re.fullmatch(r"Success: created install session \[(\d+)\]\n", created).group(1)
-    assert sh(adb_server, sim_phone, f"echo -n abcd | pm install-write -S 4 {session} 0_x -").stdout == \
-        "Success: streamed 4 bytes\n"
+    assert (
+        sh(adb_server, sim_phone, f"echo -n abcd | pm install-write -S 4 {session} 0_x -").stdout
+        == "Success: streamed 4 bytes\n"
+    )
     commit = sh(adb_server, sim_phone, f"pm install-commit {session}")
     assert commit.returncode == 1 and commit.stdout.startswith("Failure [INSTALL_PARSE_FAILED_NOT_APK")
     gone = sh(adb_server, sim_phone, f"pm install-commit {session}")

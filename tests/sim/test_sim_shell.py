@@ -23,7 +23,9 @@ class Phone:
 
     def sh(self, cmd: str, stdin: bytes = b"", cancel: threading.Event | None = None) -> tuple[int, str, str]:
         out, err = [], []
-        rc = Shell(self.state, COMMANDS, BUILTINS).run(cmd, io.BytesIO(stdin), out.append, err.append, cancel or threading.Event())
+        rc = Shell(self.state, COMMANDS, BUILTINS).run(
+            cmd, io.BytesIO(stdin), out.append, err.append, cancel or threading.Event()
+        )
         return rc, b"".join(out).decode(), b"".join(err).decode()
 
     def file(self, device_path: str) -> Path:
@@ -82,19 +84,22 @@ def test_comments_and_blank_statements(phone):
     assert phone.sh("echo a # echo b\n\necho c;")[1] == "a\nc\n"
 
 
-@pytest.mark.parametrize("line, reason", [
-    ("echo a &", "background"),
-    ("echo $(id", "missing ')'"),
-    ("echo `id", "no closing '`'"),
-    ("if true; then echo a; fi fi", "unexpected 'fi'"),
-    ("for 1 in a; do :; done", "bad 'for' variable"),
-    ("case a in a) echo; esac x", "unexpected"),
-    ("echo $((1+2)", "missing '))'"),
-    ("echo 'open", "no closing quote"),
-    ("echo a &&", "unexpected end"),
-    ("| echo a", "unexpected '|'"),
-    ("cat <<EOF", "here-documents"),
-])
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ("echo a &", "background"),
+        ("echo $(id", "missing ')'"),
+        ("echo `id", "no closing '`'"),
+        ("if true; then echo a; fi fi", "unexpected 'fi'"),
+        ("for 1 in a; do :; done", "bad 'for' variable"),
+        ("case a in a) echo; esac x", "unexpected"),
+        ("echo $((1+2)", "missing '))'"),
+        ("echo 'open", "no closing quote"),
+        ("echo a &&", "unexpected end"),
+        ("| echo a", "unexpected '|'"),
+        ("cat <<EOF", "here-documents"),
+    ],
+)
 def test_unsupported_syntax_is_refused_before_anything_runs(phone, line, reason):
     rc, out, err = phone.sh("mkdir /data/local/tmp/ran; " + line)
     assert rc == 1 and out == ""
@@ -175,8 +180,10 @@ def test_digests_match_hashlib(phone):
     data = os.urandom(3 * 1024 * 1024 + 17)
     phone.file("/data/local/tmp/blob").write_bytes(data)
     rc, out, _ = phone.sh("sha256sum /data/local/tmp/blob; md5sum /data/local/tmp/blob")
-    assert out == (f"{hashlib.sha256(data).hexdigest()}  /data/local/tmp/blob\n"
-                   f"{hashlib.md5(data).hexdigest()}  /data/local/tmp/blob\n")
+    assert out == (
+        f"{hashlib.sha256(data).hexdigest()}  /data/local/tmp/blob\n"
+        f"{hashlib.md5(data).hexdigest()}  /data/local/tmp/blob\n"
+    )
     assert phone.sh("stat -c %s /data/local/tmp/blob")[1] == f"{len(data)}\n"
     assert phone.sh("echo -n abc | sha256sum")[1].split()[0] == hashlib.sha256(b"abc").hexdigest()
     rc, _, err = phone.sh("sha256sum /data/local/tmp/missing")
@@ -223,8 +230,14 @@ def test_df_reports_free_space_and_honours_the_disk_full_fault(tmp_path):
 
 
 def test_getprop_reflects_the_identity(tmp_path):
-    ident = SimIdentity(model="Galaxy Test", abis=("arm64-v8a",), sdk=30, release="11", is_emulator=True,
-                        extra_props={"ro.custom": "yes"})
+    ident = SimIdentity(
+        model="Galaxy Test",
+        abis=("arm64-v8a",),
+        sdk=30,
+        release="11",
+        is_emulator=True,
+        extra_props={"ro.custom": "yes"},
+    )
     phone = Phone(tmp_path / "r", identity=ident)
     assert phone.sh("getprop ro.product.model")[1] == "Galaxy Test\n"
     assert phone.sh("getprop ro.product.cpu.abilist")[1] == "arm64-v8a\n"
@@ -238,8 +251,10 @@ def test_getprop_reflects_the_identity(tmp_path):
 
 def test_settings_get_put_and_unknown_namespace(phone):
     assert phone.sh("settings get global stay_on_while_plugged_in")[1] == "0\n"
-    assert phone.sh("settings put global stay_on_while_plugged_in 7 && "
-                    "settings get global stay_on_while_plugged_in")[1] == "7\n"
+    assert (
+        phone.sh("settings put global stay_on_while_plugged_in 7 && settings get global stay_on_while_plugged_in")[1]
+        == "7\n"
+    )
     assert phone.sh("settings get secure nothing")[1] == "null\n"
     assert phone.sh("settings get nowhere x")[0] == 255
 

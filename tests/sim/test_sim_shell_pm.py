@@ -11,7 +11,7 @@ import pytest
 
 from fermbench.runner.instrument_output import parse_instrument_output
 from fermbench.runner.protocol import RUNNER_COMPONENT, RUNNER_PACKAGE, results_base_dir
-from fermbench.sim.apk import make_apk_bytes, read_apk_info, ApkError
+from fermbench.sim.apk import ApkError, make_apk_bytes, read_apk_info
 from fermbench.sim.cmds import COMMANDS
 from fermbench.sim.shell import Shell
 from fermbench.sim.state import Faults, PhoneState
@@ -25,8 +25,13 @@ class Phone:
 
     def sh(self, cmd, stdin=b"", cancel=None, chunks=None):
         out, err = [], []
-        rc = Shell(self.state, COMMANDS).run(cmd, io.BytesIO(stdin), (chunks if chunks is not None else out).append,
-                       err.append, cancel or threading.Event())
+        rc = Shell(self.state, COMMANDS).run(
+            cmd,
+            io.BytesIO(stdin),
+            (chunks if chunks is not None else out).append,
+            err.append,
+            cancel or threading.Event(),
+        )
         if chunks is not None:
             out = chunks
         return rc, b"".join(out).decode(), b"".join(err).decode()
@@ -89,10 +94,13 @@ def test_cmd_package_install_reads_exactly_S_bytes_from_stdin(phone):
     assert rc == 1 and out.startswith("Failure [INSTALL_FAILED_INVALID_APK")
 
 
-@pytest.mark.parametrize("data, code", [
-    (b"garbage that is no zip", "INSTALL_PARSE_FAILED_NOT_APK"),
-    (make_apk_bytes("bad name"), "INSTALL_PARSE_FAILED_BAD_PACKAGE_NAME"),
-])
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (b"garbage that is no zip", "INSTALL_PARSE_FAILED_NOT_APK"),
+        (make_apk_bytes("bad name"), "INSTALL_PARSE_FAILED_BAD_PACKAGE_NAME"),
+    ],
+)
 def test_bad_apks_fail_with_package_manager_codes(phone, data, code):
     rc, out, _ = phone.sh(f"cmd package install -S {len(data)}", stdin=data)
     assert rc == 1 and out.startswith(f"Failure [{code}")

@@ -16,8 +16,8 @@ import time
 import adbutils
 import pytest
 
-from fermbench.errors import ConfigError
 from fermbench.device.adb_server import adb_binaries
+from fermbench.errors import ConfigError
 from fermbench.sim.phone import ADB_SCANNED_PORTS, SimPhone
 from fermbench.sim.state import Faults, SimIdentity
 from fermbench.sim.transport import banner
@@ -61,7 +61,7 @@ def sha256(path) -> str:
 def test_banner_carries_identity_and_features():
     text = banner(SimIdentity(model="Fx:1", product="p", device="d"), Faults()).decode()
     assert text.startswith("device::")
-    props = dict(kv.split("=", 1) for kv in text[len("device::"):].split(";"))
+    props = dict(kv.split("=", 1) for kv in text[len("device::") :].split(";"))
     assert props["ro.product.model"] == "Fx_1"  # ':' separates banner fields, so never in a value
     assert props["features"].split(",") == ["shell_v2", "cmd", "stat_v2", "ls_v2", "fixed_push_mkdir"]
     no_cmd = banner(SimIdentity(), Faults(advertise_cmd=False)).decode()
@@ -124,8 +124,7 @@ def test_pty_shell_merges_output_with_terminal_line_ends(sim_phone, adb_server):
 
 
 def test_shell_stdin_reaches_the_command(sim_phone, adb_server):
-    out = adb_server.adb("-s", sim_phone.serial, "shell", "cat > /data/local/tmp/in.txt",
-                         input=b"from stdin\n")
+    out = adb_server.adb("-s", sim_phone.serial, "shell", "cat > /data/local/tmp/in.txt", input=b"from stdin\n")
     assert out.returncode == 0
     assert sim_phone.state.host_path("/data/local/tmp/in.txt").read_bytes() == b"from stdin\n"
 
@@ -133,8 +132,7 @@ def test_shell_stdin_reaches_the_command(sim_phone, adb_server):
 def test_exec_out_is_binary_exact(sim_phone, adb_server):
     blob = bytes(range(256)) * 300 + b"\r\n\n\r"
     sim_phone.state.host_path("/data/local/tmp/blob.bin").write_bytes(blob)
-    out = adb_server.adb("-s", sim_phone.serial, "exec-out", "cat /data/local/tmp/blob.bin",
-                         check=True)
+    out = adb_server.adb("-s", sim_phone.serial, "exec-out", "cat /data/local/tmp/blob.bin", check=True)
     # CompletedProcess text is decoded; compare through the same decoding
     assert out.stdout == blob.decode("utf-8", "replace")
 
@@ -232,8 +230,7 @@ def test_list_ends_with_full_size_done(sim_phone, adb_server, request_id, entry)
 
 
 def test_missing_file_fails_cleanly(sim_phone, adb_server, tmp_path):
-    out = adb_server.adb("-s", sim_phone.serial, "pull", "/data/local/tmp/nope", str(tmp_path / "n"),
-                         check=False)
+    out = adb_server.adb("-s", sim_phone.serial, "pull", "/data/local/tmp/nope", str(tmp_path / "n"), check=False)
     assert out.returncode != 0
     assert "No such file or directory" in out.stdout + out.stderr  # STA2 carried ENOENT
     with pytest.raises(adbutils.AdbError, match="No such file or directory"):  # RECV's FAIL
@@ -298,7 +295,11 @@ def test_stop_ends_every_thread_even_mid_command(adb_server):
         # a command blocked on stdin that never comes, while the phone is stopped under it
         blocked = subprocess.Popen(
             [adb_server.adb_path, "-P", str(adb_server.port), "-s", phone.serial, "shell", "cat"],
-            env=adb_server.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            env=adb_server.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 10
         while not any("-svc" in n for n in _sim_threads(phone.port)) and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -56,8 +56,21 @@ def test_summary_ms_helpers_and_dicts():
     s = stats.summarize_ns([1_000_000, 2_000_000, 3_000_000])
     assert s.median_ms == 2.0 and s.min_ms == 1.0 and s.max_ms == 3.0 and s.ms("p90") == pytest.approx(2.8)
     d = s.to_dict()
-    assert list(d) == ["n", "median", "p90", "p99", "min", "max", "mean", "std", "cv", "mad", "trimmed_mean",
-                       "median_ci_low", "median_ci_high"]
+    assert list(d) == [
+        "n",
+        "median",
+        "p90",
+        "p99",
+        "min",
+        "max",
+        "mean",
+        "std",
+        "cv",
+        "mad",
+        "trimmed_mean",
+        "median_ci_low",
+        "median_ci_high",
+    ]
     assert s.median_ci_ms is None and s.median_precision is None  # 3 samples: no 95% interval exists
     assert s.to_ms_dict()["median"] == 2.0 and s.to_ms_dict()["n"] == 3
     with pytest.raises(ValueError):
@@ -113,7 +126,7 @@ def ref_u_counts(n1: int, n2: int) -> np.ndarray:
         row = [np.ones(1)]
         for n in range(1, n2 + 1):
             c = np.zeros(m * n + 1)
-            c[n: n + prev[n].size] += prev[n]
+            c[n : n + prev[n].size] += prev[n]
             c[: row[n - 1].size] += row[n - 1]
             row.append(c)
         prev = row
@@ -201,9 +214,7 @@ def test_same_distribution_gives_no_change_and_ci_mostly_contains_one():
     # 30 independent pairs drawn from one distribution: a verdict is a false alarm, which the
     # 5 % level plus the 2 % bar keep rare (about 0.5 expected), and the 95 % interval covers
     # the true ratio 1 in most of them (28.5 of 30 expected).
-    results = [
-        stats.compare_medians(_lognormal(100 + i, 300), _lognormal(200 + i, 300), n_boot=500) for i in range(30)
-    ]
+    results = [stats.compare_medians(_lognormal(100 + i, 300), _lognormal(200 + i, 300), n_boot=500) for i in range(30)]
     assert sum(c.verdict != "no change" for c in results) <= 2
     covered = sum(c.ci_low <= 1.0 <= c.ci_high for c in results)
     assert covered >= 25

@@ -17,8 +17,13 @@ def test_identity_of_schema_1_and_2_sessions():
     v2 = load_session(HERE / "golden" / "v2-session" / "session").info
     lite = v2.identity("shallow_cnn/pytorch_android_lite-2.1.0/fp32")
     meta = v2.models["shallow_cnn/pytorch_android_lite-2.1.0/fp32"]
-    assert (lite.sha256, lite.bytes, lite.params, lite.trained, lite.quant) == \
-        (meta["sha256"], meta["bytes"], meta["params"], False, "fp32")
+    assert (lite.sha256, lite.bytes, lite.params, lite.trained, lite.quant) == (
+        meta["sha256"],
+        meta["bytes"],
+        meta["params"],
+        False,
+        "fp32",
+    )
     v1 = load_session(HERE.parent / "fixtures" / "v1-session" / "session").info
     shallow = v1.identity("shallow_cnn/pytorch_android_lite-2.1.0/fp32")  # keyed by variant once migrated
     assert shallow.trained is True and shallow.quant is None and len(shallow.sha256 or "") == 64

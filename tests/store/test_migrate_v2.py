@@ -28,12 +28,14 @@ def test_schema_2_repeats_read_as_readings_with_every_stored_value():
     mem, thermal = rec.latency[0].memory, rec.latency[0].thermal
     old = raw["memory"]
     assert mem.counter == "PSS" and mem.source == old["source"]
-    assert mem.before_load == MemoryReading(pss_kb=old["before_load_kb"],
-                                            native_heap_kb=old["native_heap_before_load_kb"])
+    assert mem.before_load == MemoryReading(
+        pss_kb=old["before_load_kb"], native_heap_kb=old["native_heap_before_load_kb"]
+    )
     assert mem.after_runtime == MemoryReading(pss_kb=old["after_runtime_kb"])
     assert mem.after_load == MemoryReading(pss_kb=old["after_load_kb"])
-    assert mem.after_run == MemoryReading(pss_kb=old["after_run_kb"], native_heap_kb=old["native_heap_after_run_kb"],
-                                          peak_rss_kb=old["peak_rss_kb"])
+    assert mem.after_run == MemoryReading(
+        pss_kb=old["after_run_kb"], native_heap_kb=old["native_heap_after_run_kb"], peak_rss_kb=old["peak_rss_kb"]
+    )
     assert mem.kb("after_run") == old["after_run_kb"] and mem.peak_rss_kb == old["peak_rss_kb"]
     assert thermal.before == thermal.after == EnvReading(note="not available on host")
     assert rec.latency[0].metrics == {"gc_count_timed": raw["gc_count_timed"]}

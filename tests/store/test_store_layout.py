@@ -8,8 +8,19 @@ import pytest
 
 from fermbench.errors import ResultsError
 from fermbench.stats import summarize_ns
-from fermbench.store import (OK, PHASE_FAILED, SCHEMA_VERSION, AccuracyPhase, LatencyRepeat, SessionStore,
-                             Variant, latest_session, load_sessions, now_iso, slug)
+from fermbench.store import (
+    OK,
+    PHASE_FAILED,
+    SCHEMA_VERSION,
+    AccuracyPhase,
+    LatencyRepeat,
+    SessionStore,
+    Variant,
+    latest_session,
+    load_sessions,
+    now_iso,
+    slug,
+)
 
 SETTINGS = {"iterations": 5, "repeats": 2}
 TINY = Variant("tiny", "pytorch_android_lite-2.1.0", "fp32")
@@ -18,19 +29,23 @@ STEM = "tiny.pytorch_android_lite-2.1.0.fp32"
 
 def make_session(root, *, sid="20240101-000000-aaaa", fail_model=False):
     store = SessionStore.create(SETTINGS, root=root, session_id=sid, seed=7)
-    store.set_device("127.0.0.1:15555", kind="sim", identity={"model": "SimPhone", "abis": ["x86_64"]},
-                     tags=["simulated"])
+    store.set_device(
+        "127.0.0.1:15555", kind="sim", identity={"model": "SimPhone", "abis": ["x86_64"]}, tags=["simulated"]
+    )
     store.set_model(TINY, {"sha256": "ab" * 32, "bytes": 1234, "trained": False})
     rec = store.record("127.0.0.1:15555", TINY)
     for r, samples in enumerate([[10, 20, 30], [11, 21, 31, 41]]):
         rel = store.write_samples("127.0.0.1:15555", TINY, r, samples, first_ns=99, warmup_ns=[98])
         rec.set_phase("latency", LatencyRepeat(status=OK, samples=rel, summary=summarize_ns(samples)), now_iso(), r)
         store.save_record(rec)
-    rows = [{"index": i, "name": f"x{i}", "label": i % 7, "device_pred": i % 7, "host_pred": i % 7,
-             "latency_ns": 100 + i} for i in range(4)]
+    rows = [
+        {"index": i, "name": f"x{i}", "label": i % 7, "device_pred": i % 7, "host_pred": i % 7, "latency_ns": 100 + i}
+        for i in range(4)
+    ]
     rel = store.write_predictions("127.0.0.1:15555", TINY, "fer2013", rows, list(rows[0]))
-    rec.set_phase("accuracy", AccuracyPhase(status=OK, device_accuracy=1.0, agreement=1.0, predictions=rel, n=4),
-                  now_iso())
+    rec.set_phase(
+        "accuracy", AccuracyPhase(status=OK, device_accuracy=1.0, agreement=1.0, predictions=rel, n=4), now_iso()
+    )
     rec.finish([("latency", 0), ("latency", 1), ("accuracy", None)])
     store.save_record(rec)
     if fail_model:
@@ -49,7 +64,10 @@ def test_layout_and_round_trip(tmp_path):
     assert (root / "session.json").is_file()
     assert (root / "records" / "127.0.0.1_15555" / f"{STEM}.json").is_file()
     assert (root / "samples" / "127.0.0.1_15555" / f"{STEM}.r1.csv").read_text().splitlines()[:3] == [
-        "phase,index,ns", "first,0,99", "warmup,0,98"]
+        "phase,index,ns",
+        "first,0,99",
+        "warmup,0,98",
+    ]
     assert "session 20240101-000000-aaaa created" in (root / "log.txt").read_text()
     info = json.loads((root / "session.json").read_text())
     assert info["schema_version"] == SCHEMA_VERSION and info["seed"] == 7

@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from fermbench.report.commands import report_cmd
-
 from golden_report import assert_same_report  # tests/ is on pytest's pythonpath
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "v1-session"
@@ -31,8 +30,11 @@ def test_v1_session_reports_as_it_did(fmt):
 def test_v1_session_draws_the_same_charts(tmp_path):
     result = CliRunner().invoke(report_cmd, ["--results", str(FIXTURE), "session", "--charts", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    drawn = [line.replace(str(tmp_path) + os.sep, "") for line in result.stderr.splitlines()
-             if line.startswith(("chart:", "not drawn:"))]
+    drawn = [
+        line.replace(str(tmp_path) + os.sep, "")
+        for line in result.stderr.splitlines()
+        if line.startswith(("chart:", "not drawn:"))
+    ]
     expected = (FIXTURE / "charts.txt").read_text(encoding="utf-8").splitlines()
     assert drawn == expected
     assert all((tmp_path / line.split(": ", 1)[1]).stat().st_size > 1000 for line in drawn if line.startswith("chart:"))

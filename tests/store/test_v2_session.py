@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from fermbench.report.commands import report_cmd
 from golden_report import assert_same_report  # tests/ is on pytest's pythonpath
 
@@ -29,6 +30,9 @@ def test_v2_session_reports_as_it_did(fmt):
 def test_v2_session_draws_the_same_charts(tmp_path):
     result = CliRunner().invoke(report_cmd, ["--results", str(GOLDEN), "session", "--charts", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    drawn = [line.replace(str(tmp_path) + os.sep, "") for line in result.stderr.splitlines()
-             if line.startswith(("chart:", "not drawn:"))]
+    drawn = [
+        line.replace(str(tmp_path) + os.sep, "")
+        for line in result.stderr.splitlines()
+        if line.startswith(("chart:", "not drawn:"))
+    ]
     assert drawn == (GOLDEN / "charts.txt").read_text(encoding="utf-8").splitlines()

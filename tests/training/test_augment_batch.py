@@ -12,7 +12,7 @@ from fermbench.training.augment import crop_flip, epoch_plan, normalize, reflect
 
 def reference(img: np.ndarray, flip: bool, oy: int, ox: int, padding: int) -> np.ndarray:
     padded = np.pad(img, padding, mode="reflect")
-    crop = padded[oy:oy + img.shape[0], ox:ox + img.shape[1]]
+    crop = padded[oy : oy + img.shape[0], ox : ox + img.shape[1]]
     return crop[:, ::-1] if flip else crop
 
 
@@ -24,7 +24,9 @@ def test_matches_reference(padding):
     out = crop_flip(images, plan.flips, plan.offsets, padding)
     assert out.dtype == torch.uint8 and out.shape == images.shape
     for i in range(33):
-        want = reference(images[i].numpy(), bool(plan.flips[i]), int(plan.offsets[i, 0]), int(plan.offsets[i, 1]), padding)
+        want = reference(
+            images[i].numpy(), bool(plan.flips[i]), int(plan.offsets[i, 0]), int(plan.offsets[i, 1]), padding
+        )
         assert np.array_equal(out[i].numpy(), want), i
 
 

@@ -18,16 +18,32 @@ from fermbench.data.synthetic import write_folder
 
 pytestmark = pytest.mark.slow
 CURVE = ("epoch", "train_loss", "val_loss", "val_acc", "lr")
-SETTINGS = ["--model", "shallow_cnn", "--epochs", "4", "--batch-size", "16", "--precision", "bf16", "--channels-last",
-            "--device", "cpu"]
+SETTINGS = [
+    "--model",
+    "shallow_cnn",
+    "--epochs",
+    "4",
+    "--batch-size",
+    "16",
+    "--precision",
+    "bf16",
+    "--channels-last",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture
 def env(tmp_path):
     data = tmp_path / "fer"
     write_folder(data, {"Training": 70, "PublicTest": 21})
-    e = dict(os.environ, FERMBENCH_RESULTS=str(tmp_path / "results"), FERMBENCH_MODELS=str(tmp_path / "models"),
-             FERMBENCH_CACHE=str(tmp_path / "cache"), COLUMNS="100")
+    e = dict(
+        os.environ,
+        FERMBENCH_RESULTS=str(tmp_path / "results"),
+        FERMBENCH_MODELS=str(tmp_path / "models"),
+        FERMBENCH_CACHE=str(tmp_path / "cache"),
+        COLUMNS="100",
+    )
     return e, data, tmp_path / "results" / "training"
 
 
@@ -54,22 +70,38 @@ def wait_for_rows(run_dir: Path, n: int, proc: subprocess.Popen, timeout: float 
 
 def test_kill_then_ctrl_c_then_resume(env):
     e, data, runs = env
-    subprocess.run(fermbench("train", *SETTINGS, "--data", str(data), "--run-id", "straight",
-                             "--checkpoint", str(runs / "straight.ckpt")), env=e, check=True, capture_output=True)
+    subprocess.run(
+        fermbench(
+            "train", *SETTINGS, "--data", str(data), "--run-id", "straight", "--checkpoint", str(runs / "straight.ckpt")
+        ),
+        env=e,
+        check=True,
+        capture_output=True,
+    )
     want = curve(runs / "straight")
     assert len(want) == 4
 
     # kill -9 right after epoch 1 has been recorded
-    proc = subprocess.Popen(fermbench("train", *SETTINGS, "--data", str(data), "--run-id", "hurt"), env=e,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        fermbench("train", *SETTINGS, "--data", str(data), "--run-id", "hurt"),
+        env=e,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     wait_for_rows(runs / "hurt", 1, proc)
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL
     assert json.loads((runs / "hurt" / "run.json").read_text())["status"] == "running"  # it never knew
 
     # resume (settings come from run.json), then Ctrl-C after the next epoch
-    proc = subprocess.Popen(fermbench("train", "--resume", "--run-id", "hurt"), env=e, preexec_fn=sigint_default,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        fermbench("train", "--resume", "--run-id", "hurt"),
+        env=e,
+        preexec_fn=sigint_default,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for_rows(runs / "hurt", 2, proc)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=600)
@@ -79,7 +111,9 @@ def test_kill_then_ctrl_c_then_resume(env):
     assert info["status"] == "interrupted"
 
     # a bare --resume --model finds the latest unfinished run of that model
-    done = subprocess.run(fermbench("train", "--resume", "--model", "shallow_cnn"), env=e, capture_output=True, text=True)
+    done = subprocess.run(
+        fermbench("train", "--resume", "--model", "shallow_cnn"), env=e, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert "run hurt" in done.stdout
     assert curve(runs / "hurt") == want

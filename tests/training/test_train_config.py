@@ -15,8 +15,17 @@ def test_defaults_are_the_studys_protocol():
     assert TrainConfig("resnet9", epochs=2).deviations() == ["epochs=2"]
 
 
-@pytest.mark.parametrize("bad", [{"epochs": 0}, {"batch_size": 0}, {"max_lr": 0}, {"weight_decay": -1},
-                                 {"crop_padding": 48}, {"precision": "fp16"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"epochs": 0},
+        {"batch_size": 0},
+        {"max_lr": 0},
+        {"weight_decay": -1},
+        {"crop_padding": 48},
+        {"precision": "fp16"},
+    ],
+)
 def test_bad_settings_are_config_errors(bad):
     with pytest.raises(ConfigError):
         TrainConfig("resnet9", **bad)

@@ -22,8 +22,13 @@ CURVE = ("epoch", "train_loss", "val_loss", "val_acc", "lr")  # what must replay
 
 def split(name: str, n: int, seed: int) -> SplitData:
     images, labels = make_images(n, seed)
-    return SplitData(name, torch.from_numpy(images), torch.from_numpy(labels), [f"row{i}" for i in range(n)],
-                     digest=f"{name}-{n}-{seed}")
+    return SplitData(
+        name,
+        torch.from_numpy(images),
+        torch.from_numpy(labels),
+        [f"row{i}" for i in range(n)],
+        digest=f"{name}-{n}-{seed}",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -97,7 +102,14 @@ def test_interrupt_then_resume_gives_the_continuous_curve():
     assert len(read_rows(broken)) == 1
 
     with pytest.raises(ConfigError, match="other settings"):
-        train(TrainConfig("shallow_cnn", epochs=4, batch_size=16, precision="bf16", channels_last=True), TRAIN, VAL, broken, resume=True, device="cpu")
+        train(
+            TrainConfig("shallow_cnn", epochs=4, batch_size=16, precision="bf16", channels_last=True),
+            TRAIN,
+            VAL,
+            broken,
+            resume=True,
+            device="cpu",
+        )
     train(CONFIG, TRAIN, VAL, broken, resume=True, device="cpu")
     want = [{k: r[k] for k in CURVE} for r in read_rows(straight)]
     got = [{k: r[k] for k in CURVE} for r in read_rows(broken)]

@@ -25,19 +25,22 @@ def run(*args: str):
     return CliRunner().invoke(main, list(args))
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--data", "x"], "--model is required"),
-    (["train", "--model", "resnet18", "--data", "x"], "unknown model 'resnet18'"),
-    (["train", "--model", "resnet9", "--data", "nowhere"], "dataset path nowhere does not exist"),
-    (["train", "--model", "resnet9", "--data", "x", "--epochs", "0"], "--epochs must be at least 1"),
-    (["train", "--resume"], "--resume needs --run-id"),
-    (["train", "--resume", "--run-id", "nope"], "run nope does not exist"),
-    (["train", "--resume", "--run-id", "../etc"], "not a plain name"),
-    (["train", "--resume", "--run-id", "nope", "--epochs", "3"], "drop --epochs"),
-    (["train", "--resume", "--model", "deep_cnn"], "no unfinished run of deep_cnn"),
-    (["evaluate", "--data", "x"], "pass --checkpoint FILE or --model NAME"),
-    (["evaluate", "--model", "resnet9", "--data", "x"], "resnet9.ckpt not found"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--data", "x"], "--model is required"),
+        (["train", "--model", "resnet18", "--data", "x"], "unknown model 'resnet18'"),
+        (["train", "--model", "resnet9", "--data", "nowhere"], "dataset path nowhere does not exist"),
+        (["train", "--model", "resnet9", "--data", "x", "--epochs", "0"], "--epochs must be at least 1"),
+        (["train", "--resume"], "--resume needs --run-id"),
+        (["train", "--resume", "--run-id", "nope"], "run nope does not exist"),
+        (["train", "--resume", "--run-id", "../etc"], "not a plain name"),
+        (["train", "--resume", "--run-id", "nope", "--epochs", "3"], "drop --epochs"),
+        (["train", "--resume", "--model", "deep_cnn"], "no unfinished run of deep_cnn"),
+        (["evaluate", "--data", "x"], "pass --checkpoint FILE or --model NAME"),
+        (["evaluate", "--model", "resnet9", "--data", "x"], "resnet9.ckpt not found"),
+    ],
+)
 def test_mistakes_are_one_line_errors(args, message):
     out = run(*args)
     assert out.exit_code == 1, out.output
@@ -50,7 +53,9 @@ def test_evaluate_reports_the_models_own_predictions(tmp_path):
     images, labels = data["PublicTest"]
     model = build_model("shallow_cnn", seed=3)
     ckpt = save_checkpoint(tmp_path / "m.ckpt", "shallow_cnn", model, meta={"config": {"precision": "fp32"}})
-    out = run("evaluate", "--checkpoint", str(ckpt), "--data", str(tmp_path / "fer2013.csv"), "--json", "--device", "cpu")
+    out = run(
+        "evaluate", "--checkpoint", str(ckpt), "--data", str(tmp_path / "fer2013.csv"), "--json", "--device", "cpu"
+    )
     assert out.exit_code == 0, out.output
     got = json.loads(out.output)
     with torch.no_grad():

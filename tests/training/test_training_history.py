@@ -81,15 +81,19 @@ def test_legacy_checkpoint_without_its_run_folder_says_so_by_name(trained, tmp_p
     path = legacy_copy(trained, tmp_path / "weights", with_run=False)
     history = training_history(load_checkpoint(path), path)
     assert isinstance(history, MissingHistory)
-    assert history.reason.startswith(f"no training curve: checkpoint names run {RUN_ID}, not found beside it in "
-                                     f"{tmp_path / 'weights' / 'runs'}")
+    assert history.reason.startswith(
+        f"no training curve: checkpoint names run {RUN_ID}, not found beside it in {tmp_path / 'weights' / 'runs'}"
+    )
 
 
-@pytest.mark.parametrize("change, why", [
-    (lambda info: info["final"].update(val_acc=info["final"]["val_acc"] + 0.01), "final val_acc"),
-    (lambda info: info.update(data_hash="0" * 64), "data hash differs"),
-    (lambda info: info["final"].update(epoch=3), "final epoch 3, checkpoint's 2"),
-])
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        (lambda info: info["final"].update(val_acc=info["final"]["val_acc"] + 0.01), "final val_acc"),
+        (lambda info: info.update(data_hash="0" * 64), "data hash differs"),
+        (lambda info: info["final"].update(epoch=3), "final epoch 3, checkpoint's 2"),
+    ],
+)
 def test_a_run_folder_with_other_figures_is_not_attributed(trained, tmp_path, change, why):
     path = legacy_copy(trained, tmp_path / "weights")
     run_json = tmp_path / "weights" / "runs" / RUN_ID / "run.json"
@@ -106,7 +110,9 @@ def test_a_run_folder_whose_curve_stops_early_is_not_attributed(trained, tmp_pat
     metrics = tmp_path / "weights" / "runs" / RUN_ID / "metrics.csv"
     metrics.write_text("".join(metrics.read_text().splitlines(keepends=True)[:2]))  # header + epoch 1
     history = training_history(load_checkpoint(path), path)
-    assert isinstance(history, MissingHistory) and "metrics.csv does not end at the checkpoint's epoch" in history.reason
+    assert (
+        isinstance(history, MissingHistory) and "metrics.csv does not end at the checkpoint's epoch" in history.reason
+    )
 
 
 @pytest.mark.parametrize("model, run_id", [("shallow_cnn", "shallow-cpu-bf16"), ("deep_cnn", "deep-cpu-bf16")])

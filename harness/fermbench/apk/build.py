@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ..errors import ConfigError
 from . import toolchain as tc
@@ -47,13 +47,19 @@ class BuildPlan:
 
 def check_project(project: Path) -> Path:
     if not (project / "app" / "build.gradle.kts").is_file():
-        raise ConfigError(f"{project} is not the runner's Gradle project (no app/build.gradle.kts); run from a "
-                          "fermbench checkout or pass --project PATH/android-runner")
+        raise ConfigError(
+            f"{project} is not the runner's Gradle project (no app/build.gradle.kts); run from a "
+            "fermbench checkout or pass --project PATH/android-runner"
+        )
     return project.resolve()
 
 
-def plan_build(flavors: Sequence[str], build_type: str = "release", project: Path | None = None,
-               env: Mapping[str, str] | None = None) -> BuildPlan:
+def plan_build(
+    flavors: Sequence[str],
+    build_type: str = "release",
+    project: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> BuildPlan:
     """Everything the build needs, found and checked; ToolchainError names the first thing missing."""
     if build_type not in BUILD_TYPES:
         raise ConfigError(f"unknown build type {build_type!r}: choose one of {', '.join(BUILD_TYPES)}")
@@ -75,15 +81,19 @@ def run_build(plan: BuildPlan) -> list[Path]:
     for argv in generate:
         _run(plan, argv)
         if tc.wrapper_pin(plan.project) != (plan.gradle.version, plan.gradle.sha256):
-            raise BuildError(f"`gradle wrapper` changed the pinned distribution in {tc.WRAPPER_PROPERTIES}; restore "
-                             "it with `git checkout -- android-runner/gradle` and build again")
+            raise BuildError(
+                f"`gradle wrapper` changed the pinned distribution in {tc.WRAPPER_PROPERTIES}; restore "
+                "it with `git checkout -- android-runner/gradle` and build again"
+            )
     _run(plan, build)
     apks: list[Path] = []
     for flavor, folder in plan.apk_dirs().items():
         found = sorted(folder.glob("*.apk"))
         if not found:
-            raise BuildError(f"Gradle finished but left no {flavor} APK in {folder}; run the build again with "
-                             "`./gradlew --info` in android-runner/ to see why")
+            raise BuildError(
+                f"Gradle finished but left no {flavor} APK in {folder}; run the build again with "
+                "`./gradlew --info` in android-runner/ to see why"
+            )
         apks.extend(found)
     return apks
 
@@ -93,8 +103,16 @@ def _run(plan: BuildPlan, argv: list[str]) -> None:
     the APK paths (for scripts)."""
     shown = " ".join([Path(argv[0]).name, *argv[1:]])
     try:
-        with subprocess.Popen(argv, cwd=plan.project, env=plan.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, errors="replace") as proc:
+        with subprocess.Popen(
+            argv,
+            cwd=plan.project,
+            env=plan.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as proc:
             assert proc.stdout is not None
             for line in proc.stdout:
                 sys.stderr.write(line)

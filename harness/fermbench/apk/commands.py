@@ -29,10 +29,19 @@ def runner_cmd() -> None:
 
 
 @runner_cmd.command("build")
-@click.option("--flavor", type=click.Choice([*BY_NAME, "all"]), default="all", show_default=True,
-              help="pytorchLite (.ptl, 4 KB-page phones) or executorch (.pte, any page size)")
-@click.option("--release/--debug", default=True, show_default=True,
-              help="release: signed with the debug key, not debuggable (what benchmarks want)")
+@click.option(
+    "--flavor",
+    type=click.Choice([*BY_NAME, "all"]),
+    default="all",
+    show_default=True,
+    help="pytorchLite (.ptl, 4 KB-page phones) or executorch (.pte, any page size)",
+)
+@click.option(
+    "--release/--debug",
+    default=True,
+    show_default=True,
+    help="release: signed with the debug key, not debuggable (what benchmarks want)",
+)
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None, help=PROJECT_HELP)
 def build_cmd(flavor: str, release: bool, project: Path | None) -> None:
     """Build runner APKs with the project's Gradle wrapper; print their paths.
@@ -50,8 +59,11 @@ def build_cmd(flavor: str, release: bool, project: Path | None) -> None:
 
     flavors = [f.name for f in FLAVORS] if flavor == "all" else [flavor]
     plan = plan_build(flavors, "release" if release else "debug", project)
-    click.echo(f"JDK {plan.jdk.version} ({plan.jdk.home}), Android SDK {plan.sdk.root}, Gradle {plan.gradle.version}"
-               + (" (generating its wrapper first)" if plan.gradle.generator else ""), err=True)
+    click.echo(
+        f"JDK {plan.jdk.version} ({plan.jdk.home}), Android SDK {plan.sdk.root}, Gradle {plan.gradle.version}"
+        + (" (generating its wrapper first)" if plan.gradle.generator else ""),
+        err=True,
+    )
     for apk in run_build(plan):
         click.echo(str(apk))
     if not release:
@@ -63,8 +75,10 @@ def _open(serial: str) -> AndroidTarget:
     from ..targets import AndroidTarget, adb_port_from_env
 
     if serial in ("host", "sim"):
-        raise ConfigError(f"`{serial}` has no runner to manage: `host` runs the host runner and `sim` starts a "
-                          "simulated phone with both runners; pass an adb serial (see `fermbench devices`)")
+        raise ConfigError(
+            f"`{serial}` has no runner to manage: `host` runs the host runner and `sim` starts a "
+            "simulated phone with both runners; pass an adb serial (see `fermbench devices`)"
+        )
     return AndroidTarget.open(serial, adb_port=adb_port_from_env())
 
 
@@ -75,8 +89,13 @@ def built_apks(project: Path) -> list[Path]:
 
 @runner_cmd.command("install")
 @click.option("--device", required=True, help="adb serial (see `fermbench devices`)")
-@click.option("--apk", "apks", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="runner APK, repeat for both flavors (default: the release APKs `runner build` made)")
+@click.option(
+    "--apk",
+    "apks",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="runner APK, repeat for both flavors (default: the release APKs `runner build` made)",
+)
 @click.option("--project", type=click.Path(file_okay=False, path_type=Path), default=None, help=PROJECT_HELP)
 def install_cmd(device: str, apks: tuple[Path, ...], project: Path | None) -> None:
     """Install runner APKs, then check that each answers `info` in this fermbench's protocol.
@@ -96,8 +115,10 @@ def install_cmd(device: str, apks: tuple[Path, ...], project: Path | None) -> No
         for apk in chosen:
             done = install_runner(target, apk)
             info = done.info
-            click.echo(f"installed {apk.name} on {target.serial}: {done.flavor.package} {info.runner_version}, "
-                       f"{info.runtime_name} {info.runtime_version}, protocol {info.protocol_version}")
+            click.echo(
+                f"installed {apk.name} on {target.serial}: {done.flavor.package} {info.runner_version}, "
+                f"{info.runtime_name} {info.runtime_version}, protocol {info.protocol_version}"
+            )
             if done.problem:
                 click.echo(f"warning: {done.problem}", err=True)
     finally:
@@ -130,11 +151,17 @@ def status_cmd(device: str) -> None:
             rows.append(("installed", f"{s.package.version_name or '?'} (versionCode {s.package.version_code})"))
         if s.info is not None:
             i = s.info
-            formats = (f"bytecode {i.bytecode_min}-{i.bytecode_max}" if i.bytecode_min is not None
-                       else f".pte {', '.join(i.pte_identifiers) or '?'}")
-            rows += [("runtime", f"{i.runtime_name} {i.runtime_version} ({formats})"),
-                     ("protocol", f"{i.protocol_version} (this fermbench: {PROTOCOL_VERSION})"),
-                     ("ABIs", ", ".join(i.abis)), ("page size", f"{i.page_size // 1024} KB")]
+            formats = (
+                f"bytecode {i.bytecode_min}-{i.bytecode_max}"
+                if i.bytecode_min is not None
+                else f".pte {', '.join(i.pte_identifiers) or '?'}"
+            )
+            rows += [
+                ("runtime", f"{i.runtime_name} {i.runtime_version} ({formats})"),
+                ("protocol", f"{i.protocol_version} (this fermbench: {PROTOCOL_VERSION})"),
+                ("ABIs", ", ".join(i.abis)),
+                ("page size", f"{i.page_size // 1024} KB"),
+            ]
         if s.problem:
             rows.append(("to do", s.problem))
         for key, value in rows:

@@ -89,8 +89,10 @@ def read_load_segments(data: bytes, name: str = "ELF file") -> tuple[int, str, t
     if phnum and phentsize < phdr.size:
         raise ApkError(f"{name} declares {phentsize}-byte program headers, less than the {phdr.size} of {bits}-bit ELF")
     if phoff + phnum * phentsize > len(data):
-        raise ApkError(f"{name}: its {phnum} program headers at offset {phoff} run past the end of the file "
-                       f"({len(data)} bytes): the file is cut off")
+        raise ApkError(
+            f"{name}: its {phnum} program headers at offset {phoff} run past the end of the file "
+            f"({len(data)} bytes): the file is cut off"
+        )
     segments = []
     for i in range(phnum):
         fields = phdr.unpack_from(data, phoff + i * phentsize)

@@ -16,26 +16,37 @@ def check_runner(pf: Preflight, info: p.InfoResult, runtime: str) -> str | None:
     """One runner flavor's `info`: None when it can run here, else why not (with a check line)."""
     pf.info = pf.info or info
     if info.protocol_version != p.PROTOCOL_VERSION:
-        why = (f"the {runtime} runner speaks protocol {info.protocol_version}, the harness "
-               f"{p.PROTOCOL_VERSION}; install the runner built from this repository (--apk PATH --install)")
+        why = (
+            f"the {runtime} runner speaks protocol {info.protocol_version}, the harness "
+            f"{p.PROTOCOL_VERSION}; install the runner built from this repository (--apk PATH --install)"
+        )
         pf.add("runner", WARN, why)
         return why
     too_large = check_runner_page_size(pf, runtime, info.page_size)
     if too_large:
         return too_large
-    formats = (f"bytecode {info.bytecode_min}-{info.bytecode_max}" if info.bytecode_min is not None
-               else f".pte {', '.join(info.pte_identifiers) or '?'}")
-    pf.add("runner", OK, f"{runtime}: {info.runner_kind} runner {info.runner_version}, protocol "
-                         f"{info.protocol_version}, {info.runtime_name} {info.runtime_version} ({formats}), "
-                         f"pages {info.page_size // 1024} KB")
+    formats = (
+        f"bytecode {info.bytecode_min}-{info.bytecode_max}"
+        if info.bytecode_min is not None
+        else f".pte {', '.join(info.pte_identifiers) or '?'}"
+    )
+    pf.add(
+        "runner",
+        OK,
+        f"{runtime}: {info.runner_kind} runner {info.runner_version}, protocol "
+        f"{info.protocol_version}, {info.runtime_name} {info.runtime_version} ({formats}), "
+        f"pages {info.page_size // 1024} KB",
+    )
     return None
 
 
 def _flavor_misfit(flavor: Flavor, abis: list[str], sdk: int | None) -> tuple[str, str] | None:
     """(check name, why) when the flavor cannot install on a device with these ABIs and API level."""
     if abis and not set(abis) & set(flavor.abis):
-        return "abi", (f"the {flavor.name} runner has native libraries for {', '.join(flavor.abis)} only, this "
-                       f"device runs {', '.join(abis)}")
+        return "abi", (
+            f"the {flavor.name} runner has native libraries for {', '.join(flavor.abis)} only, this "
+            f"device runs {', '.join(abis)}"
+        )
     if sdk is not None and sdk < flavor.min_sdk:
         return "android version", f"the {flavor.name} runner needs Android API {flavor.min_sdk}+, this device has {sdk}"
     return None
@@ -59,7 +70,11 @@ def check_runner_page_size(pf: Preflight, runtime: str, page_size: int) -> str |
     """The Lite runtime's libraries are 4 KB aligned: on a device with larger pages, why not."""
     if runtime != p.RUNTIME_LITE or page_size <= p.PAGE_SIZE_4K:
         return None
-    check = pf.add("page size", WARN, f"this device uses {page_size // 1024} KB memory pages; pytorch_android_lite's "
-                                      "native libraries are aligned for 4 KB and do not load there",
-                   "use the executorch runtime (--runtimes executorch-1.4.1, the runner's executorch flavor)")
+    check = pf.add(
+        "page size",
+        WARN,
+        f"this device uses {page_size // 1024} KB memory pages; pytorch_android_lite's "
+        "native libraries are aligned for 4 KB and do not load there",
+        "use the executorch runtime (--runtimes executorch-1.4.1, the runner's executorch flavor)",
+    )
     return f"{check.message}: {check.fix}"

@@ -27,8 +27,10 @@ INFO_TIMEOUT_S = 120.0  # one `info` call: starts the runner process, loads no m
 
 
 def install_hint(flavor: Flavor, serial: str) -> str:
-    return (f"build it with `fermbench runner build --flavor {flavor.name}` and install it with "
-            f"`fermbench runner install --device {serial}`")
+    return (
+        f"build it with `fermbench runner build --flavor {flavor.name}` and install it with "
+        f"`fermbench runner install --device {serial}`"
+    )
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,10 @@ def runner_flavor(apk: Path) -> Flavor:
     """The runner flavor an APK is; ConfigError when it is not a fermbench runner."""
     runtime = apk_runtime(apk)
     if runtime is None:
-        raise ConfigError(f"{apk} is not a fermbench runner APK (no PyTorch Lite or ExecuTorch library, package not "
-                          f"{' or '.join(f.package for f in FLAVORS)}); build one with `fermbench runner build`")
+        raise ConfigError(
+            f"{apk} is not a fermbench runner APK (no PyTorch Lite or ExecuTorch library, package not "
+            f"{' or '.join(f.package for f in FLAVORS)}); build one with `fermbench runner build`"
+        )
     return BY_RUNTIME[runtime]
 
 
@@ -59,14 +63,19 @@ def runner_info(target: Target, runtime: str, timeout: float = INFO_TIMEOUT_S) -
         # does not answers in its own protocol, which the decoder refuses
         if exc.code == "protocol_mismatch" or (exc.code == "bad_arguments" and "protocol" in str(exc)):
             spoken = re.search(r"(?:runner speaks protocol|this runner speaks) (\w+)", str(exc))
-            raise RunnerError(f"device {target.serial}: the {flavor.name} runner ({flavor.package}) speaks protocol "
-                              f"{spoken.group(1) if spoken else 'unknown'}, this fermbench {p.PROTOCOL_VERSION}; "
-                              f"{install_hint(flavor, target.serial)} from this checkout",
-                              "protocol_mismatch") from None
+            raise RunnerError(
+                f"device {target.serial}: the {flavor.name} runner ({flavor.package}) speaks protocol "
+                f"{spoken.group(1) if spoken else 'unknown'}, this fermbench {p.PROTOCOL_VERSION}; "
+                f"{install_hint(flavor, target.serial)} from this checkout",
+                "protocol_mismatch",
+            ) from None
         raise
     if info.runtime_name != runtime:
-        raise RunnerError(f"device {target.serial}: {flavor.package} answers as a {info.runtime_name} runner, not "
-                          f"{runtime}; {install_hint(flavor, target.serial)}", "bad_result")
+        raise RunnerError(
+            f"device {target.serial}: {flavor.package} answers as a {info.runtime_name} runner, not "
+            f"{runtime}; {install_hint(flavor, target.serial)}",
+            "bad_result",
+        )
     return info
 
 
@@ -79,9 +88,11 @@ def install_runner(target: Target, apk: Path, timeout: float = INFO_TIMEOUT_S) -
     except RunnerError as exc:
         if exc.code != "not_installed":
             raise
-        raise ConfigError(f"{apk} installed, but it has no fermbench runner instrumentation "
-                          f"({p.runner_component(flavor.runtime)}): it is not a runner APK; build one with "
-                          "`fermbench runner build`") from None
+        raise ConfigError(
+            f"{apk} installed, but it has no fermbench runner instrumentation "
+            f"({p.runner_component(flavor.runtime)}): it is not a runner APK; build one with "
+            "`fermbench runner build`"
+        ) from None
     return Installed(apk, flavor, info, check_runner(Preflight(target.serial), info, flavor.runtime))
 
 
@@ -108,8 +119,11 @@ def runner_status(target: AndroidTarget, timeout: float = INFO_TIMEOUT_S) -> lis
         try:
             info = runner_info(target, flavor.runtime, timeout)
         except RunnerError as exc:
-            why = str(exc) if exc.code == "protocol_mismatch" else (f"`info` failed: {exc}; reinstall it: "
-                                                                   f"{install_hint(flavor, target.serial)}")
+            why = (
+                str(exc)
+                if exc.code == "protocol_mismatch"
+                else (f"`info` failed: {exc}; reinstall it: {install_hint(flavor, target.serial)}")
+            )
             out.append(RunnerStatus(flavor, package, None, why))
             continue
         problem = check_runner(scratch, info, flavor.runtime)

@@ -11,9 +11,9 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from ..errors import ConfigError
 from .flavors import COMPILE_SDK
@@ -22,10 +22,13 @@ from .flavors import COMPILE_SDK
 JDK_MIN, JDK_MAX = 17, 23
 GRADLE_MIN = (8, 9)  # `gradle wrapper` configures the project, and AGP 8.7 needs Gradle 8.9+
 PROBE_TIMEOUT_S = 120
-JDK_FIX = (f"install JDK {JDK_MIN} (e.g. `sudo apt install openjdk-{JDK_MIN}-jdk`, or Temurin {JDK_MIN}) "
-           f"and set JAVA_HOME to it")
-SDK_FIX = ("install Android Studio (or the command-line tools) and set ANDROID_HOME to the SDK folder "
-           "(e.g. ~/Android/Sdk)")
+JDK_FIX = (
+    f"install JDK {JDK_MIN} (e.g. `sudo apt install openjdk-{JDK_MIN}-jdk`, or Temurin {JDK_MIN}) "
+    f"and set JAVA_HOME to it"
+)
+SDK_FIX = (
+    "install Android Studio (or the command-line tools) and set ANDROID_HOME to the SDK folder (e.g. ~/Android/Sdk)"
+)
 WRAPPER_PROPERTIES = Path("gradle") / "wrapper" / "gradle-wrapper.properties"
 WRAPPER_JAR = Path("gradle") / "wrapper" / "gradle-wrapper.jar"
 
@@ -67,8 +70,15 @@ class Gradle:
 def _probe(argv: list[str], env: Mapping[str, str], cwd: Path | None = None) -> tuple[int, str]:
     """(exit code, stdout and stderr) of a version query (java prints its version on stderr)."""
     try:
-        out = subprocess.run(argv, env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S,
-                             stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            argv,
+            env=dict(env),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ToolchainError(f"`{' '.join(argv)}` did not run ({exc})", "check that it is a working program") from None
     return out.returncode, out.stdout + out.stderr
@@ -91,8 +101,9 @@ def find_jdk(env: Mapping[str, str]) -> Jdk:
         home = Path(env["JAVA_HOME"])
         java, javac, source = home / "bin" / "java", home / "bin" / "javac", "JAVA_HOME"
         if not os.access(java, os.X_OK):
-            raise ToolchainError(f"JAVA_HOME={home} has no bin/java", f"point JAVA_HOME at a JDK {JDK_MIN}, or "
-                                                                      f"{JDK_FIX}")
+            raise ToolchainError(
+                f"JAVA_HOME={home} has no bin/java", f"point JAVA_HOME at a JDK {JDK_MIN}, or {JDK_FIX}"
+            )
     else:
         found = shutil.which("java", path=env.get("PATH", ""))
         if found is None:
@@ -106,15 +117,22 @@ def find_jdk(env: Mapping[str, str]) -> Jdk:
     major, version = parsed
     if not JDK_MIN <= major <= JDK_MAX:
         why = "too old" if major < JDK_MIN else "too new for Gradle 8.10"
-        raise ToolchainError(f"the JDK at {home} ({source}) is Java {version}, {why}: building the runner needs "
-                             f"JDK {JDK_MIN} to {JDK_MAX}", JDK_FIX)
+        raise ToolchainError(
+            f"the JDK at {home} ({source}) is Java {version}, {why}: building the runner needs "
+            f"JDK {JDK_MIN} to {JDK_MAX}",
+            JDK_FIX,
+        )
     if not os.access(javac, os.X_OK):
-        raise ToolchainError(f"{home} ({source}) is a Java runtime without javac, not a JDK",
-                             f"install the full JDK (openjdk-{JDK_MIN}-jdk, not -jre) and set JAVA_HOME to it")
+        raise ToolchainError(
+            f"{home} ({source}) is a Java runtime without javac, not a JDK",
+            f"install the full JDK (openjdk-{JDK_MIN}-jdk, not -jre) and set JAVA_HOME to it",
+        )
     compiler = _version_major(_probe([str(javac), "-version"], env)[1])
     if compiler is None or compiler[0] != major:
-        raise ToolchainError(f"{javac} is {'javac ' + compiler[1] if compiler else 'not a working javac'}, "
-                             f"but java is {version}", f"set JAVA_HOME to one JDK {JDK_MIN}")
+        raise ToolchainError(
+            f"{javac} is {'javac ' + compiler[1] if compiler else 'not a working javac'}, but java is {version}",
+            f"set JAVA_HOME to one JDK {JDK_MIN}",
+        )
     return Jdk(home, java, javac, major, version, source)
 
 
@@ -133,12 +151,16 @@ def _local_sdk_dir(project: Path) -> str | None:
 def find_sdk(project: Path, env: Mapping[str, str]) -> Sdk:
     """The SDK Gradle will use (local.properties sdk.dir, ANDROID_HOME, ANDROID_SDK_ROOT), with
     the platform the project compiles against."""
-    candidates = [("local.properties", _local_sdk_dir(project)), ("ANDROID_HOME", env.get("ANDROID_HOME")),
-                  ("ANDROID_SDK_ROOT", env.get("ANDROID_SDK_ROOT"))]
+    candidates = [
+        ("local.properties", _local_sdk_dir(project)),
+        ("ANDROID_HOME", env.get("ANDROID_HOME")),
+        ("ANDROID_SDK_ROOT", env.get("ANDROID_SDK_ROOT")),
+    ]
     source, value = next(((s, v) for s, v in candidates if v), ("", None))
     if value is None:
-        raise ToolchainError("no Android SDK: ANDROID_HOME is not set and android-runner/local.properties has "
-                             "no sdk.dir", SDK_FIX)
+        raise ToolchainError(
+            "no Android SDK: ANDROID_HOME is not set and android-runner/local.properties has no sdk.dir", SDK_FIX
+        )
     root = Path(value).expanduser()
     where = f"sdk.dir in {project / 'local.properties'}" if source == "local.properties" else source
     if not root.is_dir():
@@ -146,10 +168,11 @@ def find_sdk(project: Path, env: Mapping[str, str]) -> Sdk:
     platform = f"android-{COMPILE_SDK}"
     if not (root / "platforms" / platform / "android.jar").is_file():
         sdkmanager = root / "cmdline-tools" / "latest" / "bin" / "sdkmanager"
-        raise ToolchainError(f"the Android SDK at {root} ({where}) has no platforms/{platform} (the runner "
-                             f"compiles against API {COMPILE_SDK})",
-                             f"install it with `{sdkmanager} \"platforms;{platform}\"` or Android Studio's SDK "
-                             f"Manager")
+        raise ToolchainError(
+            f"the Android SDK at {root} ({where}) has no platforms/{platform} (the runner "
+            f"compiles against API {COMPILE_SDK})",
+            f'install it with `{sdkmanager} "platforms;{platform}"` or Android Studio\'s SDK Manager',
+        )
     return Sdk(root, source)
 
 
@@ -160,8 +183,10 @@ def wrapper_pin(project: Path) -> tuple[str, str]:
     url = re.search(r"^distributionUrl=.*gradle-([0-9.]+)-bin\.zip$", text, re.M)
     sha = re.search(r"^distributionSha256Sum=([0-9a-f]{64})$", text, re.M)
     if not (url and sha):
-        raise ToolchainError(f"{path} does not pin a Gradle distribution and its SHA-256",
-                             "restore it from git (`git checkout -- android-runner/gradle`)")
+        raise ToolchainError(
+            f"{path} does not pin a Gradle distribution and its SHA-256",
+            "restore it from git (`git checkout -- android-runner/gradle`)",
+        )
     return url.group(1), sha.group(1)
 
 
@@ -177,15 +202,26 @@ def find_gradle(project: Path, env: Mapping[str, str]) -> Gradle:
         raise ToolchainError(
             f"no Gradle: {wrapper} is not generated (the repository commits no wrapper jar) and no `gradle` is on PATH",
             f"install Gradle {version} (e.g. `sdk install gradle {version}` with SDKMAN) so fermbench can generate "
-            "the wrapper, or open android-runner/ in Android Studio")
+            "the wrapper, or open android-runner/ in Android Studio",
+        )
     code, text = _probe([gradle, "--version"], env, cwd=project)
     m = re.search(r"^Gradle (\d+)\.(\d+)", text, re.M)
     if code != 0 or m is None:
         raise ToolchainError(f"`{gradle} --version` failed (exit {code})", f"install Gradle {version}")
     if (int(m.group(1)), int(m.group(2))) < GRADLE_MIN:
-        raise ToolchainError(f"{gradle} is Gradle {m.group(1)}.{m.group(2)}: too old to generate the wrapper of this "
-                             f"project (the Android Gradle Plugin 8.7 needs {GRADLE_MIN[0]}.{GRADLE_MIN[1]}+)",
-                             f"install Gradle {version} (e.g. `sdk install gradle {version}` with SDKMAN)")
-    generator = (gradle, "wrapper", "--gradle-version", version, "--distribution-type", "bin",
-                 "--gradle-distribution-sha256-sum", sha)
+        raise ToolchainError(
+            f"{gradle} is Gradle {m.group(1)}.{m.group(2)}: too old to generate the wrapper of this "
+            f"project (the Android Gradle Plugin 8.7 needs {GRADLE_MIN[0]}.{GRADLE_MIN[1]}+)",
+            f"install Gradle {version} (e.g. `sdk install gradle {version}` with SDKMAN)",
+        )
+    generator = (
+        gradle,
+        "wrapper",
+        "--gradle-version",
+        version,
+        "--distribution-type",
+        "bin",
+        "--gradle-distribution-sha256-sum",
+        sha,
+    )
     return Gradle(wrapper, generator, version, sha)

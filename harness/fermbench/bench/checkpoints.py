@@ -11,9 +11,10 @@ only; the other models go on.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ConfigError, ModelError
 from ..training.history import MissingHistory, TrainingHistory, training_history
@@ -48,24 +49,31 @@ class ModelSource:
         return out
 
 
-def resolve_checkpoints(models: Sequence[str], checkpoints: str | Path | None, untrained: bool,
-                        default: Path) -> dict[str, ModelSource]:
+def resolve_checkpoints(
+    models: Sequence[str], checkpoints: str | Path | None, untrained: bool, default: Path
+) -> dict[str, ModelSource]:
     """Each requested model's source; ConfigError for a wrong folder or a model left without weights."""
     folder = Path(checkpoints) if checkpoints else default
     if checkpoints is not None and not folder.is_dir():
-        raise ConfigError(f"--checkpoints {folder}: no such folder; pass the folder that holds the <model>.ckpt "
-                          "files (e.g. ../shared/weights)")
+        raise ConfigError(
+            f"--checkpoints {folder}: no such folder; pass the folder that holds the <model>.ckpt "
+            "files (e.g. ../shared/weights)"
+        )
     files = {m: folder / f"{m}.ckpt" for m in models}
     if checkpoints is not None and not any(f.is_file() for f in files.values()):
-        raise ConfigError(f"--checkpoints {folder} holds none of {', '.join(f.name for f in files.values())}; "
-                          "point it at the folder with the trained weights (e.g. ../shared/weights)")
+        raise ConfigError(
+            f"--checkpoints {folder} holds none of {', '.join(f.name for f in files.values())}; "
+            "point it at the folder with the trained weights (e.g. ../shared/weights)"
+        )
     absent = [m for m, f in files.items() if not f.is_file()]
     if absent and not untrained:
         them = "it" if len(absent) == 1 else "them"
-        raise ConfigError(f"no checkpoint for {', '.join(absent)} in {folder}: train {them} (`fermbench train "
-                          f"--model {absent[0]}`), point --checkpoints at a folder that has "
-                          f"{' and '.join(files[m].name for m in absent)}, or pass --untrained to run {them} "
-                          "with random weights")
+        raise ConfigError(
+            f"no checkpoint for {', '.join(absent)} in {folder}: train {them} (`fermbench train "
+            f"--model {absent[0]}`), point --checkpoints at a folder that has "
+            f"{' and '.join(files[m].name for m in absent)}, or pass --untrained to run {them} "
+            "with random weights"
+        )
     return {m: _source(m, f) for m, f in files.items()}
 
 
@@ -77,7 +85,11 @@ def _source(model: str, path: Path) -> ModelSource:
     except ModelError as exc:
         return ModelSource(model, path, error=str(exc))
     if ckpt.arch != model:
-        return ModelSource(model, path, arch=ckpt.arch,
-                           error=f"checkpoint {path} holds a {ckpt.arch}, not a {model}: replace it with a {model} "
-                                 f"checkpoint (`fermbench train --model {model}`)")
+        return ModelSource(
+            model,
+            path,
+            arch=ckpt.arch,
+            error=f"checkpoint {path} holds a {ckpt.arch}, not a {model}: replace it with a {model} "
+            f"checkpoint (`fermbench train --model {model}`)",
+        )
     return ModelSource(model, path, ckpt.sha256, ckpt.arch, dict(ckpt.meta), training_history(ckpt, path))

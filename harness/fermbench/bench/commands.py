@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,9 +32,15 @@ class RichProgress(Progress):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.console = console
-        self.bar = Progress(TextColumn("{task.fields[device]:<22}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                            transient=False)
+        self.bar = Progress(
+            TextColumn("{task.fields[device]:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
         self.tasks: dict[str, TaskID] = {}
         self.lock = threading.Lock()
 
@@ -72,8 +79,15 @@ def timed_repeats(outcome: Outcome, rec: Record) -> list[Any]:
 
     ok = {lat.repeat for lat in rec.latency if lat.ok}
     stored = StoredSession(outcome.store.path, outcome.store.info)
-    return [f[f.phase == "timed"].ns.to_numpy(dtype="float64") for f in sample_frames(stored, rec)
-            if int(f.repeat.iloc[0]) in ok] if ok else []
+    return (
+        [
+            f[f.phase == "timed"].ns.to_numpy(dtype="float64")
+            for f in sample_frames(stored, rec)
+            if int(f.repeat.iloc[0]) in ok
+        ]
+        if ok
+        else []
+    )
 
 
 def summary_table(outcome: Outcome) -> Table:
@@ -87,7 +101,18 @@ def summary_table(outcome: Outcome) -> Table:
         return "-" if v is None else f"{v:.1%}"
 
     table = Table(title=f"session {outcome.store.session_id}: {outcome.status}")
-    for col in ("device", "model", "status", "median ms [95% CI]", "p90 ms", "n", "FER dev/host", "agree", "photos", "app size"):
+    for col in (
+        "device",
+        "model",
+        "status",
+        "median ms [95% CI]",
+        "p90 ms",
+        "n",
+        "FER dev/host",
+        "agree",
+        "photos",
+        "app size",
+    ):
         table.add_column(col, justify="left" if col in ("device", "model", "status") else "right")
     several = len({(r.runtime, r.quant) for r in outcome.records}) > 1
     for rec in outcome.records:
@@ -99,14 +124,18 @@ def summary_table(outcome: Outcome) -> Table:
         app = rec.appsize
         size = app and (app.apk_with_model_bytes or app.model_bytes)
         status = rec.status if rec.status == "ok" else f"[red]{rec.status}[/red]: {markup_safe((rec.error or '')[:60])}"
-        table.add_row(markup_safe(rec.device), f"{rec.model} ({rec.runtime}, {rec.quant})" if several else rec.model, status,
-                      "-" if lat is None else f"{lat.median_ms:.3f}" + (f" [{ci[0]:.3f}-{ci[1]:.3f}]" if ci else ""),
-                      f"{lat.p90_ms:.3f}" if lat else "-",
-                      str(lat.n) if lat else "-",
-                      f"{pct(acc.device_accuracy)}/{pct(acc.host_accuracy)}" if acc else "-",
-                      pct(acc.agreement) if acc else "-",
-                      f"{pct(rw.accuracy)} ({rw.counts.classified}/{rw.counts.photos})" if rw and rw.counts else "-",
-                      "-" if not size else f"{size / 1e6:.2f} MB" + ("" if app and app.kind == "apk" else " (model)"))
+        table.add_row(
+            markup_safe(rec.device),
+            f"{rec.model} ({rec.runtime}, {rec.quant})" if several else rec.model,
+            status,
+            "-" if lat is None else f"{lat.median_ms:.3f}" + (f" [{ci[0]:.3f}-{ci[1]:.3f}]" if ci else ""),
+            f"{lat.p90_ms:.3f}" if lat else "-",
+            str(lat.n) if lat else "-",
+            f"{pct(acc.device_accuracy)}/{pct(acc.host_accuracy)}" if acc else "-",
+            pct(acc.agreement) if acc else "-",
+            f"{pct(rw.accuracy)} ({rw.counts.classified}/{rw.counts.photos})" if rw and rw.counts else "-",
+            "-" if not size else f"{size / 1e6:.2f} MB" + ("" if app and app.kind == "apk" else " (model)"),
+        )
     return table
 
 
@@ -149,18 +178,39 @@ def interrupt_once() -> Iterator[None]:
 @click.option("--device", "devices", multiple=True, help=option_help("devices"))
 @click.option("--adb-server", "adb_servers", multiple=True, metavar="HOST:PORT", help=option_help("adb_servers"))
 @click.option("--models", default=None, help=option_help("models"))
-@click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-              help="TOML or JSON file of settings (unknown keys are errors)")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML or JSON file of settings (unknown keys are errors)",
+)
 @settings_options
-@click.option("--resume", default=None, metavar="SESSION",
-              help="continue an interrupted session (id or folder) with its own settings")
-@click.option("--remeasure-changed", is_flag=True,
-              help="with --resume: a model whose file changed since the session measured it is measured again "
-                   "from scratch (without it, such a resume is refused)")
+@click.option(
+    "--resume",
+    default=None,
+    metavar="SESSION",
+    help="continue an interrupted session (id or folder) with its own settings",
+)
+@click.option(
+    "--remeasure-changed",
+    is_flag=True,
+    help="with --resume: a model whose file changed since the session measured it is measured again "
+    "from scratch (without it, such a resume is refused)",
+)
 @click.option("--out", default=None, type=click.Path(file_okay=False), help="results folder (default results/)")
 @click.option("--quiet", is_flag=True, help="no progress display")
-def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str | None, config: str | None,
-            resume: str | None, remeasure_changed: bool, out: str | None, quiet: bool, **options: Any) -> None:
+def run_cmd(
+    devices: tuple[str, ...],
+    adb_servers: tuple[str, ...],
+    models: str | None,
+    config: str | None,
+    resume: str | None,
+    remeasure_changed: bool,
+    out: str | None,
+    quiet: bool,
+    **options: Any,
+) -> None:
     """Benchmark models on devices and store the results.
 
     \b
@@ -185,8 +235,13 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
         raise ConfigError("--remeasure-changed goes with --resume SESSION; drop it for a new session")
     settings = None
     if not resume:
-        settings = build_settings(config, devices=tuple(devices), adb_servers=adb_servers,
-                                  models=tuple(models.split(",")) if models else (), **given)
+        settings = build_settings(
+            config,
+            devices=tuple(devices),
+            adb_servers=adb_servers,
+            models=tuple(models.split(",")) if models else (),
+            **given,
+        )
     console = Console(stderr=True)
     try:
         with interrupt_once():
@@ -194,11 +249,12 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
                 outcome = run_benchmark(settings, resume=resume, out=out, remeasure_changed=remeasure_changed)
             else:
                 with RichProgress(console) as progress:
-                    outcome = run_benchmark(settings, resume=resume, out=out, progress=progress,
-                                            remeasure_changed=remeasure_changed)
+                    outcome = run_benchmark(
+                        settings, resume=resume, out=out, progress=progress, remeasure_changed=remeasure_changed
+                    )
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: finished results are stored; continue with --resume[/yellow]")
-        raise SystemExit(130)
+        raise SystemExit(130) from None
     out_console = Console()
     if not out_console.is_terminal:
         out_console = Console(width=160)  # pipes and logs: do not squeeze the table to 80 columns
@@ -214,12 +270,17 @@ def run_cmd(devices: tuple[str, ...], adb_servers: tuple[str, ...], models: str 
 
 
 @click.command("doctor")
-@click.option("--device", "device", default=None, help="adb serial (HOST:PORT/SERIAL on one of several servers), "
-                                                      "`host` or `sim` (default: every attached device)")
+@click.option(
+    "--device",
+    "device",
+    default=None,
+    help="adb serial (HOST:PORT/SERIAL on one of several servers), `host` or `sim` (default: every attached device)",
+)
 @click.option("--adb-server", "adb_servers", multiple=True, metavar="HOST:PORT", help=option_help("adb_servers"))
 @click.option("--apk", default=None, help="runner APK: check its ABIs and 16 KB alignment against the device")
-@click.option("--build", is_flag=True, help="also check what `fermbench runner build` needs: JDK 17, the Android "
-                                            "SDK, Gradle")
+@click.option(
+    "--build", is_flag=True, help="also check what `fermbench runner build` needs: JDK 17, the Android SDK, Gradle"
+)
 def doctor_cmd(device: str | None, adb_servers: tuple[str, ...], apk: str | None, build: bool) -> None:
     """Check that this computer and a device are ready to benchmark; each problem with its fix.
 
@@ -238,10 +299,9 @@ def doctor_cmd(device: str | None, adb_servers: tuple[str, ...], apk: str | None
     from rich.table import Table
 
     from ..apk.flavors import default_project
+    from ..tempdirs import sweep
     from .settings import build_settings
     from .start import doctor, doctor_host, farm_for
-
-    from ..tempdirs import sweep
 
     sweep()  # what a killed fermbench left (its adb servers, simulated phones' folders)
     settings = build_settings(apk=apk, adb_servers=adb_servers, devices=(device,) if device else ())
@@ -255,8 +315,9 @@ def doctor_cmd(device: str | None, adb_servers: tuple[str, ...], apk: str | None
         for col in ("check", "result", "detail", "fix"):
             table.add_column(col)
         for c in pf.checks:
-            table.add_row(c.name, f"[{colour[c.level]}]{c.level}[/{colour[c.level]}]", markup_safe(c.message),
-                          markup_safe(c.fix))
+            table.add_row(
+                c.name, f"[{colour[c.level]}]{c.level}[/{colour[c.level]}]", markup_safe(c.message), markup_safe(c.fix)
+            )
         Console().print(table)
     if not all(pf.ok for pf in reports):
         raise SystemExit(1)

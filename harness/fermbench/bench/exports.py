@@ -16,9 +16,10 @@ import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import FermbenchError
 from ..fileio import sha256_file, storage_error
@@ -65,8 +66,9 @@ def _tool_versions_match(meta: dict[str, Any]) -> bool:
     return True
 
 
-def cached_export(variant: Variant, out_dir: Path, checkpoint: Path | None, bytecode: int | None,
-                  calibration: str | None) -> tuple[Path, dict[str, Any]] | None:
+def cached_export(
+    variant: Variant, out_dir: Path, checkpoint: Path | None, bytecode: int | None, calibration: str | None
+) -> tuple[Path, dict[str, Any]] | None:
     path, meta_path = export_paths(variant, out_dir)
     if not (path.is_file() and meta_path.is_file()):
         return None
@@ -108,8 +110,9 @@ def _same_calibration(meta: dict[str, Any], fer_data: str | None) -> bool:
         samples = fer_samples(fer_data)
     except FermbenchError:
         return False
-    return ((meta.get("calibration") or {}).get("sha256") == samples.calibration.sha256
-            and ((meta.get("agreement") or {}).get("sample") or {}).get("sha256") == samples.agreement.sha256)
+    return (meta.get("calibration") or {}).get("sha256") == samples.calibration.sha256 and (
+        (meta.get("agreement") or {}).get("sample") or {}
+    ).get("sha256") == samples.agreement.sha256
 
 
 def normalise_meta(meta: dict[str, Any]) -> dict[str, Any]:
@@ -144,8 +147,15 @@ def private_link(path: Path, folder: Path) -> Path:
     return dest
 
 
-def ensure_export(variant: Variant, *, checkpoint: Path | None, private_dir: Path, out_dir: str | Path | None = None,
-                  bytecode: int | None = None, fer_data: str | None = None) -> ModelFile:
+def ensure_export(
+    variant: Variant,
+    *,
+    checkpoint: Path | None,
+    private_dir: Path,
+    out_dir: str | Path | None = None,
+    bytecode: int | None = None,
+    fer_data: str | None = None,
+) -> ModelFile:
     """The variant's file, exported now unless an up-to-date export exists (ExportError etc. on
     failure). `checkpoint` None means untrained weights, chosen explicitly by the caller."""
     import time
@@ -162,9 +172,16 @@ def ensure_export(variant: Variant, *, checkpoint: Path | None, private_dir: Pat
             path, meta = hit
             cached = True
         else:
-            result = export_model(variant.model, checkpoint=checkpoint, out_dir=out, bytecode=bytecode,
-                                  runtime=variant.runtime, quant=variant.quant, untrained=checkpoint is None,
-                                  fer_data=fer_data)
+            result = export_model(
+                variant.model,
+                checkpoint=checkpoint,
+                out_dir=out,
+                bytecode=bytecode,
+                runtime=variant.runtime,
+                quant=variant.quant,
+                untrained=checkpoint is None,
+                fer_data=fer_data,
+            )
             path, meta, cached = Path(result.path), normalise_meta(result.meta), False
         mine = private_link(path, private_dir)
     return ModelFile(variant, mine, meta, cached=cached, seconds=time.perf_counter() - start)

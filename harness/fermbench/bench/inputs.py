@@ -18,7 +18,6 @@ from ..paths import cache_dir
 from ..runner import protocol as p
 
 
-
 @dataclass
 class ImageSet:
     dataset: str  # "fer2013" or "photos"
@@ -59,8 +58,15 @@ def fer_set(path: str, split: str, limit: int | None) -> ImageSet:
     labels = data.labels.numpy()[idx].astype(np.int64)
     names = [data.names[i] for i in idx]
     file, digest = _images_file(images)
-    return ImageSet("fer2013", images, labels, names, file, digest,
-                    {"split": split, "source": str(path), "limit": limit, "data_digest": data.digest})
+    return ImageSet(
+        "fer2013",
+        images,
+        labels,
+        names,
+        file,
+        digest,
+        {"split": split, "source": str(path), "limit": limit, "data_digest": data.digest},
+    )
 
 
 def photo_set(source: str, policy: str) -> ImageSet:
@@ -70,16 +76,27 @@ def photo_set(source: str, policy: str) -> ImageSet:
     unreadable = [c for c in crops.crops if c.status == UNDECODABLE]
     if crops.crops and len(unreadable) == len(crops.crops):
         first = unreadable[0]
-        raise DataError(f"none of the {len(crops.crops)} photos in {source} is a readable image "
-                        f"(e.g. {first.photo.name}: {first.reason}); pass JPEG or PNG photos")
+        raise DataError(
+            f"none of the {len(crops.crops)} photos in {source} is a readable image "
+            f"(e.g. {first.photo.name}: {first.reason}); pass JPEG or PNG photos"
+        )
     images = crops.images
     file, digest = _images_file(images) if len(images) else (Path(), "")
-    return ImageSet("photos", images, crops.labels, [c.photo.name for c in crops.classified], file, digest,
-                    {"source": str(source), "policy": policy}, crops)
+    return ImageSet(
+        "photos",
+        images,
+        crops.labels,
+        [c.photo.name for c in crops.classified],
+        file,
+        digest,
+        {"source": str(source), "policy": policy},
+        crops,
+    )
 
 
-def host_predictions(model_path: Path, model_sha256: str, images: ImageSet, runtime: str = p.RUNTIME_LITE
-                     ) -> np.ndarray[Any, Any]:
+def host_predictions(
+    model_path: Path, model_sha256: str, images: ImageSet, runtime: str = p.RUNTIME_LITE
+) -> np.ndarray[Any, Any]:
     """Top class per image from the host's own runtime on the same file (cached by both hashes)."""
     from ..runner.host import run_host
 

@@ -18,8 +18,19 @@ from ..export.runtimes import get_runtime
 from ..labels import NORM_MEAN, NORM_STD
 from ..runner import protocol as p
 from ..stats import summarize_ns
-from ..store import (OK, AccuracyPhase, AppSizePhase, LatencyRepeat, LatencySettings, Memory, PhotoCounts,
-                     RealworldPhase, RuntimeUsed, SessionStore, Thermal)
+from ..store import (
+    OK,
+    AccuracyPhase,
+    AppSizePhase,
+    LatencyRepeat,
+    LatencySettings,
+    Memory,
+    PhotoCounts,
+    RealworldPhase,
+    RuntimeUsed,
+    SessionStore,
+    Thermal,
+)
 from ..targets import Target
 from .appsize import measure_app_size
 from .exports import ModelFile
@@ -47,8 +58,14 @@ def _ms(ns: int | None) -> float | None:
 
 
 def _memory(r: p.LatencyResult) -> Memory:
-    return Memory(counter=r.memory_counter.upper(), source=r.memory_source, before_load=r.memory_before_load,
-                  after_runtime=r.memory_after_runtime, after_load=r.memory_after_load, after_run=r.memory_after_run)
+    return Memory(
+        counter=r.memory_counter.upper(),
+        source=r.memory_source,
+        before_load=r.memory_before_load,
+        after_runtime=r.memory_after_runtime,
+        after_load=r.memory_after_load,
+        after_run=r.memory_after_run,
+    )
 
 
 def push_model(target: Target, model: ModelFile, timing: Timing) -> str:
@@ -63,12 +80,16 @@ def push_model(target: Target, model: ModelFile, timing: Timing) -> str:
 def check_measured_file(measured_sha256: str, model: ModelFile) -> None:
     """The runner names the sha256 of the file it loaded: it must be the one the session recorded."""
     if measured_sha256 != model.sha256:
-        raise RunnerError(f"the runner measured a file with sha256 {measured_sha256[:12]}, not "
-                          f"{model.variant.label}'s {model.sha256[:12]}; push it again", "bad_result")
+        raise RunnerError(
+            f"the runner measured a file with sha256 {measured_sha256[:12]}, not "
+            f"{model.variant.label}'s {model.sha256[:12]}; push it again",
+            "bad_result",
+        )
 
 
-def latency_phase(store: SessionStore, target: Target, model: ModelFile, repeat: int,
-                  settings: Settings, timing: Timing) -> LatencyRepeat:
+def latency_phase(
+    store: SessionStore, target: Target, model: ModelFile, repeat: int, settings: Settings, timing: Timing
+) -> LatencyRepeat:
     device_path = push_model(target, model, timing)
     extras = p.latency_args(device_path, run_id=f"latency-{model.name}-r{repeat}", **settings.protocol_args())
     call = target.run(runtime_of(model), extras, settings.timeout_seconds, p.LatencyResult, timing.stop)
@@ -82,29 +103,43 @@ def latency_phase(store: SessionStore, target: Target, model: ModelFile, repeat:
         threads=r.threads,
         summary=summarize_ns(r.samples_ns),
         samples=rel,
-        runtime_load_ms=_ms(r.runtime_load_ns), runtime_preloaded=r.runtime_preloaded,
-        load_ms=_ms(r.load_ns), first_inference_ms=_ms(r.first_inference_ns),
-        warmup_count=r.warmup_count, warmup_ms=_ms(r.warmup_ns), timed_ms=_ms(r.timed_ns),
+        runtime_load_ms=_ms(r.runtime_load_ns),
+        runtime_preloaded=r.runtime_preloaded,
+        load_ms=_ms(r.load_ns),
+        first_inference_ms=_ms(r.first_inference_ns),
+        warmup_count=r.warmup_count,
+        warmup_ms=_ms(r.warmup_ns),
+        timed_ms=_ms(r.timed_ns),
         stop_reason=r.stop_reason,
-        memory=_memory(r), thermal=Thermal(before=r.env_before, after=r.env_after),
-        runtime=RuntimeUsed(name=r.runtime_name, version=r.runtime_version, runner=r.runner_kind,
-                            runner_version=r.runner_version),
+        memory=_memory(r),
+        thermal=Thermal(before=r.env_before, after=r.env_after),
+        runtime=RuntimeUsed(
+            name=r.runtime_name, version=r.runtime_version, runner=r.runner_kind, runner_version=r.runner_version
+        ),
         foreground=r.foreground,
-        thread_priority=r.thread_priority, metrics=dict(r.metrics),
+        thread_priority=r.thread_priority,
+        metrics=dict(r.metrics),
         runner_seconds=round(call.seconds, 4),
     )
 
 
-def classify_on_target(target: Target, model: ModelFile, images: ImageSet, settings: Settings,
-                       timing: Timing) -> p.ClassifyResult:
+def classify_on_target(
+    target: Target, model: ModelFile, images: ImageSet, settings: Settings, timing: Timing
+) -> p.ClassifyResult:
     import time
 
     device_model = push_model(target, model, timing)
     t0 = time.perf_counter()
     device_input = target.put_file(images.file, f"inputs/{images.sha256[:16]}.ferb")
     timing.transfer_s += time.perf_counter() - t0
-    extras = p.classify_args(device_model, device_input, mean=NORM_MEAN, std=NORM_STD, threads=settings.threads,
-                             run_id=f"classify-{model.name}-{images.dataset}")
+    extras = p.classify_args(
+        device_model,
+        device_input,
+        mean=NORM_MEAN,
+        std=NORM_STD,
+        threads=settings.threads,
+        run_id=f"classify-{model.name}-{images.dataset}",
+    )
     call = target.run(runtime_of(model), extras, settings.timeout_seconds, p.ClassifyResult, timing.stop)
     timing.runner_s += call.seconds
     result = call.result
@@ -118,24 +153,60 @@ def _accuracy(pred: np.ndarray[Any, Any], labels: np.ndarray[Any, Any]) -> float
     return float((pred == labels).mean()) if len(labels) else None
 
 
-def accuracy_phase(store: SessionStore, target: Target, model: ModelFile, images: ImageSet,
-                   host_top: np.ndarray[Any, Any], settings: Settings, timing: Timing) -> AccuracyPhase:
+def accuracy_phase(
+    store: SessionStore,
+    target: Target,
+    model: ModelFile,
+    images: ImageSet,
+    host_top: np.ndarray[Any, Any],
+    settings: Settings,
+    timing: Timing,
+) -> AccuracyPhase:
     result = classify_on_target(target, model, images, settings, timing)
     top = np.asarray(result.top, dtype=np.int64)
-    rows = [{"index": i, "name": images.names[i], "label": int(images.labels[i]), "device_pred": int(top[i]),
-             "host_pred": int(host_top[i]), "latency_ns": int(result.latency_ns[i])} for i in range(len(top))]
-    rel = store.write_predictions(target.serial, model.variant, "fer2013", rows,
-                                  ["index", "name", "label", "device_pred", "host_pred", "latency_ns"])
-    return AccuracyPhase(status=OK, dataset="fer2013", split=images.info.get("split"),
-                         source=images.info.get("source"), limit=images.info.get("limit"), n=len(top),
-                         device_accuracy=_accuracy(top, images.labels),
-                         host_accuracy=_accuracy(host_top, images.labels),
-                         agreement=float((top == host_top).mean()), disagreements=int((top != host_top).sum()),
-                         predictions=rel, runner_seconds=round(timing.runner_s, 4))
+    rows = [
+        {
+            "index": i,
+            "name": images.names[i],
+            "label": int(images.labels[i]),
+            "device_pred": int(top[i]),
+            "host_pred": int(host_top[i]),
+            "latency_ns": int(result.latency_ns[i]),
+        }
+        for i in range(len(top))
+    ]
+    rel = store.write_predictions(
+        target.serial,
+        model.variant,
+        "fer2013",
+        rows,
+        ["index", "name", "label", "device_pred", "host_pred", "latency_ns"],
+    )
+    return AccuracyPhase(
+        status=OK,
+        dataset="fer2013",
+        split=images.info.get("split"),
+        source=images.info.get("source"),
+        limit=images.info.get("limit"),
+        n=len(top),
+        device_accuracy=_accuracy(top, images.labels),
+        host_accuracy=_accuracy(host_top, images.labels),
+        agreement=float((top == host_top).mean()),
+        disagreements=int((top != host_top).sum()),
+        predictions=rel,
+        runner_seconds=round(timing.runner_s, 4),
+    )
 
 
-def realworld_phase(store: SessionStore, target: Target, model: ModelFile, images: ImageSet,
-                    host_top: np.ndarray[Any, Any] | None, settings: Settings, timing: Timing) -> RealworldPhase:
+def realworld_phase(
+    store: SessionStore,
+    target: Target,
+    model: ModelFile,
+    images: ImageSet,
+    host_top: np.ndarray[Any, Any] | None,
+    settings: Settings,
+    timing: Timing,
+) -> RealworldPhase:
     from ..data.faces import CLASSIFIED, MULTI_SKIPPED, NO_FACE, UNDECODABLE
 
     crops = images.crops
@@ -148,8 +219,16 @@ def realworld_phase(store: SessionStore, target: Target, model: ModelFile, image
     host = host_top if host_top is not None else np.zeros(0, np.int64)
     rows, k = [], 0
     for i, crop in enumerate(crops.crops):
-        row = {"index": i, "photo": crop.photo.name, "label": crop.photo.label, "status": crop.status,
-               "faces": crop.faces, "device_pred": "", "host_pred": "", "latency_ns": ""}
+        row = {
+            "index": i,
+            "photo": crop.photo.name,
+            "label": crop.photo.label,
+            "status": crop.status,
+            "faces": crop.faces,
+            "device_pred": "",
+            "host_pred": "",
+            "latency_ns": "",
+        }
         if crop.status == CLASSIFIED:
             row.update(device_pred=int(top[k]), host_pred=int(host[k]), latency_ns=int(latency[k]))
             k += 1
@@ -157,15 +236,21 @@ def realworld_phase(store: SessionStore, target: Target, model: ModelFile, image
     rel = store.write_predictions(target.serial, model.variant, "photos", rows, list(rows[0]) if rows else ["index"])
     correct = int((top == images.labels).sum()) if len(top) else 0
     return RealworldPhase(
-        status=OK, source=images.info.get("source"), policy=crops.policy, counts=PhotoCounts(**counts),
-        no_face_photos=crops.names(NO_FACE), multi_face_photos=[c.photo.name for c in crops.crops if c.faces > 1],
-        multi_face_skipped_photos=crops.names(MULTI_SKIPPED), undecodable_photos=crops.names(UNDECODABLE),
+        status=OK,
+        source=images.info.get("source"),
+        policy=crops.policy,
+        counts=PhotoCounts(**counts),
+        no_face_photos=crops.names(NO_FACE),
+        multi_face_photos=[c.photo.name for c in crops.crops if c.faces > 1],
+        multi_face_skipped_photos=crops.names(MULTI_SKIPPED),
+        undecodable_photos=crops.names(UNDECODABLE),
         undecodable_reasons={c.photo.name: c.reason for c in crops.crops if c.status == UNDECODABLE},
         accuracy=_accuracy(top, images.labels),
         accuracy_all_photos=correct / counts["photos"] if counts["photos"] else None,
         host_accuracy=_accuracy(host, images.labels) if len(host) else None,
         agreement=float((top == host).mean()) if len(top) else None,
-        predictions=rel)
+        predictions=rel,
+    )
 
 
 def appsize_phase(target: Target, model: ModelFile, settings: Settings) -> AppSizePhase:

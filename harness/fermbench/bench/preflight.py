@@ -5,8 +5,9 @@ Used before every session (a refusal keeps that device out) and by `fermbench do
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 # The checklist and the runner's own checks live below (apk/ uses them too); named here as well,
 # since the session and doctor read them as pre.X.
@@ -39,16 +40,23 @@ def check_model_file(pf: Preflight, runner: RunnerInfo | None, variant: Variant,
         lo, hi = runner.bytecode_min, runner.bytecode_max
         version = meta.get("bytecode_version")
         if version is not None and not lo <= version <= hi:
-            check = pf.add("bytecode", FAIL, f"{variant.label} has bytecode {version}, the runtime reads {lo}-{hi}",
-                           f"export it with --bytecode {hi}" if version > hi else "re-export with a newer torch")
+            check = pf.add(
+                "bytecode",
+                FAIL,
+                f"{variant.label} has bytecode {version}, the runtime reads {lo}-{hi}",
+                f"export it with --bytecode {hi}" if version > hi else "re-export with a newer torch",
+            )
             return str(check)
         pf.add("bytecode", OK, f"{variant.label}: bytecode {version} is within {lo}-{hi}")
         return None
     fmt = meta.get("pte_format")
     if runner.pte_identifiers and fmt and fmt not in runner.pte_identifiers:
-        check = pf.add("pte format", FAIL, f"{variant.label} is a .pte of format {fmt}, the runner reads "
-                                           f"{', '.join(runner.pte_identifiers)}",
-                       "export with the ExecuTorch release the runner was built with (--runtimes)")
+        check = pf.add(
+            "pte format",
+            FAIL,
+            f"{variant.label} is a .pte of format {fmt}, the runner reads {', '.join(runner.pte_identifiers)}",
+            "export with the ExecuTorch release the runner was built with (--runtimes)",
+        )
         return str(check)
     if fmt:
         pf.add("pte format", OK, f"{variant.label}: {fmt}")
@@ -79,8 +87,12 @@ def check_abi(pf: Preflight, device_abis: list[str], apk_abis: Iterable[str] | N
     if not apk_abis:
         pf.add("abi", OK, "the APK has no native libraries")
     elif not set(device_abis) & set(apk_abis):
-        pf.add("abi", FAIL, f"device ABIs {', '.join(device_abis)} are not in the APK's {', '.join(apk_abis)}",
-               "build the runner with an abiFilters entry for this device")
+        pf.add(
+            "abi",
+            FAIL,
+            f"device ABIs {', '.join(device_abis)} are not in the APK's {', '.join(apk_abis)}",
+            "build the runner with an abiFilters entry for this device",
+        )
     else:
         pf.add("abi", OK, f"device {', '.join(device_abis)}; APK {', '.join(apk_abis)}")
 
@@ -90,14 +102,19 @@ def check_space(pf: Preflight, free: int | None, needed: int) -> None:
         return
     want = needed + SPACE_MARGIN_BYTES
     if free < want:
-        pf.add("space", FAIL, f"{free / 1e6:.1f} MB free under {p.DEVICE_MODEL_DIR}, need {want / 1e6:.1f} MB",
-               "free space on the device (delete files or apps) and run again")
+        pf.add(
+            "space",
+            FAIL,
+            f"{free / 1e6:.1f} MB free under {p.DEVICE_MODEL_DIR}, need {want / 1e6:.1f} MB",
+            "free space on the device (delete files or apps) and run again",
+        )
     else:
         pf.add("space", OK, f"{free / 1e6:.0f} MB free")
 
 
-def check_environment(pf: Preflight, level: int | None, charging: bool | None, temp_c: float | None,
-                      thermal: int | None) -> None:
+def check_environment(
+    pf: Preflight, level: int | None, charging: bool | None, temp_c: float | None, thermal: int | None
+) -> None:
     if level is not None:
         if level < LOW_BATTERY_PCT and not charging:
             pf.add("battery", WARN, f"battery at {level}%", "charge the phone: low battery may throttle the CPU")
@@ -105,15 +122,20 @@ def check_environment(pf: Preflight, level: int | None, charging: bool | None, t
             pf.add("battery", OK, f"battery {level}%" + (" (charging)" if charging else ""))
     if temp_c is not None:
         if temp_c > HOT_BATTERY_C:
-            pf.add("temperature", WARN, f"battery at {temp_c:.1f} C",
-                   "let the phone cool down: results may be throttled")
+            pf.add(
+                "temperature", WARN, f"battery at {temp_c:.1f} C", "let the phone cool down: results may be throttled"
+            )
         else:
             pf.add("temperature", OK, f"battery {temp_c:.1f} C")
     if thermal is not None:
         name = THERMAL_NAMES[thermal] if 0 <= thermal < len(THERMAL_NAMES) else str(thermal)
         if thermal >= 1:
-            pf.add("thermal", WARN, f"thermal status {name}",
-                   "let the phone cool down (off the charger, screen off) before measuring")
+            pf.add(
+                "thermal",
+                WARN,
+                f"thermal status {name}",
+                "let the phone cool down (off the charger, screen off) before measuring",
+            )
         else:
             pf.add("thermal", OK, "thermal status none")
 
@@ -121,21 +143,31 @@ def check_environment(pf: Preflight, level: int | None, charging: bool | None, t
 def check_build(pf: Preflight, emulator: bool, debuggable: bool, simulated: bool = False) -> None:
     if simulated:
         pf.tags.append("simulated")
-        pf.add("build", WARN, "fermbench simulated phone: its latencies are the host CPU's",
-               "use a real phone for on-device numbers")
+        pf.add(
+            "build",
+            WARN,
+            "fermbench simulated phone: its latencies are the host CPU's",
+            "use a real phone for on-device numbers",
+        )
     if emulator:
         pf.tags.append("emulator")
         pf.add("build", WARN, "emulator: latencies say nothing about a phone", "use a real phone")
     if debuggable:
         pf.tags.append("debuggable")
-        pf.add("build", WARN, "debuggable build (ro.debuggable=1): may run slower",
-               "use a user build for published numbers")
+        pf.add(
+            "build",
+            WARN,
+            "debuggable build (ro.debuggable=1): may run slower",
+            "use a user build for published numbers",
+        )
     if not (emulator or debuggable or simulated):
         pf.add("build", OK, "user build on real hardware")
 
 
-ADB_FIX = ("install platform-tools (`sudo apt install adb`, or Android Studio's SDK Manager), or set FERMBENCH_ADB "
-           "to an adb binary")
+ADB_FIX = (
+    "install platform-tools (`sudo apt install adb`, or Android Studio's SDK Manager), or set FERMBENCH_ADB "
+    "to an adb binary"
+)
 
 
 def check_adb_binary(pf: Preflight, path: str | None, binary: AdbBinary | None) -> None:
@@ -148,14 +180,17 @@ def check_adb_binary(pf: Preflight, path: str | None, binary: AdbBinary | None) 
         pf.add("adb", OK, f"adb {binary.release} (protocol {binary.server_version}) at {path}")
 
 
-def check_adb_server(pf: Preflight, port: int, version: int, binary: AdbBinary | None,
-                     host: str = "127.0.0.1") -> None:
+def check_adb_server(pf: Preflight, port: int, version: int, binary: AdbBinary | None, host: str = "127.0.0.1") -> None:
     where = f"port {port}" if host == "127.0.0.1" else f"{host}:{port}"
     if binary is not None and version != binary.server_version:
-        pf.add("adb server", WARN, f"the server on {where} is adb protocol {version}, the adb binary "
-                                   f"{binary.server_version}: each kills the other's server when it runs",
-               "use one adb: stop this server with the adb that started it (`adb kill-server`), and point "
-               "FERMBENCH_ADB or PATH at one adb")
+        pf.add(
+            "adb server",
+            WARN,
+            f"the server on {where} is adb protocol {version}, the adb binary "
+            f"{binary.server_version}: each kills the other's server when it runs",
+            "use one adb: stop this server with the adb that started it (`adb kill-server`), and point "
+            "FERMBENCH_ADB or PATH at one adb",
+        )
     else:
         pf.add("adb server", OK, f"answers on {where} (protocol {version})")
 
@@ -192,5 +227,13 @@ def check_build_tools(pf: Preflight, project: Path, env: Mapping[str, str]) -> N
     except tc.ToolchainError as exc:
         pf.add("gradle", FAIL, exc.what, exc.fix)
         return
-    pf.add("gradle", OK, f"{gradle.version}, " + (f"its wrapper generated by {gradle.generator[0]} on the first build"
-                                                   if gradle.generator else f"through {gradle.wrapper}"))
+    pf.add(
+        "gradle",
+        OK,
+        f"{gradle.version}, "
+        + (
+            f"its wrapper generated by {gradle.generator[0]} on the first build"
+            if gradle.generator
+            else f"through {gradle.wrapper}"
+        ),
+    )

@@ -46,11 +46,14 @@ def check_unchanged(store: SessionStore, files: dict[Variant, ModelFile], remeas
                 f"--resume: {variant.label}'s model file changed since the session measured it (sha256 "
                 f"{changed[0]} then, {now.sha256} now; checkpoint {_ckpt(old_ckpt)} then, "
                 f"{_ckpt(ExportIdentity.from_meta(now.meta).checkpoint_sha256)} now); "
-                "restore the old checkpoint, or pass --remeasure-changed to measure that model again from scratch")
+                "restore the old checkpoint, or pass --remeasure-changed to measure that model again from scratch"
+            )
         for rec in held:
             store.save_record(Record(rec.device, rec.model, rec.runtime, rec.quant))
-        cleared.append(f"{variant.label}: its file changed ({changed[0][:12]} -> {now.sha256[:12]}); "
-                       f"every phase is measured again (--remeasure-changed)")
+        cleared.append(
+            f"{variant.label}: its file changed ({changed[0][:12]} -> {now.sha256[:12]}); "
+            f"every phase is measured again (--remeasure-changed)"
+        )
     return cleared
 
 

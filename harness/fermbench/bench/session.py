@@ -16,26 +16,50 @@ import functools
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from ..device.errors import DeviceOffline
 from ..errors import ConfigError, DeviceError, FermbenchError, RunnerError, StorageError
-from ..store import (COMPLETE, FAILED, INTERRUPTED, OK, PARTIAL, PHASE_FAILED, PHASE_TYPES, RUNNING, SKIPPED,
-                     AccuracyPhase, Variant,
-                     Phase, RealworldPhase, Record, SessionStore)
+from ..store import (
+    COMPLETE,
+    FAILED,
+    INTERRUPTED,
+    OK,
+    PARTIAL,
+    PHASE_FAILED,
+    PHASE_TYPES,
+    RUNNING,
+    SKIPPED,
+    AccuracyPhase,
+    Phase,
+    RealworldPhase,
+    Record,
+    SessionStore,
+    Variant,
+)
 from ..store.records import PhaseName
+from ..targets import Environment, Target
+from ..threads import Worker
 from . import phases
 from .exports import ModelFile
-from .shards import Pool, Unit, WorkQueue, identity_key, model_order, plan_units, present_phases, release_unfinished, \
-    stored
 from .inputs import ImageSet, host_predictions
 from .progress import Progress
 from .settings import Settings
-from ..targets import Environment, Target
-from ..threads import Worker
+from .shards import (
+    Pool,
+    Unit,
+    WorkQueue,
+    identity_key,
+    model_order,
+    plan_units,
+    present_phases,
+    release_unfinished,
+    stored,
+)
 
 SETTLE_POLL_S = 2.0
 SETTLE_TEMP_MARGIN_C = 1.0  # battery within 1 degree C of where the session started
@@ -61,8 +85,10 @@ class Totals:
                 setattr(self, k, getattr(self, k) + v)
 
     def to_dict(self) -> dict[str, float]:
-        return {k: round(getattr(self, k), 4) for k in
-                ("wall_s", "export_s", "inputs_s", "host_predictions_s", "runner_s", "transfer_s", "cooldown_s")}
+        return {
+            k: round(getattr(self, k), 4)
+            for k in ("wall_s", "export_s", "inputs_s", "host_predictions_s", "runner_s", "transfer_s", "cooldown_s")
+        }
 
 
 @dataclass
@@ -90,11 +116,20 @@ class BenchmarkSession:
     """Everything one run needs, given complete: the store, the settings, the opened targets, the
     exported models (and why others are not runnable), the image sets."""
 
-    def __init__(self, store: SessionStore, settings: Settings, targets: list[Target], variants: list[Variant],
-                 images: dict[str, ImageSet], files: dict[Variant, ModelFile], *,
-                 export_errors: dict[Variant, str] | None = None,
-                 skipped: dict[tuple[str, Variant], str] | None = None,
-                 totals: Totals | None = None, progress: Progress | None = None):
+    def __init__(
+        self,
+        store: SessionStore,
+        settings: Settings,
+        targets: list[Target],
+        variants: list[Variant],
+        images: dict[str, ImageSet],
+        files: dict[Variant, ModelFile],
+        *,
+        export_errors: dict[Variant, str] | None = None,
+        skipped: dict[tuple[str, Variant], str] | None = None,
+        totals: Totals | None = None,
+        progress: Progress | None = None,
+    ):
         self.store = store
         self.settings = settings
         self.targets = targets
@@ -145,8 +180,11 @@ class BenchmarkSession:
             except DeviceError:
                 return time.perf_counter() - t0  # unreadable now: the next phase will find out why
             hot = env.thermal_status is not None and env.thermal_status > 0
-            warm = (env.battery_temp_c is not None and baseline.battery_temp_c is not None
-                    and env.battery_temp_c > baseline.battery_temp_c + SETTLE_TEMP_MARGIN_C)
+            warm = (
+                env.battery_temp_c is not None
+                and baseline.battery_temp_c is not None
+                and env.battery_temp_c > baseline.battery_temp_c + SETTLE_TEMP_MARGIN_C
+            )
             waited = time.perf_counter() - t0
             if not (hot or warm) or waited >= limit or self.stop.is_set():
                 return waited
@@ -171,11 +209,14 @@ class BenchmarkSession:
             self.stop.wait(min(1.0, max(0.0, deadline - time.monotonic())))
         if self.stop.is_set():
             raise Interrupted(f"stopped while waiting for {target.serial} to come back")
-        raise DeviceLost(f"device {target.serial} did not come back within {budget:.0f} s "
-                         f"(reconnect_budget_seconds); last error: {error}")
+        raise DeviceLost(
+            f"device {target.serial} did not come back within {budget:.0f} s "
+            f"(reconnect_budget_seconds); last error: {error}"
+        )
 
-    def run_phase(self, target: Target, record: Record, phase: PhaseName, repeat: int | None,
-                  fn: Callable[[phases.Timing], Phase]) -> None:
+    def run_phase(
+        self, target: Target, record: Record, phase: PhaseName, repeat: int | None, fn: Callable[[phases.Timing], Phase]
+    ) -> None:
         """Run one phase, retrying it when the device dropped off and came back; record it.
 
         When the session is stopping, a phase that did not finish is not the phase's failure:
@@ -193,10 +234,16 @@ class BenchmarkSession:
                 result = PHASE_TYPES[phase](status=PHASE_FAILED, error=str(exc))
                 if self.stop.is_set():
                     break
-                if isinstance(exc, (DeviceError, RunnerError)) and attempt < MAX_PHASE_ATTEMPTS \
-                        and self.wait_for_device(target, exc):
-                    self.store.log(f"{label}: retrying after the device came back ({exc})",
-                                   device=target.serial, model=record.model)
+                if (
+                    isinstance(exc, (DeviceError, RunnerError))
+                    and attempt < MAX_PHASE_ATTEMPTS
+                    and self.wait_for_device(target, exc)
+                ):
+                    self.store.log(
+                        f"{label}: retrying after the device came back ({exc})",
+                        device=target.serial,
+                        model=record.model,
+                    )
                     continue
             except Exception as exc:  # a bug must not cost the other models their results
                 result = PHASE_TYPES[phase](status=PHASE_FAILED, error=f"internal error {type(exc).__name__}: {exc}")
@@ -210,8 +257,11 @@ class BenchmarkSession:
         # a shared pool's record holds just the units its device ran
         planned = list(dict.fromkeys(present_phases(record) + [(phase, repeat)])) if self.settings.shard else self.plan
         self.store.save_phase(record, phase, result, repeat, planned)
-        self.store.log(f"{label}: {result.status}" + (f" ({result.error})" if result.error else ""),
-                       device=target.serial, model=record.model)
+        self.store.log(
+            f"{label}: {result.status}" + (f" ({result.error})" if result.error else ""),
+            device=target.serial,
+            model=record.model,
+        )
         self.progress.done(target.serial, record.model, label, result.status)
 
     def mark_interrupted(self, record: Record, label: str) -> None:
@@ -223,8 +273,11 @@ class BenchmarkSession:
 
     def runnable(self, serial: str) -> list[Variant]:
         """The variants this device can run: exported, and not skipped for it."""
-        return [v for v in self.variants if v in self.files and v not in self.export_errors
-                and (serial, v) not in self.skipped]
+        return [
+            v
+            for v in self.variants
+            if v in self.files and v not in self.export_errors and (serial, v) not in self.skipped
+        ]
 
     def build_pools(self) -> list[Pool]:
         """One pool per device, or with --shard one pool of identical devices; each pool's queue
@@ -235,20 +288,28 @@ class BenchmarkSession:
             identities = {d: identity_key(dev.identity) for d, dev in self.store.info.devices.items()}
             key = identities[self.targets[0].serial]  # start.py refused --shard over devices that differ
             variants = sorted({v for t in self.targets for v in self.runnable(t.serial)})
-            pool = Pool(key, [t.serial for t in self.targets], True, plan_units(seed, key, repeats, variants),
-                        holders=[d for d, k in identities.items() if k == key])
+            pool = Pool(
+                key,
+                [t.serial for t in self.targets],
+                True,
+                plan_units(seed, key, repeats, variants),
+                holders=[d for d, k in identities.items() if k == key],
+            )
             release_unfinished(self.store, pool, variants)
             pools.append(pool)
         else:
             for t in self.targets:
                 runnable = self.runnable(t.serial)
-                pools.append(Pool(t.serial, [t.serial], False, plan_units(seed, t.serial, repeats, runnable),
-                                  holders=[t.serial]))
+                pools.append(
+                    Pool(t.serial, [t.serial], False, plan_units(seed, t.serial, repeats, runnable), holders=[t.serial])
+                )
                 for repeat in range(repeats):
-                    self.store.set_order(t.serial, repeat, [v.key for v in model_order(seed, t.serial, repeat, runnable)])
+                    self.store.set_order(
+                        t.serial, repeat, [v.key for v in model_order(seed, t.serial, repeat, runnable)]
+                    )
         for pool in pools:
             pool.queue = WorkQueue([u for u in pool.units if not pool.done(self.store, u)])
-            self.pools.update({member: pool for member in pool.members})
+            self.pools.update(dict.fromkeys(pool.members, pool))
         return pools
 
     def note_order(self, serial: str, unit: Unit) -> None:
@@ -321,8 +382,9 @@ class BenchmarkSession:
 
     def latency_fn(self, target: Target, unit: Unit, waited: float) -> Callable[[phases.Timing], Phase]:
         def latency(timing: phases.Timing) -> Phase:
-            out = phases.latency_phase(self.store, target, self.files[unit.variant], unit.repeat or 0,
-                                       self.settings, timing)
+            out = phases.latency_phase(
+                self.store, target, self.files[unit.variant], unit.repeat or 0, self.settings, timing
+            )
             out.cooldown_seconds = round(waited, 3)
             return out
 
@@ -337,8 +399,11 @@ class BenchmarkSession:
     def phase_fn(self, target: Target, v: Variant, phase: PhaseName) -> Callable[[phases.Timing], Phase]:
         """The measurement of a phase after latency (latency_fn measures latency, after its cool-down);
         ValueError for any other name."""
-        builders = {PhaseName.ACCURACY: self.accuracy_fn, PhaseName.REALWORLD: self.realworld_fn,
-                    PhaseName.APPSIZE: self.appsize_fn}
+        builders = {
+            PhaseName.ACCURACY: self.accuracy_fn,
+            PhaseName.REALWORLD: self.realworld_fn,
+            PhaseName.APPSIZE: self.appsize_fn,
+        }
         build = builders.get(PhaseName(phase))  # PhaseName("x") raises ValueError
         if build is None:
             raise ValueError(f"phase {phase} is measured by latency_fn, not phase_fn")
@@ -348,15 +413,17 @@ class BenchmarkSession:
         f, fer = self.files[v], self.images.get("fer2013")
         if fer is None:
             return lambda timing: AccuracyPhase(status=SKIPPED, reason="no --fer-data given")
-        return lambda timing: phases.accuracy_phase(self.store, target, f, fer, self.host_top[(v, "fer2013")],
-                                                    self.settings, timing)
+        return lambda timing: phases.accuracy_phase(
+            self.store, target, f, fer, self.host_top[(v, "fer2013")], self.settings, timing
+        )
 
     def realworld_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
         f, photos = self.files[v], self.images.get("photos")
         if photos is None:
             return lambda timing: RealworldPhase(status=SKIPPED, reason="no --photos given")
-        return lambda timing: phases.realworld_phase(self.store, target, f, photos, self.host_top.get((v, "photos")),
-                                                     self.settings, timing)
+        return lambda timing: phases.realworld_phase(
+            self.store, target, f, photos, self.host_top.get((v, "photos")), self.settings, timing
+        )
 
     def appsize_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
         f = self.files[v]
@@ -372,8 +439,7 @@ class BenchmarkSession:
         pools = self.build_pools()
         self.predict_on_host()
         # Worker, not Thread.join: an interrupted join can mark a running thread stopped (threads.py)
-        workers = [Worker(functools.partial(self._guarded, t), f"fermbench-{t.serial}").start()
-                   for t in self.targets]
+        workers = [Worker(functools.partial(self._guarded, t), f"fermbench-{t.serial}").start() for t in self.targets]
         try:
             for w in workers:
                 while not w.wait(0.2):  # short waits keep Ctrl-C responsive
@@ -394,8 +460,10 @@ class BenchmarkSession:
         skipped = sum(r.status == SKIPPED for r in records)  # a runtime a device cannot run is no failure
         status = COMPLETE if ok + skipped == len(records) and ok else FAILED if ok == 0 else PARTIAL
         self.store.set_status(status, self.totals.to_dict())
-        self.store.log(f"session {status}: {ok}/{len(records)} (device, variant) records ok"
-                       + (f", {skipped} skipped" if skipped else ""))
+        self.store.log(
+            f"session {status}: {ok}/{len(records)} (device, variant) records ok"
+            + (f", {skipped} skipped" if skipped else "")
+        )
         return Outcome(self.store, status, records, self.totals)
 
     def _end_shared(self, pools: list[Pool]) -> Outcome:
@@ -404,11 +472,18 @@ class BenchmarkSession:
         done = sum(pool.done(self.store, u) for pool in pools for u in pool.units)
         planned = sum(len(pool.units) for pool in pools)
         failed = sorted(d for d, dev in self.store.info.devices.items() if dev.status == "failed")
-        status = COMPLETE if done == planned and done and not self.export_errors and not failed \
-            else FAILED if done == 0 else PARTIAL
+        status = (
+            COMPLETE
+            if done == planned and done and not self.export_errors and not failed
+            else FAILED
+            if done == 0
+            else PARTIAL
+        )
         self.store.set_status(status, self.totals.to_dict())
-        self.store.log(f"session {status}: {done}/{planned} units of work ok over {len(self.targets)} devices"
-                       + (f"; failed devices: {', '.join(failed)}" if failed else ""))
+        self.store.log(
+            f"session {status}: {done}/{planned} units of work ok over {len(self.targets)} devices"
+            + (f"; failed devices: {', '.join(failed)}" if failed else "")
+        )
         records = [r for d in self.store.info.devices for v in self.variants if (r := stored(self.store, d, v))]
         return Outcome(self.store, status, records, self.totals)
 
@@ -471,8 +546,9 @@ def check_models(names: tuple[str, ...]) -> list[str]:
         return list(MODEL_NAMES)
     unknown = [n for n in names if n not in MODEL_NAMES]
     if unknown:
-        raise ConfigError(f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(MODEL_NAMES)} "
-                          f"(see `fermbench models`)")
+        raise ConfigError(
+            f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(MODEL_NAMES)} (see `fermbench models`)"
+        )
     if len(set(names)) != len(names):
         raise ConfigError("a model is named twice in --models; name each once")
     return list(names)
@@ -495,4 +571,3 @@ def caller_signal_handlers() -> Iterator[None]:
         for sig, handler in saved.items():
             if handler is not None:  # None: set outside Python, cannot be put back
                 signal.signal(sig, handler)
-

@@ -28,9 +28,10 @@ import math
 import sys
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ..data.faces import FACE_POLICIES
 from ..errors import ConfigError
@@ -46,13 +47,32 @@ F = TypeVar("F", bound=Callable[..., Any])
 COOLDOWNS = ("thermal", "fixed", "none")
 
 
-def setting(default: Any, help: str, *, minimum: float | None = None, maximum: float | None = None,
-            unit: str = "", latency: bool = False, choices: tuple[str, ...] = (), option: bool = True) -> Any:
+def setting(
+    default: Any,
+    help: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    unit: str = "",
+    latency: bool = False,
+    choices: tuple[str, ...] = (),
+    option: bool = True,
+) -> Any:
     """A Settings field: its default and how it is checked and shown; `latency`: passed to the
     runner under its own name. A number is always checked finite and, where given, within
     [minimum, maximum] `unit`."""
-    return field(default=default, metadata={"help": help, "minimum": minimum, "maximum": maximum, "unit": unit,
-                                            "latency": latency, "choices": choices, "option": option})
+    return field(
+        default=default,
+        metadata={
+            "help": help,
+            "minimum": minimum,
+            "maximum": maximum,
+            "unit": unit,
+            "latency": latency,
+            "choices": choices,
+            "option": option,
+        },
+    )
 
 
 def latency_setting(name: str) -> Any:
@@ -63,20 +83,35 @@ def latency_setting(name: str) -> Any:
 
 @dataclass(frozen=True)
 class Settings:
-    devices: tuple[str, ...] = setting((), "adb serial (HOST:PORT/SERIAL when two adb servers have it), `host` "
-                                           "(host CPU), `sim` (a simulated phone), `auto` (attached phones, else "
-                                           "sim) or `all` (every ready device of every adb server); repeat for "
-                                           "several", option=False)
+    devices: tuple[str, ...] = setting(
+        (),
+        "adb serial (HOST:PORT/SERIAL when two adb servers have it), `host` "
+        "(host CPU), `sim` (a simulated phone), `auto` (attached phones, else "
+        "sim) or `all` (every ready device of every adb server); repeat for "
+        "several",
+        option=False,
+    )
     models: tuple[str, ...] = setting((), "comma-separated model names (default: the whole zoo)", option=False)
-    adb_servers: tuple[str, ...] = setting((), "adb server HOST:PORT to find devices on; repeat for a device farm "
-                                           "(default: the local one, ANDROID_ADB_SERVER_PORT or 5037); a device "
-                                           "two servers have is named HOST:PORT/SERIAL", option=False)
-    shard: bool = setting(False, "identical devices (same model and build fingerprint) share the work: each model "
-                                 "repeat runs once, on whichever device of the pool is free")
-    runtimes: tuple[str, ...] = setting((DEFAULT_RUNTIME,), "comma-separated runtimes to export for and run on, "
-                                        "e.g. pytorch_android_lite-2.1.0,executorch-1.4.1 (`fermbench export --help`)")
-    quant: tuple[str, ...] = setting(("fp32",), "comma-separated quantisations: fp32, int8 (int8: ExecuTorch only; "
-                                     "calibrated on --fer-data)")
+    adb_servers: tuple[str, ...] = setting(
+        (),
+        "adb server HOST:PORT to find devices on; repeat for a device farm "
+        "(default: the local one, ANDROID_ADB_SERVER_PORT or 5037); a device "
+        "two servers have is named HOST:PORT/SERIAL",
+        option=False,
+    )
+    shard: bool = setting(
+        False,
+        "identical devices (same model and build fingerprint) share the work: each model "
+        "repeat runs once, on whichever device of the pool is free",
+    )
+    runtimes: tuple[str, ...] = setting(
+        (DEFAULT_RUNTIME,),
+        "comma-separated runtimes to export for and run on, "
+        "e.g. pytorch_android_lite-2.1.0,executorch-1.4.1 (`fermbench export --help`)",
+    )
+    quant: tuple[str, ...] = setting(
+        ("fp32",), "comma-separated quantisations: fp32, int8 (int8: ExecuTorch only; calibrated on --fer-data)"
+    )
     # latency: the rows of latency_settings.py (a test checks these names against the table)
     warmup: int = latency_setting("warmup")
     warmup_seconds: float = latency_setting("warmup_seconds")
@@ -85,35 +120,52 @@ class Settings:
     max_seconds: float = latency_setting("max_seconds")
     target_precision: float = latency_setting("target_precision")
     threads: int = latency_setting("threads")
-    repeats: int = setting(1, "latency repeats per model, for run-to-run spread", minimum=1, maximum=1000,
-                          unit="repeats")
-    cooldown: str = setting("thermal", "between models: wait for thermal status none and the battery back near its "
-                            "start temperature (thermal), keep the device idle for cooldown_seconds (fixed, as "
-                            "ExecuTorch's device-farm jobs do), or not at all (none)", choices=COOLDOWNS)
-    cooldown_seconds: float = setting(30.0, "the cool-down's length: at most this long (thermal), exactly this "
-                                      "long (fixed)", minimum=0.0, maximum=3600.0, unit="seconds")
+    repeats: int = setting(
+        1, "latency repeats per model, for run-to-run spread", minimum=1, maximum=1000, unit="repeats"
+    )
+    cooldown: str = setting(
+        "thermal",
+        "between models: wait for thermal status none and the battery back near its "
+        "start temperature (thermal), keep the device idle for cooldown_seconds (fixed, as "
+        "ExecuTorch's device-farm jobs do), or not at all (none)",
+        choices=COOLDOWNS,
+    )
+    cooldown_seconds: float = setting(
+        30.0,
+        "the cool-down's length: at most this long (thermal), exactly this long (fixed)",
+        minimum=0.0,
+        maximum=3600.0,
+        unit="seconds",
+    )
     # accuracy
     fer_data: str | None = setting(None, "FER-2013 folder or CSV for on-device accuracy")
     fer_split: str = setting("PublicTest", "split to classify")
-    fer_limit: int | None = setting(None, "classify N images spread over the split", minimum=1,
-                                 maximum=10_000_000, unit="images")
+    fer_limit: int | None = setting(
+        None, "classify N images spread over the split", minimum=1, maximum=10_000_000, unit="images"
+    )
     photos: str | None = setting(None, "labelled photos: class subfolders or a CSV of path,label")
-    face_policy: str = setting("largest", "photos with several faces: classify the largest or skip them",
-                               choices=FACE_POLICIES)
+    face_policy: str = setting(
+        "largest", "photos with several faces: classify the largest or skip them", choices=FACE_POLICIES
+    )
     # app size and runner
-    apk: tuple[str, ...] = setting((), "runner APKs, comma-separated (one per runtime flavor): app size with the "
-                                   "model bundled, and --install")
+    apk: tuple[str, ...] = setting(
+        (), "runner APKs, comma-separated (one per runtime flavor): app size with the model bundled, and --install"
+    )
     install: bool = setting(False, "install the runner from --apk first")
     # robustness
-    seed: int | None = setting(None, "seed of the randomised model order (default: drawn and recorded)", minimum=0,
-                               maximum=2**63 - 1)
-    timeout_seconds: float = setting(600.0, "limit of one runner call", minimum=1.0, maximum=86400.0,
-                                     unit="seconds")
-    reconnect_budget_seconds: float = setting(60.0, "how long to wait for a lost device", minimum=0.0,
-                                              maximum=86400.0, unit="seconds")
+    seed: int | None = setting(
+        None, "seed of the randomised model order (default: drawn and recorded)", minimum=0, maximum=2**63 - 1
+    )
+    timeout_seconds: float = setting(600.0, "limit of one runner call", minimum=1.0, maximum=86400.0, unit="seconds")
+    reconnect_budget_seconds: float = setting(
+        60.0, "how long to wait for a lost device", minimum=0.0, maximum=86400.0, unit="seconds"
+    )
     checkpoints: str | None = setting(None, "folder with <model>.ckpt (default models/)")
-    untrained: bool = setting(False, "models without a checkpoint run with random weights, flagged UNTRAINED "
-                                     "(without it, a missing checkpoint stops the run)")
+    untrained: bool = setting(
+        False,
+        "models without a checkpoint run with random weights, flagged UNTRAINED "
+        "(without it, a missing checkpoint stops the run)",
+    )
     bytecode: int | None = setting(None, "export for an older runtime's bytecode version", minimum=1, maximum=99)
 
     def to_dict(self) -> dict[str, Any]:
@@ -214,8 +266,7 @@ def read_config(path: str | Path) -> dict[str, Any]:
     data = {k.replace("-", "_"): v for k, v in data.items()}
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
-        raise ConfigError(f"config file {path}: unknown key(s) {', '.join(unknown)}; "
-                          f"valid keys: {', '.join(KEYS)}")
+        raise ConfigError(f"config file {path}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(KEYS)}")
     return {k: _check(k, v, f"config file {path}") for k, v in data.items()}
 
 
@@ -271,16 +322,25 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
         raise ConfigError("the session's stored settings are not an object; the session.json is corrupt")
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
-        raise ConfigError(f"stored settings have unknown key(s) {', '.join(unknown)}; resume with "
-                          f"the fermbench version that started the session")
+        raise ConfigError(
+            f"stored settings have unknown key(s) {', '.join(unknown)}; resume with "
+            f"the fermbench version that started the session"
+        )
     return _combined(Settings(**{k: _check(k, v, "stored settings") for k, v in data.items()}))
 
 
 def option_help(name: str) -> str:
     """A setting's help with its default, as `fermbench run --help` shows it."""
     meta, default = SETTINGS[name].metadata, SETTINGS[name].default
-    shown = "" if default in (None, False, ()) else f" (default {default:g})" if isinstance(default, float) \
-        else f" (default {','.join(default)})" if isinstance(default, tuple) else f" (default {default})"
+    shown = (
+        ""
+        if default in (None, False, ())
+        else f" (default {default:g})"
+        if isinstance(default, float)
+        else f" (default {','.join(default)})"
+        if isinstance(default, tuple)
+        else f" (default {default})"
+    )
     return str(meta["help"]) + shown
 
 
@@ -299,6 +359,7 @@ def settings_options(func: F) -> F:
         if kind is bool:
             func = click.option(flag, is_flag=True, default=None, help=option_help(name))(func)
         else:
-            func = click.option(flag, type=click.Choice(choices) if choices else kind, default=None,
-                                help=option_help(name))(func)
+            func = click.option(
+                flag, type=click.Choice(choices) if choices else kind, default=None, help=option_help(name)
+            )(func)
     return func

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import ConfigError
 from ..store import OK, SKIPPED, Record, SessionStore, Variant
@@ -59,8 +60,10 @@ def check_identical(devices: list[tuple[str, dict[str, Any]]]) -> None:
         groups.setdefault(identity_key(identity), []).append(key)
     if len(groups) > 1:
         kinds = "; ".join(f"{', '.join(keys)}: {kind}" for kind, keys in groups.items())
-        raise ConfigError(f"--shard needs identical devices (same model and build fingerprint), these differ: "
-                          f"{kinds}; drop --shard, or name identical devices with --device")
+        raise ConfigError(
+            f"--shard needs identical devices (same model and build fingerprint), these differ: "
+            f"{kinds}; drop --shard, or name identical devices with --device"
+        )
 
 
 class WorkQueue:
@@ -148,8 +151,9 @@ def release_unfinished(store: SessionStore, pool: Pool, variants: list[Variant])
 
 def present_phases(rec: Record) -> list[tuple[PhaseName, int | None]]:
     """The phases (and latency repeats) a record holds, finished or not."""
-    return [(PhaseName.LATENCY, r.repeat) for r in rec.latency] + [(p, None) for p in PHASES_AFTER_LATENCY
-                                                            if rec.phase(p) is not None]
+    return [(PhaseName.LATENCY, r.repeat) for r in rec.latency] + [
+        (p, None) for p in PHASES_AFTER_LATENCY if rec.phase(p) is not None
+    ]
 
 
 def finish_shared(rec: Record) -> None:

@@ -13,8 +13,9 @@ from ..targets import AndroidTarget
 from ..tempdirs import temp_dir
 
 
-def start_sim(stack: contextlib.ExitStack, key: str = "sim", adb_port: int | None = None,
-              retry_wait_s: float = 5.0) -> AndroidTarget:
+def start_sim(
+    stack: contextlib.ExitStack, key: str = "sim", adb_port: int | None = None, retry_wait_s: float = 5.0
+) -> AndroidTarget:
     """Start a simulated phone, connect it through the real adb, install the runner on it."""
     from .. import __version__
     from ..device.adb_server import AdbServer, server_answers

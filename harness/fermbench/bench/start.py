@@ -22,28 +22,27 @@ from ..device import find_adb
 from ..device.errors import AdbServerError, DeviceNotFound
 from ..errors import ConfigError, DeviceError, FermbenchError
 from ..locks import Owner, host_cpu_lock
+
 if TYPE_CHECKING:
     from ..device.farm import Farm
-from ..runner import protocol as p
-from ..store import PHASE_FAILED, RunnerInfo, SessionStore
 from ..apk.flavors import FLAVORS
-from . import preflight as pre
 from ..export.runtimes import get_runtime
 from ..paths import models_dir
-from ..store import Variant
+from ..runner import protocol as p
+from ..store import PHASE_FAILED, RunnerInfo, SessionStore, Variant
+from ..targets import HOST, HostTarget, Target, adb_port_from_env
 from ..tempdirs import make_temp_dir, remove_temp_dir
 from ..tempdirs import sweep as sweep_temp_dirs
+from . import preflight as pre
 from .checkpoints import ModelSource, resolve_checkpoints
-from ..targets import adb_port_from_env
 from .exports import ModelFile, ensure_export, export_error
-from .shards import check_identical
-from .resume_check import check_unchanged
-from .variants import plan_variants, runner_runtime
 from .inputs import ImageSet, fer_set, photo_set
 from .progress import Progress
+from .resume_check import check_unchanged
 from .session import BenchmarkSession, Outcome, Totals, caller_signal_handlers, check_models
 from .settings import Settings, settings_from_dict
-from ..targets import HOST, HostTarget, Target
+from .shards import check_identical
+from .variants import plan_variants, runner_runtime
 
 SIM = "sim"
 AUTO = "auto"
@@ -74,8 +73,10 @@ def expand_auto(specs: tuple[str, ...], progress: Progress, farm: Farm | None = 
         return specs
     ready = ready_devices(farm or Farm.from_texts(()))
     chosen = tuple(ready) or (SIM,)
-    progress.message(f"auto: benchmarking on {', '.join(chosen)}"
-                     + ("" if ready else " (no phone attached: latencies will be this host's CPU)"))
+    progress.message(
+        f"auto: benchmarking on {', '.join(chosen)}"
+        + ("" if ready else " (no phone attached: latencies will be this host's CPU)")
+    )
     return _replace(specs, AUTO, chosen)
 
 
@@ -86,8 +87,10 @@ def expand_all(specs: tuple[str, ...], progress: Progress, farm: Farm) -> tuple[
     ready = tuple(ready_devices(farm))
     if not ready:
         down = [x.error for x in farm.asked() if x.error]
-        raise DeviceError(f"--device all: no ready device on adb server(s) {', '.join(map(str, farm.servers))}"
-                          + (f" ({' | '.join(down)})" if down else "; check them with `fermbench devices`"))
+        raise DeviceError(
+            f"--device all: no ready device on adb server(s) {', '.join(map(str, farm.servers))}"
+            + (f" ({' | '.join(down)})" if down else "; check them with `fermbench devices`")
+        )
     progress.message(f"all: benchmarking on {', '.join(ready)}")
     return _replace(specs, ALL, ready)
 
@@ -104,8 +107,10 @@ def check_unique(specs: tuple[str, ...]) -> None:
     (`sim` twice is two simulated phones, so it may repeat)."""
     twice = sorted({s for s in specs if s != SIM and specs.count(s) > 1})
     if twice:
-        raise ConfigError(f"--device {twice[0]} is named twice; name each device once "
-                          "(`--device sim` twice starts two simulated phones)")
+        raise ConfigError(
+            f"--device {twice[0]} is named twice; name each device once "
+            "(`--device sim` twice starts two simulated phones)"
+        )
 
 
 def prepare_images(settings: Settings) -> dict[str, ImageSet]:
@@ -123,17 +128,24 @@ def photo_notes(photos: ImageSet | None) -> list[str]:
         return []
     crops = photos.crops
     c = crops.counts
-    notes = [f"photos: {c['photos']} found, {c['classified']} classified, {c['no_face']} without a face, "
-             f"{c['multi_face']} with several faces (policy {crops.policy}), {c['undecodable']} undecodable"]
+    notes = [
+        f"photos: {c['photos']} found, {c['classified']} classified, {c['no_face']} without a face, "
+        f"{c['multi_face']} with several faces (policy {crops.policy}), {c['undecodable']} undecodable"
+    ]
     for crop in crops.crops:
         if crop.status == "undecodable":
             notes.append(f"photo {crop.photo.name}: cannot be decoded ({crop.reason}); it is counted, not classified")
     return notes
 
 
-def export_variants(variants: list[Variant], sources: dict[str, ModelSource], settings: Settings,
-                    model_dir: Path | None, private_dir: Path,
-                    progress: Progress) -> tuple[dict[Variant, ModelFile], dict[Variant, str]]:
+def export_variants(
+    variants: list[Variant],
+    sources: dict[str, ModelSource],
+    settings: Settings,
+    model_dir: Path | None,
+    private_dir: Path,
+    progress: Progress,
+) -> tuple[dict[Variant, ModelFile], dict[Variant, str]]:
     """Every variant's file (exported or from the cache); a variant that fails is recorded, the others go on."""
     files: dict[Variant, ModelFile] = {}
     errors: dict[Variant, str] = {}
@@ -146,14 +158,21 @@ def export_variants(variants: list[Variant], sources: dict[str, ModelSource], se
             continue
         progress.step("export", v.model, f"export {v.runtime} {v.quant}")
         try:
-            files[v] = ensure_export(v, checkpoint=source.path if source.trained else None, private_dir=private_dir,
-                                     out_dir=model_dir, bytecode=settings.bytecode if v.quant == "fp32" else None,
-                                     fer_data=settings.fer_data)
+            files[v] = ensure_export(
+                v,
+                checkpoint=source.path if source.trained else None,
+                private_dir=private_dir,
+                out_dir=model_dir,
+                bytecode=settings.bytecode if v.quant == "fp32" else None,
+                fer_data=settings.fer_data,
+            )
             progress.done("export", v.model, "export", "ok")
             if not files[v].meta.get("trained") and v.model not in warned:
                 warned.add(v.model)
-                progress.message(f"WARNING {v.model}: UNTRAINED weights (no checkpoint): its accuracy numbers are "
-                                 "meaningless; train it with `fermbench train --model " + v.model + "`")
+                progress.message(
+                    f"WARNING {v.model}: UNTRAINED weights (no checkpoint): its accuracy numbers are "
+                    "meaningless; train it with `fermbench train --model " + v.model + "`"
+                )
         except Exception as exc:  # recorded per variant; the others go on
             errors[v] = export_error(v.model, exc)
             progress.done("export", v.model, "export", PHASE_FAILED)
@@ -161,7 +180,7 @@ def export_variants(variants: list[Variant], sources: dict[str, ModelSource], se
 
 
 def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, farm: Farm, index: int = 0) -> Target:
-    """"host", "sim" (a simulated phone started for this session), or a device of the farm's adb
+    """ "host", "sim" (a simulated phone started for this session), or a device of the farm's adb
     servers (SERIAL or HOST:PORT/SERIAL), keyed as the farm keys it."""
     if spec == HOST:
         return stack.enter_context(contextlib.closing(HostTarget()))
@@ -170,11 +189,13 @@ def open_target(spec: str, stack: contextlib.ExitStack, settings: Settings, farm
 
     wait = min(5.0, settings.reconnect_budget_seconds)
     if spec == SIM:
-        return start_sim(stack, key=SIM if index == 0 else f"{SIM}{index + 1}", adb_port=adb_port_from_env(),
-                         retry_wait_s=wait)
+        return start_sim(
+            stack, key=SIM if index == 0 else f"{SIM}{index + 1}", adb_port=adb_port_from_env(), retry_wait_s=wait
+        )
     found = farm.resolve(spec)
-    target = AndroidTarget.open(found.serial, adb_port=found.server.port, adb_host=found.server.host,
-                                key=found.key, retry_wait_s=wait)
+    target = AndroidTarget.open(
+        found.serial, adb_port=found.server.port, adb_host=found.server.host, key=found.key, retry_wait_s=wait
+    )
     stack.callback(target.close)
     return target
 
@@ -201,9 +222,17 @@ class Checked:
 
     def record(self, store: SessionStore) -> None:
         pf = self.preflight
-        store.set_device(self.target.serial, kind=self.kind, identity=self.identity, properties=self.properties,
-                         runners=self.runners, tags=sorted(set(pf.tags)), warnings=[str(c) for c in pf.warnings],
-                         status="ok" if pf.ok else "failed", error=None if pf.ok else pf.refusal())
+        store.set_device(
+            self.target.serial,
+            kind=self.kind,
+            identity=self.identity,
+            properties=self.properties,
+            runners=self.runners,
+            tags=sorted(set(pf.tags)),
+            warnings=[str(c) for c in pf.warnings],
+            status="ok" if pf.ok else "failed",
+            error=None if pf.ok else pf.refusal(),
+        )
 
 
 def _install(target: Target, apks: tuple[str, ...], pf: pre.Preflight, timeout: float) -> dict[str, p.InfoResult]:
@@ -216,16 +245,21 @@ def _install(target: Target, apks: tuple[str, ...], pf: pre.Preflight, timeout: 
         try:
             installed = install_runner(target, Path(apk), timeout)
         except FermbenchError as exc:
-            pf.add("install", pre.FAIL, str(exc),
-                   f"try it alone: `fermbench runner install --device {target.serial} --apk {apk}`")
+            pf.add(
+                "install",
+                pre.FAIL,
+                str(exc),
+                f"try it alone: `fermbench runner install --device {target.serial} --apk {apk}`",
+            )
             continue
         pf.add("install", pre.OK, f"installed {Path(apk).name} ({installed.flavor.name} runner)")
         infos[installed.flavor.runtime] = installed.info
     return infos
 
 
-def preflight_target(target: Target, settings: Settings, files: dict[Variant, ModelFile],
-                     images: dict[str, ImageSet], runtimes: set[str]) -> Checked:
+def preflight_target(
+    target: Target, settings: Settings, files: dict[Variant, ModelFile], images: dict[str, ImageSet], runtimes: set[str]
+) -> Checked:
     """Every check that can refuse or warn about this target (see bench/preflight.py). `runtimes`
     are the runner runtimes the session's variants need; a device refuses only when it can run
     none of them (the variants of a runtime it cannot run are skipped, with the reason)."""
@@ -246,33 +280,51 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
             info = installed.get(runtime) or runner_info(target, runtime, timeout)
         except FermbenchError as exc:
             code = getattr(exc, "code", "")
-            unavailable[runtime] = (f"the {runtime} runner ({p.runner_package(runtime)}) is not installed"
-                                    if code == "not_installed" else f"{runtime}: {exc}")
+            unavailable[runtime] = (
+                f"the {runtime} runner ({p.runner_package(runtime)}) is not installed"
+                if code == "not_installed"
+                else f"{runtime}: {exc}"
+            )
             continue
         why = pre.check_runner(pf, info, runtime)
         if why:
             unavailable[runtime] = why
             explained.add(runtime)
             continue
-        runners[runtime] = RunnerInfo(runner_kind=info.runner_kind, runner_version=info.runner_version,
-                                      protocol_version=info.protocol_version, runtime=info.runtime_name,
-                                      runtime_version=info.runtime_version, bytecode_min=info.bytecode_min,
-                                      bytecode_max=info.bytecode_max, pte_identifiers=list(info.pte_identifiers),
-                                      abis=info.abis, facts=info.device,
-                                      package_version=(desc.properties.get("runner_package_versions") or {}).get(runtime),
-                                      page_size=info.page_size)
+        runners[runtime] = RunnerInfo(
+            runner_kind=info.runner_kind,
+            runner_version=info.runner_version,
+            protocol_version=info.protocol_version,
+            runtime=info.runtime_name,
+            runtime_version=info.runtime_version,
+            bytecode_min=info.bytecode_min,
+            bytecode_max=info.bytecode_max,
+            pte_identifiers=list(info.pte_identifiers),
+            abis=info.abis,
+            facts=info.device,
+            package_version=(desc.properties.get("runner_package_versions") or {}).get(runtime),
+            page_size=info.page_size,
+        )
         if info.debuggable and "debuggable" not in pf.tags:
             pf.tags.append("debuggable")
     install = "install the runner APK: `fermbench runner install --device SERIAL`, or --apk PATH --install"
     if not runners:
         missing = any("not installed" in why for why in unavailable.values())
-        pf.add("runner", pre.FAIL, "; ".join(unavailable.values()) or "no runner answered",
-               install if missing else f"see `adb -s {target.serial} logcat -d` for why the runner failed")
+        pf.add(
+            "runner",
+            pre.FAIL,
+            "; ".join(unavailable.values()) or "no runner answered",
+            install if missing else f"see `adb -s {target.serial} logcat -d` for why the runner failed",
+        )
     else:
         for runtime, why in unavailable.items():
             if runtime not in explained:
-                pf.add("runner", pre.WARN, f"its {runtime} variants are skipped: {why}",
-                       f"{install}, or leave its runtime out of --runtimes")
+                pf.add(
+                    "runner",
+                    pre.WARN,
+                    f"its {runtime} variants are skipped: {why}",
+                    f"{install}, or leave its runtime out of --runtimes",
+                )
     if desc.kind != "host":
         apk_abis = None
         if settings.apk:
@@ -281,11 +333,13 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
             apk_abis = sorted({abi for apk in settings.apk for abi in native_libs(Path(apk))})
         pre.check_abi(pf, list(desc.identity.get("abis") or []), apk_abis)
     needed = sum(f.path.stat().st_size for f in files.values()) + sum(
-        i.file.stat().st_size for i in images.values() if len(i.images))
+        i.file.stat().st_size for i in images.values() if len(i.images)
+    )
     pre.check_space(pf, target.free_bytes(), needed)
     env = target.environment()
-    pre.check_environment(pf, env.battery_level_pct, desc.properties.get("charging"), env.battery_temp_c,
-                          env.thermal_status)
+    pre.check_environment(
+        pf, env.battery_level_pct, desc.properties.get("charging"), env.battery_temp_c, env.thermal_status
+    )
     if desc.kind == "host":
         pf.add("build", pre.OK, "host CPU baseline, not a phone")
     else:
@@ -293,9 +347,15 @@ def preflight_target(target: Target, settings: Settings, files: dict[Variant, Mo
     return Checked(target, pf, desc.kind, desc.identity, desc.properties, runners, unavailable)
 
 
-def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: str | Path | None = None,
-                  progress: Progress | None = None, model_dir: str | Path | None = None,
-                  remeasure_changed: bool = False) -> Outcome:
+def run_benchmark(
+    settings: Settings | None,
+    *,
+    resume: str | None = None,
+    out: str | Path | None = None,
+    progress: Progress | None = None,
+    model_dir: str | Path | None = None,
+    remeasure_changed: bool = False,
+) -> Outcome:
     """Run (or resume) a session; returns its outcome. Raises FermbenchError for refusals.
 
     `settings` is None only with `resume`: a resumed session runs with its own stored settings.
@@ -311,9 +371,15 @@ def run_benchmark(settings: Settings | None, *, resume: str | None = None, out: 
         return _run(settings, store, stack, out, progress, model_dir, remeasure_changed)
 
 
-def _run(settings: Settings | None, store: SessionStore | None, stack: contextlib.ExitStack,
-         out: str | Path | None, progress: Progress, model_dir: str | Path | None,
-         remeasure_changed: bool = False) -> Outcome:
+def _run(
+    settings: Settings | None,
+    store: SessionStore | None,
+    stack: contextlib.ExitStack,
+    out: str | Path | None,
+    progress: Progress,
+    model_dir: str | Path | None,
+    remeasure_changed: bool = False,
+) -> Outcome:
     """The session's stages, in order: every check that can refuse runs before anything is written."""
     settings = required(settings)
     farm = farm_for(settings, store)
@@ -337,8 +403,18 @@ def _run(settings: Settings | None, store: SessionStore | None, stack: contextli
     record_refused_devices(store, opened, variants)
     totals = Totals()
     totals.add(export_s=sum(f.seconds for f in exports.files.values()), inputs_s=inputs.seconds)
-    session = BenchmarkSession(store, settings, [c.target for c in usable], variants, inputs.images, exports.files,
-                               export_errors=exports.errors, skipped=skipped, totals=totals, progress=progress)
+    session = BenchmarkSession(
+        store,
+        settings,
+        [c.target for c in usable],
+        variants,
+        inputs.images,
+        exports.files,
+        export_errors=exports.errors,
+        skipped=skipped,
+        totals=totals,
+        progress=progress,
+    )
     return session.run()
 
 
@@ -375,8 +451,7 @@ class Opened:
 
     def refusals(self) -> list[tuple[str, str]]:
         """(device key, why) of every device that runs nothing: not opened, or refused by preflight."""
-        return self.not_opened + [(c.target.serial, c.preflight.refusal()) for c in self.checked
-                                  if not c.preflight.ok]
+        return self.not_opened + [(c.target.serial, c.preflight.refusal()) for c in self.checked if not c.preflight.ok]
 
 
 def required(settings: Settings | None) -> Settings:
@@ -384,8 +459,9 @@ def required(settings: Settings | None) -> Settings:
     if settings is None:
         raise ConfigError("run_benchmark needs settings, or resume= a session")
     if not settings.devices:
-        raise ConfigError("name at least one --device (a serial, `host`, `sim`, `auto` or `all`); "
-                          "list them with `fermbench devices`")
+        raise ConfigError(
+            "name at least one --device (a serial, `host`, `sim`, `auto` or `all`); list them with `fermbench devices`"
+        )
     return settings
 
 
@@ -399,8 +475,9 @@ def named_devices_and_models(settings: Settings, farm: Farm, progress: Progress)
     return dataclasses.replace(settings, models=tuple(check_models(settings.models)))
 
 
-def plan_models(settings: Settings, model_dir: str | Path | None,
-                progress: Progress) -> tuple[list[Variant], dict[str, ModelSource]]:
+def plan_models(
+    settings: Settings, model_dir: str | Path | None, progress: Progress
+) -> tuple[list[Variant], dict[str, ModelSource]]:
     """The variants to measure and the checkpoint each model is exported from."""
     models = list(settings.models)
     variants = plan_variants(models, settings.runtimes, settings.quant)
@@ -422,12 +499,19 @@ def prepare_inputs(settings: Settings, progress: Progress) -> Inputs:
     return Inputs(images, notes, seconds)
 
 
-def export_models(variants: list[Variant], sources: dict[str, ModelSource], settings: Settings,
-                  model_dir: str | Path | None, stack: contextlib.ExitStack, progress: Progress) -> Exports:
+def export_models(
+    variants: list[Variant],
+    sources: dict[str, ModelSource],
+    settings: Settings,
+    model_dir: str | Path | None,
+    stack: contextlib.ExitStack,
+    progress: Progress,
+) -> Exports:
     private = make_temp_dir("models")  # the session's own links to the files it measures
     stack.callback(remove_temp_dir, private)
-    files, errors = export_variants(variants, sources, settings, Path(model_dir) if model_dir else None,
-                                    private, progress)
+    files, errors = export_variants(
+        variants, sources, settings, Path(model_dir) if model_dir else None, private, progress
+    )
     return Exports(files, errors)
 
 
@@ -438,8 +522,15 @@ def check_resumed_files(store: SessionStore, exports: Exports, remeasure_changed
         store.log(line)
 
 
-def open_devices(settings: Settings, farm: Farm, stack: contextlib.ExitStack, exports: Exports, inputs: Inputs,
-                 variants: list[Variant], progress: Progress) -> Opened:
+def open_devices(
+    settings: Settings,
+    farm: Farm,
+    stack: contextlib.ExitStack,
+    exports: Exports,
+    inputs: Inputs,
+    variants: list[Variant],
+    progress: Progress,
+) -> Opened:
     """Open and preflight every device; one that cannot be opened or is refused is reported, the
     others go on. A serial adb does not know is a typo: nothing is run."""
     runtimes = {runner_runtime(get_runtime(v.runtime)) for v in variants}
@@ -496,8 +587,9 @@ def record_adb_servers(store: SessionStore, farm: Farm, progress: Progress) -> N
             store.log(f"adb server skipped: {listing.error}")
 
 
-def record_preparation(store: SessionStore, opened: Opened, inputs: Inputs, sources: dict[str, ModelSource],
-                       exports: Exports) -> None:
+def record_preparation(
+    store: SessionStore, opened: Opened, inputs: Inputs, sources: dict[str, ModelSource], exports: Exports
+) -> None:
     """What happened before the first measurement, in the session's log and session.json."""
     for msg in opened.refused:
         store.log(f"refused: {msg}")
@@ -510,12 +602,16 @@ def record_preparation(store: SessionStore, opened: Opened, inputs: Inputs, sour
         c.record(store)
     for v, f in exports.files.items():
         store.set_model(v, f.meta)
-        store.log(f"{'cached export' if f.cached else 'exported'} {f.path.name} ({v.runtime}, {v.quant}) sha256 "
-                  f"{f.sha256[:12]} in {f.seconds:.2f} s", model=v.model)
+        store.log(
+            f"{'cached export' if f.cached else 'exported'} {f.path.name} ({v.runtime}, {v.quant}) sha256 "
+            f"{f.sha256[:12]} in {f.seconds:.2f} s",
+            model=v.model,
+        )
 
 
-def skipped_variants(usable: list[Checked], variants: list[Variant],
-                     exports: Exports) -> dict[tuple[str, Variant], str]:
+def skipped_variants(
+    usable: list[Checked], variants: list[Variant], exports: Exports
+) -> dict[tuple[str, Variant], str]:
     """What each device cannot run (its runner is missing, the file's format is too new ...), with
     the reason; the rest goes on."""
     skipped: dict[tuple[str, Variant], str] = {}
@@ -547,8 +643,10 @@ def claim_host_cpu(store: SessionStore, stack: contextlib.ExitStack, progress: P
     lock = host_cpu_lock(f"fermbench run, session {store.session_id}")
 
     def waiting(holder: Owner | None) -> None:
-        text = (f"waiting for {holder or 'another fermbench session'} to finish: it measures on this host's "
-                "CPU too, and two sessions at once would slow each other's latencies")
+        text = (
+            f"waiting for {holder or 'another fermbench session'} to finish: it measures on this host's "
+            "CPU too, and two sessions at once would slow each other's latencies"
+        )
         progress.message(text)
         store.log(text)
 
@@ -562,8 +660,10 @@ def attached_devices(farm: Farm) -> list[str]:
     return [farm.address(d) for d in farm.devices()] + [str(x.server) for x in farm.listings() if x.error]
 
 
-USB_DEBUGGING = ("plug it in with USB debugging on (Settings > About phone: tap Build number 7 times; then "
-                 "Developer options > USB debugging) and accept the prompt on the phone")
+USB_DEBUGGING = (
+    "plug it in with USB debugging on (Settings > About phone: tap Build number 7 times; then "
+    "Developer options > USB debugging) and accept the prompt on the phone"
+)
 
 
 def check_adb(pf: pre.Preflight, farm: Farm | None = None) -> bool:
@@ -584,8 +684,13 @@ def check_adb(pf: pre.Preflight, farm: Farm | None = None) -> bool:
                 raise DeviceError(listing.error)
             version = server_version(server.port, server.host)
         except DeviceError as exc:
-            fix = pre.ADB_FIX if path is None else f"start it with `{path} -P {server.port} start-server`" \
-                if server.loopback else ""
+            fix = (
+                pre.ADB_FIX
+                if path is None
+                else f"start it with `{path} -P {server.port} start-server`"
+                if server.loopback
+                else ""
+            )
             pf.add(f"adb server {server}" if len(farm.servers) > 1 else "adb server", pre.FAIL, str(exc), fix)
             continue
         answered = True
@@ -601,8 +706,12 @@ def check_state(pf: pre.Preflight, spec: str, farm: Farm) -> bool:
         pf.add("adb server", pre.FAIL, str(exc), "")
         return False
     except DeviceNotFound:
-        pf.add("state", pre.FAIL, "not attached to the adb server",
-               f"{USB_DEBUGGING}, or `adb connect HOST:PORT`; `fermbench devices` lists what adb sees")
+        pf.add(
+            "state",
+            pre.FAIL,
+            "not attached to the adb server",
+            f"{USB_DEBUGGING}, or `adb connect HOST:PORT`; `fermbench devices` lists what adb sees",
+        )
         return False
     if not found.entry.ready:
         pf.add("state", pre.FAIL, found.entry.state, found.entry.fix or "")
@@ -622,8 +731,12 @@ def doctor_host(device: str | None, build: bool, project: Path, farm: Farm) -> t
         pre.check_build_tools(host, project, os.environ)
     specs = [device] if device else attached_devices(farm) if server else []
     if not specs and server:
-        host.add("devices", pre.WARN if build else pre.FAIL, "no device attached",
-                 f"{USB_DEBUGGING}; or try `fermbench doctor --device sim`")
+        host.add(
+            "devices",
+            pre.WARN if build else pre.FAIL,
+            "no device attached",
+            f"{USB_DEBUGGING}; or try `fermbench doctor --device sim`",
+        )
     return host, specs
 
 

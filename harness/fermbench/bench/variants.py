@@ -29,8 +29,11 @@ def check_runtimes(runtimes: tuple[str, ...], quants: tuple[str, ...]) -> list[R
     for quant in quants:
         if not any(quant in r.quants for r in chosen):
             having = [r.name for r in RUNTIMES.values() if quant in r.quants]
-            raise ConfigError(f"--quant {quant}: none of --runtimes {','.join(runtimes)} has it; "
-                              f"add --runtimes {having[0]}" if having else f"--quant {quant}: no runtime has it")
+            raise ConfigError(
+                f"--quant {quant}: none of --runtimes {','.join(runtimes)} has it; add --runtimes {having[0]}"
+                if having
+                else f"--quant {quant}: no runtime has it"
+            )
     if len(set(runtimes)) != len(runtimes) or len(set(quants)) != len(quants):
         raise ConfigError("a runtime or quantisation is named twice; name each once")
     return chosen
@@ -39,5 +42,10 @@ def check_runtimes(runtimes: tuple[str, ...], quants: tuple[str, ...]) -> list[R
 def plan_variants(models: list[str], runtimes: tuple[str, ...], quants: tuple[str, ...]) -> list[Variant]:
     """Every (model, runtime, quant) to measure, in a stable order."""
     chosen = check_runtimes(runtimes, quants)
-    return [Variant(model, runtime.name, quant) for model in models for runtime in chosen
-            for quant in quants if quant in runtime.quants]
+    return [
+        Variant(model, runtime.name, quant)
+        for model in models
+        for runtime in chosen
+        for quant in quants
+        if quant in runtime.quants
+    ]

@@ -13,9 +13,9 @@ floor (`min_agreement_untrained`), trained weights to `min_agreement`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import click
 
@@ -44,8 +44,9 @@ def _trained(session: StoredSession, rec: Record) -> bool:
 INT8_GATE = "int8 program agrees with fp32 on"  # export/pte_gates.py's refusal
 
 
-def check_record(session: StoredSession, rec: Record, min_agreement: float,
-                 min_agreement_untrained: float) -> list[Finding]:
+def check_record(
+    session: StoredSession, rec: Record, min_agreement: float, min_agreement_untrained: float
+) -> list[Finding]:
     """The record's status, each latency repeat's memory and foreground, device/host agreement."""
     name = rec.key
     if rec.status != OK:
@@ -62,18 +63,28 @@ def check_record(session: StoredSession, rec: Record, min_agreement: float,
             continue
         after_load, after_run = (m.kb("after_load"), m.kb("after_run")) if m else (None, None)
         memory_ok = m is not None and None not in (after_load, after_run, m.peak_rss_kb)
-        found.append(Finding(memory_ok, f"{where}: memory ({m.counter if m else 'none'}) after load "
-                                        f"{after_load} KiB, after run "
-                                        f"{after_run} KiB, peak RSS "
-                                        f"{m.peak_rss_kb if m else None} KiB"))
+        found.append(
+            Finding(
+                memory_ok,
+                f"{where}: memory ({m.counter if m else 'none'}) after load "
+                f"{after_load} KiB, after run "
+                f"{after_run} KiB, peak RSS "
+                f"{m.peak_rss_kb if m else None} KiB",
+            )
+        )
         on_phone = rep.runtime is not None and rep.runtime.runner == "android"
         if fg is None:
             found.append(Finding(False, f"{where}: no foreground record"))
         elif on_phone:  # a real runner must have shown its isolation activity and been the top app
             held = bool(fg.isolation_activity) and fg.importance_name == "foreground"
-            found.append(Finding(held, f"{where}: foreground: isolation activity {fg.isolation_activity}, "
-                                       f"importance {fg.importance} ({fg.importance_name}), sustained "
-                                       f"performance supported {fg.sustained_performance_supported}"))
+            found.append(
+                Finding(
+                    held,
+                    f"{where}: foreground: isolation activity {fg.isolation_activity}, "
+                    f"importance {fg.importance} ({fg.importance_name}), sustained "
+                    f"performance supported {fg.sustained_performance_supported}",
+                )
+            )
         else:
             found.append(Finding(True, f"{where}: foreground not applicable ({fg.note or 'host-side runner'})"))
     acc = rec.accuracy
@@ -84,15 +95,24 @@ def check_record(session: StoredSession, rec: Record, min_agreement: float,
     else:
         trained = _trained(session, rec)
         floor = min_agreement if trained else min_agreement_untrained
-        found.append(Finding(acc.agreement >= floor,
-                             f"{name}: device/host agreement {acc.agreement:.3f} over {acc.n} images "
-                             f"(at least {floor} for {'trained' if trained else 'untrained'} weights)"))
+        found.append(
+            Finding(
+                acc.agreement >= floor,
+                f"{name}: device/host agreement {acc.agreement:.3f} over {acc.n} images "
+                f"(at least {floor} for {'trained' if trained else 'untrained'} weights)",
+            )
+        )
     return found
 
 
-def check_session(session: StoredSession, models: Sequence[str], runtimes: Sequence[str], quants: Sequence[str],
-                  min_agreement: float = MIN_AGREEMENT,
-                  min_agreement_untrained: float = MIN_AGREEMENT_UNTRAINED) -> list[Finding]:
+def check_session(
+    session: StoredSession,
+    models: Sequence[str],
+    runtimes: Sequence[str],
+    quants: Sequence[str],
+    min_agreement: float = MIN_AGREEMENT,
+    min_agreement_untrained: float = MIN_AGREEMENT_UNTRAINED,
+) -> list[Finding]:
     """Every asked-for model x runtime x quant has a record, and each record passes check_record."""
     found: list[Finding] = []
     by_key = {r.key: r for r in session.records}
@@ -118,8 +138,13 @@ def check_apk(apk: Path) -> list[Finding]:
     if not any(lib.path.rsplit("/", 1)[-1].startswith("libexecutorch") for lib in result.libraries):
         return [Finding(True, f"{apk.name}: not an ExecuTorch runner; libraries: {', '.join(lines) or 'none'}")]
     bad = [lib.path for lib in result.incompatible()]
-    return [Finding(not bad, f"{apk.name}: {len(result.libraries)} native libraries, "
-                             + ("all 16 KB aligned" if not bad else f"NOT 16 KB aligned: {', '.join(bad)}"))]
+    return [
+        Finding(
+            not bad,
+            f"{apk.name}: {len(result.libraries)} native libraries, "
+            + ("all 16 KB aligned" if not bad else f"NOT 16 KB aligned: {', '.join(bad)}"),
+        )
+    ]
 
 
 def _split(text: str) -> list[str]:
@@ -128,20 +153,52 @@ def _split(text: str) -> list[str]:
 
 @click.command("verify")
 @click.argument("session", required=False)
-@click.option("--results", "results", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="results folder holding the session (default results/)")
+@click.option(
+    "--results",
+    "results",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="results folder holding the session (default results/)",
+)
 @click.option("--models", default=None, help="comma-separated models that must be there (default: the zoo)")
-@click.option("--runtimes", default="pytorch_android_lite-2.1.0,executorch-1.4.1", show_default=True,
-              help="comma-separated runtimes that must be there")
+@click.option(
+    "--runtimes",
+    default="pytorch_android_lite-2.1.0,executorch-1.4.1",
+    show_default=True,
+    help="comma-separated runtimes that must be there",
+)
 @click.option("--quant", default="fp32,int8", show_default=True, help="comma-separated quantisations")
-@click.option("--apk", "apks", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="runner APK whose native libraries to check (repeat for both flavors)")
-@click.option("--min-agreement", type=float, default=MIN_AGREEMENT, show_default=True,
-              help="device/host agreement that trained weights must reach")
-@click.option("--min-agreement-untrained", type=float, default=MIN_AGREEMENT_UNTRAINED, show_default=True,
-              help="the floor for untrained weights (near-tied logits flip between builds)")
-def verify_cmd(session: str | None, results: Path | None, models: str | None, runtimes: str, quant: str,
-               apks: tuple[Path, ...], min_agreement: float, min_agreement_untrained: float) -> None:
+@click.option(
+    "--apk",
+    "apks",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="runner APK whose native libraries to check (repeat for both flavors)",
+)
+@click.option(
+    "--min-agreement",
+    type=float,
+    default=MIN_AGREEMENT,
+    show_default=True,
+    help="device/host agreement that trained weights must reach",
+)
+@click.option(
+    "--min-agreement-untrained",
+    type=float,
+    default=MIN_AGREEMENT_UNTRAINED,
+    show_default=True,
+    help="the floor for untrained weights (near-tied logits flip between builds)",
+)
+def verify_cmd(
+    session: str | None,
+    results: Path | None,
+    models: str | None,
+    runtimes: str,
+    quant: str,
+    apks: tuple[Path, ...],
+    min_agreement: float,
+    min_agreement_untrained: float,
+) -> None:
     """Check a session (default: the newest) as the emulator job does; exit 1 if any check fails.
 
     \b
@@ -153,12 +210,19 @@ def verify_cmd(session: str | None, results: Path | None, models: str | None, ru
 
     stored = load_session(session if session is not None else latest_session(results), results)
     findings = [f for apk in apks for f in check_apk(apk)]
-    findings += check_session(stored, _split(models) if models else list(MODEL_NAMES), _split(runtimes),
-                              _split(quant), min_agreement, min_agreement_untrained)
+    findings += check_session(
+        stored,
+        _split(models) if models else list(MODEL_NAMES),
+        _split(runtimes),
+        _split(quant),
+        min_agreement,
+        min_agreement_untrained,
+    )
     for f in findings:
         click.echo(f"{'ok  ' if f.ok else 'FAIL'} {f.what}")
     failed = [f for f in findings if not f.ok]
     if failed:
-        raise ResultsError(f"{len(failed)} of {len(findings)} checks failed in session {stored.id}, the first: "
-                           f"{failed[0].what}")
+        raise ResultsError(
+            f"{len(failed)} of {len(findings)} checks failed in session {stored.id}, the first: {failed[0].what}"
+        )
     click.echo(f"all {len(findings)} checks passed (session {stored.id})")

@@ -79,8 +79,9 @@ def check_dataset(path: str | Path) -> DataReport:
                     report.overlap_conflicting[s] = report.overlap_conflicting.get(s, 0) + 1
     for key, found in (("duplicates", dup), ("conflicting", conflict)):
         if found:
-            report.examples[key] = [" = ".join(f"{name[s][i]} ({CLASS_NAMES[label[s][i]]})" for s, i in g[:3])
-                                    for g in found[:EXAMPLES]]
+            report.examples[key] = [
+                " = ".join(f"{name[s][i]} ({CLASS_NAMES[label[s][i]]})" for s, i in g[:3]) for g in found[:EXAMPLES]
+            ]
     for split in splits:
         if split != "Training":
             report.overlap.setdefault(split, 0)

@@ -47,12 +47,16 @@ def check_cmd(path: Path, as_json: bool) -> None:
     for split, counts in report.counts.items():
         table.add_row(split, *map(str, counts), str(sum(counts)))
     console.print(table)
-    console.print(f"exact duplicates: {report.duplicate_groups} groups, {report.duplicate_images} images; "
-                  f"{report.conflicting_groups} groups with conflicting labels")
+    console.print(
+        f"exact duplicates: {report.duplicate_groups} groups, {report.duplicate_images} images; "
+        f"{report.conflicting_groups} groups with conflicting labels"
+    )
     for split, n in report.overlap.items():
         size = sum(report.counts[split])
-        console.print(f"{split}: {n} images ({n / size:.1%}) byte-identical to a training image, "
-                      f"{report.overlap_conflicting.get(split, 0)} of them labelled differently")
+        console.print(
+            f"{split}: {n} images ({n / size:.1%}) byte-identical to a training image, "
+            f"{report.overlap_conflicting.get(split, 0)} of them labelled differently"
+        )
     blanks = ", ".join(f"{s} {n}" for s, n in report.near_blank.items())
     console.print(f"near-blank images (pixel std < {NEAR_BLANK_STD:g}): {blanks}")
     for key, names in report.examples.items():

@@ -105,22 +105,26 @@ def parse_label(text: str, where: str) -> int:
         return CLASS_NAMES.index(lowered)
     if value.isdigit() and int(value) < len(CLASS_NAMES):
         return int(value)
-    raise DataError(f"{where}: unknown label '{value}'; use one of {', '.join(CLASS_NAMES)} "
-                    f"or an index 0-{len(CLASS_NAMES) - 1}")
+    raise DataError(
+        f"{where}: unknown label '{value}'; use one of {', '.join(CLASS_NAMES)} or an index 0-{len(CLASS_NAMES) - 1}"
+    )
 
 
 def list_photos(source: str | Path) -> list[Photo]:
     """The labelled photos of a class-subfolder tree or a `path,label` CSV, in a stable order."""
     source = Path(source)
     if source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES:
-        raise DataError(f"photo source {source} is one image; pass the folder of class subfolders that holds "
-                        "the photos, or a CSV of path,label rows")
+        raise DataError(
+            f"photo source {source} is one image; pass the folder of class subfolders that holds "
+            "the photos, or a CSV of path,label rows"
+        )
     if source.is_file():
         return _photos_from_csv(source)
     if source.is_dir():
         return _photos_from_folders(source)
-    raise DataError(f"photo source {source} does not exist; pass a folder of class subfolders "
-                    f"or a CSV of path,label rows")
+    raise DataError(
+        f"photo source {source} does not exist; pass a folder of class subfolders or a CSV of path,label rows"
+    )
 
 
 def display_name(name: str) -> str:
@@ -132,8 +136,10 @@ def display_name(name: str) -> str:
 def _photos_from_folders(root: Path) -> list[Photo]:
     subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not subdirs:
-        raise DataError(f"{root} has no class subfolders; lay photos out as {root}/<class>/<photo> "
-                        f"with classes {', '.join(CLASS_NAMES)}, or pass a CSV of path,label")
+        raise DataError(
+            f"{root} has no class subfolders; lay photos out as {root}/<class>/<photo> "
+            f"with classes {', '.join(CLASS_NAMES)}, or pass a CSV of path,label"
+        )
     photos = []
     for sub in subdirs:
         label = parse_label(sub.name, f"folder {sub}")
@@ -179,10 +185,12 @@ def _read_photo_csv(csv_path: Path) -> list[Photo]:
 def _cascade_path() -> str:
     try:
         import cv2
+
         path = Path(cv2.data.haarcascades) / CASCADE_FILE  # type: ignore[attr-defined]  # not in cv2's stubs
     except (ImportError, AttributeError) as exc:
-        raise DataError("OpenCV with Haar cascades is needed for photos; install "
-                        "opencv-python-headless<5 (5.x ships no cascades)") from exc
+        raise DataError(
+            "OpenCV with Haar cascades is needed for photos; install opencv-python-headless<5 (5.x ships no cascades)"
+        ) from exc
     if not path.is_file():
         raise DataError(f"{path} is missing; reinstall opencv-python-headless<5")
     return str(path)
@@ -201,8 +209,9 @@ def load_cascade() -> Any:
 def detect_faces(gray: np.ndarray[Any, Any], cascade: Any = None) -> list[tuple[int, int, int, int]]:
     """Face boxes (x, y, w, h) in a grayscale image, largest first."""
     cascade = cascade if cascade is not None else load_cascade()
-    boxes = cascade.detectMultiScale(gray, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS,
-                                     minSize=(MIN_FACE, MIN_FACE))
+    boxes = cascade.detectMultiScale(
+        gray, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS, minSize=(MIN_FACE, MIN_FACE)
+    )
     found = [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in (boxes if len(boxes) else [])]
     return sorted(found, key=lambda b: (-b[2] * b[3], b[0], b[1]))
 
@@ -212,7 +221,7 @@ def crop_face(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     import cv2
 
     x, y, w, h = box
-    face = gray[max(y, 0): y + h, max(x, 0): x + w]
+    face = gray[max(y, 0) : y + h, max(x, 0) : x + w]
     interp = cv2.INTER_AREA if min(face.shape) >= CROP_SIZE else cv2.INTER_LINEAR
     return cv2.resize(face, (CROP_SIZE, CROP_SIZE), interpolation=interp).astype(np.uint8)
 
@@ -231,8 +240,9 @@ def decode_gray(path: Path) -> tuple[np.ndarray | None, str | None]:
     if size is None:
         return None, "not a decodable image"
     if size[0] * size[1] > MAX_PHOTO_PIXELS:
-        return None, (f"{size[0]}x{size[1]} pixels, over the {MAX_PHOTO_PIXELS / 1e6:.0f}-megapixel limit: "
-                      "downscale it")
+        return None, (
+            f"{size[0]}x{size[1]} pixels, over the {MAX_PHOTO_PIXELS / 1e6:.0f}-megapixel limit: downscale it"
+        )
     image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
     if image is None or image.size == 0:
         return None, "not a decodable image"

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
 
 class EmptySplitError(DataError):
     """The source is valid but holds no image of the requested split (e.g. no PrivateTest)."""
+
 
 CACHE_TAG = "fer2013-v1"  # bump when decoding changes, so old cache entries are not used
 
@@ -68,12 +70,16 @@ def load_split(path: str | Path, split: str, *, use_cache: bool = True) -> Split
     start = time.perf_counter()
     root = Path(path)
     if not root.exists():
-        raise DataError(f"dataset path {root} does not exist: pass the FER-2013 folder (with train/, test/) or fer2013.csv")
+        raise DataError(
+            f"dataset path {root} does not exist: pass the FER-2013 folder (with train/, test/) or fer2013.csv"
+        )
     if folder_source.is_folder_layout(root):
         return _load_folder(root, split, use_cache, start)
     csv_path = csv_source.find_csv(root)
     if csv_path is None:
-        raise DataError(f"{root} is neither the FER-2013 image-folder layout (train/, test/) nor a Kaggle CSV: pass one of those")
+        raise DataError(
+            f"{root} is neither the FER-2013 image-folder layout (train/, test/) nor a Kaggle CSV: pass one of those"
+        )
     return _load_csv(csv_path, split, use_cache, start)
 
 
@@ -110,22 +116,52 @@ def _load_folder(root: Path, split: str, use_cache: bool, start: float) -> Split
 
 def _empty(split: str, source: Path, counts: dict[str, int]) -> None:
     found = ", ".join(f"{s} {n}" for s, n in counts.items() if n) or "no images at all"
-    raise EmptySplitError(f"split {split} is empty in {source} (found: {found}): use a split this copy has, or a complete copy")
+    raise EmptySplitError(
+        f"split {split} is empty in {source} (found: {found}): use a split this copy has, or a complete copy"
+    )
 
 
-def _result(split: str, images: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], names: Sequence[str],
-            source: Path, counts: dict[str, int], start: float) -> SplitData:
+def _result(
+    split: str,
+    images: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    names: Sequence[str],
+    source: Path,
+    counts: dict[str, int],
+    start: float,
+) -> SplitData:
     if not len(labels):
         _empty(split, source, counts)
-    return SplitData(split, torch.from_numpy(images), torch.from_numpy(labels), list(names), str(source),
-                     data_digest(images, labels), False, time.perf_counter() - start)
+    return SplitData(
+        split,
+        torch.from_numpy(images),
+        torch.from_numpy(labels),
+        list(names),
+        str(source),
+        data_digest(images, labels),
+        False,
+        time.perf_counter() - start,
+    )
 
 
-def _store(fp: str, key: str, images: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], names: Sequence[str],
-           counts: dict[str, int]) -> None:
-    cache.store(key, {"images": images, "labels": labels, "names": np.array(names, dtype=str),
-                      "digest": np.array(data_digest(images, labels)),
-                      "counts": np.array([counts.get(s, 0) for s in SPLITS], dtype=np.int64)})
+def _store(
+    fp: str,
+    key: str,
+    images: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    names: Sequence[str],
+    counts: dict[str, int],
+) -> None:
+    cache.store(
+        key,
+        {
+            "images": images,
+            "labels": labels,
+            "names": np.array(names, dtype=str),
+            "digest": np.array(data_digest(images, labels)),
+            "counts": np.array([counts.get(s, 0) for s in SPLITS], dtype=np.int64),
+        },
+    )
     cache.remember(fp, key)
 
 
@@ -136,6 +172,13 @@ def _from_cache(fp: str, split: str, source: Path, start: float) -> SplitData | 
         return None
     if not len(arrays["labels"]):
         _empty(split, source, dict(zip(SPLITS, arrays["counts"].tolist())))
-    return SplitData(split, torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["labels"]),
-                     arrays["names"].tolist(), str(source), str(arrays["digest"]), True,
-                     time.perf_counter() - start)
+    return SplitData(
+        split,
+        torch.from_numpy(arrays["images"]),
+        torch.from_numpy(arrays["labels"]),
+        arrays["names"].tolist(),
+        str(source),
+        str(arrays["digest"]),
+        True,
+        time.perf_counter() - start,
+    )

@@ -71,7 +71,7 @@ def scan(root: Path) -> list[ImageFile]:
                 relpath = f"{folder}/{entry.name}/{item.name}"
                 if not item.is_file():
                     problems.add(relpath, "not a file")
-                elif item.name[item.name.rfind('.'):].lower() not in IMAGE_SUFFIXES:
+                elif item.name[item.name.rfind(".") :].lower() not in IMAGE_SUFFIXES:
                     problems.add(relpath, "not an image file")
                 else:
                     files.append(ImageFile(relpath, item.path, label, split_of(item.name, folder)))

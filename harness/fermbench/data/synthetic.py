@@ -23,7 +23,7 @@ def make_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     images = rng.integers(0, 90, size=(n, 48, 48)).astype(np.uint8)
     for i, y in enumerate(labels):
         top = 3 + 6 * int(y)
-        images[i, top:top + 6, :] = rng.integers(180, 255, size=(6, 48))
+        images[i, top : top + 6, :] = rng.integers(180, 255, size=(6, 48))
     return images, labels.astype(np.int64)
 
 

@@ -36,12 +36,12 @@ DEFAULT_HOST = "127.0.0.1"
 # What to do about each state that is not "device".
 FIXES = {
     "unauthorized": "unlock the phone and accept the 'Allow USB debugging?' prompt (tick 'Always allow'); "
-                    "no prompt: revoke USB debugging authorizations in Developer options and re-plug",
+    "no prompt: revoke USB debugging authorizations in Developer options and re-plug",
     "authorizing": "wait a moment, then accept the 'Allow USB debugging?' prompt on the phone",
     "offline": "re-plug the cable (TCP: `adb reconnect offline`); if it stays offline, restart the server "
-               "with `adb kill-server`",
+    "with `adb kill-server`",
     "no permissions": "add a udev rule for the phone's USB vendor id and re-plug, or run adb as a user in "
-                      "the plugdev group",
+    "the plugdev group",
     "bootloader": "boot the phone into Android (`fastboot reboot`)",
     "recovery": "boot the phone into Android (`adb reboot`)",
     "sideload": "finish or cancel the sideload, then reboot into Android",
@@ -71,8 +71,10 @@ def env_server_port() -> int:
     if not value:
         return DEFAULT_PORT
     if not value.isdigit() or not 1 <= int(value) <= 65535:
-        raise ConfigError(f"ANDROID_ADB_SERVER_PORT={value!r} is not a TCP port; set it to a port in 1-65535 "
-                          "(5037 is adb's default) or unset it")
+        raise ConfigError(
+            f"ANDROID_ADB_SERVER_PORT={value!r} is not a TCP port; set it to a port in 1-65535 "
+            "(5037 is adb's default) or unset it"
+        )
     return int(value)
 
 
@@ -122,9 +124,11 @@ class AdbEndpoint:
             c.send_command(command)
             c.check_okay()
             return str(c.read_string_block())
-        except (AdbTimeout, socket.timeout):
-            raise AdbServerError(f"the adb server on {self.host}:{self.port} did not answer `{command}` "
-                                 "in time; restart it with `adb kill-server`") from None
+        except (TimeoutError, AdbTimeout):
+            raise AdbServerError(
+                f"the adb server on {self.host}:{self.port} did not answer `{command}` "
+                "in time; restart it with `adb kill-server`"
+            ) from None
         finally:
             c.conn.close()
 
@@ -138,16 +142,25 @@ class AdbEndpoint:
         except OSError:
             pass
         if self.port != env_server_port() or self.host not in ("127.0.0.1", "localhost"):
-            raise AdbServerError(f"no adb server on {self.host}:{self.port}; start it with "
-                                 f"`adb -P {self.port} start-server`")
+            raise AdbServerError(
+                f"no adb server on {self.host}:{self.port}; start it with `adb -P {self.port} start-server`"
+            )
         adb = find_adb()
         if adb is None:
-            raise AdbServerError("no adb binary to start the adb server with; install platform-tools, "
-                                 "or set FERMBENCH_ADB to an adb binary")
+            raise AdbServerError(
+                "no adb binary to start the adb server with; install platform-tools, "
+                "or set FERMBENCH_ADB to an adb binary"
+            )
         command_log.command(command_log.server(self.host, self.port), f"{adb} -P {self.port} start-server")
         try:
-            subprocess.run([adb, "-P", str(self.port), "start-server"], timeout=30, capture_output=True, check=True,
-                           env=server_start_env(), stdin=subprocess.DEVNULL)
+            subprocess.run(
+                [adb, "-P", str(self.port), "start-server"],
+                timeout=30,
+                capture_output=True,
+                check=True,
+                env=server_start_env(),
+                stdin=subprocess.DEVNULL,
+            )
         except (OSError, subprocess.SubprocessError) as exc:
             raise AdbServerError(f"cannot start the adb server ({exc}); install platform-tools or adbutils") from None
 
@@ -184,7 +197,7 @@ def parse_devices_l(text: str) -> list[DeviceEntry]:
         rest = rest.strip()
         if rest.startswith("no permissions"):
             state = "no permissions"
-            rest = rest[len(state):]
+            rest = rest[len(state) :]
         else:
             state, _, rest = rest.partition(" ")
         info = {}
@@ -203,8 +216,9 @@ def list_devices(port: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> list[Dev
     return parse_devices_l(endpoint.query("host:devices-l"))
 
 
-def translate(exc: BaseException, serial: str, command: str | None = None, *, started: bool,
-              output: str = "") -> DeviceError:
+def translate(
+    exc: BaseException, serial: str, command: str | None = None, *, started: bool, output: str = ""
+) -> DeviceError:
     """Turn an adbutils/socket failure into the typed error that names the device and the fix.
 
     started: the service had been opened (so the command may have had an effect).
@@ -215,8 +229,7 @@ def translate(exc: BaseException, serial: str, command: str | None = None, *, st
     text = str(exc.args[0]) if isinstance(exc, AdbError) and exc.args else str(exc)
     low = text.lower()
     if isinstance(exc, (AdbTimeout, socket.timeout, TimeoutError)):
-        return DeviceTimeout(f"no answer{what} in time; check the phone is awake and connected", serial,
-                             output=output)
+        return DeviceTimeout(f"no answer{what} in time; check the phone is awake and connected", serial, output=output)
     if "not found" in low and "device" in low:
         return DeviceNotFound(f"not attached to the adb server; {_not_found_fix(serial)}", serial)
     if "unauthorized" in low or "authorizing" in low:
@@ -228,8 +241,12 @@ def translate(exc: BaseException, serial: str, command: str | None = None, *, st
     # adbutils says "Unknown data: b''" when the server hangs up instead of answering OKAY/FAIL
     if isinstance(exc, (EOFError, ConnectionError, OSError)) or "closed" in low or "unknown data: b''" in low:
         if started:
-            return DeviceDisconnected(f"the connection broke{what}; its effect on the phone is unknown; "
-                                      f"check the cable, then `fermbench devices`", serial, output=output)
+            return DeviceDisconnected(
+                f"the connection broke{what}; its effect on the phone is unknown; "
+                f"check the cable, then `fermbench devices`",
+                serial,
+                output=output,
+            )
         return DeviceOffline(f"cannot reach it{what}; {FIXES['offline']}", serial)
     return DeviceError(f"adb failed{what}: {text.strip() or type(exc).__name__}", serial)
 

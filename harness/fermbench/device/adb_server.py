@@ -111,22 +111,30 @@ class AdbServer:
 
     # -- running adb ---------------------------------------------------------------------------
 
-    def adb(self, *args: str, timeout: float = 60, check: bool = True,
-            input: bytes | None = None) -> subprocess.CompletedProcess[str]:
+    def adb(
+        self, *args: str, timeout: float = 60, check: bool = True, input: bytes | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run `adb -P PORT ARGS...` against this server; text output."""
         cmd = [self.adb_path, "-P", str(self.port), *args]
         command_log.command(command_log.server("127.0.0.1", self.port), shlex.join(cmd))
-        proc = subprocess.run(cmd, env=self.env, capture_output=True, timeout=timeout,
-                              input=input, stdin=None if input is not None else subprocess.DEVNULL)
+        proc = subprocess.run(
+            cmd,
+            env=self.env,
+            capture_output=True,
+            timeout=timeout,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
         result = subprocess.CompletedProcess(
-            cmd, proc.returncode,
-            proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+            cmd, proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        )
         if check and proc.returncode != 0:
-            raise DeviceError(f"`adb {' '.join(args)}` exited {proc.returncode}: "
-                              f"{(result.stderr or result.stdout).strip()}")
+            raise DeviceError(
+                f"`adb {' '.join(args)}` exited {proc.returncode}: {(result.stderr or result.stdout).strip()}"
+            )
         return result
 
-    def start(self) -> "AdbServer":
+    def start(self) -> AdbServer:
         self.adb("start-server", timeout=30)
         return self
 
@@ -169,7 +177,7 @@ class AdbServer:
                 pids.append(int(entry.name))
         return pids
 
-    def __enter__(self) -> "AdbServer":
+    def __enter__(self) -> AdbServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -188,8 +196,7 @@ class AdbServer:
                 return line.state
         return None
 
-    def wait_for_state(self, serial: str, states: tuple[str, ...] = ("device",),
-                       timeout: float = 15) -> str:
+    def wait_for_state(self, serial: str, states: tuple[str, ...] = ("device",), timeout: float = 15) -> str:
         """Poll `adb devices` until serial shows one of states; DeviceError on timeout."""
         deadline = time.monotonic() + timeout
         state = None
@@ -198,8 +205,7 @@ class AdbServer:
             if state in states:
                 return state
             time.sleep(0.05)
-        raise DeviceError(f"still {state or 'absent'} after {timeout:.0f} s (wanted {'/'.join(states)})",
-                          serial)
+        raise DeviceError(f"still {state or 'absent'} after {timeout:.0f} s (wanted {'/'.join(states)})", serial)
 
     def connect(self, serial: str, states: tuple[str, ...] = ("device",), timeout: float = 15) -> str:
         """`adb connect`, checked: it exits 0 even when it failed, so read its text and state."""

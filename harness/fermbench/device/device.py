@@ -21,19 +21,20 @@ import os
 import posixpath
 import re
 import shlex
-import socket
 import struct
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 
 from adbutils import AdbConnection
 from adbutils.errors import AdbError
 
 from ..errors import ConfigError
+from ..runner.instrument_output import InstrumentRun, parse_instrument_output
 from ..threads import Background
 from . import command_log, transfer
 from .adb import DEFAULT_HOST, DEFAULT_PORT, AdbEndpoint, fix_for, parse_devices_l, translate
@@ -55,7 +56,6 @@ from .errors import (
     TransferError,
 )
 from .facts import PROBE, TMP_DIR, DeviceFacts, build_facts, parse_df_available
-from ..runner.instrument_output import InstrumentRun, parse_instrument_output
 
 T = TypeVar("T")
 _V2 = struct.Struct("<BI")  # shell_v2 packet header: id, length
@@ -116,8 +116,16 @@ def join_args(args: Sequence[str]) -> str:
 class Device:
     """A phone (or emulator, or simulated phone) known to the adb server as `serial`."""
 
-    def __init__(self, serial: str, adb_port: int = DEFAULT_PORT, adb_host: str = DEFAULT_HOST, *,
-                 timeout: float = 30.0, retries: int = 2, retry_wait_s: float = 20.0):
+    def __init__(
+        self,
+        serial: str,
+        adb_port: int = DEFAULT_PORT,
+        adb_host: str = DEFAULT_HOST,
+        *,
+        timeout: float = 30.0,
+        retries: int = 2,
+        retry_wait_s: float = 20.0,
+    ):
         if not serial:
             raise ConfigError("no device serial given; pick one from `fermbench devices`")
         self.serial = serial
@@ -184,8 +192,10 @@ class Device:
         result = self.shell(PROBE, check=False, retry=True)
         facts = build_facts(self.serial, result.stdout)
         if not facts.model and not facts.abis:
-            raise DeviceError(f"getprop answered nothing ({result.stderr.strip() or 'empty output'}); "
-                              "is this an Android device?", self.serial)
+            raise DeviceError(
+                f"getprop answered nothing ({result.stderr.strip() or 'empty output'}); is this an Android device?",
+                self.serial,
+            )
         return facts
 
     def getprop(self, key: str) -> str:
@@ -196,8 +206,9 @@ class Device:
 
     # -- shell -------------------------------------------------------------------------------
 
-    def shell(self, args: str | Sequence[str], timeout: float | None = None, *, check: bool = True,
-              retry: bool = False) -> ShellResult:
+    def shell(
+        self, args: str | Sequence[str], timeout: float | None = None, *, check: bool = True, retry: bool = False
+    ) -> ShellResult:
         """Run a command in the phone's shell and wait for its exit code.
 
         args: a list (each item quoted) or one string (used as written: pipes, `;` ...).
@@ -214,29 +225,39 @@ class Device:
             raise DeviceCommandError(self.serial, command, result.exit_code, result.stdout, result.stderr)
         return result
 
-    def _run(self, command: str, timeout: float, on_output: Callable[[str], None] | None,
-             cancel: threading.Event | None = None) -> ShellResult:
+    def _run(
+        self,
+        command: str,
+        timeout: float,
+        on_output: Callable[[str], None] | None,
+        cancel: threading.Event | None = None,
+    ) -> ShellResult:
         if "shell_v2" not in self.features():
             return self._run_legacy(command, timeout, on_output)
         deadline = time.monotonic() + timeout
         c = self._open(f"shell,v2,raw:{command}", timeout)
         out, err, buf = bytearray(), bytearray(), bytearray()
-        decoders = {_STDOUT: codecs.getincrementaldecoder("utf-8")("replace"),
-                    _STDERR: codecs.getincrementaldecoder("utf-8")("replace")}
+        decoders = {
+            _STDOUT: codecs.getincrementaldecoder("utf-8")("replace"),
+            _STDERR: codecs.getincrementaldecoder("utf-8")("replace"),
+        }
         exit_code: int | None = None
         try:
             while exit_code is None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise socket.timeout()
+                    raise TimeoutError()
                 if cancel is not None and cancel.is_set():
-                    raise InstrumentationCancelled(f"`{_short(command)}` was stopped by the caller", self.serial,
-                                                   output=out.decode("utf-8", "replace"))
+                    raise InstrumentationCancelled(
+                        f"`{_short(command)}` was stopped by the caller",
+                        self.serial,
+                        output=out.decode("utf-8", "replace"),
+                    )
                 # with a cancel event, wake up often enough to notice it
                 c.conn.settimeout(remaining if cancel is None else min(remaining, 0.2))
                 try:
                     data = c.conn.recv(256 * 1024)
-                except (socket.timeout, TimeoutError):
+                except TimeoutError:
                     if cancel is not None and time.monotonic() < deadline:
                         continue
                     raise
@@ -247,8 +268,8 @@ class Device:
                     kind, length = _V2.unpack_from(buf)
                     if len(buf) < _V2.size + length:
                         break
-                    payload = bytes(buf[_V2.size:_V2.size + length])
-                    del buf[:_V2.size + length]
+                    payload = bytes(buf[_V2.size : _V2.size + length])
+                    del buf[: _V2.size + length]
                     if kind == _EXIT:
                         exit_code = payload[0] if payload else 255
                         break
@@ -258,13 +279,17 @@ class Device:
                             text = decoders[kind].decode(payload)
                             if text:
                                 on_output(text)
-        except (socket.timeout, TimeoutError):
-            raise DeviceTimeout(f"`{_short(command)}` did not finish within {timeout:g} s and was stopped; "
-                                "raise the timeout, or check the phone", self.serial,
-                                output=out.decode("utf-8", "replace")) from None
+        except TimeoutError:
+            raise DeviceTimeout(
+                f"`{_short(command)}` did not finish within {timeout:g} s and was stopped; "
+                "raise the timeout, or check the phone",
+                self.serial,
+                output=out.decode("utf-8", "replace"),
+            ) from None
         except (OSError, EOFError, AdbError) as exc:
-            raise translate(exc, self.serial, _short(command), started=True,
-                            output=out.decode("utf-8", "replace")) from None
+            raise translate(
+                exc, self.serial, _short(command), started=True, output=out.decode("utf-8", "replace")
+            ) from None
         finally:
             _close(c)
         return ShellResult(command, exit_code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
@@ -285,9 +310,12 @@ class Device:
                 data += chunk
                 if on_output is not None:
                     on_output(chunk.decode("utf-8", "replace"))
-        except (socket.timeout, TimeoutError):
-            raise DeviceTimeout(f"`{_short(command)}` did not finish within {timeout:g} s and was stopped",
-                                self.serial, output=data.decode("utf-8", "replace")) from None
+        except TimeoutError:
+            raise DeviceTimeout(
+                f"`{_short(command)}` did not finish within {timeout:g} s and was stopped",
+                self.serial,
+                output=data.decode("utf-8", "replace"),
+            ) from None
         except OSError as exc:
             raise translate(exc, self.serial, _short(command), started=True) from None
         finally:
@@ -300,8 +328,14 @@ class Device:
 
     # -- files -------------------------------------------------------------------------------
 
-    def push(self, local: str | os.PathLike[str], remote: str, verify: bool = True, mode: int = 0o644,
-             timeout: float | None = None) -> PushResult:
+    def push(
+        self,
+        local: str | os.PathLike[str],
+        remote: str,
+        verify: bool = True,
+        mode: int = 0o644,
+        timeout: float | None = None,
+    ) -> PushResult:
         """Copy a file to the phone, readable by apps (mode 644), its parent folders made.
 
         verify: compare sha256 (or md5, or the size, whichever the phone offers) after the copy,
@@ -320,11 +354,15 @@ class Device:
         # shell's umask: an app that cannot traverse the folder cannot read the model in it.
         dirs = _dirs_below(TMP_DIR, parent)
         chmod = f" && chmod 755 {join_args(dirs)}" if dirs else ""
-        prep = self.shell(f"mkdir -p {shlex.quote(parent)}{chmod} && df -k {shlex.quote(parent)}",
-                          check=False, retry=True)
+        prep = self.shell(
+            f"mkdir -p {shlex.quote(parent)}{chmod} && df -k {shlex.quote(parent)}", check=False, retry=True
+        )
         if prep.exit_code != 0:
-            raise TransferError(f"cannot make {parent} on the phone: {(prep.stderr or prep.stdout).strip()}; "
-                                "choose a writable folder such as /data/local/tmp", self.serial)
+            raise TransferError(
+                f"cannot make {parent} on the phone: {(prep.stderr or prep.stdout).strip()}; "
+                "choose a writable folder such as /data/local/tmp",
+                self.serial,
+            )
         existing = self.stat(remote)
         if existing is not None and existing.is_dir:
             raise TransferError(f"cannot push to {remote}: it is a folder on the phone", self.serial)
@@ -332,14 +370,18 @@ class Device:
             # the local hash while the phone hashes its copy
             local_sha = Background(lambda: transfer.local_digest(src, "sha256"), "fermbench-hash")
             algorithm, remote_digest = self._remote_digest(remote)
-            local_digest = {"sha256": local_sha.result(), "size": str(size)}.get(algorithm) or \
-                transfer.local_digest(src, algorithm)
+            local_digest = {"sha256": local_sha.result(), "size": str(size)}.get(algorithm) or transfer.local_digest(
+                src, algorithm
+            )
             if remote_digest == local_digest:
                 return PushResult(src, remote, size, local_digest, algorithm, True, True, time.perf_counter() - t0)
         room = parse_df_available(prep.stdout)
         if room is not None and size > room + (existing.size if existing else 0):
-            raise DiskFull(f"no room for {src.name} ({size / 1e6:.1f} MB) in {parent}: {room / 1e6:.1f} MB "
-                           "free; delete files on the phone (e.g. old models under /data/local/tmp)", self.serial)
+            raise DiskFull(
+                f"no room for {src.name} ({size / 1e6:.1f} MB) in {parent}: {room / 1e6:.1f} MB "
+                "free; delete files on the phone (e.g. old models under /data/local/tmp)",
+                self.serial,
+            )
 
         # Hash the local file on another thread while it is sent (hashlib releases the GIL),
         # so that verification costs no time on the wire.
@@ -352,8 +394,10 @@ class Device:
         except transfer.SyncFailure as exc:
             reason = str(exc)
             if "space" in reason.lower():
-                raise DiskFull(f"phone ran out of space pushing {src.name} to {remote} ({reason}); "
-                               "delete files on the phone", self.serial) from None
+                raise DiskFull(
+                    f"phone ran out of space pushing {src.name} to {remote} ({reason}); delete files on the phone",
+                    self.serial,
+                ) from None
             raise TransferError(f"push of {src.name} to {remote} failed: {reason}", self.serial) from None
         except (OSError, EOFError, AdbError) as exc:
             raise translate(exc, self.serial, f"push {src.name} -> {remote}", started=True) from None
@@ -364,16 +408,21 @@ class Device:
         if local_hash is None:
             return PushResult(src, remote, size, "", "none", False, False, time.perf_counter() - t0)
         algorithm, remote_digest = self._remote_digest(remote)
-        digest = {"sha256": local_hash.result(), "size": str(size)}.get(algorithm) or \
-            transfer.local_digest(src, algorithm)
+        digest = {"sha256": local_hash.result(), "size": str(size)}.get(algorithm) or transfer.local_digest(
+            src, algorithm
+        )
         if remote_digest != digest:
             self.shell(["rm", "-f", remote], check=False, retry=True)
-            raise TransferError(f"the phone's copy of {src.name} at {remote} differs ({algorithm} "
-                                f"{remote_digest} != {digest}); it was removed, push again", self.serial)
+            raise TransferError(
+                f"the phone's copy of {src.name} at {remote} differs ({algorithm} "
+                f"{remote_digest} != {digest}); it was removed, push again",
+                self.serial,
+            )
         return PushResult(src, remote, size, digest, algorithm, False, True, time.perf_counter() - t0)
 
-    def pull(self, remote: str, local: str | os.PathLike[str], verify: bool = True,
-             timeout: float | None = None) -> PullResult:
+    def pull(
+        self, remote: str, local: str | os.PathLike[str], verify: bool = True, timeout: float | None = None
+    ) -> PullResult:
         """Copy a file from the phone; written atomically, verified against the phone's digest."""
         return self._retrying(lambda: self._pull_once(remote, Path(local), verify, timeout), idempotent=True)
 
@@ -402,8 +451,11 @@ class Device:
                 algorithm, remote_digest = theirs.result()  # (str, str)
                 mine = {"sha256": sha, "size": str(size)}.get(algorithm) or transfer.local_digest(Path(tmp), algorithm)
                 if remote_digest != mine:
-                    raise TransferError(f"the copy of {remote} differs from the phone's ({algorithm} {mine} != "
-                                        f"{remote_digest}); pull again", self.serial)
+                    raise TransferError(
+                        f"the copy of {remote} differs from the phone's ({algorithm} {mine} != "
+                        f"{remote_digest}); pull again",
+                        self.serial,
+                    )
                 verified_with = algorithm
             os.replace(tmp, dst)
         finally:
@@ -486,7 +538,7 @@ class Device:
                 if not data:
                     break
                 out += data
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise DeviceTimeout(f"installing {src.name} did not finish within {timeout:g} s", self.serial) from None
         except (OSError, EOFError, AdbError) as exc:
             raise translate(exc, self.serial, f"install {src.name}", started=True) from None
@@ -502,8 +554,11 @@ class Device:
         if self.package_info(package) is None:
             return False
         m = _FAILURE.search(r.stdout + r.stderr)
-        raise InstallError(f"uninstalling {package} failed: {m.group(0) if m else (r.stderr or r.stdout).strip()}",
-                           self.serial, m.group(1) if m else "unknown")
+        raise InstallError(
+            f"uninstalling {package} failed: {m.group(0) if m else (r.stderr or r.stdout).strip()}",
+            self.serial,
+            m.group(1) if m else "unknown",
+        )
 
     def package_info(self, package: str) -> PackageInfo | None:
         """Version of an installed package (from `dumpsys package`), or None."""
@@ -525,9 +580,16 @@ class Device:
 
     # -- instrumentation ---------------------------------------------------------------------
 
-    def instrument(self, component: str, extras: dict[str, str], timeout: float,
-                   on_output: Callable[[str], None] | None = None, *, raise_on_crash: bool = True,
-                   cancel: threading.Event | None = None) -> InstrumentRun:
+    def instrument(
+        self,
+        component: str,
+        extras: dict[str, str],
+        timeout: float,
+        on_output: Callable[[str], None] | None = None,
+        *,
+        raise_on_crash: bool = True,
+        cancel: threading.Event | None = None,
+    ) -> InstrumentRun:
         """`am instrument -w -r -e k v ... component`, parsed; `.text` is what it printed (stdout and
         stderr as they came).
 
@@ -555,7 +617,9 @@ class Device:
         except DeviceTimeout:
             raise InstrumentationTimeout(
                 f"`am instrument` of {component} did not finish within {timeout:g} s and was stopped "
-                "(runner hung?); raise the timeout or read `adb logcat -d`", self.serial, output="".join(chunks),
+                "(runner hung?); raise the timeout or read `adb logcat -d`",
+                self.serial,
+                output="".join(chunks),
             ) from None
         except DeviceDisconnected as exc:
             exc.output = "".join(chunks)
@@ -564,12 +628,16 @@ class Device:
         text = "".join(chunks)
         run = parse_instrument_output(text)
         if run.not_installed or "Unable to find instrumentation info" in text:
-            raise RunnerNotInstalled(f"no instrumentation {component} on the phone; install the runner APK "
-                                     "first", self.serial, output=text)
+            raise RunnerNotInstalled(
+                f"no instrumentation {component} on the phone; install the runner APK first", self.serial, output=text
+            )
         if raise_on_crash and run.crashed:
-            raise InstrumentationCrashed(f"the runner process crashed ({run.crash_message}) during `am instrument` "
-                                         f"of {component}; see `adb -s {self.serial} logcat -d -s AndroidRuntime`",
-                                         self.serial, output=text)
+            raise InstrumentationCrashed(
+                f"the runner process crashed ({run.crash_message}) during `am instrument` "
+                f"of {component}; see `adb -s {self.serial} logcat -d -s AndroidRuntime`",
+                self.serial,
+                output=text,
+            )
         if result.exit_code != 0 and "INSTRUMENTATION_" not in text:
             raise DeviceCommandError(self.serial, command, result.exit_code, result.stdout, result.stderr)
         return run
@@ -622,7 +690,7 @@ def _dirs_below(base: str, path: str) -> list[str]:
     base, path = posixpath.normpath(base), posixpath.normpath(path)
     if not path.startswith(base + "/"):
         return []
-    parts = path[len(base) + 1:].split("/")
+    parts = path[len(base) + 1 :].split("/")
     return [posixpath.join(base, *parts[: i + 1]) for i in range(len(parts))]
 
 

@@ -6,7 +6,8 @@ Callers catch the family (`except DeviceError`) or one member; the CLI prints an
 
 from __future__ import annotations
 
-from ..errors import DeviceError as DeviceError, RunnerError
+from ..errors import DeviceError as DeviceError
+from ..errors import RunnerError
 
 
 class AdbServerError(DeviceError):

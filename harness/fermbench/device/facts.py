@@ -80,8 +80,10 @@ class DeviceFacts:
         if self.thermal_status is not None and self.thermal_status >= 2:
             out.append(f"thermal status {self.thermal_status_name}: the phone is throttling; let it cool")
         if self.screen_on is False:
-            out.append("screen off: the phone may sleep mid-run; keep it awake (`settings put global "
-                       "stay_on_while_plugged_in 7`)")
+            out.append(
+                "screen off: the phone may sleep mid-run; keep it awake (`settings put global "
+                "stay_on_while_plugged_in 7`)"
+            )
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,7 +99,7 @@ def split_sections(text: str) -> dict[str, str]:
     current: list[str] | None = None
     for line in text.splitlines():
         if line.startswith(_MARK) and line.endswith("==="):
-            current = sections.setdefault(line[len(_MARK):-3].strip(), [])
+            current = sections.setdefault(line[len(_MARK) : -3].strip(), [])
         elif current is not None:
             current.append(line)
     return {k: "\n".join(v) for k, v in sections.items()}
@@ -196,7 +198,8 @@ def build_facts(serial: str, probe_output: str) -> DeviceFacts:
         sdk=int(sdk) if sdk.isdigit() else None,
         fingerprint=props.get("ro.build.fingerprint", ""),
         build_type=props.get("ro.build.type", ""),
-        is_emulator=props.get("ro.kernel.qemu") == "1" or props.get("ro.boot.qemu") == "1"
+        is_emulator=props.get("ro.kernel.qemu") == "1"
+        or props.get("ro.boot.qemu") == "1"
         or hardware in EMULATOR_HARDWARE,
         is_simulated=props.get("ro.fermbench.simulated") == "1",
         debuggable=props.get("ro.debuggable") == "1",

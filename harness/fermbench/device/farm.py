@@ -37,15 +37,23 @@ class ServerAddress:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     @classmethod
-    def parse(cls, text: str, what: str = "--adb-server") -> "ServerAddress":
+    def parse(cls, text: str, what: str = "--adb-server") -> ServerAddress:
         """`HOST:PORT` (an IPv6 host in brackets); ConfigError naming `what` and the fix otherwise."""
         host, sep, port = text.strip().rpartition(":")
         bracketed = host.startswith("[") and host.endswith("]")
         host = host[1:-1] if bracketed else host
-        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535 \
-                or any(c in host for c in "/[] \t") or (":" in host and not bracketed):
-            raise ConfigError(f"{what} {text!r} is not HOST:PORT with a port in 1-65535; write e.g. "
-                              f"127.0.0.1:5037 (an SSH tunnel's local end)")
+        if (
+            not sep
+            or not host
+            or not port.isdigit()
+            or not 1 <= int(port) <= 65535
+            or any(c in host for c in "/[] \t")
+            or (":" in host and not bracketed)
+        ):
+            raise ConfigError(
+                f"{what} {text!r} is not HOST:PORT with a port in 1-65535; write e.g. "
+                f"127.0.0.1:5037 (an SSH tunnel's local end)"
+            )
         return cls(DEFAULT_HOST if host == "localhost" else host, int(port))
 
     @property
@@ -63,10 +71,14 @@ def local_server() -> ServerAddress:
 
 def unreachable_fix(server: ServerAddress) -> str:
     if server.loopback:
-        return (f"start it with `adb -P {server.port} start-server`, or open the SSH tunnel that ends there "
-                f"(`ssh -N -L {server.port}:127.0.0.1:5037 FARM-HOST`)")
-    return (f"check that an adb server listens there, or reach it through an SSH tunnel "
-            f"(`ssh -N -L {server.port}:127.0.0.1:5037 {server.host}`, then --adb-server 127.0.0.1:{server.port})")
+        return (
+            f"start it with `adb -P {server.port} start-server`, or open the SSH tunnel that ends there "
+            f"(`ssh -N -L {server.port}:127.0.0.1:5037 FARM-HOST`)"
+        )
+    return (
+        f"check that an adb server listens there, or reach it through an SSH tunnel "
+        f"(`ssh -N -L {server.port}:127.0.0.1:5037 {server.host}`, then --adb-server 127.0.0.1:{server.port})"
+    )
 
 
 @dataclass(frozen=True)
@@ -88,11 +100,17 @@ def list_server(server: ServerAddress) -> ServerListing:
     try:
         return ServerListing(server, tuple(parse_devices_l(endpoint.query("host:devices-l", ANSWER_TIMEOUT_S))))
     except (AdbServerError, AdbError, OSError, EOFError, ValueError) as exc:
-        reason = f"no answer within {ANSWER_TIMEOUT_S:g} s" if isinstance(exc, AdbServerError) \
+        reason = (
+            f"no answer within {ANSWER_TIMEOUT_S:g} s"
+            if isinstance(exc, AdbServerError)
             else (str(exc).strip() or type(exc).__name__)[:60]
-        return ServerListing(server, error=f"{server} is not an adb server: it did not answer the device list "
-                                           f"({reason}); point --adb-server at an adb server (a phone's own "
-                                           f"port is for `adb connect`)")
+        )
+        return ServerListing(
+            server,
+            error=f"{server} is not an adb server: it did not answer the device list "
+            f"({reason}); point --adb-server at an adb server (a phone's own "
+            f"port is for `adb connect`)",
+        )
 
 
 @dataclass(frozen=True)
@@ -119,8 +137,9 @@ class Farm:
     _listings: dict[ServerAddress, ServerListing] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_texts(cls, texts: tuple[str, ...] | list[str], specs: tuple[str, ...] = (),
-                   local: str | None = None) -> "Farm":
+    def from_texts(
+        cls, texts: tuple[str, ...] | list[str], specs: tuple[str, ...] = (), local: str | None = None
+    ) -> Farm:
         """The servers given (default: the local one), plus any a HOST:PORT/SERIAL spec names."""
         servers = [ServerAddress.parse(t) for t in texts]
         for spec in specs:
@@ -147,8 +166,11 @@ class Farm:
 
     def devices(self) -> list[FarmDevice]:
         """Every device of every server that answered, ready or not."""
-        return [FarmDevice(listing.server, e.serial, self.key(listing.server, e.serial), e)
-                for listing in self.listings() for e in listing.entries]
+        return [
+            FarmDevice(listing.server, e.serial, self.key(listing.server, e.serial), e)
+            for listing in self.listings()
+            for e in listing.entries
+        ]
 
     def address(self, device: FarmDevice) -> str:
         """SERIAL when no other server has that serial, else HOST:PORT/SERIAL: how a user names it."""
@@ -165,22 +187,30 @@ class Farm:
                 raise AdbServerError(listing.error, spec)
             entry = next((e for e in listing.entries if e.serial == serial), None)
             if entry is None:
-                raise DeviceNotFound(f"adb server {server} has no such device; pick one from "
-                                     f"`fermbench devices --adb-server {server}`", spec)
+                raise DeviceNotFound(
+                    f"adb server {server} has no such device; pick one from `fermbench devices --adb-server {server}`",
+                    spec,
+                )
             return FarmDevice(server, serial, self.key(server, serial), entry)
         found = [d for d in self.devices() if d.serial == serial]
         if len(found) > 1:
             where = " and ".join(str(d.server) for d in found)
-            raise ConfigError(f"device {serial} is on adb servers {where}; name one as HOST:PORT/SERIAL, "
-                              f"e.g. --device {found[0].address}")
+            raise ConfigError(
+                f"device {serial} is on adb servers {where}; name one as HOST:PORT/SERIAL, "
+                f"e.g. --device {found[0].address}"
+            )
         if found:
             return found[0]
         down = [listing for listing in self.listings() if listing.error]
         if down:
-            raise AdbServerError(f"not on any adb server that answered ({'; '.join(d.error or '' for d in down)})",
-                                 serial)
-        raise DeviceNotFound("no adb server has it; plug it in (or `adb connect HOST:PORT`), check "
-                             "`fermbench devices`, and use a serial from that list", serial)
+            raise AdbServerError(
+                f"not on any adb server that answered ({'; '.join(d.error or '' for d in down)})", serial
+            )
+        raise DeviceNotFound(
+            "no adb server has it; plug it in (or `adb connect HOST:PORT`), check "
+            "`fermbench devices`, and use a serial from that list",
+            serial,
+        )
 
 
 def split_spec(spec: str) -> tuple[ServerAddress | None, str]:

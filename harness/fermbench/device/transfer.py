@@ -73,7 +73,7 @@ def send(c: AdbConnection, src: BinaryIO, remote: str, mode: int) -> int:
     slot = _HEAD.size + SYNC_DATA_MAX
     buf = bytearray(_SLOTS * slot)
     view = memoryview(buf)
-    payloads = [view[i * slot + _HEAD.size:(i + 1) * slot] for i in range(_SLOTS)]
+    payloads = [view[i * slot + _HEAD.size : (i + 1) * slot] for i in range(_SLOTS)]
     fd = src.fileno()
     offset = src.tell()
     total = 0

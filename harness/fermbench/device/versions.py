@@ -28,8 +28,9 @@ def adb_binary(path: str) -> AdbBinary | None:
     """What `adb version` says; None when it does not run or says something else."""
     command_log.command(command_log.LOCAL, f"{path} version")
     try:
-        out = subprocess.run([path, "version"], capture_output=True, text=True, timeout=30,
-                             stdin=subprocess.DEVNULL).stdout
+        out = subprocess.run(
+            [path, "version"], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     protocol = re.search(r"Android Debug Bridge version \d+\.\d+\.(\d+)", out)
@@ -45,5 +46,7 @@ def server_version(port: int, host: str = DEFAULT_HOST) -> int:
     try:
         return int(answer, 16)
     except ValueError:
-        raise AdbServerError(f"the adb server on {host}:{port} answered `host:version` with {answer[:40]!r}; "
-                             "restart it with `adb kill-server`") from None
+        raise AdbServerError(
+            f"the adb server on {host}:{port} answered `host:version` with {answer[:40]!r}; "
+            "restart it with `adb kill-server`"
+        ) from None

@@ -8,6 +8,18 @@ from .pte import EMBEDDED_METHOD, export_pte_module, read_embedded_meta
 from .runtimes import DEFAULT_RUNTIME, QUANTS, RUNTIMES, ExecutorchRuntime, LiteRuntime, Runtime, get_runtime
 
 __all__ = [
-    "DEFAULT_RUNTIME", "EMBEDDED_METHOD", "EMBEDDED_NAME", "QUANTS", "RUNTIMES", "ExecutorchRuntime", "ExportResult",
-    "LiteRuntime", "Runtime", "export_model", "export_module", "export_pte_module", "get_runtime", "read_embedded_meta",
+    "DEFAULT_RUNTIME",
+    "EMBEDDED_METHOD",
+    "EMBEDDED_NAME",
+    "QUANTS",
+    "RUNTIMES",
+    "ExecutorchRuntime",
+    "ExportResult",
+    "LiteRuntime",
+    "Runtime",
+    "export_model",
+    "export_module",
+    "export_pte_module",
+    "get_runtime",
+    "read_embedded_meta",
 ]

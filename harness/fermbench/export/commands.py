@@ -14,18 +14,35 @@ from .runtimes import DEFAULT_RUNTIME, QUANTS, RUNTIMES
 
 @click.command("export")
 @click.argument("models", nargs=-1)
-@click.option("--checkpoint", type=click.Path(dir_okay=False), help="Checkpoint to export (one model only). Default: models/<model>.ckpt.")
+@click.option(
+    "--checkpoint",
+    type=click.Path(dir_okay=False),
+    help="Checkpoint to export (one model only). Default: models/<model>.ckpt.",
+)
 @click.option("--untrained", is_flag=True, help="Export freshly initialised weights even if a checkpoint exists.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default: models/).")
-@click.option("--runtime", default=DEFAULT_RUNTIME, show_default=True,
-              help=f"Android runtime the file must load in: {', '.join(sorted(RUNTIMES))}.")
-@click.option("--quant", default="fp32", show_default=True, help=f"Quantisation: {', '.join(QUANTS)} (int8: ExecuTorch only).")
+@click.option(
+    "--runtime",
+    default=DEFAULT_RUNTIME,
+    show_default=True,
+    help=f"Android runtime the file must load in: {', '.join(sorted(RUNTIMES))}.",
+)
+@click.option(
+    "--quant", default="fp32", show_default=True, help=f"Quantisation: {', '.join(QUANTS)} (int8: ExecuTorch only)."
+)
 @click.option("--fer-data", type=click.Path(), help="FER-2013 copy for int8 calibration and its agreement gate.")
 @click.option("--bytecode", type=int, help="Lite only: backport to this bytecode version (4 and up).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON instead of a table.")
 def export_cmd(
-    models: tuple[str, ...], checkpoint: str | None, untrained: bool, out_dir: str | None, runtime: str, quant: str,
-    fer_data: str | None, bytecode: int | None, as_json: bool,
+    models: tuple[str, ...],
+    checkpoint: str | None,
+    untrained: bool,
+    out_dir: str | None,
+    runtime: str,
+    quant: str,
+    fer_data: str | None,
+    bytecode: int | None,
+    as_json: bool,
 ) -> None:
     """Export models for a phone's runtime, checked before they can reach a phone.
 
@@ -46,9 +63,9 @@ def export_cmd(
     """
     from ..errors import ExportError
     from ..zoo import MODEL_NAMES, check_name
+    from ..zoo.checkpoint import served_line
     from .models import export_model
     from .runtimes import check_quant, get_runtime
-    from ..zoo.checkpoint import served_line
 
     check_quant(get_runtime(runtime), quant)
     names = list(models) or list(MODEL_NAMES)
@@ -59,19 +76,33 @@ def export_cmd(
     console = Console(stderr=as_json)
     results = []
     for name in names:
-        result = export_model(name, checkpoint=checkpoint, out_dir=out_dir, bytecode=bytecode, runtime=runtime,
-                              untrained=untrained, quant=quant, fer_data=fer_data)
+        result = export_model(
+            name,
+            checkpoint=checkpoint,
+            out_dir=out_dir,
+            bytecode=bytecode,
+            runtime=runtime,
+            untrained=untrained,
+            quant=quant,
+            fer_data=fer_data,
+        )
         if result.meta["trained"]:  # which file served the model, checked for architecture and hashed
             source = result.meta["checkpoint"]
-            console.print(served_line(name, source["path"], source["sha256"], result.meta["training"]),
-                          markup=False, highlight=False, soft_wrap=True)
+            console.print(
+                served_line(name, source["path"], source["sha256"], result.meta["training"]),
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
         for note in result.notes:
             console.print(f"[bold yellow]WARNING[/] {note}")
         results.append(result)
     if as_json:
         click.echo(json.dumps([r.meta for r in results], indent=2, sort_keys=True))
         return
-    console.print(_lite_table(results, runtime) if RUNTIMES[runtime].format == "ptl" else _pte_table(results, runtime, quant))
+    console.print(
+        _lite_table(results, runtime) if RUNTIMES[runtime].format == "ptl" else _pte_table(results, runtime, quant)
+    )
     beside = "<model>.json" if RUNTIMES[runtime].format == "ptl" else f"<model>.{quant}.json"
     console.print(f"written to {results[0].path.parent}/ (metadata beside each file as {beside})")
 
@@ -87,8 +118,13 @@ def _lite_table(results: list[ExportResult], runtime: str) -> Table:
     for r in results:
         m = r.meta
         table.add_row(
-            r.name, r.path.name, f"{m['bytes'] / 2**20:.1f} MiB", str(m["bytecode_version"]), f"{m['max_abs_diff']:.1e}",
-            str(len(m["operators"])), _weights(r),
+            r.name,
+            r.path.name,
+            f"{m['bytes'] / 2**20:.1f} MiB",
+            str(m["bytecode_version"]),
+            f"{m['max_abs_diff']:.1e}",
+            str(len(m["operators"])),
+            _weights(r),
         )
     return table
 
@@ -103,8 +139,12 @@ def _pte_table(results: list[ExportResult], runtime: str, quant: str) -> Table:
         diff = check["max_abs_diff"] if check else m["max_abs_diff"]
         d = m["delegation"]
         table.add_row(
-            r.name, r.path.name, f"{m['bytes'] / 2**20:.1f} MiB", f"{diff:.1e}",
+            r.name,
+            r.path.name,
+            f"{m['bytes'] / 2**20:.1f} MiB",
+            f"{diff:.1e}",
             f"{check['top1_agreement']:.1%} of {check['images']}" if check else "-",
-            f"{d['delegated']}/{d['delegated'] + d['portable']} ops", _weights(r),
+            f"{d['delegated']}/{d['delegated'] + d['portable']} ops",
+            _weights(r),
         )
     return table

@@ -49,8 +49,10 @@ def output_difference(got: torch.Tensor, want: torch.Tensor, name: str, what: st
     max(0.0, nan) is 0.0, so a NaN left to the gate's own comparison would pass an all-NaN model."""
     for label, tensor in ((what, got), ("eager PyTorch", want)):
         if not bool(torch.isfinite(tensor).all()):
-            raise ExportError(f"{name}: {label} outputs NaN or infinity: the weights are not finite (a corrupt or "
-                              "diverged checkpoint); restore it or train again")
+            raise ExportError(
+                f"{name}: {label} outputs NaN or infinity: the weights are not finite (a corrupt or "
+                "diverged checkpoint); restore it or train again"
+            )
     return float((got - want).abs().max().item())
 
 

@@ -41,7 +41,9 @@ def load_program(path: Path, name: str) -> Any:
         with native_stderr() as native:
             return Runtime.get().load_program(str(path))
     except RuntimeError as exc:
-        raise ExportError(f"{name}: {path.name} does not load in ExecuTorch ({_reason(exc, native)}): re-export it") from exc
+        raise ExportError(
+            f"{name}: {path.name} does not load in ExecuTorch ({_reason(exc, native)}): re-export it"
+        ) from exc
 
 
 def load_method(program: Any, method: str, name: str) -> Any:
@@ -51,4 +53,6 @@ def load_method(program: Any, method: str, name: str) -> Any:
         with native_stderr() as native:
             return program.load_method(method)
     except RuntimeError as exc:
-        raise ExportError(f"{name}: method {method} does not load in ExecuTorch ({_reason(exc, native)}): re-export it") from exc
+        raise ExportError(
+            f"{name}: method {method} does not load in ExecuTorch ({_reason(exc, native)}): re-export it"
+        ) from exc

@@ -45,7 +45,11 @@ class ImageSample:
 
     def describe(self, with_names: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "split": self.split, "count": len(self), "sha256": self.sha256, "source": self.source, "seed": self.seed,
+            "split": self.split,
+            "count": len(self),
+            "sha256": self.sha256,
+            "source": self.source,
+            "seed": self.seed,
             "left_out_as_calibration_duplicates": self.left_out,
         }
         if with_names:
@@ -66,7 +70,12 @@ def _digests(images: torch.Tensor) -> list[bytes]:
 
 
 def draw(
-    images: torch.Tensor, names: list[str], split: str, source: str, count: int, seed: int = SAMPLE_SEED,
+    images: torch.Tensor,
+    names: list[str],
+    split: str,
+    source: str,
+    count: int,
+    seed: int = SAMPLE_SEED,
     avoid: ImageSample | None = None,
 ) -> ImageSample:
     """`count` images picked by a seeded permutation (kept in dataset order), none equal to `avoid`'s."""

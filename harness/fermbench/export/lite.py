@@ -32,7 +32,9 @@ def _script(module: nn.Module) -> torch.jit.ScriptModule:
             frozen: torch.jit.ScriptModule = torch.jit.freeze(torch.jit.script(module.eval()))
             return frozen
         except Exception as exc:  # TorchScript raises many types for unscriptable code
-            raise ExportError(f"the model cannot be scripted ({str(exc).strip().splitlines()[0][:160]}): fix its forward()") from exc
+            raise ExportError(
+                f"the model cannot be scripted ({str(exc).strip().splitlines()[0][:160]}): fix its forward()"
+            ) from exc
 
 
 def _try_optimize(scripted: torch.jit.ScriptModule) -> tuple[torch.jit.ScriptModule, bool, str]:
@@ -44,7 +46,9 @@ def _try_optimize(scripted: torch.jit.ScriptModule) -> tuple[torch.jit.ScriptMod
             warnings.simplefilter("ignore")
             return optimize_for_mobile(scripted), True, "applied"
     except Exception as exc:
-        reason = "XNNPACK is not enabled in this torch build" if "XNNPACK" in str(exc) else str(exc).splitlines()[0][:120]
+        reason = (
+            "XNNPACK is not enabled in this torch build" if "XNNPACK" in str(exc) else str(exc).splitlines()[0][:120]
+        )
         return scripted, False, f"not applied: {reason}"
 
 
@@ -60,7 +64,9 @@ def export_module(
     """Export any 1x1x48x48 -> 7 module and run the gates. `identity` goes into the metadata."""
     target = get_runtime(runtime)
     if not isinstance(target, LiteRuntime):
-        raise ExportError(f"{target.name} does not run TorchScript Lite files: export for it with the ExecuTorch exporter")
+        raise ExportError(
+            f"{target.name} does not run TorchScript Lite files: export for it with the ExecuTorch exporter"
+        )
     if bytecode is not None and not MIN_BACKPORT <= bytecode <= target.max_bytecode:
         raise ExportError(
             f"bytecode target {bytecode} is not supported: choose {MIN_BACKPORT}-{target.max_bytecode} for {target.name}"
@@ -70,7 +76,10 @@ def export_module(
     if optimize:
         scripted, optimized, optimize_note = _try_optimize(scripted)
 
-    base = {**base_meta(name, target.name, identity), "optimize_for_mobile": {"applied": optimized, "note": optimize_note}}
+    base = {
+        **base_meta(name, target.name, identity),
+        "optimize_for_mobile": {"applied": optimized, "note": optimize_note},
+    }
     out_dir = Path(out_dir)
     final = out_dir / f"{name}.ptl"
     work = work_dir(out_dir)
@@ -80,11 +89,15 @@ def export_module(
         scripted._save_for_lite_interpreter(str(tmp))
         operators = gates.operator_list(tmp)
         embedded = {**base, "operators": operators}
-        scripted._save_for_lite_interpreter(str(tmp), _extra_files={EMBEDDED_NAME: json.dumps(embedded, sort_keys=True)})
+        scripted._save_for_lite_interpreter(
+            str(tmp), _extra_files={EMBEDDED_NAME: json.dumps(embedded, sort_keys=True)}
+        )
         native_version = gates.bytecode_version(tmp)
         if bytecode is not None and bytecode != native_version:
             if bytecode > native_version:
-                raise ExportError(f"bytecode target {bytecode} is newer than this torch writes ({native_version}): choose {native_version} or lower")
+                raise ExportError(
+                    f"bytecode target {bytecode} is newer than this torch writes ({native_version}): choose {native_version} or lower"
+                )
             from torch.jit.mobile import _backport_for_mobile
 
             (work / "backport").mkdir()

@@ -52,8 +52,14 @@ def model_and_identity(
         }
     else:
         model = build_model(name, seed=seed)
-        identity = {"arch": name, "trained": False, "checkpoint": None, "init_seed": seed, "warning": UNTRAINED_NOTE,
-                    "training": MissingHistory("no training curve: untrained weights").to_dict()}
+        identity = {
+            "arch": name,
+            "trained": False,
+            "checkpoint": None,
+            "init_seed": seed,
+            "warning": UNTRAINED_NOTE,
+            "training": MissingHistory("no training curve: untrained weights").to_dict(),
+        }
         notes.append(f"{name}: {UNTRAINED_NOTE} (no checkpoint at {ckpt_path})")
     identity.update({"params": sum(p.numel() for p in model.parameters()), "macs": count_macs(model)})
     return model, identity, notes

@@ -49,7 +49,9 @@ def export_graph(module: nn.Module, name: str) -> torch.export.ExportedProgram:
             warnings.simplefilter("ignore")
             return torch.export.export(module, (torch.zeros(INPUT_SHAPE),))
     except Exception as exc:  # torch.export raises many types for untraceable code
-        raise ExportError(f"{name}: torch.export cannot trace the model ({_first_line(exc)}): fix its forward()") from exc
+        raise ExportError(
+            f"{name}: torch.export cannot trace the model ({_first_line(exc)}): fix its forward()"
+        ) from exc
 
 
 def lower_to_xnnpack(program: torch.export.ExportedProgram, embedded: str, name: str) -> Any:
@@ -64,7 +66,9 @@ def lower_to_xnnpack(program: torch.export.ExportedProgram, embedded: str, name:
                 program, partitioner=[XnnpackPartitioner()], constant_methods={EMBEDDED_METHOD: embedded}
             )
     except Exception as exc:  # the lowering passes raise many types
-        raise ExportError(f"{name}: lowering to ExecuTorch with XNNPACK failed ({_first_line(exc)}): fix the model or report it") from exc
+        raise ExportError(
+            f"{name}: lowering to ExecuTorch with XNNPACK failed ({_first_line(exc)}): fix the model or report it"
+        ) from exc
 
 
 def program_bytes(path: Path) -> int:
@@ -81,7 +85,9 @@ def program_bytes(path: Path) -> int:
 def embedded_meta(program: Any, path: Path) -> dict[str, Any]:
     """The metadata a loaded .pte carries in its `fermbench_meta` method."""
     if EMBEDDED_METHOD not in program.method_names:
-        raise ExportError(f"{path.name} carries no {EMBEDDED_METHOD} method: it was not exported by fermbench; re-export it")
+        raise ExportError(
+            f"{path.name} carries no {EMBEDDED_METHOD} method: it was not exported by fermbench; re-export it"
+        )
     meta: dict[str, Any] = json.loads(load_method(program, EMBEDDED_METHOD, path.stem).execute([])[0])
     return meta
 
@@ -109,13 +115,17 @@ def export_pte_module(
     check_quant(target, quant)
     fer = samples if quant == "int8" else None  # fp32 reads no images
     if quant == "int8" and fer is None:
-        raise ExportError(f"{name}: int8 export needs FER-2013 images to calibrate and to check agreement: pass --fer-data PATH")
+        raise ExportError(
+            f"{name}: int8 export needs FER-2013 images to calibrate and to check agreement: pass --fer-data PATH"
+        )
     module = module.eval()
     program = export_graph(module, name)
     pte_gates.core_aten_gate(program, name)
 
     embedded: dict[str, Any] = {
-        **base_meta(name, target.name, identity), "format": target.format, "quant": quant,
+        **base_meta(name, target.name, identity),
+        "format": target.format,
+        "quant": quant,
         "executorch_version": executorch_version(),
     }
     if fer is not None:
@@ -138,7 +148,9 @@ def export_pte_module(
         pte_format = pte_gates.format_gate(tmp, target, name)
         loaded = load_program(tmp, name)
         if embedded_meta(loaded, tmp) != embedded:
-            raise ExportError(f"{name}: the metadata read back from {final.name} differs from what was written: re-export it")
+            raise ExportError(
+                f"{name}: the metadata read back from {final.name} differs from what was written: re-export it"
+            )
         checks: dict[str, Any] = (
             {"agreement": pte_gates.agreement_gate(module, loaded, fer.agreement, name).to_meta()}
             if fer is not None

@@ -24,7 +24,9 @@ from .runtimes import ExecutorchRuntime
 
 MIN_AGREEMENT = 0.98  # int8 top-1 agreement with fp32 eager, on FER-2013 PublicTest images
 # The layers that carry the arithmetic: one of them on the portable kernels costs 10-100x.
-HEAVY_OPS = frozenset({"aten.convolution.default", "aten.linear.default", "aten.addmm.default", "aten.mm.default", "aten.bmm.default"})
+HEAVY_OPS = frozenset(
+    {"aten.convolution.default", "aten.linear.default", "aten.addmm.default", "aten.mm.default", "aten.bmm.default"}
+)
 
 
 def core_aten_gate(program: torch.export.ExportedProgram, name: str) -> None:
@@ -32,12 +34,15 @@ def core_aten_gate(program: torch.export.ExportedProgram, name: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch's own deprecation chatter, nothing about the model
         decomposed = program.run_decompositions()
-    outside = sorted({
-        str(node.target)
-        for node in decomposed.graph.nodes
-        if node.op == "call_function" and isinstance(node.target, torch._ops.OpOverload)
-        and torch.Tag.core not in node.target.tags
-    })
+    outside = sorted(
+        {
+            str(node.target)
+            for node in decomposed.graph.nodes
+            if node.op == "call_function"
+            and isinstance(node.target, torch._ops.OpOverload)
+            and torch.Tag.core not in node.target.tags
+        }
+    )
     if outside:
         raise ExportError(
             f"{name}: {', '.join(outside)} {'is' if len(outside) == 1 else 'are'} not in the core ATen op set that ExecuTorch runs: "
@@ -72,7 +77,10 @@ class Delegation:
 
     def to_meta(self) -> dict[str, Any]:
         return {
-            "backend": "XnnpackBackend", "delegated": self.delegated, "portable": self.portable, "share": self.share,
+            "backend": "XnnpackBackend",
+            "delegated": self.delegated,
+            "portable": self.portable,
+            "share": self.share,
             "subgraphs": self.subgraphs,
             "by_operator": {op: {"xnnpack": x, "portable": p} for op, (x, p) in sorted(self.by_operator.items())},
         }
@@ -85,7 +93,11 @@ def delegation(graph: torch.fx.GraphModule) -> Delegation:
 
     def count(g: torch.fx.Graph, where: int) -> None:
         for node in g.nodes:
-            if node.op == "call_function" and node.target is not operator.getitem and "call_delegate" not in str(node.target):
+            if (
+                node.op == "call_function"
+                and node.target is not operator.getitem
+                and "call_delegate" not in str(node.target)
+            ):
                 counts.setdefault(_op_name(node.target), [0, 0])[where] += 1
 
     count(graph.graph, 1)
@@ -119,7 +131,9 @@ def format_gate(path: Path, runtime: ExecutorchRuntime, name: str) -> str:
     """Refuse a .pte whose format the target runtime does not read (it fails at load on the phone)."""
     found = pte_format(path)
     if not found.startswith("ET"):
-        raise ExportError(f"{name}: {path.name} is not an ExecuTorch program (no ET file identifier at bytes 4..8): re-export it")
+        raise ExportError(
+            f"{name}: {path.name} is not an ExecuTorch program (no ET file identifier at bytes 4..8): re-export it"
+        )
     if found not in runtime.pte_formats:
         raise ExportError(
             f"{name}: {path.name} has .pte format {found}, {runtime.name} reads {', '.join(runtime.pte_formats)} only: "
@@ -156,19 +170,26 @@ class Agreement:
     sample: dict[str, Any]  # which images (split, count, sha256, seed)
 
     def to_meta(self) -> dict[str, Any]:
-        return {"images": self.images, "top1_agreement": self.agreement, "max_abs_diff": self.max_abs_diff,
-                "min_agreement": MIN_AGREEMENT, "sample": self.sample}
+        return {
+            "images": self.images,
+            "top1_agreement": self.agreement,
+            "max_abs_diff": self.max_abs_diff,
+            "min_agreement": MIN_AGREEMENT,
+            "sample": self.sample,
+        }
 
 
 def agreement_gate(eager: nn.Module, program: Any, sample: ImageSample, name: str) -> Agreement:
     """Top-1 agreement of the .pte with fp32 eager on `sample`; fails below MIN_AGREEMENT."""
     if len(sample) < AGREEMENT_IMAGES:
-        raise ExportError(f"{name}: the agreement check needs at least {AGREEMENT_IMAGES} images, got {len(sample)}: pass a complete FER-2013 copy")
+        raise ExportError(
+            f"{name}: the agreement check needs at least {AGREEMENT_IMAGES} images, got {len(sample)}: pass a complete FER-2013 copy"
+        )
     inputs = sample.inputs()
     method = load_method(program, "forward", name)
     with torch.no_grad():
         reference = eager(inputs)
-        got = torch.cat([method.execute([inputs[i:i + 1]])[0] for i in range(len(inputs))])
+        got = torch.cat([method.execute([inputs[i : i + 1]])[0] for i in range(len(inputs))])
     diff = output_difference(got, reference, name, "the int8 program")
     agreement = (got.argmax(1) == reference.argmax(1)).double().mean().item()
     if not agreement >= MIN_AGREEMENT:

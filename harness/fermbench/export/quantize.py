@@ -43,6 +43,6 @@ def quantize_int8(module: nn.Module, calibration: torch.Tensor, name: str) -> nn
     prepared = prepare_pt2e(graph, quantizer)
     with torch.no_grad():
         for start in range(0, len(calibration), CALIBRATION_BATCH):
-            prepared(calibration[start:start + CALIBRATION_BATCH])
+            prepared(calibration[start : start + CALIBRATION_BATCH])
     quantized: nn.Module = convert_pt2e(prepared)
     return quantized

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -28,18 +29,23 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from ..fileio import atomic_write_bytes
+from ..intervals import Interval, wilson
 from ..labels import CLASS_NAMES
 from ..store import slug
-from .results import ModelResult, ReportData
-from ..intervals import Interval, wilson
 from ..store.records import LITE_FP32
+from .results import ModelResult, ReportData
 from .training import TrainingRun
 
 DPI = 110
 MAX_POINTS = 400  # raw samples drawn as dots per model; the violin uses all of them
 TRAINING_CHARTS = (
     ("chart1-training-loss.png", "Chart 1 · Training loss per epoch", "train_loss", "Training loss (cross-entropy)"),
-    ("chart2-validation-loss.png", "Chart 2 · Validation loss per epoch", "val_loss", "Validation loss (cross-entropy)"),
+    (
+        "chart2-validation-loss.png",
+        "Chart 2 · Validation loss per epoch",
+        "val_loss",
+        "Validation loss (cross-entropy)",
+    ),
     ("chart3-validation-accuracy.png", "Chart 3 · Validation accuracy per epoch", "val_acc", "Validation accuracy (%)"),
 )
 
@@ -103,18 +109,25 @@ def training_chart(runs: dict[str, TrainingRun], metric: str, title: str, ylabel
         values = np.asarray(getattr(run, metric), dtype=float)
         if metric == "val_acc":
             values = 100 * values
-        line, = ax.plot(run.epochs, values, marker="o", markersize=3, label=f"{model} ({run.run_id})")
+        (line,) = ax.plot(run.epochs, values, marker="o", markersize=3, label=f"{model} ({run.run_id})")
         if metric == "val_acc" and run.val_count:  # 95% Wilson band: how sure each epoch's figure is
             bands = [wilson(int(round(a * run.val_count)), run.val_count) for a in getattr(run, metric)]
-            ax.fill_between(run.epochs, [100 * b.low for b in bands if b], [100 * b.high for b in bands if b],
-                            color=line.get_color(), alpha=0.15, linewidth=0)
+            ax.fill_between(
+                run.epochs,
+                [100 * b.low for b in bands if b],
+                [100 * b.high for b in bands if b],
+                color=line.get_color(),
+                alpha=0.15,
+                linewidth=0,
+            )
     devices = sorted({r.device or "unknown" for r in runs.values()})
     dates = sorted({(r.started or "")[:10] for r in runs.values()} - {""})
     subtitle = f"trained on: {', '.join(devices)}" + (f" · {', '.join(dates)}" if dates else "")
     if metric != "train_loss":  # which precision validation ran in: bf16 figures are not the shipped model's
         subtitle += " · validation in " + ", ".join(
             f"{m} {runs[m].val_precision}" + ("" if runs[m].val_precision == "fp32" else " (the model ships in fp32)")
-            for m in sorted(runs))
+            for m in sorted(runs)
+        )
     if metric == "val_acc":
         counts = sorted({f"n={r.val_count:,}" for r in runs.values() if r.val_count})
         subtitle += "\nshaded: 95% Wilson interval" + (f" ({', '.join(counts)} validation images)" if counts else "")
@@ -139,8 +152,15 @@ def model_size_chart(results: Sequence[ModelResult]) -> Figure:
     bars = ax.bar(names, mb, color="tab:blue")
     for bar, (r, size) in zip(bars, rows):
         label = f"{size / 1e6:.2f} MB" + (f"\n{r.params:,} params" if r.params else "")
-        ax.annotate(label, (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
-                    va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+        ax.annotate(
+            label,
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
     _title(fig, ax, "Chart 4 · Model size (exported .ptl)", _where(results) + _missing(results, set(names)))
     ax.set_ylabel("Model file size (MB, 10^6 bytes)")
     ax.set_ylim(0, max(mb, default=1) * 1.25)
@@ -160,8 +180,15 @@ def app_size_chart(results: Sequence[ModelResult]) -> Figure:
         bars = ax.bar(names, total - base, bottom=base, color="tab:orange", label="model asset")
         for bar, a, t in zip(bars, apk, total):
             share = f" ({100 * a.model_share:.1f} % model)" if a.model_share is not None else ""
-            ax.annotate(f"{t:.2f} MB{share}", (bar.get_x() + bar.get_width() / 2, t), ha="center",
-                        va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+            ax.annotate(
+                f"{t:.2f} MB{share}",
+                (bar.get_x() + bar.get_width() / 2, t),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
         ax.set_ylabel("APK size with the model bundled (MB)")
         ax.set_ylim(0, total.max() * 1.2)
         have = set(names)
@@ -171,8 +198,15 @@ def app_size_chart(results: Sequence[ModelResult]) -> Figure:
         names = [name for name, _ in sized]
         bars = ax.bar(names, [size / 1e6 for _, size in sized], color="tab:orange", label="model file only")
         for bar in bars:
-            ax.annotate(f"{bar.get_height():.2f} MB", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+            ax.annotate(
+                f"{bar.get_height():.2f} MB",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+                xytext=(0, 2),
+                textcoords="offset points",
+            )
         ax.set_ylabel("Model file size (MB) — no APK measured")
         have = set(names)
         note = "no APK given (--apk): model files only"
@@ -191,8 +225,9 @@ def _median_text(r: ModelResult, ms: np.ndarray) -> str:
     return f"{np.median(ms):.3f}" + (f" [{ci[0]:.3f}-{ci[1]:.3f}]" if ci else "")
 
 
-def latency_chart(results: Sequence[ModelResult], samples: dict[tuple[str, str, str], np.ndarray],
-                  seed: int = 0) -> Figure:
+def latency_chart(
+    results: Sequence[ModelResult], samples: dict[tuple[str, str, str], np.ndarray], seed: int = 0
+) -> Figure:
     fig = _figure(8.5, 5.5)
     ax = fig.add_subplot()
     rows = [r for r in results if r.key in samples and samples[r.key].size]
@@ -211,15 +246,27 @@ def latency_chart(results: Sequence[ModelResult], samples: dict[tuple[str, str, 
         for pos, r in zip(positions, rows):  # the median's 95% interval, beside its box
             ci = r.latency.median_ci_ms if r.latency else None
             if ci is not None:
-                ax.errorbar(pos + 0.2, (ci[0] + ci[1]) / 2, yerr=(ci[1] - ci[0]) / 2, fmt="none", ecolor="black",
-                            capsize=3, label="median's 95% interval (order statistics)" if pos == positions[0] else None)
+                ax.errorbar(
+                    pos + 0.2,
+                    (ci[0] + ci[1]) / 2,
+                    yerr=(ci[1] - ci[0]) / 2,
+                    fmt="none",
+                    ecolor="black",
+                    capsize=3,
+                    label="median's 95% interval (order statistics)" if pos == positions[0] else None,
+                )
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="upper left", fontsize=8)
-    ax.set_xticks(positions, [f"{_name(r)}\nmedian {_median_text(r, d)} ms\nn={d.size}" for r, d in zip(rows, data)],
-                  fontsize=8)
+    ax.set_xticks(
+        positions, [f"{_name(r)}\nmedian {_median_text(r, d)} ms\nn={d.size}" for r, d in zip(rows, data)], fontsize=8
+    )
     ax.set_ylabel("Inference latency (ms, one image 1x1x48x48)")
-    _title(fig, ax, "Chart 6 · Inference latency, every timed sample",
-           _where(results) + _missing(results, {r.model for r in rows}))
+    _title(
+        fig,
+        ax,
+        "Chart 6 · Inference latency, every timed sample",
+        _where(results) + _missing(results, {r.model for r in rows}),
+    )
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -236,23 +283,33 @@ def realworld_chart(results: Sequence[ModelResult]) -> Figure:
     fer = [100 * (_fer_accuracy(r) or 0.0) for r, _, _ in rows]
     ax.bar(x - 0.2, rw, width=0.4, color="tab:green", label="real-world photos")
     ax.bar(x + 0.2, fer, width=0.4, color="tab:blue", alpha=0.5, hatch="//", label="FER-2013 (device)")
-    for xs, intervals in ((x - 0.2, [r.rw_interval for r, _, _ in rows]), (x + 0.2, [r.fer_interval for r, _, _ in rows])):
+    for xs, intervals in (
+        (x - 0.2, [r.rw_interval for r, _, _ in rows]),
+        (x + 0.2, [r.fer_interval for r, _, _ in rows]),
+    ):
         _error_bars(ax, xs, intervals)
     for xi, (r, phase, c), v in zip(x, rows, rw):
         ci = f" [{100 * r.rw_interval.low:.1f}-{100 * r.rw_interval.high:.1f}]" if r.rw_interval else ""
         fer_n = f"\nFER-2013 n={r.accuracy.n:,}" if r.accuracy and r.accuracy.n else ""
-        text = (f"{v:.1f} %{ci}\n{c.classified}/{c.photos} photos classified\nno face {c.no_face}"
-                f", multi {c.multi_face}, unreadable {c.undecodable}{fer_n}")
+        text = (
+            f"{v:.1f} %{ci}\n{c.classified}/{c.photos} photos classified\nno face {c.no_face}"
+            f", multi {c.multi_face}, unreadable {c.undecodable}{fer_n}"
+        )
         if phase.accuracy is None:
             text = "no face classified\n" + text.split("\n", 1)[1]
-        ax.annotate(text, (xi - 0.2, v), ha="center", va="bottom", fontsize=7, xytext=(0, 2),
-                    textcoords="offset points")
+        ax.annotate(
+            text, (xi - 0.2, v), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points"
+        )
     ax.set_xticks(x, [_name(r) for r, _, _ in rows])
     ax.set_ylabel("Accuracy (%)")
     ax.set_ylim(0, 110)
     ax.axhline(100 / len(CLASS_NAMES), color="gray", linestyle=":", linewidth=1, label="chance (7 classes)")
-    _title(fig, ax, "Chart 7 · Real-world accuracy (Haar face crop, classified on the device)",
-           _where(results) + "\nbars: 95% Wilson intervals" + _missing(results, {r.model for r, _, _ in rows}))
+    _title(
+        fig,
+        ax,
+        "Chart 7 · Real-world accuracy (Haar face crop, classified on the device)",
+        _where(results) + "\nbars: 95% Wilson intervals" + _missing(results, {r.model for r, _, _ in rows}),
+    )
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     return fig
@@ -279,9 +336,16 @@ def confusion_chart(matrices: dict[str, np.ndarray[Any, Any]], where: str) -> Fi
         totals = cm.sum(axis=1, keepdims=True)
         pct = np.divide(100.0 * cm, totals, out=np.zeros(cm.shape), where=totals > 0)
         ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
-        for (t, p), count in np.ndenumerate(cm):
-            ax.text(p, t, f"{pct[t, p]:.0f}", ha="center", va="center", fontsize=7,
-                    color="white" if pct[t, p] > 55 else "black")
+        for (t, p), _count in np.ndenumerate(cm):
+            ax.text(
+                p,
+                t,
+                f"{pct[t, p]:.0f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if pct[t, p] > 55 else "black",
+            )
         acc = np.trace(cm) / cm.sum() if cm.sum() else float("nan")
         ax.set_title(f"{model}: {100 * acc:.1f} % of {cm.sum()}", fontsize=10)
         ax.set_xticks(range(len(short)), short, fontsize=8)
@@ -296,8 +360,15 @@ def _error_bars(ax: Any, xs: Any, intervals: Sequence[Interval | None]) -> None:
     """95% interval whiskers on bars of percentages (nothing where there is no interval)."""
     for xv, iv in zip(xs, intervals):
         if iv is not None:
-            ax.errorbar([xv], [100 * iv.value], yerr=[[100 * (iv.value - iv.low)], [100 * (iv.high - iv.value)]],
-                        fmt="none", ecolor="black", elinewidth=1, capsize=3)
+            ax.errorbar(
+                [xv],
+                [100 * iv.value],
+                yerr=[[100 * (iv.value - iv.low)], [100 * (iv.high - iv.value)]],
+                fmt="none",
+                ecolor="black",
+                elinewidth=1,
+                capsize=3,
+            )
 
 
 def realworld_per_class_chart(results: Sequence[ModelResult]) -> Figure:
@@ -310,8 +381,7 @@ def realworld_per_class_chart(results: Sequence[ModelResult]) -> Figure:
     for i, r in enumerate(rows):
         offs = x - 0.4 + width * (i + 0.5)
         present = [(xo, c) for xo, c in zip(offs, r.rw_per_class) if c.n]
-        ax.bar([xo for xo, _ in present], [100 * c.correct / c.n for _, c in present], width=width,
-               label=_name(r, " "))
+        ax.bar([xo for xo, _ in present], [100 * c.correct / c.n for _, c in present], width=width, label=_name(r, " "))
         _error_bars(ax, [xo for xo, _ in present], [c.interval for _, c in present])
         for xo, c in present:
             ax.annotate(f"{c.correct}/{c.n}", (xo, 2), ha="center", fontsize=6, rotation=90, color="white")
@@ -323,8 +393,12 @@ def realworld_per_class_chart(results: Sequence[ModelResult]) -> Figure:
     ax.set_xticks(x, list(CLASS_NAMES))
     ax.set_ylabel("Accuracy of classified photos (%)")
     ax.set_ylim(0, 110)
-    _title(fig, ax, "Chart 7b · Real-world accuracy per class",
-           _where(results) + "\nbars: 95% Wilson intervals; inside: correct/classified")
+    _title(
+        fig,
+        ax,
+        "Chart 7b · Real-world accuracy per class",
+        _where(results) + "\nbars: 95% Wilson intervals; inside: correct/classified",
+    )
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     return fig
@@ -348,12 +422,17 @@ def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
     areas = 2000 * sizes / sizes.max() if rows and sizes.max() > 0 else np.full(len(rows), 200.0)
     for (r, lat, acc), area, mb in zip(rows, areas, sizes):
         ax.scatter(lat.median_ms, 100 * acc, s=max(area, 30), alpha=0.5)
-        ax.annotate(f"{_name(r)}\n{mb:.2f} MB", (lat.median_ms, 100 * acc), fontsize=8,
-                    ha="center", va="center")
+        ax.annotate(f"{_name(r)}\n{mb:.2f} MB", (lat.median_ms, 100 * acc), fontsize=8, ha="center", va="center")
     front = pareto_front([(lat.median_ms, acc) for _, lat, acc in rows])
     if len(front) > 1:  # the variants no other beats on both speed and accuracy
-        ax.plot([x for x, _ in front], [100 * y for _, y in front], color="gray", linestyle="--", linewidth=1,
-                label="Pareto front (faster and more accurate than everything beyond it)")
+        ax.plot(
+            [x for x, _ in front],
+            [100 * y for _, y in front],
+            color="gray",
+            linestyle="--",
+            linewidth=1,
+            label="Pareto front (faster and more accurate than everything beyond it)",
+        )
         ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel("Median latency (ms)")
     ax.set_ylabel("FER-2013 accuracy on the device (%)")
@@ -362,8 +441,12 @@ def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
         ax.set_xlim(0, max(xs) * 1.3)
         ys = [100 * acc for _, _, acc in rows]
         ax.set_ylim(max(0, min(ys) - 15), min(100, max(ys) + 15))
-    _title(fig, ax, "Latency against accuracy, every variant (marker area = file size)",
-           _where(results) + _missing(results, {r.model for r, _, _ in rows}))
+    _title(
+        fig,
+        ax,
+        "Latency against accuracy, every variant (marker area = file size)",
+        _where(results) + _missing(results, {r.model for r, _, _ in rows}),
+    )
     ax.grid(alpha=0.3)
     return fig
 
@@ -406,8 +489,10 @@ def write_charts(data: ReportData, out_dir: str | Path) -> tuple[list[ChartFile]
                 emit(training_chart(runs, metric, title, ylabel), folder, name, title)
         else:
             missing = sorted({r.training_missing for r in results if r.training_missing})
-            skipped.append(f"{session}: charts 1-3 need the models' training curves; "
-                           + ("; ".join(missing) if missing else "no model in it is trained"))
+            skipped.append(
+                f"{session}: charts 1-3 need the models' training curves; "
+                + ("; ".join(missing) if missing else "no model in it is trained")
+            )
         emit(model_size_chart(results), folder, "chart4-model-size.png", "Chart 4 · Model size")
         emit(app_size_chart(results), folder, "chart5-app-size.png", "Chart 5 · App size")
         for sess, dev, group in data.groups():
@@ -419,20 +504,33 @@ def write_charts(data: ReportData, out_dir: str | Path) -> tuple[list[ChartFile]
             else:
                 skipped.append(f"{session} {dev.serial}: chart 6 needs latency samples; none stored")
             if any(r.realworld and r.realworld.counts for r in group):
-                emit(realworld_chart(group), folder, f"chart7-realworld-accuracy-{tag}.png", "Chart 7 · Real-world accuracy")
-                emit(realworld_per_class_chart(group), folder, f"chart7b-realworld-per-class-{tag}.png",
-                     "Chart 7b · Real-world accuracy per class")
+                emit(
+                    realworld_chart(group),
+                    folder,
+                    f"chart7-realworld-accuracy-{tag}.png",
+                    "Chart 7 · Real-world accuracy",
+                )
+                emit(
+                    realworld_per_class_chart(group),
+                    folder,
+                    f"chart7b-realworld-per-class-{tag}.png",
+                    "Chart 7b · Real-world accuracy per class",
+                )
             else:
                 skipped.append(f"{session} {dev.serial}: chart 7 needs a real-world photo run (--photos); none stored")
             untrained = {r.model for r in group if r.trained is False}
-            matrices = {name + (" UNTRAINED" if name in untrained else ""): cm
-                        for name, cm in _confusions(data, session, dev.serial).items()}
+            matrices = {
+                name + (" UNTRAINED" if name in untrained else ""): cm
+                for name, cm in _confusions(data, session, dev.serial).items()
+            }
             if matrices:
                 emit(confusion_chart(matrices, _where(group)), folder, f"confusion-{tag}.png", "Confusion matrices")
             else:
                 skipped.append(f"{session} {dev.serial}: confusion matrices need FER-2013 predictions; none stored")
             if any(r.latency is not None and _fer_accuracy(r) is not None for r in group):
-                emit(latency_accuracy_chart(group), folder, f"latency-vs-accuracy-{tag}.png", "Latency against accuracy")
+                emit(
+                    latency_accuracy_chart(group), folder, f"latency-vs-accuracy-{tag}.png", "Latency against accuracy"
+                )
             else:
                 skipped.append(f"{session} {dev.serial}: latency-vs-accuracy needs latency and FER-2013 accuracy")
     return files, skipped

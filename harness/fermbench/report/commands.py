@@ -12,21 +12,60 @@ from .formats import FORMATS
 
 @click.command("report")
 @click.argument("sessions", nargs=-1)
-@click.option("--charts", "charts_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Also draw PNG charts (the study's Charts 1-7, confusion matrices, latency vs accuracy) here.")
-@click.option("--compare", "compare", nargs=2, metavar="A B",
-              help="Compare session B against session A, per model (ratio of medians, CI, verdict).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
-              help="table (terminal), markdown, csv or json (stable column names).")
-@click.option("--results", "results_root", type=click.Path(file_okay=False, path_type=Path),
-              help="Results folder holding the sessions and training/ (default: $FERMBENCH_RESULTS or ./results).")
-@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True,
-              help="Confidence level of the comparison's interval and test.")
-@click.option("--min-change", type=click.FloatRange(0, 1), default=0.02, show_default=True,
-              help="Smallest relative change of the median that --compare calls faster or slower.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap (same seed, same interval).")
-def report_cmd(sessions: tuple[str, ...], charts_dir: Path | None, compare: tuple[str, str] | None, fmt: str,
-               results_root: Path | None, confidence: float, min_change: float, seed: int) -> None:
+@click.option(
+    "--charts",
+    "charts_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also draw PNG charts (the study's Charts 1-7, confusion matrices, latency vs accuracy) here.",
+)
+@click.option(
+    "--compare",
+    "compare",
+    nargs=2,
+    metavar="A B",
+    help="Compare session B against session A, per model (ratio of medians, CI, verdict).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="table (terminal), markdown, csv or json (stable column names).",
+)
+@click.option(
+    "--results",
+    "results_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Results folder holding the sessions and training/ (default: $FERMBENCH_RESULTS or ./results).",
+)
+@click.option(
+    "--confidence",
+    type=click.FloatRange(0.5, 0.999),
+    default=0.95,
+    show_default=True,
+    help="Confidence level of the comparison's interval and test.",
+)
+@click.option(
+    "--min-change",
+    type=click.FloatRange(0, 1),
+    default=0.02,
+    show_default=True,
+    help="Smallest relative change of the median that --compare calls faster or slower.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap (same seed, same interval)."
+)
+def report_cmd(
+    sessions: tuple[str, ...],
+    charts_dir: Path | None,
+    compare: tuple[str, str] | None,
+    fmt: str,
+    results_root: Path | None,
+    confidence: float,
+    min_change: float,
+    seed: int,
+) -> None:
     """Show stored benchmark results as tables, charts or a comparison.
 
     SESSIONS are session ids (folders under the results folder), session folders, or

@@ -11,13 +11,14 @@ port number that changes between sessions).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .. import stats
 from ..stats import Comparison, StatWarning
-from .formats import Block, Section, fmt_ms, fmt_text, render_csv, render_json, render_markdown, render_rich
 from ..store.records import LITE_FP32
+from .formats import Block, Section, fmt_ms, fmt_text, render_csv, render_json, render_markdown, render_rich
 from .results import DeviceInfo, ModelResult, ReportData
 
 NOT_COMPARABLE = "not comparable"
@@ -63,8 +64,9 @@ def _status_note(a: ModelResult, b: ModelResult) -> str:
     return f" ({'; '.join(failed)})" if failed else ""
 
 
-def _pairs(a_results: list[ModelResult], b_results: list[ModelResult]
-           ) -> Iterator[tuple[str, ModelResult | None, ModelResult | None]]:
+def _pairs(
+    a_results: list[ModelResult], b_results: list[ModelResult]
+) -> Iterator[tuple[str, ModelResult | None, ModelResult | None]]:
     """Pair results by variant (model, runtime, quantisation); with one device on each side pair
     across devices, else by serial. Yields the label the comparison names the pair by."""
     a_devs = {r.device.serial for r in a_results}
@@ -72,14 +74,20 @@ def _pairs(a_results: list[ModelResult], b_results: list[ModelResult]
     by_serial = not (len(a_devs) == 1 and len(b_devs) == 1)
     a_map = {((r.device.serial if by_serial else ""), r.variant): r for r in a_results}
     b_map = {((r.device.serial if by_serial else ""), r.variant): r for r in b_results}
-    several = len({v for _, v in a_map.keys() | b_map.keys()} - {v for _, v in a_map.keys() | b_map.keys()
-                                                                 if (v.runtime, v.quant) == LITE_FP32}) > 0
+    several = (
+        len(
+            {v for _, v in a_map.keys() | b_map.keys()}
+            - {v for _, v in a_map.keys() | b_map.keys() if (v.runtime, v.quant) == LITE_FP32}
+        )
+        > 0
+    )
     for key in sorted(a_map.keys() | b_map.keys()):
         yield (key[1].label if several else key[1].model), a_map.get(key), b_map.get(key)
 
 
-def compare_sessions(data_a: ReportData, data_b: ReportData, confidence: float = 0.95,
-                     seed: int = 0, min_change: float = 0.02) -> list[ModelComparison]:
+def compare_sessions(
+    data_a: ReportData, data_b: ReportData, confidence: float = 0.95, seed: int = 0, min_change: float = 0.02
+) -> list[ModelComparison]:
     out = []
     for model, a, b in _pairs(data_a.results, data_b.results):
         dev_a = a.device.label if a else "–"
@@ -93,19 +101,40 @@ def compare_sessions(data_a: ReportData, data_b: ReportData, confidence: float =
             out.append(ModelComparison(model, dev_a, dev_b, NOT_COMPARABLE, reason, a, b, None))
             continue
         assert a.latency is not None and b.latency is not None  # why_not_comparable says so otherwise
-        cmp = stats.compare_medians(data_a.samples[a.key], data_b.samples[b.key], confidence=confidence,
-                                    seed=seed, min_change=min_change)
+        cmp = stats.compare_medians(
+            data_a.samples[a.key], data_b.samples[b.key], confidence=confidence, seed=seed, min_change=min_change
+        )
         warns = tuple(stats.comparison_warnings(a.latency, b.latency))
         out.append(ModelComparison(model, dev_a, dev_b, cmp.verdict, None, a, b, cmp, warns))
     return out
 
 
 COMPARE_COLUMNS = (
-    "model", "session_a", "session_b", "device_a", "device_b", "threads_a", "threads_b",
-    "n_a", "n_b", "median_a_ms", "median_b_ms", "ratio", "ci_low", "ci_high", "confidence",
-    "p_value", "test", "verdict", "reason", "warnings",
+    "model",
+    "session_a",
+    "session_b",
+    "device_a",
+    "device_b",
+    "threads_a",
+    "threads_b",
+    "n_a",
+    "n_b",
+    "median_a_ms",
+    "median_b_ms",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "confidence",
+    "p_value",
+    "test",
+    "verdict",
+    "reason",
+    "warnings",
     # appended later: each median's distribution-free 95% interval (order statistics)
-    "median_a_ci_low_ms", "median_a_ci_high_ms", "median_b_ci_low_ms", "median_b_ci_high_ms",
+    "median_a_ci_low_ms",
+    "median_a_ci_high_ms",
+    "median_b_ci_low_ms",
+    "median_b_ci_high_ms",
 )
 
 
@@ -137,8 +166,10 @@ def comparison_row(c: ModelComparison) -> dict[str, Any]:
         "verdict": c.verdict,
         "reason": c.reason,
         "warnings": [w.code for w in c.warnings],
-        "median_a_ci_low_ms": _median_ci(c.a, 0), "median_a_ci_high_ms": _median_ci(c.a, 1),
-        "median_b_ci_low_ms": _median_ci(c.b, 0), "median_b_ci_high_ms": _median_ci(c.b, 1),
+        "median_a_ci_low_ms": _median_ci(c.a, 0),
+        "median_a_ci_high_ms": _median_ci(c.a, 1),
+        "median_b_ci_low_ms": _median_ci(c.b, 0),
+        "median_b_ci_high_ms": _median_ci(c.b, 1),
     }
 
 
@@ -157,30 +188,69 @@ def _fmt_p(v: float | None) -> str:
     return "–" if v is None else (f"{v:.2g}" if v >= 1e-4 else "<1e-4")
 
 
-def render_comparison(comparisons: list[ModelComparison], label_a: str, label_b: str, fmt: str,
-                      min_change: float = 0.02, width: int | None = None) -> str:
+def render_comparison(
+    comparisons: list[ModelComparison],
+    label_a: str,
+    label_b: str,
+    fmt: str,
+    min_change: float = 0.02,
+    width: int | None = None,
+) -> str:
     rows = [comparison_row(c) for c in comparisons]
     if fmt == "csv":
         return render_csv(COMPARE_COLUMNS, rows)
     if fmt == "json":
-        return render_json({
-            "format_version": 1, "a": label_a, "b": label_b, "columns": list(COMPARE_COLUMNS),
-            "comparisons": [{**row, "warnings": [w.to_dict() for w in c.warnings]} for row, c in zip(rows, comparisons)],
-        })
+        return render_json(
+            {
+                "format_version": 1,
+                "a": label_a,
+                "b": label_b,
+                "columns": list(COMPARE_COLUMNS),
+                "comparisons": [
+                    {**row, "warnings": [w.to_dict() for w in c.warnings]} for row, c in zip(rows, comparisons)
+                ],
+            }
+        )
     conf = next((c.comparison.confidence for c in comparisons if c.comparison), 0.95)
-    headers = ["Model", "Device A", "Device B", "Median A ms [95% CI]", "Median B ms [95% CI]", "B/A",
-               f"{conf:.0%} CI", "p", "Verdict"]
-    section = Section("Latency, B against A (ratio of medians from the raw samples)", headers, [],
-                      numeric={3, 4, 5, 6, 7})
+    headers = [
+        "Model",
+        "Device A",
+        "Device B",
+        "Median A ms [95% CI]",
+        "Median B ms [95% CI]",
+        "B/A",
+        f"{conf:.0%} CI",
+        "p",
+        "Verdict",
+    ]
+    section = Section(
+        "Latency, B against A (ratio of medians from the raw samples)", headers, [], numeric={3, 4, 5, 6, 7}
+    )
     for c, row in zip(comparisons, rows):
         ci = f"{row['ci_low']:.3f}–{row['ci_high']:.3f}" if c.comparison else "–"
-        section.rows.append([c.model, c.device_a, c.device_b, _fmt_median(row, "a"), _fmt_median(row, "b"),
-                             _fmt_ratio(row["ratio"]), ci, _fmt_p(row["p_value"]), fmt_text(c.verdict)])
+        section.rows.append(
+            [
+                c.model,
+                c.device_a,
+                c.device_b,
+                _fmt_median(row, "a"),
+                _fmt_median(row, "b"),
+                _fmt_ratio(row["ratio"]),
+                ci,
+                _fmt_p(row["p_value"]),
+                fmt_text(c.verdict),
+            ]
+        )
         if c.reason:
             section.notes.append(f"{c.model}: not comparable: {c.reason}")
         for w in c.warnings:
             section.notes.append(f"{c.model}: {w}")
-    block = Block(f"Compare A = {label_a} with B = {label_b}",
-                  ["B/A below 1: B is faster. A verdict needs the interval to exclude 1, the Mann-Whitney "
-                   f"test to agree, and a change of at least {min_change:.0%}."], [section])
+    block = Block(
+        f"Compare A = {label_a} with B = {label_b}",
+        [
+            "B/A below 1: B is faster. A verdict needs the interval to exclude 1, the Mann-Whitney "
+            f"test to agree, and a change of at least {min_change:.0%}."
+        ],
+        [section],
+    )
     return render_markdown([block]) if fmt == "markdown" else render_rich([block], width=width)

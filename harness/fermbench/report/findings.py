@@ -17,8 +17,9 @@ point, and a difference below it is flagged as no evidence of a model difference
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,13 +72,18 @@ class Overfitting:
     @property
     def overfits(self) -> bool:
         """Validation loss rose past its minimum while training loss kept falling."""
-        return (self.best_epoch < self.last_epoch and self.last_val_loss - self.best_val_loss >= OVERFIT_RISE
-                and self.last_train_loss < self.train_loss_at_best)
+        return (
+            self.best_epoch < self.last_epoch
+            and self.last_val_loss - self.best_val_loss >= OVERFIT_RISE
+            and self.last_train_loss < self.train_loss_at_best
+        )
 
     def text(self) -> str:
-        return (f"validation loss lowest at epoch {self.best_epoch} of {self.last_epoch} ({self.best_val_loss:.3f}), "
-                f"{self.last_val_loss:.3f} at the last; training loss {self.train_loss_at_best:.3f} -> "
-                f"{self.last_train_loss:.3f}; final gap (validation - training) {self.gap:.3f}")
+        return (
+            f"validation loss lowest at epoch {self.best_epoch} of {self.last_epoch} ({self.best_val_loss:.3f}), "
+            f"{self.last_val_loss:.3f} at the last; training loss {self.train_loss_at_best:.3f} -> "
+            f"{self.last_train_loss:.3f}; final gap (validation - training) {self.gap:.3f}"
+        )
 
 
 def overfitting(curve: TrainingRun) -> Overfitting | None:
@@ -85,19 +91,29 @@ def overfitting(curve: TrainingRun) -> Overfitting | None:
     if not curve.epochs:
         return None
     best = min(range(len(curve.epochs)), key=lambda i: (curve.val_loss[i], i))
-    return Overfitting(curve.epochs[best], curve.epochs[-1], curve.val_loss[best], curve.val_loss[-1],
-                       curve.train_loss[best], curve.train_loss[-1])
+    return Overfitting(
+        curve.epochs[best],
+        curve.epochs[-1],
+        curve.val_loss[best],
+        curve.val_loss[-1],
+        curve.train_loss[best],
+        curve.train_loss[-1],
+    )
 
 
 def training_findings(results: Sequence[ModelResult]) -> list[Finding]:
     """Overfitting as the study claimed it, per trained model, from each checkpoint's own curve."""
     out = []
-    trained = sorted({r.model: r for r in results if r.trained}.values(),
-                     key=lambda r: (r.model != OVERFIT_MODEL, r.model))
+    trained = sorted(
+        {r.model: r for r in results if r.trained}.values(), key=lambda r: (r.model != OVERFIT_MODEL, r.model)
+    )
     for r in trained:
         study = r.model == OVERFIT_MODEL
-        claim = (f"{r.model} overfits: validation loss rises while training loss keeps falling (the study's claim)"
-                 if study else f"does {r.model} overfit (validation loss rising while training loss falls)")
+        claim = (
+            f"{r.model} overfits: validation loss rises while training loss keeps falling (the study's claim)"
+            if study
+            else f"does {r.model} overfit (validation loss rising while training loss falls)"
+        )
         found = overfitting(r.curve) if r.curve is not None else None
         if found is None:
             why = r.training_missing or "its checkpoint carries no training curve"
@@ -105,11 +121,23 @@ def training_findings(results: Sequence[ModelResult]) -> list[Finding]:
             continue
         verdict = (SUPPORTS if found.overfits else CONTRADICTS) if study else ("yes" if found.overfits else "no")
         assert r.curve is not None
-        out.append(Finding(claim, verdict, f"{found.text()} (one training run, {r.curve.run_id}; validation "
-                                           f"in {r.curve.val_precision})"))
+        out.append(
+            Finding(
+                claim,
+                verdict,
+                f"{found.text()} (one training run, {r.curve.run_id}; validation in {r.curve.val_precision})",
+            )
+        )
     if OVERFIT_MODEL not in {r.model for r in trained}:
-        out.insert(0, Finding(f"{OVERFIT_MODEL} overfits: validation loss rises while training loss keeps falling "
-                              f"(the study's claim)", UNKNOWN, f"{OVERFIT_MODEL} is not a trained model of this session"))
+        out.insert(
+            0,
+            Finding(
+                f"{OVERFIT_MODEL} overfits: validation loss rises while training loss keeps falling "
+                f"(the study's claim)",
+                UNKNOWN,
+                f"{OVERFIT_MODEL} is not a trained model of this session",
+            ),
+        )
     return out
 
 
@@ -141,7 +169,9 @@ def speed_finding(results: Sequence[ModelResult], samples: dict[tuple[str, str, 
     if len(ranked) == 1:
         return Finding(question, best.model, text)
     cmp = stats.compare_medians(samples[best.key], samples[ranked[1].key])
-    evidence = f"{text}; {ranked[1].model}/{best.model} median ratio {cmp.ratio:.2f} [{cmp.ci_low:.2f}-{cmp.ci_high:.2f}]"
+    evidence = (
+        f"{text}; {ranked[1].model}/{best.model} median ratio {cmp.ratio:.2f} [{cmp.ci_low:.2f}-{cmp.ci_high:.2f}]"
+    )
     if cmp.verdict == "no change":
         return Finding(question, f"{NOT_DISTINGUISHABLE} ({best.model} and {ranked[1].model})", evidence)
     return Finding(question, best.model, evidence)
@@ -153,8 +183,9 @@ def _runs(r: ModelResult) -> str:
     return f"1 ({run})" if run else "1 (run not recorded)"
 
 
-def _best_by_pairs(question: str, rows: list[tuple[ModelResult, Interval]], what: str, dataset: str,
-                   predictions: Any) -> Finding:
+def _best_by_pairs(
+    question: str, rows: list[tuple[ModelResult, Interval]], what: str, dataset: str, predictions: Any
+) -> Finding:
     if not rows:
         return Finding(question, UNKNOWN, f"no {what} measured for a trained model")
     ranked = sorted(rows, key=lambda t: -t[1].value)
@@ -167,18 +198,27 @@ def _best_by_pairs(question: str, rows: list[tuple[ModelResult, Interval]], what
     runs = "; training runs behind each model: " + ", ".join(f"{r.model} {_runs(r)}" for r, _ in ranked)
     pair: ModelPair = compare_pair(predictions, runner_up, best, dataset)
     if pair.comparison is None:
-        return Finding(question, f"{UNKNOWN} whether {best.model} and {runner_up.model} differ",
-                       f"{text}; no paired comparison: {pair.problem}{runs}")
+        return Finding(
+            question,
+            f"{UNKNOWN} whether {best.model} and {runner_up.model} differ",
+            f"{text}; no paired comparison: {pair.problem}{runs}",
+        )
     cmp = pair.comparison
     evidence = f"{text}; paired on the same images, {best.model} - {runner_up.model}: {cmp.text()}{runs}"
     if not cmp.distinguishable:
-        return Finding(question, f"{NOT_DISTINGUISHABLE} ({best.model} and {runner_up.model})",
-                       evidence + "; the paired 95% interval includes zero")
+        return Finding(
+            question,
+            f"{NOT_DISTINGUISHABLE} ({best.model} and {runner_up.model})",
+            evidence + "; the paired 95% interval includes zero",
+        )
     if abs(cmp.difference.value) < RUN_TO_RUN_SPREAD:
-        return Finding(question, f"{best.model} on these images, by less than the run-to-run spread",
-                       evidence + f"; the difference is below the protocol's run-to-run spread of about "
-                       f"{100 * RUN_TO_RUN_SPREAD:.0f} point between training runs: with one run per model "
-                       f"it is not evidence of a model difference")
+        return Finding(
+            question,
+            f"{best.model} on these images, by less than the run-to-run spread",
+            evidence + f"; the difference is below the protocol's run-to-run spread of about "
+            f"{100 * RUN_TO_RUN_SPREAD:.0f} point between training runs: with one run per model "
+            f"it is not evidence of a model difference",
+        )
     return Finding(question, best.model, evidence)
 
 
@@ -198,6 +238,7 @@ def accuracy_findings(results: Sequence[ModelResult], predictions: Any = None) -
 def study_view(results: Sequence[ModelResult]) -> list[ModelResult]:
     """One result per model, as the study measured it: PyTorch Lite fp32 where the session has it,
     else the model's first fp32 variant, else its first variant."""
+
     def rank(r: ModelResult) -> tuple[bool, bool, str]:
         return ((r.runtime, r.quant) != LITE_FP32, r.quant != "fp32", r.runtime)
 

@@ -10,10 +10,12 @@ import csv
 import io
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from ..display import markup_safe, plain
+
 # The metric table's formatters are the report's: one definition of how a millisecond prints.
 from ..measures.metrics import MISSING as MISSING
 from ..measures.metrics import fmt_int as fmt_int
@@ -81,8 +83,9 @@ def render_rich(blocks: Sequence[Block], width: int | None = None) -> str:
 
     buf = io.StringIO()
     # Wide enough that no cell is ever cut; a narrow terminal wraps lines instead of hiding digits.
-    console = Console(file=buf, width=width or 400, force_terminal=False, color_system=None,
-                      highlight=False, soft_wrap=True)
+    console = Console(
+        file=buf, width=width or 400, force_terminal=False, color_system=None, highlight=False, soft_wrap=True
+    )
     for bi, block in enumerate(blocks):
         if bi:
             console.print()
@@ -117,7 +120,9 @@ def render_markdown(blocks: Sequence[Block]) -> str:
             out.append(f"### {section.title}")
             out.append("")
             out.append("| " + " | ".join(_md_cell(h) for h in section.headers) + " |")
-            out.append("|" + "|".join("---:" if i in section.numeric else "---" for i in range(len(section.headers))) + "|")
+            out.append(
+                "|" + "|".join("---:" if i in section.numeric else "---" for i in range(len(section.headers))) + "|"
+            )
             for row in section.rows:
                 out.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
             out.append("")

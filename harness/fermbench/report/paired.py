@@ -12,9 +12,10 @@ comparison is refused with that reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Sequence
+from typing import Any
 
 from ..intervals import PairedComparison, paired_comparison
 from .results import ModelResult
@@ -34,20 +35,29 @@ class ModelPair:
 
     def to_dict(self) -> dict[str, Any]:
         c = self.comparison
-        return {"dataset": self.dataset, "model_a": self.a.model, "model_b": self.b.model,
-                "variant_a": self.a.variant.key, "variant_b": self.b.variant.key,
-                "images": c.difference.n if c else None,
-                "difference": c.difference.value if c else None,
-                "ci_low": c.difference.low if c else None, "ci_high": c.difference.high if c else None,
-                "only_a_correct": c.only_a if c else None, "only_b_correct": c.only_b if c else None,
-                "mcnemar_p": c.p_value if c else None,
-                "distinguishable": c.distinguishable if c else None, "problem": self.problem}
+        return {
+            "dataset": self.dataset,
+            "model_a": self.a.model,
+            "model_b": self.b.model,
+            "variant_a": self.a.variant.key,
+            "variant_b": self.b.variant.key,
+            "images": c.difference.n if c else None,
+            "difference": c.difference.value if c else None,
+            "ci_low": c.difference.low if c else None,
+            "ci_high": c.difference.high if c else None,
+            "only_a_correct": c.only_a if c else None,
+            "only_b_correct": c.only_b if c else None,
+            "mcnemar_p": c.p_value if c else None,
+            "distinguishable": c.distinguishable if c else None,
+            "problem": self.problem,
+        }
 
 
 def _rows(predictions: Any, r: ModelResult, dataset: str) -> Any:
     p = predictions
-    mine = p[(p.session == r.session) & (p.device == r.device.serial) & (p.variant == r.variant.key)
-             & (p.dataset == dataset)]
+    mine = p[
+        (p.session == r.session) & (p.device == r.device.serial) & (p.variant == r.variant.key) & (p.dataset == dataset)
+    ]
     if dataset == "photos" and len(mine):
         mine = mine[mine.status == "classified"]
     return mine

@@ -9,19 +9,20 @@ session.json, under the records' own field names.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import stats, store
-from ..store import AccuracyPhase, AppSizePhase, RealworldPhase
-from ..stats import LatencySummary, StatWarning
 from ..intervals import Interval, paired_difference, wilson
-from ..store.records import LITE_FP32
 from ..labels import CLASS_NAMES
 from ..measures.metrics import BY_NAME, METRICS, Metric
+from ..stats import LatencySummary, StatWarning
+from ..store import AccuracyPhase, AppSizePhase, RealworldPhase
+from ..store.records import LITE_FP32
 from .training import TrainingRun, TrainingSummary, summary_from_meta, training_for
 
 THERMAL_NAMES = ("none", "light", "moderate", "severe", "critical", "emergency", "shutdown")
@@ -170,8 +171,12 @@ def device_info(serial: str, entry: store.SessionDevice | None) -> DeviceInfo:
         return DeviceInfo(serial=serial, kind=None, name=serial, abi=None, runtime=None, tags=())
     ident = entry.identity
     name = " ".join(str(x) for x in (ident.get("manufacturer"), ident.get("model")) if x) or serial
-    runtime = ", ".join(" ".join(str(x) for x in (r.runtime, r.runtime_version) if x)
-                        for _, r in sorted(entry.runners.items())) or None
+    runtime = (
+        ", ".join(
+            " ".join(str(x) for x in (r.runtime, r.runtime_version) if x) for _, r in sorted(entry.runners.items())
+        )
+        or None
+    )
     return DeviceInfo(
         serial=serial,
         kind=entry.kind,
@@ -187,16 +192,27 @@ def device_info(serial: str, entry: store.SessionDevice | None) -> DeviceInfo:
 def _device_warnings(dev: DeviceInfo) -> list[StatWarning]:
     out = []
     if "simulated" in dev.tags:
-        out.append(StatWarning("simulated", "simulated phone: latencies are the host's CPU",
-                               "run on a real phone for phone latencies (`fermbench run --device SERIAL`)"))
+        out.append(
+            StatWarning(
+                "simulated",
+                "simulated phone: latencies are the host's CPU",
+                "run on a real phone for phone latencies (`fermbench run --device SERIAL`)",
+            )
+        )
     if "host" in dev.tags or dev.kind == "host":
         out.append(StatWarning("host", "host CPU, not a phone", "use it as a baseline only"))
     if "emulator" in dev.tags:
-        out.append(StatWarning("emulator", "emulator: latencies are not a phone's",
-                               "run on a physical device for published numbers"))
+        out.append(
+            StatWarning(
+                "emulator", "emulator: latencies are not a phone's", "run on a physical device for published numbers"
+            )
+        )
     if "debuggable" in dev.tags:
-        out.append(StatWarning("debuggable", "debuggable build: the runtime may run slower",
-                               "use a user build or a release runner APK"))
+        out.append(
+            StatWarning(
+                "debuggable", "debuggable build: the runtime may run slower", "use a user build or a release runner APK"
+            )
+        )
     return out
 
 
@@ -205,25 +221,50 @@ def _result_warnings(r: ModelResult) -> list[StatWarning]:
     if r.latency is not None:
         out += stats.sample_warnings(r.latency)
     if r.repeat_spread is not None and r.repeat_spread > HIGH_REPEAT_SPREAD:
-        out.append(StatWarning("repeat_spread", f"repeats' medians {r.repeat_spread:.0%} apart",
-                               "let the device cool down between repeats (--cooldown) and close other apps"))
+        out.append(
+            StatWarning(
+                "repeat_spread",
+                f"repeats' medians {r.repeat_spread:.0%} apart",
+                "let the device cool down between repeats (--cooldown) and close other apps",
+            )
+        )
     if r.thermal_max is not None and r.thermal_max >= 1:
         name = THERMAL_NAMES[min(r.thermal_max, len(THERMAL_NAMES) - 1)]
-        out.append(StatWarning("thermal", f"thermal throttling seen (status {r.thermal_max}, {name})",
-                               "raise --cooldown and rerun once the device is cool"))
+        out.append(
+            StatWarning(
+                "thermal",
+                f"thermal throttling seen (status {r.thermal_max}, {name})",
+                "raise --cooldown and rerun once the device is cool",
+            )
+        )
     if r.target_precision and "max_s" in r.stop_reasons:
-        out.append(StatWarning("imprecise", f"--target-precision {r.target_precision:g} not reached: the timed phase "
-                                            f"stopped at --max-seconds", "raise --max-seconds, or quiet the device"))
+        out.append(
+            StatWarning(
+                "imprecise",
+                f"--target-precision {r.target_precision:g} not reached: the timed phase stopped at --max-seconds",
+                "raise --max-seconds, or quiet the device",
+            )
+        )
     for m in METRICS:  # the table's rows that say when a value is worth a warning
         value = r.metrics.get(m.name)
         if m.warns(value):
             out.append(StatWarning(m.name, m.warning.format(value=m.fmt(value)), m.advice))
     if r.trained is False:
-        out.append(StatWarning("untrained", "untrained weights: accuracy is chance",
-                               "train it (`fermbench train`) and export the checkpoint"))
+        out.append(
+            StatWarning(
+                "untrained",
+                "untrained weights: accuracy is chance",
+                "train it (`fermbench train`) and export the checkpoint",
+            )
+        )
     if r.appsize is not None and r.appsize.kind == "model_only":
-        out.append(StatWarning("no_apk", "app size: model files only (no APK given)",
-                               "pass --apk runner.apk to measure the APK with the model bundled"))
+        out.append(
+            StatWarning(
+                "no_apk",
+                "app size: model files only (no APK given)",
+                "pass --apk runner.apk to measure the APK with the model bundled",
+            )
+        )
     return out
 
 
@@ -252,8 +293,9 @@ def _change_vs_lite_fp32(fer: Any, session: str, rec: store.Record) -> Interval 
     pairs = a.merge(b, on="index", suffixes=("_a", "_b"))
     if not len(pairs):
         return None
-    return paired_difference((pairs.device_pred_a == pairs.label_a).to_numpy(),
-                             (pairs.device_pred_b == pairs.label_b).to_numpy())
+    return paired_difference(
+        (pairs.device_pred_a == pairs.label_a).to_numpy(), (pairs.device_pred_b == pairs.label_b).to_numpy()
+    )
 
 
 def _interval(accuracy: float | None, n: int | None) -> Interval | None:
@@ -283,15 +325,22 @@ def _measured_by(rec: store.Record, dev: store.SessionDevice | None) -> str | No
 def repeat_metrics(repeats: Sequence[store.LatencyRepeat]) -> dict[str, int | float | None]:
     """Each row of the metric table over the repeats: measured rows read from the repeat's stored
     metrics, derived ones computed from its fields, then combined as the row says."""
+
     def value(m: Metric, lat: store.LatencyRepeat) -> int | float | None:
         return m.derive(lat) if m.derive is not None else lat.metrics.get(m.name)
 
     return {m.name: m.combine([value(m, lat) for lat in repeats]) for m in METRICS}
 
 
-def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, lat: stats.VariantLatency | None,
-            photo_rows: Any, training_root: Path | None,
-            fer_change: Interval | None) -> ModelResult:
+def _result(
+    session: store.StoredSession,
+    dev: DeviceInfo,
+    rec: store.Record,
+    lat: stats.VariantLatency | None,
+    photo_rows: Any,
+    training_root: Path | None,
+    fer_change: Interval | None,
+) -> ModelResult:
     meta = session.info.models.get(rec.key) or {}  # the training history's keys: report/training.py reads them
     identity = session.info.identity(rec.key)
     curve, missing = training_for(rec.model, meta, training_root)
@@ -333,15 +382,18 @@ def _result(session: store.StoredSession, dev: DeviceInfo, rec: store.Record, la
         rw_per_class=_per_class(photo_rows) if rw else (),
         warnings=(),
         stop_reasons=tuple(lat.stop_reason for lat in ok if lat.stop_reason),
-        target_precision=next((lat.settings.target_precision for lat in ok
-                               if lat.settings is not None and lat.settings.target_precision), None),
+        target_precision=next(
+            (lat.settings.target_precision for lat in ok if lat.settings is not None and lat.settings.target_precision),
+            None,
+        ),
         metrics=repeat_metrics(ok),
     )
     return dataclasses.replace(result, warnings=tuple(_device_warnings(dev) + _result_warnings(result)))
 
 
-def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path | None = None,
-                      training_root: Path | None = None) -> ReportData:
+def build_report_data(
+    sessions: Sequence[str | Path] | None = None, root: Path | None = None, training_root: Path | None = None
+) -> ReportData:
     """Load sessions (ids or folders; default the latest) and training runs into ReportData."""
     loaded = store.load_sessions(list(sessions) if sessions else ["latest"], root=root)
     preds = loaded.predictions
@@ -356,15 +408,33 @@ def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path |
         for rec in sorted(session.records, key=lambda r: (r.device, r.variant)):
             dev = device_info(rec.device, session.info.devices.get(rec.device))
             ok_repeats = [lat.repeat for lat in rec.latency if lat.ok]
-            mine = timed[(timed.session == session.id) & (timed.device == rec.device)
-                         & (timed.variant == rec.key) & timed.repeat.isin(ok_repeats)] if len(timed) else timed
-            lat = stats.variant_latency([g.ns.to_numpy(dtype=np.float64) for _, g in mine.groupby("repeat")]
-                                        if len(mine) else [])
-            mine_photos = photos[(photos.session == session.id) & (photos.device == rec.device)
-                                 & (photos.variant == rec.key)] if len(photos) else photos
-            result = _result(session, dev, rec, lat, mine_photos,
-                             training_root if training_root is not None else root,
-                             _change_vs_lite_fp32(fer, session.id, rec))
+            mine = (
+                timed[
+                    (timed.session == session.id)
+                    & (timed.device == rec.device)
+                    & (timed.variant == rec.key)
+                    & timed.repeat.isin(ok_repeats)
+                ]
+                if len(timed)
+                else timed
+            )
+            lat = stats.variant_latency(
+                [g.ns.to_numpy(dtype=np.float64) for _, g in mine.groupby("repeat")] if len(mine) else []
+            )
+            mine_photos = (
+                photos[(photos.session == session.id) & (photos.device == rec.device) & (photos.variant == rec.key)]
+                if len(photos)
+                else photos
+            )
+            result = _result(
+                session,
+                dev,
+                rec,
+                lat,
+                mine_photos,
+                training_root if training_root is not None else root,
+                _change_vs_lite_fp32(fer, session.id, rec),
+            )
             results.append(result)
             if lat is not None:
                 sample_map[result.key] = mine.ns.to_numpy(dtype=np.float64)
@@ -376,9 +446,18 @@ def build_report_data(sessions: Sequence[str | Path] | None = None, root: Path |
     for r in sorted(results, key=lambda r: r.device.serial):
         first.setdefault((r.session, r.device.name), r.device.serial)
     rank = {(s.id, name): i for s in loaded.sessions for i, name in enumerate(s.info.settings.get("models") or [])}
-    results.sort(key=lambda r: (order[r.session], first[(r.session, r.device.name)], r.device.serial,
-                                rank.get((r.session, r.model), len(rank)), r.model,
-                                (r.runtime, r.quant) != LITE_FP32, r.runtime, r.quant))
+    results.sort(
+        key=lambda r: (
+            order[r.session],
+            first[(r.session, r.device.name)],
+            r.device.serial,
+            rank.get((r.session, r.model), len(rank)),
+            r.model,
+            (r.runtime, r.quant) != LITE_FP32,
+            r.runtime,
+            r.quant,
+        )
+    )
     return ReportData(with_device_spread(results), sample_map, loaded.predictions, loaded.sessions)
 
 
@@ -389,8 +468,16 @@ def with_device_spread(results: list[ModelResult]) -> list[ModelResult]:
     for r in results:
         if r.latency is not None:
             peers.setdefault((r.session, r.device.name, r.variant.key), []).append(r)
-    spreads = {key: DeviceSpread(tuple(r.device.serial for r in group),
-                                 tuple(r.latency.median / 1e6 for r in group if r.latency is not None))
-               for key, group in peers.items() if len(group) > 1}
-    return [dataclasses.replace(r, device_spread=spreads.get((r.session, r.device.name, r.variant.key)))
-            if r.latency is not None else r for r in results]
+    spreads = {
+        key: DeviceSpread(
+            tuple(r.device.serial for r in group), tuple(r.latency.median / 1e6 for r in group if r.latency is not None)
+        )
+        for key, group in peers.items()
+        if len(group) > 1
+    }
+    return [
+        dataclasses.replace(r, device_spread=spreads.get((r.session, r.device.name, r.variant.key)))
+        if r.latency is not None
+        else r
+        for r in results
+    ]

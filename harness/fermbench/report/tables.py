@@ -6,14 +6,29 @@ Times are milliseconds, sizes bytes, fractions 0..1, memory KiB.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ..measures.metrics import BY_NAME, METRICS
-from .formats import (MARK, MISSING, Block, Section, fmt_int, fmt_loss, fmt_mb, fmt_mib_from_kb, fmt_ms,
-                      fmt_pct, fmt_text, render_csv, render_json, render_markdown, render_rich)
 from ..intervals import Interval
 from ..labels import CLASS_NAMES
+from ..measures.metrics import BY_NAME, METRICS
 from .findings import findings, study_view
+from .formats import (
+    MARK,
+    MISSING,
+    Block,
+    Section,
+    fmt_int,
+    fmt_loss,
+    fmt_mb,
+    fmt_ms,
+    fmt_pct,
+    fmt_text,
+    render_csv,
+    render_json,
+    render_markdown,
+    render_rich,
+)
 from .paired import DATASETS, ModelPair, model_pairs
 from .results import ClassAccuracy, DeviceInfo, DeviceSpread, ModelResult, ReportData
 
@@ -47,6 +62,7 @@ def _train(attr: str) -> Callable[[ModelResult], Any]:
 
 def _phase(phase: str, attr: str) -> Callable[[ModelResult], Any]:
     """A field of one of the record's phases, under the report's column name for it."""
+
     def get(r: ModelResult) -> Any:
         found = getattr(r, phase)
         return getattr(found, attr) if found is not None else None
@@ -125,8 +141,9 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "rw_ci_low": lambda r: r.rw_interval.low if r.rw_interval else None,
     "rw_ci_high": lambda r: r.rw_interval.high if r.rw_interval else None,
     # per class "name:correct/classified/photos", or "name:absent" when the photos lack the class
-    "rw_per_class": lambda r: [f"{c.name}:" + ("absent" if c.absent else f"{c.correct}/{c.n}/{c.photos}")
-                               for c in r.rw_per_class] or None,
+    "rw_per_class": lambda r: (
+        [f"{c.name}:" + ("absent" if c.absent else f"{c.correct}/{c.n}/{c.photos}") for c in r.rw_per_class] or None
+    ),
     # appended later: runtimes and quantisation side by side, and the runner's finer measurements
     "export_runtime": lambda r: r.runtime,
     "quant": lambda r: r.quant,
@@ -150,6 +167,7 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
 # Appended from the metric table: each row not placed above gets its column, under its own name.
 COLUMNS.update({m.name: _metric(m.name) for m in METRICS if m.name not in COLUMNS})
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
+
 
 def _class_cell(index: int) -> Callable[[ModelResult], ClassAccuracy | None]:
     return lambda r: r.rw_per_class[index] if r.rw_per_class else None
@@ -201,56 +219,68 @@ def fmt_class(v: ClassAccuracy | None) -> str:
 # (header, column name, formatter); the first header of each section is the model.
 
 SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
-    ("Size", [
-        ("Status", "status", fmt_text),
-        ("Params", "params", fmt_int),
-        ("Model MB", "model_bytes", fmt_mb),
-        ("APK+model MB", "apk_with_model_bytes", fmt_mb),
-        ("Model share %", "model_share", fmt_pct),
-        ("Installed MB", "installed_bytes", fmt_mb),
-    ]),
-    ("Latency (ms)", [
-        _shown("threads"),
-        _shown("runtime_load_ms"),
-        _shown("load_ms"),
-        _shown("first_inference_ms"),
-        ("Median", "median_ms", fmt_ms),
-        ("Median 95% CI", "median_ci", fmt_ms_interval),
-        ("Trimmed", "trimmed_mean_ms", fmt_ms),
-        ("p90", "p90_ms", fmt_ms),
-        ("p99", "p99_ms", fmt_ms),
-        ("Min", "min_ms", fmt_ms),
-        ("CV %", "cv", fmt_pct),
-        ("n", "n", fmt_int),
-        _shown("mem_runtime_kb"),
-        _shown("mem_load_kb"),
-        _shown("mem_run_kb"),
-        _shown("peak_rss_kb"),
-        ("Foreground", "foreground", fmt_text),
-    ]),
-    ("Accuracy (%)", [
-        ("FER n", "fer_n", fmt_int),
-        ("FER device", "fer_acc_device", fmt_pct),
-        ("FER 95% CI", "fer_ci", fmt_interval),
-        ("vs Lite fp32 (pts)", "fer_change", fmt_change),
-        ("FER host", "fer_acc_host", fmt_pct),
-        ("Agree", "fer_agreement", fmt_pct),
-        ("Real-world", "rw_accuracy", fmt_pct),
-        ("RW 95% CI", "rw_ci", fmt_interval),
-        ("Photos", "rw_photos", fmt_int),
-        ("Classified", "rw_classified", fmt_int),
-        ("No face", "rw_no_face", fmt_int),
-        ("Multi-face", "rw_multi_face", fmt_int),
-        ("Unreadable", "rw_undecodable", fmt_int),
-    ]),
+    (
+        "Size",
+        [
+            ("Status", "status", fmt_text),
+            ("Params", "params", fmt_int),
+            ("Model MB", "model_bytes", fmt_mb),
+            ("APK+model MB", "apk_with_model_bytes", fmt_mb),
+            ("Model share %", "model_share", fmt_pct),
+            ("Installed MB", "installed_bytes", fmt_mb),
+        ],
+    ),
+    (
+        "Latency (ms)",
+        [
+            _shown("threads"),
+            _shown("runtime_load_ms"),
+            _shown("load_ms"),
+            _shown("first_inference_ms"),
+            ("Median", "median_ms", fmt_ms),
+            ("Median 95% CI", "median_ci", fmt_ms_interval),
+            ("Trimmed", "trimmed_mean_ms", fmt_ms),
+            ("p90", "p90_ms", fmt_ms),
+            ("p99", "p99_ms", fmt_ms),
+            ("Min", "min_ms", fmt_ms),
+            ("CV %", "cv", fmt_pct),
+            ("n", "n", fmt_int),
+            _shown("mem_runtime_kb"),
+            _shown("mem_load_kb"),
+            _shown("mem_run_kb"),
+            _shown("peak_rss_kb"),
+            ("Foreground", "foreground", fmt_text),
+        ],
+    ),
+    (
+        "Accuracy (%)",
+        [
+            ("FER n", "fer_n", fmt_int),
+            ("FER device", "fer_acc_device", fmt_pct),
+            ("FER 95% CI", "fer_ci", fmt_interval),
+            ("vs Lite fp32 (pts)", "fer_change", fmt_change),
+            ("FER host", "fer_acc_host", fmt_pct),
+            ("Agree", "fer_agreement", fmt_pct),
+            ("Real-world", "rw_accuracy", fmt_pct),
+            ("RW 95% CI", "rw_ci", fmt_interval),
+            ("Photos", "rw_photos", fmt_int),
+            ("Classified", "rw_classified", fmt_int),
+            ("No face", "rw_no_face", fmt_int),
+            ("Multi-face", "rw_multi_face", fmt_int),
+            ("Unreadable", "rw_undecodable", fmt_int),
+        ],
+    ),
     ("Real-world accuracy per class (%)", [(name, f"rw_class_{name}", fmt_class) for name in CLASS_NAMES]),
-    ("Training", [
-        ("Run", "train_run", fmt_text),
-        ("Epochs", "train_epochs", fmt_int),
-        ("Train loss", "train_loss", fmt_loss),
-        ("Val loss", "val_loss", fmt_loss),
-        ("Val acc %", "val_acc", fmt_pct),
-    ]),
+    (
+        "Training",
+        [
+            ("Run", "train_run", fmt_text),
+            ("Epochs", "train_epochs", fmt_int),
+            ("Train loss", "train_loss", fmt_loss),
+            ("Val loss", "val_loss", fmt_loss),
+            ("Val acc %", "val_acc", fmt_pct),
+        ],
+    ),
 ]
 PER_CLASS = "Real-world accuracy per class (%)"
 TEXT_COLUMNS = {"status", "train_run", "foreground"} | {f"rw_class_{name}" for name in CLASS_NAMES}
@@ -279,8 +309,12 @@ def row_label(r: ModelResult, results: list[ModelResult]) -> str:
     return r.model
 
 
-def _section(title: str, cols: list[tuple[str, str, Callable[[Any], str]]], results: list[ModelResult],
-             rows: list[dict[str, Any]]) -> Section:
+def _section(
+    title: str,
+    cols: list[tuple[str, str, Callable[[Any], str]]],
+    results: list[ModelResult],
+    rows: list[dict[str, Any]],
+) -> Section:
     headers = ["Model"] + [h for h, _, _ in cols]
     section = Section(title, headers, [], numeric={i + 1 for i, (_, c, _) in enumerate(cols) if c not in TEXT_COLUMNS})
     names = {c for _, c, _ in cols}
@@ -321,8 +355,11 @@ def build_blocks(data: ReportData) -> list[Block]:
         for r in results:
             if r.status != "ok":
                 lines.append(f"{row_label(r, results)}: {r.status.upper()}" + (f": {r.error}" if r.error else ""))
-        sections = [_section(title, cols, results, rows) for title, cols in SECTIONS
-                    if title != PER_CLASS or any(r.rw_per_class for r in results)]
+        sections = [
+            _section(title, cols, results, rows)
+            for title, cols in SECTIONS
+            if title != PER_CLASS or any(r.rw_per_class for r in results)
+        ]
         blocks.append(Block(device_heading(session, dev, results), lines, sections))
     blocks += spread_blocks(data)
     blocks += pair_blocks(data)
@@ -347,24 +384,49 @@ def pair_blocks(data: ReportData) -> list[Block]:
     """Paired accuracy comparisons between models: the difference, its interval, McNemar's p."""
     blocks = []
     for heading, pairs in accuracy_pairs(data):
-        section = Section("Accuracy, model against model on the same images",
-                          ["Data", "Models (first - second)", "Images", "Difference (pts) [95% CI]", "Only first right",
-                           "Only second right", "McNemar p", "Verdict"], [], numeric={2, 3, 4, 5, 6})
+        section = Section(
+            "Accuracy, model against model on the same images",
+            [
+                "Data",
+                "Models (first - second)",
+                "Images",
+                "Difference (pts) [95% CI]",
+                "Only first right",
+                "Only second right",
+                "McNemar p",
+                "Verdict",
+            ],
+            [],
+            numeric={2, 3, 4, 5, 6},
+        )
         for pair in pairs:
             c = pair.comparison
             names = f"{pair.b.model} - {pair.a.model}"
             if c is None:
-                section.rows.append([DATASETS[pair.dataset][0], names] + [MISSING] * 5 + [f"cannot say: {pair.problem}"])
+                section.rows.append(
+                    [DATASETS[pair.dataset][0], names] + [MISSING] * 5 + [f"cannot say: {pair.problem}"]
+                )
                 continue
             d = c.difference
             verdict = "differ" if c.distinguishable else "not distinguishable"
-            section.rows.append([DATASETS[pair.dataset][0], names, f"{d.n:,}",
-                                 f"{100 * d.value:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
-                                 f"{c.only_b:,}", f"{c.only_a:,}", f"{c.p_value:.2g}", verdict])
-        lines = ["paired by image identity; the difference's interval is a bootstrap over images, "
-                 "McNemar's exact test counts the images only one model got right; \"not distinguishable\" "
-                 "when the interval includes zero. Each model is one training run: differences under about "
-                 "one point are within the protocol's run-to-run spread"]
+            section.rows.append(
+                [
+                    DATASETS[pair.dataset][0],
+                    names,
+                    f"{d.n:,}",
+                    f"{100 * d.value:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
+                    f"{c.only_b:,}",
+                    f"{c.only_a:,}",
+                    f"{c.p_value:.2g}",
+                    verdict,
+                ]
+            )
+        lines = [
+            "paired by image identity; the difference's interval is a bootstrap over images, "
+            'McNemar\'s exact test counts the images only one model got right; "not distinguishable" '
+            "when the interval includes zero. Each model is one training run: differences under about "
+            "one point are within the protocol's run-to-run spread"
+        ]
         blocks.append(Block(f"Paired accuracy comparisons · {heading}", lines, [section]))
     return blocks
 
@@ -378,19 +440,32 @@ def spread_blocks(data: ReportData) -> list[Block]:
     blocks = []
     for (session, name), spreads in groups.items():
         firsts = [r for r, _ in spreads.values()]
-        section = Section("Median latency on each device (ms)",
-                          ["Model", "Devices", "Median of medians", "Min", "Max", "Spread %"], [],
-                          numeric={1, 2, 3, 4, 5})
+        section = Section(
+            "Median latency on each device (ms)",
+            ["Model", "Devices", "Median of medians", "Min", "Max", "Spread %"],
+            [],
+            numeric={1, 2, 3, 4, 5},
+        )
         for r, spread in spreads.values():
-            section.rows.append([row_label(r, firsts), str(len(spread.devices)), fmt_ms(spread.median_ms),
-                                 fmt_ms(min(spread.medians_ms)), fmt_ms(max(spread.medians_ms)),
-                                 fmt_pct(spread.relative)])
+            section.rows.append(
+                [
+                    row_label(r, firsts),
+                    str(len(spread.devices)),
+                    fmt_ms(spread.median_ms),
+                    fmt_ms(min(spread.medians_ms)),
+                    fmt_ms(max(spread.medians_ms)),
+                    fmt_pct(spread.relative),
+                ]
+            )
         devices = sorted({d for _, s in spreads.values() for d in s.devices})
-        lines = [f"devices: {', '.join(devices)}",
-                 "spread = (max - min) / median of the devices' medians; each device's median pools the repeats "
-                 "it ran (with --shard, its share of them)"]
-        blocks.append(Block(f"{name} · {len(devices)} devices · session {session}: device-to-device spread",
-                            lines, [section]))
+        lines = [
+            f"devices: {', '.join(devices)}",
+            "spread = (max - min) / median of the devices' medians; each device's median pools the repeats "
+            "it ran (with --shard, its share of them)",
+        ]
+        blocks.append(
+            Block(f"{name} · {len(devices)} devices · session {session}: device-to-device spread", lines, [section])
+        )
     return blocks
 
 
@@ -399,17 +474,20 @@ def render_results(data: ReportData, fmt: str, width: int | None = None) -> str:
     if fmt == "csv":
         return render_csv(COLUMN_NAMES, [result_row(r) for r in data.results])
     if fmt == "json":
-        return render_json({
-            "format_version": 1,
-            "columns": list(COLUMN_NAMES),
-            "results": [
-                {**result_row(r), "warnings": [w.to_dict() for w in r.warnings]} for r in data.results
-            ],
-            "findings": [{"heading": heading, "findings": [f.to_dict() for f in items]}
-                         for heading, items in findings(data)],
-            "accuracy_comparisons": [{"heading": heading, "pairs": [p.to_dict() for p in pairs]}
-                                     for heading, pairs in accuracy_pairs(data)],
-        })
+        return render_json(
+            {
+                "format_version": 1,
+                "columns": list(COLUMN_NAMES),
+                "results": [{**result_row(r), "warnings": [w.to_dict() for w in r.warnings]} for r in data.results],
+                "findings": [
+                    {"heading": heading, "findings": [f.to_dict() for f in items]} for heading, items in findings(data)
+                ],
+                "accuracy_comparisons": [
+                    {"heading": heading, "pairs": [p.to_dict() for p in pairs]}
+                    for heading, pairs in accuracy_pairs(data)
+                ],
+            }
+        )
     blocks = build_blocks(data)
     if fmt == "markdown":
         return render_markdown(blocks)

@@ -78,7 +78,7 @@ class TrainingRun:
                 return value
         return None
 
-    def final(self) -> "TrainingSummary":
+    def final(self) -> TrainingSummary:
         return TrainingSummary(
             run_id=self.run_id,
             epochs=self.n_epochs,
@@ -157,7 +157,9 @@ def run_from_curve(model: str, training: dict[str, Any]) -> TrainingRun:
     try:
         values = [(int(r["epoch"]), float(r["train_loss"]), float(r["val_loss"]), float(r["val_acc"])) for r in rows]
     except (KeyError, TypeError, ValueError) as exc:
-        raise ResultsError(f"{model}: the training curve in the session is malformed ({exc}); re-export the model")
+        raise ResultsError(
+            f"{model}: the training curve in the session is malformed ({exc}); re-export the model"
+        ) from exc
     settings = training.get("settings")
     return TrainingRun(
         run_id=str(training.get("run_id") or "checkpoint"),
@@ -172,8 +174,9 @@ def run_from_curve(model: str, training: dict[str, Any]) -> TrainingRun:
     )
 
 
-def training_for(model: str, model_meta: dict[str, Any] | None, root: Path | None = None
-                 ) -> tuple[TrainingRun | None, str | None]:
+def training_for(
+    model: str, model_meta: dict[str, Any] | None, root: Path | None = None
+) -> tuple[TrainingRun | None, str | None]:
     """(curve, why it is missing) for one exported model; (None, None) for untrained weights."""
     meta = model_meta or {}
     if not meta.get("trained"):

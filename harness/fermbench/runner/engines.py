@@ -20,8 +20,9 @@ import re
 import sys
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import RunnerError
 from ..quiet import native_stderr, quiet_imports
@@ -114,9 +115,11 @@ class LiteEngine(Engine):
     def load_runtime(self) -> bool:
         preloaded = "torch.jit.mobile" in sys.modules
         if self.page_size > p.PAGE_SIZE_4K:  # what bionic's linker says about a 4 KB-aligned library
-            raise RunnerError(f'cannot load the {self.name} runtime: dlopen failed: "libpytorch_jni_lite.so" program '
-                              f"alignment ({p.PAGE_SIZE_4K}) cannot be smaller than system page size ({self.page_size})",
-                              "runtime_load_failed")
+            raise RunnerError(
+                f'cannot load the {self.name} runtime: dlopen failed: "libpytorch_jni_lite.so" program '
+                f"alignment ({p.PAGE_SIZE_4K}) cannot be smaller than system page size ({self.page_size})",
+                "runtime_load_failed",
+            )
         import torch.jit.mobile  # noqa: F401 - not imported by `import torch`
 
         return preloaded
@@ -195,8 +198,11 @@ class ExecutorchEngine(Engine):
             raise self._missing() from None
 
     def _missing(self) -> RunnerError:
-        return RunnerError("cannot load the executorch runtime: the Python package executorch is not installed "
-                           "(pip install the release that matches torch, see README)", "runtime_load_failed")
+        return RunnerError(
+            "cannot load the executorch runtime: the Python package executorch is not installed "
+            "(pip install the release that matches torch, see README)",
+            "runtime_load_failed",
+        )
 
     def pte_identifiers(self) -> list[str]:
         """The program identifier the installed runtime reads, from its own flatbuffer schema."""
@@ -245,15 +251,20 @@ class ExecutorchEngine(Engine):
             identifier = fh.read(8)[4:8].decode("ascii", "replace")
         readable = self.pte_identifiers()
         if identifier not in readable:
-            raise RunnerError(f"cannot load {device_path}: program identifier {identifier!r} is not one ExecuTorch "
-                              f"{self.version()} reads ({', '.join(readable)}): export it with this runtime's "
-                              "executorch version", "model_load_failed")
+            raise RunnerError(
+                f"cannot load {device_path}: program identifier {identifier!r} is not one ExecuTorch "
+                f"{self.version()} reads ({', '.join(readable)}): export it with this runtime's "
+                "executorch version",
+                "model_load_failed",
+            )
         try:
             with native_stderr():  # the XNNPACK delegate's CPU probe, at every load
                 self.program = Runtime.get().load_program(host_path)
                 self.method = self.program.load_method("forward")
         except KeyError:
-            raise RunnerError(f"cannot load {device_path}: the program has no forward method", "model_load_failed") from None
+            raise RunnerError(
+                f"cannot load {device_path}: the program has no forward method", "model_load_failed"
+            ) from None
         except Exception as exc:
             if is_oom(exc):
                 raise
@@ -275,8 +286,7 @@ class ExecutorchEngine(Engine):
         return raw[0]
 
 
-def make_engine(runtime: str, bytecode_range: tuple[int, int] | None = None,
-                page_size: int = p.PAGE_SIZE_4K) -> Engine:
+def make_engine(runtime: str, bytecode_range: tuple[int, int] | None = None, page_size: int = p.PAGE_SIZE_4K) -> Engine:
     """The engine for a runtime name; bytecode_range and page_size imitate a phone (Lite only).
     An unknown name is a ConfigError naming the runtimes there are."""
     p.runner_package(runtime)

@@ -56,14 +56,20 @@ def _bound(row: LatencySetting, value: float) -> str:
 
 def _row(row: LatencySetting) -> str:
     whole = "true" if row.kind is int else "false"
-    return (f'    static final Setting {row.name.upper()} = new Setting("{row.wire_key}", {whole}, '
-            f'"{row.wire_default}", {_bound(row, row.minimum)}, {_bound(row, row.maximum)});\n')
+    return (
+        f'    static final Setting {row.name.upper()} = new Setting("{row.wire_key}", {whole}, '
+        f'"{row.wire_default}", {_bound(row, row.minimum)}, {_bound(row, row.maximum)});\n'
+    )
 
 
 def java_source() -> str:
     """ProtocolTable.java's exact text."""
-    text = _HEADER % {"version": p.PROTOCOL_VERSION, "inline": p.DEFAULT_INLINE_MAX_BYTES,
-                      "inline_max": p.MAX_INLINE_MAX_BYTES, "shape": DEFAULT_INPUT_SHAPE}
+    text = _HEADER % {
+        "version": p.PROTOCOL_VERSION,
+        "inline": p.DEFAULT_INLINE_MAX_BYTES,
+        "inline_max": p.MAX_INLINE_MAX_BYTES,
+        "shape": DEFAULT_INPUT_SHAPE,
+    }
     text += "".join(_row(row) for row in LATENCY_SETTINGS)
     names = "".join(f"        {row.name.upper()},\n" for row in LATENCY_SETTINGS)
     text += "\n    /** Every latency setting, in the table's order. */\n"

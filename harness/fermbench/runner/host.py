@@ -18,9 +18,10 @@ import platform
 import threading
 import time
 from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +31,8 @@ from ..fileio import atomic_write_bytes, sha256_file
 from ..labels import NORM_MEAN, NORM_STD
 from ..tempdirs import temp_dir
 from . import protocol as p
-from .instrument_output import parse_instrument_output
 from .engines import Engine, first_line, is_oom, make_engine
+from .instrument_output import parse_instrument_output
 
 HOST_NOTE = "not available on host"
 HOST_FOREGROUND_NOTE = "host process: no Android activity manager, the host's scheduler decides"
@@ -73,8 +74,21 @@ class _Am:
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in
-                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
 
 
 def _native_heap_bytes() -> int | None:
@@ -113,8 +127,12 @@ def read_memory() -> p.MemoryReading:
     native heap from malloc."""
     rollup = _proc_kb("/proc/self/smaps_rollup", ("Pss", "Rss"))
     peak = _proc_kb("/proc/self/status", ("VmHWM",))
-    return p.MemoryReading(pss_kb=rollup.get("Pss"), rss_kb=rollup.get("Rss"), native_heap_kb=_native_heap_kb(),
-                           peak_rss_kb=peak.get("VmHWM"))
+    return p.MemoryReading(
+        pss_kb=rollup.get("Pss"),
+        rss_kb=rollup.get("Rss"),
+        native_heap_kb=_native_heap_kb(),
+        peak_rss_kb=peak.get("VmHWM"),
+    )
 
 
 def reset_peak_memory() -> bool:
@@ -190,12 +208,19 @@ class LoopPhase:
 
     def samples_ns(self) -> list[int]:
         """The kept samples as a list: make it after the last memory reading (it allocates)."""
-        return [] if self.buffer is None else self.buffer[:self.count].tolist()
+        return [] if self.buffer is None else self.buffer[: self.count].tolist()
 
 
-def timed_loop(step: Callable[[], Any], iterations: int, min_seconds: float, max_iterations: int,
-               max_seconds: float, cancel: threading.Event | None = None, buffer: array[int] | None = None,
-               target_precision: float = 0.0) -> LoopPhase:
+def timed_loop(
+    step: Callable[[], Any],
+    iterations: int,
+    min_seconds: float,
+    max_iterations: int,
+    max_seconds: float,
+    cancel: threading.Event | None = None,
+    buffer: array[int] | None = None,
+    target_precision: float = 0.0,
+) -> LoopPhase:
     """Run `step` until iterations AND min_seconds are reached, or max_iterations / max_seconds
     (caps) come first: the same rule as the Java runner. With a target_precision (and a buffer), it goes on past the
     minimums until the median's interval is that precise (protocol.precision_reached, checked
@@ -249,7 +274,9 @@ class _ModelFile:
         self.device_path = device_path
         self.host_path = host_path
         if not host_path.is_file():
-            raise RunnerError(f"model file {device_path} not found on the device: push it to {p.DEVICE_MODEL_DIR}/", "model_missing")
+            raise RunnerError(
+                f"model file {device_path} not found on the device: push it to {p.DEVICE_MODEL_DIR}/", "model_missing"
+            )
         self.bytes = host_path.stat().st_size
         self.sha256 = sha256_file(host_path)
 
@@ -271,11 +298,17 @@ def _common(settings: p.RunSettings, engine: Engine) -> dict[str, Any]:
 
 def _abi() -> str:
     machine = platform.machine().lower()
-    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64-v8a", "arm64": "arm64-v8a",
-            "i686": "x86", "armv7l": "armeabi-v7a"}.get(machine, machine)
+    return {
+        "x86_64": "x86_64",
+        "amd64": "x86_64",
+        "aarch64": "arm64-v8a",
+        "arm64": "arm64-v8a",
+        "i686": "x86",
+        "armv7l": "armeabi-v7a",
+    }.get(machine, machine)
 
 
-def _info(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
+def _info(settings: p.RunSettings, ctx: _Context) -> dict[str, Any]:
     device: dict[str, Any] = {
         "manufacturer": None,
         "model": platform.node() or None,
@@ -286,9 +319,16 @@ def _info(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
     }
     if ctx.device_facts is not None:
         device = dict(ctx.device_facts)
-    return {**_common(settings, ctx.engine), "model_format": ctx.engine.model_format,
-            **ctx.engine.format_fields(), "page_size": ctx.page_size, "abis": [_abi()],
-            "cpu_count": os.cpu_count() or 1, "debuggable": None, "device": device}
+    return {
+        **_common(settings, ctx.engine),
+        "model_format": ctx.engine.model_format,
+        **ctx.engine.format_fields(),
+        "page_size": ctx.page_size,
+        "abis": [_abi()],
+        "cpu_count": os.cpu_count() or 1,
+        "debuggable": None,
+        "device": device,
+    }
 
 
 def _load_runtime(stack: contextlib.ExitStack, engine: Engine, threads: int) -> tuple[int, bool, int]:
@@ -306,7 +346,7 @@ def _load_model(engine: Engine, model: _ModelFile) -> int:
     return time.perf_counter_ns() - t0
 
 
-def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
+def _latency(settings: p.RunSettings, ctx: _Context) -> dict[str, Any]:
     import torch
 
     assert settings.model is not None
@@ -337,26 +377,54 @@ def _latency(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
 
         ctx.am.phase("warmup")
         with _gc_paused():
-            warm = timed_loop(step, settings.warmup, settings.warmup_seconds, settings.max_iterations,
-                              settings.max_seconds, ctx.cancel)
+            warm = timed_loop(
+                step,
+                settings.warmup,
+                settings.warmup_seconds,
+                settings.max_iterations,
+                settings.max_seconds,
+                ctx.cancel,
+            )
             foreground = _host_foreground()
             ctx.am.phase("timed")
             counters = _read_counters()
-            timed = timed_loop(step, settings.iterations, settings.min_seconds, settings.max_iterations,
-                               settings.max_seconds, ctx.cancel, buffer, target_precision=settings.target_precision)
+            timed = timed_loop(
+                step,
+                settings.iterations,
+                settings.min_seconds,
+                settings.max_iterations,
+                settings.max_seconds,
+                ctx.cancel,
+                buffer,
+                target_precision=settings.target_precision,
+            )
             grown = _counter_growth(counters, _read_counters())
         mem_after_run = read_memory()
         env_after = _read_env(ctx.environment)
     return {
-        **_common(settings, engine), **model.describe(),
-        "threads": threads, "input_shape": list(settings.input_shape), "output_numel": int(out.numel()),
-        "runtime_load_ns": runtime_ns, "runtime_preloaded": preloaded, "load_ns": load_ns,
-        "first_inference_ns": first_ns, "warmup_count": warm.count, "warmup_ns": warm.wall_ns,
-        "samples_ns": timed.samples_ns(), "timed_ns": timed.wall_ns, "stop_reason": timed.stop_reason,
-        "memory_counter": "pss", "memory_source": MEMORY_SOURCE.format(peak=peak),
-        "memory_before_load": asdict(mem_before), "memory_after_runtime": asdict(mem_after_runtime),
-        "memory_after_load": asdict(mem_after_load), "memory_after_run": asdict(mem_after_run),
-        "env_before": asdict(env_before), "env_after": asdict(env_after), "foreground": asdict(foreground),
+        **_common(settings, engine),
+        **model.describe(),
+        "threads": threads,
+        "input_shape": list(settings.input_shape),
+        "output_numel": int(out.numel()),
+        "runtime_load_ns": runtime_ns,
+        "runtime_preloaded": preloaded,
+        "load_ns": load_ns,
+        "first_inference_ns": first_ns,
+        "warmup_count": warm.count,
+        "warmup_ns": warm.wall_ns,
+        "samples_ns": timed.samples_ns(),
+        "timed_ns": timed.wall_ns,
+        "stop_reason": timed.stop_reason,
+        "memory_counter": "pss",
+        "memory_source": MEMORY_SOURCE.format(peak=peak),
+        "memory_before_load": asdict(mem_before),
+        "memory_after_runtime": asdict(mem_after_runtime),
+        "memory_after_load": asdict(mem_after_load),
+        "memory_after_run": asdict(mem_after_run),
+        "env_before": asdict(env_before),
+        "env_after": asdict(env_after),
+        "foreground": asdict(foreground),
         # The host's scheduler decides the thread's priority, which the host runner does not raise.
         "thread_priority": None,
         # The metric table's loop counters; the collector is paused in the loops (no collection can
@@ -378,7 +446,7 @@ def argmax_first(row: np.ndarray) -> int:
     return int(np.argmax(clean))
 
 
-def _classify(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
+def _classify(settings: p.RunSettings, ctx: _Context) -> dict[str, Any]:
     import torch
 
     assert settings.model is not None and settings.input is not None
@@ -415,10 +483,21 @@ def _classify(settings: p.RunSettings, ctx: "_Context") -> dict[str, Any]:
             top.append(argmax_first(row))
             logits.append([_float32_json(v) for v in row.tolist()])
     return {
-        **_common(settings, engine), **model.describe(),
-        "threads": threads, "count": n, "height": h, "width": w,
-        "mean": settings.mean, "std": settings.std, "runtime_load_ns": runtime_ns, "runtime_preloaded": preloaded,
-        "load_ns": load_ns, "num_classes": num_classes, "top": top, "logits": logits, "latency_ns": latency,
+        **_common(settings, engine),
+        **model.describe(),
+        "threads": threads,
+        "count": n,
+        "height": h,
+        "width": w,
+        "mean": settings.mean,
+        "std": settings.std,
+        "runtime_load_ns": runtime_ns,
+        "runtime_preloaded": preloaded,
+        "load_ns": load_ns,
+        "num_classes": num_classes,
+        "top": top,
+        "logits": logits,
+        "latency_ns": latency,
         "foreground": asdict(foreground),
     }
 
@@ -427,15 +506,24 @@ _MODES = {"info": _info, "latency": _latency, "classify": _classify}
 
 
 class _Context:
-    def __init__(self, am: _Am, resolve: Callable[[str], Path], cancel: threading.Event | None,
-                 environment: Environment | None, device_facts: dict[str, Any] | None,
-                 engine: Engine, page_size: int):
+    def __init__(
+        self,
+        am: _Am,
+        resolve: Callable[[str], Path],
+        cancel: threading.Event | None,
+        environment: Environment | None,
+        device_facts: dict[str, Any] | None,
+        engine: Engine,
+        page_size: int,
+    ):
         self.am, self.resolve, self.cancel = am, resolve, cancel
         self.environment, self.device_facts = environment, device_facts
         self.engine, self.page_size = engine, page_size
 
 
-def _deliver(am: _Am, obj: dict[str, Any], settings: p.RunSettings, resolve: Callable[[str], Path], external_dir: str) -> None:
+def _deliver(
+    am: _Am, obj: dict[str, Any], settings: p.RunSettings, resolve: Callable[[str], Path], external_dir: str
+) -> None:
     """Inline the JSON when small; otherwise write it under external_dir/results/ and say where."""
     text = p.dumps_result(obj)
     data = text.encode("utf-8")
@@ -445,8 +533,14 @@ def _deliver(am: _Am, obj: dict[str, Any], settings: p.RunSettings, resolve: Cal
     run_id = settings.run_id or f"{settings.mode}-{time.time_ns()}"
     device_path = f"{external_dir.rstrip('/')}/{p.RESULTS_SUBDIR}/{run_id}.json"
     atomic_write_bytes(resolve(device_path), data)
-    am.status(p.STATUS_RESULT, {p.KEY_RESULT_FILE: device_path, p.KEY_RESULT_BYTES: str(len(data)),
-                                p.KEY_RESULT_SHA256: hashlib.sha256(data).hexdigest()})
+    am.status(
+        p.STATUS_RESULT,
+        {
+            p.KEY_RESULT_FILE: device_path,
+            p.KEY_RESULT_BYTES: str(len(data)),
+            p.KEY_RESULT_SHA256: hashlib.sha256(data).hexdigest(),
+        },
+    )
 
 
 def run_instrumentation(
@@ -538,7 +632,9 @@ def run_host(
                 raise RunnerError("classify needs images= or input_path=", "bad_arguments")
             options.setdefault("mean", NORM_MEAN)
             options.setdefault("std", NORM_STD)
-            extras = p.classify_args(str(Path(model).resolve()) if model else "", str(Path(input_path).resolve()), **options)
+            extras = p.classify_args(
+                str(Path(model).resolve()) if model else "", str(Path(input_path).resolve()), **options
+            )
         else:
             raise RunnerError(f"unknown mode {mode!r}: choose one of {', '.join(p.MODES)}", "bad_arguments")
         chunks: list[str] = []
@@ -548,7 +644,8 @@ def run_host(
             if log is not None:
                 log(text)
 
-        run_instrumentation(extras, Path, emit, cancel, external_dir=str(work), runtime=runtime,
-                            environment=environment)
+        run_instrumentation(
+            extras, Path, emit, cancel, external_dir=str(work), runtime=runtime, environment=environment
+        )
         run = parse_instrument_output("".join(chunks))
         return p.decode_result(run, fetch=lambda path: Path(path).read_bytes())

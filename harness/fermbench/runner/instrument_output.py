@@ -71,7 +71,7 @@ class InstrumentRun:
 
 
 def _split(line: str, prefix: str) -> tuple[str, str]:
-    key, sep, value = line[len(prefix):].partition("=")
+    key, sep, value = line[len(prefix) :].partition("=")
     return key, value
 
 
@@ -90,8 +90,11 @@ class InstrumentReader:
     it goes). A line is read only once it is complete; `finish` reads an unterminated last one.
     """
 
-    def __init__(self, on_status: Callable[[InstrumentStatus], None] | None = None,
-                 on_end: Callable[[dict[str, str], int | None], None] | None = None):
+    def __init__(
+        self,
+        on_status: Callable[[InstrumentStatus], None] | None = None,
+        on_end: Callable[[dict[str, str], int | None], None] | None = None,
+    ):
         self._on_status, self._on_end = on_status, on_end
         self.run = InstrumentRun()
         self._chunks: list[str] = []
@@ -130,7 +133,7 @@ class InstrumentReader:
             self._current[key] = value
             self._target, self._last_key = self._current, key
         elif line.startswith(_STATUS_CODE):
-            code = _int_or_none(line[len(_STATUS_CODE):])
+            code = _int_or_none(line[len(_STATUS_CODE) :])
             status = InstrumentStatus(code if code is not None else 0, self._current or {})
             run.statuses.append(status)
             self._current = self._target = self._last_key = None
@@ -141,7 +144,7 @@ class InstrumentReader:
             run.result[key] = value
             self._target, self._last_key = run.result, key
         elif line.startswith(_CODE):
-            run.code = _int_or_none(line[len(_CODE):])
+            run.code = _int_or_none(line[len(_CODE) :])
             self._target = self._last_key = None
             if self._on_end is not None:
                 self._on_end(run.result, run.code)

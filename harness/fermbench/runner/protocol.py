@@ -12,9 +12,10 @@ import json
 import math
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ..errors import ConfigError, RunnerError
 from ..labels import NORM_MEAN, NORM_STD
 from ..latency_settings import DEFAULT_INPUT_SHAPE, LATENCY, LATENCY_SETTINGS, LatencySetting
 from ..measures.metrics import MEASURED, check_measured
+
 # One type each for what a runner reads, shared with the store and the report.
 from ..measures.readings import EnvReading as EnvReading
 from ..measures.readings import Foreground as Foreground
@@ -82,6 +84,7 @@ def results_base_dir(runtime: str, sdk_int: int) -> str:
     the media folder from API 29, where `adb pull` reads it (AndroidX Benchmark's choice), else the
     external files folder. The host pulls the path the result names, so both sides agree by construction."""
     return media_dir(runtime) if sdk_int >= MEDIA_DIR_SDK else external_files_dir(runtime)
+
 
 MODES = ("info", "latency", "classify")
 
@@ -211,12 +214,16 @@ def parse_extras(extras: dict[str, str]) -> RunSettings:
         raise _bad(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
     # the version first: another version's arguments would read as unknown keys (3 renamed them)
     if "protocol" in extras and extras["protocol"] != str(PROTOCOL_VERSION):
-        raise _bad(f"host speaks protocol {extras['protocol']}, this runner speaks {PROTOCOL_VERSION}: "
-                   "install the matching runner")
+        raise _bad(
+            f"host speaks protocol {extras['protocol']}, this runner speaks {PROTOCOL_VERSION}: "
+            "install the matching runner"
+        )
     allowed = {"mode", *COMMON_OPTIONAL, *REQUIRED[mode], *DEFAULTS[mode]}
     unknown = sorted(set(extras) - allowed)
     if unknown:
-        raise _bad(f"unknown argument(s) {', '.join(unknown)} for mode {mode}: allowed are {', '.join(sorted(allowed))}")
+        raise _bad(
+            f"unknown argument(s) {', '.join(unknown)} for mode {mode}: allowed are {', '.join(sorted(allowed))}"
+        )
     missing = [k for k in REQUIRED[mode] if k not in extras]
     if missing:
         raise _bad(f"mode {mode} needs {', '.join(missing)}")
@@ -321,27 +328,47 @@ def info_args(run_id: str | None = None) -> dict[str, str]:
     return _finish({"mode": "info", "run_id": run_id})
 
 
-def latency_args(model: str, *, run_id: str | None = None, inline_max_bytes: int | None = None,
-                 **settings: Any) -> dict[str, str]:
+def latency_args(
+    model: str, *, run_id: str | None = None, inline_max_bytes: int | None = None, **settings: Any
+) -> dict[str, str]:
     """Extras for `latency`; `settings` are DEFAULTS["latency"] keys (the latency table's names:
     threads, warmup, iterations, min_seconds, ...), and those not given take the runner's
     defaults. Warm-up and timed phases each go on until BOTH their count and their minimum time
     are reached, and stop at max_iterations iterations or max_seconds seconds anyway."""
     unknown = sorted(set(settings) - set(DEFAULTS["latency"]))
     if unknown:
-        raise ConfigError(f"unknown latency argument(s) {', '.join(unknown)}: "
-                          f"choose from {', '.join(sorted(DEFAULTS['latency']))}")
-    return _finish({"mode": "latency", "model": model, **settings, "run_id": run_id,
-                    "inline_max_bytes": inline_max_bytes})
+        raise ConfigError(
+            f"unknown latency argument(s) {', '.join(unknown)}: choose from {', '.join(sorted(DEFAULTS['latency']))}"
+        )
+    return _finish(
+        {"mode": "latency", "model": model, **settings, "run_id": run_id, "inline_max_bytes": inline_max_bytes}
+    )
 
 
-def classify_args(model: str, input: str, *, mean: float = NORM_MEAN, std: float = NORM_STD,
-                  threads: int | None = None, run_id: str | None = None,
-                  inline_max_bytes: int | None = None) -> dict[str, str]:
+def classify_args(
+    model: str,
+    input: str,
+    *,
+    mean: float = NORM_MEAN,
+    std: float = NORM_STD,
+    threads: int | None = None,
+    run_id: str | None = None,
+    inline_max_bytes: int | None = None,
+) -> dict[str, str]:
     """Extras for `classify`: `input` is the device path of an images file (write_images_file);
     each pixel p becomes (p / 255 - mean) / std."""
-    return _finish({"mode": "classify", "model": model, "input": input, "mean": float(mean), "std": float(std),
-                    "threads": threads, "run_id": run_id, "inline_max_bytes": inline_max_bytes})
+    return _finish(
+        {
+            "mode": "classify",
+            "model": model,
+            "input": input,
+            "mean": float(mean),
+            "std": float(std),
+            "threads": threads,
+            "run_id": run_id,
+            "inline_max_bytes": inline_max_bytes,
+        }
+    )
 
 
 def am_instrument_argv(extras: dict[str, str], component: str = RUNNER_COMPONENT) -> list[str]:
@@ -402,10 +429,14 @@ def write_images_file(path: str | Path, images: np.ndarray) -> Path:
 def parse_images_bytes(data: bytes, name: str = "images file") -> np.ndarray:
     """Inverse of images_file_bytes; raises RunnerError(code='input_invalid') on a malformed file."""
     if len(data) < _IMAGES_HEADER.size:
-        raise RunnerError(f"{name} is {len(data)} bytes, shorter than its {_IMAGES_HEADER.size}-byte header", "input_invalid")
+        raise RunnerError(
+            f"{name} is {len(data)} bytes, shorter than its {_IMAGES_HEADER.size}-byte header", "input_invalid"
+        )
     magic, version, n, h, w = _IMAGES_HEADER.unpack_from(data)
     if magic != IMAGES_MAGIC:
-        raise RunnerError(f"{name} does not start with {IMAGES_MAGIC!r}: write it with write_images_file", "input_invalid")
+        raise RunnerError(
+            f"{name} does not start with {IMAGES_MAGIC!r}: write it with write_images_file", "input_invalid"
+        )
     if version != IMAGES_VERSION:
         raise RunnerError(f"{name} has format version {version}, runner reads {IMAGES_VERSION}", "input_invalid")
     if n < 1 or h < 1 or w < 1:
@@ -469,7 +500,9 @@ class LatencyResult(_Common):
     warmup_ns: int
     samples_ns: list[int]  # every timed iteration, in order
     timed_ns: int  # wall time of the timed phase
-    stop_reason: str  # "count_and_time" (both minimums met), "precision" (and target_precision too), "max_runs" or "max_s"
+    stop_reason: (
+        str  # "count_and_time" (both minimums met), "precision" (and target_precision too), "max_runs" or "max_s"
+    )
     memory_counter: str  # the headline counter: "pss" (or "rss")
     memory_source: str  # where it was read, e.g. Debug.MemoryInfo.getTotalPss
     memory_before_load: MemoryReading  # before the runtime library loads
@@ -522,11 +555,17 @@ class RunnerErrorResult:
     message: str
 
 
-Result = Union[InfoResult, LatencyResult, ClassifyResult]
+Result = InfoResult | LatencyResult | ClassifyResult
 _RESULT_TYPES: dict[str, type] = {"info": InfoResult, "latency": LatencyResult, "classify": ClassifyResult}
-_NESTED = {"memory_before_load": MemoryReading, "memory_after_runtime": MemoryReading,
-           "memory_after_load": MemoryReading, "memory_after_run": MemoryReading,
-           "env_before": EnvReading, "env_after": EnvReading, "foreground": Foreground}
+_NESTED = {
+    "memory_before_load": MemoryReading,
+    "memory_after_runtime": MemoryReading,
+    "memory_after_load": MemoryReading,
+    "memory_after_run": MemoryReading,
+    "env_before": EnvReading,
+    "env_after": EnvReading,
+    "foreground": Foreground,
+}
 
 
 def _gather_metrics(data: dict[str, Any]) -> dict[str, Any]:
@@ -536,8 +575,11 @@ def _gather_metrics(data: dict[str, Any]) -> dict[str, Any]:
     if "metrics" in data:
         raise RunnerError("runner result latency: unknown key 'metrics' (metrics are top-level keys)", "bad_result")
     if missing:
-        raise RunnerError(f"runner result latency does not match protocol {PROTOCOL_VERSION} (missing: {missing}): "
-                          "runner and harness disagree, reinstall the runner", "bad_result")
+        raise RunnerError(
+            f"runner result latency does not match protocol {PROTOCOL_VERSION} (missing: {missing}): "
+            "runner and harness disagree, reinstall the runner",
+            "bad_result",
+        )
     for m in MEASURED:
         problem = check_measured(m.name, data[m.name])
         if problem:
@@ -600,7 +642,7 @@ class ResultRef:
     sha256: str | None = None
 
 
-def read_outcome(run: "InstrumentRun") -> ResultRef | RunnerErrorResult:
+def read_outcome(run: InstrumentRun) -> ResultRef | RunnerErrorResult:
     """What a parsed run says, without raising: the result's location or a coded error."""
     for status in run.statuses:
         if KEY_ERROR_CODE in status.values:
@@ -610,22 +652,30 @@ def read_outcome(run: "InstrumentRun") -> ResultRef | RunnerErrorResult:
             return ResultRef(inline=status.values[KEY_RESULT])
         if KEY_RESULT_FILE in status.values:
             size = status.values.get(KEY_RESULT_BYTES)
-            return ResultRef(file=status.values[KEY_RESULT_FILE], size=int(size) if size and size.isdigit() else None,
-                             sha256=status.values.get(KEY_RESULT_SHA256))
+            return ResultRef(
+                file=status.values[KEY_RESULT_FILE],
+                size=int(size) if size and size.isdigit() else None,
+                sha256=status.values.get(KEY_RESULT_SHA256),
+            )
     if run.not_installed:
         return RunnerErrorResult("not_installed", f"{run.not_installed}: install the runner APK first")
     if run.aborted:
-        return RunnerErrorResult("aborted", f"am reported INSTRUMENTATION_ABORTED ({run.aborted}): the phone's "
-                                            "system server restarted mid-run; wait for it to settle and run again")
+        return RunnerErrorResult(
+            "aborted",
+            f"am reported INSTRUMENTATION_ABORTED ({run.aborted}): the phone's "
+            "system server restarted mid-run; wait for it to settle and run again",
+        )
     if run.crashed:
         return RunnerErrorResult("crashed", f"runner process crashed: {run.crash_message}")
     if run.truncated:
-        return RunnerErrorResult("truncated", "runner output ended before INSTRUMENTATION_CODE (connection lost or runner killed)")
+        return RunnerErrorResult(
+            "truncated", "runner output ended before INSTRUMENTATION_CODE (connection lost or runner killed)"
+        )
     detail = "; ".join(run.errors) or f"final code {run.code}"
     return RunnerErrorResult("no_result", f"runner finished without a result ({detail})")
 
 
-def decode_result(run: "InstrumentRun", fetch: Callable[[str], bytes] | None = None) -> Result:
+def decode_result(run: InstrumentRun, fetch: Callable[[str], bytes] | None = None) -> Result:
     """Parsed `am instrument -r` output -> typed result, or raise RunnerError(message, code).
 
     A large result lives in a device file; `fetch(device_path) -> bytes` pulls it (the bench
@@ -642,7 +692,9 @@ def decode_result(run: "InstrumentRun", fetch: Callable[[str], bytes] | None = N
             raise RunnerError(f"result is in device file {outcome.file}: pass fetch= to pull it", "no_result")
         data = fetch(outcome.file)
         if outcome.size is not None and len(data) != outcome.size:
-            raise RunnerError(f"result file {outcome.file} is {len(data)} bytes, runner wrote {outcome.size}", "bad_result")
+            raise RunnerError(
+                f"result file {outcome.file} is {len(data)} bytes, runner wrote {outcome.size}", "bad_result"
+            )
         if outcome.sha256 is not None:
             import hashlib
 
@@ -654,4 +706,3 @@ def decode_result(run: "InstrumentRun", fetch: Callable[[str], bytes] | None = N
     except ValueError as exc:
         raise RunnerError(f"runner result is not valid JSON ({exc}): {text[:80]!r}", "bad_result") from None
     return result_from_json(obj)
-

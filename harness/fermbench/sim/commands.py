@@ -16,42 +16,85 @@ from .cmds import reference
 from .phone import SimPhone, consecutive_ports
 from .state import Faults, SimIdentity
 
-NO_AUTH_NOTE = ("note: a simulated phone accepts any adb connection without authentication (it is a test "
-                "double); it listens on 127.0.0.1 only")
+NO_AUTH_NOTE = (
+    "note: a simulated phone accepts any adb connection without authentication (it is a test "
+    "double); it listens on 127.0.0.1 only"
+)
 
 
 def reference_text() -> str:
     """What the simulated phone supports, generated from its handlers and services."""
-    return ("Shell commands of the simulated phone (anything else: `/system/bin/sh: NAME: inaccessible "
-            "or not found`, exit 127):\n" + reference()
-            + "\nadb services (anything else is refused, as a phone refuses what it does not offer):\n"
-            + services.reference())
+    return (
+        "Shell commands of the simulated phone (anything else: `/system/bin/sh: NAME: inaccessible "
+        "or not found`, exit 127):\n"
+        + reference()
+        + "\nadb services (anything else is refused, as a phone refuses what it does not offer):\n"
+        + services.reference()
+    )
 
 
 @click.command("sim")
-@click.option("--port", type=int, default=15555, show_default=True,
-              help="TCP port of the (first) phone; 0: any free port. Not 5554-5585: adb scans those.")
-@click.option("--count", type=int, default=1, show_default=True,
-              help="How many phones, on consecutive ports from --port (a farm on one host).")
+@click.option(
+    "--port",
+    type=int,
+    default=15555,
+    show_default=True,
+    help="TCP port of the (first) phone; 0: any free port. Not 5554-5585: adb scans those.",
+)
+@click.option(
+    "--count",
+    type=int,
+    default=1,
+    show_default=True,
+    help="How many phones, on consecutive ports from --port (a farm on one host).",
+)
 @click.option("--model", default=None, help="ro.product.model the phones report.")
 @click.option("--abi", "abis", multiple=True, help="ABI, repeatable, first is primary (default x86_64, arm64-v8a).")
 @click.option("--sdk", type=int, default=None, help="Android SDK level (ro.build.version.sdk).")
 @click.option("--release", default=None, help="Android release (ro.build.version.release).")
 @click.option("--emulator", is_flag=True, help="Report itself as an emulator (ro.kernel.qemu=1).")
-@click.option("--page-size", type=click.Choice(["4096", "16384"]), default=None,
-              help="Memory page size; 16384 imitates an Android 15+ phone, where the Lite runner cannot load.")
+@click.option(
+    "--page-size",
+    type=click.Choice(["4096", "16384"]),
+    default=None,
+    help="Memory page size; 16384 imitates an Android 15+ phone, where the Lite runner cannot load.",
+)
 @click.option("--no-cmd", is_flag=True, help="Do not advertise `cmd`: adb installs by push + `pm install`.")
 @click.option("--unauthorized", is_flag=True, help="Answer adb with AUTH only, so it shows `unauthorized`.")
-@click.option("--reboot-delay", type=float, default=Faults().reboot_delay_s, show_default=True,
-              help="Seconds `adb reboot` keeps a phone offline.")
-@click.option("--root", type=click.Path(file_okay=False), default=None,
-              help="Keep the phone's file system in this folder (one subfolder per phone with --count; "
-                   "default: a temp folder, removed at exit).")
-@click.option("--help-commands", is_flag=True,
-              help="Print the shell commands and adb services the simulated phone supports, and exit.")
-def sim_cmd(port: int, count: int, model: str | None, abis: tuple[str, ...], sdk: int | None,
-            release: str | None, emulator: bool, page_size: str | None, no_cmd: bool, unauthorized: bool,
-            reboot_delay: float, root: str | None, help_commands: bool) -> None:
+@click.option(
+    "--reboot-delay",
+    type=float,
+    default=Faults().reboot_delay_s,
+    show_default=True,
+    help="Seconds `adb reboot` keeps a phone offline.",
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep the phone's file system in this folder (one subfolder per phone with --count; "
+    "default: a temp folder, removed at exit).",
+)
+@click.option(
+    "--help-commands",
+    is_flag=True,
+    help="Print the shell commands and adb services the simulated phone supports, and exit.",
+)
+def sim_cmd(
+    port: int,
+    count: int,
+    model: str | None,
+    abis: tuple[str, ...],
+    sdk: int | None,
+    release: str | None,
+    emulator: bool,
+    page_size: str | None,
+    no_cmd: bool,
+    unauthorized: bool,
+    reboot_delay: float,
+    root: str | None,
+    help_commands: bool,
+) -> None:
     """Run simulated Android phones that the real adb server can connect to.
 
     A simulated phone accepts any adb connection WITHOUT authentication (it is a test double,
@@ -75,9 +118,15 @@ def sim_cmd(port: int, count: int, model: str | None, abis: tuple[str, ...], sdk
     if any(not abi.strip() for abi in abis):
         raise ConfigError("--abi is empty; give an ABI such as arm64-v8a or x86_64")
     base = SimIdentity()
-    template = dataclasses.replace(base, model=model or base.model, abis=tuple(abis) or base.abis,
-                                   sdk=base.sdk if sdk is None else sdk, release=release or base.release,
-                                   is_emulator=emulator, page_size=int(page_size) if page_size else base.page_size)
+    template = dataclasses.replace(
+        base,
+        model=model or base.model,
+        abis=tuple(abis) or base.abis,
+        sdk=base.sdk if sdk is None else sdk,
+        release=release or base.release,
+        is_emulator=emulator,
+        page_size=int(page_size) if page_size else base.page_size,
+    )
 
     done = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -149,7 +149,7 @@ class ReverseForwards:
                 each.close()
             return b"OKAY"
         if request.startswith("killforward:"):
-            local = request[len("killforward:"):]
+            local = request[len("killforward:") :]
             with self._lock:
                 listener = table.get(local)
                 if listener is not None:
@@ -159,7 +159,7 @@ class ReverseForwards:
             listener.close()
             return b"OKAY"
         if request.startswith("forward:"):
-            return self._forward(conn, table, request[len("forward:"):])
+            return self._forward(conn, table, request[len("forward:") :])
         return _fail("not a reverse forwarding command")
 
     def _forward(self, conn: Connection, table: dict[str, _Listener], spec: str) -> bytes:

@@ -44,16 +44,36 @@ class LogBuffer:
         self._seq = 0
         self._cond = threading.Condition()
 
-    def write(self, priority: str, tag: str, message: str, *, buffer: str = "main",
-              pid: int = SYSTEM_SERVER[0], uid: int = SYSTEM_SERVER[1], tid: int | None = None) -> None:
+    def write(
+        self,
+        priority: str,
+        tag: str,
+        message: str,
+        *,
+        buffer: str = "main",
+        pid: int = SYSTEM_SERVER[0],
+        uid: int = SYSTEM_SERVER[1],
+        tid: int | None = None,
+    ) -> None:
         if priority not in PRIORITIES:
             raise ValueError(f"log priority {priority!r} is not one of {PRIORITIES}")
         if buffer not in BUFFERS:
             raise ValueError(f"log buffer {buffer!r} is not one of {BUFFERS}")
         with self._cond:
             self._seq += 1
-            self._entries.append(LogEntry(self._seq, time.time(), pid, pid if tid is None else tid, uid,
-                                          priority, tag, message[:MAX_PAYLOAD], buffer))
+            self._entries.append(
+                LogEntry(
+                    self._seq,
+                    time.time(),
+                    pid,
+                    pid if tid is None else tid,
+                    uid,
+                    priority,
+                    tag,
+                    message[:MAX_PAYLOAD],
+                    buffer,
+                )
+            )
             self._cond.notify_all()
 
     def entries(self, buffers: tuple[str, ...] | frozenset[str], after: int = 0) -> list[LogEntry]:

@@ -50,8 +50,10 @@ def consecutive_ports(first: int, count: int) -> list[int]:
     last = first + count - 1
     if first < 1 or last > 65535:
         shown = f"{first}" if count == 1 else f"{first}-{last}"
-        raise ConfigError(f"port {shown} is not a TCP port; choose --port in 1-65535 "
-                          "(or 0 for any free port) with room for --count phones")
+        raise ConfigError(
+            f"port {shown} is not a TCP port; choose --port in 1-65535 "
+            "(or 0 for any free port) with room for --count phones"
+        )
     if first <= ADB_SCANNED_PORTS[-1] and last >= ADB_SCANNED_PORTS[0]:
         where = f"port {first} is in" if count == 1 else f"ports {first}-{last} overlap"
         raise ConfigError(f"{where} adb's emulator scan range 5554-5585; choose another --port (e.g. 15555)")
@@ -71,17 +73,14 @@ class SimPhone:
         if not 0 <= port <= 65535:
             raise ConfigError(f"port {port} is not a TCP port; choose one in 1-65535 (or 0 for any free port)")
         if port in ADB_SCANNED_PORTS:
-            raise ConfigError(
-                f"port {port} is in adb's emulator scan range 5554-5585; choose another (e.g. 15555)"
-            )
+            raise ConfigError(f"port {port} is in adb's emulator scan range 5554-5585; choose another (e.g. 15555)")
         self._want_port = port
         self._own_root = root is None
         self._root = make_temp_dir("sim") if root is None else Path(root)  # marked: swept if its owner is killed
         self._root.mkdir(parents=True, exist_ok=True)
         # A temp root goes away at stop(), and also if the owner forgets stop() (at garbage
         # collection or interpreter exit), so phones never pile up under /tmp.
-        self._cleanup = (weakref.finalize(self, shutil.rmtree, str(self._root), True)
-                         if self._own_root else None)
+        self._cleanup = weakref.finalize(self, shutil.rmtree, str(self._root), True) if self._own_root else None
         self.state = PhoneState(self._root, identity, faults)
         self.state.reboot_handler = self.reboot
         self.daemon = Daemon(self.state, Shell(self.state, COMMANDS, BUILTINS), ReverseForwards())
@@ -104,13 +103,14 @@ class SimPhone:
     def faults(self) -> Faults:
         return self.state.faults
 
-    def start(self) -> "SimPhone":
+    def start(self) -> SimPhone:
         while True:
             try:
                 sock = self._bind(self._want_port)
             except OSError as exc:
-                raise ConfigError(f"simulated phone cannot listen on port {self._want_port}: {exc}; "
-                                  "choose another --port") from exc
+                raise ConfigError(
+                    f"simulated phone cannot listen on port {self._want_port}: {exc}; choose another --port"
+                ) from exc
             if sock.getsockname()[1] not in ADB_SCANNED_PORTS:
                 break
             sock.close()  # the OS picked one adb scans: pick again
@@ -160,8 +160,9 @@ class SimPhone:
         self._close_listener()
         self.drop_connections()
         self.daemon.reverse.close_all()
-        self._boot_thread = threading.Thread(target=self._come_back, args=(reason,), name=f"sim:{self.port}-boot",
-                                             daemon=True)
+        self._boot_thread = threading.Thread(
+            target=self._come_back, args=(reason,), name=f"sim:{self.port}-boot", daemon=True
+        )
         self._boot_thread.start()
 
     def _come_back(self, reason: str) -> None:
@@ -227,7 +228,7 @@ class SimPhone:
         if self._cleanup is not None:
             self._cleanup()
 
-    def __enter__(self) -> "SimPhone":
+    def __enter__(self) -> SimPhone:
         return self.start() if self._listener is None else self
 
     def __exit__(self, *exc: object) -> None:

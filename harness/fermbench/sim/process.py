@@ -9,9 +9,10 @@ through `ctx.shell`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Protocol
+from typing import Protocol
 
 from .permissions import check_list, check_write
 from .state import PhoneState
@@ -81,10 +82,19 @@ class Session:
     loops: int = 0  # how many loops enclose the running command (for break and continue)
     in_function: int = 0
 
-    def copy(self) -> "Session":
+    def copy(self) -> Session:
         """A subshell's session: changes to it stay inside the subshell."""
-        return Session(dict(self.env), set(self.exported), self.cwd, self.status, list(self.positional),
-                       set(self.options), dict(self.functions), 0, self.in_function)
+        return Session(
+            dict(self.env),
+            set(self.exported),
+            self.cwd,
+            self.status,
+            list(self.positional),
+            set(self.options),
+            dict(self.functions),
+            0,
+            self.in_function,
+        )
 
     def exported_env(self) -> dict[str, str]:
         return {k: v for k, v in self.env.items() if k in self.exported}
@@ -95,12 +105,19 @@ class ShellRunner(Protocol):
 
     commands: Mapping[str, Handler]
 
-    def run(self, cmdline: str, stdin: Reader | None, stdout: Writer, stderr: Writer,
-            cancel: threading.Event, env: dict[str, str] | None = None) -> int: ...
+    def run(
+        self,
+        cmdline: str,
+        stdin: Reader | None,
+        stdout: Writer,
+        stderr: Writer,
+        cancel: threading.Event,
+        env: dict[str, str] | None = None,
+    ) -> int: ...
 
-    def run_argv(self, ctx: "Ctx", argv: list[str]) -> int: ...
+    def run_argv(self, ctx: Ctx, argv: list[str]) -> int: ...
 
-    def eval(self, ctx: "Ctx", text: str) -> int: ...
+    def eval(self, ctx: Ctx, text: str) -> int: ...
 
     def describe(self, session: Session, name: str) -> tuple[str, str] | None: ...
 
@@ -149,10 +166,11 @@ class Ctx:
             self.state.log("E", "fermsim", f"{self.name} failed inside the simulated phone: {exc!r}")
             return self.error(f"simulated phone error: {exc!r}")
 
-    def derive(self, name: str, args: list[str]) -> "Ctx":
+    def derive(self, name: str, args: list[str]) -> Ctx:
         """Another command with this one's streams, session and environment (`exec`, `cmd`)."""
-        return Ctx(self.state, name, args, self.stdin, self._out, self._err, self.cancel,
-                   self.session, self.env, self.shell)
+        return Ctx(
+            self.state, name, args, self.stdin, self._out, self._err, self.cancel, self.session, self.env, self.shell
+        )
 
     # output
     def out(self, data: bytes) -> None:
@@ -208,9 +226,16 @@ class Ctx:
             yield data
 
     # options
-    def flags(self, spec: str, values: str = "", args: list[str] | None = None, *,
-              longs: Mapping[str, str] | None = None, argfail: int = 1,
-              real: str = "") -> tuple[dict[str, object], list[str]]:
+    def flags(
+        self,
+        spec: str,
+        values: str = "",
+        args: list[str] | None = None,
+        *,
+        longs: Mapping[str, str] | None = None,
+        argfail: int = 1,
+        real: str = "",
+    ) -> tuple[dict[str, object], list[str]]:
         """Parse options as toybox does: single-letter flags (clusters allowed, anywhere before
         `--`), `--long` names mapped to their letter by `longs`. A lone `-` is an operand.
 
@@ -248,7 +273,7 @@ class Ctx:
                 while j < len(a):
                     c = a[j]
                     if c in values:
-                        val = a[j + 1:]
+                        val = a[j + 1 :]
                         if not val:
                             i += 1
                             if i >= len(args):

@@ -18,8 +18,8 @@ import logging
 import shlex
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .forward import ReverseForwards, connect_local, pump
 from .shell import Shell
@@ -112,29 +112,48 @@ def _reboot_command(reason: str) -> str:
 
 def _root_service(daemon: Daemon, rest: str) -> Handler:
     # adbd on a user build refuses; on a debuggable one, root access is off in the settings
-    text = ("ADB Root access is disabled by system setting - enable in Settings -> System -> "
-            "Developer options\n" if daemon.state.identity.debuggable
-            else "adbd cannot run as root in production builds\n")
+    text = (
+        "ADB Root access is disabled by system setting - enable in Settings -> System -> Developer options\n"
+        if daemon.state.identity.debuggable
+        else "adbd cannot run as root in production builds\n"
+    )
     return lambda stream: stream.write(text.encode())
 
 
 SERVICES: tuple[Service, ...] = (
     Service("shell", "shell:CMD, shell,v2[,pty]:CMD: the simulated shell (exit codes with v2)", _shell_service),
-    Service("exec:", "exec:CMD: the shell, raw bytes (adb exec-out, installs)",
-            lambda d, cmd: lambda stream: _raw_shell(d.shell, stream, cmd)),
-    Service("sync:", "sync:: push, pull, stat, list (adb push/pull, adbutils sync)",
-            lambda d, _: lambda stream: serve_sync(d.state, stream)),
-    Service("reboot:", "reboot:[REASON]: offline for the reboot delay (--reboot-delay), then back with its files",
-            lambda d, arg: lambda stream: _raw_shell(d.shell, stream, _reboot_command(arg))),
-    Service("root:", "root:: refused as a production build refuses it; the connection stays up",
-            _root_service),
-    Service("unroot:", "unroot:: 'adbd not running as root'",
-            lambda d, _: lambda stream: stream.write(b"adbd not running as root\n")),
-    Service("remount:", "remount:: refused: 'Not running as root'",
-            lambda d, _: lambda stream: stream.write(b"Not running as root. Try \"adb root\" first.\n")),
+    Service(
+        "exec:",
+        "exec:CMD: the shell, raw bytes (adb exec-out, installs)",
+        lambda d, cmd: lambda stream: _raw_shell(d.shell, stream, cmd),
+    ),
+    Service(
+        "sync:",
+        "sync:: push, pull, stat, list (adb push/pull, adbutils sync)",
+        lambda d, _: lambda stream: serve_sync(d.state, stream),
+    ),
+    Service(
+        "reboot:",
+        "reboot:[REASON]: offline for the reboot delay (--reboot-delay), then back with its files",
+        lambda d, arg: lambda stream: _raw_shell(d.shell, stream, _reboot_command(arg)),
+    ),
+    Service("root:", "root:: refused as a production build refuses it; the connection stays up", _root_service),
+    Service(
+        "unroot:",
+        "unroot:: 'adbd not running as root'",
+        lambda d, _: lambda stream: stream.write(b"adbd not running as root\n"),
+    ),
+    Service(
+        "remount:",
+        "remount:: refused: 'Not running as root'",
+        lambda d, _: lambda stream: stream.write(b'Not running as root. Try "adb root" first.\n'),
+    ),
     Service("tcp:", "tcp:PORT: a connection to the phone's loopback port (adb forward)", _tcp_service),
-    Service("reverse:", "reverse:forward|killforward|killforward-all|list-forward (adb reverse, tcp: only)",
-            lambda d, request: lambda stream: d.reverse.serve(stream, request)),
+    Service(
+        "reverse:",
+        "reverse:forward|killforward|killforward-all|list-forward (adb reverse, tcp: only)",
+        lambda d, request: lambda stream: d.reverse.serve(stream, request),
+    ),
 )
 
 
@@ -142,7 +161,7 @@ def open_service(daemon: Daemon, name: str) -> Handler | None:
     """The handler for a service name, or None to refuse it."""
     for service in SERVICES:
         if name.startswith(service.prefix):
-            return service.open(daemon, name[len(service.prefix):])
+            return service.open(daemon, name[len(service.prefix) :])
     return None
 
 
@@ -190,6 +209,7 @@ def _shell_v2(shell: Shell, stream: Stream, command: str, pty: bool = False) -> 
                     data = bytes(data).replace(b"\n", b"\r\n")
                 with lock:
                     stream.write(PACKET.pack(kind, len(data)) + bytes(data))
+
         return send
 
     if not command.strip():
@@ -199,15 +219,20 @@ def _shell_v2(shell: Shell, stream: Stream, command: str, pty: bool = False) -> 
     stdin = StdinPipe()
     _start(lambda: _pump_v2(stream, stdin), stream)
     try:
-        status = _run(shell, command, stdin, packet(SHELL_STDOUT), packet(SHELL_STDERR),
-                      stream.cancel)
+        status = _run(shell, command, stdin, packet(SHELL_STDOUT), packet(SHELL_STDERR), stream.cancel)
     finally:
         stdin.close()
     packet(SHELL_EXIT)(bytes([status & 0xFF]))
 
 
-def _run(shell: Shell, command: str, stdin: StdinPipe, out: Callable[[bytes], None],
-         err: Callable[[bytes], None], cancel: threading.Event) -> int:
+def _run(
+    shell: Shell,
+    command: str,
+    stdin: StdinPipe,
+    out: Callable[[bytes], None],
+    err: Callable[[bytes], None],
+    cancel: threading.Event,
+) -> int:
     """Shell.run, except that a bug in the simulated shell shows as exit 255 with its reason
     on stderr instead of a silently dropped stream."""
     try:
@@ -232,8 +257,8 @@ def _pump_v2(stream: Stream, stdin: StdinPipe) -> None:
             kind, length = PACKET.unpack_from(buf)
             if len(buf) < PACKET.size + length:
                 break
-            payload = bytes(buf[PACKET.size:PACKET.size + length])
-            del buf[:PACKET.size + length]
+            payload = bytes(buf[PACKET.size : PACKET.size + length])
+            del buf[: PACKET.size + length]
             if kind == SHELL_STDIN:
                 stdin.feed(payload)
             elif kind == SHELL_CLOSE_STDIN:

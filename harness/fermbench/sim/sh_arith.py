@@ -5,14 +5,35 @@ Errors are mksh's words ("zero divisor", "unexpected end of expression", ...).""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
-_TOKEN = re.compile(r"\s*(0[xX][0-9a-fA-F]+|\d+|[A-Za-z_][A-Za-z0-9_]*|\+\+|--|<<=|>>=|\*\*|<<|>>|<=|>=|==|!="
-                    r"|&&|\|\||[-+*/%&|^]=|[-+*/%()<>!~?:=&|^,])")
+_TOKEN = re.compile(
+    r"\s*(0[xX][0-9a-fA-F]+|\d+|[A-Za-z_][A-Za-z0-9_]*|\+\+|--|<<=|>>=|\*\*|<<|>>|<=|>=|==|!="
+    r"|&&|\|\||[-+*/%&|^]=|[-+*/%()<>!~?:=&|^,])"
+)
 
 # binary operators: precedence (higher binds tighter)
-_BINARY = {",": 1, "||": 4, "&&": 5, "|": 6, "^": 7, "&": 8, "==": 9, "!=": 9, "<": 10, ">": 10, "<=": 10,
-           ">=": 10, "<<": 11, ">>": 11, "+": 12, "-": 12, "*": 13, "/": 13, "%": 13}
+_BINARY = {
+    ",": 1,
+    "||": 4,
+    "&&": 5,
+    "|": 6,
+    "^": 7,
+    "&": 8,
+    "==": 9,
+    "!=": 9,
+    "<": 10,
+    ">": 10,
+    "<=": 10,
+    ">=": 10,
+    "<<": 11,
+    ">>": 11,
+    "+": 12,
+    "-": 12,
+    "*": 13,
+    "/": 13,
+    "%": 13,
+}
 _ASSIGN = {"=", "+=", "-=", "*=", "/=", "%=", "<<=", ">>=", "&=", "|=", "^="}
 
 
@@ -32,13 +53,27 @@ def _apply(op: str, a: int, b: int) -> int:
             raise ArithError("zero divisor")
         q = abs(a) // abs(b) * (1 if (a < 0) == (b < 0) else -1)  # C truncates toward zero
         return wrap(q if op == "/" else a - q * b)
-    return wrap({
-        "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "<<": lambda: a << (b & 31),
-        ">>": lambda: a >> (b & 31), "<": lambda: int(a < b), ">": lambda: int(a > b),
-        "<=": lambda: int(a <= b), ">=": lambda: int(a >= b), "==": lambda: int(a == b),
-        "!=": lambda: int(a != b), "&": lambda: a & b, "|": lambda: a | b, "^": lambda: a ^ b,
-        "&&": lambda: int(bool(a) and bool(b)), "||": lambda: int(bool(a) or bool(b)), ",": lambda: b,
-    }[op]())
+    return wrap(
+        {
+            "+": lambda: a + b,
+            "-": lambda: a - b,
+            "*": lambda: a * b,
+            "<<": lambda: a << (b & 31),
+            ">>": lambda: a >> (b & 31),
+            "<": lambda: int(a < b),
+            ">": lambda: int(a > b),
+            "<=": lambda: int(a <= b),
+            ">=": lambda: int(a >= b),
+            "==": lambda: int(a == b),
+            "!=": lambda: int(a != b),
+            "&": lambda: a & b,
+            "|": lambda: a | b,
+            "^": lambda: a ^ b,
+            "&&": lambda: int(bool(a) and bool(b)),
+            "||": lambda: int(bool(a) or bool(b)),
+            ",": lambda: b,
+        }[op]()
+    )
 
 
 class _Eval:
@@ -81,8 +116,12 @@ class _Eval:
 
     def expr(self, min_prec: int) -> int:
         # assignment (right-associative, lowest above ',')
-        if re.fullmatch(r"[A-Za-z_]\w*", self.peek()) and self.k + 1 < len(self.tokens) \
-                and self.tokens[self.k + 1] in _ASSIGN and min_prec <= 2:
+        if (
+            re.fullmatch(r"[A-Za-z_]\w*", self.peek())
+            and self.k + 1 < len(self.tokens)
+            and self.tokens[self.k + 1] in _ASSIGN
+            and min_prec <= 2
+        ):
             name, op = self.take(), self.take()
             rhs = self.expr(2)
             value = rhs if op == "=" else _apply(op[:-1], self.var(name), rhs)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Union
 
 
 class ShellSyntaxError(Exception):
@@ -39,14 +38,14 @@ class Param:
     name: str
     quoted: bool
     op: str = ""
-    arg: "Word | None" = None
+    arg: Word | None = None
 
 
 @dataclass
 class CmdSub:
     """`$( ... )` or a backquoted command: its output, trailing newlines removed."""
 
-    body: "Node"
+    body: Node
     quoted: bool
 
 
@@ -54,11 +53,11 @@ class CmdSub:
 class Arith:
     """`$(( ... ))`: the expression is expanded like a quoted word, then evaluated."""
 
-    expr: "Word"
+    expr: Word
     quoted: bool
 
 
-WordPart = Union[Lit, Param, CmdSub, Arith]
+WordPart = Lit | Param | CmdSub | Arith
 
 
 @dataclass
@@ -92,32 +91,32 @@ class Simple:
 
 @dataclass
 class Pipeline:
-    commands: list["Node"]
+    commands: list[Node]
     negate: bool = False
 
 
 @dataclass
 class AndOr:
-    first: "Node"
-    rest: list[tuple[str, "Node"]]  # ('&&' | '||', pipeline)
+    first: Node
+    rest: list[tuple[str, Node]]  # ('&&' | '||', pipeline)
 
 
 @dataclass
 class Seq:
-    items: list["Node"]
+    items: list[Node]
 
 
 @dataclass
 class Group:
-    body: "Node"
+    body: Node
     subshell: bool
     redirects: list[Redirect] = field(default_factory=list)
 
 
 @dataclass
 class If:
-    branches: list[tuple["Node", "Node"]]  # (condition, body), if then elifs
-    otherwise: "Node | None"
+    branches: list[tuple[Node, Node]]  # (condition, body), if then elifs
+    otherwise: Node | None
     redirects: list[Redirect] = field(default_factory=list)
 
 
@@ -125,14 +124,14 @@ class If:
 class For:
     name: str
     items: list[Word] | None  # None: "$@"
-    body: "Node"
+    body: Node
     redirects: list[Redirect] = field(default_factory=list)
 
 
 @dataclass
 class While:
-    cond: "Node"
-    body: "Node"
+    cond: Node
+    body: Node
     until: bool
     redirects: list[Redirect] = field(default_factory=list)
 
@@ -140,25 +139,41 @@ class While:
 @dataclass
 class Case:
     subject: Word
-    arms: list[tuple[list[Word], "Node | None"]]
+    arms: list[tuple[list[Word], Node | None]]
     redirects: list[Redirect] = field(default_factory=list)
 
 
 @dataclass
 class FuncDef:
     name: str
-    body: "Node"
+    body: Node
 
 
-Node = Union[Simple, Pipeline, AndOr, Seq, Group, If, For, While, Case, FuncDef]
+Node = Simple | Pipeline | AndOr | Seq | Group | If | For | While | Case | FuncDef
 Compound = (Group, If, For, While, Case)
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REDIRECT = re.compile(r"(\d*)(>>|>&|<&|<<|>\||>|<)")  # an optional fd number and the operator
 _DIGITS = re.compile(r"\d+")
 _META = " \t\n;&|()<>"
-_RESERVED = {"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "case", "esac",
-             "{", "}", "!"}
+_RESERVED = {
+    "if",
+    "then",
+    "elif",
+    "else",
+    "fi",
+    "for",
+    "in",
+    "do",
+    "done",
+    "while",
+    "until",
+    "case",
+    "esac",
+    "{",
+    "}",
+    "!",
+}
 # Words that end a list: the parser stops there and the construct that opened it takes them.
 _ENDERS = {"then", "elif", "else", "fi", "do", "done", "esac", "}"}
 _PARAM_OPS = (":-", ":=", ":+", ":?", "##", "%%", "-", "=", "+", "?", "#", "%")
@@ -267,7 +282,7 @@ class _Parser:
                 close = t.find("'", self.pos + 1)
                 if close < 0:
                     raise ShellSyntaxError("no closing quote")
-                lit(t[self.pos + 1:close], True)
+                lit(t[self.pos + 1 : close], True)
                 self.pos = close + 1
             elif c == '"' and not in_dq:
                 self.pos += 1
@@ -313,7 +328,7 @@ class _Parser:
         nxt = t[i + 1] if i + 1 < len(t) else ""
         if t.startswith("$((", i):
             end = _arith_end(t, i + 3)
-            sub = _Parser(t[i + 3:end])
+            sub = _Parser(t[i + 3 : end])
             expr = sub._read_word("", True)
             self.pos = end + 2
             return Arith(expr, in_dq)
@@ -388,8 +403,11 @@ class _Parser:
             self._skip_newlines()
             tok = self.peek()
             ender = tok.word.plain() if tok.kind == "word" and tok.word is not None else None
-            if tok.kind == "eof" or (tok.kind == "op" and tok.value in stop_ops | {")", ";;"}) \
-                    or (ender in _ENDERS and (not enders or ender in enders)):
+            if (
+                tok.kind == "eof"
+                or (tok.kind == "op" and tok.value in stop_ops | {")", ";;"})
+                or (ender in _ENDERS and (not enders or ender in enders))
+            ):
                 break
             if tok.kind == "op" and tok.value == ";" and not items:
                 raise ShellSyntaxError("unexpected ';'")
@@ -397,8 +415,11 @@ class _Parser:
             tok = self.peek()
             if tok.kind == "op" and tok.value in (";", "\n"):
                 self.take()
-            elif not (tok.kind == "eof" or (tok.kind == "op" and tok.value in stop_ops | {")", ";;"})
-                      or (tok.kind == "word" and tok.word is not None and tok.word.plain() in _ENDERS)):
+            elif not (
+                tok.kind == "eof"
+                or (tok.kind == "op" and tok.value in stop_ops | {")", ";;"})
+                or (tok.kind == "word" and tok.word is not None and tok.word.plain() in _ENDERS)
+            ):
                 raise ShellSyntaxError(f"unexpected {_describe(tok)}")
         return items[0] if len(items) == 1 else Seq(items)
 
@@ -566,8 +587,13 @@ class _Parser:
             elif tok.kind == "word" and tok.word is not None:
                 self.take()
                 first = tok.word.parts[0] if tok.word.parts else None
-                if not cmd.words and isinstance(first, Lit) and not first.quoted and "=" in first.text \
-                        and _NAME.fullmatch(first.text.split("=", 1)[0]):
+                if (
+                    not cmd.words
+                    and isinstance(first, Lit)
+                    and not first.quoted
+                    and "=" in first.text
+                    and _NAME.fullmatch(first.text.split("=", 1)[0])
+                ):
                     name, _, value = first.text.partition("=")
                     cmd.assigns.append((name, Word([Lit(value, False)] + tok.word.parts[1:])))
                     continue

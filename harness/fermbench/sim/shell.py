@@ -14,19 +14,66 @@ import io
 import os
 import re
 import threading
-from typing import IO, Any, Collection, Mapping
+from collections.abc import Collection, Mapping
+from typing import IO, Any
 
 from .permissions import check_list, check_write
-from .process import (SH, SHELL_PID, Ctx, ExitShell, Handler, LoopControl, Reader, ReturnFromFunction, Session, Writer,
-                      device_abspath)
+from .process import (
+    SH,
+    SHELL_PID,
+    Ctx,
+    ExitShell,
+    Handler,
+    LoopControl,
+    Reader,
+    ReturnFromFunction,
+    Session,
+    Writer,
+    device_abspath,
+)
 from .sh_arith import ArithError, evaluate
-from .sh_syntax import (AndOr, Arith, Case, CmdSub, For, FuncDef, Group, If, Lit, Node, Param, Pipeline, Redirect,
-                        Seq, ShellSyntaxError, Simple, While, Word, parse_node)
+from .sh_syntax import (
+    AndOr,
+    Arith,
+    Case,
+    CmdSub,
+    For,
+    FuncDef,
+    Group,
+    If,
+    Lit,
+    Node,
+    Param,
+    Pipeline,
+    Redirect,
+    Seq,
+    ShellSyntaxError,
+    Simple,
+    While,
+    Word,
+    parse_node,
+)
 from .state import PhoneState
 
 _GLOB_CHARS = frozenset("*?[")
-KEYWORDS = ("if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "case", "esac",
-            "{", "}", "!")
+KEYWORDS = (
+    "if",
+    "then",
+    "elif",
+    "else",
+    "fi",
+    "for",
+    "in",
+    "do",
+    "done",
+    "while",
+    "until",
+    "case",
+    "esac",
+    "{",
+    "}",
+    "!",
+)
 
 __all__ = ["KEYWORDS", "Shell", "ShellSyntaxError", "default_env", "parse"]
 
@@ -125,8 +172,15 @@ class Shell:
 
     # -- entry points ------------------------------------------------------------------------
 
-    def run(self, cmdline: str, stdin: Reader | None, stdout: Writer, stderr: Writer,
-            cancel: threading.Event, env: dict[str, str] | None = None) -> int:
+    def run(
+        self,
+        cmdline: str,
+        stdin: Reader | None,
+        stdout: Writer,
+        stderr: Writer,
+        cancel: threading.Event,
+        env: dict[str, str] | None = None,
+    ) -> int:
         """Run one command line; returns the exit status (0-255). `env`: the exported
         variables it starts with (adbd's environment when None)."""
         start = default_env() if env is None else dict(env)
@@ -138,8 +192,9 @@ class Shell:
             return 1
         return self._run_top(session, tree, stdin or _Discard(), stdout, stderr, cancel)
 
-    def _run_top(self, session: Session, tree: Node, stdin: Reader, stdout: Writer, stderr: Writer,
-                 cancel: threading.Event) -> int:
+    def _run_top(
+        self, session: Session, tree: Node, stdin: Reader, stdout: Writer, stderr: Writer, cancel: threading.Event
+    ) -> int:
         try:
             status = self._exec(tree, session, _Io(stdin, stdout, stderr, cancel), False)
         except ExitShell as exc:
@@ -187,7 +242,7 @@ class Shell:
 
     # -- running the tree --------------------------------------------------------------------
 
-    def _exec(self, node: Node, session: Session, io_: "_Io", tested: bool) -> int:
+    def _exec(self, node: Node, session: Session, io_: _Io, tested: bool) -> int:
         """Run a node; `tested`: its status is tested (if, while, &&, ||, !), so `set -e` lets it fail."""
         if io_.cancel.is_set():
             return session.status
@@ -220,7 +275,7 @@ class Shell:
             raise ExitShell(status)
         return status
 
-    def _pipeline(self, node: Pipeline, session: Session, io_: "_Io", tested: bool) -> int:
+    def _pipeline(self, node: Pipeline, session: Session, io_: _Io, tested: bool) -> int:
         # Stages run one after another; each stage's output is buffered for the next. Enough for
         # `pm list packages | grep x`; only the last stage streams (as `am instrument` needs).
         # Every stage but the last runs in a subshell, as in mksh.
@@ -242,7 +297,7 @@ class Shell:
             tested = True
         return self._done(status, session, tested, node)
 
-    def _subshell(self, node: Node, session: Session, io_: "_Io") -> int:
+    def _subshell(self, node: Node, session: Session, io_: _Io) -> int:
         child = session.copy()
         try:
             return self._exec(node, child, io_, False)
@@ -251,7 +306,7 @@ class Shell:
         except (LoopControl, ReturnFromFunction) as exc:
             return exc.code if isinstance(exc, ReturnFromFunction) else 0
 
-    def _compound(self, node: Node, session: Session, io_: "_Io", tested: bool) -> int:
+    def _compound(self, node: Node, session: Session, io_: _Io, tested: bool) -> int:
         redirects: list[Redirect] = getattr(node, "redirects", [])
         opened: list[IO[Any]] = []
         try:
@@ -263,7 +318,7 @@ class Shell:
             for fh in opened:
                 fh.close()
 
-    def _compound_body(self, node: Node, session: Session, io_: "_Io", tested: bool) -> int:
+    def _compound_body(self, node: Node, session: Session, io_: _Io, tested: bool) -> int:
         if isinstance(node, Group):
             if node.subshell:
                 return self._done(self._subshell(node.body, session, io_), session, tested, node)
@@ -291,13 +346,14 @@ class Shell:
             return 0
         raise TypeError(f"not a shell node: {node!r}")
 
-    def _loop(self, node: For | While, session: Session, io_: "_Io", tested: bool) -> int:
+    def _loop(self, node: For | While, session: Session, io_: _Io, tested: bool) -> int:
         status = 0
         session.loops += 1
         try:
             if isinstance(node, For):
-                items = (self._expand_words(node.items, session, io_) if node.items is not None
-                         else list(session.positional))
+                items = (
+                    self._expand_words(node.items, session, io_) if node.items is not None else list(session.positional)
+                )
                 steps: Any = iter(items)
             else:
                 steps = None
@@ -325,7 +381,7 @@ class Shell:
         session.status = status
         return status
 
-    def _simple(self, cmd: Simple, session: Session, io_: "_Io") -> int:
+    def _simple(self, cmd: Simple, session: Session, io_: _Io) -> int:
         try:
             argv = self._expand_words(cmd.words, session, io_)
             assigns = {name: self._expand_one(word, session, io_) for name, word in cmd.assigns}
@@ -356,8 +412,9 @@ class Shell:
                 inner.stderr(f"{SH}: {argv[0]}: inaccessible or not found\n".encode())
                 return 127
             env = {**session.exported_env(), **assigns}
-            ctx = Ctx(self.state, name, argv[1:], inner.stdin, inner.stdout, inner.stderr, io_.cancel,
-                      session, env, self)
+            ctx = Ctx(
+                self.state, name, argv[1:], inner.stdin, inner.stdout, inner.stderr, io_.cancel, session, env, self
+            )
             return ctx.run(handler)
         finally:
             for fh in opened:
@@ -368,7 +425,7 @@ class Shell:
         words = [w for _, w in cmd.assigns] + cmd.words
         return any(isinstance(p, CmdSub) for w in words for p in w.parts)
 
-    def _call(self, body: object, argv: list[str], session: Session, io_: "_Io") -> int:
+    def _call(self, body: object, argv: list[str], session: Session, io_: _Io) -> int:
         saved = session.positional
         session.positional = argv[1:]
         session.in_function += 1
@@ -380,8 +437,7 @@ class Shell:
             session.in_function -= 1
             session.positional = saved
 
-    def _redirect(self, redirects: list[Redirect], session: Session, io_: "_Io",
-                  opened: list[IO[Any]]) -> "_Io | None":
+    def _redirect(self, redirects: list[Redirect], session: Session, io_: _Io, opened: list[IO[Any]]) -> _Io | None:
         fds: dict[int, Any] = {0: io_.stdin, 1: io_.stdout, 2: io_.stderr}
         for r in redirects:
             if r.op == ">&":
@@ -409,17 +465,17 @@ class Shell:
 
     # -- expansion ---------------------------------------------------------------------------
 
-    def _expand_words(self, words: list[Word], session: Session, io_: "_Io") -> list[str]:
+    def _expand_words(self, words: list[Word], session: Session, io_: _Io) -> list[str]:
         out: list[str] = []
         for word in words:
             out.extend(self._expand(word, session, io_))
         return out
 
-    def _expand_one(self, word: Word, session: Session, io_: "_Io") -> str:
+    def _expand_one(self, word: Word, session: Session, io_: _Io) -> str:
         """A word expanded without field splitting or globbing (assignments, redirections, case)."""
         return "".join(self._part_value(p, session, io_) if not isinstance(p, Lit) else p.text for p in word.parts)
 
-    def _pattern_text(self, word: Word, session: Session, io_: "_Io") -> str:
+    def _pattern_text(self, word: Word, session: Session, io_: _Io) -> str:
         """A case pattern: quoted parts match themselves, unquoted ones are globs."""
         text = ""
         for p in word.parts:
@@ -427,7 +483,7 @@ class Shell:
             text += value if (not p.quoted and isinstance(p, Lit)) else fnmatch_escape(value)
         return text
 
-    def _expand(self, word: Word, session: Session, io_: "_Io") -> list[str]:
+    def _expand(self, word: Word, session: Session, io_: _Io) -> list[str]:
         """Fields of a word: expansions, field splitting of unquoted results, then globbing."""
         fields: list[tuple[str, str, bool]] = []  # (text, glob pattern, has a quoted part)
         text, pattern, quoted, started = "", "", False, False
@@ -476,7 +532,7 @@ class Shell:
             out.append(text)
         return out
 
-    def _part_value(self, part: Param | CmdSub | Arith, session: Session, io_: "_Io") -> str:
+    def _part_value(self, part: Param | CmdSub | Arith, session: Session, io_: _Io) -> str:
         if isinstance(part, CmdSub):
             buf = io.BytesIO()
             status = self._subshell(part.body, session, _Io(io_.stdin, buf.write, io_.stderr, io_.cancel))
@@ -485,13 +541,14 @@ class Shell:
         if isinstance(part, Arith):
             expr = self._expand_one(part.expr, session, io_)
             try:
-                return str(evaluate(expr, lambda n: self._variable(n, session),
-                                    lambda n, v: session.env.__setitem__(n, v)))
+                return str(
+                    evaluate(expr, lambda n: self._variable(n, session), lambda n, v: session.env.__setitem__(n, v))
+                )
             except ArithError as exc:
                 raise _ExpansionError(f"{expr.strip()}: {exc}") from None
         return self._param(part, session, io_)
 
-    def _param(self, part: Param, session: Session, io_: "_Io") -> str:
+    def _param(self, part: Param, session: Session, io_: _Io) -> str:
         name, op = part.name, part.op
         is_set = self._is_set(name, session)
         if op == "#len":
@@ -521,7 +578,7 @@ class Shell:
         if op in ("#", "##"):
             lazy = regex.replace(".*", ".*?") if op == "#" else regex
             m = re.match(f"(?s:{lazy})", value)
-            return value[m.end():] if m else value
+            return value[m.end() :] if m else value
         # % and %%: the shortest (or longest) matching suffix
         starts = range(len(value), -1, -1) if op == "%" else range(0, len(value) + 1)
         for k in starts:

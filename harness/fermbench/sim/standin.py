@@ -24,8 +24,10 @@ from ..runner.protocol import PROTOCOL_VERSION, RUNTIME_EXECUTORCH
 from .apk import make_apk_bytes
 
 # The libraries each AAR ships (names as in the real APKs) and their LOAD alignment.
-LIBRARIES = {"pytorchLite": (("libpytorch_jni_lite.so", "libfbjni.so", "libc++_shared.so"), 4096),
-             "executorch": (("libexecutorch.so", "libfbjni.so"), 16384)}
+LIBRARIES = {
+    "pytorchLite": (("libpytorch_jni_lite.so", "libfbjni.so", "libc++_shared.so"), 4096),
+    "executorch": (("libexecutorch.so", "libfbjni.so"), 16384),
+}
 _MACHINE = {"x86_64": 62, "arm64-v8a": 183, "x86": 3, "armeabi-v7a": 40}
 
 

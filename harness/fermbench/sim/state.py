@@ -11,9 +11,9 @@ import errno
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 from .logbuf import BUFFERS, INIT, SYSTEM_SERVER, LogBuffer
 from .procfs import cpuinfo, meminfo
@@ -73,8 +73,10 @@ class SimIdentity:
 
     @property
     def fingerprint(self) -> str:
-        return (f"{self.brand}/{self.product}/{self.device}:{self.release}/{self.build_id}/"
-                f"{self.incremental}:{self.build_type}/{self.tags}")
+        return (
+            f"{self.brand}/{self.product}/{self.device}:{self.release}/{self.build_id}/"
+            f"{self.incremental}:{self.build_type}/{self.tags}"
+        )
 
     @property
     def tags(self) -> str:
@@ -221,8 +223,7 @@ class PhoneState:
         self.reboot_handler: Callable[[str], None] | None = None
         self.props: dict[str, str] = {}
         self.packages: dict[str, Package] = {
-            name: Package(name, 34, "14", f"/system/app/{name}/{name}.apk", 0, system=True)
-            for name in _SYSTEM_PACKAGES
+            name: Package(name, 34, "14", f"/system/app/{name}/{name}.apk", 0, system=True) for name in _SYSTEM_PACKAGES
         }
         self.processes: dict[str, int] = {}  # running app processes: package -> pid
         # `pm install-create` sessions: id -> {split name: its bytes}, until commit or abandon
@@ -256,8 +257,12 @@ class PhoneState:
             self.props["sys.boot.reason"] = f"reboot,{reboot_reason}" if reboot_reason else "cold,powerkey"
         self.logs.clear(BUFFERS)
         self.logs.write("I", "init", "init second stage started!", buffer="main", pid=INIT[0], uid=INIT[1])
-        self.log("I", "fermsim", f"booted {self.identity.model} (sdk {self.identity.sdk}), "
-                 f"boot #{self.boot_count}", buffer="main")
+        self.log(
+            "I",
+            "fermsim",
+            f"booted {self.identity.model} (sdk {self.identity.sdk}), boot #{self.boot_count}",
+            buffer="main",
+        )
         self.log("I", "ActivityManager", "System now ready", buffer="system")
 
     def reboot(self, reason: str = "") -> None:
@@ -361,16 +366,24 @@ class PhoneState:
             self._next_pid += 1
             self.processes[package] = self._next_pid
             pid = self._next_pid
-        self.log("I", "ActivityManager", f"Start proc {pid}:{package}/u0a201 for added application {package}",
-                 buffer="system")
+        self.log(
+            "I",
+            "ActivityManager",
+            f"Start proc {pid}:{package}/u0a201 for added application {package}",
+            buffer="system",
+        )
         return pid
 
     def end_process(self, package: str, reason: str = "") -> None:
         with self.lock:
             pid = self.processes.pop(package, None)
         if pid is not None:
-            self.log("I", "ActivityManager", f"Process {package} (pid {pid}) has died{': ' + reason if reason else ''}",
-                     buffer="system")
+            self.log(
+                "I",
+                "ActivityManager",
+                f"Process {package} (pid {pid}) has died{': ' + reason if reason else ''}",
+                buffer="system",
+            )
 
     # -- properties, settings, log ------------------------------------------------------------
 
@@ -382,7 +395,15 @@ class PhoneState:
         with self.lock:
             self.props[key] = value
 
-    def log(self, level: str, tag: str, message: str, *, buffer: str = "main",
-            pid: int = SYSTEM_SERVER[0], uid: int = SYSTEM_SERVER[1]) -> None:
+    def log(
+        self,
+        level: str,
+        tag: str,
+        message: str,
+        *,
+        buffer: str = "main",
+        pid: int = SYSTEM_SERVER[0],
+        uid: int = SYSTEM_SERVER[1],
+    ) -> None:
         """Write one entry to the log buffers (`logcat` reads them)."""
         self.logs.write(level, tag, message, buffer=buffer, pid=pid, uid=uid)

@@ -115,8 +115,7 @@ class SyncSession:
         if st is None:
             self.writer.write(STAT_V1.pack(b"STAT", 0, 0, 0))
         else:
-            self.writer.write(STAT_V1.pack(b"STAT", st.st_mode, st.st_size & 0xFFFFFFFF,
-                                           int(st.st_mtime) & 0xFFFFFFFF))
+            self.writer.write(STAT_V1.pack(b"STAT", st.st_mode, st.st_size & 0xFFFFFFFF, int(st.st_mtime) & 0xFFFFFFFF))
 
     def do_stat_v2(self, ident: bytes, path: str) -> None:
         # STA2 follows links like stat(2), LST2 does not, like lstat(2).
@@ -132,8 +131,10 @@ class SyncSession:
     def do_list_v1(self, ident: bytes, path: str) -> None:
         for name, st in self._entries(path):
             encoded = name.encode("utf-8", "surrogateescape")
-            self.writer.write(DENT_V1.pack(b"DENT", st.st_mode, st.st_size & 0xFFFFFFFF,
-                                           int(st.st_mtime) & 0xFFFFFFFF, len(encoded)) + encoded)
+            self.writer.write(
+                DENT_V1.pack(b"DENT", st.st_mode, st.st_size & 0xFFFFFFFF, int(st.st_mtime) & 0xFFFFFFFF, len(encoded))
+                + encoded
+            )
         self.writer.write(DENT_V1.pack(b"DONE", 0, 0, 0, 0))  # a full-size entry, all zero
 
     def do_list_v2(self, ident: bytes, path: str) -> None:
@@ -286,8 +287,18 @@ _REQUESTS = {
 
 def _v2_fields(st: os.stat_result) -> tuple[int, ...]:
     """dev, ino, mode, nlink, uid, gid, size, atime, mtime, ctime."""
-    return (st.st_dev, st.st_ino, st.st_mode, st.st_nlink, SHELL_UID, SHELL_UID, st.st_size,
-            int(st.st_atime), int(st.st_mtime), int(st.st_ctime))
+    return (
+        st.st_dev,
+        st.st_ino,
+        st.st_mode,
+        st.st_nlink,
+        SHELL_UID,
+        SHELL_UID,
+        st.st_size,
+        int(st.st_atime),
+        int(st.st_mtime),
+        int(st.st_ctime),
+    )
 
 
 def _strerror(exc: OSError) -> str:
@@ -296,4 +307,3 @@ def _strerror(exc: OSError) -> str:
 
 def serve_sync(state: PhoneState, stream: Stream) -> None:
     SyncSession(state, stream).serve()
-

@@ -19,7 +19,7 @@ import queue
 import socket
 import struct
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -50,8 +50,16 @@ AUTH_RSAPUBLICKEY = 3
 
 HEADER = struct.Struct("<6I")
 
-NAMES = {A_SYNC: "SYNC", A_CNXN: "CNXN", A_OPEN: "OPEN", A_OKAY: "OKAY", A_CLSE: "CLSE",
-         A_WRTE: "WRTE", A_AUTH: "AUTH", A_STLS: "STLS"}
+NAMES = {
+    A_SYNC: "SYNC",
+    A_CNXN: "CNXN",
+    A_OPEN: "OPEN",
+    A_OKAY: "OKAY",
+    A_CLSE: "CLSE",
+    A_WRTE: "WRTE",
+    A_AUTH: "AUTH",
+    A_STLS: "STLS",
+}
 
 
 def features(faults: Faults) -> list[str]:
@@ -98,7 +106,7 @@ class Stream:
     """One OPENed service stream. `read()` returns one WRTE payload (b"" once closed);
     `write()` splits into WRTEs of at most the negotiated payload and waits for each OKAY."""
 
-    def __init__(self, conn: "Connection", local_id: int, remote_id: int, service: str):
+    def __init__(self, conn: Connection, local_id: int, remote_id: int, service: str):
         self.conn = conn
         self.local_id = local_id
         self.remote_id = remote_id
@@ -168,8 +176,7 @@ class Stream:
                 if self.cancel.is_set():
                     raise StreamClosed(f"stream {self.service!r} closed by the host")
                 self._can_send.clear()
-                self.conn.send(A_WRTE, self.local_id, self.remote_id,
-                               view[start:start + self.conn.max_payload])
+                self.conn.send(A_WRTE, self.local_id, self.remote_id, view[start : start + self.conn.max_payload])
 
     def close(self) -> None:
         """Send our CLSE once (harmless if the host closed first: it ignores a late CLSE)."""

@@ -41,7 +41,7 @@ def to_json(obj: Any) -> Any:
     return obj
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
@@ -110,10 +110,15 @@ def _dataclass(cls: Any, value: Any, where: str) -> Any:
     value = {k: v for k, v in value.items() if k not in taken or k in fields}
     unknown = sorted(set(value) - set(fields))
     if unknown:
-        raise ResultsError(f"{where}: unknown key(s) {', '.join(unknown)}; it was written by a newer "
-                           f"fermbench: read it with that version")
-    missing = [name for name, f in fields.items() if name not in value
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        raise ResultsError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; it was written by a newer "
+            f"fermbench: read it with that version"
+        )
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in value and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise ResultsError(f"{where}: missing key(s) {', '.join(missing)}; the file is incomplete or corrupt")
     kwargs = {k: _convert(hints[k], v, f"{where}.{k}") for k, v in value.items()}
@@ -123,5 +128,6 @@ def _dataclass(cls: Any, value: Any, where: str) -> Any:
 
 
 def _kind(where: str, expected: str, value: Any) -> ResultsError:
-    return ResultsError(f"{where}: expected {expected}, found {type(value).__name__} {str(value)[:40]!r}; "
-                        f"the file is corrupt")
+    return ResultsError(
+        f"{where}: expected {expected}, found {type(value).__name__} {str(value)[:40]!r}; the file is corrupt"
+    )

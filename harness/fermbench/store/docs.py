@@ -15,16 +15,33 @@ from typing import Any
 from ..measures.metrics import MEASURED
 from ..measures.readings import EnvReading, Foreground, MemoryReading
 from ..stats import LatencySummary
-from .codec import INLINE
 from . import records as r
+from .codec import INLINE
 
 BEGIN, END = "<!-- schema: generated from fermbench/store/records.py -->", "<!-- schema: end -->"
 
 # In the order a reader meets them: session.json, then a record and its phases.
-TYPES: tuple[type, ...] = (r.SessionInfo, r.Harness, r.SessionDevice, r.RunnerInfo, r.Record, r.Phase,
-                           r.LatencyRepeat, r.LatencySettings, LatencySummary, r.Memory, MemoryReading,
-                           r.Thermal, EnvReading, Foreground, r.RuntimeUsed, r.AccuracyPhase, r.RealworldPhase,
-                           r.PhotoCounts, r.AppSizePhase)
+TYPES: tuple[type, ...] = (
+    r.SessionInfo,
+    r.Harness,
+    r.SessionDevice,
+    r.RunnerInfo,
+    r.Record,
+    r.Phase,
+    r.LatencyRepeat,
+    r.LatencySettings,
+    LatencySummary,
+    r.Memory,
+    MemoryReading,
+    r.Thermal,
+    EnvReading,
+    Foreground,
+    r.RuntimeUsed,
+    r.AccuracyPhase,
+    r.RealworldPhase,
+    r.PhotoCounts,
+    r.AppSizePhase,
+)
 
 
 def _type_name(tp: Any) -> str:
@@ -50,8 +67,11 @@ def _comments(cls: type) -> dict[str, str]:
 def _rows(f: dataclasses.Field[Any], hints: dict[str, Any], comments: dict[str, str]) -> str:
     """A field's row; an inline field (the metric table's values) has one row per key it holds."""
     if INLINE in f.metadata:
-        return "\n".join(f"| `{m.name}` | `{m.kind.__name__} \\| None` | {_cell(m.doc)} ({m.unit}; the metric "
-                         f"table's row, measures/metrics.py) |" for m in MEASURED)
+        return "\n".join(
+            f"| `{m.name}` | `{m.kind.__name__} \\| None` | {_cell(m.doc)} ({m.unit}; the metric "
+            f"table's row, measures/metrics.py) |"
+            for m in MEASURED
+        )
     return f"| `{f.name}` | `{_cell(_type_name(hints[f.name]))}` | {_cell(comments.get(f.name, ''))} |"
 
 
@@ -62,8 +82,11 @@ def schema_markdown() -> str:
         comments = _comments(cls)
         base = next((b.__name__ for b in cls.__mro__[1:] if dataclasses.is_dataclass(b)), None)
         doc = (inspect.getdoc(cls) or "").split("\n\n")[0].replace("\n", " ")
-        own = [f for f in dataclasses.fields(cls) if base is None or f.name not in
-               {g.name for g in dataclasses.fields(getattr(r, base))}]
+        own = [
+            f
+            for f in dataclasses.fields(cls)
+            if base is None or f.name not in {g.name for g in dataclasses.fields(getattr(r, base))}
+        ]
         parts.append(f"### {cls.__name__}\n\n{doc}" + (f" Also has every field of `{base}`." if base else "") + "\n")
         parts.append("| field | type | meaning |\n| --- | --- | --- |")
         parts.append("\n".join(_rows(f, hints, comments) for f in own) + "\n")

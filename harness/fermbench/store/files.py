@@ -6,9 +6,10 @@ import json
 import re
 import secrets
 import subprocess
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from .. import __version__
 from ..errors import ResultsError
@@ -43,12 +44,16 @@ def git_revision() -> str | None:
     """The harness's git commit (with `-dirty` when the tree has changes), or None outside git."""
     here = Path(__file__).resolve().parent
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5)
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
         if rev.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
         return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -61,8 +66,9 @@ def read_json(path: Path) -> dict[str, Any]:
     except FileNotFoundError as exc:
         raise ResultsError(f"{path} is missing; is this a fermbench results folder?") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path} is not valid JSON ({exc}); the file is corrupt, delete the session "
-                           f"or restore the file") from exc
+        raise ResultsError(
+            f"{path} is not valid JSON ({exc}); the file is corrupt, delete the session or restore the file"
+        ) from exc
     if not isinstance(obj, dict):
         raise ResultsError(f"{path} does not hold a JSON object; the file is corrupt")
     return obj
@@ -71,13 +77,16 @@ def read_json(path: Path) -> dict[str, Any]:
 def check_schema(obj: dict[str, Any], where: Path) -> None:
     version = obj.get("schema_version")
     if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-        raise ResultsError(f"{where}: schema_version {version} was written by a newer fermbench than this one "
-                           f"({__version__}, schema {SCHEMA_VERSION}); upgrade fermbench to read it")
+        raise ResultsError(
+            f"{where}: schema_version {version} was written by a newer fermbench than this one "
+            f"({__version__}, schema {SCHEMA_VERSION}); upgrade fermbench to read it"
+        )
     if version not in SUPPORTED_SCHEMA_VERSIONS:
         raise ResultsError(
             f"{where}: schema_version {version!r} is not one this fermbench {__version__} reads "
             f"({', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}); use the fermbench version that "
-            f"wrote it (harness version in session.json) or re-run the session")
+            f"wrote it (harness version in session.json) or re-run the session"
+        )
 
 
 def read_typed(cls: type[T], path: Path, migrate: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> T:

@@ -5,8 +5,9 @@ stay in the dict for the tools that own them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ResultsError
 
@@ -27,7 +28,7 @@ class ExportIdentity:
     checkpoint_sha256: str | None = None  # the checkpoint it was exported from
 
     @classmethod
-    def from_meta(cls, meta: Mapping[str, Any] | None, where: str = "model meta") -> "ExportIdentity":
+    def from_meta(cls, meta: Mapping[str, Any] | None, where: str = "model meta") -> ExportIdentity:
         """The identity fields of an exporter's meta, each checked for its kind (a wrong one is a
         corrupt file, said with its key); keys it does not name are left to their owners."""
         meta = meta or {}
@@ -37,7 +38,9 @@ class ExportIdentity:
             value = meta.get(f.name)
             kind = kinds.get(f.name, str)
             if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
-                raise ResultsError(f"{where}.{f.name}: expected {kind.__name__}, found {type(value).__name__} "
-                                   f"{str(value)[:40]!r}; the file is corrupt")
+                raise ResultsError(
+                    f"{where}.{f.name}: expected {kind.__name__}, found {type(value).__name__} "
+                    f"{str(value)[:40]!r}; the file is corrupt"
+                )
             values[f.name] = value
         return cls(**values)

@@ -68,8 +68,10 @@ def _v2_memory(memory: Any) -> Any:
         return memory  # null, or corrupt: the codec says which
     old = dict(memory)
     key = f"{str(old.get('counter', '')).lower()}_kb"
-    points = {point: {key: old.pop(f"{point}_kb", None)}
-              for point in ("before_load", "after_runtime", "after_load", "after_run")}
+    points = {
+        point: {key: old.pop(f"{point}_kb", None)}
+        for point in ("before_load", "after_runtime", "after_load", "after_run")
+    }
     points["before_load"]["native_heap_kb"] = old.pop("native_heap_before_load_kb", None)
     points["after_run"]["native_heap_kb"] = old.pop("native_heap_after_run_kb", None)
     points["after_run"]["peak_rss_kb"] = old.pop("peak_rss_kb", None)
@@ -81,16 +83,25 @@ def _v2_thermal(thermal: Any) -> Any:
         return thermal
     old = dict(thermal)
     note = old.pop("note", None)
-    sides = {side: {"thermal_status": old.pop(f"status_{side}", None),
-                    "battery_temp_c": old.pop(f"battery_temp_{side}_c", None),
-                    "battery_level_pct": old.pop(f"battery_level_{side}_pct", None), "note": note}
-             for side in ("before", "after")}
+    sides = {
+        side: {
+            "thermal_status": old.pop(f"status_{side}", None),
+            "battery_temp_c": old.pop(f"battery_temp_{side}_c", None),
+            "battery_level_pct": old.pop(f"battery_level_{side}_pct", None),
+            "note": note,
+        }
+        for side in ("before", "after")
+    }
     return {**old, **sides}
 
 
 def record_v2(obj: dict[str, Any]) -> dict[str, Any]:
     latency = obj.get("latency")
     if isinstance(latency, list):
-        latency = [dict(rep, memory=_v2_memory(rep.get("memory")), thermal=_v2_thermal(rep.get("thermal")))
-                   if isinstance(rep, dict) else rep for rep in latency]
+        latency = [
+            dict(rep, memory=_v2_memory(rep.get("memory")), thermal=_v2_thermal(rep.get("thermal")))
+            if isinstance(rep, dict)
+            else rep
+            for rep in latency
+        ]
     return dict(obj, schema_version=SCHEMA_VERSION, latency=latency)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ResultsError
 from ..paths import results_dir
@@ -23,8 +24,9 @@ def resolve_session(session: str | Path, root: Path | None = None) -> Path:
     for path in (Path(session), root / str(session)):
         if (path / "session.json").is_file():
             return path
-    raise ResultsError(f"no session '{session}' (looked in {root}); list them with `ls {root}`"
-                       f" or pass a session folder's path")
+    raise ResultsError(
+        f"no session '{session}' (looked in {root}); list them with `ls {root}` or pass a session folder's path"
+    )
 
 
 def list_sessions(root: Path | None = None) -> list[Path]:
@@ -65,8 +67,10 @@ def load_session(session: str | Path, root: Path | None = None) -> StoredSession
     raw = read_json(path / "session.json")
     info = read_typed(SessionInfo, path / "session.json", migrate.session)
     v1_models = migrate._dict(raw.get("models"))
-    records = [read_typed(Record, p, lambda obj: migrate.record(obj, v1_models))
-               for p in sorted((path / "records").glob("*/*.json"))]
+    records = [
+        read_typed(Record, p, lambda obj: migrate.record(obj, v1_models))
+        for p in sorted((path / "records").glob("*/*.json"))
+    ]
     for rec in records:
         confine_to_file(rec, info.identity(rec.key).sha256)
     return StoredSession(path, info, records)
@@ -78,8 +82,10 @@ def confine_to_file(rec: Record, sha256: str | None) -> None:
     dropped = rec.keep_file(sha256)
     if dropped:
         rec.status = PHASE_FAILED
-        rec.error = (f"phases {', '.join(dropped)} measured another model file than {str(sha256)[:12]}; "
-                     "they are left out (re-measure with `fermbench run --resume ID --remeasure-changed`)")
+        rec.error = (
+            f"phases {', '.join(dropped)} measured another model file than {str(sha256)[:12]}; "
+            "they are left out (re-measure with `fermbench run --resume ID --remeasure-changed`)"
+        )
 
 
 @dataclass
@@ -99,9 +105,13 @@ class Loaded:
     predictions: Any
 
 
-def load_sessions(paths_or_ids: Sequence[str | Path] | str | Path | None = None, *,
-                  root: Path | None = None, with_samples: bool = True,
-                  with_predictions: bool = True) -> Loaded:
+def load_sessions(
+    paths_or_ids: Sequence[str | Path] | str | Path | None = None,
+    *,
+    root: Path | None = None,
+    with_samples: bool = True,
+    with_predictions: bool = True,
+) -> Loaded:
     """Load sessions (ids, folders, or "latest"; default: all under `root`) into pandas frames."""
     import pandas as pd
 
@@ -120,10 +130,16 @@ def load_sessions(paths_or_ids: Sequence[str | Path] | str | Path | None = None,
                 samples.extend(sample_frames(session, rec))
             if with_predictions:
                 predictions.extend(prediction_frames(session, rec))
-    samples_df = (pd.concat(samples, ignore_index=True) if samples
-                  else pd.DataFrame(columns=["session", "device", "model", "variant", "repeat", "phase", "index", "ns"]))
-    preds_df = (pd.concat(predictions, ignore_index=True) if predictions
-                else pd.DataFrame(columns=["session", "device", "model", "variant", "dataset"]))
+    samples_df = (
+        pd.concat(samples, ignore_index=True)
+        if samples
+        else pd.DataFrame(columns=["session", "device", "model", "variant", "repeat", "phase", "index", "ns"])
+    )
+    preds_df = (
+        pd.concat(predictions, ignore_index=True)
+        if predictions
+        else pd.DataFrame(columns=["session", "device", "model", "variant", "dataset"])
+    )
     return Loaded(sessions, pd.DataFrame(runs), samples_df, preds_df)
 
 
@@ -149,18 +165,29 @@ def inside(session: StoredSession, rel: str) -> Path:
     root = session.path.resolve()
     path = (session.path / rel).resolve()
     if not path.is_relative_to(root):
-        raise ResultsError(f"{session.path}: a record names {rel!r}, which lies outside the session folder; "
-                           "the session is corrupt or was tampered with: restore it or re-run")
+        raise ResultsError(
+            f"{session.path}: a record names {rel!r}, which lies outside the session folder; "
+            "the session is corrupt or was tampered with: restore it or re-run"
+        )
     return path
 
 
 def run_rows(session: StoredSession, rec: Record) -> list[dict[str, Any]]:
     dev = session.info.devices.get(rec.device)
-    base: dict[str, Any] = {"session": session.id, "session_status": session.status,
-                            "created": session.info.created, "device_kind": dev.kind if dev else None,
-                            "device_model": dev.identity.get("model") if dev else None}
-    base.update({f"model.{k}": v for k, v in (session.info.models.get(rec.model) or {}).items()
-                 if not isinstance(v, (dict, list))})
+    base: dict[str, Any] = {
+        "session": session.id,
+        "session_status": session.status,
+        "created": session.info.created,
+        "device_kind": dev.kind if dev else None,
+        "device_model": dev.identity.get("model") if dev else None,
+    }
+    base.update(
+        {
+            f"model.{k}": v
+            for k, v in (session.info.models.get(rec.model) or {}).items()
+            if not isinstance(v, (dict, list))
+        }
+    )
     base.update(flatten(dataclasses.replace(rec, latency=[]), ""))
     del base["latency"]
     return [{**base, **flatten(lat, "latency.")} for lat in rec.latency] or [base]
@@ -182,14 +209,17 @@ def sample_frames(session: StoredSession, rec: Record) -> list[Any]:
             continue
         path = inside(session, lat.samples)
         if not path.is_file():
-            raise ResultsError(f"{path} is missing but {rec.device}/{rec.model} names it; "
-                               f"the session folder is incomplete")
+            raise ResultsError(
+                f"{path} is missing but {rec.device}/{rec.model} names it; the session folder is incomplete"
+            )
         try:
             df = pd.read_csv(path, dtype={"phase": str, "index": "int64", "ns": "int64"})
         except (ValueError, OverflowError, pd.errors.ParserError) as exc:
-            raise ResultsError(f"{path} is not a samples file (phase,index,ns with whole numbers: "
-                               f"{(str(exc).splitlines() or [type(exc).__name__])[0]}); the file is corrupt, "
-                               "restore it or re-run") from None
+            raise ResultsError(
+                f"{path} is not a samples file (phase,index,ns with whole numbers: "
+                f"{(str(exc).splitlines() or [type(exc).__name__])[0]}); the file is corrupt, "
+                "restore it or re-run"
+            ) from None
         if len(df) and (int(df["ns"].min()) < 0 or int(df["index"].min()) < 0):
             raise ResultsError(f"{path} holds a negative time or index; the file is corrupt, restore it or re-run")
         df.insert(0, "repeat", lat.repeat)

@@ -6,9 +6,10 @@ the run summary read the same fields. results/README.md documents them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Sequence
+from typing import Any
 
 from ..latency_settings import USER_LATENCY
 from ..measures.metrics import MEASURED
@@ -155,8 +156,9 @@ class LatencyRepeat(Phase):
     cooldown_seconds: float | None = None  # the wait before this repeat (thermal status, battery)
     # The metric table's measured rows (measures/metrics.py), stored as top-level keys of the repeat
     # under their own names (gc_count_timed, ...); a missing one was not measured by that fermbench.
-    metrics: dict[str, int | float | None] = field(default_factory=dict,
-                                                   metadata={INLINE: tuple(m.name for m in MEASURED)})
+    metrics: dict[str, int | float | None] = field(
+        default_factory=dict, metadata={INLINE: tuple(m.name for m in MEASURED)}
+    )
 
 
 @dataclass
@@ -228,8 +230,12 @@ class AppSizePhase(Phase):
     installed_note: str | None = None  # how installed_bytes was read, or why it is missing
 
 
-PHASE_TYPES: dict[str, type[Phase]] = {PhaseName.LATENCY: LatencyRepeat, PhaseName.ACCURACY: AccuracyPhase,
-                                       PhaseName.REALWORLD: RealworldPhase, PhaseName.APPSIZE: AppSizePhase}
+PHASE_TYPES: dict[str, type[Phase]] = {
+    PhaseName.LATENCY: LatencyRepeat,
+    PhaseName.ACCURACY: AccuracyPhase,
+    PhaseName.REALWORLD: RealworldPhase,
+    PhaseName.APPSIZE: AppSizePhase,
+}
 
 
 # ------------------------------------------------------------------------------------ record
@@ -256,7 +262,6 @@ class Variant:
     def label(self) -> str:
         """How a person reads it: 'shallow_cnn (executorch-1.4.1, int8)'."""
         return f"{self.model} ({self.runtime}, {self.quant})"
-
 
 
 @dataclass
@@ -340,8 +345,12 @@ class Record:
 
     def __post_init__(self) -> None:
         # A file written before `failed_phases` was kept has its list only in the error's text.
-        if not self.failed_phases and self.status == PHASE_FAILED and self.error \
-                and self.error.startswith(FAILED_PHASES):
+        if (
+            not self.failed_phases
+            and self.status == PHASE_FAILED
+            and self.error
+            and self.error.startswith(FAILED_PHASES)
+        ):
             self.failed_phases = self.error.removeprefix(FAILED_PHASES).split(", ")
 
     def fail(self, error: str) -> None:
@@ -373,8 +382,9 @@ class Record:
             self.status = PHASE_FAILED
             return
         states = [(found.status if (found := self.phase(p, r)) else None) for p, r in planned]
-        self.failed_phases = [f"{p}[{r}]" if r is not None else str(p)
-                              for (p, r), s in zip(planned, states) if s == PHASE_FAILED]
+        self.failed_phases = [
+            f"{p}[{r}]" if r is not None else str(p) for (p, r), s in zip(planned, states) if s == PHASE_FAILED
+        ]
         self.error = FAILED_PHASES + ", ".join(self.failed_phases) if self.failed_phases else None
         if self.failed_phases:
             self.status = PHASE_FAILED

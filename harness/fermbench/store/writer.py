@@ -10,17 +10,18 @@ import csv
 import dataclasses
 import io
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from .. import __version__
 from ..errors import ResultsError
 from ..fileio import append_line, atomic_write_text, storage_error
 from ..locks import ProcessLock, pid_alive
 from ..paths import results_dir
+from . import migrate
 from .files import git_revision, new_session_id, now_iso, read_json, read_typed, slug, variant_stem, write_typed
 from .reader import resolve_session
-from . import migrate
 from .records import SCHEMA_VERSION, Harness, Phase, Record, SessionDevice, SessionInfo, Variant
 
 SAMPLE_COLUMNS = ("phase", "index", "ns")  # phase: first | warmup | timed
@@ -52,22 +53,36 @@ class SessionStore:
         lock = ProcessLock(path / LOCK_FILE, f"fermbench run, session {session_id}")
         if not lock.try_acquire():
             holder = lock.owner()
-            raise ResultsError(f"session {session_id} is being written by {holder or 'another process'}; "
-                               f"wait for that run to end (or stop it) before resuming it")
+            raise ResultsError(
+                f"session {session_id} is being written by {holder or 'another process'}; "
+                f"wait for that run to end (or stop it) before resuming it"
+            )
         return lock
 
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, settings: dict[str, Any], *, root: Path | None = None, session_id: str | None = None,
-               seed: int | None = None) -> "SessionStore":
+    def create(
+        cls,
+        settings: dict[str, Any],
+        *,
+        root: Path | None = None,
+        session_id: str | None = None,
+        seed: int | None = None,
+    ) -> SessionStore:
         root = Path(root) if root is not None else results_dir()
         session_id = session_id or new_session_id()
         path = root / session_id
         if path.exists():
             raise ResultsError(f"session folder {path} already exists; pick another id or --resume it")
-        info = SessionInfo(session_id=session_id, harness=Harness(__version__, git_revision()),
-                           created=now_iso(), updated=now_iso(), settings=settings, seed=seed)
+        info = SessionInfo(
+            session_id=session_id,
+            harness=Harness(__version__, git_revision()),
+            created=now_iso(),
+            updated=now_iso(),
+            settings=settings,
+            seed=seed,
+        )
         try:
             path.mkdir(parents=True)
         except OSError as exc:
@@ -78,19 +93,23 @@ class SessionStore:
         return store
 
     @classmethod
-    def open(cls, session: str | Path, *, root: Path | None = None) -> "SessionStore":
+    def open(cls, session: str | Path, *, root: Path | None = None) -> SessionStore:
         """Reopen a session folder (by id under `root`, or by path) to resume it."""
         path = resolve_session(session, root)
         raw = read_json(path / "session.json")
         version = raw.get("schema_version")
         if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
-            raise ResultsError(f"session {path.name} was written by a newer fermbench (results schema {version}, this "
-                               f"one writes {SCHEMA_VERSION}): resume it with that version "
-                               f"({(raw.get('harness') or {}).get('version')}) or upgrade fermbench")
+            raise ResultsError(
+                f"session {path.name} was written by a newer fermbench (results schema {version}, this "
+                f"one writes {SCHEMA_VERSION}): resume it with that version "
+                f"({(raw.get('harness') or {}).get('version')}) or upgrade fermbench"
+            )
         if version not in RESUMABLE_SCHEMA_VERSIONS:
-            raise ResultsError(f"session {path.name} was written by an older fermbench (results schema "
-                               f"{raw.get('schema_version')}): report it, but resume it with the fermbench that "
-                               f"wrote it ({(raw.get('harness') or {}).get('version')}) or start a new session")
+            raise ResultsError(
+                f"session {path.name} was written by an older fermbench (results schema "
+                f"{raw.get('schema_version')}): report it, but resume it with the fermbench that "
+                f"wrote it ({(raw.get('harness') or {}).get('version')}) or start a new session"
+            )
         info = read_typed(SessionInfo, path / "session.json", migrate.session)
         lock = cls._take_lock(path, info.session_id)
         try:
@@ -165,11 +184,11 @@ class SessionStore:
 
     def save_record(self, record: Record) -> Path:
         record.updated = now_iso()
-        return write_typed(self.record_path(record.device, Variant(record.model, record.runtime, record.quant)),
-                           record)
+        return write_typed(self.record_path(record.device, Variant(record.model, record.runtime, record.quant)), record)
 
-    def save_phase(self, record: Record, phase: str, result: Phase, repeat: int | None,
-                   planned: Sequence[tuple[str, int | None]]) -> None:
+    def save_phase(
+        self, record: Record, phase: str, result: Phase, repeat: int | None, planned: Sequence[tuple[str, int | None]]
+    ) -> None:
         """Store one finished phase and the record's status that follows from it."""
         record.set_phase(phase, result, now_iso(), repeat)
         record.finish(planned)
@@ -177,8 +196,16 @@ class SessionStore:
 
     # -- raw data files --------------------------------------------------------------------
 
-    def write_samples(self, serial: str, variant: Variant, repeat: int, timed_ns: Iterable[int], *,
-                      first_ns: int | None = None, warmup_ns: Iterable[int] = ()) -> str:
+    def write_samples(
+        self,
+        serial: str,
+        variant: Variant,
+        repeat: int,
+        timed_ns: Iterable[int],
+        *,
+        first_ns: int | None = None,
+        warmup_ns: Iterable[int] = (),
+    ) -> str:
         """Write every raw sample of one latency repeat; returns its path relative to the session.
 
         Rows: the first inference after load (`first`), warm-up iterations where the runner
@@ -194,8 +221,9 @@ class SessionStore:
         atomic_write_text(self.path / rel, buf.getvalue())
         return rel
 
-    def write_predictions(self, serial: str, variant: Variant, dataset: str,
-                          rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    def write_predictions(
+        self, serial: str, variant: Variant, dataset: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]
+    ) -> str:
         """Write per-image predictions as CSV; returns the path relative to the session."""
         rel = f"predictions/{slug(serial)}/{variant_stem(variant)}.{dataset}.csv"
         buf = io.StringIO()

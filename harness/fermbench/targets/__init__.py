@@ -10,5 +10,15 @@ from .android import AndroidTarget, adb_port_from_env
 from .host import HostTarget
 from .target import HOST, HOST_CPU, Description, Environment, RunnerCall, Target, run_with_timeout
 
-__all__ = ["HOST", "HOST_CPU", "AndroidTarget", "Description", "Environment", "HostTarget", "RunnerCall", "Target",
-           "adb_port_from_env", "run_with_timeout"]
+__all__ = [
+    "HOST",
+    "HOST_CPU",
+    "AndroidTarget",
+    "Description",
+    "Environment",
+    "HostTarget",
+    "RunnerCall",
+    "Target",
+    "adb_port_from_env",
+    "run_with_timeout",
+]

@@ -41,15 +41,24 @@ class AndroidTarget(Target):
         self._facts: DeviceFacts | None = None
 
     @classmethod
-    def open(cls, serial: str, adb_port: int | None = None, *, adb_host: str = DEFAULT_HOST, retry_wait_s: float = 5.0,
-             key: str | None = None, kind: str | None = None) -> "AndroidTarget":
+    def open(
+        cls,
+        serial: str,
+        adb_port: int | None = None,
+        *,
+        adb_host: str = DEFAULT_HOST,
+        retry_wait_s: float = 5.0,
+        key: str | None = None,
+        kind: str | None = None,
+    ) -> AndroidTarget:
         """The device, ready for commands; DeviceUnauthorized/DeviceOffline/... with the fix otherwise.
 
         The device layer retries a blip once for up to `retry_wait_s`; longer outages are the
         session's to wait out (its reconnect budget), phase by phase.
         """
-        device = Device(serial, adb_port=adb_port or DEFAULT_PORT, adb_host=adb_host, retries=1,
-                        retry_wait_s=retry_wait_s)
+        device = Device(
+            serial, adb_port=adb_port or DEFAULT_PORT, adb_host=adb_host, retries=1, retry_wait_s=retry_wait_s
+        )
         device.require_ready()
         return cls(device, key=key, kind=kind)
 
@@ -59,8 +68,15 @@ class AndroidTarget(Target):
 
     def describe(self) -> Description:
         facts = self.facts()
-        tags = [t for t, on in (("emulator", facts.is_emulator), ("debuggable", facts.debuggable),
-                                ("simulated", facts.is_simulated)) if on]
+        tags = [
+            t
+            for t, on in (
+                ("emulator", facts.is_emulator),
+                ("debuggable", facts.debuggable),
+                ("simulated", facts.is_simulated),
+            )
+            if on
+        ]
         props = facts.to_dict()
         props["adb_serial"] = self.device.serial
         props["adb_server"] = self.device.server
@@ -70,10 +86,18 @@ class AndroidTarget(Target):
         kind = self.kind
         return Description(
             kind=kind,
-            identity={"model": facts.model, "manufacturer": facts.manufacturer, "soc": facts.soc,
-                      "abis": list(facts.abis), "release": facts.release, "sdk": facts.sdk,
-                      "fingerprint": facts.fingerprint},
-            properties=props, tags=tags)
+            identity={
+                "model": facts.model,
+                "manufacturer": facts.manufacturer,
+                "soc": facts.soc,
+                "abis": list(facts.abis),
+                "release": facts.release,
+                "sdk": facts.sdk,
+                "fingerprint": facts.fingerprint,
+            },
+            properties=props,
+            tags=tags,
+        )
 
     def put_file(self, local: Path, name: str) -> str:
         remote = f"{p.DEVICE_MODEL_DIR}/{name}"
@@ -88,8 +112,9 @@ class AndroidTarget(Target):
         self.device.shell(["rm", "-f", remote], check=False, retry=True)
         return data
 
-    def _instrument(self, runtime: str, extras: dict[str, str], timeout: float,
-                    stop: threading.Event | None) -> tuple[InstrumentRun, float]:
+    def _instrument(
+        self, runtime: str, extras: dict[str, str], timeout: float, stop: threading.Event | None
+    ) -> tuple[InstrumentRun, float]:
         t0 = time.perf_counter()
         try:
             with HOST_CPU if self.kind == "sim" else contextlib.nullcontext():
@@ -106,8 +131,9 @@ class AndroidTarget(Target):
 
     def environment(self) -> Environment:
         f = self.facts()
-        return Environment(thermal_status=f.thermal_status, battery_temp_c=f.battery_temp_c,
-                           battery_level_pct=f.battery_level)
+        return Environment(
+            thermal_status=f.thermal_status, battery_temp_c=f.battery_temp_c, battery_level_pct=f.battery_level
+        )
 
     def free_bytes(self) -> int | None:
         return self.device.free_bytes()

@@ -27,17 +27,25 @@ class HostTarget(Target):
 
         return Description(
             kind="host",
-            identity={"model": platform.node() or "host", "manufacturer": None,
-                      "soc": platform.processor() or platform.machine(), "abis": [platform.machine()],
-                      "release": platform.platform(), "sdk": None, "fingerprint": None},
+            identity={
+                "model": platform.node() or "host",
+                "manufacturer": None,
+                "soc": platform.processor() or platform.machine(),
+                "abis": [platform.machine()],
+                "release": platform.platform(),
+                "sdk": None,
+                "fingerprint": None,
+            },
             properties={"cpu_count": os.cpu_count(), "python": platform.python_version()},
-            tags=["host"])
+            tags=["host"],
+        )
 
     def put_file(self, local: Path, name: str) -> str:
         return str(Path(local).resolve())  # the host runner reads files where they are
 
-    def _instrument(self, runtime: str, extras: dict[str, str], timeout: float,
-                    stop: threading.Event | None) -> tuple[InstrumentRun, float]:
+    def _instrument(
+        self, runtime: str, extras: dict[str, str], timeout: float, stop: threading.Event | None
+    ) -> tuple[InstrumentRun, float]:
         from ..runner.host import run_instrumentation
 
         work = str(self._work)

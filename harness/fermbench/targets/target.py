@@ -11,15 +11,16 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..errors import RunnerError
+from ..measures.readings import EnvReading
 from ..runner import protocol as p
 from ..runner.instrument_output import InstrumentRun
 from ..threads import Worker
-from ..measures.readings import EnvReading
 
 HOST = "host"
 
@@ -71,8 +72,9 @@ class Target(ABC):
         """Make `local` readable by the runner as `name`; returns the runner's path. Skips identical files."""
 
     @abstractmethod
-    def _instrument(self, runtime: str, extras: dict[str, str], timeout: float,
-                    stop: threading.Event | None) -> tuple[InstrumentRun, float]:
+    def _instrument(
+        self, runtime: str, extras: dict[str, str], timeout: float, stop: threading.Event | None
+    ) -> tuple[InstrumentRun, float]:
         """One `am instrument` of the runner for `runtime` (pytorch_lite or executorch): its parsed
         output and the seconds it took; it ends early (RunnerError "interrupted") once `stop` is set."""
 
@@ -80,16 +82,19 @@ class Target(ABC):
     def _fetch(self, path: str) -> bytes:
         """A result file the runner wrote (when its result was too large to inline)."""
 
-    def run(self, runtime: str, extras: dict[str, str], timeout: float, expect: type[R],
-            stop: threading.Event | None = None) -> RunnerCall[R]:
+    def run(
+        self, runtime: str, extras: dict[str, str], timeout: float, expect: type[R], stop: threading.Event | None = None
+    ) -> RunnerCall[R]:
         """One call of the runner of `runtime`; RunnerError on a coded error, crash, hang (code
         'timeout'), an interruption (`stop` set: 'interrupted') or an answer of another mode than
         `expect`."""
         run, seconds = self._instrument(runtime, extras, timeout, stop)
         result = p.decode_result(run, fetch=self._fetch)
         if not isinstance(result, expect):
-            raise RunnerError(f"the runner answered a {type(result).__name__} to a {extras.get('mode')} call; "
-                              "reinstall the runner", "bad_result")
+            raise RunnerError(
+                f"the runner answered a {type(result).__name__} to a {extras.get('mode')} call; reinstall the runner",
+                "bad_result",
+            )
         return RunnerCall(result, seconds, run.text)
 
     def environment(self) -> Environment:
@@ -110,12 +115,13 @@ class Target(ABC):
     def reconnect(self) -> bool:
         return True
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (a target with nothing to release keeps this no-op)
         pass
 
 
-def run_with_timeout(start: Callable[[Callable[[str], None], threading.Event], None], timeout: float,
-                     stop: threading.Event | None = None) -> tuple[str, float, bool]:
+def run_with_timeout(
+    start: Callable[[Callable[[str], None], threading.Event], None], timeout: float, stop: threading.Event | None = None
+) -> tuple[str, float, bool]:
     """Run `start(emit, cancel)` in a thread; cancel it after `timeout`, or as soon as `stop` is set.
     Returns (output, seconds, timed_out); RunnerError code "interrupted" when `stop` ended it."""
     chunks: list[str] = []

@@ -57,15 +57,20 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ConfigError(f"unknown training setting(s) {', '.join(unknown)}: this fermbench knows {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"unknown training setting(s) {', '.join(unknown)}: this fermbench knows {', '.join(sorted(known))}"
+            )
         return cls(**values)
 
     def deviations(self) -> list[str]:
         """Settings that differ from the study's protocol (recorded in run.json)."""
         base = TrainConfig(self.model)
-        return [f"{k}={v}" for k, v in self.to_dict().items()
-                if k in ("epochs", "batch_size", "max_lr") and v != getattr(base, k)]
+        return [
+            f"{k}={v}"
+            for k, v in self.to_dict().items()
+            if k in ("epochs", "batch_size", "max_lr") and v != getattr(base, k)
+        ]

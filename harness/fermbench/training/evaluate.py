@@ -58,8 +58,8 @@ def evaluate(
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     confusion = torch.zeros(k * k, dtype=torch.int64, device=device)
     for start in range(0, len(labels), batch_size):
-        x = normalize(images[start:start + batch_size].to(device, non_blocking=True), channels_last)
-        y = labels[start:start + batch_size].to(device, non_blocking=True)
+        x = normalize(images[start : start + batch_size].to(device, non_blocking=True), channels_last)
+        y = labels[start : start + batch_size].to(device, non_blocking=True)
         with autocast(device, precision):
             logits = model(x)
         loss_sum += F.cross_entropy(logits.float(), y, reduction="sum")
@@ -68,5 +68,12 @@ def evaluate(
     matrix = confusion.view(k, k).cpu()
     n = int(matrix.sum())
     per_class = [float(matrix[i, i] / matrix[i].sum()) if matrix[i].sum() else None for i in range(k)]
-    return EvalResult(split, n, float(matrix.diag().sum()) / max(n, 1), float(loss_sum) / max(n, 1),
-                      per_class, matrix.tolist(), precision=precision)
+    return EvalResult(
+        split,
+        n,
+        float(matrix.diag().sum()) / max(n, 1),
+        float(loss_sum) / max(n, 1),
+        per_class,
+        matrix.tolist(),
+        precision=precision,
+    )

@@ -13,17 +13,31 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from ..zoo.checkpoint import Checkpoint
 from .run_folder import METRIC_COLUMNS, RUN_ID_PATTERN, RunFolder, training_root
 
 # the run.json keys a history keeps as its settings (the same whether embedded or read from a run)
-SETTINGS_KEYS = ("run_id", "model", "config", "protocol_deviations", "data", "data_hash", "device", "torch",
-                 "python", "fermbench", "optimizer", "resumed", "val_precision")
+SETTINGS_KEYS = (
+    "run_id",
+    "model",
+    "config",
+    "protocol_deviations",
+    "data",
+    "data_hash",
+    "device",
+    "torch",
+    "python",
+    "fermbench",
+    "optimizer",
+    "resumed",
+    "val_precision",
+)
 FINAL_FIGURES = ("train_loss", "val_loss", "val_acc")
 CSV_REL_TOL = 1e-5  # metrics.csv keeps 6 significant digits
 
@@ -54,8 +68,12 @@ class TrainingHistory:
     source: str  # "checkpoint", or "run folder <path>"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"run_id": self.run_id, "settings": self.settings, "curve": [r.to_dict() for r in self.curve],
-                "source": self.source}
+        return {
+            "run_id": self.run_id,
+            "settings": self.settings,
+            "curve": [r.to_dict() for r in self.curve],
+            "source": self.source,
+        }
 
 
 @dataclass(frozen=True)
@@ -99,8 +117,9 @@ def training_history(ckpt: Checkpoint, path: Path) -> TrainingHistory | MissingH
             mismatches.append(found)
     if mismatches:
         return mismatches[0]
-    return MissingHistory(f"no training curve: checkpoint names run {run_id}, not found beside it in {places[0]} "
-                          f"or in {places[1]}")
+    return MissingHistory(
+        f"no training curve: checkpoint names run {run_id}, not found beside it in {places[0]} or in {places[1]}"
+    )
 
 
 def _from_run_folder(run: RunFolder, meta: Mapping[str, Any]) -> TrainingHistory | MissingHistory:
@@ -117,18 +136,26 @@ def _from_run_folder(run: RunFolder, meta: Mapping[str, Any]) -> TrainingHistory
         differs.append("data hash differs")
     if final.get("epoch") != meta.get("epochs"):
         differs.append(f"final epoch {final.get('epoch')}, checkpoint's {meta.get('epochs')}")
-    differs += [f"final {k} {final.get(k)}, checkpoint's {meta.get(k)}" for k in FINAL_FIGURES
-                if not _same(final.get(k), meta.get(k), 1e-9)]
+    differs += [
+        f"final {k} {final.get(k)}, checkpoint's {meta.get(k)}"
+        for k in FINAL_FIGURES
+        if not _same(final.get(k), meta.get(k), 1e-9)
+    ]
     if not differs:
         last = rows[-1] if rows else {}
-        if [r["epoch"] for r in rows] != list(range(1, len(rows) + 1)) or last.get("epoch") != meta.get("epochs") \
-                or not all(_same(last.get(k), meta.get(k), CSV_REL_TOL) for k in FINAL_FIGURES):
+        if (
+            [r["epoch"] for r in rows] != list(range(1, len(rows) + 1))
+            or last.get("epoch") != meta.get("epochs")
+            or not all(_same(last.get(k), meta.get(k), CSV_REL_TOL) for k in FINAL_FIGURES)
+        ):
             differs.append("metrics.csv does not end at the checkpoint's epoch and figures")
     if differs:
-        return MissingHistory(f"no training curve: run folder {run.path} is not the checkpoint's run "
-                              f"({'; '.join(differs)})")
-    return TrainingHistory(run.run_id, run_settings(info), tuple(EpochRow.from_dict(r) for r in rows),
-                           f"run folder {run.path}")
+        return MissingHistory(
+            f"no training curve: run folder {run.path} is not the checkpoint's run ({'; '.join(differs)})"
+        )
+    return TrainingHistory(
+        run.run_id, run_settings(info), tuple(EpochRow.from_dict(r) for r in rows), f"run folder {run.path}"
+    )
 
 
 def _same(a: Any, b: Any, rel_tol: float) -> bool:

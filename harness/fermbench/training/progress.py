@@ -24,9 +24,15 @@ class RichReporter:
     def begin(self, config: TrainConfig, first_epoch: int, batches: int) -> None:
         self.total_epochs = config.epochs
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[loss]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            console=self.console, transient=False,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[loss]}"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=False,
         )
         self.epochs_task = self.progress.add_task("epochs", total=config.epochs, completed=first_epoch - 1, loss="")
         self.batch_task = self.progress.add_task(f"epoch {first_epoch}", total=batches, loss="")
@@ -34,8 +40,12 @@ class RichReporter:
 
     def batch(self, epoch: int, batch: int, running_loss: float) -> None:
         assert self.progress is not None, "begin() first"
-        self.progress.update(self.batch_task, completed=batch, description=f"epoch {epoch}/{self.total_epochs}",
-                             loss=f"loss {running_loss:.4f}")
+        self.progress.update(
+            self.batch_task,
+            completed=batch,
+            description=f"epoch {epoch}/{self.total_epochs}",
+            loss=f"loss {running_loss:.4f}",
+        )
 
     def epoch(self, row: dict[str, float]) -> None:
         assert self.progress is not None, "begin() first"
@@ -43,7 +53,8 @@ class RichReporter:
             f"epoch {int(row['epoch']):>3}/{self.total_epochs}  train_loss {row['train_loss']:.4f}  "
             f"val_loss {row['val_loss']:.4f}  val_acc {row['val_acc']:.4f}  lr {row['lr']:.2e}  "
             f"{row['images_per_s']:,.0f} img/s  {row['wall_s']:.1f} s",
-            soft_wrap=True, highlight=False,
+            soft_wrap=True,
+            highlight=False,
         )
         self.progress.update(self.epochs_task, advance=1)
         self.progress.reset(self.batch_task, description=f"epoch {int(row['epoch']) + 1}", loss="")

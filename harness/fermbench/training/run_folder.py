@@ -3,7 +3,8 @@
 - metrics.csv: one row per finished epoch, appended (and fsynced) as it happens.
 - run.json: settings, data hashes, torch version, device, status; rewritten atomically.
 - state.pt: model, optimizer and scheduler state after the last finished epoch, plus the
-  metric rows so far; deleted when the run finishes (the weights stay in models/<model>.ckpt). It is written (atomically) BEFORE the epoch's metrics row, so after a kill
+  metric rows so far; deleted when the run finishes (the weights stay in models/<model>.ckpt).
+  It is written (atomically) BEFORE the epoch's metrics row, so after a kill
   it is the truth: on resume metrics.csv is rewritten from it, and no epoch is lost or repeated.
 """
 
@@ -45,7 +46,7 @@ class RunFolder:
     path: Path
 
     @classmethod
-    def for_id(cls, run_id: str) -> "RunFolder":
+    def for_id(cls, run_id: str) -> RunFolder:
         if not RUN_ID_PATTERN.match(run_id):
             raise ConfigError(f"run id {run_id!r} is not a plain name: use letters, digits, '.', '_' and '-'")
         return cls(training_root() / run_id)

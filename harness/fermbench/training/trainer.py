@@ -46,10 +46,17 @@ class Reporter(Protocol):
 
 
 class SilentReporter:
-    def begin(self, config: TrainConfig, first_epoch: int, batches: int) -> None: pass
-    def batch(self, epoch: int, batch: int, running_loss: float) -> None: pass
-    def epoch(self, row: dict[str, float]) -> None: pass
-    def end(self) -> None: pass
+    def begin(self, config: TrainConfig, first_epoch: int, batches: int) -> None:
+        pass
+
+    def batch(self, epoch: int, batch: int, running_loss: float) -> None:
+        pass
+
+    def epoch(self, row: dict[str, float]) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -129,12 +136,32 @@ def train(
     reporter.begin(config, len(rows) + 1, batches)
     try:
         for epoch in range(len(rows) + 1, config.epochs + 1):
-            row = _one_epoch(config, epoch, model, optimizer, scheduler, images, labels, val_images, val_labels,
-                             dev, batches, reporter, val_precision(info))
+            row = _one_epoch(
+                config,
+                epoch,
+                model,
+                optimizer,
+                scheduler,
+                images,
+                labels,
+                val_images,
+                val_labels,
+                dev,
+                batches,
+                reporter,
+                val_precision(info),
+            )
             rows.append(row)
             # state first: if we die between the two writes, resume rewrites metrics.csv from it
-            run.save_state({"epoch": epoch, "rows": rows, "model": _cpu(model.state_dict()),
-                            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()})
+            run.save_state(
+                {
+                    "epoch": epoch,
+                    "rows": rows,
+                    "model": _cpu(model.state_dict()),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                }
+            )
             run.append_metrics(row)
             _save_weights(checkpoint, config, model, run, rows, info)
             info.update(epochs_done=epoch, final=row)
@@ -156,10 +183,21 @@ def train(
     return TrainResult(run.run_id, run.path, checkpoint, rows, describe_device(dev))
 
 
-def _one_epoch(config: TrainConfig, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,
-               scheduler: torch.optim.lr_scheduler.LRScheduler, images: torch.Tensor, labels: torch.Tensor,
-               val_images: torch.Tensor, val_labels: torch.Tensor, dev: torch.device, batches: int,
-               reporter: Reporter, validate_in: str = "fp32") -> dict[str, float]:
+def _one_epoch(
+    config: TrainConfig,
+    epoch: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    val_images: torch.Tensor,
+    val_labels: torch.Tensor,
+    dev: torch.device,
+    batches: int,
+    reporter: Reporter,
+    validate_in: str = "fp32",
+) -> dict[str, float]:
     start = time.perf_counter()
     torch.manual_seed(epoch_seed(config.seed, epoch))  # any dropout in a model replays on resume
     plan = epoch_plan(len(labels), config.seed, epoch, config.crop_padding)
@@ -187,15 +225,30 @@ def _one_epoch(config: TrainConfig, epoch: int, model: nn.Module, optimizer: tor
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     train_s = time.perf_counter() - start
-    val = evaluate(model, val_images, val_labels, "val", dev, batch_size=VAL_BATCH,
-                   precision=validate_in, channels_last=config.channels_last)
-    return {"epoch": epoch, "train_loss": float(loss_sum) / len(labels), "val_loss": val.mean_loss,
-            "val_acc": val.accuracy, "lr": lr, "images_per_s": len(labels) / train_s,
-            "wall_s": time.perf_counter() - start}
+    val = evaluate(
+        model,
+        val_images,
+        val_labels,
+        "val",
+        dev,
+        batch_size=VAL_BATCH,
+        precision=validate_in,
+        channels_last=config.channels_last,
+    )
+    return {
+        "epoch": epoch,
+        "train_loss": float(loss_sum) / len(labels),
+        "val_loss": val.mean_loss,
+        "val_acc": val.accuracy,
+        "lr": lr,
+        "images_per_s": len(labels) / train_s,
+        "wall_s": time.perf_counter() - start,
+    }
 
 
-def augment_epoch(images: torch.Tensor, labels: torch.Tensor, plan: EpochPlan, padding: int,
-                  chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+def augment_epoch(
+    images: torch.Tensor, labels: torch.Tensor, plan: EpochPlan, padding: int, chunk: int = 8192
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The whole epoch's shuffled, augmented uint8 images at once (a second copy of the split).
 
     A handful of large gathers per epoch instead of several small kernels per batch: on a GPU the
@@ -209,8 +262,15 @@ def augment_epoch(images: torch.Tensor, labels: torch.Tensor, plan: EpochPlan, p
     return out, labels[order]
 
 
-def _new_info(config: TrainConfig, train_data: SplitData, val_data: SplitData, run: RunFolder, dev: torch.device,
-              checkpoint: Path, data_path: str) -> dict[str, Any]:
+def _new_info(
+    config: TrainConfig,
+    train_data: SplitData,
+    val_data: SplitData,
+    run: RunFolder,
+    dev: torch.device,
+    checkpoint: Path,
+    data_path: str,
+) -> dict[str, Any]:
     return {
         "run_id": run.run_id,
         "model": config.model,
@@ -224,8 +284,12 @@ def _new_info(config: TrainConfig, train_data: SplitData, val_data: SplitData, r
         },
         "data": {
             "path": data_path,
-            "train_split": train_data.split, "train_count": len(train_data), "train_digest": train_data.digest,
-            "val_split": val_data.split, "val_count": len(val_data), "val_digest": val_data.digest,
+            "train_split": train_data.split,
+            "train_count": len(train_data),
+            "train_digest": train_data.digest,
+            "val_split": val_data.split,
+            "val_count": len(val_data),
+            "val_digest": val_data.digest,
         },
         "data_hash": data_hash(train_data, val_data),
         "torch": str(torch.__version__),
@@ -250,9 +314,16 @@ def val_precision(info: dict[str, Any]) -> str:
     return str((info.get("config") or {}).get("precision", "fp32"))
 
 
-def _restore(run: RunFolder, config: TrainConfig, train_data: SplitData, val_data: SplitData, model: nn.Module,
-             optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler,
-             fresh: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, float]]]:
+def _restore(
+    run: RunFolder,
+    config: TrainConfig,
+    train_data: SplitData,
+    val_data: SplitData,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    fresh: dict[str, Any],
+) -> tuple[dict[str, Any], list[dict[str, float]]]:
     if not run.exists():
         raise ConfigError(f"run {run.run_id} does not exist: start it without --resume")
     info = run.read_info()
@@ -269,18 +340,34 @@ def _restore(run: RunFolder, config: TrainConfig, train_data: SplitData, val_dat
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         rows = list(state["rows"])
-    info["resumed"] = list(info.get("resumed", [])) + [{"at": _now(), "from_epoch": len(rows) + 1,
-                                                        "device": fresh["device"]}]
+    info["resumed"] = list(info.get("resumed", [])) + [
+        {"at": _now(), "from_epoch": len(rows) + 1, "device": fresh["device"]}
+    ]
     return info, rows
 
 
-def _save_weights(path: Path, config: TrainConfig, model: nn.Module, run: RunFolder, rows: list[dict[str, float]],
-                  info: dict[str, Any]) -> None:
+def _save_weights(
+    path: Path,
+    config: TrainConfig,
+    model: nn.Module,
+    run: RunFolder,
+    rows: list[dict[str, float]],
+    info: dict[str, Any],
+) -> None:
     last = rows[-1]
-    meta = {"run_id": run.run_id, "epochs": int(last["epoch"]), "train_loss": last["train_loss"],
-            "val_loss": last["val_loss"], "val_acc": last["val_acc"], "val_split": config.val_split,
-            "data_hash": info["data_hash"], "config": config.to_dict(), "torch": str(torch.__version__),
-            "device": info["device"], **embedded_meta(rows, info)}
+    meta = {
+        "run_id": run.run_id,
+        "epochs": int(last["epoch"]),
+        "train_loss": last["train_loss"],
+        "val_loss": last["val_loss"],
+        "val_acc": last["val_acc"],
+        "val_split": config.val_split,
+        "data_hash": info["data_hash"],
+        "config": config.to_dict(),
+        "torch": str(torch.__version__),
+        "device": info["device"],
+        **embedded_meta(rows, info),
+    }
     save_checkpoint(path, config.model, model, meta=meta)
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import pickle
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -75,16 +76,26 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             f"checkpoint {path} is truncated or not a fermbench checkpoint ({first[:120]}): re-save it with `fermbench train`"
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ModelError(f"{path} is not a fermbench checkpoint (no '{FORMAT}' header): pass a file written by `fermbench train`")
+        raise ModelError(
+            f"{path} is not a fermbench checkpoint (no '{FORMAT}' header): pass a file written by `fermbench train`"
+        )
     if payload.get("format_version") != FORMAT_VERSION:
         raise ModelError(
             f"checkpoint {path} has format version {payload.get('format_version')}, this fermbench reads {FORMAT_VERSION}: upgrade fermbench"
         )
     arch = payload.get("arch")
     if arch not in ARCHITECTURES:
-        raise ModelError(f"checkpoint {path} is for unknown architecture {arch!r}: known are {', '.join(sorted(ARCHITECTURES))}")
-    state, names, meta = payload.get("state_dict"), payload.get("class_names", list(CLASS_NAMES)), payload.get("meta", {})
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ModelError(
+            f"checkpoint {path} is for unknown architecture {arch!r}: known are {', '.join(sorted(ARCHITECTURES))}"
+        )
+    state, names, meta = (
+        payload.get("state_dict"),
+        payload.get("class_names", list(CLASS_NAMES)),
+        payload.get("meta", {}),
+    )
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise ModelError(f"checkpoint {path} has no state_dict of named tensors: re-save it with `fermbench train`")
     if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names) or not isinstance(meta, dict):
         raise ModelError(f"checkpoint {path} has malformed class_names or meta: re-save it with `fermbench train`")
@@ -103,9 +114,11 @@ def check_unpacked_size(path: Path) -> None:
     except (OSError, zipfile.BadZipFile, ValueError):
         return  # unreadable as a zip: torch.load says why, as for any damaged file
     if total > MAX_CHECKPOINT_BYTES:
-        raise ModelError(f"checkpoint {path} would unpack to {total / 1e6:.0f} MB, over the {MAX_CHECKPOINT_BYTES / 1e6:.0f} MB "
-                         f"limit ({BOMB_FACTOR}x the largest model's weights): it is not a checkpoint of this zoo; "
-                         "pass one written by `fermbench train`")
+        raise ModelError(
+            f"checkpoint {path} would unpack to {total / 1e6:.0f} MB, over the {MAX_CHECKPOINT_BYTES / 1e6:.0f} MB "
+            f"limit ({BOMB_FACTOR}x the largest model's weights): it is not a checkpoint of this zoo; "
+            "pass one written by `fermbench train`"
+        )
 
 
 def shape_differences(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> list[str]:

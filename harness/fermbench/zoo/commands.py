@@ -24,5 +24,7 @@ def models_cmd() -> None:
     table.add_column("fp32 size", justify="right")
     for name in MODEL_NAMES:
         info = model_info(name)
-        table.add_row(name, f"{info.params / 1e6:.2f} M", f"{info.macs / 1e6:.1f} M", f"{info.fp32_bytes / 2**20:.1f} MiB")
+        table.add_row(
+            name, f"{info.params / 1e6:.2f} M", f"{info.macs / 1e6:.1f} M", f"{info.fp32_bytes / 2**20:.1f} MiB"
+        )
     Console().print(table)

@@ -19,9 +19,15 @@ class DeepCNN(nn.Module):
         super().__init__()
         c1, c2, c3 = CNN_CHANNELS
         self.features = nn.Sequential(
-            conv_block(1, c1), conv_block(c1, c1), nn.MaxPool2d(2),   # 48 -> 24
-            conv_block(c1, c2), conv_block(c2, c2), nn.MaxPool2d(2),  # 24 -> 12
-            conv_block(c2, c3), conv_block(c3, c3), nn.MaxPool2d(2),  # 12 -> 6
+            conv_block(1, c1),
+            conv_block(c1, c1),
+            nn.MaxPool2d(2),  # 48 -> 24
+            conv_block(c1, c2),
+            conv_block(c2, c2),
+            nn.MaxPool2d(2),  # 24 -> 12
+            conv_block(c2, c3),
+            conv_block(c3, c3),
+            nn.MaxPool2d(2),  # 12 -> 6
         )
         self.head = mlp_head(c3 * 6 * 6, CNN_HIDDEN, num_classes)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -25,8 +26,7 @@ MODEL_NAMES: tuple[str, ...] = tuple(ARCHITECTURES)
 def check_name(name: str) -> str:
     if name not in ARCHITECTURES:
         raise ModelError(
-            f"unknown model {name!r}: choose one of {', '.join(sorted(ARCHITECTURES))} "
-            "(see `fermbench models`)"
+            f"unknown model {name!r}: choose one of {', '.join(sorted(ARCHITECTURES))} (see `fermbench models`)"
         )
     return name
 

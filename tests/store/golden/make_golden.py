@@ -42,11 +42,23 @@ def main() -> None:
     from fermbench.report.commands import report_cmd
 
     work = Path(tempfile.mkdtemp(prefix="golden-"))
-    settings = build_settings(devices=("host",), models=("shallow_cnn",),
-                              runtimes=("pytorch_android_lite-2.1.0", "executorch-1.4.1"), repeats=2,
-                              warmup=1, warmup_seconds=0.0, iterations=5, min_seconds=0.0, cooldown_seconds=0.0,
-                              timeout_seconds=120.0, seed=1, untrained=True, fer_data=str(FER.resolve()),
-                              fer_limit=21, photos=str(photos(work / "photos")))
+    settings = build_settings(
+        devices=("host",),
+        models=("shallow_cnn",),
+        runtimes=("pytorch_android_lite-2.1.0", "executorch-1.4.1"),
+        repeats=2,
+        warmup=1,
+        warmup_seconds=0.0,
+        iterations=5,
+        min_seconds=0.0,
+        cooldown_seconds=0.0,
+        timeout_seconds=120.0,
+        seed=1,
+        untrained=True,
+        fer_data=str(FER.resolve()),
+        fer_limit=21,
+        photos=str(photos(work / "photos")),
+    )
     outcome = run_benchmark(settings, out=work / "results", model_dir=work / "models")
     target = HERE / "v2-session"
     shutil.rmtree(target, ignore_errors=True)
@@ -59,8 +71,11 @@ def main() -> None:
         (target / f"report.{fmt}").write_text(result.stdout, encoding="utf-8")
     charts = work / "charts"
     result = CliRunner().invoke(report_cmd, ["--results", str(target), "session", "--charts", str(charts)])
-    drawn = [line.replace(str(charts) + "/", "") for line in result.stderr.splitlines()
-             if line.startswith(("chart:", "not drawn:"))]
+    drawn = [
+        line.replace(str(charts) + "/", "")
+        for line in result.stderr.splitlines()
+        if line.startswith(("chart:", "not drawn:"))
+    ]
     (target / "charts.txt").write_text("\n".join(drawn) + "\n", encoding="utf-8")
     shutil.rmtree(work)
     print(f"wrote {target}")

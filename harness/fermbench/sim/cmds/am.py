@@ -16,8 +16,17 @@ from typing import Any
 
 from ...runner.host import run_instrumentation
 from ...runner.instrument_output import InstrumentReader
-from ...runner.protocol import (KEY_ERROR_CODE, KEY_ERROR_MESSAGE, KEY_PHASE, KEY_RESULT, KEY_RESULT_FILE,
-                                KEY_STATUS, RUNNER_CLASS, RUNNER_PACKAGES, results_base_dir)
+from ...runner.protocol import (
+    KEY_ERROR_CODE,
+    KEY_ERROR_MESSAGE,
+    KEY_PHASE,
+    KEY_RESULT,
+    KEY_RESULT_FILE,
+    KEY_STATUS,
+    RUNNER_CLASS,
+    RUNNER_PACKAGES,
+    results_base_dir,
+)
 from ..process import CommandFailed, Ctx
 from .pm import package_uid
 from .registry import command
@@ -36,12 +45,16 @@ class _Stop(BaseException):
 def _not_found(ctx: Ctx, component: str) -> int:
     """What `am instrument` prints on Android 8+ (am runs `cmd activity`) for a missing runner."""
     pkg, _, cls = component.partition("/")
-    ctx.write("INSTRUMENTATION_STATUS: id=ActivityManagerService\n"
-              f"INSTRUMENTATION_STATUS: Error=Unable to find instrumentation info for: ComponentInfo{{{pkg}/{cls}}}\n"
-              "INSTRUMENTATION_STATUS_CODE: -1\n")
-    ctx.warn("Exception occurred while executing 'instrument':\n"
-             f"android.util.AndroidException: INSTRUMENTATION_FAILED: {component}\n"
-             "\tat com.android.server.am.ActivityManagerShellCommand.runInstrument(ActivityManagerShellCommand.java:1412)\n")
+    ctx.write(
+        "INSTRUMENTATION_STATUS: id=ActivityManagerService\n"
+        f"INSTRUMENTATION_STATUS: Error=Unable to find instrumentation info for: ComponentInfo{{{pkg}/{cls}}}\n"
+        "INSTRUMENTATION_STATUS_CODE: -1\n"
+    )
+    ctx.warn(
+        "Exception occurred while executing 'instrument':\n"
+        f"android.util.AndroidException: INSTRUMENTATION_FAILED: {component}\n"
+        "\tat com.android.server.am.ActivityManagerShellCommand.runInstrument(ActivityManagerShellCommand.java:1412)\n"
+    )
     return 255
 
 
@@ -89,8 +102,14 @@ def _parse_instrument(ctx: Ctx, args: list[str]) -> tuple[dict[str, str], set[st
                 return 255
             extras[args[i + 1]] = args[i + 2]
             i += 3
-        elif a in ("-w", "-r", "--no-window-animation", "--no-hidden-api-checks", "--no-isolated-storage",
-                   "--no-restart"):
+        elif a in (
+            "-w",
+            "-r",
+            "--no-window-animation",
+            "--no-hidden-api-checks",
+            "--no-isolated-storage",
+            "--no-restart",
+        ):
             flags.add(a)
             i += 1
         elif a in ("--user", "--abi", "-p"):
@@ -165,14 +184,24 @@ def _instrument(ctx: Ctx, args: list[str]) -> int:
     }
     try:
         code = run_instrumentation(
-            extras, state.host_path, emit, ctx.cancel, external_dir, runtime=runtime,
-            environment=lambda: _environment(ctx), device_facts=facts, page_size=identity.page_size,
+            extras,
+            state.host_path,
+            emit,
+            ctx.cancel,
+            external_dir,
+            runtime=runtime,
+            environment=lambda: _environment(ctx),
+            device_facts=facts,
+            page_size=identity.page_size,
         )
     except _Stop as stop:
         if str(stop) == "hang":
             return 0  # nobody is listening any more
-        for line in ("FATAL EXCEPTION: main", f"Process: {pkg}, PID: {pid}",
-                     "java.lang.RuntimeException: injected runner_crash fault"):
+        for line in (
+            "FATAL EXCEPTION: main",
+            f"Process: {pkg}, PID: {pid}",
+            "java.lang.RuntimeException: injected runner_crash fault",
+        ):
             state.log("E", "AndroidRuntime", line, buffer="crash", pid=pid, uid=uid)
         crashed = "INSTRUMENTATION_RESULT: shortMsg=Process crashed.\nINSTRUMENTATION_CODE: 0\n"
         ctx.write(crashed)
@@ -185,8 +214,19 @@ def _instrument(ctx: Ctx, args: list[str]) -> int:
 
 def _intent(args: list[str]) -> tuple[dict[str, str], list[str]]:
     """The intent options of `am start` (the ones scripts use) and what is left."""
-    keys = {"-a": "act", "-d": "dat", "-t": "typ", "-c": "cat", "-n": "cmp", "-f": "flg", "--user": "user",
-            "-e": "extra", "--es": "extra", "--ei": "extra", "--ez": "extra"}
+    keys = {
+        "-a": "act",
+        "-d": "dat",
+        "-t": "typ",
+        "-c": "cat",
+        "-n": "cmp",
+        "-f": "flg",
+        "--user": "user",
+        "-e": "extra",
+        "--es": "extra",
+        "--ei": "extra",
+        "--ez": "extra",
+    }
     intent: dict[str, str] = {}
     rest = list(args)
     while rest and rest[0].startswith("-"):
@@ -198,7 +238,7 @@ def _intent(args: list[str]) -> tuple[dict[str, str], list[str]]:
             raise CommandFailed(f"Error: Unknown option: {opt}", 255)
         wanted = 2 if keys[opt] == "extra" else 1
         if len(rest) < wanted:
-            raise CommandFailed(f"Error: Argument expected after \"{opt}\"", 255)
+            raise CommandFailed(f'Error: Argument expected after "{opt}"', 255)
         values = [rest.pop(0) for _ in range(wanted)]
         intent[keys[opt]] = " ".join(values) if keys[opt] != "extra" else "1"
     return intent, rest
@@ -208,8 +248,11 @@ def _start(ctx: Ctx, args: list[str]) -> int:
     intent, rest = _intent(args)
     if rest and "cmp" not in intent and "/" in rest[0]:
         intent["cmp"] = rest.pop(0)  # `am start PKG/.Activity`, a bare component
-    shown = " ".join(f"{k}=[{v}]" if k == "cat" else f"{k}={v}" for k, v in intent.items()
-                     if k in ("act", "cat", "dat", "typ", "flg", "cmp"))
+    shown = " ".join(
+        f"{k}=[{v}]" if k == "cat" else f"{k}={v}"
+        for k, v in intent.items()
+        if k in ("act", "cat", "dat", "typ", "flg", "cmp")
+    )
     text = f"Intent {{ {shown} }}"
     ctx.write(f"Starting: {text}\n")
     out = ctx.write if "-W" in intent else ctx.warn
@@ -227,24 +270,41 @@ def _force_stop(ctx: Ctx, args: list[str]) -> int:
     rest = [a for i, a in enumerate(args) if a != "--user" and (i == 0 or args[i - 1] != "--user")]
     if len(rest) != 1:
         raise CommandFailed("Error: force-stop needs one package name", 255)
-    ctx.state.log("I", "ActivityManager", f"Force stopping {rest[0]} appid=0 user=0: from pid 1234",
-                  buffer="system")
+    ctx.state.log("I", "ActivityManager", f"Force stopping {rest[0]} appid=0 user=0: from pid 1234", buffer="system")
     ctx.state.end_process(rest[0], "force-stop")  # nothing of the simulated app outlives a run
     return 0
 
 
 # Verbs of a phone's am that the simulated one does not carry out.
-_NOT_SIMULATED = ("startservice", "stopservice", "broadcast", "kill", "kill-all", "profile", "dumpheap",
-                  "set-debug-app", "clear-debug-app", "monitor", "stack", "task", "get-config")
+_NOT_SIMULATED = (
+    "startservice",
+    "stopservice",
+    "broadcast",
+    "kill",
+    "kill-all",
+    "profile",
+    "dumpheap",
+    "set-debug-app",
+    "clear-debug-app",
+    "monitor",
+    "stack",
+    "task",
+    "get-config",
+)
 
 
-@command("am", summary="activity manager: instrument -w -r [-e KEY VALUE]... COMPONENT (the fermbench runner), "
-                       "start [-W -a -c -d -n ...] (no simulated package has activities), force-stop PACKAGE, "
-                       "get-current-user")
+@command(
+    "am",
+    summary="activity manager: instrument -w -r [-e KEY VALUE]... COMPONENT (the fermbench runner), "
+    "start [-W -a -c -d -n ...] (no simulated package has activities), force-stop PACKAGE, "
+    "get-current-user",
+)
 def am(ctx: Ctx) -> int:
     if not ctx.args:
-        ctx.write("Activity manager (activity) commands: instrument, start, force-stop (what the simulated "
-                  "phone implements)\n")
+        ctx.write(
+            "Activity manager (activity) commands: instrument, start, force-stop (what the simulated "
+            "phone implements)\n"
+        )
         return 255
     verb, rest = ctx.args[0], ctx.args[1:]
     if verb == "instrument":

@@ -12,17 +12,19 @@ import io
 import threading
 import time
 import zipfile
-from typing import Callable
+from collections.abc import Callable
 
 from ..process import Ctx
 from .registry import command
 
 VERSION = "1.2"
 BUGREPORT_DIR = "/data/user_de/0/com.android.shell/files/bugreports"
-_SECTIONS = (("SYSTEM PROPERTIES", "getprop"),
-             ("SYSTEM LOG", "logcat -v threadtime -v printable -v uid -d *:v"),
-             ("DUMPSYS battery", "dumpsys battery"),
-             ("PACKAGES", "pm list packages -f --show-versioncode"))
+_SECTIONS = (
+    ("SYSTEM PROPERTIES", "getprop"),
+    ("SYSTEM LOG", "logcat -v threadtime -v printable -v uid -d *:v"),
+    ("DUMPSYS battery", "dumpsys battery"),
+    ("PACKAGES", "pm list packages -f --show-versioncode"),
+)
 
 
 def _section(ctx: Ctx, title: str, cmdline: str) -> str:
@@ -34,10 +36,12 @@ def _section(ctx: Ctx, title: str, cmdline: str) -> str:
 def _report(ctx: Ctx, name: str, progress: Callable[[int], None]) -> bytes:
     """The zip of report `name`; `progress(percent)` is told as the sections are done."""
     now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
-    text = [f"========================================================\n== dumpstate: {now}\n"
-            f"========================================================\n\n"
-            f"Build fingerprint: '{ctx.state.getprop('ro.build.fingerprint')}'\n"
-            "Note: a fermbench simulated phone; only the sections below are simulated.\n\n"]
+    text = [
+        f"========================================================\n== dumpstate: {now}\n"
+        f"========================================================\n\n"
+        f"Build fingerprint: '{ctx.state.getprop('ro.build.fingerprint')}'\n"
+        "Note: a fermbench simulated phone; only the sections below are simulated.\n\n"
+    ]
     for k, (title, cmdline) in enumerate(_SECTIONS, 1):
         text.append(_section(ctx, title, cmdline))
         progress(100 * k // (len(_SECTIONS) + 1))
@@ -90,20 +94,24 @@ def bugreportz(ctx: Ctx) -> int:
     return 0
 
 
-_USAGE = ("usage: bugreportz [-hpsv]\n"
-          "  -h: to display this help message\n"
-          "  -p: display progress\n"
-          "  -s: stream content to standard output\n"
-          "  -v: to display the version\n"
-          "  or no arguments to generate a zipped bugreport\n")
+_USAGE = (
+    "usage: bugreportz [-hpsv]\n"
+    "  -h: to display this help message\n"
+    "  -p: display progress\n"
+    "  -s: stream content to standard output\n"
+    "  -v: to display the version\n"
+    "  or no arguments to generate a zipped bugreport\n"
+)
 
 
 @command("bugreport", summary="the deprecated flat report: prints the warning a phone prints (use bugreportz)")
 def bugreport(ctx: Ctx) -> int:
     rule = "=" * 77 + "\n"
-    ctx.warn(rule + "WARNING: Flat (text file, non-zipped) bugreports are deprecated.\n"
-             "WARNING: Please generate zipped bugreports instead.\n"
-             "WARNING: On the host use: adb bugreport filename.zip\n"
-             "WARNING: On the device use: bugreportz\n"
-             "WARNING: bugreportz will output the filename to use with adb pull.\n" + rule + "\n\n")
+    ctx.warn(
+        rule + "WARNING: Flat (text file, non-zipped) bugreports are deprecated.\n"
+        "WARNING: Please generate zipped bugreports instead.\n"
+        "WARNING: On the host use: adb bugreport filename.zip\n"
+        "WARNING: On the device use: bugreportz\n"
+        "WARNING: bugreportz will output the filename to use with adb pull.\n" + rule + "\n\n"
+    )
     return 0

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 from ..process import Ctx
-from .registry import command
 from .pm import dump_package
+from .registry import command
 
 
 def _battery(ctx: Ctx) -> int:
@@ -71,8 +71,10 @@ def _host_memory_kb() -> tuple[int, int]:
 def _meminfo(ctx: Ctx, args: list[str]) -> int:
     targets = [a for a in args if not a.startswith("-")]
     if not targets:
-        ctx.write("Applications Memory Usage (in Kilobytes):\n(the simulated phone reports single processes: "
-                  "dumpsys meminfo PACKAGE)\n")
+        ctx.write(
+            "Applications Memory Usage (in Kilobytes):\n(the simulated phone reports single processes: "
+            "dumpsys meminfo PACKAGE)\n"
+        )
         return 0
     name = targets[0]
     with ctx.state.lock:
@@ -114,8 +116,10 @@ def _power(ctx: Ctx) -> int:
 @command("dumpsys", summary="services: battery, thermalservice, meminfo PACKAGE, power, package PACKAGE")
 def dumpsys(ctx: Ctx) -> int:
     if not ctx.args:
-        ctx.warn("dumpsys: the simulated phone dumps one service at a time: battery, thermalservice, "
-                 "meminfo, power, package\n")
+        ctx.warn(
+            "dumpsys: the simulated phone dumps one service at a time: battery, thermalservice, "
+            "meminfo, power, package\n"
+        )
         return 1
     service, rest = ctx.args[0], ctx.args[1:]
     if service == "battery":

@@ -62,6 +62,7 @@ def ls(ctx: Ctx) -> int:
     def order(names: list[str], where: Path | None) -> list[str]:
         def stat_of(n: str) -> os.stat_result:
             return os.lstat(where / n if where is not None else ctx.host(n))
+
         names = sorted(names)
         if opts.get("t"):
             names.sort(key=lambda n: -stat_of(n).st_mtime)
@@ -278,11 +279,16 @@ def _copy_into(ctx: Ctx, move: bool) -> int:
         if opts.get("v"):
             ctx.write(f"{ctx.name} '{src}' -> '{ctx.state.device_path(target)}'\n")
         if move:
-            os.replace(src_host, target) if not (target.is_dir() and src_host.is_dir()) \
-                else shutil.move(str(src_host), str(target / src_host.name))
+            os.replace(src_host, target) if not (target.is_dir() and src_host.is_dir()) else shutil.move(
+                str(src_host), str(target / src_host.name)
+            )
         elif src_host.is_dir():
-            shutil.copytree(src_host, target, dirs_exist_ok=True,
-                            copy_function=shutil.copy2 if opts.get("p") or opts.get("a") else shutil.copy)
+            shutil.copytree(
+                src_host,
+                target,
+                dirs_exist_ok=True,
+                copy_function=shutil.copy2 if opts.get("p") or opts.get("a") else shutil.copy,
+            )
         else:
             (shutil.copy2 if opts.get("p") or opts.get("a") else shutil.copyfile)(src_host, target)
     return status
@@ -358,9 +364,17 @@ def stat(ctx: Ctx) -> int:
         st = os.stat(host) if opts.get("L") else os.lstat(host)
         owner = _owner(ctx.abspath(name))
         fields = {
-            "s": str(st.st_size), "n": name, "N": f"'{name}'", "a": f"{st.st_mode & 0o7777:o}",
-            "A": stat_mod.filemode(st.st_mode), "F": _file_type(st), "Y": str(int(st.st_mtime)),
-            "b": str(st.st_blocks), "U": owner, "G": owner, "%": "%",
+            "s": str(st.st_size),
+            "n": name,
+            "N": f"'{name}'",
+            "a": f"{st.st_mode & 0o7777:o}",
+            "A": stat_mod.filemode(st.st_mode),
+            "F": _file_type(st),
+            "Y": str(int(st.st_mtime)),
+            "b": str(st.st_blocks),
+            "U": owner,
+            "G": owner,
+            "%": "%",
         }
 
         def sub(m: re.Match[str], fields: dict[str, str] = fields) -> str:  # this file's fields
@@ -387,15 +401,18 @@ def wc(ctx: Ctx) -> int:
                 continue
             data = host.read_bytes()
         counts = {"l": data.count(b"\n"), "w": len(data.split()), "c": len(data)}
-        text = " ".join(str(counts[k]) for k in show) if len(show) == 1 else \
-            "".join(f"{counts[k]:>8}" for k in show)
+        text = " ".join(str(counts[k]) for k in show) if len(show) == 1 else "".join(f"{counts[k]:>8}" for k in show)
         ctx.write(text + ("" if name == "-" else f" {name}") + "\n")
     return status
 
 
 # Mount points the phone reports; /data and the emulated sdcard share the same free space.
-_MOUNTS = (("/data", "/dev/block/dm-46"), ("/storage/emulated", "/dev/fuse"), ("/sdcard", "/dev/fuse"),
-           ("/", "/dev/root"))
+_MOUNTS = (
+    ("/data", "/dev/block/dm-46"),
+    ("/storage/emulated", "/dev/fuse"),
+    ("/sdcard", "/dev/fuse"),
+    ("/", "/dev/root"),
+)
 
 
 def _human(n: int) -> str:
@@ -438,4 +455,3 @@ def df(ctx: Ctx) -> int:
             lines.append(f"{dev:<18}{total // 1024:>12}{used // 1024:>12}{free // 1024:>12} {pct:>4} {mount}")
     ctx.write("".join(line + "\n" for line in lines))
     return status
-

@@ -18,21 +18,53 @@ from ..process import CommandFailed, Ctx, Writer
 from .registry import command
 
 _FORMATS = ("brief", "process", "tag", "thread", "raw", "time", "threadtime", "long")
-_MODIFIERS = ("color", "colour", "usec", "nsec", "printable", "year", "zone", "epoch", "monotonic", "uid",
-              "descriptive", "UTC")
+_MODIFIERS = (
+    "color",
+    "colour",
+    "usec",
+    "nsec",
+    "printable",
+    "year",
+    "zone",
+    "epoch",
+    "monotonic",
+    "uid",
+    "descriptive",
+    "UTC",
+)
 _COLORS = {"V": 231, "D": 75, "I": 40, "W": 166, "E": 196, "F": 196}
 _LEVEL = {p: i for i, p in enumerate(PRIORITIES)} | {"S": len(PRIORITIES)}
 _USER_NAMES = {0: "root", 1000: "system", 2000: "shell"}
 
 _SHORT_ARG = set("tTGfrnvbPme")  # letters taking an argument (getopt's "x:")
 _SHORT_FLAG = set("cdDhLgsQBSp")
-_LONG = {"binary": ("B", False), "buffer": ("b", True), "buffer-size": ("g", None), "clear": ("c", False),
-         "dividers": ("D", False), "file": ("f", True), "format": ("v", True), "grep": ("e", True),
-         "head": ("m", True), "help": ("h", False), "last": ("L", False), "max-count": ("m", True),
-         "pid": ("pid", True), "prune": ("p", None), "regex": ("e", True), "rotate-count": ("n", True),
-         "rotate-kbytes": ("r", True), "statistics": ("S", False), "tail": ("t", True), "uid": ("uid", True),
-         "wrap": ("wrap", None), "print": ("print", False), "proto": ("proto", False), "id": ("id", True),
-         "debug": ("debug", False)}
+_LONG = {
+    "binary": ("B", False),
+    "buffer": ("b", True),
+    "buffer-size": ("g", None),
+    "clear": ("c", False),
+    "dividers": ("D", False),
+    "file": ("f", True),
+    "format": ("v", True),
+    "grep": ("e", True),
+    "head": ("m", True),
+    "help": ("h", False),
+    "last": ("L", False),
+    "max-count": ("m", True),
+    "pid": ("pid", True),
+    "prune": ("p", None),
+    "regex": ("e", True),
+    "rotate-count": ("n", True),
+    "rotate-kbytes": ("r", True),
+    "statistics": ("S", False),
+    "tail": ("t", True),
+    "uid": ("uid", True),
+    "wrap": ("wrap", None),
+    "print": ("print", False),
+    "proto": ("proto", False),
+    "id": ("id", True),
+    "debug": ("debug", False),
+}
 # Options a phone's logcat has that the simulated one does not carry out.
 _NOT_SIMULATED = {"B", "L", "G", "p", "P", "S", "r", "n", "Q", "uid", "wrap", "print", "proto", "id", "debug"}
 
@@ -84,7 +116,7 @@ def _parse(args: list[str]) -> _Options:
             while j < len(a):
                 c = a[j]
                 if c in _SHORT_ARG:
-                    val = a[j + 1:]
+                    val = a[j + 1 :]
                     if not val:
                         if i >= len(args):
                             raise _fail(f"Option '{a}' needs an argument.")
@@ -213,8 +245,13 @@ class _Printer:
             secs = t
             text = time.strftime("%Y-%m-%d %H:%M:%S" if "year" in self.mods else "%m-%d %H:%M:%S", time.gmtime(t))
         frac = secs % 1
-        text += f".{int(frac * 1e9):09d}" if "nsec" in self.mods else f".{int(frac * 1e6):06d}" \
-            if "usec" in self.mods else f".{int(frac * 1e3):03d}"
+        text += (
+            f".{int(frac * 1e9):09d}"
+            if "nsec" in self.mods
+            else f".{int(frac * 1e6):06d}"
+            if "usec" in self.mods
+            else f".{int(frac * 1e3):03d}"
+        )
         if "zone" in self.mods and not {"epoch", "monotonic"} & self.mods:
             text += " +0000"
         return text
@@ -259,14 +296,19 @@ def _size(n: int) -> str:
     return f"{n} {unit}B"
 
 
-@command("logcat", summary="log buffers: -d -c -g -s -t N|TIME -T -e REGEX -m N --pid -f FILE -D, "
-                           "-b BUFFER, -v FORMAT[,MODIFIER], filterspecs TAG[:V|D|I|W|E|F|S]")
+@command(
+    "logcat",
+    summary="log buffers: -d -c -g -s -t N|TIME -T -e REGEX -m N --pid -f FILE -D, "
+    "-b BUFFER, -v FORMAT[,MODIFIER], filterspecs TAG[:V|D|I|W|E|F|S]",
+)
 def logcat(ctx: Ctx) -> int:
     try:
         o = _parse(ctx.args)
     except _Help:
-        ctx.write("Usage: logcat [OPTION]... [FILTERSPEC]...\n(the simulated phone's logcat: see "
-                  "`fermbench sim --help-commands`)\n")
+        ctx.write(
+            "Usage: logcat [OPTION]... [FILTERSPEC]...\n(the simulated phone's logcat: see "
+            "`fermbench sim --help-commands`)\n"
+        )
         return 0
     buffers = tuple(dict.fromkeys(o.buffers)) or DEFAULT_BUFFERS
     logs = ctx.state.logs
@@ -276,8 +318,10 @@ def logcat(ctx: Ctx) -> int:
     if o.get_size:
         for name in buffers:
             used = _size(logs.size_bytes(name))
-            ctx.write(f"{name}: ring buffer is 256 KiB ({used} consumed, {used} readable), "
-                      f"max entry is 5120 B, max payload is {MAX_PAYLOAD} B\n")
+            ctx.write(
+                f"{name}: ring buffer is 256 KiB ({used} consumed, {used} readable), "
+                f"max entry is 5120 B, max payload is {MAX_PAYLOAD} B\n"
+            )
         return 0
     if not o.formats and ctx.env.get("ANDROID_PRINTF_LOG"):
         o.formats = [f for f in re.split(r"[,:; \t]+", ctx.env["ANDROID_PRINTF_LOG"]) if f in _FORMATS + _MODIFIERS]
@@ -296,14 +340,15 @@ def logcat(ctx: Ctx) -> int:
             out_file.close()
 
 
-def _read(ctx: Ctx, o: _Options, buffers: tuple[str, ...], default: int, tags: dict[str, int],
-          printer: _Printer, sink: Writer) -> int:
+def _read(
+    ctx: Ctx, o: _Options, buffers: tuple[str, ...], default: int, tags: dict[str, int], printer: _Printer, sink: Writer
+) -> int:
     logs = ctx.state.logs
     entries = logs.entries(buffers)
     if o.since is not None:
         entries = [e for e in entries if e.time >= o.since]
     if o.tail:
-        entries = entries[-o.tail:]  # logd cuts the tail before logcat filters, as on a phone
+        entries = entries[-o.tail :]  # logd cuts the tail before logcat filters, as on a phone
     seen = logs.last_seq()
     started: set[str] = set()
     last_buffer, printed = "", 0

@@ -11,7 +11,7 @@ import secrets
 import shutil
 import time
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 from ...runner.protocol import RUNNER_CLASS, RUNNER_PACKAGES
 from ..apk import ApkError, read_apk_info
@@ -20,29 +20,87 @@ from ..state import Package
 from .registry import command
 
 # Options of `pm install` (with a value, and without) and of `pm uninstall`.
-_INSTALL_VALUES = {"--user", "-i", "--abi", "--install-location", "-S", "--install-reason", "--pkg", "-p",
-                   "--originating-uri", "--referrer", "--force-uuid", "--apex"}
-_INSTALL_FLAGS = {"-r", "-t", "-g", "-d", "-f", "-l", "-s", "-R", "--dont-kill", "--instant", "--full",
-                  "--staged", "--fastdeploy", "--no-streaming", "--bypass-low-target-sdk-block",
-                  "--restrict-permissions", "--force-queryable", "--enable-rollback"}
+_INSTALL_VALUES = {
+    "--user",
+    "-i",
+    "--abi",
+    "--install-location",
+    "-S",
+    "--install-reason",
+    "--pkg",
+    "-p",
+    "--originating-uri",
+    "--referrer",
+    "--force-uuid",
+    "--apex",
+}
+_INSTALL_FLAGS = {
+    "-r",
+    "-t",
+    "-g",
+    "-d",
+    "-f",
+    "-l",
+    "-s",
+    "-R",
+    "--dont-kill",
+    "--instant",
+    "--full",
+    "--staged",
+    "--fastdeploy",
+    "--no-streaming",
+    "--bypass-low-target-sdk-block",
+    "--restrict-permissions",
+    "--force-queryable",
+    "--enable-rollback",
+}
 _UNINSTALL_VALUES = {"--user", "--versionCode"}
 _UNINSTALL_FLAGS = {"-k"}
 _LIST_VALUES = {"--user", "--uid"}
-_LIST_FLAGS = {"-d", "-e", "-a", "-f", "-i", "-l", "-s", "-U", "-u", "-3", "--show-versioncode", "--apex-only",
-               "--factory-only", "--match-libraries", "--show-stopped"}
+_LIST_FLAGS = {
+    "-d",
+    "-e",
+    "-a",
+    "-f",
+    "-i",
+    "-l",
+    "-s",
+    "-U",
+    "-u",
+    "-3",
+    "--show-versioncode",
+    "--apex-only",
+    "--factory-only",
+    "--match-libraries",
+    "--show-stopped",
+}
 
 # What `pm list features` reports (a mid-range phone; reqGlEsVersion has no name and sorts first).
-FEATURES = ("android.hardware.audio.output", "android.hardware.bluetooth", "android.hardware.camera",
-            "android.hardware.camera.any", "android.hardware.faketouch", "android.hardware.location",
-            "android.hardware.microphone", "android.hardware.ram.normal", "android.hardware.screen.landscape",
-            "android.hardware.screen.portrait", "android.hardware.sensor.accelerometer",
-            "android.hardware.touchscreen", "android.hardware.touchscreen.multitouch",
-            "android.hardware.usb.accessory", "android.hardware.wifi", "android.software.app_widgets",
-            "android.software.home_screen", "android.software.webview")
+FEATURES = (
+    "android.hardware.audio.output",
+    "android.hardware.bluetooth",
+    "android.hardware.camera",
+    "android.hardware.camera.any",
+    "android.hardware.faketouch",
+    "android.hardware.location",
+    "android.hardware.microphone",
+    "android.hardware.ram.normal",
+    "android.hardware.screen.landscape",
+    "android.hardware.screen.portrait",
+    "android.hardware.sensor.accelerometer",
+    "android.hardware.touchscreen",
+    "android.hardware.touchscreen.multitouch",
+    "android.hardware.usb.accessory",
+    "android.hardware.wifi",
+    "android.software.app_widgets",
+    "android.software.home_screen",
+    "android.software.webview",
+)
 
 
-def _options(args: list[str], values: set[str], flags: set[str],
-             unknown: str = "Error: Unknown option: {}") -> tuple[dict[str, str | bool], list[str]]:
+def _options(
+    args: list[str], values: set[str], flags: set[str], unknown: str = "Error: Unknown option: {}"
+) -> tuple[dict[str, str | bool], list[str]]:
     """Leading options as ShellCommand.getNextOption reads them; the rest are arguments."""
     opts: dict[str, str | bool] = {}
     i = 0
@@ -53,7 +111,7 @@ def _options(args: list[str], values: set[str], flags: set[str],
             break
         if a in values:
             if i + 1 >= len(args):
-                raise CommandFailed(f"Error: Argument expected after \"{a}\"", 255)
+                raise CommandFailed(f'Error: Argument expected after "{a}"', 255)
             opts[a] = args[i + 1]
             i += 2
             continue
@@ -91,9 +149,11 @@ def _install_bytes(ctx: Ctx, data: bytes, file_name: str | None, allow_downgrade
     if old is not None and old.system:
         return _failure(ctx, "INSTALL_FAILED_UPDATE_INCOMPATIBLE", f"{info.package} is a system package")
     if old is not None and info.version_code < old.version_code and not allow_downgrade:
-        return _failure(ctx, "INSTALL_FAILED_VERSION_DOWNGRADE",
-                        f"Downgrade detected: Update version code {info.version_code} is older than current "
-                        f"{old.version_code}")
+        return _failure(
+            ctx,
+            "INSTALL_FAILED_VERSION_DOWNGRADE",
+            f"Downgrade detected: Update version code {info.version_code} is older than current {old.version_code}",
+        )
     code_dir = f"/data/app/~~{secrets.token_hex(8)}==/{info.package}-{secrets.token_hex(8)}=="
     apk_path = f"{code_dir}/base.apk"
     host = state.host_path(apk_path)
@@ -122,15 +182,20 @@ def _session(ctx: Ctx, verb: str, text: str) -> int | None:
     """The id of an open install session, or None after the framework's error."""
     if text.isdigit() and int(text) in ctx.state.install_sessions:
         return int(text)
-    ctx.warn(f"\nException occurred while executing '{verb}':\njava.lang.SecurityException: "
-             f"Caller has no access to session {text}\n")
+    ctx.warn(
+        f"\nException occurred while executing '{verb}':\njava.lang.SecurityException: "
+        f"Caller has no access to session {text}\n"
+    )
     return None
 
 
 def _install_create(ctx: Ctx, args: list[str]) -> int:
-    _options(args, _INSTALL_VALUES, _INSTALL_FLAGS,
-             "\nException occurred while executing 'install-create':\n"
-             "java.lang.IllegalArgumentException: Unknown option {}")
+    _options(
+        args,
+        _INSTALL_VALUES,
+        _INSTALL_FLAGS,
+        "\nException occurred while executing 'install-create':\njava.lang.IllegalArgumentException: Unknown option {}",
+    )
     with ctx.state.lock:
         session_id = 1_000_000_000 + secrets.randbelow(1_000_000_000)
         ctx.state.install_sessions[session_id] = {}
@@ -220,11 +285,15 @@ def _install_abandon(ctx: Ctx, args: list[str]) -> int:
 
 def _install(ctx: Ctx, args: list[str]) -> int:
     # makeInstallParams throws on an unknown option; `cmd` reports the exception, exit 255
-    opts, rest = _options(args, _INSTALL_VALUES, _INSTALL_FLAGS,
-                          "\nException occurred while executing 'install':\n"
-                          "java.lang.IllegalArgumentException: Unknown option {}\n"
-                          "\tat com.android.server.pm.PackageManagerShellCommand.makeInstallParams"
-                          "(PackageManagerShellCommand.java:3308)")
+    opts, rest = _options(
+        args,
+        _INSTALL_VALUES,
+        _INSTALL_FLAGS,
+        "\nException occurred while executing 'install':\n"
+        "java.lang.IllegalArgumentException: Unknown option {}\n"
+        "\tat com.android.server.pm.PackageManagerShellCommand.makeInstallParams"
+        "(PackageManagerShellCommand.java:3308)",
+    )
     allow_downgrade = bool(opts.get("-d"))
     if "-S" in opts:
         try:
@@ -270,8 +339,12 @@ def _uninstall(ctx: Ctx, args: list[str]) -> int:
 
 
 def _list(ctx: Ctx, args: list[str]) -> int:
-    kinds = {"packages": _list_packages, "package": _list_packages, "instrumentation": _list_instrumentation,
-             "features": _list_features}
+    kinds = {
+        "packages": _list_packages,
+        "package": _list_packages,
+        "instrumentation": _list_instrumentation,
+        "features": _list_features,
+    }
     if not args:
         raise CommandFailed("Error: didn't specify type of data to list", 255)
     if args[0] not in kinds:
@@ -326,8 +399,11 @@ def _list_instrumentation(ctx: Ctx, args: list[str]) -> int:
 
 def _list_features(ctx: Ctx, args: list[str]) -> int:
     if args:
-        raise CommandFailed(f"Error: Unknown option: {args[0]}", 255) if args[0].startswith("-") else \
-            CommandFailed(f"Error: unexpected argument '{args[0]}'", 255)
+        raise (
+            CommandFailed(f"Error: Unknown option: {args[0]}", 255)
+            if args[0].startswith("-")
+            else CommandFailed(f"Error: unexpected argument '{args[0]}'", 255)
+        )
     ctx.write("feature:reqGlEsVersion=0x30002\n" + "".join(f"feature:{f}\n" for f in FEATURES))
     return 0
 
@@ -401,20 +477,43 @@ _VERBS: dict[str, Callable[[Ctx, list[str]], int]] = {
     "dump": lambda ctx, args: dump_package(ctx, args[0]) if args else 1,
 }
 # Verbs a phone's pm has that the simulated one does not carry out.
-_NOT_SIMULATED = ("grant", "revoke", "enable", "disable", "disable-user", "hide", "unhide", "suspend",
-                  "unsuspend", "compile", "resolve-activity", "query-activities", "install-existing", "trim-caches", "reset-permissions",
-                  "set-install-location", "get-install-location", "create-user", "remove-user")
+_NOT_SIMULATED = (
+    "grant",
+    "revoke",
+    "enable",
+    "disable",
+    "disable-user",
+    "hide",
+    "unhide",
+    "suspend",
+    "unsuspend",
+    "compile",
+    "resolve-activity",
+    "query-activities",
+    "install-existing",
+    "trim-caches",
+    "reset-permissions",
+    "set-install-location",
+    "get-install-location",
+    "create-user",
+    "remove-user",
+)
 
 
-@command("pm", summary="package manager: list packages [-f -3 -s -e -d -i -U -u --show-versioncode --uid N] "
-                       "[FILTER], list instrumentation [-f], list features, path, install [-r -t -d -g ...] "
-                       "FILE|-S SIZE, install-create, install-write -S SIZE SESSION NAME [-|PATH], install-commit, "
-                       "install-abandon (adb install-multiple), uninstall [-k], clear, has-feature, dump")
+@command(
+    "pm",
+    summary="package manager: list packages [-f -3 -s -e -d -i -U -u --show-versioncode --uid N] "
+    "[FILTER], list instrumentation [-f], list features, path, install [-r -t -d -g ...] "
+    "FILE|-S SIZE, install-create, install-write -S SIZE SESSION NAME [-|PATH], install-commit, "
+    "install-abandon (adb install-multiple), uninstall [-k], clear, has-feature, dump",
+)
 def pm(ctx: Ctx) -> int:
     if not ctx.args or ctx.args[0] in ("help", "-h"):
-        ctx.write("Package manager (package) commands: list, path, install, install-create, install-write, "
-                  "install-commit, install-abandon, uninstall, clear, has-feature, "
-                  "dump (what the simulated phone implements)\n")
+        ctx.write(
+            "Package manager (package) commands: list, path, install, install-create, install-write, "
+            "install-commit, install-abandon, uninstall, clear, has-feature, "
+            "dump (what the simulated phone implements)\n"
+        )
         return 255  # as handleDefaultCommands returns
     name = ctx.args[0]
     if name in _NOT_SIMULATED:
@@ -430,12 +529,14 @@ def pm(ctx: Ctx) -> int:
 _SERVICES = {"package": "pm", "activity": "am", "settings": "settings", "window": "wm", "input": "input"}
 
 
-@command("cmd", summary=f"cmd SERVICE ARGS: {', '.join(sorted(_SERVICES))} (as pm, am, settings, wm, input); "
-                        "-l lists them")
+@command(
+    "cmd", summary=f"cmd SERVICE ARGS: {', '.join(sorted(_SERVICES))} (as pm, am, settings, wm, input); -l lists them"
+)
 def cmd(ctx: Ctx) -> int:
     if not ctx.args:
-        ctx.warn("cmd: No service specified; use -l to list all running services. Use -w to start and "
-                 "wait for a service.\n")
+        ctx.warn(
+            "cmd: No service specified; use -l to list all running services. Use -w to start and wait for a service.\n"
+        )
         return 20
     service, rest = ctx.args[0], ctx.args[1:]
     if service == "-l":

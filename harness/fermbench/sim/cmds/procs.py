@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..logbuf import SYSTEM_SERVER
 from ..process import SHELL_PID, CommandFailed, Ctx, ExitShell, UsageError
@@ -51,11 +51,20 @@ def processes(ctx: Ctx) -> list[Proc]:
 
 # toybox ps fields: header, width (negative: left aligned), value
 _FIELDS: dict[str, tuple[int, Callable[[Proc], str]]] = {
-    "USER": (-12, lambda p: p.user), "PID": (5, lambda p: str(p.pid)), "PPID": (5, lambda p: str(p.ppid)),
-    "VSZ": (7, lambda p: str(p.vsz)), "RSS": (6, lambda p: str(p.rss)), "WCHAN": (-16, lambda p: p.wchan),
-    "ADDR": (4, lambda p: "0"), "S": (1, lambda p: p.state), "NAME": (-27, lambda p: p.name),
-    "CMD": (-27, lambda p: p.name), "ARGS": (-27, lambda p: p.name), "CMDLINE": (-27, lambda p: p.name),
-    "COMM": (-15, lambda p: p.name), "UID": (5, lambda p: str(_uid(p.user))),
+    "USER": (-12, lambda p: p.user),
+    "PID": (5, lambda p: str(p.pid)),
+    "PPID": (5, lambda p: str(p.ppid)),
+    "VSZ": (7, lambda p: str(p.vsz)),
+    "RSS": (6, lambda p: str(p.rss)),
+    "WCHAN": (-16, lambda p: p.wchan),
+    "ADDR": (4, lambda p: "0"),
+    "S": (1, lambda p: p.state),
+    "NAME": (-27, lambda p: p.name),
+    "CMD": (-27, lambda p: p.name),
+    "ARGS": (-27, lambda p: p.name),
+    "CMDLINE": (-27, lambda p: p.name),
+    "COMM": (-15, lambda p: p.name),
+    "UID": (5, lambda p: str(_uid(p.user))),
 }
 _DEFAULT = ("USER", "PID", "PPID", "VSZ", "RSS", "WCHAN", "ADDR", "S", "NAME")
 
@@ -65,8 +74,11 @@ def _uid(user: str) -> int:
     return 10000 + int(m.group(1)) if m else {"root": 0, "system": 1000, "shell": 2000, "logd": 1036}[user]
 
 
-@command("ps", summary="processes: -A/-e (all; default: this shell's), -p PID[,PID], -o FIELD[,FIELD] "
-                       "(USER PID PPID VSZ RSS WCHAN ADDR S NAME CMD ARGS COMM UID)")
+@command(
+    "ps",
+    summary="processes: -A/-e (all; default: this shell's), -p PID[,PID], -o FIELD[,FIELD] "
+    "(USER PID PPID VSZ RSS WCHAN ADDR S NAME CMD ARGS COMM UID)",
+)
 def ps(ctx: Ctx) -> int:
     opts, operands = ctx.flags("Ae", values="po", real="AaedtZMkopgusTw")
     procs = processes(ctx)
@@ -85,7 +97,7 @@ def ps(ctx: Ctx) -> int:
     for f in fields:
         if f not in _FIELDS:
             raise CommandFailed(f"ps: bad -o {f.lower()}", 1)
-    rows = [[f for f in fields]] + [[_FIELDS[f][1](p) for f in fields] for p in procs]
+    rows = [list(fields)] + [[_FIELDS[f][1](p) for f in fields] for p in procs]
     out = []
     for row in rows:
         cells = []
@@ -110,13 +122,46 @@ def pidof(ctx: Ctx) -> int:
     return 0 if pids else 1
 
 
-_SIGNALS = ("HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE",
-            "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ",
-            "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS")
+_SIGNALS = (
+    "HUP",
+    "INT",
+    "QUIT",
+    "ILL",
+    "TRAP",
+    "ABRT",
+    "BUS",
+    "FPE",
+    "KILL",
+    "USR1",
+    "SEGV",
+    "USR2",
+    "PIPE",
+    "ALRM",
+    "TERM",
+    "STKFLT",
+    "CHLD",
+    "CONT",
+    "STOP",
+    "TSTP",
+    "TTIN",
+    "TTOU",
+    "URG",
+    "XCPU",
+    "XFSZ",
+    "VTALRM",
+    "PROF",
+    "WINCH",
+    "IO",
+    "PWR",
+    "SYS",
+)
 
 
-@command("kill", summary="send a signal: kill [-s SIG|-SIG|-N] PID...; -l lists signals; only the shell's own "
-                         "processes may be signalled (others: Operation not permitted)")
+@command(
+    "kill",
+    summary="send a signal: kill [-s SIG|-SIG|-N] PID...; -l lists signals; only the shell's own "
+    "processes may be signalled (others: Operation not permitted)",
+)
 def kill(ctx: Ctx) -> int:
     args = list(ctx.args)
     if args[:1] == ["-l"]:
@@ -165,8 +210,7 @@ KERNEL_VERSION = "#1 SMP PREEMPT Mon Jun 3 20:36:51 UTC 2024"
 @command("uname", summary="system name: -a -s -n -r -v -m -o")
 def uname(ctx: Ctx) -> int:
     opts, _ = ctx.flags("asnrvmpo", real="asnrvmpo")
-    parts = {"s": "Linux", "n": "localhost", "r": KERNEL_RELEASE, "v": KERNEL_VERSION, "m": machine(ctx),
-             "o": "Toybox"}
+    parts = {"s": "Linux", "n": "localhost", "r": KERNEL_RELEASE, "v": KERNEL_VERSION, "m": machine(ctx), "o": "Toybox"}
     chosen = "snrvmo" if opts.get("a") else "".join(k for k in "snrvmo" if opts.get(k)) or "s"
     if opts.get("p") and not opts.get("a"):
         chosen += "m"
@@ -188,19 +232,28 @@ def log(ctx: Ctx) -> int:
 
 def _png(width: int, height: int, rgb: bytes) -> bytes:
     """A PNG of one colour (what the simulated screen shows)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     row = b"\0" + rgb * width
     raw = zlib.compress(row * height, 6)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", raw) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", raw)
+        + chunk(b"IEND", b"")
+    )
 
 
 SCREEN_RGB = b"\x20\x21\x24"  # a dark home screen
 
 
-@command("screencap", summary="the screen: -p (PNG), FILE (PNG if it ends in .png, else raw); without -p to "
-                              "stdout: width, height, format, dataspace (uint32 each) and RGBA pixels")
+@command(
+    "screencap",
+    summary="the screen: -p (PNG), FILE (PNG if it ends in .png, else raw); without -p to "
+    "stdout: width, height, format, dataspace (uint32 each) and RGBA pixels",
+)
 def screencap(ctx: Ctx) -> int:
     opts, operands = ctx.flags("p", values="d", real="pdj")
     width, height = ctx.state.display_size_override or DISPLAY_SIZE

@@ -7,7 +7,7 @@ from the handlers. A name missing from COMMANDS is "inaccessible or not found" (
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..process import Ctx, Handler
 
@@ -40,6 +40,8 @@ def command(*names: str, summary: str, builtin: bool = False) -> Callable[[Handl
 def reference() -> str:
     """The reference of every registered command, one line each, sorted."""
     width = max(len(n) for n in SUMMARIES)
-    lines = [f"  {name:<{width}}  {'(shell builtin) ' if name in BUILTINS else ''}{SUMMARIES[name]}"
-             for name in sorted(SUMMARIES)]
+    lines = [
+        f"  {name:<{width}}  {'(shell builtin) ' if name in BUILTINS else ''}{SUMMARIES[name]}"
+        for name in sorted(SUMMARIES)
+    ]
     return "\n".join(lines) + "\n"

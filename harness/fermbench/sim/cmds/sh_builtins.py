@@ -114,8 +114,7 @@ def export(ctx: Ctx) -> int:
     return status
 
 
-@command("unset", summary="remove variables: NAME...; -v (variables, the default), -f (functions)",
-         builtin=True)
+@command("unset", summary="remove variables: NAME...; -v (variables, the default), -f (functions)", builtin=True)
 def unset(ctx: Ctx) -> int:
     letters, names = _sh_options(ctx, "fv")
     if "f" in letters:
@@ -128,8 +127,12 @@ def unset(ctx: Ctx) -> int:
     return 0
 
 
-@command("set", summary="shell options -e -u -x (+ to clear), -o errexit|nounset|xtrace|pipefail, "
-                        "-- ARGS (positional parameters); no argument lists the variables", builtin=True)
+@command(
+    "set",
+    summary="shell options -e -u -x (+ to clear), -o errexit|nounset|xtrace|pipefail, "
+    "-- ARGS (positional parameters); no argument lists the variables",
+    builtin=True,
+)
 def set_(ctx: Ctx) -> int:
     session = ctx.session
     if not ctx.args:
@@ -164,16 +167,19 @@ def set_(ctx: Ctx) -> int:
     return 0
 
 
-@command("exec", summary="run a command in place of the shell (the command line ends with its status)",
-         builtin=True)
+@command("exec", summary="run a command in place of the shell (the command line ends with its status)", builtin=True)
 def exec_(ctx: Ctx) -> int:
     if not ctx.args:
         return 0  # redirections alone: nothing to replace the shell with
     raise ExitShell(ctx.shell.run_argv(ctx, ctx.args))
 
 
-@command("test", "[", summary="file tests (-e -f -d -L -s -r -w -x), strings (-z -n = !=), "
-                             "integers (-eq -ne -lt -gt -le -ge), !", builtin=True)
+@command(
+    "test",
+    "[",
+    summary="file tests (-e -f -d -L -s -r -w -x), strings (-z -n = !=), integers (-eq -ne -lt -gt -le -ge), !",
+    builtin=True,
+)
 def test(ctx: Ctx) -> int:
     args = list(ctx.args)
     if ctx.name == "[":
@@ -219,8 +225,14 @@ def _test(ctx: Ctx, args: list[str]) -> bool:
             return a == b
         if op == "!=":
             return a != b
-        ints = {"-eq": int.__eq__, "-ne": int.__ne__, "-lt": int.__lt__, "-gt": int.__gt__,
-                "-le": int.__le__, "-ge": int.__ge__}
+        ints = {
+            "-eq": int.__eq__,
+            "-ne": int.__ne__,
+            "-lt": int.__lt__,
+            "-gt": int.__gt__,
+            "-le": int.__le__,
+            "-ge": int.__ge__,
+        }
         if op in ints:
             try:
                 return ints[op](int(a), int(b))

@@ -67,8 +67,12 @@ def eval_(ctx: Ctx) -> int:
     return ctx.shell.eval(ctx, " ".join(ctx.args)) if ctx.args else 0
 
 
-@command("read", summary="read a line of stdin into NAME... (the last takes the rest); -r (keep backslashes); "
-                         "status 1 at end of input", builtin=True)
+@command(
+    "read",
+    summary="read a line of stdin into NAME... (the last takes the rest); -r (keep backslashes); "
+    "status 1 at end of input",
+    builtin=True,
+)
 def read(ctx: Ctx) -> int:
     args = list(ctx.args)
     raw = False
@@ -108,18 +112,25 @@ def _lookup(ctx: Ctx, name: str, verbose: bool) -> bool:
     if not verbose:
         ctx.write(f"{where}\n")
     else:
-        ctx.write({"keyword": f"{name} is a reserved word\n", "function": f"{name} is a function\n",
-                   "builtin": f"{name} is a shell builtin\n", "tool": f"{name} is {where}\n"}[kind])
+        ctx.write(
+            {
+                "keyword": f"{name} is a reserved word\n",
+                "function": f"{name} is a function\n",
+                "builtin": f"{name} is a shell builtin\n",
+                "tool": f"{name} is {where}\n",
+            }[kind]
+        )
     return True
 
 
-@command("command", summary="command -v|-V NAME... (what a name is), or command NAME ARGS (skipping functions)",
-         builtin=True)
+@command(
+    "command", summary="command -v|-V NAME... (what a name is), or command NAME ARGS (skipping functions)", builtin=True
+)
 def command_(ctx: Ctx) -> int:
     args = list(ctx.args)
     if args and args[0] in ("-v", "-V"):
         verbose = args[0] == "-V"
-        return 0 if all([_lookup(ctx, name, verbose) for name in args[1:]]) and args[1:] else 1
+        return 0 if all(_lookup(ctx, name, verbose) for name in args[1:]) and args[1:] else 1
     if args and args[0] == "-p":
         args.pop(0)
     if not args:
@@ -127,7 +138,8 @@ def command_(ctx: Ctx) -> int:
     return ctx.shell.run_argv(ctx, args)
 
 
-@command("type", summary="what each NAME is: a reserved word, a function, a shell builtin or /system/bin/NAME",
-         builtin=True)
+@command(
+    "type", summary="what each NAME is: a reserved word, a function, a shell builtin or /system/bin/NAME", builtin=True
+)
 def type_(ctx: Ctx) -> int:
-    return 0 if all([_lookup(ctx, name, True) for name in ctx.args]) else 1
+    return 0 if all(_lookup(ctx, name, True) for name in ctx.args) else 1

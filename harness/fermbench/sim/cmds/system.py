@@ -20,10 +20,23 @@ PROP_VALUE_MAX = 92
 _PROP_NAME = re.compile(r"[A-Za-z0-9_.@:-]+")
 
 # The shell user, as `id` shows it on a phone (groups from adbd's capabilities).
-_SHELL_GROUPS = ((2000, "shell"), (1004, "input"), (1007, "log"), (1011, "adb"), (1015, "sdcard_rw"),
-                 (1028, "sdcard_r"), (1078, "ext_data_rw"), (1079, "ext_obb_rw"), (3001, "net_bt_admin"),
-                 (3002, "net_bt"), (3003, "inet"), (3006, "net_bw_stats"), (3009, "readproc"), (3011, "uhid"),
-                 (3012, "readtracefs"))
+_SHELL_GROUPS = (
+    (2000, "shell"),
+    (1004, "input"),
+    (1007, "log"),
+    (1011, "adb"),
+    (1015, "sdcard_rw"),
+    (1028, "sdcard_r"),
+    (1078, "ext_data_rw"),
+    (1079, "ext_obb_rw"),
+    (3001, "net_bt_admin"),
+    (3002, "net_bt"),
+    (3003, "inet"),
+    (3006, "net_bw_stats"),
+    (3009, "readproc"),
+    (3011, "uhid"),
+    (3012, "readtracefs"),
+)
 _USERS = {"shell": (2000, _SHELL_GROUPS), "root": (0, ((0, "root"),)), "system": (1000, ((1000, "system"),))}
 
 
@@ -49,8 +62,11 @@ def getprop(ctx: Ctx) -> int:
     return 0
 
 
-@command("setprop", summary=f"setprop NAME VALUE: only {', '.join(p + '*' for p in SHELL_WRITABLE_PROPS)} "
-                            "(the shell user's rights on a user build)")
+@command(
+    "setprop",
+    summary=f"setprop NAME VALUE: only {', '.join(p + '*' for p in SHELL_WRITABLE_PROPS)} "
+    "(the shell user's rights on a user build)",
+)
 def setprop(ctx: Ctx) -> int:
     if len(ctx.args) != 2:
         ctx.write("usage: setprop NAME VALUE\n\nSets an Android system property.\n\n")
@@ -59,8 +75,7 @@ def setprop(ctx: Ctx) -> int:
     if not _PROP_NAME.fullmatch(key) or ".." in key or key.startswith(".") or key.endswith("."):
         raise CommandFailed(f"Invalid property name '{key}'", 1)
     if len(value.encode()) >= PROP_VALUE_MAX and not key.startswith("ro."):
-        raise CommandFailed(f"Value '{value}' is too long, {len(value.encode())} bytes vs a max of "
-                            f"{PROP_VALUE_MAX}", 1)
+        raise CommandFailed(f"Value '{value}' is too long, {len(value.encode())} bytes vs a max of {PROP_VALUE_MAX}", 1)
     if not key.startswith(SHELL_WRITABLE_PROPS):
         raise CommandFailed(f"Failed to set property '{key}' to '{value}'.\nSee dmesg for error reason.", 1)
     ctx.state.setprop(key, value)
@@ -110,8 +125,12 @@ def id_(ctx: Ctx) -> int:
         ctx.write(" ".join(name if names else str(gid) for gid, name in groups) + "\n")
     else:
         context = " context=u:r:shell:s0" if user == "shell" else ""
-        ctx.write(f"uid={uid}({user}) gid={uid}({user}) groups="
-                  + ",".join(f"{gid}({name})" for gid, name in groups) + context + "\n")
+        ctx.write(
+            f"uid={uid}({user}) gid={uid}({user}) groups="
+            + ",".join(f"{gid}({name})" for gid, name in groups)
+            + context
+            + "\n"
+        )
     return 0
 
 
@@ -144,7 +163,10 @@ def sleep(ctx: Ctx) -> int:
     return 0
 
 
-@command("date", summary="the time (UTC): +FORMAT (with %N, %3N: nanoseconds, their first digits), -u, -d @SECONDS, -r FILE, -I (ISO date); setting it is refused")
+@command(
+    "date",
+    summary="the time (UTC): +FORMAT (with %N, %3N: nanoseconds, their first digits), -u, -d @SECONDS, -r FILE, -I (ISO date); setting it is refused",
+)
 def date(ctx: Ctx) -> int:
     opts, operands = ctx.flags("uI", values="drs", longs={"utc": "u"}, real="dDIrsu")
     if len(operands) > 1:
@@ -172,7 +194,7 @@ def date(ctx: Ctx) -> int:
         # toybox's own conversions: %N (nanoseconds; %3N the first 3 digits), %s, %Z; strftime does the rest
         conv = m.group(1)
         if conv.endswith("N"):
-            return nanos[:int(conv[:-1] or 9)]
+            return nanos[: int(conv[:-1] or 9)]
         return {"%": "%%", "Z": "UTC", "s": str(int(when))}[conv]
 
     fmt = re.sub(r"%(%|[1-9]?N|Z|s)", own, fmt)
@@ -195,8 +217,9 @@ def uptime(ctx: Ctx) -> int:
     if opts.get("p"):
         weeks, days = days // 7, days % 7
         parts = [(weeks, "week"), (days, "day"), (hours, "hour"), (minutes, "minute")]
-        ctx.write("up " + ", ".join(f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts)
-                  + f",  load average: {loads}\n")
+        ctx.write(
+            "up " + ", ".join(f"{n} {unit}{'' if n == 1 else 's'}" for n, unit in parts) + f",  load average: {loads}\n"
+        )
         return 0
     text = time.strftime(" %H:%M:%S up ", time.gmtime(now))
     if days:
@@ -209,8 +232,17 @@ def uptime(ctx: Ctx) -> int:
 def _confs(ctx: Ctx) -> dict[str, int]:
     cores = ctx.state.identity.cpu_cores
     page = ctx.state.identity.page_size
-    return {"PAGE_SIZE": page, "PAGESIZE": page, "_NPROCESSORS_CONF": cores, "_NPROCESSORS_ONLN": cores,
-            "CLK_TCK": 100, "LONG_BIT": 64, "ARG_MAX": 131072, "OPEN_MAX": 32768, "CHILD_MAX": 27527}
+    return {
+        "PAGE_SIZE": page,
+        "PAGESIZE": page,
+        "_NPROCESSORS_CONF": cores,
+        "_NPROCESSORS_ONLN": cores,
+        "CLK_TCK": 100,
+        "LONG_BIT": 64,
+        "ARG_MAX": 131072,
+        "OPEN_MAX": 32768,
+        "CHILD_MAX": 27527,
+    }
 
 
 @command("getconf", summary="system limits: PAGE_SIZE, _NPROCESSORS_ONLN, CLK_TCK, LONG_BIT, ...; -a lists them")
@@ -247,10 +279,32 @@ def which(ctx: Ctx) -> int:
 
 
 # Key codes scripts send by name (KeyEvent.KEYCODE_*); any number is accepted as well.
-_KEYCODES = {"HOME": 3, "BACK": 4, "CALL": 5, "ENDCALL": 6, "DPAD_UP": 19, "DPAD_DOWN": 20, "DPAD_LEFT": 21,
-             "DPAD_RIGHT": 22, "DPAD_CENTER": 23, "VOLUME_UP": 24, "VOLUME_DOWN": 25, "POWER": 26, "CAMERA": 27,
-             "TAB": 61, "SPACE": 62, "ENTER": 66, "DEL": 67, "MENU": 82, "SEARCH": 84, "ESCAPE": 111,
-             "VOLUME_MUTE": 164, "APP_SWITCH": 187, "SLEEP": 223, "WAKEUP": 224}
+_KEYCODES = {
+    "HOME": 3,
+    "BACK": 4,
+    "CALL": 5,
+    "ENDCALL": 6,
+    "DPAD_UP": 19,
+    "DPAD_DOWN": 20,
+    "DPAD_LEFT": 21,
+    "DPAD_RIGHT": 22,
+    "DPAD_CENTER": 23,
+    "VOLUME_UP": 24,
+    "VOLUME_DOWN": 25,
+    "POWER": 26,
+    "CAMERA": 27,
+    "TAB": 61,
+    "SPACE": 62,
+    "ENTER": 66,
+    "DEL": 67,
+    "MENU": 82,
+    "SEARCH": 84,
+    "ESCAPE": 111,
+    "VOLUME_MUTE": 164,
+    "APP_SWITCH": 187,
+    "SLEEP": 223,
+    "WAKEUP": 224,
+}
 
 
 def _keycode(word: str) -> int | None:
@@ -259,8 +313,11 @@ def _keycode(word: str) -> int | None:
     return _KEYCODES.get(word.upper().removeprefix("KEYCODE_"))
 
 
-@command("input", summary="input keyevent [--longpress|--doubletap] KEY... (POWER/SLEEP/WAKEUP switch the "
-                          "screen; others have no effect), tap X Y, swipe X1 Y1 X2 Y2 [MS], text TEXT")
+@command(
+    "input",
+    summary="input keyevent [--longpress|--doubletap] KEY... (POWER/SLEEP/WAKEUP switch the "
+    "screen; others have no effect), tap X Y, swipe X1 Y1 X2 Y2 [MS], text TEXT",
+)
 def input_(ctx: Ctx) -> int:
     args = list(ctx.args)
     if args and args[0] in ("touchscreen", "touchpad", "keyboard", "dpad", "mouse", "trackball", "stylus"):
@@ -311,8 +368,11 @@ def svc(ctx: Ctx) -> int:
 @command("wm", summary="wm size [WxH|reset], wm density [DPI|reset]")
 def wm(ctx: Ctx) -> int:
     if not ctx.args or ctx.args[0] not in ("size", "density"):
-        ctx.write(f"Unknown command: {ctx.args[0]}\n" if ctx.args else "Window manager (window) commands:\n"
-                  "  size [reset|WxH|WdpxHdp]\n  density [reset|DENSITY]\n")
+        ctx.write(
+            f"Unknown command: {ctx.args[0]}\n"
+            if ctx.args
+            else "Window manager (window) commands:\n  size [reset|WxH|WdpxHdp]\n  density [reset|DENSITY]\n"
+        )
         return 255 if ctx.args else 0
     verb, rest = ctx.args[0], ctx.args[1:]
     state = ctx.state
@@ -343,8 +403,11 @@ def wm(ctx: Ctx) -> int:
     return 0
 
 
-@command("reboot", summary="reboot [REASON]: the phone drops off adb and boots again with its files "
-                           "(no bootloader, recovery or power-off)")
+@command(
+    "reboot",
+    summary="reboot [REASON]: the phone drops off adb and boots again with its files "
+    "(no bootloader, recovery or power-off)",
+)
 def reboot(ctx: Ctx) -> int:
     opts, operands = ctx.flags("np")
     reason = operands[0] if operands else ""

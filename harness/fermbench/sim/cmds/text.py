@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..process import CommandFailed, Ctx, UsageError
 from .registry import command
@@ -25,10 +25,24 @@ def _inputs(ctx: Ctx, operands: list[str], quiet: bool = False) -> Iterator[tupl
             yield name, host.read_bytes()
 
 
-_GREP_LONGS = {"count": "c", "quiet": "q", "silent": "q", "ignore-case": "i", "invert-match": "v",
-               "line-number": "n", "no-filename": "h", "with-filename": "H", "files-with-matches": "l",
-               "fixed-strings": "F", "extended-regexp": "E", "word-regexp": "w", "line-regexp": "x",
-               "only-matching": "o", "regexp": "e", "no-messages": "s"}
+_GREP_LONGS = {
+    "count": "c",
+    "quiet": "q",
+    "silent": "q",
+    "ignore-case": "i",
+    "invert-match": "v",
+    "line-number": "n",
+    "no-filename": "h",
+    "with-filename": "H",
+    "files-with-matches": "l",
+    "fixed-strings": "F",
+    "extended-regexp": "E",
+    "word-regexp": "w",
+    "line-regexp": "x",
+    "only-matching": "o",
+    "regexp": "e",
+    "no-messages": "s",
+}
 
 
 @command("grep", "egrep", "fgrep", summary="search lines: -e -E -F -i -v -c -q -n -h -H -l -o -s -w -x")
@@ -92,7 +106,7 @@ def _head_tail(ctx: Ctx, tail: bool) -> int:
     if opts.get("f") or opts.get("F"):
         return ctx.error("-f (follow) is not simulated by the fermbench phone")
     status = 0
-    for name, data in _inputs(ctx, operands):
+    for _name, data in _inputs(ctx, operands):
         if data is None:
             status = 1
             continue

@@ -106,7 +106,7 @@ def _inside_s(cur: str) -> bool:
     if not m:
         return False
     sep = m.group(1)
-    rest = cur[m.end():]
+    rest = cur[m.end() :]
     count = len(re.findall(r"(?<!\\)" + re.escape(sep), rest))
     return count < 2
 
@@ -117,14 +117,18 @@ def _address(text: str) -> tuple[object | None, str]:
         return None, text
     token = m.group(1)
     value: object = int(token) if token.isdigit() else "$" if token == "$" else re.compile(m.group(2))
-    return value, text[m.end():]
+    return value, text[m.end() :]
 
 
-@command("sed", summary="stream editor: -n -e SCRIPT -E/-r -i; commands s/RE/TEXT/[gpI N], d, p, q, = with "
-                        "line, $ and /RE/ addresses and ranges")
+@command(
+    "sed",
+    summary="stream editor: -n -e SCRIPT -E/-r -i; commands s/RE/TEXT/[gpI N], d, p, q, = with "
+    "line, $ and /RE/ addresses and ranges",
+)
 def sed(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("nEri", values="e", longs={"quiet": "n", "in-place": "i",
-                                                            "regexp-extended": "E"}, real="EinrszfeS")
+    opts, operands = ctx.flags(
+        "nEri", values="e", longs={"quiet": "n", "in-place": "i", "regexp-extended": "E"}, real="EinrszfeS"
+    )
     extended = bool(opts.get("E") or opts.get("r"))
     if "e" in opts:
         script = str(opts["e"])
@@ -148,8 +152,7 @@ def sed(ctx: Ctx) -> int:
             if len(parts) != 3:
                 raise CommandFailed(f"sed: unmatched '{sep}'", 1)
             flags = parts[2]
-            regex = re.compile(_sed_regex(parts[0].replace("\\" + sep, sep), extended),
-                               re.I if "I" in flags else 0)
+            regex = re.compile(_sed_regex(parts[0].replace("\\" + sep, sep), extended), re.I if "I" in flags else 0)
             repl = re.sub(r"\\(\d)", r"\\g<\1>", parts[1].replace("\\" + sep, sep)).replace("&", r"\g<0>")
             repl = repl.replace(r"\\g<0>", "&")
             n = re.search(r"\d+", flags)
@@ -175,6 +178,7 @@ def sed(ctx: Ctx) -> int:
                     def sub(m: re.Match[str]) -> str:  # used only by the regex.sub just below
                         count[0] += 1  # noqa: B023
                         return m.expand(repl) if every and count[0] >= nth or count[0] == nth else m.group(0)  # noqa: B023
+
                     new = regex.sub(sub, line)
                     if new != line or count[0] >= nth:
                         line = new
@@ -240,7 +244,7 @@ def _matches(a1: object, a2: object, no: int, line: str, last: bool, active: dic
 
 @command("sort", summary="sort lines: -n -r -u -f -k N[,M] -t SEP -h")
 def sort(ctx: Ctx) -> int:
-    opts, operands = ctx.flags("nrufh", values="kt", real="CMSTVbcdfghik" "mnorstuxz")
+    opts, operands = ctx.flags("nrufh", values="kt", real="CMSTVbcdfghikmnorstuxz")
     lines: list[str] = []
     status = 0
     for _, data in _inputs(ctx, operands):
@@ -258,7 +262,7 @@ def sort(ctx: Ctx) -> int:
             raise CommandFailed(f"sort: bad -k '{opts['k']}'", 2)
         lo, hi = int(m.group(1)), int(m.group(2) or 0)
         parts = line.split(sep) if sep is not None else line.split()
-        chosen = parts[lo - 1:hi if hi else None]
+        chosen = parts[lo - 1 : hi if hi else None]
         return (sep or " ").join(chosen)
 
     def number(text: str) -> float:
@@ -289,8 +293,11 @@ def sort(ctx: Ctx) -> int:
 # -- printf ----------------------------------------------------------------------------------------
 
 
-@command("printf", summary="formatted output: %s %d %i %x %X %o %c %f %e %g %b %%, widths, \\n \\t escapes; "
-                           "the format is reused for the rest of the arguments")
+@command(
+    "printf",
+    summary="formatted output: %s %d %i %x %X %o %c %f %e %g %b %%, widths, \\n \\t escapes; "
+    "the format is reused for the rest of the arguments",
+)
 def printf(ctx: Ctx) -> int:
     if not ctx.args:
         raise UsageError("Needs 1 argument")
@@ -333,8 +340,11 @@ def printf(ctx: Ctx) -> int:
 # -- find and xargs --------------------------------------------------------------------------------
 
 
-@command("find", summary="walk folders: -name -iname -type f|d|l -maxdepth N -mindepth N -newer FILE -size "
-                         "N[ck] -print -print0 (unlistable folders: Permission denied)")
+@command(
+    "find",
+    summary="walk folders: -name -iname -type f|d|l -maxdepth N -mindepth N -newer FILE -size "
+    "N[ck] -print -print0 (unlistable folders: Permission denied)",
+)
 def find(ctx: Ctx) -> int:
     args = list(ctx.args)
     roots = []
@@ -405,8 +415,12 @@ def find(ctx: Ctx) -> int:
             status = ctx.error(f"{shown}: Permission denied")
             return
         for name in sorted(os.listdir(host)):
-            walk(host / name, f"{shown.rstrip('/')}/{name}" if shown != "/" else f"/{name}",
-                 f"{device.rstrip('/')}/{name}", depth + 1)
+            walk(
+                host / name,
+                f"{shown.rstrip('/')}/{name}" if shown != "/" else f"/{name}",
+                f"{device.rstrip('/')}/{name}",
+                depth + 1,
+            )
 
     for root in roots:
         host = ctx.host(root)
@@ -420,9 +434,9 @@ def find(ctx: Ctx) -> int:
 @command("xargs", summary="run a command with arguments from stdin: -0 -n N -I STR -t -r; default echo")
 def xargs(ctx: Ctx) -> int:
     opts, _ = ctx.flags("0tr", values="nI", args=_leading_options(ctx.args), real="0EILPadenprstxo")
-    command_words = ctx.args[len(_leading_options(ctx.args)):] or ["echo"]
+    command_words = ctx.args[len(_leading_options(ctx.args)) :] or ["echo"]
     data = b"".join(ctx.read_stdin()).decode("utf-8", "surrogateescape")
-    items = [x for x in data.split("\0")] if opts.get("0") else data.split() if "I" not in opts else data.splitlines()
+    items = list(data.split("\0")) if opts.get("0") else data.split() if "I" not in opts else data.splitlines()
     items = [x for x in items if x != ""]
     if not items and opts.get("r"):
         return 0
@@ -430,7 +444,7 @@ def xargs(ctx: Ctx) -> int:
         batches = [[w.replace(str(opts["I"]), item) for w in command_words] for item in items]
     else:
         n = int(str(opts["n"])) if "n" in opts else max(1, len(items))
-        batches = [command_words + items[k:k + n] for k in range(0, max(1, len(items)), n)]
+        batches = [command_words + items[k : k + n] for k in range(0, max(1, len(items)), n)]
     status = 0
     for argv in batches:
         if opts.get("t"):
