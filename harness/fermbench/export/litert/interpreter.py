@@ -56,7 +56,8 @@ class TensorSpec:
             return plain
         info = np.iinfo(np.dtype(self.dtype))
         q = np.round(np.asarray(x, dtype=np.float32) / self.scale) + self.zero_point
-        return np.clip(q, info.min, info.max).astype(self.dtype)
+        quantized: np.ndarray = np.clip(q, info.min, info.max).astype(np.dtype(self.dtype))
+        return quantized
 
     def decode(self, raw: np.ndarray) -> np.ndarray:
         """The tensor's values as float32 (dequantised when it is quantised)."""
