@@ -1,8 +1,7 @@
 """LiteRT on the host: a .tflite through ai-edge-litert's interpreter with the XNNPACK delegate,
 behind the interface of runner/engines.py (the same interpreter the Android AAR wraps).
 
-Not in make_engine yet: the runtime registry of issue 25 will list it. Its name and format are
-here until protocol.py knows the runtime.
+runtimes/litert.py names it; make_engine builds it.
 """
 
 from __future__ import annotations
@@ -17,10 +16,11 @@ from typing import Any
 from ..errors import RunnerError
 from ..export.litert.interpreter import TensorSpec, input_specs, open_interpreter, output_specs, run_once
 from ..export.litert.runtime import INSTALL_HINT, RUNTIME_PACKAGE
+from ..runtimes.litert import LITERT
 from .engines import Engine, is_oom
 
-RUNTIME_LITERT = "litert"
-MODEL_FORMAT = "tflite"
+RUNTIME_LITERT = LITERT.name
+MODEL_FORMAT = LITERT.file_format
 
 
 class LitertEngine(Engine):

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ... import runtimes
 from ...errors import ExportError
 from ...fileio import atomic_write_bytes, atomic_write_json, sha256_file
 from ...labels import INPUT_SHAPE
@@ -34,8 +35,8 @@ PROGRESS_ENV = "LITERT_TORCH_SHOW_PROGRESS"  # litert-torch prints a task tree t
 
 
 def file_names(name: str, quant: str) -> tuple[str, str]:
-    """The model file and its metadata file."""
-    return f"{name}.{quant}.tflite", f"{name}.{quant}.tflite.json"
+    """The model file and its metadata file (the registry's names, runtimes/litert.py)."""
+    return runtimes.LITERT.files(name, quant)
 
 
 @contextlib.contextmanager
@@ -155,3 +156,18 @@ def export_litert_module(
     )
     json_path = atomic_write_json(out_dir / json_name, meta)
     return ExportResult(name, LITERT.name, quant, final, json_path, meta)
+
+
+def export_tflite(
+    module: nn.Module,
+    name: str,
+    out_dir: Path,
+    identity: dict[str, Any],
+    *,
+    runtime: str,
+    quant: str,
+    samples: FerSamples | None,
+    bytecode: int | None,
+) -> ExportResult:
+    """The exporter runtimes/litert.py names: one pinned version, so `runtime` is LITERT's."""
+    return export_litert_module(module, name, out_dir, identity, quant=quant, samples=samples)
