@@ -23,6 +23,7 @@ from .. import runtimes
 from ..apk.archive import apk_runtime
 from ..apk.elf import read_apk_alignment
 from ..errors import ResultsError
+from ..runtimes import by_version
 from ..store.reader import StoredSession, latest_session, load_session
 from ..store.records import OK, Record
 
@@ -121,7 +122,7 @@ def check_session(
     for model in models:
         for runtime in runtimes:
             for quant in quants:
-                if runtime.startswith("pytorch_android_lite") and quant != "fp32":
+                if quant not in by_version(runtime).quants:
                     continue  # Lite runs fp32 only
                 key = f"{model}/{runtime}/{quant}"
                 rec = by_key.get(key)
