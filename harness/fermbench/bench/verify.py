@@ -220,6 +220,8 @@ def verify_cmd(
     """
     from ..zoo import MODEL_NAMES
 
+    for runtime in _split(runtimes):
+        by_version(runtime)  # an unknown name: one line naming the known ones, before any session is read
     stored = load_session(session if session is not None else latest_session(results), results)
     findings = [f for apk in apks for f in check_apk(apk)]
     findings += check_session(
