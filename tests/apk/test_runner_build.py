@@ -36,7 +36,7 @@ print("BUILD " + " ".join(sys.argv[1:]))
 code = int(os.environ.get("FAKE_GRADLEW_EXIT", "0"))
 for task in sys.argv[1:]:
     name = task.removeprefix(":app:assemble")
-    for flavor in ("PytorchLite", "Executorch"):
+    for flavor in ("PytorchLite", "Executorch", "Litert"):
         if name.startswith(flavor) and not code:
             kind = name[len(flavor):].lower()
             flavor = flavor[0].lower() + flavor[1:]
