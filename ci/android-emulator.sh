@@ -4,11 +4,15 @@
 # x86_64 emulator with the APKs Gradle builds (.github/workflows/android-emulator.yml). .ci/run
 # runs this same script on every submission against a simulated phone (ci/on-simulated-phone.sh),
 # where only the Gradle build is replaced (RUNNER_BUILD=standin) and the settings are small.
+# Each runner flavor runs its runtime: pytorchLite Lite fp32, executorch and litert fp32 and int8.
 #
 # Settings (environment; the defaults are the emulator job's):
 #   SERIAL                 the phone                                         emulator-5554
 #   RUNNER_BUILD           gradle: `fermbench runner build`; standin: stand-in APKs (no Gradle)
 #   PROJECT                the runner's Gradle project, where its APKs are    android-runner
+#   FLAVORS                the runner flavors to run (comma-separated)         every flavor fermbench
+#                          knows (apk/flavors.py): what `runner build` and the stand-ins build;
+#                          the workflow names all three, so a flavor left unbuilt fails the job
 #   WORK                   scratch files and the results                      .cache/emulator-ci
 #   MODELS                 the models to run                                  every model of the zoo
 #   FER_DATA               FER-2013 folder or CSV; absent: a synthetic one is written to WORK
@@ -34,8 +38,17 @@ ITERATIONS="${ITERATIONS:-30}"
 MIN_SECONDS="${MIN_SECONDS:-0.5}"
 MIN_AGREEMENT="${MIN_AGREEMENT:-0.95}"
 MIN_AGREEMENT_UNTRAINED="${MIN_AGREEMENT_UNTRAINED:-0.80}"
-RUNTIMES="pytorch_android_lite-2.1.0,executorch-1.4.1"
 QUANT="fp32,int8"
+
+# The exported runtime each runner flavor runs (`fermbench run --runtimes`).
+runtime_of() {
+    case "$1" in
+        pytorchLite) echo pytorch_android_lite-2.1.0 ;;
+        executorch) echo executorch-1.4.1 ;;
+        litert) echo litert-2.3.0 ;;
+        *) echo "error: FLAVORS: $1 is not a runner flavor (pytorchLite, executorch, litert)" >&2; return 1 ;;
+    esac
+}
 mkdir -p "$WORK"
 
 if [ "${GITHUB_ACTIONS:-}" = true ] && [ -z "${TORCH_INDEX:-}" ]; then
@@ -53,7 +66,22 @@ case "$RUNNER_BUILD" in
     standin) python3 -m fermbench.sim.standin "$PROJECT" ;;
     *) echo "error: RUNNER_BUILD=$RUNNER_BUILD: use gradle or standin" >&2; exit 1 ;;
 esac
-LITE_APK="$PROJECT/app/build/outputs/apk/pytorchLite/release/app-pytorchLite-release.apk"
+# Read after the install: the default is the installed fermbench's own list of flavors.
+FLAVORS="${FLAVORS:-$(python3 -c 'from fermbench.apk.flavors import FLAVORS; print(",".join(f.name for f in FLAVORS))')}"
+RUNTIMES=""
+APKS=()
+for flavor in ${FLAVORS//,/ }; do  # flavor names have no spaces
+    apk="$PROJECT/app/build/outputs/apk/$flavor/release/app-$flavor-release.apk"
+    if [ ! -f "$apk" ]; then
+        echo "error: FLAVORS names $flavor, but the build left no $apk" >&2
+        exit 1
+    fi
+    RUNTIMES="${RUNTIMES:+$RUNTIMES,}$(runtime_of "$flavor")"
+    APKS+=("$apk")
+done
+APK_LIST="$(IFS=,; echo "${APKS[*]}")"
+VERIFY_APKS=()
+for apk in "${APKS[@]}"; do VERIFY_APKS+=(--apk "$apk"); done
 ET_APK="$PROJECT/app/build/outputs/apk/executorch/release/app-executorch-release.apk"
 
 echo "== fermbench devices"
@@ -74,7 +102,7 @@ WEIGHTS=(--untrained)  # resnet9 has no trained checkpoint in ../shared/weights
 
 echo "== fermbench run --device $SERIAL: $MODELS; $RUNTIMES; $QUANT"
 fermbench run --device "$SERIAL" --models "$MODELS" "${WEIGHTS[@]}" --runtimes "$RUNTIMES" --quant "$QUANT" \
-    --fer-data "$FER_DATA" --fer-limit "$FER_LIMIT" --apk "$LITE_APK,$ET_APK" \
+    --fer-data "$FER_DATA" --fer-limit "$FER_LIMIT" --apk "$APK_LIST" \
     --warmup "$WARMUP" --warmup-seconds 0.2 --iterations "$ITERATIONS" --min-seconds "$MIN_SECONDS" --max-seconds 30 \
     --cooldown none --out "$WORK/results" --quiet
 
@@ -83,4 +111,4 @@ fermbench report --results "$WORK/results"
 
 echo "== fermbench verify: ExecuTorch libraries 16 KB aligned, memory and foreground fields, agreement"
 fermbench verify --results "$WORK/results" --models "$MODELS" --runtimes "$RUNTIMES" --quant "$QUANT" \
-    --apk "$LITE_APK" --apk "$ET_APK" --min-agreement "$MIN_AGREEMENT" --min-agreement-untrained "$MIN_AGREEMENT_UNTRAINED"
+    "${VERIFY_APKS[@]}" --min-agreement "$MIN_AGREEMENT" --min-agreement-untrained "$MIN_AGREEMENT_UNTRAINED"

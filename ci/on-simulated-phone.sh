@@ -5,7 +5,8 @@
 # HOME, no USB scan, no mDNS) and one simulated phone on loopback, both stopped on exit.
 #
 # Small settings, overridable: one model (shallow_cnn, on every runtime and quantisation: Lite
-# fp32, ExecuTorch fp32 and int8), 40 FER-2013 images, a few iterations. Each exported model costs
+# fp32, ExecuTorch fp32 and int8), 40 FER-2013 images, a few iterations. The runner flavors are
+# those fermbench knows (FLAVORS unset: the stand-ins and the simulated phone serve exactly those). Each exported model costs
 # a minute or more on 2 cores; the job on GitHub runs the whole zoo.
 set -euo pipefail
 cd "$(dirname "$0")/.."

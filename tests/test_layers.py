@@ -22,6 +22,7 @@ import fermbench
 LAYERS: list[tuple[str, ...]] = [
     ("fermbench",),  # the package's __init__: __version__
     ("errors",),  # one error family
+    ("runtimes",),  # the runtime registry: one module per runtime (exporter and engine named, not imported)
     ("fileio", "paths", "quiet", "display", "intervals", "labels", "threads", "logs"),  # helpers of one concern each
     ("measures", "latency_settings"),  # the metric table and the latency settings table (issue 24's other parts)
     ("locks", "stats"),

@@ -14,7 +14,8 @@ android {
         versionName = "0.1.0" // reported as runner_version; keep in step with fermbench's version
     }
 
-    // One APK per runtime: the PyTorch Lite and ExecuTorch native libraries (libfbjni.so) clash.
+    // One APK per runtime: the PyTorch Lite and ExecuTorch native libraries (libfbjni.so) clash, and
+    // one runtime per APK keeps each app's size and memory that runtime's own.
     // Each flavor supplies org.fermbench.runner.Engines (src/<flavor>/java/) and its dependency;
     // the ABI filters are per flavor because a flavor's filters add to defaultConfig's.
     flavorDimensions += "runtime"
@@ -32,6 +33,15 @@ android {
             // below 26 they may fail to load, so the flavor asks for what the libraries need.
             minSdk = 26
             ndk { abiFilters += listOf("arm64-v8a", "x86_64") } // the ABIs the AAR ships
+        }
+        create("litert") { // org.fermbench.runner.litert: .tflite files, 16 KB-page devices too
+            dimension = "runtime"
+            applicationIdSuffix = ".litert"
+            // The LiteRT 2.3.0 AARs declare minSdk 24: a lower one fails the manifest merge.
+            minSdk = 24
+            // The 64-bit ABIs: phones (arm64-v8a) and emulators (x86_64), the ones with 16 KB-page
+            // devices. The AAR also ships armeabi-v7a and x86, which the runner does not need.
+            ndk { abiFilters += listOf("arm64-v8a", "x86_64") }
         }
     }
 
@@ -62,4 +72,12 @@ dependencies {
     // doctor --apk` reads the alignment back from the built APK. Keep ExecutorchEngine.VERSION and
     // PTE_IDENTIFIERS in step.
     "executorchImplementation"("org.pytorch:executorch-android:1.4.0")
+    // Google's LiteRT (formerly TensorFlow Lite), from Google's Maven repository: the release of the
+    // host's ai-edge-litert 2.3.0, so the phone and the host run the same interpreter and XNNPACK
+    // delegate. From 2.x the AAR carries the CompiledModel API and, on the CPU, the Interpreter API
+    // (org.tensorflow.lite) that LiteRtEngine uses. Its native libraries are linked for 16 KB pages
+    // (-z max-page-size=16384 in LiteRT's Android build rules); 1.4.0 is the first release whose
+    // published AAR was read back 16 KB aligned (docs/maven-coordinates.md), and `fermbench doctor
+    // --apk` reads the alignment from the built APK. Keep LiteRtEngine.VERSION in step.
+    "litertImplementation"("com.google.ai.edge.litert:litert:2.3.0")
 }

@@ -36,7 +36,7 @@ print("BUILD " + " ".join(sys.argv[1:]))
 code = int(os.environ.get("FAKE_GRADLEW_EXIT", "0"))
 for task in sys.argv[1:]:
     name = task.removeprefix(":app:assemble")
-    for flavor in ("PytorchLite", "Executorch"):
+    for flavor in ("PytorchLite", "Executorch", "Litert"):
         if name.startswith(flavor) and not code:
             kind = name[len(flavor):].lower()
             flavor = flavor[0].lower() + flavor[1:]
@@ -227,7 +227,7 @@ def test_unknown_flavor_is_refused_by_the_option(project, env):
 # --- the commands it runs -------------------------------------------------------------------------
 
 
-def test_generates_the_pinned_wrapper_then_builds_both_flavors(project, env, tmp_path):
+def test_generates_the_pinned_wrapper_then_builds_every_flavor(project, env, tmp_path):
     fake_gradle(tmp_path / "empty")
     result = build(project, env)
     assert result.exit_code == 0, result.output
@@ -244,7 +244,7 @@ def test_generates_the_pinned_wrapper_then_builds_both_flavors(project, env, tmp
             "--gradle-distribution-sha256-sum",
             PIN_SHA,
         ],
-        ["gradlew", ":app:assemblePytorchLiteRelease", ":app:assembleExecutorchRelease"],
+        ["gradlew", ":app:assemblePytorchLiteRelease", ":app:assembleExecutorchRelease", ":app:assembleLitertRelease"],
     ]
     assert {c["cwd"] for c in calls(env)} == {str(project)}
     assert {(c["JAVA_HOME"], c["ANDROID_HOME"]) for c in calls(env)} == {(env["JAVA_HOME"], env["ANDROID_HOME"])}
@@ -252,6 +252,7 @@ def test_generates_the_pinned_wrapper_then_builds_both_flavors(project, env, tmp
     assert out == [
         str(project / "app/build/outputs/apk/pytorchLite/release/app-pytorchLite-release.apk"),
         str(project / "app/build/outputs/apk/executorch/release/app-executorch-release.apk"),
+        str(project / "app/build/outputs/apk/litert/release/app-litert-release.apk"),
     ]
     assert "BUILD :app:assemblePytorchLiteRelease" in result.stderr  # Gradle's output, kept off stdout
     assert f"Gradle {PIN_VERSION} (generating its wrapper first)" in result.stderr

@@ -19,7 +19,7 @@ from fermbench.sim.apk import make_apk_bytes
 from fermbench.sim.state import Faults, SimIdentity
 
 pytestmark = pytest.mark.adb
-LITE, ET = RUNNER_PACKAGES["pytorch_lite"], RUNNER_PACKAGES["executorch"]
+LITE, ET, LITERT = RUNNER_PACKAGES["pytorch_lite"], RUNNER_PACKAGES["executorch"], RUNNER_PACKAGES["litert"]
 
 
 def apk_file(path: Path, package: str, libs: tuple[str, ...] = (), version_code: int = PROTOCOL_VERSION) -> Path:
@@ -38,6 +38,7 @@ def apks(tmp_path) -> dict[str, Path]:
     return {
         "lite": apk_file(tmp_path / "app-pytorchLite-release.apk", LITE, ("lib/x86_64/libpytorch_jni_lite.so",)),
         "et": apk_file(tmp_path / "app-executorch-release.apk", ET, ("lib/x86_64/libexecutorch.so",)),
+        "litert": apk_file(tmp_path / "app-litert-release.apk", LITERT, ("lib/x86_64/libtensorflowlite_jni.so",)),
     }
 
 
@@ -75,30 +76,34 @@ def test_status_install_status(adb_env, make_sim_phone, apks):
     phone = make_sim_phone()
     before = runner("status", "--device", phone.serial)
     assert before.exit_code == 0, before.output
-    assert before.output.count("installed  no") == 2
+    assert before.output.count("installed  no") == 3
     assert (
         f"fermbench runner build --flavor pytorchLite` and install it with `fermbench runner install --device "
         f"{phone.serial}`" in before.output
     )
 
-    result = runner("install", "--device", phone.serial, "--apk", str(apks["lite"]), "--apk", str(apks["et"]))
+    result = runner(
+        "install", "--device", phone.serial, *(a for k in ("lite", "et", "litert") for a in ("--apk", str(apks[k])))
+    )
     assert result.exit_code == 0, result.output
     assert f"installed app-pytorchLite-release.apk on {phone.serial}: {LITE} " in result.output
     assert f"pytorch_lite {torch.__version__}, protocol {PROTOCOL_VERSION}" in result.output
     assert f"{ET} " in result.output and f"executorch 1.4.1, protocol {PROTOCOL_VERSION}" in result.output
-    assert {LITE, ET} <= packages(adb_env, phone)
+    assert f"installed app-litert-release.apk on {phone.serial}: {LITERT} " in result.output
+    assert {LITE, ET, LITERT} <= packages(adb_env, phone)
 
     after = runner("status", "--device", phone.serial)
     assert after.exit_code == 0, after.output
     lines = after.output.splitlines()
     assert f"{LITE} (pytorchLite flavor): ok" in lines and f"{ET} (executorch flavor): ok" in lines
-    assert after.output.count(f"installed  0.1.0 (versionCode {PROTOCOL_VERSION})") == 2
+    assert f"{LITERT} (litert flavor): ok" in lines
+    assert after.output.count(f"installed  0.1.0 (versionCode {PROTOCOL_VERSION})") == 3
     assert re.search(
         rf"^  runtime    pytorch_lite {re.escape(torch.__version__)} \(bytecode \d+-\d+\)$", after.output, re.M
     ), after.output
     assert "  runtime    executorch 1.4.1 (.pte ET12)" in lines
     for text in (f"  protocol   {PROTOCOL_VERSION} (this fermbench: {PROTOCOL_VERSION})", "  page size  4 KB"):
-        assert lines.count(text) == 2, after.output
+        assert lines.count(text) == 3, after.output
     assert "  ABIs       " in after.output
 
 

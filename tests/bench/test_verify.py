@@ -93,10 +93,11 @@ def test_untrained_weights_have_a_lower_agreement_floor_and_may_lose_the_int8_ga
     assert failed(check_session(session, ["deep_cnn"], ["executorch-1.4.1"], ["int8"]))
 
 
-def test_the_executorch_apk_must_be_16k_aligned(tmp_path):
-    lite, et = write_standin_apks(tmp_path)
+def test_the_executorch_and_litert_apks_must_be_16k_aligned(tmp_path):
+    lite, et, litert = write_standin_apks(tmp_path)
     assert [f.ok for f in check_apk(et)] == [True] and "all 16 KB aligned" in check_apk(et)[0].what
-    assert "not an ExecuTorch runner" in check_apk(lite)[0].what
+    assert [f.ok for f in check_apk(litert)] == [True] and "all 16 KB aligned" in check_apk(litert)[0].what
+    assert "a PyTorch Lite runner, not 16 KB aligned by design" in check_apk(lite)[0].what
     buf = io.BytesIO(et.read_bytes())
     with zipfile.ZipFile(buf, "a") as z:
         z.writestr("lib/x86_64/libexecutorch_extra.so", elf_library("x86_64", 4096))

@@ -29,10 +29,9 @@ def test_the_job_is_the_readme_phone_path_in_order_then_verify():
     steps = [" ".join(args[:2]) if args[0] == "runner" else args[0] for args in calls(SCRIPT, "fermbench")]
     assert steps == ["runner build", "devices", "runner install", "doctor", "run", "report", "verify"]
     run = next(args for args in calls(SCRIPT, "fermbench") if args[0] == "run")
-    assert (
-        run[run.index("--runtimes") + 1] == "$RUNTIMES"
-        and 'RUNTIMES="pytorch_android_lite-2.1.0,executorch-1.4.1"' in SCRIPT
-    )
+    assert run[run.index("--runtimes") + 1] == "$RUNTIMES" and run[run.index("--apk") + 1] == "$APK_LIST"
+    # one runtime and one APK per flavor the job runs
+    assert 'RUNTIMES="${RUNTIMES:+$RUNTIMES,}$(runtime_of "$flavor")"' in SCRIPT and 'APKS+=("$apk")' in SCRIPT
     assert run[run.index("--quant") + 1] == "$QUANT" and 'QUANT="fp32,int8"' in SCRIPT
     from fermbench.zoo import MODEL_NAMES
 

@@ -1,8 +1,9 @@
 """Checks of the Android runner's Java sources that need no Android SDK.
 
-1. Each flavor (main + pytorchLite, main + executorch) compiles on its own (javac) against
-   compile-only stubs of the Android API and of its runtime's Java API (org.pytorch,
-   org.pytorch.executorch), and, where an android.jar is found, against the real Android API.
+1. Each flavor (main + pytorchLite, main + executorch, main + litert) compiles on its own (javac)
+   against compile-only stubs of the Android API and of its runtime's Java API (org.pytorch,
+   org.pytorch.executorch, org.tensorflow.lite), and, where an android.jar is found, against the
+   real Android API.
 2. Their platform-free core (Benchmark, RunSettings, Json, ImagesFile) runs on a desktop JVM with a
    fake engine, and what it prints is parsed and decoded by the same Python code that reads a
    phone: the Java runner and the host runner must give the same answer to the same request.
@@ -35,7 +36,9 @@ ANDROID_ONLY = {
     "AndroidPlatform.java",
     "IsolationActivity.java",
 }  # need the Android API
-FLAVORS = {"pytorchLite": "pytorch-stubs", "executorch": "executorch-stubs"}  # flavor -> its runtime's API stubs
+# flavor -> its runtime's API stubs
+FLAVORS = {"pytorchLite": "pytorch-stubs", "executorch": "executorch-stubs", "litert": "litert-stubs"}
+LITERT_PACKAGE = "org.fermbench.runner.litert"  # the litert flavor's package (the runtime registry's)
 
 JAVAC = shutil.which("javac")
 JAVA = shutil.which("java")
@@ -80,13 +83,15 @@ def test_each_flavor_compiles_on_its_own_against_api_stubs(tmp_path, flavor):
 
 
 @needs_jdk
-def test_a_flavor_does_not_compile_against_the_other_runtime(tmp_path):
+@pytest.mark.parametrize(
+    "flavor,stubs,missing",
+    [("executorch", "pytorch-stubs", "org.pytorch.executorch"), ("litert", "executorch-stubs", "org.tensorflow.lite")],
+)
+def test_a_flavor_does_not_compile_against_another_runtime(tmp_path, flavor, stubs, missing):
     """The stubs are specific enough to catch a flavor built against the wrong runtime's API."""
-    files = _java_files(
-        APP / "main" / "java", APP / "executorch" / "java", STUBS / "android-stubs", STUBS / "pytorch-stubs"
-    )
+    files = _java_files(APP / "main" / "java", APP / flavor / "java", STUBS / "android-stubs", STUBS / stubs)
     done = _javac(tmp_path, files)
-    assert done.returncode != 0 and "org.pytorch.executorch" in done.stderr
+    assert done.returncode != 0 and missing in done.stderr
 
 
 @needs_jdk
@@ -361,9 +366,13 @@ def test_flavors_runtime_versions_and_packages_agree_with_the_harness():
     et = _java_constant(APP / "executorch/java/org/fermbench/runner/ExecutorchEngine.java", "VERSION")
     assert f'"pytorchLiteImplementation"("org.pytorch:pytorch_android_lite:{lite}")' in gradle
     assert f'"executorchImplementation"("org.pytorch:executorch-android:{et}")' in gradle
+    litert = _java_constant(APP / "litert/java/org/fermbench/runner/LiteRtEngine.java", "VERSION")
+    assert f'"litertImplementation"("com.google.ai.edge.litert:litert:{litert}")' in gradle
     suffix = re.search(r'create\("executorch"\) \{[^}]*applicationIdSuffix = "([^"]+)"', gradle, re.S).group(1)
     base = re.search(r'applicationId = "([^"]+)"', gradle).group(1)
     assert (base, base + suffix) == (p.runner_package("pytorch_lite"), p.runner_package("executorch"))
+    litert_suffix = re.search(r'create\("litert"\) \{[^}]*applicationIdSuffix = "([^"]+)"', gradle, re.S).group(1)
+    assert base + litert_suffix == LITERT_PACKAGE
     assert f"versionCode = {p.PROTOCOL_VERSION}" in gradle
     manifest = (APP / "main" / "AndroidManifest.xml").read_text()
     assert 'android:name=".IsolationActivity"' in manifest and 'android:name=".BenchmarkInstrumentation"' in manifest

@@ -1,6 +1,6 @@
 """What the emulator workflow and its script must keep, checked here because they run on GitHub only:
 the pinned and checksummed Gradle, a validated wrapper, snapshot-free emulators with cached AVDs,
-a CPU-only torch, and both runner flavors built and run."""
+a CPU-only torch, and the three runner flavors built and run."""
 
 from __future__ import annotations
 
@@ -55,11 +55,19 @@ def test_every_emulator_boots_without_a_snapshot_and_avds_and_gradle_are_cached(
     assert WORKFLOW.count("~/.android/avd/*") == 2 and WORKFLOW.count("force-avd-creation: false") == 2
 
 
-def test_both_flavors_are_built_and_run():
-    # The script builds both flavors with `fermbench runner build` (every flavor by default).
+GRADLE_FLAVORS = re.findall(r'create\("(\w+)"\)', (RUNNER / "app" / "build.gradle.kts").read_text())
+
+
+def test_every_flavor_is_built_and_run():
+    # The script builds with `fermbench runner build` (every flavor fermbench knows) and runs the
+    # flavors FLAVORS names; the workflow names every flavor of the Gradle project, and uploads each APK.
+    assert GRADLE_FLAVORS == ["pytorchLite", "executorch", "litert"]
     assert 'gradle) fermbench runner build --project "$PROJECT" ;;' in SCRIPT
-    assert "apk/pytorchLite/release/app-pytorchLite-release.apk" in WORKFLOW + SCRIPT
-    assert "apk/executorch/release/app-executorch-release.apk" in WORKFLOW + SCRIPT
+    assert f'FLAVORS: "{",".join(GRADLE_FLAVORS)}"' in WORKFLOW
+    for flavor in GRADLE_FLAVORS:
+        assert f"apk/{flavor}/release/app-{flavor}-release.apk" in WORKFLOW  # uploaded
+        assert re.search(rf"^        {flavor}\) echo \S+ ;;$", SCRIPT, re.M)  # its runtime for `run`
+    assert 'apk="$PROJECT/app/build/outputs/apk/$flavor/release/app-$flavor-release.apk"' in SCRIPT
     assert "bash ci/android-emulator.sh" in WORKFLOW
     assert WORKFLOW.index("wrapper-validation") < WORKFLOW.index("bash ci/android-emulator.sh")
 
@@ -83,7 +91,10 @@ def test_every_step_has_a_time_limit_and_the_avd_room_for_the_apks():
             if step.startswith(plain_uses) or "\n        uses: actions/cache" in step:
                 continue
             assert "timeout-minutes:" in step, step.splitlines()[0]
-    assert WORKFLOW.count("disk-size: 6G") == 2
+    # three APKs, the zoo's exports for three runtimes and their results; the cached AVD's key
+    # names the size, so a cache made with a smaller disk is not reused
+    assert WORKFLOW.count("disk-size: 8G") == 2 and WORKFLOW.count("key: avd-api30-x86_64-default-8g-") == 2
+    assert int(re.search(r"^    timeout-minutes: (\d+)", WORKFLOW, re.M).group(1)) >= 120
     assert "svc power stayon true" in WORKFLOW and "wm dismiss-keyguard" in WORKFLOW
 
 

@@ -155,7 +155,8 @@ def test_each_runtime_has_its_own_runner_package():
     assert p.external_files_dir("pytorch_lite") == p.EXTERNAL_FILES_DIR
     assert p.results_base_dir("executorch", 29) == "/sdcard/Android/media/org.fermbench.runner.executorch"
     assert p.results_base_dir("executorch", 28) == p.external_files_dir("executorch")
-    assert {p.MODEL_FORMATS[r] for r in p.RUNTIMES} == {"ptl", "pte"}
+    assert p.runner_component("litert") == "org.fermbench.runner.litert/org.fermbench.runner.BenchmarkInstrumentation"
+    assert {p.MODEL_FORMATS[r] for r in p.RUNTIMES} == {"ptl", "pte", "tflite"}
     with pytest.raises(ConfigError) as err:
         p.runner_package("tflite")
-    assert "pytorch_lite, executorch" in str(err.value)
+    assert "pytorch_lite, executorch, litert" in str(err.value)

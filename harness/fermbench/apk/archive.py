@@ -11,8 +11,8 @@ import struct
 import zipfile
 from pathlib import Path
 
+from .. import runtimes
 from ..errors import ConfigError
-from ..runner import protocol as p
 
 ALIGNMENT = 4
 ALIGN_EXTRA_ID = 0xD935  # the extra-field id Android's zipalign uses for alignment padding
@@ -20,19 +20,18 @@ LOCAL_HEADER_SIZE = 30
 
 
 def apk_runtime(apk: Path) -> str | None:
-    """Which runner flavor an APK is (pytorch_lite or executorch), from its runtime's native libraries,
-    else from the package name in its manifest; None when it is neither."""
+    """Which runtime's runner an APK is, from the native library that marks each runtime
+    (runtimes/), else from the package name in its manifest; None when it is none of them."""
     with _open_apk(apk) as zf:
         names = zf.namelist()
-        if any("libexecutorch" in n for n in names):
-            return p.RUNTIME_EXECUTORCH
-        if any("libpytorch_jni_lite" in n for n in names):
-            return p.RUNTIME_LITE
+        libraries = {n.rsplit("/", 1)[-1] for n in names if n.startswith("lib/")}
+        for spec in runtimes.RUNTIMES.values():
+            if spec.marker in libraries:
+                return spec.name
         manifest = zf.read("AndroidManifest.xml") if "AndroidManifest.xml" in names else b""
-    for runtime in sorted(p.RUNTIMES, key=lambda r: -len(p.runner_package(r))):  # the longer name first
-        package = p.runner_package(runtime)
-        if package.encode("utf-16-le") in manifest or package.encode() in manifest:
-            return runtime
+    for spec in sorted(runtimes.RUNTIMES.values(), key=lambda r: -len(r.package)):  # the longer name first
+        if spec.package.encode("utf-16-le") in manifest or spec.package.encode() in manifest:
+            return spec.name
     return None
 
 

@@ -34,7 +34,9 @@ def runner_cmd() -> None:
     type=click.Choice([*BY_NAME, "all"]),
     default="all",
     show_default=True,
-    help="pytorchLite (.ptl, 4 KB-page phones) or executorch (.pte, any page size)",
+    help=", ".join(
+        f"{f.name} (.{f.spec.file_format}, {f.spec.device.library_align // 1024} KB pages and smaller)" for f in FLAVORS
+    ),
 )
 @click.option(
     "--release/--debug",

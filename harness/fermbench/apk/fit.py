@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .. import runtimes
 from ..checklist import OK, WARN, Preflight
 from ..runner import protocol as p
 from .flavors import FLAVORS, Flavor
@@ -67,14 +68,19 @@ def check_flavor(pf: Preflight, flavor: Flavor, device_abis: Iterable[str], sdk:
 
 
 def check_runner_page_size(pf: Preflight, runtime: str, page_size: int) -> str | None:
-    """The Lite runtime's libraries are 4 KB aligned: on a device with larger pages, why not."""
-    if runtime != p.RUNTIME_LITE or page_size <= p.PAGE_SIZE_4K:
+    """A runtime whose native libraries are aligned below the device's page size does not load
+    there (Lite's are 4 KB aligned): why not, and the runtimes that do load."""
+    spec = runtimes.get(runtime)
+    if page_size <= spec.device.library_align:
         return None
+    fits = [r for r in runtimes.RUNTIMES.values() if page_size <= r.device.library_align]
     check = pf.add(
         "page size",
         WARN,
-        f"this device uses {page_size // 1024} KB memory pages; pytorch_android_lite's "
-        "native libraries are aligned for 4 KB and do not load there",
-        "use the executorch runtime (--runtimes executorch-1.4.1, the runner's executorch flavor)",
+        f"this device uses {page_size // 1024} KB memory pages; {spec.label}'s "
+        f"native libraries are aligned for {spec.device.library_align // 1024} KB and do not load there",
+        f"use the {fits[0].name} runtime (--runtimes {fits[0].default_version}, the runner's {fits[0].flavor} flavor)"
+        if fits
+        else "benchmark on a device with smaller pages",
     )
     return f"{check.message}: {check.fix}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..runner import protocol as p
+from .. import runtimes
 
 COMPILE_SDK = 35  # compileSdk: the SDK must hold platforms/android-35
 BUILD_TYPES = ("release", "debug")
@@ -16,14 +16,29 @@ BUILD_TYPES = ("release", "debug")
 
 @dataclass(frozen=True)
 class Flavor:
-    name: str  # the Gradle product flavor (assemble<Name><Type>)
-    runtime: str  # the runner runtime it carries (runner/protocol.py RUNTIMES)
-    abis: tuple[str, ...]  # its ndk.abiFilters: a device needs one of them
-    min_sdk: int
+    """A runtime's runner flavor: its name, package and device needs are the registry's (runtimes/)."""
+
+    spec: runtimes.Runtime
+
+    @property
+    def name(self) -> str:  # the Gradle product flavor (assemble<Name><Type>)
+        return self.spec.flavor
+
+    @property
+    def runtime(self) -> str:  # the runner runtime it carries
+        return self.spec.name
+
+    @property
+    def abis(self) -> tuple[str, ...]:  # its ndk.abiFilters: a device needs one of them
+        return self.spec.device.abis
+
+    @property
+    def min_sdk(self) -> int:
+        return self.spec.device.min_sdk
 
     @property
     def package(self) -> str:
-        return p.runner_package(self.runtime)
+        return self.spec.package
 
     def task(self, build_type: str) -> str:
         return f":app:assemble{self.name[0].upper()}{self.name[1:]}{build_type.capitalize()}"
@@ -32,10 +47,7 @@ class Flavor:
         return project / "app" / "build" / "outputs" / "apk" / self.name / build_type
 
 
-FLAVORS = (
-    Flavor("pytorchLite", p.RUNTIME_LITE, ("arm64-v8a", "armeabi-v7a", "x86_64", "x86"), 21),
-    Flavor("executorch", p.RUNTIME_EXECUTORCH, ("arm64-v8a", "x86_64"), 26),
-)
+FLAVORS = tuple(Flavor(r) for r in runtimes.RUNTIMES.values())
 BY_NAME = {f.name: f for f in FLAVORS}
 BY_RUNTIME = {f.runtime: f for f in FLAVORS}
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import runtimes
 from ..errors import FermbenchError
 from ..fileio import sha256_file, storage_error
 from ..locks import ProcessLock
@@ -47,23 +48,20 @@ class ModelFile:
 
 def export_paths(variant: Variant, out_dir: Path) -> tuple[Path, Path]:
     """Where the exporter writes a variant's file and its metadata (export/ decides the names)."""
-    from ..export.runtimes import get_runtime
-
-    if get_runtime(variant.runtime).format == "ptl":
-        return out_dir / f"{variant.model}.ptl", out_dir / f"{variant.model}.json"
-    return out_dir / f"{variant.model}.{variant.quant}.pte", out_dir / f"{variant.model}.{variant.quant}.json"
+    model_file, meta_file = runtimes.by_version(variant.runtime).files(variant.model, variant.quant)
+    return out_dir / model_file, out_dir / meta_file
 
 
-def _tool_versions_match(meta: dict[str, Any]) -> bool:
+def _tool_versions_match(meta: dict[str, Any], runtime: str) -> bool:
     import torch
 
     if meta.get("torch_version") != torch.__version__:
         return False
-    if str(meta.get("format")) == "pte" or str(meta.get("runtime_target", "")).startswith("executorch"):
-        from ..export.executorch_api import executorch_version
-
-        return bool(meta.get("executorch_version") == executorch_version())
-    return True
+    spec = runtimes.by_version(runtime)
+    if not spec.tool_versions:
+        return True
+    versions: dict[str, str] = runtimes.resolve(spec.tool_versions)()
+    return all(meta.get(key) == value for key, value in versions.items())
 
 
 def cached_export(
@@ -92,7 +90,7 @@ def cached_export(
         return None
     if variant.quant == "int8" and not _same_calibration(meta, calibration):
         return None  # calibrated or gated on other images
-    if not _tool_versions_match(meta):
+    if not _tool_versions_match(meta, variant.runtime):
         return None
     if meta.get("sha256") != sha256_file(path):
         return None

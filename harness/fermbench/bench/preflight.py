@@ -9,6 +9,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import runtimes
+
 # The checklist and the runner's own checks live below (apk/ uses them too); named here as well,
 # since the session and doctor read them as pre.X.
 from ..apk.fit import check_flavor as check_flavor
@@ -237,3 +239,13 @@ def check_build_tools(pf: Preflight, project: Path, env: Mapping[str, str]) -> N
             else f"through {gradle.wrapper}"
         ),
     )
+
+
+def check_runtime_packages(pf: Preflight) -> None:
+    """A registered runtime whose Python modules (its exporter and host engine) are missing: the
+    line that installs them. Without them the other runtimes still run."""
+    for spec in runtimes.RUNTIMES.values():
+        missing = runtimes.missing_modules(spec)
+        if missing:
+            why = f"{', '.join(missing)} not installed: --runtimes {spec.default_version} cannot run"
+            pf.add(f"{spec.name} runtime", WARN, why, spec.install_hint)

@@ -107,10 +107,10 @@ class Settings:
     runtimes: tuple[str, ...] = setting(
         (DEFAULT_RUNTIME,),
         "comma-separated runtimes to export for and run on, "
-        "e.g. pytorch_android_lite-2.1.0,executorch-1.4.1 (`fermbench export --help`)",
+        "e.g. pytorch_android_lite-2.1.0,executorch-1.4.1,litert-2.3.0 (`fermbench export --help`)",
     )
     quant: tuple[str, ...] = setting(
-        ("fp32",), "comma-separated quantisations: fp32, int8 (int8: ExecuTorch only; calibrated on --fer-data)"
+        ("fp32",), "comma-separated quantisations: fp32, int8 (int8: ExecuTorch and LiteRT; calibrated on --fer-data)"
     )
     # latency: the rows of latency_settings.py (a test checks these names against the table)
     warmup: int = latency_setting("warmup")

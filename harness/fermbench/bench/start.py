@@ -729,6 +729,7 @@ def doctor_host(device: str | None, build: bool, project: Path, farm: Farm) -> t
         server = check_adb(host, None if device == SIM else farm)
     if build:
         pre.check_build_tools(host, project, os.environ)
+    pre.check_runtime_packages(host)
     specs = [device] if device else attached_devices(farm) if server else []
     if not specs and server:
         host.add(
@@ -782,8 +783,9 @@ def doctor(spec: str, settings: Settings, farm: Farm | None = None) -> list[pre.
         if page > p.PAGE_SIZE_4K:  # now that the device's page size is known: would the APKs load?
             for apk in settings.apk:
                 pre.check_apk_alignment(c.preflight, Path(apk), page)
-            if p.RUNTIME_LITE in c.unavailable and "not installed" in c.unavailable[p.RUNTIME_LITE]:
-                pre.check_runner_page_size(c.preflight, p.RUNTIME_LITE, page)
+            for runtime, why in c.unavailable.items():
+                if "not installed" in why:
+                    pre.check_runner_page_size(c.preflight, runtime, page)
         if c.kind != "host":
             for flavor in FLAVORS:
                 pre.check_flavor(c.preflight, flavor, c.identity.get("abis") or [], c.identity.get("sdk"))

@@ -7,15 +7,15 @@ quantisation that no requested runtime has is a mistake, said in one line.
 
 from __future__ import annotations
 
+from .. import runtimes as registry
 from ..errors import ConfigError, FermbenchError
 from ..export.runtimes import QUANTS, RUNTIMES, Runtime, get_runtime
-from ..runner import protocol as p
 from ..store import Variant
 
 
 def runner_runtime(runtime: Runtime) -> str:
-    """The runner that runs a runtime's files: pytorch_lite (.ptl) or executorch (.pte)."""
-    return p.RUNTIME_LITE if runtime.format == "ptl" else p.RUNTIME_EXECUTORCH
+    """The runner that runs an export runtime's files: pytorch_lite, executorch, litert (runtimes/)."""
+    return registry.by_version(runtime.name).name
 
 
 def check_runtimes(runtimes: tuple[str, ...], quants: tuple[str, ...]) -> list[Runtime]:
@@ -36,6 +36,13 @@ def check_runtimes(runtimes: tuple[str, ...], quants: tuple[str, ...]) -> list[R
             )
     if len(set(runtimes)) != len(runtimes) or len(set(quants)) != len(quants):
         raise ConfigError("a runtime or quantisation is named twice; name each once")
+    for runtime in chosen:
+        spec = registry.by_version(runtime.name)
+        missing = registry.missing_modules(spec)
+        if missing:
+            raise ConfigError(
+                f"--runtimes {runtime.name} needs the Python modules {', '.join(missing)}: {spec.install_hint}"
+            )
     return chosen
 
 

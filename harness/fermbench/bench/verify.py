@@ -19,8 +19,11 @@ from pathlib import Path
 
 import click
 
+from .. import runtimes
+from ..apk.archive import apk_runtime
 from ..apk.elf import read_apk_alignment
 from ..errors import ResultsError
+from ..runtimes import by_version
 from ..store.reader import StoredSession, latest_session, load_session
 from ..store.records import OK, Record
 
@@ -119,7 +122,7 @@ def check_session(
     for model in models:
         for runtime in runtimes:
             for quant in quants:
-                if runtime.startswith("pytorch_android_lite") and quant != "fp32":
+                if quant not in by_version(runtime).quants:
                     continue  # Lite runs fp32 only
                 key = f"{model}/{runtime}/{quant}"
                 rec = by_key.get(key)
@@ -131,12 +134,18 @@ def check_session(
 
 
 def check_apk(apk: Path) -> list[Finding]:
-    """An ExecuTorch runner APK must carry native libraries, every one 16 KB aligned; a Lite one is
-    reported (its 4 KB libraries are known, and the run skips it on 16 KB-page phones)."""
+    """A runner APK whose runtime loads on 16 KB-page phones (runtimes/: ExecuTorch, LiteRT) must
+    carry native libraries, every one 16 KB aligned; a Lite one is reported (its 4 KB libraries are
+    known, and the run skips it on 16 KB-page phones)."""
     result = read_apk_alignment(apk)
     lines = [f"{lib.path} LOAD align {lib.min_align}" for lib in result.libraries]
-    if not any(lib.path.rsplit("/", 1)[-1].startswith("libexecutorch") for lib in result.libraries):
-        return [Finding(True, f"{apk.name}: not an ExecuTorch runner; libraries: {', '.join(lines) or 'none'}")]
+    runtime = apk_runtime(apk)
+    spec = runtimes.get(runtime) if runtime is not None else None
+    if spec is None or spec.device.library_align < PAGE_16K:
+        what = f"a {spec.label} runner" if spec else "no known runner"
+        return [
+            Finding(True, f"{apk.name}: {what}, not 16 KB aligned by design; libraries: {', '.join(lines) or 'none'}")
+        ]
     bad = [lib.path for lib in result.incompatible()]
     return [
         Finding(
@@ -145,6 +154,9 @@ def check_apk(apk: Path) -> list[Finding]:
             + ("all 16 KB aligned" if not bad else f"NOT 16 KB aligned: {', '.join(bad)}"),
         )
     ]
+
+
+PAGE_16K = 16384
 
 
 def _split(text: str) -> list[str]:
@@ -208,6 +220,8 @@ def verify_cmd(
     """
     from ..zoo import MODEL_NAMES
 
+    for runtime in _split(runtimes):
+        by_version(runtime)  # an unknown name: one line naming the known ones, before any session is read
     stored = load_session(session if session is not None else latest_session(results), results)
     findings = [f for apk in apks for f in check_apk(apk)]
     findings += check_session(

@@ -28,7 +28,10 @@ from .runtimes import DEFAULT_RUNTIME, QUANTS, RUNTIMES
     help=f"Android runtime the file must load in: {', '.join(sorted(RUNTIMES))}.",
 )
 @click.option(
-    "--quant", default="fp32", show_default=True, help=f"Quantisation: {', '.join(QUANTS)} (int8: ExecuTorch only)."
+    "--quant",
+    default="fp32",
+    show_default=True,
+    help=f"Quantisation: {', '.join(QUANTS)} (int8: ExecuTorch and LiteRT).",
 )
 @click.option("--fer-data", type=click.Path(), help="FER-2013 copy for int8 calibration and its agreement gate.")
 @click.option("--bytecode", type=int, help="Lite only: backport to this bytecode version (4 and up).")
@@ -51,8 +54,10 @@ def export_cmd(
     against the runtime, operator list recorded. ExecuTorch (.pte, XNNPACK): fp32 compared with eager the same way; int8 quantised
     with calibration images from FER-2013 Training and refused below 98% top-1 agreement with
     fp32 on 1,000 PublicTest images; refused where a convolution or linear layer is not run by
-    XNNPACK or the .pte format is not one the runtime reads. Metadata goes beside each file
-    (models/<model>.json, models/<model>.<quant>.json). With no MODELS, all models of the zoo.
+    XNNPACK or the .pte format is not one the runtime reads. LiteRT (.tflite, XNNPACK): the same
+    parity and int8 gates, every operator in an XNNPACK partition, the file read by the pinned
+    interpreter (needs the litert extra). Metadata goes beside each file
+    (models/<model>.json, models/<model>.<quant>.json, models/<model>.<quant>.tflite.json). With no MODELS, all models of the zoo.
 
     \b
     Examples:
@@ -60,12 +65,14 @@ def export_cmd(
       fermbench export resnet9 --checkpoint models/resnet9.ckpt
       fermbench export shallow_cnn --runtime pytorch_android_lite-1.10.0 --bytecode 7
       fermbench export --runtime executorch-1.4.1 --quant int8 --fer-data ../shared/fer2013
+      fermbench export --runtime litert-2.3.0 --quant fp32
     """
+    from .. import runtimes
     from ..errors import ExportError
     from ..zoo import MODEL_NAMES, check_name
     from ..zoo.checkpoint import served_line
     from .models import export_model
-    from .runtimes import check_quant, get_runtime
+    from .runtimes import LiteRuntime, check_quant, get_runtime
 
     check_quant(get_runtime(runtime), quant)
     names = list(models) or list(MODEL_NAMES)
@@ -100,10 +107,12 @@ def export_cmd(
     if as_json:
         click.echo(json.dumps([r.meta for r in results], indent=2, sort_keys=True))
         return
+    target = get_runtime(runtime)
+    # Lite's files carry a bytecode version and no delegation; every other runtime's gates count operators.
     console.print(
-        _lite_table(results, runtime) if RUNTIMES[runtime].format == "ptl" else _pte_table(results, runtime, quant)
+        _lite_table(results, runtime) if isinstance(target, LiteRuntime) else _gated_table(results, runtime, quant)
     )
-    beside = "<model>.json" if RUNTIMES[runtime].format == "ptl" else f"<model>.{quant}.json"
+    beside = runtimes.by_version(runtime).meta_file.format(model="<model>", quant=quant)
     console.print(f"written to {results[0].path.parent}/ (metadata beside each file as {beside})")
 
 
@@ -129,7 +138,8 @@ def _lite_table(results: list[ExportResult], runtime: str) -> Table:
     return table
 
 
-def _pte_table(results: list[ExportResult], runtime: str, quant: str) -> Table:
+def _gated_table(results: list[ExportResult], runtime: str, quant: str) -> Table:
+    """ExecuTorch's and LiteRT's exports: parity or int8 agreement, and operators on XNNPACK."""
     table = Table(title=f"exported for {runtime}, {quant}")
     for col in ("model", "file", "size", "max |Δ|", "agreement", "on XNNPACK", "weights"):
         table.add_column(col, no_wrap=True)
@@ -138,13 +148,14 @@ def _pte_table(results: list[ExportResult], runtime: str, quant: str) -> Table:
         check = m.get("agreement")
         diff = check["max_abs_diff"] if check else m["max_abs_diff"]
         d = m["delegation"]
+        operators = sum(sum(counts.values()) for counts in d["by_operator"].values())
         table.add_row(
             r.name,
             r.path.name,
             f"{m['bytes'] / 2**20:.1f} MiB",
             f"{diff:.1e}",
             f"{check['top1_agreement']:.1%} of {check['images']}" if check else "-",
-            f"{d['delegated']}/{d['delegated'] + d['portable']} ops",
+            f"{d['delegated']}/{operators} ops",
             _weights(r),
         )
     return table

@@ -6,7 +6,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
@@ -14,6 +14,11 @@ from .. import __version__
 from ..errors import ExportError
 from ..labels import CLASS_NAMES, INPUT_SHAPE, NORM_MEAN, NORM_STD
 from ..tempdirs import mark, sweep
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from .fer_samples import FerSamples
 
 STAGING = ".export-"  # prefix of the staging folders in an export folder
 
@@ -74,3 +79,22 @@ def work_dir(out_dir: Path) -> Path:
         return mark(Path(tempfile.mkdtemp(prefix=STAGING, dir=out_dir)))
     except OSError as exc:
         raise ExportError(f"cannot write to output folder {out_dir} ({exc.strerror}): pass a writable --out") from exc
+
+
+class Exporter(Protocol):
+    """What every runtime's exporter takes (runtimes/*.py name one): the module, its name, the
+    folder, what identifies its weights, the runtime version id, the quantisation, FER-2013 images
+    for int8, and a Lite bytecode target (None elsewhere)."""
+
+    def __call__(
+        self,
+        module: nn.Module,
+        name: str,
+        out_dir: Path,
+        identity: dict[str, Any],
+        *,
+        runtime: str,
+        quant: str,
+        samples: FerSamples | None,
+        bytecode: int | None,
+    ) -> ExportResult: ...

@@ -56,3 +56,8 @@ def load_method(program: Any, method: str, name: str) -> Any:
         raise ExportError(
             f"{name}: method {method} does not load in ExecuTorch ({_reason(exc, native)}): re-export it"
         ) from exc
+
+
+def tool_versions() -> dict[str, str]:
+    """What a cached .pte must have been exported with (runtimes/executorch.py names this)."""
+    return {"executorch_version": executorch_version()}

@@ -18,8 +18,10 @@ from torch import nn
 
 from ..errors import ExportError
 from ..fileio import atomic_write_json, sha256_file
+from ..runtimes.pytorch_lite import PYTORCH_LITE
 from . import gates
 from .common import ExportResult, base_meta, work_dir
+from .fer_samples import FerSamples
 from .runtimes import DEFAULT_RUNTIME, MIN_BACKPORT, LiteRuntime, get_runtime
 
 EMBEDDED_NAME = "fermbench.json"  # extra file inside the .ptl: identifies a file found on a phone
@@ -81,7 +83,8 @@ def export_module(
         "optimize_for_mobile": {"applied": optimized, "note": optimize_note},
     }
     out_dir = Path(out_dir)
-    final = out_dir / f"{name}.ptl"
+    model_file, meta_file = PYTORCH_LITE.files(name, "fp32")
+    final = out_dir / model_file
     work = work_dir(out_dir)
     tmp = work / final.name
     try:
@@ -126,5 +129,20 @@ def export_module(
         "max_abs_diff": max_diff,
         "parity_tolerance": gates.PARITY_TOLERANCE,
     }
-    json_path = atomic_write_json(out_dir / f"{name}.json", meta)
+    json_path = atomic_write_json(out_dir / meta_file, meta)
     return ExportResult(name, target.name, "fp32", final, json_path, meta)
+
+
+def export_ptl(
+    module: nn.Module,
+    name: str,
+    out_dir: Path,
+    identity: dict[str, Any],
+    *,
+    runtime: str,
+    quant: str,
+    samples: FerSamples | None,
+    bytecode: int | None,
+) -> ExportResult:
+    """The exporter runtimes/pytorch_lite.py names: fp32 only, so no images."""
+    return export_module(module, name, out_dir, identity, runtime=runtime, bytecode=bytecode)

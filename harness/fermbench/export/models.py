@@ -1,5 +1,5 @@
 """Export one zoo model: its weights (a checkpoint, or seeded fresh ones loudly marked), what
-identifies them, and the exporter of the chosen runtime (Lite .ptl or ExecuTorch .pte)."""
+identifies them, and the exporter the registry (runtimes/) names for the chosen runtime."""
 
 from __future__ import annotations
 
@@ -9,13 +9,12 @@ from typing import Any
 
 from torch import nn
 
+from .. import runtimes
 from ..errors import ExportError
 from ..paths import models_dir
 from ..zoo.registry import build_model, check_name, count_macs
-from .common import ExportResult
+from .common import Exporter, ExportResult
 from .fer_samples import fer_samples
-from .lite import export_module
-from .pte import export_pte_module
 from .runtimes import DEFAULT_RUNTIME, LiteRuntime, check_quant, get_runtime
 
 UNTRAINED_NOTE = "UNTRAINED: freshly initialised weights; accuracy numbers from this model are meaningless"
@@ -79,21 +78,18 @@ def export_model(
     """Export one zoo model from a checkpoint (default models/<name>.ckpt) or, when there is none
     (or `untrained`), from seeded fresh weights, loudly marked as untrained.
 
-    Lite runtimes write <name>.ptl (fp32); ExecuTorch runtimes write <name>.<quant>.pte, and
-    int8 reads calibration and agreement images from the FER-2013 copy at `fer_data`.
-    Metadata goes beside the file as <name>.json or <name>.<quant>.json.
+    The file and its metadata are named as the runtime says (runtimes/: <name>.ptl, <name>.<quant>.pte,
+    ...); int8 reads calibration and agreement images from the FER-2013 copy at `fer_data`.
     """
     check_name(name)
     target = get_runtime(runtime)
     check_quant(target, quant)
     if bytecode is not None and not isinstance(target, LiteRuntime):
         raise ExportError(f"--bytecode applies to the Lite runtimes only: drop it for {target.name}")
+    exporter: Exporter = runtimes.resolve(runtimes.by_version(target.name).exporter)
     # Read the images first: a bad --fer-data should not wait for the model.
     samples = fer_samples(fer_data) if quant == "int8" else None
     out = Path(out_dir) if out_dir is not None else models_dir()
     model, identity, notes = model_and_identity(name, checkpoint, untrained, seed)
-    if isinstance(target, LiteRuntime):
-        result = export_module(model, name, out, identity, runtime=target.name, bytecode=bytecode)
-    else:
-        result = export_pte_module(model, name, out, identity, runtime=target.name, quant=quant, samples=samples)
+    result = exporter(model, name, out, identity, runtime=target.name, quant=quant, samples=samples, bytecode=bytecode)
     return replace(result, notes=[*result.notes, *notes])

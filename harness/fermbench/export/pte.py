@@ -25,6 +25,7 @@ from ..errors import ExportError
 from ..fileio import atomic_write_bytes, atomic_write_json, sha256_file
 from ..labels import INPUT_SHAPE
 from ..quiet import quiet_imports
+from ..runtimes.executorch import EXECUTORCH
 from . import pte_gates
 from .common import ExportResult, base_meta, work_dir
 from .executorch_api import executorch_version, load_method, load_program
@@ -134,7 +135,8 @@ def export_pte_module(
         program = export_graph(quantize_int8(module, fer.calibration.inputs(), name), name)
 
     out_dir = Path(out_dir)
-    final = out_dir / f"{name}.{quant}.pte"
+    model_file, meta_file = EXECUTORCH.files(name, quant)
+    final = out_dir / model_file
     work = work_dir(out_dir)
     tmp = work / final.name
     try:
@@ -171,5 +173,20 @@ def export_pte_module(
         "embedded": True,
         "embedded_method": EMBEDDED_METHOD,
     }
-    json_path = atomic_write_json(out_dir / f"{name}.{quant}.json", meta)
+    json_path = atomic_write_json(out_dir / meta_file, meta)
     return ExportResult(name, target.name, quant, final, json_path, meta)
+
+
+def export_pte(
+    module: nn.Module,
+    name: str,
+    out_dir: Path,
+    identity: dict[str, Any],
+    *,
+    runtime: str,
+    quant: str,
+    samples: FerSamples | None,
+    bytecode: int | None,
+) -> ExportResult:
+    """The exporter runtimes/executorch.py names (bytecode is Lite's; export/models.py refuses it)."""
+    return export_pte_module(module, name, out_dir, identity, runtime=runtime, quant=quant, samples=samples)

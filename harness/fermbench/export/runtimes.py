@@ -1,4 +1,5 @@
-"""The Android runtimes a file can be exported for, and what each one reads.
+"""The Android runtime versions a file can be exported for, and what each one reads. Each id is a
+version of one runtime of the registry (runtimes/: `runtimes.by_version`).
 
 PyTorch Lite reads a range of lite-interpreter bytecode versions: outside it, loading fails on
 the phone with "Lite Interpreter version number does not match". ExecuTorch reads .pte programs
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import ExportError
+from .litert.runtime import LITERT, LitertRuntime
 
 QUANTS: tuple[str, ...] = ("fp32", "int8")
 
@@ -39,7 +41,7 @@ class ExecutorchRuntime:
     quants: ClassVar[tuple[str, ...]] = ("fp32", "int8")
 
 
-Runtime = LiteRuntime | ExecutorchRuntime
+Runtime = LiteRuntime | ExecutorchRuntime | LitertRuntime
 
 RUNTIMES: dict[str, Runtime] = {
     r.name: r
@@ -50,6 +52,7 @@ RUNTIMES: dict[str, Runtime] = {
         # The pinned Python package (the host runtime and the exporter) and the runner APK's
         # executorch flavor; 1.4.1 writes and reads only "ET12" (schema/program.fbs, program.cpp).
         ExecutorchRuntime("executorch-1.4.1", "1.4.1", ("ET12",)),
+        LITERT,  # export/litert/runtime.py: ai-edge-litert 2.3.0, converted by litert-torch 0.10.0
     )
 }
 DEFAULT_RUNTIME = "pytorch_android_lite-2.1.0"

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import runtimes
 from ..errors import RunnerError
 from ..quiet import native_stderr, quiet_imports
 from . import protocol as p
@@ -51,6 +52,11 @@ class Engine(ABC):
 
     def __init__(self) -> None:
         self.device_path = ""  # the model being run, for messages
+
+    @classmethod
+    def for_phone(cls, bytecode_range: tuple[int, int] | None, page_size: int) -> Engine:
+        """An engine imitating a phone's runtime; only Lite imitates (bytecode range, page size)."""
+        return cls()
 
     @abstractmethod
     def version(self) -> str: ...
@@ -102,6 +108,10 @@ class LiteEngine(Engine):
         self.imitate_range = bytecode_range is not None
         self.page_size = page_size
         self.module: Any = None
+
+    @classmethod
+    def for_phone(cls, bytecode_range: tuple[int, int] | None, page_size: int) -> Engine:
+        return cls(bytecode_range, page_size)
 
     def version(self) -> str:
         import torch
@@ -287,7 +297,7 @@ class ExecutorchEngine(Engine):
 
 
 def make_engine(runtime: str, bytecode_range: tuple[int, int] | None = None, page_size: int = p.PAGE_SIZE_4K) -> Engine:
-    """The engine for a runtime name; bytecode_range and page_size imitate a phone (Lite only).
-    An unknown name is a ConfigError naming the runtimes there are."""
-    p.runner_package(runtime)
-    return LiteEngine(bytecode_range, page_size) if runtime == p.RUNTIME_LITE else ExecutorchEngine()
+    """The engine of a registered runtime (runtimes/ names its class); bytecode_range and page_size
+    imitate a phone (Lite only). An unknown name is a ConfigError naming the runtimes there are."""
+    engine_class: type[Engine] = runtimes.resolve(runtimes.get(runtime).engine)
+    return engine_class.for_phone(bytecode_range, page_size)

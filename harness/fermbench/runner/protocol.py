@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import runtimes
 from ..errors import ConfigError, RunnerError
 from ..labels import NORM_MEAN, NORM_STD
 from ..latency_settings import DEFAULT_INPUT_SHAPE, LATENCY, LATENCY_SETTINGS, LatencySetting
@@ -35,12 +36,13 @@ if TYPE_CHECKING:
 PROTOCOL_VERSION = 3  # 3: the latency arguments take the settings' names (latency_settings.py)
 
 # One runner APK per runtime (their native libraries clash): the product flavors of
-# android-runner/app/build.gradle.kts. Same instrumentation class, different package.
-RUNTIME_LITE = "pytorch_lite"
-RUNTIME_EXECUTORCH = "executorch"
-RUNTIMES = (RUNTIME_LITE, RUNTIME_EXECUTORCH)
-RUNNER_PACKAGES = {RUNTIME_LITE: "org.fermbench.runner", RUNTIME_EXECUTORCH: "org.fermbench.runner.executorch"}
-MODEL_FORMATS = {RUNTIME_LITE: "ptl", RUNTIME_EXECUTORCH: "pte"}  # the file each runtime reads
+# android-runner/app/build.gradle.kts. Same instrumentation class, different package. The runtimes,
+# their packages and formats are the registry's (runtimes/).
+RUNTIME_LITE = runtimes.PYTORCH_LITE.name
+RUNTIME_EXECUTORCH = runtimes.EXECUTORCH.name
+RUNTIMES = tuple(runtimes.RUNTIMES)
+RUNNER_PACKAGES = {r.name: r.package for r in runtimes.RUNTIMES.values()}
+MODEL_FORMATS = {r.name: r.file_format for r in runtimes.RUNTIMES.values()}  # the file each runtime reads
 RUNNER_CLASS = "org.fermbench.runner.BenchmarkInstrumentation"
 RUNNER_PACKAGE = RUNNER_PACKAGES[RUNTIME_LITE]
 RUNNER_COMPONENT = f"{RUNNER_PACKAGE}/{RUNNER_CLASS}"
@@ -51,14 +53,12 @@ PAGE_SIZE_4K = 4096  # the page size pytorch_android_lite's native libraries are
 
 
 def _known_runtime(runtime: str) -> str:
-    if runtime not in RUNNER_PACKAGES:
-        raise ConfigError(f"unknown runtime {runtime!r}: choose one of {', '.join(RUNTIMES)}")
-    return runtime
+    return runtimes.get(runtime).name
 
 
 def runner_package(runtime: str) -> str:
-    """The runner APK's package for a runtime (org.fermbench.runner, org.fermbench.runner.executorch)."""
-    return RUNNER_PACKAGES[_known_runtime(runtime)]
+    """The runner APK's package for a runtime (org.fermbench.runner, org.fermbench.runner.executorch, ...)."""
+    return runtimes.get(runtime).package
 
 
 def runner_component(runtime: str) -> str:

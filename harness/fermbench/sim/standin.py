@@ -4,7 +4,7 @@ The emulator job (ci/android-emulator.sh) runs against a simulated phone in `.ci
 Android SDK exists. There the Gradle build is the one step replaced: this writes, where Gradle
 would (`<project>/app/build/outputs/apk/<flavor>/release/`), one APK-shaped zip per flavor that
 the simulated phone installs (sim/apk.py), carrying each runtime's native libraries as minimal
-ELF files with the LOAD alignment the real ones have (ExecuTorch 16 KB, PyTorch Lite 4 KB), so
+ELF files with the LOAD alignment the real ones have (runtimes/: ExecuTorch and LiteRT 16 KB, Lite 4 KB), so
 the job's alignment check reads real ELF program headers.
 
     python3 -m fermbench.sim.standin PROJECT      # prints each APK's path, like `runner build`
@@ -20,14 +20,9 @@ from pathlib import Path
 
 from .. import __version__
 from ..apk.flavors import FLAVORS, Flavor
-from ..runner.protocol import PROTOCOL_VERSION, RUNTIME_EXECUTORCH
+from ..runner.protocol import PROTOCOL_VERSION
 from .apk import make_apk_bytes
 
-# The libraries each AAR ships (names as in the real APKs) and their LOAD alignment.
-LIBRARIES = {
-    "pytorchLite": (("libpytorch_jni_lite.so", "libfbjni.so", "libc++_shared.so"), 4096),
-    "executorch": (("libexecutorch.so", "libfbjni.so"), 16384),
-}
 _MACHINE = {"x86_64": 62, "arm64-v8a": 183, "x86": 3, "armeabi-v7a": 40}
 
 
@@ -45,7 +40,7 @@ def elf_library(abi: str, align: int) -> bytes:
 
 
 def standin_apk(flavor: Flavor) -> bytes:
-    names, align = LIBRARIES[flavor.name]
+    names, align = flavor.spec.libraries, flavor.spec.device.library_align  # as each AAR ships them
     buf = io.BytesIO(make_apk_bytes(flavor.package, version_code=PROTOCOL_VERSION, version_name=__version__))
     with zipfile.ZipFile(buf, "a") as z:
         for abi in flavor.abis:
@@ -71,7 +66,8 @@ def main(argv: list[str]) -> int:
         return 2
     for path in write_standin_apks(Path(argv[0])):
         print(path)
-    print(f"stand-in APKs (no Gradle): {RUNTIME_EXECUTORCH} libraries 16 KB aligned, Lite 4 KB", file=sys.stderr)
+    aligned = ", ".join(f"{f.spec.label} {f.spec.device.library_align // 1024} KB" for f in FLAVORS)
+    print(f"stand-in APKs (no Gradle): native libraries aligned {aligned}", file=sys.stderr)
     return 0
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .. import runtimes
 from ..latency_settings import USER_LATENCY
 from ..measures.metrics import MEASURED
 from ..measures.readings import EnvReading, Foreground, MemoryReading
@@ -22,7 +23,7 @@ from .identity import ExportIdentity
 # 2: records per (device, model, runtime, quant); 1 and 2 are read and migrated (store/migrate.py)
 SCHEMA_VERSION = 3
 SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
-LITE_FP32 = ("pytorch_android_lite-2.1.0", "fp32")  # what every schema-1 session ran
+LITE_FP32 = (runtimes.BASELINE.default_version, "fp32")  # what every schema-1 session ran
 
 # Session status values. "running" on disk after the process died means it was killed.
 RUNNING, COMPLETE, PARTIAL, FAILED, INTERRUPTED = "running", "complete", "partial", "failed", "interrupted"
