@@ -107,10 +107,10 @@ def test_int8_export_agrees_with_fp32_and_records_its_calibration(int8_export, f
 def test_the_cli_table_shows_each_gate_figure(fp32_export, int8_export):
     from rich.console import Console
 
-    from fermbench.export.commands import _pte_table
+    from fermbench.export.commands import _gated_table
 
     console = Console(record=True, width=200)
-    console.print(_pte_table([fp32_export], ET, "fp32"), _pte_table([int8_export], ET, "int8"))
+    console.print(_gated_table([fp32_export], ET, "fp32"), _gated_table([int8_export], ET, "int8"))
     text = console.export_text()
     agreement = int8_export.meta["agreement"]["top1_agreement"]
     assert f"{agreement:.1%} of 1000" in text and "shallow_cnn.int8.pte" in text
