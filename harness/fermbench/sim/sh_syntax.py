@@ -156,24 +156,8 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REDIRECT = re.compile(r"(\d*)(>>|>&|<&|<<|>\||>|<)")  # an optional fd number and the operator
 _DIGITS = re.compile(r"\d+")
 _META = " \t\n;&|()<>"
-_RESERVED = {
-    "if",
-    "then",
-    "elif",
-    "else",
-    "fi",
-    "for",
-    "in",
-    "do",
-    "done",
-    "while",
-    "until",
-    "case",
-    "esac",
-    "{",
-    "}",
-    "!",
-}
+# The shell's reserved words (mksh's subset that this shell parses); `command -v`/`type` name them too.
+RESERVED = frozenset({"if", "then", "elif", "else", "fi", "for", "in", "do", "done", "while", "until", "case", "esac", "{", "}", "!"})  # fmt: skip
 # Words that end a list: the parser stops there and the construct that opened it takes them.
 _ENDERS = {"then", "elif", "else", "fi", "do", "done", "esac", "}"}
 _PARAM_OPS = (":-", ":=", ":+", ":?", "##", "%%", "-", "=", "+", "?", "#", "%")
@@ -608,7 +592,7 @@ class _Parser:
 
     def _parse_function(self, name_word: Word) -> FuncDef:
         name = name_word.plain()
-        if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name) or name in _RESERVED:
+        if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name) or name in RESERVED:
             raise ShellSyntaxError("'(' (subshells) must start a command")
         self.take()
         self._expect_op(")")

@@ -33,6 +33,7 @@ from .process import (
 )
 from .sh_arith import ArithError, evaluate
 from .sh_syntax import (
+    RESERVED,
     AndOr,
     Arith,
     Case,
@@ -56,26 +57,8 @@ from .sh_syntax import (
 from .state import PhoneState
 
 _GLOB_CHARS = frozenset("*?[")
-KEYWORDS = (
-    "if",
-    "then",
-    "elif",
-    "else",
-    "fi",
-    "for",
-    "in",
-    "do",
-    "done",
-    "while",
-    "until",
-    "case",
-    "esac",
-    "{",
-    "}",
-    "!",
-)
 
-__all__ = ["KEYWORDS", "Shell", "ShellSyntaxError", "default_env", "parse"]
+__all__ = ["Shell", "ShellSyntaxError", "default_env", "parse"]
 
 
 def parse(text: str) -> Node:
@@ -223,7 +206,7 @@ class Shell:
 
     def describe(self, session: Session, name: str) -> tuple[str, str] | None:
         """What a name is, as `command -v` and `type` say it: (kind, where)."""
-        if name in KEYWORDS:
+        if name in RESERVED:
             return "keyword", name
         if name in session.functions:
             return "function", name
