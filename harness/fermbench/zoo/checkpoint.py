@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import ModelError
 from ..fileio import atomic_write_bytes, sha256_file
 from ..labels import CLASS_NAMES
-from .registry import ARCHITECTURES, build_model, check_name
+from .registry import architectures, build_model, check_name
 
 FORMAT = "fermbench-checkpoint"
 FORMAT_VERSION = 1
@@ -84,9 +84,9 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             f"checkpoint {path} has format version {payload.get('format_version')}, this fermbench reads {FORMAT_VERSION}: upgrade fermbench"
         )
     arch = payload.get("arch")
-    if arch not in ARCHITECTURES:
+    if not isinstance(arch, str) or arch not in architectures():
         raise ModelError(
-            f"checkpoint {path} is for unknown architecture {arch!r}: known are {', '.join(sorted(ARCHITECTURES))}"
+            f"checkpoint {path} is for unknown architecture {arch!r}: known are {', '.join(sorted(architectures()))}"
         )
     state, names, meta = (
         payload.get("state_dict"),
