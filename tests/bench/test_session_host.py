@@ -102,7 +102,7 @@ def test_cli_refuses_bad_config_and_mixed_resume(tmp_path):
     result = CliRunner().invoke(main, ["run", "--resume", "x", "--iterations", "3"])
     assert result.exit_code == 1 and "--resume continues with the session's own settings" in result.output
     result = CliRunner().invoke(main, ["run", "--device", "host", "--models", "nope"])
-    assert result.exit_code == 1 and "unknown model(s) nope" in result.output
+    assert result.exit_code == 1 and "unknown model 'nope'" in result.output
 
 
 def test_untrained_models_are_announced_loudly(tiny, models_copy, tmp_path):

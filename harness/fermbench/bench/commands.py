@@ -179,6 +179,21 @@ def interrupt_once() -> Iterator[None]:
 @click.option("--adb-server", "adb_servers", multiple=True, metavar="HOST:PORT", help=option_help("adb_servers"))
 @click.option("--models", default=None, help=option_help("models"))
 @click.option(
+    "--model",
+    "model",
+    multiple=True,
+    metavar="NAME|package.module:factory",
+    help="one model (a name from `fermbench models`, or a factory returning (nn.Module, ModelSpec)); repeat for several",
+)
+@click.option(
+    "--model-file",
+    "model_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="PATH",
+    help=option_help("model_files"),
+)
+@click.option(
     "--config",
     "config",
     type=click.Path(dir_okay=False),
@@ -204,6 +219,8 @@ def run_cmd(
     devices: tuple[str, ...],
     adb_servers: tuple[str, ...],
     models: str | None,
+    model: tuple[str, ...],
+    model_files: tuple[str, ...],
     config: str | None,
     resume: str | None,
     remeasure_changed: bool,
@@ -218,6 +235,8 @@ def run_cmd(
       fermbench run --device sim --fer-data ../shared/fer2013 --fer-limit 500
       fermbench run --device emulator-5554 --apk runner.apk --install --repeats 3
       fermbench run --device host --models shallow_cnn --iterations 200
+      fermbench run --device sim --model examples.mobilenet_v3_small:mobilenet_v3_small --images shapes/
+      fermbench run --device sim --model-file mine.tflite --model-file mine.pte
       fermbench run --adb-server 127.0.0.1:5037 --adb-server 127.0.0.1:15037 --device all --shard
       fermbench run --resume 20240101-120000-a1b2
     """
@@ -226,7 +245,7 @@ def run_cmd(
     from .start import run_benchmark
 
     given = {k: v for k, v in options.items() if v is not None}
-    if resume and (devices or adb_servers or models or config or given):
+    if resume and (devices or adb_servers or models or model or model_files or config or given):
         raise ConfigError("--resume continues with the session's own settings and adb servers; drop the other options")
     for name, value in (("--out", out), ("--resume", resume), ("--config", config)):
         if value is not None and not value.strip():
@@ -239,7 +258,8 @@ def run_cmd(
             config,
             devices=tuple(devices),
             adb_servers=adb_servers,
-            models=tuple(models.split(",")) if models else (),
+            models=(*(models.split(",") if models else ()), *model),
+            model_files=tuple(model_files),
             **given,
         )
     console = Console(stderr=True)

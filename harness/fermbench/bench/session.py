@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..device.errors import DeviceOffline
-from ..errors import ConfigError, DeviceError, FermbenchError, RunnerError, StorageError
+from ..errors import DeviceError, FermbenchError, RunnerError, StorageError
 from ..store import (
     COMPLETE,
     FAILED,
@@ -129,6 +129,7 @@ class BenchmarkSession:
         skipped: dict[tuple[str, Variant], str] | None = None,
         totals: Totals | None = None,
         progress: Progress | None = None,
+        scoring: Scoring | None = None,
     ):
         self.store = store
         self.settings = settings
@@ -138,6 +139,7 @@ class BenchmarkSession:
         self.files = files
         self.export_errors = export_errors or {}
         self.skipped = skipped or {}  # (serial, variant) -> why that device cannot run it
+        self.scoring = scoring or Scoring.study(variants, images)
         self.totals = totals or Totals()
         self.progress = progress or Progress()
         self.host_top: dict[tuple[Variant, str], np.ndarray[Any, Any]] = {}
@@ -151,7 +153,8 @@ class BenchmarkSession:
     def predict_on_host(self) -> None:
         t0 = time.perf_counter()
         for v, f in self.files.items():
-            for dataset, images in self.images.items():
+            for dataset in self.scoring.sets_of(v.model):
+                images = self.images[dataset]
                 if len(images.images):
                     self.host_top[(v, dataset)] = host_predictions(f.path, f.sha256, images, phases.runtime_of(f))
         self.totals.add(host_predictions_s=time.perf_counter() - t0)
@@ -410,15 +413,20 @@ class BenchmarkSession:
         return build(target, v)
 
     def accuracy_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
-        f, fer = self.files[v], self.images.get("fer2013")
-        if fer is None:
-            return lambda timing: AccuracyPhase(status=SKIPPED, reason="no --fer-data given")
+        f, dataset = self.files[v], self.scoring.accuracy.get(v.model)
+        if dataset is None:
+            why = self.scoring.no_accuracy.get(v.model, "no --fer-data given")
+            return lambda timing: AccuracyPhase(status=SKIPPED, reason=why)
+        images = self.images[dataset]
         return lambda timing: phases.accuracy_phase(
-            self.store, target, f, fer, self.host_top[(v, "fer2013")], self.settings, timing
+            self.store, target, f, images, self.host_top[(v, dataset)], self.settings, timing
         )
 
     def realworld_fn(self, target: Target, v: Variant) -> Callable[[phases.Timing], Phase]:
         f, photos = self.files[v], self.images.get("photos")
+        if v.model not in self.scoring.photos:
+            why = self.scoring.no_photos.get(v.model, "no --photos given")
+            return lambda timing: RealworldPhase(status=SKIPPED, reason=why)
         if photos is None:
             return lambda timing: RealworldPhase(status=SKIPPED, reason="no --photos given")
         return lambda timing: phases.realworld_phase(
@@ -539,19 +547,28 @@ class BenchmarkSession:
                 self.stop.set()
 
 
-def check_models(names: tuple[str, ...]) -> list[str]:
-    from ..zoo import MODEL_NAMES
+@dataclass(frozen=True)
+class Scoring:
+    """Which image sets score which model: its accuracy set (FER-2013 for the FER models, else the
+    --images set preprocessed its way; a key of the session's images) and whether the face-cropped
+    photos apply; for the others, why not (the skipped phase says it)."""
 
-    if not names:
-        return list(MODEL_NAMES)
-    unknown = [n for n in names if n not in MODEL_NAMES]
-    if unknown:
-        raise ConfigError(
-            f"unknown model(s) {', '.join(unknown)}: choose from {', '.join(MODEL_NAMES)} (see `fermbench models`)"
+    accuracy: dict[str, str] = field(default_factory=dict)  # model -> images key
+    photos: frozenset[str] = frozenset()  # models scored on the real-world photos
+    no_accuracy: dict[str, str] = field(default_factory=dict)  # model -> why it has no accuracy set
+    no_photos: dict[str, str] = field(default_factory=dict)  # model -> why photos do not apply
+
+    def sets_of(self, model: str) -> list[str]:
+        return [k for k in (self.accuracy.get(model), "photos" if model in self.photos else None) if k]
+
+    @classmethod
+    def study(cls, variants: list[Variant], images: dict[str, ImageSet]) -> Scoring:
+        """Every model is a FER model (the sessions built before other models existed; tests)."""
+        models = {v.model for v in variants}
+        return cls(
+            accuracy={m: "fer2013" for m in models if "fer2013" in images},
+            photos=frozenset(models),
         )
-    if len(set(names)) != len(names):
-        raise ConfigError("a model is named twice in --models; name each once")
-    return list(names)
 
 
 @contextlib.contextmanager

@@ -91,7 +91,18 @@ class Settings:
         "several",
         option=False,
     )
-    models: tuple[str, ...] = setting((), "comma-separated model names (default: the whole zoo)", option=False)
+    models: tuple[str, ...] = setting(
+        (),
+        "models: names from `fermbench models` or package.module:factory; repeat --model or "
+        "comma-separate --models (default: the study's three)",
+        option=False,
+    )
+    model_files: tuple[str, ...] = setting(
+        (), "a ready model file (.ptl, .pte, .tflite) to time as it is; repeat for several", option=False
+    )
+    input_shape: str | None = setting(
+        None, "input shape of a --model-file that does not record it (a .ptl), e.g. 1x3x224x224"
+    )
     adb_servers: tuple[str, ...] = setting(
         (),
         "adb server HOST:PORT to find devices on; repeat for a device farm "
@@ -144,6 +155,11 @@ class Settings:
         None, "classify N images spread over the split", minimum=1, maximum=10_000_000, unit="images"
     )
     photos: str | None = setting(None, "labelled photos: class subfolders or a CSV of path,label")
+    images: str | None = setting(
+        None,
+        "labelled images (class subfolders or a CSV of path,label) that each model classifies with its "
+        "own preprocessing: the accuracy set of models that are not FER-2013's (int8 calibrates on it)",
+    )
     face_policy: str = setting(
         "largest", "photos with several faces: classify the largest or skip them", choices=FACE_POLICIES
     )
@@ -184,7 +200,7 @@ class Settings:
 
 SETTINGS = {f.name: f for f in fields(Settings)}
 KEYS = tuple(SETTINGS)
-_LISTS = ("devices", "models", "adb_servers", "runtimes", "quant", "apk")
+_LISTS = ("devices", "models", "model_files", "adb_servers", "runtimes", "quant", "apk")
 
 
 def _kind(name: str) -> type:

@@ -37,9 +37,11 @@ from . import preflight as pre
 from .checkpoints import ModelSource, resolve_checkpoints
 from .exports import ModelFile, ensure_export, export_error
 from .inputs import ImageSet, fer_set, photo_set
+from .models import PlannedModel
+from .models import plan_models as plan_model_set
 from .progress import Progress
 from .resume_check import check_unchanged
-from .session import BenchmarkSession, Outcome, Totals, caller_signal_handlers, check_models
+from .session import BenchmarkSession, Outcome, Scoring, Totals, caller_signal_handlers
 from .settings import Settings, settings_from_dict
 from .shards import check_identical
 from .variants import plan_variants, runner_runtime
@@ -113,13 +115,58 @@ def check_unique(specs: tuple[str, ...]) -> None:
         )
 
 
-def prepare_images(settings: Settings) -> dict[str, ImageSet]:
+def prepare_images(settings: Settings, models: list[PlannedModel] | None = None) -> tuple[dict[str, ImageSet], Scoring]:
+    """The image sets the models are scored on, and which model takes which (bench/session.py
+    Scoring): FER-2013 and the face-cropped photos for the FER models, the --images set, made
+    once per distinct preprocessing, for the others. Labels a model does not know stop the run."""
+    models = models if models is not None else plan_model_set(settings.models, (), None)
+    fer_models = [m for m in models if m.fer]
     images: dict[str, ImageSet] = {}
-    if settings.fer_data:
+    accuracy: dict[str, str] = {}
+    no_accuracy: dict[str, str] = {}
+    no_photos: dict[str, str] = {}
+    if settings.fer_data and fer_models:
         images["fer2013"] = fer_set(settings.fer_data, settings.fer_split, settings.fer_limit)
-    if settings.photos:
+    if settings.photos and fer_models:
         images["photos"] = photo_set(settings.photos, settings.face_policy)
-    return images
+    for m in models:
+        if m.fer and "fer2013" in images:
+            accuracy[m.name] = "fer2013"
+        elif m.spec is not None and m.spec.classes and settings.images:
+            key = images_key(m.spec)
+            if key not in images:
+                from .inputs import labelled_set
+
+                images[key] = labelled_set(settings.images, m.spec)
+                images[key].info.setdefault("model", m.name)
+            accuracy[m.name] = key
+        else:
+            no_accuracy[m.name] = no_accuracy_reason(m, settings)
+        if not m.fer:
+            no_photos[m.name] = (
+                f"the real-world photos are face crops for the FER-2013 models; {m.name} is not one "
+                "(score it on --images)"
+            )
+    photos = frozenset(m.name for m in fer_models) if "photos" in images else frozenset()
+    return images, Scoring(accuracy, photos, no_accuracy, no_photos)
+
+
+def images_key(spec: Any) -> str:
+    """One --images set per distinct preprocessing and class list: models that read images alike share it."""
+    import hashlib
+    import json
+
+    return "images-" + hashlib.sha256(json.dumps(spec.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def no_accuracy_reason(m: PlannedModel, settings: Settings) -> str:
+    if m.given is not None:
+        return "a ready model file carries no class names or preprocessing: latency, memory and app size only"
+    if m.spec is None or not m.spec.classes:
+        return f"{m.name}'s spec declares no classes: it is timed, not scored"
+    if m.fer:
+        return "no --fer-data or --images given"
+    return f"no --images given (labelled with {m.name}'s classes)"
 
 
 def photo_notes(photos: ImageSet | None) -> list[str]:
@@ -140,34 +187,43 @@ def photo_notes(photos: ImageSet | None) -> list[str]:
 
 def export_variants(
     variants: list[Variant],
-    sources: dict[str, ModelSource],
+    plan: ModelPlan,
     settings: Settings,
     model_dir: Path | None,
     private_dir: Path,
     progress: Progress,
+    images: dict[str, ImageSet] | None = None,
 ) -> tuple[dict[Variant, ModelFile], dict[Variant, str]]:
-    """Every variant's file (exported or from the cache); a variant that fails is recorded, the others go on."""
+    """Every variant's file (exported or from the cache, or the ready file given); a variant that
+    fails is recorded, the others go on."""
     files: dict[Variant, ModelFile] = {}
     errors: dict[Variant, str] = {}
     warned: set[str] = set()
     progress.start("export", len(variants))
     for v in variants:
-        source = sources[v.model]
-        if source.error:  # the checkpoint cannot serve: this model fails, the others go on
+        given = plan.given.get(v)
+        if given is not None:  # timed as it is: nothing to export
+            from .given_files import given_model_file
+
+            files[v] = given_model_file(given, private_dir)  # type: ignore[arg-type]
+            continue
+        source = plan.sources.get(v.model)
+        if source is not None and source.error:  # the checkpoint cannot serve: this model fails, the others go on
             errors[v] = source.error
             continue
         progress.step("export", v.model, f"export {v.runtime} {v.quant}")
         try:
             files[v] = ensure_export(
                 v,
-                checkpoint=source.path if source.trained else None,
+                checkpoint=source.path if source is not None and source.trained else None,
                 private_dir=private_dir,
                 out_dir=model_dir,
                 bytecode=settings.bytecode if v.quant == "fp32" else None,
                 fer_data=settings.fer_data,
+                **export_extras(v, plan, images or {}),
             )
             progress.done("export", v.model, "export", "ok")
-            if not files[v].meta.get("trained") and v.model not in warned:
+            if files[v].meta.get("trained") is False and v.model not in warned:
                 warned.add(v.model)
                 progress.message(
                     f"WARNING {v.model}: UNTRAINED weights (no checkpoint): its accuracy numbers are "
@@ -383,11 +439,12 @@ def _run(
     """The session's stages, in order: every check that can refuse runs before anything is written."""
     settings = required(settings)
     farm = farm_for(settings, store)
-    settings = named_devices_and_models(settings, farm, progress)
-    variants, sources = plan_models(settings, model_dir, progress)
+    settings = named_devices(settings, farm, progress)
+    plan = plan_models(settings, model_dir, progress)
+    variants = plan.variants
     sweep_temp_dirs()  # what killed sessions left, before this one makes its own
-    inputs = prepare_inputs(settings, progress)
-    exports = export_models(variants, sources, settings, model_dir, stack, progress)
+    inputs = prepare_inputs(settings, plan, progress)
+    exports = export_models(variants, plan, settings, model_dir, stack, progress, inputs.images)
     if store is not None:  # resuming: never put phases of two files in one record
         check_resumed_files(store, exports, remeasure_changed, progress)
     opened = open_devices(settings, farm, stack, exports, inputs, variants, progress)
@@ -398,7 +455,7 @@ def _run(
     record_adb_servers(store, farm, progress)
     if any(c.target.kind in ("host", "sim") for c in usable):
         claim_host_cpu(store, stack, progress)
-    record_preparation(store, opened, inputs, sources, exports)
+    record_preparation(store, opened, inputs, plan.sources, exports)
     skipped = skipped_variants(usable, variants, exports)
     record_refused_devices(store, opened, variants)
     totals = Totals()
@@ -414,6 +471,7 @@ def _run(
         skipped=skipped,
         totals=totals,
         progress=progress,
+        scoring=inputs.scoring,
     )
     return session.run()
 
@@ -425,6 +483,21 @@ class Inputs:
     images: dict[str, ImageSet]
     notes: list[str]
     seconds: float
+    scoring: Scoring = field(default_factory=Scoring)
+
+
+@dataclass
+class ModelPlan:
+    """The session's models, the variants to measure, the checkpoint of each study model, and the
+    ready file behind each variant of a --model-file."""
+
+    models: list[PlannedModel]
+    variants: list[Variant]
+    sources: dict[str, ModelSource]
+    given: dict[Variant, object] = field(default_factory=dict)  # variant -> modelfiles.GivenFile
+
+    def arch(self, name: str) -> Any:
+        return next(m.arch for m in self.models if m.name == name)
 
 
 @dataclass
@@ -465,52 +538,90 @@ def required(settings: Settings | None) -> Settings:
     return settings
 
 
-def named_devices_and_models(settings: Settings, farm: Farm, progress: Progress) -> Settings:
-    """`auto` and `all` expanded, each device named once, and the models checked and stored
-    explicitly (their order is the report's)."""
+def named_devices(settings: Settings, farm: Farm, progress: Progress) -> Settings:
+    """`auto` and `all` expanded, each device named once."""
     if AUTO in settings.devices or ALL in settings.devices:
         devices = expand_all(expand_auto(settings.devices, progress, farm), progress, farm)
         settings = dataclasses.replace(settings, devices=devices)
     check_unique(settings.devices)
-    return dataclasses.replace(settings, models=tuple(check_models(settings.models)))
+    return settings
 
 
-def plan_models(
-    settings: Settings, model_dir: str | Path | None, progress: Progress
-) -> tuple[list[Variant], dict[str, ModelSource]]:
-    """The variants to measure and the checkpoint each model is exported from."""
-    models = list(settings.models)
-    variants = plan_variants(models, settings.runtimes, settings.quant)
-    if any(v.quant == "int8" for v in variants) and not settings.fer_data:
-        raise ConfigError("--quant int8 calibrates and checks on FER-2013 images: pass --fer-data PATH")
-    sources = resolve_checkpoints(models, settings.checkpoints, settings.untrained, Path(model_dir or models_dir()))
+def plan_models(settings: Settings, model_dir: str | Path | None, progress: Progress) -> ModelPlan:
+    """The models (resolved), the variants to measure, and the checkpoint each study model is
+    exported from. A model's int8 calibrates on images of its own kind: FER-2013 for the FER
+    models, the --images set for the others."""
+    models = plan_model_set(settings.models, settings.model_files, settings.input_shape)
+    exported = [m for m in models if m.arch is not None]
+    variants = plan_variants([m.name for m in exported], settings.runtimes, settings.quant) if exported else []
+    if any(v.quant == "int8" for v in variants):
+        for m in exported:
+            if m.fer and not settings.fer_data:
+                raise ConfigError("--quant int8 calibrates and checks on FER-2013 images: pass --fer-data PATH")
+            if not m.fer and not (settings.images and m.scored):
+                raise ConfigError(
+                    f"--quant int8 for {m.name} calibrates on images of its own kind: pass --images PATH "
+                    "(labelled with its classes), or drop int8"
+                )
+    given: dict[Variant, object] = {}
+    if any(m.given is not None for m in models):
+        from .given_files import given_variant
+
+        given = {given_variant(m.given): m.given for m in models if m.given is not None}  # type: ignore[arg-type]
+    variants += list(given)
+    study = [m.name for m in exported if m.study]
+    sources = (
+        resolve_checkpoints(study, settings.checkpoints, settings.untrained, Path(model_dir or models_dir()))
+        if study
+        else {}
+    )
     for line in (line for s in sources.values() for line in s.lines()):
         progress.message(line)
-    return variants, sources
+    return ModelPlan(models, variants, sources, given)
 
 
-def prepare_inputs(settings: Settings, progress: Progress) -> Inputs:
+def export_extras(v: Variant, plan: ModelPlan, images: dict[str, ImageSet]) -> dict[str, Any]:
+    """What a non-study model's export needs beyond a study model's: its architecture, and for
+    int8 the --images set it calibrates on (preprocessed its way)."""
+    model = next(m for m in plan.models if m.name == v.model)
+    if model.study:
+        return {}
+    extras: dict[str, Any] = {"arch": model.arch}
+    if v.quant == "int8" and model.spec is not None and not model.fer:
+        from .inputs import calibration_from
+
+        key = images_key(model.spec)
+        if key in images:
+            extras["samples"] = calibration_from(images[key], model.spec)
+    return extras
+
+
+def prepare_inputs(settings: Settings, plan: ModelPlan, progress: Progress) -> Inputs:
     t0 = time.perf_counter()
-    images = prepare_images(settings)
+    images, scoring = prepare_images(settings, plan.models)
     seconds = time.perf_counter() - t0
     notes = photo_notes(images.get("photos"))
+    for key, images_set in images.items():
+        if key.startswith("images-"):
+            notes.append(f"images: {len(images_set.images)} from {settings.images} for {images_set.info.get('model')}")
     for note in notes:
         progress.message(note)
-    return Inputs(images, notes, seconds)
+    return Inputs(images, notes, seconds, scoring)
 
 
 def export_models(
     variants: list[Variant],
-    sources: dict[str, ModelSource],
+    plan: ModelPlan,
     settings: Settings,
     model_dir: str | Path | None,
     stack: contextlib.ExitStack,
     progress: Progress,
+    images: dict[str, ImageSet] | None = None,
 ) -> Exports:
     private = make_temp_dir("models")  # the session's own links to the files it measures
     stack.callback(remove_temp_dir, private)
     files, errors = export_variants(
-        variants, sources, settings, Path(model_dir) if model_dir else None, private, progress
+        variants, plan, settings, Path(model_dir) if model_dir else None, private, progress, images
     )
     return Exports(files, errors)
 

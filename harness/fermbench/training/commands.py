@@ -154,13 +154,22 @@ def train_cmd(
 
 @click.command("evaluate")
 @click.option("--checkpoint", type=click.Path(path_type=Path), help="Checkpoint file (default: models/<model>.ckpt).")
-@click.option("--model", help="Use models/<model>.ckpt when --checkpoint is not given.")
+@click.option(
+    "--model",
+    help="A study model (reads models/<model>.ckpt when --checkpoint is not given), or with --images any "
+    "model: a name from `fermbench models` or package.module:factory.",
+)
 @click.option(
     "--data",
     "data_path",
-    required=True,
     type=click.Path(path_type=Path),
     help="FER-2013: image-folder root or fer2013.csv.",
+)
+@click.option(
+    "--images",
+    "images_path",
+    type=click.Path(path_type=Path),
+    help="Labelled images (class subfolders or a CSV of path,label), read with the model's own preprocessing.",
 )
 @click.option(
     "--split", default="PublicTest", show_default=True, type=click.Choice(["PublicTest", "PrivateTest", "Training"])
@@ -176,7 +185,14 @@ def train_cmd(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def evaluate_cmd(
-    checkpoint: Path | None, model: str | None, data_path: Path, split: str, device: str, precision: str, as_json: bool
+    checkpoint: Path | None,
+    model: str | None,
+    data_path: Path | None,
+    images_path: Path | None,
+    split: str,
+    device: str,
+    precision: str,
+    as_json: bool,
 ) -> None:
     """Accuracy, per-class accuracy, confusion matrix and mean loss of a checkpoint on one split.
 
@@ -185,12 +201,19 @@ def evaluate_cmd(
       fermbench evaluate --checkpoint models/resnet9.ckpt --data ../shared/fer2013
       fermbench evaluate --model shallow_cnn --data fer2013.csv --split PrivateTest --json
       fermbench evaluate --model resnet9 --data ../shared/fer2013 --precision bf16
+      fermbench evaluate --model examples.mobilenet_v3_small:mobilenet_v3_small --images shapes
     """
     from ..data.fer2013 import load_split
     from ..zoo.checkpoint import model_from_checkpoint
     from .evaluate import evaluate
     from .trainer import default_checkpoint, pick_device
 
+    if (data_path is None) == (images_path is None):
+        raise ConfigError("pass --data FER2013 (a study checkpoint) or --images PATH (any model's labelled images)")
+    if images_path is not None:
+        _evaluate_images(model, checkpoint, images_path, device, precision, as_json)
+        return
+    assert data_path is not None
     if checkpoint is None:
         if not model:
             raise ConfigError("pass --checkpoint FILE or --model NAME (which reads models/<model>.ckpt)")
@@ -215,6 +238,49 @@ def evaluate_cmd(
     _print_eval(str(checkpoint), ckpt.arch, result, trained_in)
 
 
+def _evaluate_images(
+    model: str | None, checkpoint: Path | None, images: Path, device: str, precision: str, as_json: bool
+) -> None:
+    """Any model on a labelled image folder, on this computer, preprocessed its own way."""
+    from ..data.labelled import load_labelled
+    from ..zoo import resolve
+    from ..zoo.checkpoint import model_from_checkpoint
+    from .evaluate import evaluate, spec_input
+    from .trainer import default_checkpoint, pick_device
+
+    if not model:
+        raise ConfigError("--images needs --model NAME or --model package.module:factory")
+    arch = resolve(model)
+    net, spec = arch.build(seed=0)
+    weights = "the factory's weights"
+    if checkpoint is not None or arch.study:
+        path = checkpoint or default_checkpoint(arch.name)
+        net, _ = model_from_checkpoint(path, expect_arch=arch.name)
+        weights = str(path)
+    data = load_labelled(str(images), spec)
+    dev = pick_device(device)
+    result = evaluate(
+        net.to(dev),
+        torch_tensor(data.images),
+        torch_tensor(data.labels),
+        str(images),
+        dev,
+        precision=precision,
+        class_names=spec.classes,
+        to_input=spec_input(spec),
+    )
+    if as_json:
+        click.echo(json.dumps({"model": arch.name, "weights": weights, **result.to_dict()}, indent=2))
+        return
+    _print_eval(weights, arch.name, result, "n/a")
+
+
+def torch_tensor(array: Any) -> Any:
+    import torch
+
+    return torch.from_numpy(array.copy())
+
+
 def _print_eval(checkpoint: str, arch: str, result: EvalResult, trained_in: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -226,7 +292,8 @@ def _print_eval(checkpoint: str, arch: str, result: EvalResult, trained_in: str)
         f"({result.count} images), mean loss {result.mean_loss:.4f}; inference in "
         f"{result.precision}{shipped}, trained in {trained_in}"
     )
-    table = Table("true \\ pred", *[n[:4] for n in CLASS_NAMES], "n", "accuracy")
-    for name, row, acc in zip(CLASS_NAMES, result.confusion, result.per_class_accuracy):
+    names = result.class_names
+    table = Table("true \\ pred", *[n[:4] for n in names], "n", "accuracy")
+    for name, row, acc in zip(names, result.confusion, result.per_class_accuracy):
         table.add_row(name, *map(str, row), str(sum(row)), "-" if acc is None else f"{acc:.3f}")
     console.print(table)

@@ -9,8 +9,9 @@ labelled so.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -18,6 +19,9 @@ from torch.nn import functional as F
 
 from ..labels import CLASS_NAMES
 from .augment import normalize
+
+if TYPE_CHECKING:
+    from ..zoo.spec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -50,15 +54,20 @@ def evaluate(
     batch_size: int = 1024,
     precision: str = "fp32",
     channels_last: bool = False,
+    class_names: Sequence[str] = CLASS_NAMES,
+    to_input: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> EvalResult:
-    """`images` uint8 [N,48,48] and `labels` int64 [N], on any device; the model on `device`."""
+    """`images` uint8 [N,48,48] and `labels` int64 [N], on any device; the model on `device`.
+    Another model's images (uint8 [N,C,H,W]) come with its `class_names` and `to_input`
+    (spec_input: its own normalisation)."""
     was_training = model.training
     model.eval()
-    k = len(CLASS_NAMES)
+    k = len(class_names)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     confusion = torch.zeros(k * k, dtype=torch.int64, device=device)
     for start in range(0, len(labels), batch_size):
-        x = normalize(images[start : start + batch_size].to(device, non_blocking=True), channels_last)
+        batch = images[start : start + batch_size].to(device, non_blocking=True)
+        x = to_input(batch) if to_input is not None else normalize(batch, channels_last)
         y = labels[start : start + batch_size].to(device, non_blocking=True)
         with autocast(device, precision):
             logits = model(x)
@@ -75,5 +84,17 @@ def evaluate(
         float(loss_sum) / max(n, 1),
         per_class,
         matrix.tolist(),
+        class_names=tuple(class_names),
         precision=precision,
     )
+
+
+def spec_input(spec: ModelSpec) -> Callable[[torch.Tensor], torch.Tensor]:
+    """uint8 [B,C,H,W] -> float32, (pixel / 255 - mean[c]) / std[c]: what the runners feed the model."""
+    mean = torch.tensor(spec.preprocess.mean, dtype=torch.float32).view(1, -1, 1, 1)
+    std = torch.tensor(spec.preprocess.std, dtype=torch.float32).view(1, -1, 1, 1)
+
+    def to_input(batch: torch.Tensor) -> torch.Tensor:
+        return (batch.float() / 255.0 - mean.to(batch.device)) / std.to(batch.device)
+
+    return to_input
