@@ -22,7 +22,7 @@ SETTINGS = [
     "--model",
     "shallow_cnn",
     "--epochs",
-    "4",
+    "3",
     "--batch-size",
     "16",
     "--precision",
@@ -79,7 +79,7 @@ def test_kill_then_ctrl_c_then_resume(env):
         capture_output=True,
     )
     want = curve(runs / "straight")
-    assert len(want) == 4
+    assert len(want) == 3
 
     # kill -9 right after epoch 1 has been recorded
     proc = subprocess.Popen(
