@@ -478,7 +478,7 @@ def _classify(settings: p.RunSettings, ctx: _Context) -> dict[str, Any]:
         for i in range(n):
             if ctx.cancel is not None and ctx.cancel.is_set():
                 raise _Cancelled()
-            buf[0] = (images[i].astype(np.float32) / np.float32(255.0) - mean) / std
+            buf[0] = p.classify_input(images[i], mean, std)
             t0 = time.perf_counter_ns()
             raw = engine.forward(x)
             latency.append(time.perf_counter_ns() - t0)

@@ -504,6 +504,12 @@ def latency_input_values(count: int, mean: float = NORM_MEAN, std: float = NORM_
     return ((pixels.astype(np.float32) / np.float32(255.0) - np.float32(mean)) / np.float32(std)).astype(np.float32)
 
 
+def classify_input(image: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """One uint8 [C, H, W] image as classify feeds it: (p / 255 - mean[c]) / std[c], every step in
+    float32 as the Java runner computes it; mean and std float32 [C, 1, 1]."""
+    return (image.astype(np.float32) / np.float32(255.0) - mean) / std
+
+
 # ----------------------------------------------------------------------------- typed results
 
 
