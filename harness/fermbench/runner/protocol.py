@@ -488,9 +488,7 @@ def parse_images_bytes(data: bytes, name: str = "images file") -> np.ndarray:
         raise RunnerError(f"{name} declares an empty set ({n}x{c}x{h}x{w})", "input_invalid")
     expected = header.size + n * c * h * w
     if len(data) != expected:
-        raise RunnerError(
-            f"{name} is {len(data)} bytes, its header ({n}x{c}x{h}x{w}) says {expected}", "input_invalid"
-        )
+        raise RunnerError(f"{name} is {len(data)} bytes, its header ({n}x{c}x{h}x{w}) says {expected}", "input_invalid")
     return np.frombuffer(data, dtype=np.uint8, offset=header.size).reshape(n, c, h, w)
 
 
