@@ -153,7 +153,10 @@ class BenchmarkSession:
         for v, f in self.files.items():
             for dataset, images in self.images.items():
                 if len(images.images):
-                    self.host_top[(v, dataset)] = host_predictions(f.path, f.sha256, images, phases.runtime_of(f))
+                    mean, std = phases.model_normalisation(f)
+                    self.host_top[(v, dataset)] = host_predictions(
+                        f.path, f.sha256, images, phases.runtime_of(f), mean=mean, std=std
+                    )
         self.totals.add(host_predictions_s=time.perf_counter() - t0)
 
     # -- per device -------------------------------------------------------------------------
