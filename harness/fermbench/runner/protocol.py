@@ -505,7 +505,8 @@ def latency_input_values(count: int, mean: float = NORM_MEAN, std: float = NORM_
 def classify_input(image: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     """One uint8 [C, H, W] image as classify feeds it: (p / 255 - mean[c]) / std[c], every step in
     float32 as the Java runner computes it; mean and std float32 [C, 1, 1]."""
-    return (image.astype(np.float32) / np.float32(255.0) - mean) / std
+    out: np.ndarray = (image.astype(np.float32) / np.float32(255.0) - mean) / std
+    return out
 
 
 # ----------------------------------------------------------------------------- typed results
