@@ -60,9 +60,7 @@ def colour_folder(tmp_path) -> Path:
     return root
 
 
-def test_an_rgb_folder_is_scored_with_the_models_classes_and_normalisation(
-    colour_model, colour_folder, tiny, tmp_path
-):
+def test_an_rgb_folder_is_scored_with_the_models_classes_and_normalisation(colour_model, colour_folder, tiny, tmp_path):
     model, spec = colour_model
     images = labelled_set(colour_folder, spec, "colours")
     assert images.dataset == "images" and images.images.shape == (6, 3, 20, 20)
@@ -102,3 +100,20 @@ def test_a_model_file_without_a_spec_is_normalised_as_fer_2013(colour_model):
         (NORM_MEAN,),
         (NORM_STD,),
     )
+
+
+def test_models_that_prepare_images_alike_share_one_set(colour_model, colour_folder):
+    from fermbench.bench.inputs import labelled_sets
+
+    _, spec = colour_model
+    other_norm = spec_from(
+        {"input_shape": (1, 3, 20, 20), "classes": CLASSES, "mean": (0.5,), "std": (0.5,), "resize": "center_crop"},
+        "other",
+    )
+    gray = spec_from(
+        {"input_shape": (1, 1, 20, 20), "classes": CLASSES, "resize": "center_crop"},
+        "gray",
+    )
+    sets = labelled_sets(colour_folder, {"a": spec, "b": other_norm, "gray": gray})
+    assert sets["a"] is sets["b"]  # mean and std differ, the pixels do not
+    assert sets["gray"].images.shape == (6, 1, 20, 20) and sets["gray"].sha256 != sets["a"].sha256

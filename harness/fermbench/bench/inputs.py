@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -118,6 +119,25 @@ def labelled_set(source: str | Path, spec: ModelSpec, model: str | None = None) 
         "pixels_sha256": data.sha256,
     }
     return ImageSet("images", data.images, data.labels, list(data.names), file, digest, info, labelled=data)
+
+
+def preparation_key(spec: ModelSpec) -> tuple[Any, ...]:
+    """What a labelled set's images and labels depend on: two models with the same key share one
+    set (mean and std are not in it: the runner normalises)."""
+    pre = spec.preprocess
+    return (tuple(spec.input_shape), pre.resize, pre.crop_fraction, tuple(spec.classes))
+
+
+def labelled_sets(source: str | Path, specs: Mapping[str, ModelSpec]) -> dict[str, ImageSet]:
+    """`source` prepared for each model (name -> spec), decoded once per preparation_key."""
+    made: dict[tuple[Any, ...], ImageSet] = {}
+    sets = {}
+    for name, spec in specs.items():
+        key = preparation_key(spec)
+        if key not in made:
+            made[key] = labelled_set(source, spec, name)
+        sets[name] = made[key]
+    return sets
 
 
 def host_predictions(
