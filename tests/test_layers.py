@@ -27,7 +27,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("measures", "latency_settings"),  # the metric table and the latency settings table (issue 24's other parts)
     ("locks", "stats"),
     ("tempdirs",),
-    ("data", "zoo"),  # FER-2013 and the model architectures
+    ("zoo",),  # the model architectures and their specs (input, classes, preprocessing)
+    ("data",),  # FER-2013, photos, labelled folders (prepared by a model's spec)
     ("training",),
     ("export",),  # .ptl and .pte files with their gates
     ("runner",),  # the runner protocol, its wire format (am instrument output), the host runner

@@ -10,7 +10,7 @@ android {
         applicationId = "org.fermbench.runner"
         minSdk = 21
         targetSdk = 35
-        versionCode = 3 // the protocol version (PROTOCOL.md): a newer runner installs over an older one
+        versionCode = 4 // the protocol version (PROTOCOL.md): a newer runner installs over an older one
         versionName = "0.1.0" // reported as runner_version; keep in step with fermbench's version
     }
 

@@ -153,12 +153,18 @@ def files(tmp_path_factory, tiny_ptl) -> dict[str, str]:
     images = np.random.default_rng(3).integers(0, 256, size=(4, 48, 48), dtype=np.uint8)
     p.write_images_file(folder / "faces.ferb", images)
     (folder / "bad.ferb").write_bytes(p.images_file_bytes(images)[:-5])
+    # 3x6x6: the fake model's logits read elements of every channel (see _fake_engine_logits)
+    rgb = np.random.default_rng(4).integers(0, 256, size=(3, 3, 6, 6), dtype=np.uint8)
+    p.write_images_file(folder / "rgb.ferb", rgb)
+    (folder / "bad_rgb.ferb").write_bytes(p.images_file_bytes(rgb)[:-1])
     return {
         "model": str(tiny_ptl),
         "junk": str(junk),
         "missing": str(folder / "none.ptl"),
         "images": str(folder / "faces.ferb"),
         "bad_images": str(folder / "bad.ferb"),
+        "rgb": str(folder / "rgb.ferb"),
+        "bad_rgb": str(folder / "bad_rgb.ferb"),
         "dir": str(folder),
     }
 
@@ -195,6 +201,12 @@ def parity_cases(f: dict[str, str]) -> dict[str, dict[str, str]]:
         "precision_over_half": {**lat, "target_precision": "0.6"},
         "precision_negative": {**lat, "target_precision": "-0.1"},
         "classify": cls,
+        # (a 3-channel file runs on the fake engine only: the tiny .ptl is gray, see the test below)
+        "rgb_mean_count": {**cls, "input": f["rgb"], "mean": "0.5,0.4"},
+        "gray_mean_count": {**cls, "mean": "0.5,0.4,0.3"},
+        "rgb_truncated": {**cls, "input": f["bad_rgb"]},
+        "mean_list_too_long": {**cls, "mean": ",".join(["0.5"] * (p.MAX_CHANNEL_VALUES + 1))},
+        "mean_list_empty_item": {**cls, "mean": "0.5,"},
         "model_missing": {**lat, **QUICK, "model": f["missing"]},
         "model_load_failed": {**lat, **QUICK, "model": f["junk"]},
         "input_missing": {**cls, "input": f["missing"]},
@@ -237,7 +249,11 @@ def test_java_core_and_host_runner_give_the_same_answers(jvm_classes, files, tmp
             name
             if name in p.ERROR_CODES
             else (
-                "ok" if name in ("info", "classify") or "cap" in name or name.startswith("latency") else "bad_arguments"
+                "ok"
+                if name in ("info", "classify") or "cap" in name or name.startswith("latency")
+                else "input_invalid"
+                if name == "rgb_truncated"
+                else "bad_arguments"
             )
         )
         assert java_code == expected, name
@@ -321,9 +337,12 @@ def test_java_results_decode_into_the_protocol_dataclasses(jvm_classes, files, t
     assert err.message.endswith("The model version must be between 4 and 9 but the model version is 10")
 
 
-def _fake_engine_logits(images: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """What JvmMain's fake model computes: logit k = x[(97k) % n] + x[(13k + 5) % n], in float32."""
-    x = ((images.astype(np.float32) / np.float32(255.0) - np.float32(mean)) / np.float32(std)).reshape(len(images), -1)
+def _fake_engine_logits(images: np.ndarray, mean: tuple[float, ...], std: tuple[float, ...]) -> np.ndarray:
+    """What JvmMain's fake model computes from the host's normalisation of [N, C, H, W] images:
+    logit k = x[(97k) % n] + x[(13k + 5) % n], in float32."""
+    m = np.asarray(p.channel_values(mean, images.shape[1], "mean"), np.float32).reshape(-1, 1, 1)
+    s = np.asarray(p.channel_values(std, images.shape[1], "std"), np.float32).reshape(-1, 1, 1)
+    x = np.stack([p.classify_input(image, m, s) for image in images]).reshape(len(images), -1)
     n = x.shape[1]
     return np.stack([x[:, (97 * k) % n] + x[:, (13 * k + 5) % n] for k in range(7)], axis=1)
 
@@ -344,7 +363,7 @@ def test_java_classify_normalises_like_the_host_and_writes_large_results_to_a_fi
     assert isinstance(ref, p.ResultRef) and ref.file == str(tmp_path / "results" / "big-1.json")
     res = p.decode_result(run, fetch=lambda path: Path(path).read_bytes())
     images = p.read_images_file(files["images"])
-    expected = _fake_engine_logits(images, 0.5077, 0.255)
+    expected = _fake_engine_logits(images, (0.5077,), (0.255,))
     got = np.array(res.logits, dtype=np.float64).astype(np.float32)
     np.testing.assert_array_equal(got, expected)  # bit-for-bit: same float32 operations in the same order
     assert res.top == [host.argmax_first(row) for row in expected]
@@ -408,3 +427,28 @@ def test_results_go_to_the_folder_the_host_and_the_simulated_phone_expect():
     source = (APP / "main/java/org/fermbench/runner/AndroidPlatform.java").read_text()
     assert f"static final int MEDIA_DIR_SDK = {p.MEDIA_DIR_SDK};" in source
     assert "context.getExternalMediaDirs()" in source and "context.getExternalFilesDir(null)" in source
+
+
+def test_java_classify_of_rgb_images_normalises_each_channel_like_the_host(jvm_classes, files, tmp_path):
+    """A version-2 (3-channel) images file with per-channel mean/std: the Java runner feeds the
+    fake model exactly the host's float32 input (bit for bit), and reports the channels."""
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    request = {
+        "mode": "classify",
+        "model": files["model"],
+        "input": files["rgb"],
+        "mean": ",".join(map(str, mean)),
+        "std": ",".join(map(str, std)),
+    }
+    (text,) = run_java(jvm_classes, tmp_path / "results", [request])
+    res = p.decode_result(parse_instrument_output(text))
+    assert isinstance(res, p.ClassifyResult)
+    images = p.read_images_file(files["rgb"])
+    assert images.shape == (3, 3, 6, 6)
+    assert (res.count, res.channels, res.height, res.width) == (3, 3, 6, 6)
+    assert res.mean == list(mean) and res.std == list(std)
+    expected = _fake_engine_logits(images, mean, std)
+    np.testing.assert_array_equal(np.array(res.logits, dtype=np.float64).astype(np.float32), expected)
+    # the same request with the channels' values swapped gives other logits: each value reaches its channel
+    assert not np.array_equal(expected, _fake_engine_logits(images, mean[::-1], std[::-1]))
+    assert res.top == [host.argmax_first(row) for row in expected]

@@ -211,10 +211,50 @@ def test_classify_matches_the_lite_module_run_directly(tiny_ptl, tmp_path):
     module = torch.jit.mobile._load_for_lite_interpreter(str(tiny_ptl))
     x = torch.from_numpy((images.astype(np.float32) / 255 - 0.5) / 0.25).unsqueeze(1)
     expected = torch.cat([module(x[i : i + 1]) for i in range(5)]).numpy()
-    assert res.count == 5 and (res.height, res.width) == (48, 48) and res.num_classes == 7
+    assert res.count == 5 and (res.channels, res.height, res.width) == (1, 48, 48) and res.num_classes == 7
     np.testing.assert_allclose(np.array(res.logits, dtype=np.float32), expected, rtol=1e-5, atol=1e-6)
     assert res.top == expected.argmax(axis=1).tolist()
     assert len(set(res.top)) >= 1 and len(res.latency_ns) == 5 and min(res.latency_ns) > 0
+
+
+class TinyRgb(torch.nn.Module):
+    """3 channels in, 5 logits out; the first conv mixes channels, so a per-channel mistake shows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.fc = torch.nn.Linear(4, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.relu(self.conv(x)).mean(dim=(2, 3)))
+
+
+def test_classify_of_rgb_images_normalises_each_channel_like_eager_torch(tmp_path):
+    torch.manual_seed(1)
+    module = TinyRgb().eval()
+    ptl = tmp_path / "rgb.ptl"
+    torch.jit.script(module)._save_for_lite_interpreter(str(ptl))
+    images = np.random.default_rng(5).integers(0, 256, size=(4, 3, 12, 10), dtype=np.uint8)
+    p.write_images_file(tmp_path / "rgb.ferb", images)
+    mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    res = decoded(p.classify_args(str(ptl), str(tmp_path / "rgb.ferb"), mean=mean, std=std))
+    assert isinstance(res, p.ClassifyResult)
+    assert (res.count, res.channels, res.height, res.width, res.num_classes) == (4, 3, 12, 10, 5)
+    assert res.mean == list(mean) and res.std == list(std)
+    m, sd = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
+    x = (torch.from_numpy(images).float() / 255 - m) / sd
+    with torch.no_grad():
+        expected = module(x).numpy()
+    np.testing.assert_allclose(np.array(res.logits, dtype=np.float32), expected, rtol=1e-5, atol=1e-5)
+    assert res.top == expected.argmax(axis=1).tolist()
+    # the channels swapped give other logits: the per-channel values reach the right channel
+    swapped = decoded(p.classify_args(str(ptl), str(tmp_path / "rgb.ferb"), mean=mean[::-1], std=std[::-1]))
+    assert not np.allclose(np.array(swapped.logits, dtype=np.float32), expected, rtol=1e-3, atol=1e-3)
+    # one value serves every channel; a count that is neither 1 nor C is refused, naming both
+    one = decoded(p.classify_args(str(ptl), str(tmp_path / "rgb.ferb"), mean=0.5, std=0.25))
+    assert one.mean == [0.5] * 3 and one.std == [0.25] * 3
+    err = error_of(p.classify_args(str(ptl), str(tmp_path / "rgb.ferb"), mean=(0.5, 0.5), std=0.25))
+    assert err.code == "bad_arguments" and "mean has 2 values, the images have 3 channel(s)" in err.message
 
 
 def test_paths_go_through_resolve_and_large_results_come_back_as_a_file(tiny_ptl, tmp_path):
@@ -332,7 +372,7 @@ def test_run_host_returns_typed_results(tiny_ptl):
     assert isinstance(lat, p.LatencyResult) and len(lat.samples_ns) == 3
     cls = host.run_host("classify", model=tiny_ptl, images=_gray_images(2))
     assert isinstance(cls, p.ClassifyResult) and cls.count == 2
-    assert cls.mean == pytest.approx(p.NORM_MEAN) and cls.std == pytest.approx(p.NORM_STD)
+    assert cls.mean == pytest.approx([p.NORM_MEAN]) and cls.std == pytest.approx([p.NORM_STD])
     with pytest.raises(RunnerError) as err:
         host.run_host("latency", model=tiny_ptl.with_name("absent.ptl"))
     assert err.value.code == "model_missing"

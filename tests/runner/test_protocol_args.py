@@ -23,7 +23,7 @@ def test_builders_return_string_extras_the_runner_accepts():
         (1, 1, 48, 48),
     )
     c = p.parse_extras(p.classify_args("/m.ptl", "/in.ferb", mean=0.25, std=0.5))
-    assert (c.mean, c.std, c.input) == (0.25, 0.5, "/in.ferb")
+    assert (c.mean, c.std, c.input) == ((0.25,), (0.5,), "/in.ferb")
     assert p.parse_extras(p.info_args(run_id="x-1")).run_id == "x-1"
 
 
@@ -96,14 +96,38 @@ def test_images_file_round_trip(tmp_path):
     data = path.read_bytes()
     assert data[:4] == b"FERB" and len(data) == 20 + 3 * 48 * 48
     assert int.from_bytes(data[8:12], "little") == 3  # N after magic and version
-    np.testing.assert_array_equal(p.read_images_file(path), images)
+    back = p.read_images_file(path)
+    assert back.shape == (3, 1, 48, 48)  # read as [N, C, H, W]: a version-1 file has one channel
+    np.testing.assert_array_equal(back[:, 0], images)
+
+
+def test_one_channel_is_written_as_version_1_byte_for_byte(tmp_path):
+    """[N, 1, H, W] and [N, H, W] give the file protocol 3 wrote: cached inputs keep their hashes."""
+    import struct
+
+    images = np.random.default_rng(1).integers(0, 256, size=(2, 5, 7), dtype=np.uint8)
+    version_1 = struct.pack("<4sIIII", b"FERB", 1, 2, 5, 7) + images.tobytes()
+    assert p.images_file_bytes(images) == version_1
+    assert p.images_file_bytes(images[:, None]) == version_1
+
+
+def test_rgb_images_file_is_version_2_and_round_trips(tmp_path):
+    images = np.random.default_rng(2).integers(0, 256, size=(4, 3, 6, 5), dtype=np.uint8)
+    data = p.images_file_bytes(images)
+    header = [int.from_bytes(data[i : i + 4], "little") for i in range(4, 24, 4)]
+    assert data[:4] == b"FERB" and header == [2, 4, 3, 6, 5] and len(data) == 24 + images.size
+    np.testing.assert_array_equal(p.parse_images_bytes(data), images)
+    assert p.images_file_bytes(p.parse_images_bytes(data)) == data
+    with pytest.raises(RunnerError, match=r"header \(4x3x6x5\) says") as err:
+        p.parse_images_bytes(data[:-1])
+    assert err.value.code == "input_invalid"
 
 
 @pytest.mark.parametrize(
     "mutate, words",
     [
         (lambda d: b"JPEG" + d[4:], "does not start"),
-        (lambda d: d[:4] + (2).to_bytes(4, "little") + d[8:], "format version 2"),
+        (lambda d: d[:4] + (3).to_bytes(4, "little") + d[8:], "format version 3"),
         (lambda d: d[:-1], "header"),
         (lambda d: d[:10], "shorter"),
     ],
@@ -115,11 +139,30 @@ def test_malformed_images_file_is_input_invalid(mutate, words):
     assert err.value.code == "input_invalid" and words in str(err.value)
 
 
-def test_images_must_be_uint8_three_dimensional():
+def test_images_must_be_uint8_with_three_or_four_dimensions():
     with pytest.raises(ConfigError):
         p.images_file_bytes(np.zeros((2, 48, 48), dtype=np.float32))
     with pytest.raises(ConfigError):
         p.images_file_bytes(np.zeros((48, 48), dtype=np.uint8))
+    with pytest.raises(ConfigError):
+        p.images_file_bytes(np.zeros((1, 1, 3, 4, 4), dtype=np.uint8))
+
+
+def test_classify_mean_and_std_take_one_value_or_one_per_channel():
+    extras = p.classify_args("/m.ptl", "/i.ferb", mean=(0.485, 0.456, 0.406), std=0.5)
+    assert extras["mean"] == "0.485,0.456,0.406" and extras["std"] == "0.5"
+    s = p.parse_extras(extras)
+    assert s.mean == (0.485, 0.456, 0.406) and s.std == (0.5,)
+    assert p.channel_values(s.std, 3, "std") == (0.5, 0.5, 0.5)
+    assert p.channel_values(s.mean, 3, "mean") == s.mean
+    with pytest.raises(RunnerError, match="mean has 3 values, the images have 1 channel"):
+        p.channel_values(s.mean, 1, "mean")
+    for bad in ("0.5,", ",0.5", "0.5,,0.5", "0.5;0.4", ",".join(["0.1"] * (p.MAX_CHANNEL_VALUES + 1))):
+        with pytest.raises(RunnerError) as err:
+            p.parse_extras({**extras, "mean": bad})
+        assert err.value.code == "bad_arguments" and "mean" in str(err.value)
+    with pytest.raises(RunnerError, match="std=0 is out of range"):
+        p.parse_extras({**extras, "std": "0.5,0"})
 
 
 def test_latency_input_is_the_documented_pattern():

@@ -1,36 +1,45 @@
-"""The image sets a session classifies (FER-2013 split, real-world photo crops) and the host's
-predictions for them, computed once per (model file, image set) and cached on disk.
+"""The image sets a session classifies (FER-2013 split, real-world photo crops, any labelled
+image folder prepared for one model) and the host's predictions for them, computed once per
+(model file, image set) and cached on disk.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import DataError, RunnerError
 from ..fileio import atomic_write_bytes, atomic_write_json, sha256_file
+from ..labels import NORM_MEAN, NORM_STD
 from ..paths import cache_dir
 from ..runner import protocol as p
+
+if TYPE_CHECKING:
+    from ..data.labelled import LabelledImages
+    from ..zoo.spec import ModelSpec
 
 
 @dataclass
 class ImageSet:
-    dataset: str  # "fer2013" or "photos"
-    images: np.ndarray  # uint8 [N, 48, 48], what the runner classifies
-    labels: np.ndarray  # int64 [N]
+    dataset: str  # "fer2013", "photos" or "images" (a labelled folder, prepared for one model)
+    images: np.ndarray  # uint8 [N, C, H, W], what the runner classifies ([N, 1, 48, 48] for FER-2013, photos)
+    labels: np.ndarray  # int64 [N], indices into the model's classes
     names: list[str]
     file: Path  # the images file (runner format) under the cache
-    sha256: str
+    sha256: str  # of that file
     info: dict[str, Any] = field(default_factory=dict)  # split/source, and for photos the crops
     crops: Any = None  # fermbench.data.faces.FaceCrops for photos
+    labelled: LabelledImages | None = None  # for "images": the loaded set, its classes and skipped pictures
 
 
 def _images_file(images: np.ndarray) -> tuple[Path, str]:
+    # one channel is written as format version 1: the bytes, hash and cache name of protocol 3's file
     data = p.images_file_bytes(images)
     digest = hashlib.sha256(data).hexdigest()
     path = cache_dir() / "bench-inputs" / f"{digest[:24]}.ferb"
@@ -54,7 +63,7 @@ def fer_set(path: str, split: str, limit: int | None) -> ImageSet:
 
     data = load_split(path, split)
     idx = spread_indices(len(data), limit)
-    images = data.images.numpy()[idx].astype(np.uint8)
+    images = data.images.numpy()[idx].astype(np.uint8)[:, None]  # [N, 1, 48, 48]
     labels = data.labels.numpy()[idx].astype(np.int64)
     names = [data.names[i] for i in idx]
     file, digest = _images_file(images)
@@ -80,7 +89,7 @@ def photo_set(source: str, policy: str) -> ImageSet:
             f"none of the {len(crops.crops)} photos in {source} is a readable image "
             f"(e.g. {first.photo.name}: {first.reason}); pass JPEG or PNG photos"
         )
-    images = crops.images
+    images = crops.images[:, None]  # [N, 1, 48, 48]
     file, digest = _images_file(images) if len(images) else (Path(), "")
     return ImageSet(
         "photos",
@@ -94,13 +103,61 @@ def photo_set(source: str, policy: str) -> ImageSet:
     )
 
 
+def labelled_set(source: str | Path, spec: ModelSpec, model: str | None = None) -> ImageSet:
+    """A labelled image folder or path,label CSV prepared by `spec` (data/labelled.py): dataset
+    "images", labels as indices into the spec's classes; `model` names it in errors."""
+    from ..data.labelled import load_labelled
+
+    data = load_labelled(source, spec, model)
+    file, digest = _images_file(data.images)
+    info = {
+        "source": str(source),
+        "resize": data.resize,
+        "classes": list(data.classes),
+        "counts": data.counts,
+        "problems": data.problems,
+        "pixels_sha256": data.sha256,
+    }
+    return ImageSet("images", data.images, data.labels, list(data.names), file, digest, info, labelled=data)
+
+
+def preparation_key(spec: ModelSpec) -> tuple[Any, ...]:
+    """What a labelled set's images and labels depend on: two models with the same key share one
+    set (mean and std are not in it: the runner normalises)."""
+    pre = spec.preprocess
+    return (tuple(spec.input_shape), pre.resize, pre.crop_fraction, tuple(spec.classes))
+
+
+def labelled_sets(source: str | Path, specs: Mapping[str, ModelSpec]) -> dict[str, ImageSet]:
+    """`source` prepared for each model (name -> spec), decoded once per preparation_key."""
+    made: dict[tuple[Any, ...], ImageSet] = {}
+    sets = {}
+    for name, spec in specs.items():
+        key = preparation_key(spec)
+        if key not in made:
+            made[key] = labelled_set(source, spec, name)
+        sets[name] = made[key]
+    return sets
+
+
 def host_predictions(
-    model_path: Path, model_sha256: str, images: ImageSet, runtime: str = p.RUNTIME_LITE
+    model_path: Path,
+    model_sha256: str,
+    images: ImageSet,
+    runtime: str = p.RUNTIME_LITE,
+    *,
+    mean: tuple[float, ...] = (NORM_MEAN,),
+    std: tuple[float, ...] = (NORM_STD,),
 ) -> np.ndarray[Any, Any]:
-    """Top class per image from the host's own runtime on the same file (cached by both hashes)."""
+    """Top class per image from the host's own runtime on the same file, normalised with the
+    model's per-channel mean and std as the device is (cached by both hashes and, when not
+    FER-2013's, the normalisation)."""
     from ..runner.host import run_host
 
-    cache = cache_dir() / "bench-host-predictions" / f"{model_sha256[:24]}-{images.sha256[:24]}.json"
+    key = f"{model_sha256[:24]}-{images.sha256[:24]}"
+    if (tuple(mean), tuple(std)) != ((NORM_MEAN,), (NORM_STD,)):  # FER-2013's keep protocol 3's cache names
+        key += "-" + hashlib.sha256(repr((tuple(mean), tuple(std))).encode()).hexdigest()[:12]
+    cache = cache_dir() / "bench-host-predictions" / f"{key}.json"
     if cache.is_file():
         try:
             top = json.loads(cache.read_text())["top"]
@@ -111,7 +168,7 @@ def host_predictions(
     from ..targets import HOST_CPU
 
     with HOST_CPU:  # torch's thread setting is process-wide; and never measure beside a run
-        result = run_host("classify", model=model_path, input_path=images.file, runtime=runtime)
+        result = run_host("classify", model=model_path, input_path=images.file, runtime=runtime, mean=mean, std=std)
     if not isinstance(result, p.ClassifyResult):
         raise RunnerError(f"the host runner answered {type(result).__name__} to classify", "bad_result")
     atomic_write_json(cache, {"top": list(result.top), "model_sha256": model_sha256, "images_sha256": images.sha256})

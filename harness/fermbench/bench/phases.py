@@ -32,6 +32,7 @@ from ..store import (
     Thermal,
 )
 from ..targets import Target
+from ..zoo.spec import spec_from_meta
 from .appsize import measure_app_size
 from .exports import ModelFile
 from .inputs import ImageSet
@@ -123,6 +124,15 @@ def latency_phase(
     )
 
 
+def model_normalisation(model: ModelFile) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The mean and std (per channel) the model's export recorded; FER-2013's for a file whose
+    metadata records none."""
+    spec = spec_from_meta(model.meta)
+    if spec is None:
+        return (NORM_MEAN,), (NORM_STD,)
+    return spec.preprocess.mean, spec.preprocess.std
+
+
 def classify_on_target(
     target: Target, model: ModelFile, images: ImageSet, settings: Settings, timing: Timing
 ) -> p.ClassifyResult:
@@ -132,11 +142,12 @@ def classify_on_target(
     t0 = time.perf_counter()
     device_input = target.put_file(images.file, f"inputs/{images.sha256[:16]}.ferb")
     timing.transfer_s += time.perf_counter() - t0
+    mean, std = model_normalisation(model)
     extras = p.classify_args(
         device_model,
         device_input,
-        mean=NORM_MEAN,
-        std=NORM_STD,
+        mean=mean,
+        std=std,
         threads=settings.threads,
         run_id=f"classify-{model.name}-{images.dataset}",
     )
@@ -178,13 +189,13 @@ def accuracy_phase(
     rel = store.write_predictions(
         target.serial,
         model.variant,
-        "fer2013",
+        images.dataset,  # fer2013, or images (a labelled folder: label = index into the model's classes)
         rows,
         ["index", "name", "label", "device_pred", "host_pred", "latency_ns"],
     )
     return AccuracyPhase(
         status=OK,
-        dataset="fer2013",
+        dataset=images.dataset,
         split=images.info.get("split"),
         source=images.info.get("source"),
         limit=images.info.get("limit"),

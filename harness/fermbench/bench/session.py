@@ -156,7 +156,10 @@ class BenchmarkSession:
             for dataset in self.scoring.sets_of(v.model):
                 images = self.images[dataset]
                 if len(images.images):
-                    self.host_top[(v, dataset)] = host_predictions(f.path, f.sha256, images, phases.runtime_of(f))
+                    mean, std = phases.model_normalisation(f)
+                    self.host_top[(v, dataset)] = host_predictions(
+                        f.path, f.sha256, images, phases.runtime_of(f), mean=mean, std=std
+                    )
         self.totals.add(host_predictions_s=time.perf_counter() - t0)
 
     # -- per device -------------------------------------------------------------------------

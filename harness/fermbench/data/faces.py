@@ -151,8 +151,25 @@ def _photos_from_folders(root: Path) -> list[Photo]:
 
 
 def _photos_from_csv(csv_path: Path) -> list[Photo]:
+    return [
+        Photo(row.name, row.path, parse_label(row.label, f"{csv_path} line {row.line}"))
+        for row in read_path_label_csv(csv_path, "photo")
+    ]
+
+
+@dataclass(frozen=True)
+class PathLabelRow:
+    name: str  # the path as written in the CSV
+    path: Path  # resolved against the CSV's folder
+    label: str  # as written (the caller decides what a label may be)
+    line: int
+
+
+def read_path_label_csv(csv_path: Path, what: str = "image") -> list[PathLabelRow]:
+    """The rows of a `path,label` CSV (an optional header row `path,label`; paths relative to the
+    CSV's folder); a file that is not such a CSV is one DataError naming it."""
     try:
-        return _read_photo_csv(csv_path)
+        return _read_path_label_csv(csv_path, what)
     except UnicodeDecodeError as exc:
         raise DataError(f"{csv_path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     except csv.Error as exc:
@@ -161,8 +178,8 @@ def _photos_from_csv(csv_path: Path) -> list[Photo]:
         raise DataError(f"{csv_path} cannot be read ({exc.strerror or exc}); pass a readable CSV") from None
 
 
-def _read_photo_csv(csv_path: Path) -> list[Photo]:
-    photos = []
+def _read_path_label_csv(csv_path: Path, what: str) -> list[PathLabelRow]:
+    rows = []
     with open(csv_path, newline="", encoding="utf-8") as fh:
         for lineno, row in enumerate(csv.reader(fh), start=1):
             if not row or not "".join(row).strip():
@@ -175,10 +192,10 @@ def _read_photo_csv(csv_path: Path) -> list[Photo]:
             if lineno == 1 and label.strip().lower() == "label":
                 continue  # header row
             path = Path(name) if Path(name).is_absolute() else csv_path.parent / name
-            photos.append(Photo(name, path, parse_label(label, f"{csv_path} line {lineno}")))
-    if not photos:
-        raise DataError(f"{csv_path} lists no photos; write one 'path,label' row per photo")
-    return photos
+            rows.append(PathLabelRow(name, path, label, lineno))
+    if not rows:
+        raise DataError(f"{csv_path} lists no {what}s; write one 'path,label' row per {what}")
+    return rows
 
 
 @functools.lru_cache(maxsize=1)

@@ -29,6 +29,8 @@ final class ProtocolTable {
     // sendStatus puts the JSON in a Bundle as UTF-16 on a ~1 MB binder buffer: keep it far below.
     static final int MAX_INLINE_MAX_BYTES = %(inline_max)d;
     static final String DEFAULT_INPUT_SHAPE = "%(shape)s";
+    // classify's mean and std: one value per channel (or one for all), at most this many
+    static final int MAX_CHANNEL_VALUES = %(channel_values)d;
 
     /** One latency setting: its -e key, a whole number or a decimal, its default and inclusive range. */
     static final class Setting {
@@ -69,6 +71,7 @@ def java_source() -> str:
         "inline": p.DEFAULT_INLINE_MAX_BYTES,
         "inline_max": p.MAX_INLINE_MAX_BYTES,
         "shape": DEFAULT_INPUT_SHAPE,
+        "channel_values": p.MAX_CHANNEL_VALUES,
     }
     text += "".join(_row(row) for row in LATENCY_SETTINGS)
     names = "".join(f"        {row.name.upper()},\n" for row in LATENCY_SETTINGS)

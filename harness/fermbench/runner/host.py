@@ -455,11 +455,15 @@ def _classify(settings: p.RunSettings, ctx: _Context) -> dict[str, Any]:
     if not input_path.is_file():
         raise RunnerError(f"images file {settings.input} not found on the device: push it first", "input_missing")
     images = p.parse_images_bytes(input_path.read_bytes(), settings.input)
-    n, h, w = images.shape
+    n, c, h, w = images.shape
+    mean_c = p.channel_values(settings.mean, c, "mean")
+    std_c = p.channel_values(settings.std, c, "std")
     model = _ModelFile(settings.model, ctx.resolve(settings.model))
-    buf = np.zeros((1, 1, h, w), dtype=np.float32)
+    buf = np.zeros((1, c, h, w), dtype=np.float32)
     x = torch.from_numpy(buf)  # shares memory with buf: refilled in place per image
-    mean, std = np.float32(settings.mean), np.float32(settings.std)
+    # [C, 1, 1]: broadcast over each channel's pixels; float32 like the Java runner's arithmetic
+    mean = np.asarray(mean_c, dtype=np.float32).reshape(c, 1, 1)
+    std = np.asarray(std_c, dtype=np.float32).reshape(c, 1, 1)
     top: list[int] = []
     logits: list[list[float | None]] = []
     latency: list[int] = []
@@ -474,7 +478,7 @@ def _classify(settings: p.RunSettings, ctx: _Context) -> dict[str, Any]:
         for i in range(n):
             if ctx.cancel is not None and ctx.cancel.is_set():
                 raise _Cancelled()
-            buf[0, 0] = (images[i].astype(np.float32) / np.float32(255.0) - mean) / std
+            buf[0] = p.classify_input(images[i], mean, std)
             t0 = time.perf_counter_ns()
             raw = engine.forward(x)
             latency.append(time.perf_counter_ns() - t0)
@@ -487,10 +491,11 @@ def _classify(settings: p.RunSettings, ctx: _Context) -> dict[str, Any]:
         **model.describe(),
         "threads": threads,
         "count": n,
+        "channels": c,
         "height": h,
         "width": w,
-        "mean": settings.mean,
-        "std": settings.std,
+        "mean": list(mean_c),
+        "std": list(std_c),
         "runtime_load_ns": runtime_ns,
         "runtime_preloaded": preloaded,
         "load_ns": load_ns,
@@ -613,7 +618,7 @@ def run_host(
 
     latency: run_host("latency", model=PATH, iterations=100, min_seconds=1.0, threads=1, ...)
     an ExecuTorch program: run_host("latency", model="m.fp32.pte", runtime="executorch", ...)
-    classify: run_host("classify", model=PATH, images=uint8 [N,48,48], mean=..., std=...)
+    classify: run_host("classify", model=PATH, images=uint8 [N,C,H,W], mean=..., std=...) (per channel or one)
     `log` receives the raw am text. Large results are written under work_dir (a temp folder if None).
     """
     with contextlib.ExitStack() as stack:

@@ -12,7 +12,7 @@ import json
 import math
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,7 @@ from ..measures.readings import MemoryReading as MemoryReading
 if TYPE_CHECKING:
     from .instrument_output import InstrumentRun
 
-PROTOCOL_VERSION = 3  # 3: the latency arguments take the settings' names (latency_settings.py)
+PROTOCOL_VERSION = 4  # 4: images of C channels, classify's mean/std one per channel (PROTOCOL.md)
 
 # One runner APK per runtime (their native libraries clash): the product flavors of
 # android-runner/app/build.gradle.kts. Same instrumentation class, different package. The runtimes,
@@ -159,8 +159,8 @@ class RunSettings:
     inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES
     model: str | None = None
     input: str | None = None
-    mean: float = 0.0
-    std: float = 1.0
+    mean: tuple[float, ...] = (0.0,)  # classify: one per channel, or one for all
+    std: tuple[float, ...] = (1.0,)
     input_shape: tuple[int, ...] = tuple(int(x) for x in DEFAULT_INPUT_SHAPE.split(","))
     # the latency table's rows, under their names (a test checks these fields against it)
     warmup: int = _default("warmup")
@@ -205,6 +205,27 @@ def _float(extras: dict[str, str], key: str, low: float, high: float) -> float:
     return value
 
 
+MAX_CHANNEL_VALUES = 16  # mean/std: one value per channel, at most this many
+
+
+def _floats(extras: dict[str, str], key: str, low: float, high: float) -> tuple[float, ...]:
+    """A comma list of 1 to MAX_CHANNEL_VALUES decimals, each checked as _float checks one."""
+    parts = extras[key].split(",")
+    if len(parts) > MAX_CHANNEL_VALUES:
+        raise _bad(f"{key} has {len(parts)} values: give one per channel, at most {MAX_CHANNEL_VALUES}")
+    return tuple(_float({key: part}, key, low, high) for part in parts)
+
+
+def channel_values(values: tuple[float, ...], channels: int, key: str) -> tuple[float, ...]:
+    """mean or std for an image of `channels` channels: one value serves every channel, else one
+    per channel (RunnerError bad_arguments naming the counts)."""
+    if len(values) == 1:
+        return values * channels
+    if len(values) != channels:
+        raise _bad(f"{key} has {len(values)} values, the images have {channels} channel(s): give 1 or {channels}")
+    return values
+
+
 def parse_extras(extras: dict[str, str]) -> RunSettings:
     """Validate the extras as a runner does; raises RunnerError(code='bad_arguments')."""
     if "mode" not in extras:
@@ -241,8 +262,8 @@ def parse_extras(extras: dict[str, str]) -> RunSettings:
                 raise _bad(f"{key}={values[key]!r} must be an absolute device path")
             kw[key] = values[key]
     if mode == "classify":
-        kw["mean"] = _float(values, "mean", -1e6, 1e6)
-        kw["std"] = _float(values, "std", 1e-9, 1e6)
+        kw["mean"] = _floats(values, "mean", -1e6, 1e6)
+        kw["std"] = _floats(values, "std", 1e-9, 1e6)
     if "threads" in values:
         kw["threads"] = _setting(values, LATENCY["threads"])
     if mode == "latency":
@@ -349,26 +370,32 @@ def classify_args(
     model: str,
     input: str,
     *,
-    mean: float = NORM_MEAN,
-    std: float = NORM_STD,
+    mean: float | Sequence[float] = NORM_MEAN,
+    std: float | Sequence[float] = NORM_STD,
     threads: int | None = None,
     run_id: str | None = None,
     inline_max_bytes: int | None = None,
 ) -> dict[str, str]:
     """Extras for `classify`: `input` is the device path of an images file (write_images_file);
-    each pixel p becomes (p / 255 - mean) / std."""
+    each pixel p of channel c becomes (p / 255 - mean[c]) / std[c] (one value: every channel)."""
     return _finish(
         {
             "mode": "classify",
             "model": model,
             "input": input,
-            "mean": float(mean),
-            "std": float(std),
+            "mean": _channel_text(mean),
+            "std": _channel_text(std),
             "threads": threads,
             "run_id": run_id,
             "inline_max_bytes": inline_max_bytes,
         }
     )
+
+
+def _channel_text(values: float | Sequence[float]) -> str:
+    """1.5 or (0.485, 0.456) as the wire carries them: "1.5", "0.485,0.456" (repr: exact)."""
+    seq = [values] if isinstance(values, (int, float)) else list(values)
+    return ",".join(repr(float(v)) for v in seq)
 
 
 def am_instrument_argv(extras: dict[str, str], component: str = RUNNER_COMPONENT) -> list[str]:
@@ -407,44 +434,62 @@ def parse_am_instrument_argv(argv: list[str]) -> tuple[dict[str, str], str, set[
 # ----------------------------------------------------------------------------- images file
 
 IMAGES_MAGIC = b"FERB"
-IMAGES_VERSION = 1
-_IMAGES_HEADER = struct.Struct("<4sIIII")  # magic, version, N, H, W; then N*H*W uint8, row-major
+IMAGES_VERSION = 2  # the version written for C > 1; one channel is written as version 1
+IMAGES_VERSION_GRAY = 1
+_IMAGES_HEADER_V1 = struct.Struct("<4sIIII")  # magic, version 1, N, H, W; then N*H*W uint8 (C = 1)
+_IMAGES_HEADER = struct.Struct("<4sIIIII")  # magic, version 2, N, C, H, W; then N*C*H*W uint8 [N, C, H, W]
+_HEADERS = {IMAGES_VERSION_GRAY: _IMAGES_HEADER_V1, IMAGES_VERSION: _IMAGES_HEADER}
 
 
 def images_file_bytes(images: np.ndarray) -> bytes:
+    """uint8 [N, C, H, W] (or [N, H, W], one channel) as an images file. One channel is written as
+    version 1, byte for byte what protocol 3 wrote, so cached files and stored sessions keep their hashes."""
     images = np.asarray(images)
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise ConfigError(f"images must be a uint8 array [N, H, W], got {images.dtype} {list(images.shape)}")
-    n, h, w = images.shape
-    return _IMAGES_HEADER.pack(IMAGES_MAGIC, IMAGES_VERSION, n, h, w) + np.ascontiguousarray(images).tobytes()
+    if images.ndim not in (3, 4) or images.dtype != np.uint8:
+        raise ConfigError(f"images must be a uint8 array [N, C, H, W], got {images.dtype} {list(images.shape)}")
+    pixels = np.ascontiguousarray(images).tobytes()
+    if images.ndim == 3 or images.shape[1] == 1:
+        n, h, w = images.shape[0], images.shape[-2], images.shape[-1]
+        return _IMAGES_HEADER_V1.pack(IMAGES_MAGIC, IMAGES_VERSION_GRAY, n, h, w) + pixels
+    n, c, h, w = images.shape
+    return _IMAGES_HEADER.pack(IMAGES_MAGIC, IMAGES_VERSION, n, c, h, w) + pixels
 
 
 def write_images_file(path: str | Path, images: np.ndarray) -> Path:
-    """Write N grayscale images (uint8 [N, H, W], e.g. [N, 48, 48]) for `classify`."""
+    """Write N images (uint8 [N, C, H, W], e.g. [N, 3, 224, 224]; [N, H, W] is grayscale) for `classify`."""
     from ..fileio import atomic_write_bytes
 
     return atomic_write_bytes(path, images_file_bytes(images))
 
 
 def parse_images_bytes(data: bytes, name: str = "images file") -> np.ndarray:
-    """Inverse of images_file_bytes; raises RunnerError(code='input_invalid') on a malformed file."""
-    if len(data) < _IMAGES_HEADER.size:
+    """Inverse of images_file_bytes, always uint8 [N, C, H, W] (version 1: C = 1); raises
+    RunnerError(code='input_invalid') on a malformed file."""
+    if len(data) < _IMAGES_HEADER_V1.size:
         raise RunnerError(
-            f"{name} is {len(data)} bytes, shorter than its {_IMAGES_HEADER.size}-byte header", "input_invalid"
+            f"{name} is {len(data)} bytes, shorter than its {_IMAGES_HEADER_V1.size}-byte header", "input_invalid"
         )
-    magic, version, n, h, w = _IMAGES_HEADER.unpack_from(data)
+    magic, version = struct.unpack_from("<4sI", data)
     if magic != IMAGES_MAGIC:
         raise RunnerError(
             f"{name} does not start with {IMAGES_MAGIC!r}: write it with write_images_file", "input_invalid"
         )
-    if version != IMAGES_VERSION:
-        raise RunnerError(f"{name} has format version {version}, runner reads {IMAGES_VERSION}", "input_invalid")
-    if n < 1 or h < 1 or w < 1:
-        raise RunnerError(f"{name} declares an empty set ({n}x{h}x{w})", "input_invalid")
-    expected = _IMAGES_HEADER.size + n * h * w
+    header = _HEADERS.get(version)
+    if header is None:
+        raise RunnerError(f"{name} has format version {version}, runner reads 1 and 2", "input_invalid")
+    if len(data) < header.size:
+        raise RunnerError(f"{name} is {len(data)} bytes, shorter than its {header.size}-byte header", "input_invalid")
+    if version == IMAGES_VERSION_GRAY:
+        _, _, n, h, w = header.unpack_from(data)
+        c = 1
+    else:
+        _, _, n, c, h, w = header.unpack_from(data)
+    if n < 1 or c < 1 or h < 1 or w < 1:
+        raise RunnerError(f"{name} declares an empty set ({n}x{c}x{h}x{w})", "input_invalid")
+    expected = header.size + n * c * h * w
     if len(data) != expected:
-        raise RunnerError(f"{name} is {len(data)} bytes, its header ({n}x{h}x{w}) says {expected}", "input_invalid")
-    return np.frombuffer(data, dtype=np.uint8, offset=_IMAGES_HEADER.size).reshape(n, h, w)
+        raise RunnerError(f"{name} is {len(data)} bytes, its header ({n}x{c}x{h}x{w}) says {expected}", "input_invalid")
+    return np.frombuffer(data, dtype=np.uint8, offset=header.size).reshape(n, c, h, w)
 
 
 def read_images_file(path: str | Path) -> np.ndarray:
@@ -455,6 +500,13 @@ def latency_input_values(count: int, mean: float = NORM_MEAN, std: float = NORM_
     """The fixed input of `latency`: pixel i = (i * 37) % 256, normalised. Same in Java."""
     pixels = (np.arange(count, dtype=np.int64) * 37) % 256
     return ((pixels.astype(np.float32) / np.float32(255.0) - np.float32(mean)) / np.float32(std)).astype(np.float32)
+
+
+def classify_input(image: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """One uint8 [C, H, W] image as classify feeds it: (p / 255 - mean[c]) / std[c], every step in
+    float32 as the Java runner computes it; mean and std float32 [C, 1, 1]."""
+    out: np.ndarray = (image.astype(np.float32) / np.float32(255.0) - mean) / std
+    return out
 
 
 # ----------------------------------------------------------------------------- typed results
@@ -535,10 +587,11 @@ class ClassifyResult(_Common):
     model_sha256: str
     threads: int
     count: int
+    channels: int
     height: int
     width: int
-    mean: float
-    std: float
+    mean: list[float]  # one per channel, as applied
+    std: list[float]
     runtime_load_ns: int
     runtime_preloaded: bool
     load_ns: int

@@ -391,13 +391,25 @@ final class Benchmark {
         return best;
     }
 
+    private static List<Object> doubles(double[] values) {
+        List<Object> list = new ArrayList<>(values.length);
+        for (double v : values) list.add(v);
+        return list;
+    }
+
     private Map<String, Object> classify(RunSettings s) throws RunnerFailure {
         ImagesFile images = ImagesFile.read(s.input);
+        double[] meanC = RunSettings.channelValues(s.mean, images.channels, "mean");
+        double[] stdC = RunSettings.channelValues(s.std, images.channels, "std");
         Model model = new Model(s.model);
         int pixels = images.height * images.width;
-        FloatBuffer input = engine.allocateInput(new long[] {1, 1, images.height, images.width});
-        float mean = (float) s.mean;
-        float std = (float) s.std;
+        FloatBuffer input = engine.allocateInput(new long[] {1, images.channels, images.height, images.width});
+        float[] mean = new float[images.channels];
+        float[] std = new float[images.channels];
+        for (int c = 0; c < images.channels; c++) {
+            mean[c] = (float) meanC[c];
+            std[c] = (float) stdC[c];
+        }
         phase("load");
         long t0 = System.nanoTime();
         boolean preloaded = engine.loadRuntime(s.threads);
@@ -412,8 +424,8 @@ final class Benchmark {
         long[] latency = new long[images.count];
         int numClasses = 0;
         for (int i = 0; i < images.count; i++) {
-            for (int j = 0; j < pixels; j++) {
-                input.put(j, (images.pixel(i, j) / 255.0f - mean) / std);
+            for (int c = 0, j = 0; c < images.channels; c++) {
+                for (int end = j + pixels; j < end; j++) input.put(j, (images.pixel(i, j) / 255.0f - mean[c]) / std[c]);
             }
             t0 = System.nanoTime();
             engine.run();
@@ -427,10 +439,11 @@ final class Benchmark {
         model.describe(r);
         r.put("threads", s.threads);
         r.put("count", images.count);
+        r.put("channels", images.channels);
         r.put("height", images.height);
         r.put("width", images.width);
-        r.put("mean", s.mean);
-        r.put("std", s.std);
+        r.put("mean", doubles(meanC));
+        r.put("std", doubles(stdC));
         r.put("runtime_load_ns", runtimeNs);
         r.put("runtime_preloaded", preloaded);
         r.put("load_ns", loadNs);

@@ -4,11 +4,13 @@ package org.fermbench.runner;
 
 /** The protocol's version, limits and latency settings (PROTOCOL.md), the same table as the host's. */
 final class ProtocolTable {
-    static final int PROTOCOL_VERSION = 3;
+    static final int PROTOCOL_VERSION = 4;
     static final int DEFAULT_INLINE_MAX_BYTES = 16384;
     // sendStatus puts the JSON in a Bundle as UTF-16 on a ~1 MB binder buffer: keep it far below.
     static final int MAX_INLINE_MAX_BYTES = 131072;
     static final String DEFAULT_INPUT_SHAPE = "1,1,48,48";
+    // classify's mean and std: one value per channel (or one for all), at most this many
+    static final int MAX_CHANNEL_VALUES = 16;
 
     /** One latency setting: its -e key, a whole number or a decimal, its default and inclusive range. */
     static final class Setting {

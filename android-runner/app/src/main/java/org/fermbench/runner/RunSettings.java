@@ -47,8 +47,8 @@ final class RunSettings {
     int inlineMaxBytes = DEFAULT_INLINE_MAX_BYTES;
     String model;
     String input;
-    double mean = 0.0;
-    double std = 1.0;
+    double[] mean = {0.0}; // classify: one per channel, or one for all (channelValues)
+    double[] std = {1.0};
     int threads = Integer.parseInt(ProtocolTable.THREADS.defaultValue);
     long[] inputShape = {1, 1, 48, 48};
     // the latency table's rows (ProtocolTable.LATENCY), under their names
@@ -105,6 +105,32 @@ final class RunSettings {
         return value;
     }
 
+    static final int MAX_CHANNEL_VALUES = ProtocolTable.MAX_CHANNEL_VALUES;
+
+    /** A comma list of 1 to MAX_CHANNEL_VALUES decimals, each checked as decimal() checks one. */
+    private static double[] decimals(Map<String, String> v, String key, double low, double high) throws RunnerFailure {
+        String[] parts = v.get(key).split(",", -1);
+        if (parts.length > MAX_CHANNEL_VALUES) {
+            throw bad(key + " has " + parts.length + " values: give one per channel, at most " + MAX_CHANNEL_VALUES);
+        }
+        double[] values = new double[parts.length];
+        for (int i = 0; i < parts.length; i++) values[i] = decimal(Collections.singletonMap(key, parts[i]), key, low, high);
+        return values;
+    }
+
+    /** mean or std for images of `channels` channels: one value serves every channel, else one per channel. */
+    static double[] channelValues(double[] values, int channels, String key) throws RunnerFailure {
+        if (values.length == 1) {
+            double[] all = new double[channels];
+            Arrays.fill(all, values[0]);
+            return all;
+        }
+        if (values.length != channels) {
+            throw bad(key + " has " + values.length + " values, the images have " + channels + " channel(s): give 1 or " + channels);
+        }
+        return values;
+    }
+
     static RunSettings parse(Map<String, String> extras) throws RunnerFailure {
         String mode = extras.get("mode");
         if (mode == null) throw bad("missing mode: pass -e mode one of " + join(MODES));
@@ -140,8 +166,8 @@ final class RunSettings {
             if (key.equals("model")) s.model = path; else s.input = path;
         }
         if (mode.equals("classify")) {
-            s.mean = decimal(v, "mean", -1e6, 1e6);
-            s.std = decimal(v, "std", 1e-9, 1e6);
+            s.mean = decimals(v, "mean", -1e6, 1e6);
+            s.std = decimals(v, "std", 1e-9, 1e6);
         }
         if (v.containsKey("threads")) s.threads = (int) whole(v, ProtocolTable.THREADS);
         if (mode.equals("latency")) {
