@@ -137,7 +137,7 @@ def prepare_images(settings: Settings, models: list[PlannedModel] | None = None)
             if key not in images:
                 from .inputs import labelled_set
 
-                images[key] = labelled_set(settings.images, m.spec)
+                images[key] = labelled_set(settings.images, m.spec, m.name)
                 images[key].info.setdefault("model", m.name)
             accuracy[m.name] = key
         else:
