@@ -131,12 +131,14 @@ def model_pairs(results: Sequence[ModelResult], predictions: Any) -> list[ModelP
 def unpaired(results: Sequence[ModelResult]) -> str | None:
     """One line naming the models whose accuracy was measured on other classes or data than the
     rest (they are not paired with those); None when every scored model shares one."""
-    scored = [r for r in results if comparable(r) and r.acc_interval is not None]
-    kinds = {
-        (r.acc_dataset, r.accuracy.source if r.acc_dataset != "fer2013" and r.accuracy else None, r.classes)
-        for r in scored
-    }
+    kinds: dict[tuple[str, str | None, tuple[str, ...]], list[ModelResult]] = {}
+    for r in results:
+        if comparable(r) and r.acc_dataset is not None and (on := _scored_on(r, r.acc_dataset)) is not None:
+            kinds.setdefault(on, []).append(r)
     if len(kinds) < 2:
         return None
-    shown = ", ".join(f"{r.model} ({len(r.classes)} classes, {r.acc_label})" for r in scored)
-    return f"not paired across different class sets or data: {shown}"
+    shown = "; ".join(
+        f"{group[0].acc_label} ({len(classes)} classes): {', '.join(r.model for r in group)}"
+        for (_, _, classes), group in kinds.items()
+    )
+    return f"models scored on different data or classes are not paired across them: {shown}"

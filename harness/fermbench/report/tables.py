@@ -12,7 +12,8 @@ from typing import Any
 from ..intervals import Interval
 from ..labels import CLASS_NAMES
 from ..measures.metrics import BY_NAME, METRICS
-from .findings import findings, study_view
+from ..store import SKIPPED
+from .findings import findings, is_study_model, study_view
 from .formats import (
     MARK,
     MISSING,
@@ -30,7 +31,7 @@ from .formats import (
     render_rich,
 )
 from .paired import ModelPair, model_pairs, unpaired
-from .results import ClassAccuracy, DeviceInfo, DeviceSpread, ModelResult, ReportData
+from .results import FER2013, ClassAccuracy, DeviceInfo, DeviceSpread, ModelResult, ReportData
 
 
 def _lat(attr: str, scale: float = 1e6) -> Callable[[ModelResult], Any]:
@@ -66,6 +67,16 @@ def _phase(phase: str, attr: str) -> Callable[[ModelResult], Any]:
     def get(r: ModelResult) -> Any:
         found = getattr(r, phase)
         return getattr(found, attr) if found is not None else None
+
+    return get
+
+
+def _fer(attr: str) -> Callable[[ModelResult], Any]:
+    """A field of the accuracy phase where it classified FER-2013 (a labelled set's: acc_* columns)."""
+
+    def get(r: ModelResult) -> Any:
+        a = r.accuracy
+        return getattr(a, attr) if a is not None and (a.dataset or FER2013) == FER2013 else None
 
     return get
 
@@ -117,11 +128,11 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "mem_load_kb": _metric("mem_load_kb"),
     "mem_run_kb": _metric("mem_run_kb"),
     "thermal_max": lambda r: r.thermal_max,
-    "fer_split": _phase("accuracy", "split"),
-    "fer_n": _phase("accuracy", "n"),
-    "fer_acc_device": _phase("accuracy", "device_accuracy"),
-    "fer_acc_host": _phase("accuracy", "host_accuracy"),
-    "fer_agreement": _phase("accuracy", "agreement"),
+    "fer_split": _fer("split"),
+    "fer_n": _fer("n"),
+    "fer_acc_device": _fer("device_accuracy"),
+    "fer_acc_host": _fer("host_accuracy"),
+    "fer_agreement": _fer("agreement"),
     "rw_accuracy": _phase("realworld", "accuracy"),
     "rw_photos": _count("photos"),
     "rw_classified": _count("classified"),
@@ -320,6 +331,7 @@ SECTIONS: list[tuple[str, list[Column]]] = [
     ),
 ]
 PER_CLASS = "Real-world accuracy per class (%)"
+TRAINING = "Training"
 TEXT_COLUMNS = {"status", "train_run", "foreground", "acc_data"} | {f"rw_class_{name}" for name in CLASS_NAMES}
 
 
@@ -340,7 +352,9 @@ def accuracy_columns(results: list[ModelResult]) -> list[Column]:
         (f"{name} host", "acc_host", fmt_pct),
         ("Agree", "acc_agreement", fmt_pct),
     ]
-    return cols + (REALWORLD_COLUMNS if any(r.realworld is not None for r in results) else [])
+    return cols + (
+        REALWORLD_COLUMNS if any(r.realworld is not None and r.realworld.status != SKIPPED for r in results) else []
+    )
 
 
 def class_sections(results: list[ModelResult], rows: list[dict[str, Any]]) -> list[Section]:
@@ -440,6 +454,8 @@ def build_blocks(data: ReportData) -> list[Block]:
         for title, cols in SECTIONS:
             if title == PER_CLASS and not any(r.rw_per_class for r in results):
                 continue
+            if title == TRAINING and not any(is_study_model(r) or r.training is not None for r in results):
+                continue  # no model here was trained by fermbench
             sections.append(_section(title, accuracy_columns(results) if title == ACCURACY else cols, results, rows))
             if title == ACCURACY:
                 sections += class_sections(results, rows)
@@ -508,12 +524,17 @@ def pair_blocks(data: ReportData) -> list[Block]:
                     verdict,
                 ]
             )
-        lines = [
+        how = (
             "paired by image identity; the difference's interval is a bootstrap over images, "
             'McNemar\'s exact test counts the images only one model got right; "not distinguishable" '
-            "when the interval includes zero. Each model is one training run: differences under about "
-            "one point are within the protocol's run-to-run spread"
-        ] + ([apart] if apart else [])
+            "when the interval includes zero"
+        )
+        if any(is_study_model(p.a) or is_study_model(p.b) for p in pairs):  # the study's own protocol spread
+            how += (
+                ". Each model is one training run: differences under about one point are within the "
+                "protocol's run-to-run spread"
+            )
+        lines = [how] + ([apart] if apart else [])
         blocks.append(Block(f"Paired accuracy comparisons · {heading}", lines, [section]))
     return blocks
 
