@@ -577,15 +577,23 @@ def write_charts(data: ReportData, out_dir: str | Path) -> tuple[list[ChartFile]
                 name + (" UNTRAINED" if name in untrained else ""): cm
                 for name, cm in _confusions(data, session, dev.serial).items()
             }
+            labelled = _labelled_set_confusions(data, session, dev.serial, group, folder, tag)
             if matrices:
                 emit(confusion_chart(matrices, _where(group)), folder, f"confusion-{tag}.png", "Confusion matrices")
-            else:
-                skipped.append(f"{session} {dev.serial}: confusion matrices need FER-2013 predictions; none stored")
-            files.extend(_labelled_set_confusions(data, session, dev.serial, group, folder, tag))
+            elif not labelled:
+                skipped.append(
+                    f"{session} {dev.serial}: confusion matrices need FER-2013 predictions"
+                    + (" or a labelled image set's" if any(r.classes != CLASS_NAMES for r in group) else "")
+                    + "; none stored"
+                )
+            files.extend(labelled)
             if any(r.latency is not None and _fer_accuracy(r) is not None for r in group):
                 emit(
                     latency_accuracy_chart(group), folder, f"latency-vs-accuracy-{tag}.png", "Latency against accuracy"
                 )
             else:
-                skipped.append(f"{session} {dev.serial}: latency-vs-accuracy needs latency and FER-2013 accuracy")
+                skipped.append(
+                    f"{session} {dev.serial}: latency-vs-accuracy needs latency and "
+                    + ("accuracy" if any(r.classes != CLASS_NAMES for r in group) else "FER-2013 accuracy")
+                )
     return files, skipped

@@ -108,6 +108,8 @@ def _scored_on(r: ModelResult, dataset: str) -> tuple[str, str | None, tuple[str
     """What r's accuracy on `dataset` was measured on: (dataset, source, classes); None if not measured."""
     if dataset == "photos":
         return ("photos", None, r.classes) if r.rw_interval is not None else None
+    if dataset == "fer2013":
+        return ("fer2013", None, r.classes) if r.fer_interval is not None else None
     if r.acc_interval is None or r.acc_dataset != dataset:
         return None
     return (dataset, r.accuracy.source if dataset != "fer2013" and r.accuracy else None, r.classes)
@@ -133,12 +135,13 @@ def unpaired(results: Sequence[ModelResult]) -> str | None:
     rest (they are not paired with those); None when every scored model shares one."""
     kinds: dict[tuple[str, str | None, tuple[str, ...]], list[ModelResult]] = {}
     for r in results:
-        if comparable(r) and r.acc_dataset is not None and (on := _scored_on(r, r.acc_dataset)) is not None:
+        on = next((k for d in ACCURACY_SETS if (k := _scored_on(r, d)) is not None), None)
+        if comparable(r) and on is not None:
             kinds.setdefault(on, []).append(r)
     if len(kinds) < 2:
         return None
     shown = "; ".join(
-        f"{group[0].acc_label} ({len(classes)} classes): {', '.join(r.model for r in group)}"
-        for (_, _, classes), group in kinds.items()
+        f"{group[0].acc_label or DATASETS[dataset][0]} ({len(classes)} classes): {', '.join(r.model for r in group)}"
+        for (dataset, _, classes), group in kinds.items()
     )
     return f"models scored on different data or classes are not paired across them: {shown}"
