@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -345,7 +345,7 @@ def confusion_matrix(labels: Sequence[int], preds: Sequence[int], k: int = len(C
 def confusion_chart(
     matrices: dict[str, np.ndarray[Any, Any]],
     where: str,
-    classes: dict[str, Sequence[str]] | None = None,
+    classes: Mapping[str, Sequence[str]] | None = None,
     data: str = "FER-2013",
 ) -> Figure:
     """One matrix per model, each with its own class names (FER-2013's by default)."""

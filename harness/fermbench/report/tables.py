@@ -193,7 +193,7 @@ ANY_MODEL_COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "class_names": lambda r: list(r.classes) or None,
     "acc_dataset": lambda r: r.acc_dataset,
     "acc_data": lambda r: r.acc_label,
-    "acc_source": lambda r: r.accuracy.source if r.acc_dataset else None,
+    "acc_source": lambda r: r.accuracy.source if r.acc_dataset and r.accuracy else None,
     "acc_n": lambda r: r.accuracy.n if r.acc_dataset and r.accuracy else None,
     "acc_device": lambda r: r.accuracy.device_accuracy if r.acc_dataset and r.accuracy else None,
     "acc_host": lambda r: r.accuracy.host_accuracy if r.acc_dataset and r.accuracy else None,
