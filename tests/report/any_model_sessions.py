@@ -88,12 +88,12 @@ def shape_predictions(seed: int, right_per_class: tuple[int, ...]) -> tuple[np.n
     return np.array(labels), np.array(preds), names
 
 
-def write_file_only_session(root: Path) -> str:
+def write_file_only_session(root: Path, name: str = "my_model.int8") -> str:
     """A session of one ready model file, timed only."""
-    return write_any_model_session(root, with_study=False, only_file=True)
+    return write_any_model_session(root, with_study=False, only_file=name)
 
 
-def write_any_model_session(root: Path, *, with_study: bool, only_file: bool = False) -> str:
+def write_any_model_session(root: Path, *, with_study: bool, only_file: str | None = None) -> str:
     store = SessionStore.create(
         {"models": ["tiny_rgb", "tiny_other", "my_model.int8"] + (["shallow_cnn"] if with_study else [])},
         root=Path(root),
@@ -125,7 +125,8 @@ def write_any_model_session(root: Path, *, with_study: bool, only_file: bool = F
     }
     plan.append((Variant("my_model.int8", EXECUTORCH, "int8"), file_meta, None, 4.0))
     if only_file:
-        plan = plan[-1:]
+        variant, meta, _, median_ms = plan[-1]
+        plan = [(Variant(only_file, variant.runtime, variant.quant), {**meta, "name": only_file}, None, median_ms)]
     fer_labels = np.arange(70) % len(CLASS_NAMES)
     if with_study:
         fer_preds = np.where(np.arange(70) % 3 == 0, (fer_labels + 1) % 7, fer_labels)

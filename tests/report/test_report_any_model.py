@@ -178,3 +178,26 @@ def test_terminal_table_renders(written):
     root, _, beside = written
     text = render_results(build_report_data([beside], root=root), "table", width=250)
     assert "my_model.int8" in text and "circle" in text
+
+
+def test_a_model_file_named_like_a_study_model_gets_no_findings(tmp_path):
+    sid = sessions.write_file_only_session(tmp_path, name="shallow_cnn")
+    data = build_report_data([sid], root=tmp_path)
+    assert [r.model for r in data.results] == ["shallow_cnn"]
+    assert "The study's findings" not in render_results(data, "markdown")
+
+
+def test_compare_pairs_any_model_by_variant(written):
+    root, alone, _ = written
+    result = CliRunner().invoke(report_cmd, ["--results", str(root), "--compare", alone, alone, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert sorted(r["model"] for r in rows) == sorted(
+        [
+            "my_model.int8 (executorch-1.4.1, int8)",
+            "tiny_other (pytorch_android_lite-2.1.0, fp32)",
+            "tiny_rgb (executorch-1.4.1, fp32)",
+            "tiny_rgb (pytorch_android_lite-2.1.0, fp32)",
+        ]
+    )
+    assert {r["verdict"] for r in rows} == {"no change"}
