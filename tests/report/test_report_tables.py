@@ -102,6 +102,23 @@ CSV_COLUMNS = [
     "timed_stop",
     "gc_count_timed",
     "native_heap_growth_timed",  # appended from the metric table (measures/metrics.py)
+    # appended for any model (issue 26): its input and classes, its accuracy phase on any data
+    "model_source",
+    "input_shape",
+    "class_names",
+    "acc_dataset",
+    "acc_data",
+    "acc_source",
+    "acc_n",
+    "acc_device",
+    "acc_host",
+    "acc_agreement",
+    "acc_ci_low",
+    "acc_ci_high",
+    "acc_change_vs_lite_fp32",
+    "acc_change_ci_low",
+    "acc_change_ci_high",
+    "acc_per_class",
 ]
 SECTION_HEADERS = {
     "Size": ["Model", "Status", "Params", "Model MB", "APK+model MB", "Model share %", "Installed MB"],

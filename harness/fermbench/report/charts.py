@@ -11,6 +11,7 @@ so charts render the same on a headless CI machine. Every chart names its device
   chart6-latency-<device>.png     latency distribution from every raw sample (violin, box, points)
   chart7-realworld-accuracy-<device>.png   real-world photo accuracy beside FER-2013 accuracy
   confusion-<device>.png          FER-2013 confusion matrices (device predictions), one per model
+  confusion-<set>-<device>.png    a labelled image set's confusion matrices, each model's own classes
   latency-vs-accuracy-<device>.png   median latency against FER-2013 accuracy, area = model size
 """
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..fileio import atomic_write_bytes
 from ..intervals import Interval, wilson
-from ..labels import CLASS_NAMES
+from ..labels import CLASS_NAMES, INPUT_SHAPE
 from ..store import slug
 from ..store.records import LITE_FP32
 from .results import ModelResult, ReportData
@@ -90,6 +91,18 @@ def _where(results: Sequence[ModelResult]) -> str:
     devices = sorted({r.device.label + "".join(f" [{t}]" for t in r.device.tags) for r in results})
     dates = sorted({r.date for r in results if r.date})
     return f"device: {', '.join(devices)} · {', '.join(dates)}"
+
+
+def _input_text(results: Sequence[ModelResult]) -> str:
+    """The models' input as '1x1x48x48', or 'each model's own input' when they differ."""
+    shapes = {tuple(r.input_shape or INPUT_SHAPE) for r in results}
+    return "x".join(map(str, shapes.pop())) if len(shapes) == 1 else "of each model's own input"
+
+
+def _chance(results: Sequence[ModelResult]) -> int | None:
+    """The number of classes every model has (its chance line is 100/k %); None when they differ."""
+    counts = {len(r.classes) for r in results}
+    return counts.pop() if len(counts) == 1 and 0 not in counts else None
 
 
 def _missing(results: Sequence[ModelResult], have: set[str]) -> str:
@@ -161,7 +174,9 @@ def model_size_chart(results: Sequence[ModelResult]) -> Figure:
             xytext=(0, 2),
             textcoords="offset points",
         )
-    _title(fig, ax, "Chart 4 · Model size (exported .ptl)", _where(results) + _missing(results, set(names)))
+    _title(
+        fig, ax, "Chart 4 · Model size (the file each runtime loads)", _where(results) + _missing(results, set(names))
+    )
     ax.set_ylabel("Model file size (MB, 10^6 bytes)")
     ax.set_ylim(0, max(mb, default=1) * 1.25)
     ax.grid(axis="y", alpha=0.3)
@@ -260,7 +275,7 @@ def latency_chart(
     ax.set_xticks(
         positions, [f"{_name(r)}\nmedian {_median_text(r, d)} ms\nn={d.size}" for r, d in zip(rows, data)], fontsize=8
     )
-    ax.set_ylabel("Inference latency (ms, one image 1x1x48x48)")
+    ax.set_ylabel(f"Inference latency (ms, one image {_input_text(rows)})")
     _title(
         fig,
         ax,
@@ -303,7 +318,9 @@ def realworld_chart(results: Sequence[ModelResult]) -> Figure:
     ax.set_xticks(x, [_name(r) for r, _, _ in rows])
     ax.set_ylabel("Accuracy (%)")
     ax.set_ylim(0, 110)
-    ax.axhline(100 / len(CLASS_NAMES), color="gray", linestyle=":", linewidth=1, label="chance (7 classes)")
+    k = _chance([r for r, _, _ in rows])
+    if k is not None:  # one line only when every model has as many classes
+        ax.axhline(100 / k, color="gray", linestyle=":", linewidth=1, label=f"chance ({k} classes)")
     _title(
         fig,
         ax,
@@ -325,13 +342,21 @@ def confusion_matrix(labels: Sequence[int], preds: Sequence[int], k: int = len(C
     return cm
 
 
-def confusion_chart(matrices: dict[str, np.ndarray[Any, Any]], where: str) -> Figure:
+def confusion_chart(
+    matrices: dict[str, np.ndarray[Any, Any]],
+    where: str,
+    classes: Mapping[str, Sequence[str]] | None = None,
+    data: str = "FER-2013",
+) -> Figure:
+    """One matrix per model, each with its own class names (FER-2013's by default)."""
     n = len(matrices)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
     fig = _figure(5.2 * cols, 4.8 * rows + 0.6)
-    short = [c[:3] for c in CLASS_NAMES]
     for i, (model, cm) in enumerate(sorted(matrices.items())):
+        names = list((classes or {}).get(model) or CLASS_NAMES)
+        names += [str(j) for j in range(len(names), cm.shape[0])]  # an index past the names: shown as itself
+        short = [c[:3] if len(names) <= 10 else c[:2] for c in names]
         ax = fig.add_subplot(rows, cols, i + 1)
         totals = cm.sum(axis=1, keepdims=True)
         pct = np.divide(100.0 * cm, totals, out=np.zeros(cm.shape), where=totals > 0)
@@ -352,7 +377,7 @@ def confusion_chart(matrices: dict[str, np.ndarray[Any, Any]], where: str) -> Fi
         ax.set_yticks(range(len(short)), short, fontsize=8)
         ax.set_xlabel("Predicted")
         ax.set_ylabel("True")
-    fig.suptitle(f"FER-2013 confusion matrices (row %, device predictions)\n{where}", fontsize=11)
+    fig.suptitle(f"{data} confusion matrices (row %, device predictions)\n{where}", fontsize=11)
     return fig
 
 
@@ -422,9 +447,11 @@ def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
     areas = 2000 * sizes / sizes.max() if rows and sizes.max() > 0 else np.full(len(rows), 200.0)
     for (r, lat, acc), area, mb in zip(rows, areas, sizes):
         ax.scatter(lat.median_ms, 100 * acc, s=max(area, 30), alpha=0.5)
-        ax.annotate(f"{_name(r)}\n{mb:.2f} MB", (lat.median_ms, 100 * acc), fontsize=8, ha="center", va="center")
-    front = pareto_front([(lat.median_ms, acc) for _, lat, acc in rows])
-    if len(front) > 1:  # the variants no other beats on both speed and accuracy
+        data = f"\non {r.acc_label}" if len({x.acc_label for x, _, _ in rows}) > 1 else ""
+        ax.annotate(f"{_name(r)}\n{mb:.2f} MB{data}", (lat.median_ms, 100 * acc), fontsize=8, ha="center", va="center")
+    labels = sorted({r.acc_label or "FER-2013" for r, _, _ in rows})
+    front = pareto_front([(lat.median_ms, acc) for _, lat, acc in rows]) if len(labels) == 1 else []
+    if len(front) > 1:  # the variants no other beats on both speed and accuracy (on the same data only)
         ax.plot(
             [x for x, _ in front],
             [100 * y for _, y in front],
@@ -435,7 +462,11 @@ def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
         )
         ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel("Median latency (ms)")
-    ax.set_ylabel("FER-2013 accuracy on the device (%)")
+    ax.set_ylabel(
+        f"{labels[0]} accuracy on the device (%)"
+        if len(labels) == 1
+        else "Accuracy on the device (%), each model on its own data"
+    )
     if rows:
         xs = [lat.median_ms for _, lat, _ in rows]
         ax.set_xlim(0, max(xs) * 1.3)
@@ -454,16 +485,39 @@ def latency_accuracy_chart(results: Sequence[ModelResult]) -> Figure:
 # --- writing everything ------------------------------------------------------------------------
 
 
-def _confusions(data: ReportData, session: str, serial: str) -> dict[str, np.ndarray]:
+def _confusions(data: ReportData, session: str, serial: str, dataset: str = "fer2013") -> dict[str, np.ndarray]:
+    """Per model, its accuracy-phase predictions on `dataset` as a k x k matrix, k its classes."""
     preds = data.predictions
     if preds is None or not len(preds) or "device_pred" not in preds.columns:
         return {}
-    mine = preds[(preds.session == session) & (preds.device == serial) & (preds.dataset == "fer2013")]
+    mine = preds[(preds.session == session) & (preds.device == serial) & (preds.dataset == dataset)]
+    classes = {r.model: len(r.classes) for r in data.results if r.session == session and r.device.serial == serial}
     out = {}
     for model, g in mine.groupby("model"):
         g = g.dropna(subset=["label", "device_pred"])
         if len(g):
-            out[str(model)] = confusion_matrix(g.label.astype(int), g.device_pred.astype(int))
+            labels, preds_ = g.label.astype(int), g.device_pred.astype(int)
+            k = max(classes.get(str(model)) or len(CLASS_NAMES), int(labels.max()) + 1, int(preds_.max()) + 1)
+            out[str(model)] = confusion_matrix(labels, preds_, k)
+    return out
+
+
+def _labelled_set_confusions(
+    data: ReportData, session: str, serial: str, group: Sequence[ModelResult], folder: Path, tag: str
+) -> list[ChartFile]:
+    """One confusion chart per labelled image set the device's models classified, each model with
+    its own class names: confusion-<set>-<device>.png."""
+    out = []
+    sets = sorted({(r.acc_label or "", r.accuracy.source or "") for r in group if r.acc_per_class and r.accuracy})
+    for label, source in sets:
+        members = {r.model: r for r in group if r.acc_per_class and r.accuracy and r.accuracy.source == source}
+        matrices = {m: cm for m, cm in _confusions(data, session, serial, "images").items() if m in members}
+        if not matrices:
+            continue
+        names = {m: members[m].classes for m in matrices}
+        fig = confusion_chart(matrices, _where(list(members.values())), names, data=label)
+        name = f"confusion-{slug(label)}-{tag}.png"
+        out.append(ChartFile(name, _save(fig, folder / name), f"Confusion matrices · {label}"))
     return out
 
 
@@ -523,14 +577,23 @@ def write_charts(data: ReportData, out_dir: str | Path) -> tuple[list[ChartFile]
                 name + (" UNTRAINED" if name in untrained else ""): cm
                 for name, cm in _confusions(data, session, dev.serial).items()
             }
+            labelled = _labelled_set_confusions(data, session, dev.serial, group, folder, tag)
             if matrices:
                 emit(confusion_chart(matrices, _where(group)), folder, f"confusion-{tag}.png", "Confusion matrices")
-            else:
-                skipped.append(f"{session} {dev.serial}: confusion matrices need FER-2013 predictions; none stored")
+            elif not labelled:
+                skipped.append(
+                    f"{session} {dev.serial}: confusion matrices need FER-2013 predictions"
+                    + (" or a labelled image set's" if any(r.classes != CLASS_NAMES for r in group) else "")
+                    + "; none stored"
+                )
+            files.extend(labelled)
             if any(r.latency is not None and _fer_accuracy(r) is not None for r in group):
                 emit(
                     latency_accuracy_chart(group), folder, f"latency-vs-accuracy-{tag}.png", "Latency against accuracy"
                 )
             else:
-                skipped.append(f"{session} {dev.serial}: latency-vs-accuracy needs latency and FER-2013 accuracy")
+                skipped.append(
+                    f"{session} {dev.serial}: latency-vs-accuracy needs latency and "
+                    + ("accuracy" if any(r.classes != CLASS_NAMES for r in group) else "FER-2013 accuracy")
+                )
     return files, skipped

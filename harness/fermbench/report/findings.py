@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import stats
 from ..intervals import Interval
+from ..labels import CLASS_NAMES, STUDY_MODELS
 from ..store.records import LITE_FP32
 from .paired import ModelPair, compare_pair
 from .results import ModelResult, ReportData
@@ -248,17 +249,29 @@ def study_view(results: Sequence[ModelResult]) -> list[ModelResult]:
     return list(chosen.values())
 
 
+def is_study_model(r: ModelResult) -> bool:
+    """One of the study's FER-2013 models as the study built it: its name, exported by fermbench
+    (not a ready file that happens to share the name), with FER-2013's classes."""
+    return r.model in STUDY_MODELS and r.source != "file" and tuple(r.classes) == CLASS_NAMES
+
+
 def findings(data: ReportData) -> list[tuple[str, list[Finding]]]:
-    """(heading, findings) per session and device: training and size once per session. The study
-    compared models, so each model takes part with its study-like variant (see study_view)."""
+    """(heading, findings) per session and device that measured the study's models, about those
+    models only (others are in the tables and paired comparisons): training and size once per
+    session. The study compared models, so each takes part with its study-like variant (see
+    study_view)."""
     out: list[tuple[str, list[Finding]]] = []
     seen_sessions: set[str] = set()
     for session, dev, all_variants in data.groups():
-        group = study_view(all_variants)
+        group = study_view([r for r in all_variants if is_study_model(r)])
+        if not group:
+            continue
         items: list[Finding] = []
         if session not in seen_sessions:
             seen_sessions.add(session)
-            everything = study_view([r for r in data.results if r.session == session and r.device == dev])
+            everything = study_view(
+                [r for r in data.results if r.session == session and r.device == dev and is_study_model(r)]
+            )
             items += training_findings(everything) + size_findings(everything)
         items.append(speed_finding(group, data.samples))
         items += accuracy_findings(group, data.predictions)

@@ -18,9 +18,16 @@ from itertools import combinations
 from typing import Any
 
 from ..intervals import PairedComparison, paired_comparison
+from ..labels import STUDY_MODELS
 from .results import ModelResult
 
-DATASETS = {"fer2013": ("FER-2013", "name"), "photos": ("photos", "photo")}  # dataset -> (label, identity column)
+# dataset -> (label, identity column); a labelled image set's label is its own name (ModelResult.acc_label)
+DATASETS = {
+    "fer2013": ("FER-2013", "name"),
+    "photos": ("photos", "photo"),
+    "images": ("labelled images", "name"),
+}
+ACCURACY_SETS = ("fer2013", "images")  # what an accuracy phase classifies; photos are the real-world phase's
 
 
 @dataclass(frozen=True)
@@ -33,10 +40,16 @@ class ModelPair:
     comparison: PairedComparison | None
     problem: str | None = None  # why there is no comparison
 
+    @property
+    def label(self) -> str:
+        """The data's name in a table: FER-2013, photos, or the labelled set's own name."""
+        return (self.a.acc_label or DATASETS[self.dataset][0]) if self.dataset in ACCURACY_SETS else "photos"
+
     def to_dict(self) -> dict[str, Any]:
         c = self.comparison
         return {
             "dataset": self.dataset,
+            **({"data": self.label} if self.dataset not in ("fer2013", "photos") else {}),
             "model_a": self.a.model,
             "model_b": self.b.model,
             "variant_a": self.a.variant.key,
@@ -85,11 +98,50 @@ def compare_pair(predictions: Any, a: ModelResult, b: ModelResult, dataset: str)
     return ModelPair(dataset, a, b, paired_comparison(a_ok, b_ok))
 
 
+def comparable(r: ModelResult) -> bool:
+    """A model whose accuracy means something: the study's trained ones, and every other model
+    unless it is marked untrained (fermbench cannot know whether a factory's weights are trained)."""
+    return bool(r.trained) if r.model in STUDY_MODELS else r.trained is not False
+
+
+def _scored_on(r: ModelResult, dataset: str) -> tuple[str, str | None, tuple[str, ...]] | None:
+    """What r's accuracy on `dataset` was measured on: (dataset, source, classes); None if not measured."""
+    if dataset == "photos":
+        return ("photos", None, r.classes) if r.rw_interval is not None else None
+    if dataset == "fer2013":
+        return ("fer2013", None, r.classes) if r.fer_interval is not None else None
+    if r.acc_interval is None or r.acc_dataset != dataset:
+        return None
+    return (dataset, r.accuracy.source if dataset != "fer2013" and r.accuracy else None, r.classes)
+
+
 def model_pairs(results: Sequence[ModelResult], predictions: Any) -> list[ModelPair]:
-    """Every pair of trained models (in the results' order), on each dataset both measured."""
-    trained = [r for r in results if r.trained]
+    """Every pair of models (in the results' order) measured on the same data with the same
+    classes, on each dataset; models with other classes or data are never paired (see unpaired)."""
+    usable = [r for r in results if comparable(r)]
     out = []
     for dataset in DATASETS:
-        measured = [r for r in trained if (r.fer_interval if dataset == "fer2013" else r.rw_interval) is not None]
-        out += [compare_pair(predictions, a, b, dataset) for a, b in combinations(measured, 2)]
+        groups: dict[tuple[str, str | None, tuple[str, ...]], list[ModelResult]] = {}
+        for r in usable:
+            if (on := _scored_on(r, dataset)) is not None:
+                groups.setdefault(on, []).append(r)
+        for measured in groups.values():
+            out += [compare_pair(predictions, a, b, dataset) for a, b in combinations(measured, 2)]
     return out
+
+
+def unpaired(results: Sequence[ModelResult]) -> str | None:
+    """One line naming the models whose accuracy was measured on other classes or data than the
+    rest (they are not paired with those); None when every scored model shares one."""
+    kinds: dict[tuple[str, str | None, tuple[str, ...]], list[ModelResult]] = {}
+    for r in results:
+        on = next((k for d in ACCURACY_SETS if (k := _scored_on(r, d)) is not None), None)
+        if comparable(r) and on is not None:
+            kinds.setdefault(on, []).append(r)
+    if len(kinds) < 2:
+        return None
+    shown = "; ".join(
+        f"{group[0].acc_label or DATASETS[dataset][0]} ({len(classes)} classes): {', '.join(r.model for r in group)}"
+        for (dataset, _, classes), group in kinds.items()
+    )
+    return f"models scored on different data or classes are not paired across them: {shown}"

@@ -25,6 +25,7 @@ from ..store import AccuracyPhase, AppSizePhase, RealworldPhase
 from ..store.records import LITE_FP32
 from .training import TrainingRun, TrainingSummary, summary_from_meta, training_for
 
+FER2013 = "fer2013"  # the accuracy phase's dataset of every session before labelled image sets
 THERMAL_NAMES = ("none", "light", "moderate", "severe", "critical", "emergency", "shutdown")
 HIGH_REPEAT_SPREAD = 0.05  # medians of repeats more than 5 % apart: the device was not steady
 
@@ -87,6 +88,28 @@ class ModelResult:
     # Every row of the metric table (measures/metrics.py), its successful repeats combined as the
     # row says (threads, load_ms, mem_run_kb, gc_count_timed, ...); None where none measured it.
     metrics: dict[str, int | float | None] = field(default_factory=dict, compare=False)
+    # What the model is, from its metadata in session.json (any model, not only the study's).
+    classes: tuple[str, ...] = CLASS_NAMES  # its class names in output order; () for a file that records none
+    input_shape: tuple[int, ...] | None = None  # N, C, H, W
+    source: str | None = None  # "file" for a ready model file; None for an exported model
+    # The accuracy phase on whichever data it ran (fer2013, or a labelled image folder), and its
+    # change against the same model's Lite fp32 on the same images; fer_interval and fer_change
+    # above hold the same only when the data is FER-2013.
+    acc_interval: Interval | None = None
+    acc_change: Interval | None = None
+    acc_per_class: tuple[ClassAccuracy, ...] = ()  # labelled image sets only: every class of the model
+
+    @property
+    def acc_dataset(self) -> str | None:
+        """fer2013 | images (| any later set): what the accuracy phase classified; None without one."""
+        if self.accuracy is None or not self.accuracy.ok:
+            return None
+        return self.accuracy.dataset or FER2013
+
+    @property
+    def acc_label(self) -> str | None:
+        """The accuracy phase's data as a header says it: "FER-2013", or the image set's name."""
+        return dataset_label(self.accuracy) if self.acc_dataset is not None else None
 
     def metric(self, name: str) -> int | float | None:
         """A row's combined value (KeyError for a name the table lacks: a typo, not a missing value)."""
@@ -268,10 +291,39 @@ def _result_warnings(r: ModelResult) -> list[StatWarning]:
     return out
 
 
-def _per_class(photo_rows: Any) -> tuple[ClassAccuracy, ...]:
+def dataset_label(accuracy: AccuracyPhase | None) -> str:
+    """ "FER-2013", or a labelled image set's folder (or CSV) name, else "labelled images"."""
+    if accuracy is None or (accuracy.dataset or FER2013) == FER2013:
+        return "FER-2013"
+    name = Path(accuracy.source.rstrip("/\\")).name if accuracy.source else ""
+    return name or "labelled images"
+
+
+def model_classes(meta: dict[str, Any]) -> tuple[str, ...]:
+    """A model's class names from its metadata: FER-2013's for models stored before metadata named
+    them, none for a ready model file (it is timed, not scored, unless its meta names them)."""
+    names = meta.get("class_names")
+    if names is None:
+        return () if meta.get("source") == "file" else CLASS_NAMES
+    return tuple(str(n) for n in names)
+
+
+def _per_class_accuracy(rows: Any, classes: Sequence[str]) -> tuple[ClassAccuracy, ...]:
+    """Accuracy per class of a labelled image set (every image is classified): correct / images."""
+    out = []
+    labels = rows.label.astype(int) if len(rows) else rows
+    for index, name in enumerate(classes):
+        mine = rows[labels == index] if len(rows) else rows
+        n = int(len(mine))
+        correct = int((mine.device_pred.astype(int) == index).sum()) if n else 0
+        out.append(ClassAccuracy(name, n, n, correct, wilson(correct, n)))
+    return tuple(out)
+
+
+def _per_class(photo_rows: Any, classes: Sequence[str] = CLASS_NAMES) -> tuple[ClassAccuracy, ...]:
     """Real-world accuracy per class from the photo predictions (classified photos only)."""
     out = []
-    for index, name in enumerate(CLASS_NAMES):
+    for index, name in enumerate(classes):
         mine = photo_rows[photo_rows.label.astype(int) == index] if len(photo_rows) else photo_rows
         classified = mine[mine.status == "classified"] if len(mine) else mine
         n = int(len(classified))
@@ -280,17 +332,20 @@ def _per_class(photo_rows: Any) -> tuple[ClassAccuracy, ...]:
     return tuple(out)
 
 
-def _change_vs_lite_fp32(fer: Any, session: str, rec: store.Record) -> Interval | None:
-    """FER-2013 accuracy of this variant minus the same model's Lite fp32 on the same images of
-    the same device, with a paired bootstrap interval; None for Lite fp32 itself or without both."""
-    if (rec.runtime, rec.quant) == LITE_FP32 or not len(fer):
+def _change_vs_lite_fp32(rows: Any, session: str, rec: store.Record) -> Interval | None:
+    """Accuracy of this variant minus the same model's Lite fp32 on the same images (FER-2013, or
+    the same labelled set) of the same device, with a paired bootstrap interval; None for Lite
+    fp32 itself or without both."""
+    if (rec.runtime, rec.quant) == LITE_FP32 or not len(rows):
         return None
     base_key = store.variant_key(rec.model, *LITE_FP32)
-    here = fer[(fer.session == session) & (fer.device == rec.device)]
+    here = rows[(rows.session == session) & (rows.device == rec.device)]
     a, b = here[here.variant == base_key], here[here.variant == rec.key]
     if not len(a) or not len(b):
         return None
-    pairs = a.merge(b, on="index", suffixes=("_a", "_b"))
+    # FER-2013 rows of one split pair by position; a labelled set's by the image's path
+    key = "index" if (rec.accuracy is None or (rec.accuracy.dataset or FER2013) == FER2013) else "name"
+    pairs = a.merge(b, on=key, suffixes=("_a", "_b"))
     if not len(pairs):
         return None
     return paired_difference(
@@ -339,9 +394,14 @@ def _result(
     lat: stats.VariantLatency | None,
     photo_rows: Any,
     training_root: Path | None,
-    fer_change: Interval | None,
+    acc_change: Interval | None,
+    acc_rows: Any,
 ) -> ModelResult:
     meta = session.info.models.get(rec.key) or {}  # the training history's keys: report/training.py reads them
+    classes = model_classes(meta)
+    shape = meta.get("input_shape")
+    acc_interval = _interval(rec.accuracy.device_accuracy, rec.accuracy.n) if rec.accuracy else None
+    on_fer = rec.accuracy is not None and (rec.accuracy.dataset or FER2013) == FER2013
     identity = session.info.identity(rec.key)
     curve, missing = training_for(rec.model, meta, training_root)
     training = curve.final() if curve is not None else summary_from_meta(meta)
@@ -376,10 +436,10 @@ def _result(
         training=training,
         curve=curve,
         training_missing=missing,
-        fer_interval=_interval(rec.accuracy.device_accuracy, rec.accuracy.n) if rec.accuracy else None,
-        fer_change=fer_change,
+        fer_interval=acc_interval if on_fer else None,
+        fer_change=acc_change if on_fer else None,
         rw_interval=_interval(rw.accuracy, rw.counts.classified) if rw and rw.counts else None,
-        rw_per_class=_per_class(photo_rows) if rw else (),
+        rw_per_class=_per_class(photo_rows, classes or CLASS_NAMES) if rw else (),
         warnings=(),
         stop_reasons=tuple(lat.stop_reason for lat in ok if lat.stop_reason),
         target_precision=next(
@@ -387,6 +447,16 @@ def _result(
             None,
         ),
         metrics=repeat_metrics(ok),
+        classes=classes,
+        input_shape=tuple(int(d) for d in shape) if shape else None,
+        source=meta.get("source"),
+        acc_interval=acc_interval,
+        acc_change=acc_change,
+        acc_per_class=(
+            _per_class_accuracy(acc_rows, classes)
+            if rec.accuracy is not None and rec.accuracy.ok and not on_fer
+            else ()
+        ),
     )
     return dataclasses.replace(result, warnings=tuple(_device_warnings(dev) + _result_warnings(result)))
 
@@ -398,7 +468,7 @@ def build_report_data(
     loaded = store.load_sessions(list(sessions) if sessions else ["latest"], root=root)
     preds = loaded.predictions
     photos = preds[preds.dataset == "photos"] if len(preds) else preds
-    fer = preds[preds.dataset == "fer2013"] if len(preds) else preds
+    scored = preds[preds.dataset != "photos"] if len(preds) else preds  # the accuracy phases' rows, any set
 
     samples = loaded.samples
     timed = samples[samples.phase == "timed"] if len(samples) else samples
@@ -426,6 +496,15 @@ def build_report_data(
                 if len(photos)
                 else photos
             )
+            dataset = (rec.accuracy.dataset if rec.accuracy is not None else None) or FER2013
+            same_set = scored[scored.dataset == dataset] if len(scored) else scored
+            mine_scored = (
+                same_set[
+                    (same_set.session == session.id) & (same_set.device == rec.device) & (same_set.variant == rec.key)
+                ]
+                if len(same_set)
+                else same_set
+            )
             result = _result(
                 session,
                 dev,
@@ -433,7 +512,8 @@ def build_report_data(
                 lat,
                 mine_photos,
                 training_root if training_root is not None else root,
-                _change_vs_lite_fp32(fer, session.id, rec),
+                _change_vs_lite_fp32(same_set, session.id, rec),
+                mine_scored,
             )
             results.append(result)
             if lat is not None:

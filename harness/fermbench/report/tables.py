@@ -12,7 +12,8 @@ from typing import Any
 from ..intervals import Interval
 from ..labels import CLASS_NAMES
 from ..measures.metrics import BY_NAME, METRICS
-from .findings import findings, study_view
+from ..store import SKIPPED
+from .findings import findings, is_study_model, study_view
 from .formats import (
     MARK,
     MISSING,
@@ -29,8 +30,8 @@ from .formats import (
     render_markdown,
     render_rich,
 )
-from .paired import DATASETS, ModelPair, model_pairs
-from .results import ClassAccuracy, DeviceInfo, DeviceSpread, ModelResult, ReportData
+from .paired import ModelPair, model_pairs, unpaired
+from .results import FER2013, ClassAccuracy, DeviceInfo, DeviceSpread, ModelResult, ReportData
 
 
 def _lat(attr: str, scale: float = 1e6) -> Callable[[ModelResult], Any]:
@@ -66,6 +67,16 @@ def _phase(phase: str, attr: str) -> Callable[[ModelResult], Any]:
     def get(r: ModelResult) -> Any:
         found = getattr(r, phase)
         return getattr(found, attr) if found is not None else None
+
+    return get
+
+
+def _fer(attr: str) -> Callable[[ModelResult], Any]:
+    """A field of the accuracy phase where it classified FER-2013 (a labelled set's: acc_* columns)."""
+
+    def get(r: ModelResult) -> Any:
+        a = r.accuracy
+        return getattr(a, attr) if a is not None and (a.dataset or FER2013) == FER2013 else None
 
     return get
 
@@ -117,11 +128,11 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
     "mem_load_kb": _metric("mem_load_kb"),
     "mem_run_kb": _metric("mem_run_kb"),
     "thermal_max": lambda r: r.thermal_max,
-    "fer_split": _phase("accuracy", "split"),
-    "fer_n": _phase("accuracy", "n"),
-    "fer_acc_device": _phase("accuracy", "device_accuracy"),
-    "fer_acc_host": _phase("accuracy", "host_accuracy"),
-    "fer_agreement": _phase("accuracy", "agreement"),
+    "fer_split": _fer("split"),
+    "fer_n": _fer("n"),
+    "fer_acc_device": _fer("device_accuracy"),
+    "fer_acc_host": _fer("host_accuracy"),
+    "fer_agreement": _fer("agreement"),
     "rw_accuracy": _phase("realworld", "accuracy"),
     "rw_photos": _count("photos"),
     "rw_classified": _count("classified"),
@@ -166,6 +177,35 @@ COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
 }
 # Appended from the metric table: each row not placed above gets its column, under its own name.
 COLUMNS.update({m.name: _metric(m.name) for m in METRICS if m.name not in COLUMNS})
+
+
+def _acc_classes(r: ModelResult) -> list[str] | None:
+    """Per class of a labelled image set: "name:correct/images", or "name:absent" when the set lacks it."""
+    return [f"{c.name}:" + ("absent" if c.absent else f"{c.correct}/{c.n}") for c in r.acc_per_class] or None
+
+
+# Appended later: any model (issue 26). The model's own input and classes, and its accuracy phase
+# on whichever data it classified (fer2013 or a labelled image folder); the fer_* columns above
+# keep meaning FER-2013 only, so a labelled set's figures are here alone.
+ANY_MODEL_COLUMNS: dict[str, Callable[[ModelResult], Any]] = {
+    "model_source": lambda r: r.source,
+    "input_shape": lambda r: list(r.input_shape) if r.input_shape else None,
+    "class_names": lambda r: list(r.classes) or None,
+    "acc_dataset": lambda r: r.acc_dataset,
+    "acc_data": lambda r: r.acc_label,
+    "acc_source": lambda r: r.accuracy.source if r.acc_dataset and r.accuracy else None,
+    "acc_n": lambda r: r.accuracy.n if r.acc_dataset and r.accuracy else None,
+    "acc_device": lambda r: r.accuracy.device_accuracy if r.acc_dataset and r.accuracy else None,
+    "acc_host": lambda r: r.accuracy.host_accuracy if r.acc_dataset and r.accuracy else None,
+    "acc_agreement": lambda r: r.accuracy.agreement if r.acc_dataset and r.accuracy else None,
+    "acc_ci_low": lambda r: r.acc_interval.low if r.acc_interval else None,
+    "acc_ci_high": lambda r: r.acc_interval.high if r.acc_interval else None,
+    "acc_change_vs_lite_fp32": lambda r: r.acc_change.value if r.acc_change else None,
+    "acc_change_ci_low": lambda r: r.acc_change.low if r.acc_change else None,
+    "acc_change_ci_high": lambda r: r.acc_change.high if r.acc_change else None,
+    "acc_per_class": _acc_classes,
+}
+COLUMNS.update(ANY_MODEL_COLUMNS)
 COLUMN_NAMES: tuple[str, ...] = tuple(COLUMNS)
 
 
@@ -180,6 +220,8 @@ DISPLAY: dict[str, Callable[[ModelResult], Any]] = {
     "fer_change": lambda r: r.fer_change,
     "rw_ci": lambda r: r.rw_interval,
     **{f"rw_class_{name}": _class_cell(i) for i, name in enumerate(CLASS_NAMES)},
+    "acc_ci": lambda r: r.acc_interval,
+    "acc_change": lambda r: r.acc_change,
 }
 
 
@@ -218,7 +260,19 @@ def fmt_class(v: ClassAccuracy | None) -> str:
 # --- display sections ------------------------------------------------------------------------
 # (header, column name, formatter); the first header of each section is the model.
 
-SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
+Column = tuple[str, str, Callable[[Any], str]]
+REALWORLD_COLUMNS: list[Column] = [
+    ("Real-world", "rw_accuracy", fmt_pct),
+    ("RW 95% CI", "rw_ci", fmt_interval),
+    ("Photos", "rw_photos", fmt_int),
+    ("Classified", "rw_classified", fmt_int),
+    ("No face", "rw_no_face", fmt_int),
+    ("Multi-face", "rw_multi_face", fmt_int),
+    ("Unreadable", "rw_undecodable", fmt_int),
+]
+ACCURACY = "Accuracy (%)"
+
+SECTIONS: list[tuple[str, list[Column]]] = [
     (
         "Size",
         [
@@ -261,13 +315,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
             ("vs Lite fp32 (pts)", "fer_change", fmt_change),
             ("FER host", "fer_acc_host", fmt_pct),
             ("Agree", "fer_agreement", fmt_pct),
-            ("Real-world", "rw_accuracy", fmt_pct),
-            ("RW 95% CI", "rw_ci", fmt_interval),
-            ("Photos", "rw_photos", fmt_int),
-            ("Classified", "rw_classified", fmt_int),
-            ("No face", "rw_no_face", fmt_int),
-            ("Multi-face", "rw_multi_face", fmt_int),
-            ("Unreadable", "rw_undecodable", fmt_int),
+            *REALWORLD_COLUMNS,
         ],
     ),
     ("Real-world accuracy per class (%)", [(name, f"rw_class_{name}", fmt_class) for name in CLASS_NAMES]),
@@ -283,7 +331,47 @@ SECTIONS: list[tuple[str, list[tuple[str, str, Callable[[Any], str]]]]] = [
     ),
 ]
 PER_CLASS = "Real-world accuracy per class (%)"
-TEXT_COLUMNS = {"status", "train_run", "foreground"} | {f"rw_class_{name}" for name in CLASS_NAMES}
+TRAINING = "Training"
+TEXT_COLUMNS = {"status", "train_run", "foreground", "acc_data"} | {f"rw_class_{name}" for name in CLASS_NAMES}
+
+
+def accuracy_columns(results: list[ModelResult]) -> list[Column]:
+    """The accuracy section's columns: FER-2013's as ever when every scored model read FER-2013;
+    else headed by the one labelled set's name, or (several sets) a column naming each row's set.
+    Real-world columns where a model has a real-world phase (FER models only have one)."""
+    labels = list(dict.fromkeys(r.acc_label for r in results if r.acc_label is not None))
+    if labels in ([], ["FER-2013"]):
+        return dict(SECTIONS)[ACCURACY]
+    name = labels[0] if len(labels) == 1 else "Acc"
+    cols: list[Column] = [] if len(labels) == 1 else [("Data", "acc_data", fmt_text)]
+    cols += [
+        (f"{name} n", "acc_n", fmt_int),
+        (f"{name} device", "acc_device", fmt_pct),
+        (f"{name} 95% CI", "acc_ci", fmt_interval),
+        ("vs Lite fp32 (pts)", "acc_change", fmt_change),
+        (f"{name} host", "acc_host", fmt_pct),
+        ("Agree", "acc_agreement", fmt_pct),
+    ]
+    return cols + (
+        REALWORLD_COLUMNS if any(r.realworld is not None and r.realworld.status != SKIPPED for r in results) else []
+    )
+
+
+def class_sections(results: list[ModelResult], rows: list[dict[str, Any]]) -> list[Section]:
+    """Accuracy per class on each labelled image set, one table per set and class list: each
+    model's own class names, correct/images per class."""
+    sets: dict[tuple[str, tuple[str, ...]], list[ModelResult]] = {}
+    for r in results:
+        if r.acc_per_class:
+            sets.setdefault((r.acc_label or "", r.classes), []).append(r)
+    out = []
+    for (label, classes), members in sets.items():
+        section = Section(f"Accuracy per class on {label} (%)", ["Model", *classes], [])
+        for r in members:
+            section.rows.append([row_label(r, results), *(fmt_class(c) for c in r.acc_per_class)])
+        out.append(section)
+    return out
+
 
 # Which cell a warning sits beside (device-wide warnings go under the device heading instead).
 WARNING_CELL = {
@@ -295,9 +383,11 @@ WARNING_CELL = {
     "imprecise": "median_ci",
     "repeat_spread": "median_ms",
     "thermal": "median_ms",
-    "untrained": "fer_acc_device",
+    "untrained": "fer_acc_device",  # acc_device where the section is a labelled set's (CELL_ALIASES)
     **{m.name: "median_ms" for m in METRICS if m.warn_above is not None},  # the timed loop was not clean
 }
+# A warning's cell under the name it has in a labelled set's accuracy section.
+CELL_ALIASES = {"fer_acc_device": "acc_device"}
 # Said once under the device heading: they hold for every model measured there.
 DEVICE_WARNINGS = {"simulated", "host", "emulator", "debuggable", "no_apk"}
 
@@ -318,15 +408,20 @@ def _section(
     headers = ["Model"] + [h for h, _, _ in cols]
     section = Section(title, headers, [], numeric={i + 1 for i, (_, c, _) in enumerate(cols) if c not in TEXT_COLUMNS})
     names = {c for _, c, _ in cols}
+
+    def cell(code: str) -> str | None:
+        where = WARNING_CELL.get(code)
+        return where if where in names else CELL_ALIASES.get(where or "")
+
     for r, row in zip(results, rows):
-        marked = {WARNING_CELL[w.code] for w in r.warnings if WARNING_CELL.get(w.code) in names}
+        marked = {cell(w.code) for w in r.warnings if cell(w.code) in names}
         cells = [row_label(r, results)]
         for _, col, fmt in cols:
             text = fmt(row[col])
             cells.append(f"{text} {MARK}" if col in marked and text != MISSING else text)
         section.rows.append(cells)
         for w in r.warnings:
-            if WARNING_CELL.get(w.code) in names:
+            if cell(w.code) in names:
                 section.notes.append(f"{MARK} {row_label(r, results)}: {w}")
     return section
 
@@ -355,11 +450,15 @@ def build_blocks(data: ReportData) -> list[Block]:
         for r in results:
             if r.status != "ok":
                 lines.append(f"{row_label(r, results)}: {r.status.upper()}" + (f": {r.error}" if r.error else ""))
-        sections = [
-            _section(title, cols, results, rows)
-            for title, cols in SECTIONS
-            if title != PER_CLASS or any(r.rw_per_class for r in results)
-        ]
+        sections = []
+        for title, cols in SECTIONS:
+            if title == PER_CLASS and not any(r.rw_per_class for r in results):
+                continue
+            if title == TRAINING and not any(is_study_model(r) or r.training is not None for r in results):
+                continue  # no model here was trained by fermbench
+            sections.append(_section(title, accuracy_columns(results) if title == ACCURACY else cols, results, rows))
+            if title == ACCURACY:
+                sections += class_sections(results, rows)
         blocks.append(Block(device_heading(session, dev, results), lines, sections))
     blocks += spread_blocks(data)
     blocks += pair_blocks(data)
@@ -370,20 +469,26 @@ def build_blocks(data: ReportData) -> list[Block]:
     return blocks
 
 
-def accuracy_pairs(data: ReportData) -> list[tuple[str, list[ModelPair]]]:
-    """(heading, pairs) per session and device: every two trained models, each as the study ran it."""
+def accuracy_pairs(data: ReportData) -> list[tuple[str, list[ModelPair], str | None]]:
+    """(heading, pairs, why some are not paired) per session and device: every two models scored
+    on the same data with the same classes (the study's: trained ones), each as the study ran it."""
     out = []
     for session, dev, results in data.groups():
-        pairs = model_pairs(study_view(results), data.predictions)
-        if pairs:
-            out.append((f"{dev.label} · session {session}", pairs))
+        view = study_view(results)
+        pairs, apart = model_pairs(view, data.predictions), unpaired(view)
+        if pairs or apart:
+            out.append((f"{dev.label} · session {session}", pairs, apart))
     return out
 
 
 def pair_blocks(data: ReportData) -> list[Block]:
     """Paired accuracy comparisons between models: the difference, its interval, McNemar's p."""
     blocks = []
-    for heading, pairs in accuracy_pairs(data):
+    for heading, pairs, apart in accuracy_pairs(data):
+        if not pairs:
+            assert apart is not None
+            blocks.append(Block(f"Paired accuracy comparisons · {heading}", [apart], []))
+            continue
         section = Section(
             "Accuracy, model against model on the same images",
             [
@@ -403,15 +508,13 @@ def pair_blocks(data: ReportData) -> list[Block]:
             c = pair.comparison
             names = f"{pair.b.model} - {pair.a.model}"
             if c is None:
-                section.rows.append(
-                    [DATASETS[pair.dataset][0], names] + [MISSING] * 5 + [f"cannot say: {pair.problem}"]
-                )
+                section.rows.append([pair.label, names] + [MISSING] * 5 + [f"cannot say: {pair.problem}"])
                 continue
             d = c.difference
             verdict = "differ" if c.distinguishable else "not distinguishable"
             section.rows.append(
                 [
-                    DATASETS[pair.dataset][0],
+                    pair.label,
                     names,
                     f"{d.n:,}",
                     f"{100 * d.value:+.1f} [{100 * d.low:+.1f}, {100 * d.high:+.1f}]",
@@ -421,12 +524,17 @@ def pair_blocks(data: ReportData) -> list[Block]:
                     verdict,
                 ]
             )
-        lines = [
+        how = (
             "paired by image identity; the difference's interval is a bootstrap over images, "
             'McNemar\'s exact test counts the images only one model got right; "not distinguishable" '
-            "when the interval includes zero. Each model is one training run: differences under about "
-            "one point are within the protocol's run-to-run spread"
-        ]
+            "when the interval includes zero"
+        )
+        if any(is_study_model(p.a) or is_study_model(p.b) for p in pairs):  # the study's own protocol spread
+            how += (
+                ". Each model is one training run: differences under about one point are within the "
+                "protocol's run-to-run spread"
+            )
+        lines = [how] + ([apart] if apart else [])
         blocks.append(Block(f"Paired accuracy comparisons · {heading}", lines, [section]))
     return blocks
 
@@ -483,8 +591,12 @@ def render_results(data: ReportData, fmt: str, width: int | None = None) -> str:
                     {"heading": heading, "findings": [f.to_dict() for f in items]} for heading, items in findings(data)
                 ],
                 "accuracy_comparisons": [
-                    {"heading": heading, "pairs": [p.to_dict() for p in pairs]}
-                    for heading, pairs in accuracy_pairs(data)
+                    {
+                        "heading": heading,
+                        "pairs": [p.to_dict() for p in pairs],
+                        **({"not_paired": apart} if apart else {}),
+                    }
+                    for heading, pairs, apart in accuracy_pairs(data)
                 ],
             }
         )

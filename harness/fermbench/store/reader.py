@@ -231,7 +231,9 @@ def prediction_frames(session: StoredSession, rec: Record) -> list[Any]:
     import pandas as pd
 
     frames = []
-    for phase, dataset in ((rec.accuracy, "fer2013"), (rec.realworld, "photos")):
+    # the accuracy phase's rows under its own dataset (fer2013 for every session before labelled sets)
+    scored = (rec.accuracy.dataset if rec.accuracy is not None else None) or "fer2013"
+    for phase, dataset in ((rec.accuracy, scored), (rec.realworld, "photos")):
         rel = phase.predictions if phase is not None else None
         if not rel or not inside(session, rel).is_file():
             continue
