@@ -200,8 +200,9 @@ def ensure_export(
     arch = arch if arch is not None else resolve(variant.model)
     out = Path(out_dir) if out_dir is not None else models_dir()
     out.mkdir(parents=True, exist_ok=True)
-    images = int8_samples(arch.name, arch.spec(), samples, fer_data) if variant.quant == "int8" else None
     built = None if arch.study else model_to_export(arch)  # built once: its hashes are the cache key
+    spec = built.spec if built is not None else arch.spec()
+    images = int8_samples(arch.name, spec, samples, fer_data) if variant.quant == "int8" else None
     with cache_lock(out):
         hit = cached_export(variant, out, checkpoint, bytecode, images, built)
         if hit is not None:
