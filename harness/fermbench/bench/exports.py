@@ -200,7 +200,7 @@ def ensure_export(
     arch = arch if arch is not None else resolve(variant.model)
     out = Path(out_dir) if out_dir is not None else models_dir()
     out.mkdir(parents=True, exist_ok=True)
-    built = None if arch.study else model_to_export(arch)  # built once: its hashes are the cache key
+    built = None if arch.study else model_to_export(arch, checkpoint)  # built once: its hashes are the cache key
     spec = built.spec if built is not None else arch.spec()
     images = int8_samples(arch.name, spec, samples, fer_data) if variant.quant == "int8" else None
     with cache_lock(out):

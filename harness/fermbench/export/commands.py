@@ -30,7 +30,12 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     help="Checkpoint to export (one model only). Default: models/<model>.ckpt.",
 )
-@click.option("--untrained", is_flag=True, help="Export freshly initialised weights even if a checkpoint exists.")
+@click.option(
+    "--untrained",
+    is_flag=True,
+    help="Export freshly initialised weights even if a checkpoint exists (the study's models; any other "
+    "model has the weights its factory gives).",
+)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default: models/).")
 @click.option(
     "--runtime",
@@ -70,9 +75,9 @@ def export_cmd(
     parity and int8 gates, every operator in an XNNPACK partition, the file read by the pinned
     interpreter (needs the litert extra). Metadata goes beside each file
     (models/<model>.json, models/<model>.<quant>.json, models/<model>.<quant>.tflite.json). With no MODELS, the study's
-    three. A model is a registered name or package.module:factory (a function returning the module and its
-    fermbench.zoo.ModelSpec), exported with the weights the factory gives; int8 of a model that is not a
-    FER-2013 model calibrates on its own kind of images.
+    three. A model is a registered name or package.module:factory (e.g. --model my_package.models:my_net,
+    a function returning the module and its fermbench.zoo.ModelSpec), exported with the weights the
+    factory gives; int8 of a model that is not a FER-2013 model calibrates on its own kind of images.
 
     \b
     Examples:
@@ -81,7 +86,6 @@ def export_cmd(
       fermbench export shallow_cnn --runtime pytorch_android_lite-1.10.0 --bytecode 7
       fermbench export --runtime executorch-1.4.1 --quant int8 --fer-data ../shared/fer2013
       fermbench export --runtime litert-2.3.0 --quant fp32
-      fermbench export --model my_package.models:my_net --runtime executorch-1.4.1
     """
     from .. import runtimes
     from ..errors import ExportError
