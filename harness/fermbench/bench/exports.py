@@ -7,8 +7,9 @@ untrained on both sides; any other model's weights sha256, factory code sha256 a
 same runtime target, quantisation and bytecode, the same int8 images (by the sha256 of their
 pixels), the same torch (and ExecuTorch, LiteRT) versions, and the file still has the sha256 its
 metadata names. Checking and exporting happen under a lock on the cache, so two sessions never
-read a half-replaced file; the session then works on its own hard link of the accepted file (a later export that replaces models/<file> cannot change the file a
-running session pushes), and every runner answer is checked against the sha256 it recorded.
+read a half-replaced file; the session then works on its own hard link of the accepted file (a
+later export that replaces models/<file> cannot change the file a running session pushes), and
+every runner answer is checked against the sha256 it recorded.
 """
 
 from __future__ import annotations
