@@ -44,7 +44,7 @@ def test_each_reference_resolves_where_its_modules_are_installed(spec):
         pytest.skip(f"{spec.name}: {spec.install_hint}")
     exporter = runtimes.resolve(spec.exporter)
     assert list(inspect.signature(exporter).parameters)[:4] == ["module", "name", "out_dir", "identity"]
-    assert {"runtime", "quant", "samples", "bytecode"} <= set(inspect.signature(exporter).parameters)
+    assert {"runtime", "quant", "samples", "bytecode", "spec"} <= set(inspect.signature(exporter).parameters)
     engine = runtimes.resolve(spec.engine)
     assert issubclass(engine, Engine) and engine.name == spec.name and engine.model_format == spec.file_format
     assert isinstance(make_engine(spec.name), engine)

@@ -2,12 +2,14 @@
 re-exported only when the weights, the target or the tools changed.
 
 The export cache is models/ (shared by every session on this machine). A cached file is used
-when its metadata beside it names the same checkpoint (sha256, or untrained on both sides), the
-same runtime target, quantisation and bytecode, the same torch (and ExecuTorch) version, and the
-file still has the sha256 its metadata names. Checking and exporting happen under a lock on the
-cache, so two sessions never read a half-replaced file; the session then works on its own hard
-link of the accepted file (a later export that replaces models/<file> cannot change the file a
-running session pushes), and every runner answer is checked against the sha256 it recorded.
+when its metadata beside it names the same weights (a study model's checkpoint sha256, or
+untrained on both sides; any other model's weights sha256, factory code sha256 and spec), the
+same runtime target, quantisation and bytecode, the same int8 images (by the sha256 of their
+pixels), the same torch (and ExecuTorch, LiteRT) versions, and the file still has the sha256 its
+metadata names. Checking and exporting happen under a lock on the cache, so two sessions never
+read a half-replaced file; the session then works on its own hard link of the accepted file (a
+later export that replaces models/<file> cannot change the file a running session pushes), and
+every runner answer is checked against the sha256 it recorded.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import runtimes
 from ..errors import FermbenchError
@@ -27,6 +29,11 @@ from ..fileio import sha256_file, storage_error
 from ..locks import ProcessLock
 from ..paths import models_dir
 from ..store import Variant
+
+if TYPE_CHECKING:
+    from ..export.models import ModelToExport
+    from ..export.samples import Samples
+    from ..zoo.registry import Architecture
 
 
 @dataclass
@@ -65,8 +72,15 @@ def _tool_versions_match(meta: dict[str, Any], runtime: str) -> bool:
 
 
 def cached_export(
-    variant: Variant, out_dir: Path, checkpoint: Path | None, bytecode: int | None, calibration: str | None
+    variant: Variant,
+    out_dir: Path,
+    checkpoint: Path | None,
+    bytecode: int | None,
+    samples: Samples | None,
+    built: ModelToExport | None = None,
 ) -> tuple[Path, dict[str, Any]] | None:
+    """The cached file and its metadata, when they are what exporting now would give: `built` is
+    a factory model (None: a study model, from `checkpoint` or untrained)."""
     path, meta_path = export_paths(variant, out_dir)
     if not (path.is_file() and meta_path.is_file()):
         return None
@@ -76,19 +90,18 @@ def cached_export(
         return None
     if not isinstance(meta, dict):
         return None
-    want_ckpt = sha256_file(checkpoint) if checkpoint is not None and checkpoint.is_file() else None
-    have_ckpt = (meta.get("checkpoint") or {}).get("sha256")
-    if want_ckpt != have_ckpt or bool(meta.get("trained")) != (want_ckpt is not None):
+    if built is not None:
+        if not _same_factory_model(meta, built):
+            return None
+    elif not _same_checkpoint(meta, checkpoint):
         return None
-    if want_ckpt is not None and not {"curve", "missing"} & set(meta.get("training") or {}):
-        return None  # exported before checkpoints carried their training history
     if meta.get("runtime_target") != variant.runtime or meta.get("quant", "fp32") != variant.quant:
         return None
     if bytecode is not None and meta.get("bytecode_version") != bytecode:
         return None
     if bytecode is None and meta.get("bytecode_version") != meta.get("bytecode_native"):
         return None
-    if variant.quant == "int8" and not _same_calibration(meta, calibration):
+    if variant.quant == "int8" and not _same_calibration(meta, samples):
         return None  # calibrated or gated on other images
     if not _tool_versions_match(meta, variant.runtime):
         return None
@@ -97,16 +110,33 @@ def cached_export(
     return path, normalise_meta(meta)
 
 
-def _same_calibration(meta: dict[str, Any], fer_data: str | None) -> bool:
+def _same_checkpoint(meta: dict[str, Any], checkpoint: Path | None) -> bool:
+    """A study model's export: from this checkpoint (by sha256), or untrained on both sides."""
+    want_ckpt = sha256_file(checkpoint) if checkpoint is not None and checkpoint.is_file() else None
+    have_ckpt = (meta.get("checkpoint") or {}).get("sha256")
+    if want_ckpt != have_ckpt or bool(meta.get("trained")) != (want_ckpt is not None):
+        return False
+    if meta.get("weights") is not None:
+        return False  # a factory model's export under a study model's name
+    # exported before checkpoints carried their training history
+    return want_ckpt is None or bool({"curve", "missing"} & set(meta.get("training") or {}))
+
+
+def _same_factory_model(meta: dict[str, Any], built: ModelToExport) -> bool:
+    """A factory model's export: the same weights, factory code and spec (input, classes, preprocessing)."""
+    want = built.identity
+    return (
+        meta.get("trained", False) is None
+        and (meta.get("weights") or {}).get("sha256") == want["weights"]["sha256"]
+        and meta.get("code_sha256") == want["code_sha256"]
+        and all(meta.get(key) == value for key, value in built.spec.to_dict().items())
+    )
+
+
+def _same_calibration(meta: dict[str, Any], samples: Samples | None) -> bool:
     """Were the file's calibration and agreement images these, by the sha256 of their pixels (a
     folder of the same name with other images is another calibration)?"""
-    from ..export.fer_samples import fer_samples
-
-    if fer_data is None:
-        return False
-    try:
-        samples = fer_samples(fer_data)
-    except FermbenchError:
+    if samples is None:
         return False
     return (meta.get("calibration") or {}).get("sha256") == samples.calibration.sha256 and (
         (meta.get("agreement") or {}).get("sample") or {}
@@ -153,33 +183,49 @@ def ensure_export(
     out_dir: str | Path | None = None,
     bytecode: int | None = None,
     fer_data: str | None = None,
+    arch: Architecture | None = None,
+    samples: Samples | None = None,
 ) -> ModelFile:
     """The variant's file, exported now unless an up-to-date export exists (ExportError etc. on
-    failure). `checkpoint` None means untrained weights, chosen explicitly by the caller."""
+    failure). `checkpoint` None means untrained weights, chosen explicitly by the caller (study
+    models only). `arch` is what `variant.model` resolves to (pass it for `package.module:factory`
+    models, whose variant names them by the derived name). int8 reads `samples`, else for a
+    FER-2013 model the FER-2013 copy at `fer_data`."""
     import time
 
-    from ..export import export_model
+    from ..export.models import export_built, export_model, int8_samples, model_to_export
+    from ..zoo.registry import resolve
 
     start = time.perf_counter()
+    arch = arch if arch is not None else resolve(variant.model)
     out = Path(out_dir) if out_dir is not None else models_dir()
     out.mkdir(parents=True, exist_ok=True)
-    calibration = str(fer_data) if variant.quant == "int8" and fer_data else None
+    built = None if arch.study else model_to_export(arch, checkpoint)  # built once: its hashes are the cache key
+    spec = built.spec if built is not None else arch.spec()
+    images = int8_samples(arch.name, spec, samples, fer_data) if variant.quant == "int8" else None
     with cache_lock(out):
-        hit = cached_export(variant, out, checkpoint, bytecode, calibration)
+        hit = cached_export(variant, out, checkpoint, bytecode, images, built)
         if hit is not None:
             path, meta = hit
             cached = True
         else:
-            result = export_model(
-                variant.model,
-                checkpoint=checkpoint,
-                out_dir=out,
-                bytecode=bytecode,
-                runtime=variant.runtime,
-                quant=variant.quant,
-                untrained=checkpoint is None,
-                fer_data=fer_data,
-            )
+            if built is not None:
+                result = export_built(
+                    built, out, runtime=variant.runtime, quant=variant.quant, samples=images, bytecode=bytecode
+                )
+            else:
+                result = export_model(
+                    variant.model,
+                    checkpoint=checkpoint,
+                    out_dir=out,
+                    bytecode=bytecode,
+                    runtime=variant.runtime,
+                    quant=variant.quant,
+                    untrained=checkpoint is None,
+                    fer_data=fer_data,
+                    arch=arch,
+                    samples=images,
+                )
             path, meta, cached = Path(result.path), normalise_meta(result.meta), False
         mine = private_link(path, private_dir)
     return ModelFile(variant, mine, meta, cached=cached, seconds=time.perf_counter() - start)

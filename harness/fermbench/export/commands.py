@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -11,15 +12,30 @@ from rich.table import Table
 from .common import ExportResult
 from .runtimes import DEFAULT_RUNTIME, QUANTS, RUNTIMES
 
+if TYPE_CHECKING:
+    from ..zoo.registry import Architecture
+
 
 @click.command("export")
 @click.argument("models", nargs=-1)
+@click.option(
+    "--model",
+    "model_opts",
+    multiple=True,
+    help="A model to export (repeatable, or a comma list): a registered name (`fermbench models`) or "
+    "package.module:factory.",
+)
 @click.option(
     "--checkpoint",
     type=click.Path(dir_okay=False),
     help="Checkpoint to export (one model only). Default: models/<model>.ckpt.",
 )
-@click.option("--untrained", is_flag=True, help="Export freshly initialised weights even if a checkpoint exists.")
+@click.option(
+    "--untrained",
+    is_flag=True,
+    help="Export freshly initialised weights even if a checkpoint exists (the study's models; any other "
+    "model has the weights its factory gives).",
+)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Output folder (default: models/).")
 @click.option(
     "--runtime",
@@ -38,6 +54,7 @@ from .runtimes import DEFAULT_RUNTIME, QUANTS, RUNTIMES
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON instead of a table.")
 def export_cmd(
     models: tuple[str, ...],
+    model_opts: tuple[str, ...],
     checkpoint: str | None,
     untrained: bool,
     out_dir: str | None,
@@ -57,7 +74,10 @@ def export_cmd(
     XNNPACK or the .pte format is not one the runtime reads. LiteRT (.tflite, XNNPACK): the same
     parity and int8 gates, every operator in an XNNPACK partition, the file read by the pinned
     interpreter (needs the litert extra). Metadata goes beside each file
-    (models/<model>.json, models/<model>.<quant>.json, models/<model>.<quant>.tflite.json). With no MODELS, all models of the zoo.
+    (models/<model>.json, models/<model>.<quant>.json, models/<model>.<quant>.tflite.json). With no MODELS, the study's
+    three. A model is a registered name or package.module:factory (e.g. --model my_package.models:my_net,
+    a function returning the module and its fermbench.zoo.ModelSpec), exported with the weights the
+    factory gives; int8 of a model that is not a FER-2013 model calibrates on its own kind of images.
 
     \b
     Examples:
@@ -69,22 +89,22 @@ def export_cmd(
     """
     from .. import runtimes
     from ..errors import ExportError
-    from ..zoo import MODEL_NAMES, check_name
+    from ..zoo import MODEL_NAMES
     from ..zoo.checkpoint import served_line
     from .models import export_model
     from .runtimes import LiteRuntime, check_quant, get_runtime
 
     check_quant(get_runtime(runtime), quant)
-    names = list(models) or list(MODEL_NAMES)
-    for name in names:
-        check_name(name)
+    names = [*models, *(n.strip() for opt in model_opts for n in opt.split(",") if n.strip())] or list(MODEL_NAMES)
+    archs = resolve_models(names)
     if checkpoint and len(names) != 1:
         raise ExportError("--checkpoint names one model's weights: pass exactly one model name with it")
     console = Console(stderr=as_json)
     results = []
-    for name in names:
+    for name, arch in zip(names, archs):
         result = export_model(
             name,
+            arch=arch,
             checkpoint=checkpoint,
             out_dir=out_dir,
             bytecode=bytecode,
@@ -96,7 +116,7 @@ def export_cmd(
         if result.meta["trained"]:  # which file served the model, checked for architecture and hashed
             source = result.meta["checkpoint"]
             console.print(
-                served_line(name, source["path"], source["sha256"], result.meta["training"]),
+                served_line(arch.name, source["path"], source["sha256"], result.meta["training"]),
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
@@ -116,7 +136,28 @@ def export_cmd(
     console.print(f"written to {results[0].path.parent}/ (metadata beside each file as {beside})")
 
 
+def resolve_models(names: list[str]) -> list[Architecture]:
+    """Each name's architecture (one-line errors for unknown ones), no model named twice."""
+    from ..errors import ConfigError
+    from ..zoo import resolve
+
+    archs = [resolve(name) for name in names]
+    seen: dict[str, str] = {}
+    for name, arch in zip(names, archs):
+        if arch.name in seen:
+            raise ConfigError(
+                f"{name} and {seen[arch.name]} are both the model {arch.name}: name each model once"
+                if name != seen[arch.name]
+                else f"model {name} is named twice: name each model once"
+            )
+        seen[arch.name] = name
+    return archs
+
+
 def _weights(r: ExportResult) -> str:
+    """trained (a checkpoint), UNTRAINED (a study model's fresh weights), or factory (its own)."""
+    if r.meta["trained"] is None:
+        return "factory"
     return "trained" if r.meta["trained"] else "[yellow]UNTRAINED[/]"
 
 

@@ -12,13 +12,14 @@ import torch
 
 from .. import __version__
 from ..errors import ExportError
-from ..labels import CLASS_NAMES, INPUT_SHAPE, NORM_MEAN, NORM_STD
 from ..tempdirs import mark, sweep
+from ..zoo.spec import ModelSpec
+from ..zoo.study import FER_SPEC
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from .fer_samples import FerSamples
+    from .samples import Samples
 
 STAGING = ".export-"  # prefix of the staging folders in an export folder
 
@@ -34,19 +35,44 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
 
 
-def base_meta(name: str, runtime: str, identity: dict[str, Any]) -> dict[str, Any]:
-    """What a phone needs to feed the model and read its answer, and what produced it."""
+def base_meta(name: str, runtime: str, identity: dict[str, Any], spec: ModelSpec = FER_SPEC) -> dict[str, Any]:
+    """What a phone needs to feed the model and read its answer (the spec's input, classes and
+    preprocessing), and what produced it."""
+    described = spec.to_dict()
+    pre = spec.preprocess.per_channel(spec.channels)
+    if spec.channels == 1:  # the scalars readers from before specs take (zoo/spec.py spec_from_meta)
+        described["normalisation"] = {
+            "scale": 1 / 255,
+            "mean": pre.mean[0],
+            "std": pre.std[0],
+            "formula": "(pixel/255 - mean) / std",
+        }
     return {
         "name": name,
-        "input_shape": list(INPUT_SHAPE),
-        "input_dtype": "float32",
-        "normalisation": {"scale": 1 / 255, "mean": NORM_MEAN, "std": NORM_STD, "formula": "(pixel/255 - mean) / std"},
-        "class_names": list(CLASS_NAMES),
+        **described,
         "torch_version": torch.__version__,
         "fermbench_version": __version__,
         "runtime_target": runtime,
         **identity,
     }
+
+
+def eager_output_shape(module: nn.Module, spec: ModelSpec, name: str) -> tuple[int, ...]:
+    """The shape of the module's answer to one input of the spec's shape; its size must be the
+    number of classes the spec declares (the runners read the output as one row of logits)."""
+    with torch.no_grad():
+        out = module.eval()(torch.zeros(spec.input_shape))
+    if not isinstance(out, torch.Tensor):
+        raise ExportError(
+            f"{name}: forward() returns a {type(out).__name__}; the runners read one tensor of logits: return only that"
+        )
+    if spec.classes and out.numel() != len(spec.classes):
+        listed = ", ".join(spec.classes[:4]) + (", ..." if len(spec.classes) > 4 else "")
+        raise ExportError(
+            f"{name}: the model returns {out.numel()} outputs, its spec names {len(spec.classes)} classes ({listed}): "
+            "make the last layer and the spec's classes agree"
+        )
+    return tuple(out.shape)
 
 
 def output_difference(got: torch.Tensor, want: torch.Tensor, name: str, what: str) -> float:
@@ -83,8 +109,8 @@ def work_dir(out_dir: Path) -> Path:
 
 class Exporter(Protocol):
     """What every runtime's exporter takes (runtimes/*.py name one): the module, its name, the
-    folder, what identifies its weights, the runtime version id, the quantisation, FER-2013 images
-    for int8, and a Lite bytecode target (None elsewhere)."""
+    folder, what identifies its weights, the runtime version id, the quantisation, images for int8,
+    a Lite bytecode target (None elsewhere), and the model's spec (input, classes, preprocessing)."""
 
     def __call__(
         self,
@@ -95,6 +121,7 @@ class Exporter(Protocol):
         *,
         runtime: str,
         quant: str,
-        samples: FerSamples | None,
+        samples: Samples | None,
         bytecode: int | None,
+        spec: ModelSpec,
     ) -> ExportResult: ...

@@ -8,65 +8,15 @@ another split, and PublicTest images byte-identical to a calibration image are l
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from ..errors import ConfigError, DataError
-from ..training.augment import normalize
+from .samples import AGREEMENT_IMAGES, CALIBRATION_IMAGES, SAMPLE_SEED, ImageSample, Samples, digests
 
-CALIBRATION_IMAGES = 256
-AGREEMENT_IMAGES = 1000  # the issue's floor: the agreement gate refuses fewer
-SAMPLE_SEED = 0
-
-
-@dataclass(frozen=True)
-class ImageSample:
-    split: str
-    images: torch.Tensor  # uint8 [N, 48, 48]
-    names: tuple[str, ...]
-    source: str  # the dataset path read, or what made the images
-    seed: int | None  # of the draw; None when the images were given, not drawn
-    left_out: int = 0  # candidates dropped as byte-identical to a calibration image
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.images.contiguous().numpy().tobytes()).hexdigest()
-
-    def inputs(self) -> torch.Tensor:
-        """float32 [N, 1, 48, 48], normalised as the model expects."""
-        return normalize(self.images)
-
-    def describe(self, with_names: bool) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "split": self.split,
-            "count": len(self),
-            "sha256": self.sha256,
-            "source": self.source,
-            "seed": self.seed,
-            "left_out_as_calibration_duplicates": self.left_out,
-        }
-        if with_names:
-            out["names"] = list(self.names)
-        return out
-
-
-@dataclass(frozen=True)
-class FerSamples:
-    """What an int8 export reads from FER-2013."""
-
-    calibration: ImageSample  # Training images: the activation ranges
-    agreement: ImageSample  # PublicTest images: the gate against fp32
-
-
-def _digests(images: torch.Tensor) -> list[bytes]:
-    return [hashlib.sha256(img.numpy().tobytes()).digest() for img in images]
+# FER-2013's samples are the generic kind (samples.py); the old name stays for its readers.
+FerSamples = Samples
 
 
 def draw(
@@ -81,8 +31,8 @@ def draw(
     """`count` images picked by a seeded permutation (kept in dataset order), none equal to `avoid`'s."""
     keep = torch.arange(len(names))
     if avoid is not None:
-        banned = set(_digests(avoid.images))
-        keep = torch.tensor([i for i, d in enumerate(_digests(images)) if d not in banned], dtype=torch.long)
+        banned = set(digests(avoid.images))
+        keep = torch.tensor([i for i, d in enumerate(digests(images)) if d not in banned], dtype=torch.long)
     left_out = len(names) - len(keep)
     if len(keep) < count:
         raise DataError(
@@ -93,7 +43,7 @@ def draw(
     return ImageSample(split, images[chosen].clone(), tuple(names[i] for i in chosen.tolist()), source, seed, left_out)
 
 
-def fer_samples(fer_data: str | Path | None) -> FerSamples:
+def fer_samples(fer_data: str | Path | None) -> Samples:
     """The calibration and agreement samples from a FER-2013 copy (folder layout or Kaggle CSV)."""
     from ..data.fer2013 import load_split
 
@@ -106,4 +56,4 @@ def fer_samples(fer_data: str | Path | None) -> FerSamples:
     calibration = draw(train.images, train.names, "Training", str(path), CALIBRATION_IMAGES)
     test = load_split(path, "PublicTest")
     agreement = draw(test.images, test.names, "PublicTest", str(path), AGREEMENT_IMAGES, avoid=calibration)
-    return FerSamples(calibration, agreement)
+    return Samples(calibration, agreement)

@@ -32,15 +32,22 @@ def load_lite(path: Path) -> Any:  # torch.jit.mobile.LiteScriptModule, which to
             raise ExportError(f"{path.name} does not load in the lite interpreter ({first}): re-export it") from exc
 
 
-def parity_gate(eager: nn.Module, path: Path, name: str, trials: int = 4, seed: int = 0) -> float:
-    """Max |lite - eager| over seeded random batches; fails above PARITY_TOLERANCE (scaled by the
-    logits' size: common.parity_limit)."""
+def parity_gate(
+    eager: nn.Module,
+    path: Path,
+    name: str,
+    trials: int = 4,
+    seed: int = 0,
+    input_shape: tuple[int, ...] = INPUT_SHAPE,
+) -> float:
+    """Max |lite - eager| over seeded random batches of `input_shape`'s images; fails above
+    PARITY_TOLERANCE (scaled by the logits' size: common.parity_limit)."""
     lite = load_lite(path)
     gen = torch.Generator().manual_seed(seed)
     worst, limit = 0.0, PARITY_TOLERANCE
     with torch.no_grad():
         for batch in (1, 3)[: max(1, min(2, trials))] + (1,) * max(0, trials - 2):
-            x = torch.randn((batch,) + INPUT_SHAPE[1:], generator=gen)
+            x = torch.randn((batch, *input_shape[1:]), generator=gen)
             want = eager(x)
             diff = output_difference(lite(x), want, name, "the lite model")
             if diff > worst:

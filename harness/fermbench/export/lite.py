@@ -19,10 +19,12 @@ from torch import nn
 from ..errors import ExportError
 from ..fileio import atomic_write_json, sha256_file
 from ..runtimes.pytorch_lite import PYTORCH_LITE
+from ..zoo.spec import ModelSpec
+from ..zoo.study import FER_SPEC
 from . import gates
-from .common import ExportResult, base_meta, work_dir
-from .fer_samples import FerSamples
+from .common import ExportResult, base_meta, eager_output_shape, work_dir
 from .runtimes import DEFAULT_RUNTIME, MIN_BACKPORT, LiteRuntime, get_runtime
+from .samples import Samples
 
 EMBEDDED_NAME = "fermbench.json"  # extra file inside the .ptl: identifies a file found on a phone
 
@@ -62,8 +64,10 @@ def export_module(
     runtime: str = DEFAULT_RUNTIME,
     bytecode: int | None = None,
     optimize: bool = True,
+    spec: ModelSpec = FER_SPEC,
 ) -> ExportResult:
-    """Export any 1x1x48x48 -> 7 module and run the gates. `identity` goes into the metadata."""
+    """Export a module that takes the spec's input (FER's 1x1x48x48 -> 7 by default) and run the
+    gates. `identity` goes into the metadata."""
     target = get_runtime(runtime)
     if not isinstance(target, LiteRuntime):
         raise ExportError(
@@ -74,12 +78,13 @@ def export_module(
             f"bytecode target {bytecode} is not supported: choose {MIN_BACKPORT}-{target.max_bytecode} for {target.name}"
         )
     module = module.eval()
+    eager_output_shape(module, spec, name)  # one tensor, one logit per declared class
     scripted, optimized, optimize_note = _script(module), False, "not requested"
     if optimize:
         scripted, optimized, optimize_note = _try_optimize(scripted)
 
     base = {
-        **base_meta(name, target.name, identity),
+        **base_meta(name, target.name, identity, spec),
         "optimize_for_mobile": {"applied": optimized, "note": optimize_note},
     }
     out_dir = Path(out_dir)
@@ -109,7 +114,7 @@ def export_module(
                 raise ExportError(f"{name}: backport to bytecode {bytecode} failed: choose a newer --bytecode")
             os.replace(backported, tmp)
         # The gates run on the very file that will be accepted (backported or not).
-        max_diff = gates.parity_gate(module, tmp, name)
+        max_diff = gates.parity_gate(module, tmp, name, input_shape=spec.input_shape)
         version = gates.bytecode_gate(tmp, target, name)
         final_ops = gates.operator_list(tmp)
         os.chmod(tmp, 0o644)  # mkstemp made it 0600; phones and other users must read it
@@ -141,8 +146,9 @@ def export_ptl(
     *,
     runtime: str,
     quant: str,
-    samples: FerSamples | None,
+    samples: Samples | None,
     bytecode: int | None,
+    spec: ModelSpec,
 ) -> ExportResult:
     """The exporter runtimes/pytorch_lite.py names: fp32 only, so no images."""
-    return export_module(module, name, out_dir, identity, runtime=runtime, bytecode=bytecode)
+    return export_module(module, name, out_dir, identity, runtime=runtime, bytecode=bytecode, spec=spec)

@@ -23,16 +23,17 @@ from torch import nn
 
 from ..errors import ExportError
 from ..fileio import atomic_write_bytes, atomic_write_json, sha256_file
-from ..labels import INPUT_SHAPE
 from ..quiet import quiet_imports
 from ..runtimes.executorch import EXECUTORCH
+from ..zoo.spec import ModelSpec
+from ..zoo.study import FER_SPEC
 from . import pte_gates
-from .common import ExportResult, base_meta, work_dir
+from .common import ExportResult, base_meta, eager_output_shape, work_dir
 from .executorch_api import executorch_version, load_method, load_program
-from .fer_samples import FerSamples
 from .gates import PARITY_TOLERANCE
 from .quantize import SCHEME, quantize_int8
 from .runtimes import ExecutorchRuntime, check_quant, get_runtime
+from .samples import Samples, require_samples
 
 EMBEDDED_METHOD = "fermbench_meta"
 
@@ -42,13 +43,15 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
-def export_graph(module: nn.Module, name: str) -> torch.export.ExportedProgram:
+def export_graph(
+    module: nn.Module, name: str, input_shape: tuple[int, ...] = FER_SPEC.input_shape
+) -> torch.export.ExportedProgram:
     """The module (in eval mode: a quantised graph refuses .eval()) as an ATen graph for one
-    1x1x48x48 image, the shape the runners feed."""
+    image of `input_shape`, the shape the runners feed."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return torch.export.export(module, (torch.zeros(INPUT_SHAPE),))
+            return torch.export.export(module, (torch.zeros(input_shape),))
     except Exception as exc:  # torch.export raises many types for untraceable code
         raise ExportError(
             f"{name}: torch.export cannot trace the model ({_first_line(exc)}): fix its forward()"
@@ -104,35 +107,35 @@ def export_pte_module(
     identity: dict[str, Any],
     runtime: str,
     quant: str = "fp32",
-    samples: FerSamples | None = None,
+    samples: Samples | None = None,
+    spec: ModelSpec = FER_SPEC,
 ) -> ExportResult:
-    """Export any 1x1x48x48 -> 7 module to <name>.<quant>.pte and run the gates.
+    """Export a module that takes the spec's input (FER's 1x1x48x48 -> 7 by default) to
+    <name>.<quant>.pte and run the gates.
 
-    int8 needs `samples`: FER-2013 images to calibrate on and to check agreement with fp32.
+    int8 needs `samples`: images of the model's input size to calibrate on and to check agreement
+    with fp32 (FER-2013's for the FER models).
     """
     target = get_runtime(runtime)
     if not isinstance(target, ExecutorchRuntime):
         raise ExportError(f"{target.name} does not run ExecuTorch programs: export for it with the Lite exporter")
     check_quant(target, quant)
-    fer = samples if quant == "int8" else None  # fp32 reads no images
-    if quant == "int8" and fer is None:
-        raise ExportError(
-            f"{name}: int8 export needs FER-2013 images to calibrate and to check agreement: pass --fer-data PATH"
-        )
+    images = require_samples(samples, spec, name) if quant == "int8" else None  # fp32 reads no images
     module = module.eval()
-    program = export_graph(module, name)
+    eager_output_shape(module, spec, name)  # one tensor, one logit per declared class
+    program = export_graph(module, name, spec.input_shape)
     pte_gates.core_aten_gate(program, name)
 
     embedded: dict[str, Any] = {
-        **base_meta(name, target.name, identity),
+        **base_meta(name, target.name, identity, spec),
         "format": target.format,
         "quant": quant,
         "executorch_version": executorch_version(),
     }
-    if fer is not None:
+    if images is not None:
         embedded["quantization"] = SCHEME
-        embedded["calibration"] = fer.calibration.describe(with_names=True)
-        program = export_graph(quantize_int8(module, fer.calibration.inputs(), name), name)
+        embedded["calibration"] = images.calibration.describe(with_names=True)
+        program = export_graph(quantize_int8(module, images.calibration.inputs(), name), name, spec.input_shape)
 
     out_dir = Path(out_dir)
     model_file, meta_file = EXECUTORCH.files(name, quant)
@@ -154,9 +157,12 @@ def export_pte_module(
                 f"{name}: the metadata read back from {final.name} differs from what was written: re-export it"
             )
         checks: dict[str, Any] = (
-            {"agreement": pte_gates.agreement_gate(module, loaded, fer.agreement, name).to_meta()}
-            if fer is not None
-            else {"max_abs_diff": pte_gates.parity_gate(module, loaded, name), "parity_tolerance": PARITY_TOLERANCE}
+            {"agreement": pte_gates.samples_agreement_gate(module, loaded, images, name).to_meta()}
+            if images is not None
+            else {
+                "max_abs_diff": pte_gates.parity_gate(module, loaded, name, input_shape=spec.input_shape),
+                "parity_tolerance": PARITY_TOLERANCE,
+            }
         )
         os.replace(tmp, final)
     finally:
@@ -185,8 +191,9 @@ def export_pte(
     *,
     runtime: str,
     quant: str,
-    samples: FerSamples | None,
+    samples: Samples | None,
     bytecode: int | None,
+    spec: ModelSpec,
 ) -> ExportResult:
     """The exporter runtimes/executorch.py names (bytecode is Lite's; export/models.py refuses it)."""
-    return export_pte_module(module, name, out_dir, identity, runtime=runtime, quant=quant, samples=samples)
+    return export_pte_module(module, name, out_dir, identity, runtime=runtime, quant=quant, samples=samples, spec=spec)

@@ -18,9 +18,9 @@ from ..errors import ExportError
 from ..labels import INPUT_SHAPE
 from .common import output_difference, parity_limit
 from .executorch_api import load_method
-from .fer_samples import AGREEMENT_IMAGES, ImageSample
 from .gates import PARITY_TOLERANCE
 from .runtimes import ExecutorchRuntime
+from .samples import AGREEMENT_IMAGES, ImageSample, Samples
 
 MIN_AGREEMENT = 0.98  # int8 top-1 agreement with fp32 eager, on FER-2013 PublicTest images
 # The layers that carry the arithmetic: one of them on the portable kernels costs 10-100x.
@@ -142,14 +142,21 @@ def format_gate(path: Path, runtime: ExecutorchRuntime, name: str) -> str:
     return found
 
 
-def parity_gate(eager: nn.Module, program: Any, name: str, trials: int = 4, seed: int = 0) -> float:
-    """Max |pte - eager| over seeded random inputs; fails above PARITY_TOLERANCE (scaled by the
-    logits' size: common.parity_limit)."""
+def parity_gate(
+    eager: nn.Module,
+    program: Any,
+    name: str,
+    trials: int = 4,
+    seed: int = 0,
+    input_shape: tuple[int, ...] = INPUT_SHAPE,
+) -> float:
+    """Max |pte - eager| over seeded random inputs of `input_shape`; fails above PARITY_TOLERANCE
+    (scaled by the logits' size: common.parity_limit)."""
     method, gen = load_method(program, "forward", name), torch.Generator().manual_seed(seed)
     worst, limit = 0.0, PARITY_TOLERANCE
     with torch.no_grad():
         for _ in range(trials):
-            x = torch.randn(INPUT_SHAPE, generator=gen)
+            x = torch.randn(input_shape, generator=gen)
             want = eager(x)
             diff = output_difference(method.execute([x])[0], want, name, "the ExecuTorch program")
             if diff > worst:
@@ -160,6 +167,12 @@ def parity_gate(eager: nn.Module, program: Any, name: str, trials: int = 4, seed
             "the exported graph does not compute what the eager model does; check for code that branches on torch.compiler.is_exporting()"
         )
     return worst
+
+
+def top1_agreement(got: torch.Tensor, reference: torch.Tensor) -> float:
+    """Share of rows (images) whose largest output is at the same place (any output shape)."""
+    rows = len(reference)
+    return float((got.reshape(rows, -1).argmax(1) == reference.reshape(rows, -1).argmax(1)).double().mean().item())
 
 
 @dataclass(frozen=True)
@@ -179,11 +192,18 @@ class Agreement:
         }
 
 
-def agreement_gate(eager: nn.Module, program: Any, sample: ImageSample, name: str) -> Agreement:
+def agreement_gate(
+    eager: nn.Module,
+    program: Any,
+    sample: ImageSample,
+    name: str,
+    min_images: int = AGREEMENT_IMAGES,
+    more_images: str = "pass a complete FER-2013 copy",
+) -> Agreement:
     """Top-1 agreement of the .pte with fp32 eager on `sample`; fails below MIN_AGREEMENT."""
-    if len(sample) < AGREEMENT_IMAGES:
+    if len(sample) < min_images:
         raise ExportError(
-            f"{name}: the agreement check needs at least {AGREEMENT_IMAGES} images, got {len(sample)}: pass a complete FER-2013 copy"
+            f"{name}: the agreement check needs at least {min_images} images, got {len(sample)}: {more_images}"
         )
     inputs = sample.inputs()
     method = load_method(program, "forward", name)
@@ -191,10 +211,15 @@ def agreement_gate(eager: nn.Module, program: Any, sample: ImageSample, name: st
         reference = eager(inputs)
         got = torch.cat([method.execute([inputs[i : i + 1]])[0] for i in range(len(inputs))])
     diff = output_difference(got, reference, name, "the int8 program")
-    agreement = (got.argmax(1) == reference.argmax(1)).double().mean().item()
+    agreement = top1_agreement(got, reference)
     if not agreement >= MIN_AGREEMENT:
         raise ExportError(
             f"{name}: the int8 program agrees with fp32 on {agreement:.1%} of {len(sample)} {sample.split} images (gate {MIN_AGREEMENT:.0%}): "
             "int8 loses too much here; calibrate on more representative images or ship the fp32 file"
         )
     return Agreement(len(sample), agreement, diff, sample.describe(with_names=False))
+
+
+def samples_agreement_gate(eager: nn.Module, program: Any, samples: Samples, name: str) -> Agreement:
+    """agreement_gate on the samples' agreement images, with their floor."""
+    return agreement_gate(eager, program, samples.agreement, name, samples.min_agreement_images, samples.more_images)

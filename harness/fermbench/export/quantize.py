@@ -26,7 +26,7 @@ SCHEME: dict[str, Any] = {
 
 
 def quantize_int8(module: nn.Module, calibration: torch.Tensor, name: str) -> nn.Module:
-    """The module with int8 weights and activations; `calibration` is float [N, 1, 48, 48]."""
+    """The module with int8 weights and activations; `calibration` is float [N, C, H, W] (the model's input)."""
     with quiet_imports():
         from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
             XNNPACKQuantizer,

@@ -22,11 +22,12 @@ from torch import nn
 from ... import runtimes
 from ...errors import ExportError
 from ...fileio import atomic_write_bytes, atomic_write_json, sha256_file
-from ...labels import INPUT_SHAPE
 from ...quiet import native_stderr, quiet_imports
-from ..common import ExportResult, base_meta, work_dir
-from ..fer_samples import FerSamples
+from ...zoo.spec import ModelSpec
+from ...zoo.study import FER_SPEC
+from ..common import ExportResult, base_meta, eager_output_shape, work_dir
 from ..gates import PARITY_TOLERANCE
+from ..samples import Samples, require_samples
 from . import gates
 from .quantize import SCHEME, litert_quantizer, quantize_int8
 from .runtime import LITERT, require
@@ -53,8 +54,10 @@ def _quiet_converter() -> Iterator[None]:
             os.environ[PROGRESS_ENV] = old
 
 
-def convert(module: nn.Module, name: str, quantizer: Any = None) -> bytes:
-    """The .tflite flatbuffer of `module` for one 1x1x48x48 image (static int8 when `quantizer`)."""
+def convert(
+    module: nn.Module, name: str, quantizer: Any = None, input_shape: tuple[int, ...] = FER_SPEC.input_shape
+) -> bytes:
+    """The .tflite flatbuffer of `module` for one image of `input_shape` (static int8 when `quantizer`)."""
     require("litert_torch", f"{LITERT.name}'s converter litert-torch")
     try:
         with _quiet_converter():
@@ -63,7 +66,7 @@ def convert(module: nn.Module, name: str, quantizer: Any = None) -> bytes:
 
             config = QuantConfig(pt2e_quantizer=quantizer) if quantizer is not None else None
             content: bytes = litert_torch.convert(
-                module, (torch.zeros(INPUT_SHAPE),), quant_config=config
+                module, (torch.zeros(input_shape),), quant_config=config
             ).model_content()
             return content
     except Exception as exc:  # torch.export and the MLIR passes raise many types
@@ -82,36 +85,37 @@ def export_litert_module(
     out_dir: Path,
     identity: dict[str, Any],
     quant: str = "fp32",
-    samples: FerSamples | None = None,
+    samples: Samples | None = None,
+    spec: ModelSpec = FER_SPEC,
 ) -> ExportResult:
-    """Export any 1x1x48x48 -> 7 module to <name>.<quant>.tflite and run the gates.
+    """Export a module that takes the spec's input (FER's 1x1x48x48 -> 7 by default) to
+    <name>.<quant>.tflite and run the gates.
 
-    int8 needs `samples`: FER-2013 images to calibrate on and to check agreement with fp32.
+    int8 needs `samples`: images of the model's input size to calibrate on and to check agreement
+    with fp32 (FER-2013's for the FER models).
     """
     if quant not in LITERT.quants:
         raise ExportError(f"unknown quantisation {quant!r} for {LITERT.name}: choose one of {', '.join(LITERT.quants)}")
-    fer = samples if quant == "int8" else None  # fp32 reads no images
-    if quant == "int8" and fer is None:
-        raise ExportError(
-            f"{name}: int8 export needs FER-2013 images to calibrate and to check agreement: pass --fer-data PATH"
-        )
+    images = require_samples(samples, spec, name) if quant == "int8" else None  # fp32 reads no images
     require("ai_edge_litert", f"{LITERT.name}'s interpreter ai-edge-litert")
     module = module.eval()
+    out_shape = eager_output_shape(module, spec, name)  # one tensor, one logit per declared class
     meta: dict[str, Any] = {
-        **base_meta(name, LITERT.name, identity),
+        **base_meta(name, LITERT.name, identity, spec),
         "format": LITERT.format,
         "quant": quant,
         **package_versions(),
     }
-    if fer is not None:
+    if images is not None:
         quantizer = litert_quantizer()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            content = convert(quantize_int8(module, fer.calibration.inputs(), quantizer, name), name, quantizer)
+            quantized = quantize_int8(module, images.calibration.inputs(), quantizer, name)
+            content = convert(quantized, name, quantizer, spec.input_shape)
         meta["quantization"] = SCHEME
-        meta["calibration"] = fer.calibration.describe(with_names=True)
+        meta["calibration"] = images.calibration.describe(with_names=True)
     else:
-        content = convert(module, name)
+        content = convert(module, name, input_shape=spec.input_shape)
 
     out_dir = Path(out_dir)
     model_name, json_name = file_names(name, quant)
@@ -121,12 +125,15 @@ def export_litert_module(
     try:
         atomic_write_bytes(tmp, content)  # synced, with the usual permissions: the rename below publishes it
         # The gates run on the very file that will be accepted, read back from disk.
-        inp, out = gates.readable_gate(tmp, quant, name)
+        inp, out = gates.readable_gate(tmp, quant, name, spec.input_shape, out_shape)
         delegated = gates.delegation_gate(tmp, name)
         checks: dict[str, Any] = (
-            {"agreement": gates.agreement_gate(module, tmp, fer.agreement, name).to_meta()}
-            if fer is not None
-            else {"max_abs_diff": gates.parity_gate(module, tmp, name), "parity_tolerance": PARITY_TOLERANCE}
+            {"agreement": gates.samples_agreement_gate(module, tmp, images, name).to_meta()}
+            if images is not None
+            else {
+                "max_abs_diff": gates.parity_gate(module, tmp, name, input_shape=spec.input_shape),
+                "parity_tolerance": PARITY_TOLERANCE,
+            }
         )
         os.replace(tmp, final)
     finally:
@@ -166,8 +173,9 @@ def export_tflite(
     *,
     runtime: str,
     quant: str,
-    samples: FerSamples | None,
+    samples: Samples | None,
     bytecode: int | None,
+    spec: ModelSpec,
 ) -> ExportResult:
     """The exporter runtimes/litert.py names: one pinned version, so `runtime` is LITERT's."""
-    return export_litert_module(module, name, out_dir, identity, quant=quant, samples=samples)
+    return export_litert_module(module, name, out_dir, identity, quant=quant, samples=samples, spec=spec)

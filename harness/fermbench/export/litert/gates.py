@@ -16,11 +16,11 @@ import torch
 from torch import nn
 
 from ...errors import ExportError
-from ...labels import CLASS_NAMES, INPUT_SHAPE
+from ...labels import INPUT_SHAPE, NUM_CLASSES
 from ..common import output_difference, parity_limit
-from ..fer_samples import AGREEMENT_IMAGES, ImageSample
 from ..gates import PARITY_TOLERANCE
-from ..pte_gates import MIN_AGREEMENT, Agreement
+from ..pte_gates import MIN_AGREEMENT, Agreement, top1_agreement
+from ..samples import AGREEMENT_IMAGES, ImageSample, Samples
 from .interpreter import Delegation, TensorSpec, delegation, input_specs, open_interpreter, output_specs, run_once
 from .runtime import LITERT
 
@@ -34,9 +34,16 @@ def _first_line(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
-def readable_gate(path: Path, quant: str, name: str) -> tuple[TensorSpec, TensorSpec]:
+def readable_gate(
+    path: Path,
+    quant: str,
+    name: str,
+    input_shape: tuple[int, ...] = INPUT_SHAPE,
+    output_shape: tuple[int, ...] = (1, NUM_CLASSES),
+) -> tuple[TensorSpec, TensorSpec]:
     """The pinned interpreter loads the file, and its one input and one output are what the
-    runners feed and read: 1x1x48x48 in (PyTorch's NCHW, which litert-torch keeps), 1x7 out."""
+    runners feed and read: `input_shape` in (PyTorch's NCHW, which litert-torch keeps; FER's
+    1x1x48x48 by default), `output_shape` out (eager PyTorch's; 1x7 by default)."""
     try:
         interpreter = open_interpreter(path, xnnpack=False)
     except (ValueError, RuntimeError) as exc:
@@ -45,12 +52,12 @@ def readable_gate(path: Path, quant: str, name: str) -> tuple[TensorSpec, Tensor
         ) from exc
     inputs, outputs = input_specs(interpreter), output_specs(interpreter)
     want_dtype = INTERFACE_DTYPES[quant]
-    want_out = (1, len(CLASS_NAMES))
-    if len(inputs) != 1 or inputs[0].shape != INPUT_SHAPE or inputs[0].dtype != want_dtype:
+    want_in, want_out = tuple(input_shape), tuple(output_shape)
+    if len(inputs) != 1 or inputs[0].shape != want_in or inputs[0].dtype != want_dtype:
         got = ", ".join(f"{list(s.shape)} {s.dtype}" for s in inputs) or "none"
         raise ExportError(
-            f"{name}: {path.name} takes {got}, the runners feed one {list(INPUT_SHAPE)} {want_dtype} "
-            "tensor: convert the model with a 1x1x48x48 float example"
+            f"{name}: {path.name} takes {got}, the runners feed one {list(want_in)} {want_dtype} "
+            f"tensor: convert the model with a {'x'.join(map(str, want_in))} float example"
         )
     if len(outputs) != 1 or outputs[0].shape != want_out or outputs[0].dtype != want_dtype:
         got = ", ".join(f"{list(s.shape)} {s.dtype}" for s in outputs) or "none"
@@ -82,15 +89,22 @@ def _interpreter(path: Path) -> tuple[Any, TensorSpec, TensorSpec]:
     return interpreter, input_specs(interpreter)[0], output_specs(interpreter)[0]
 
 
-def parity_gate(eager: nn.Module, path: Path, name: str, trials: int = 4, seed: int = 0) -> float:
-    """Max |tflite - eager| over seeded random inputs, run with XNNPACK as on a phone; fails above
-    PARITY_TOLERANCE (scaled by the logits' size: common.parity_limit)."""
+def parity_gate(
+    eager: nn.Module,
+    path: Path,
+    name: str,
+    trials: int = 4,
+    seed: int = 0,
+    input_shape: tuple[int, ...] = INPUT_SHAPE,
+) -> float:
+    """Max |tflite - eager| over seeded random inputs of `input_shape`, run with XNNPACK as on a
+    phone; fails above PARITY_TOLERANCE (scaled by the logits' size: common.parity_limit)."""
     interpreter, inp, out = _interpreter(path)
     gen = torch.Generator().manual_seed(seed)
     worst, limit = 0.0, PARITY_TOLERANCE
     with torch.no_grad():
         for _ in range(trials):
-            x = torch.randn(INPUT_SHAPE, generator=gen)
+            x = torch.randn(input_shape, generator=gen)
             want = eager(x)
             got = torch.from_numpy(run_once(interpreter, inp, out, x.numpy()))
             diff = output_difference(got, want, name, "the LiteRT model")
@@ -105,12 +119,18 @@ def parity_gate(eager: nn.Module, path: Path, name: str, trials: int = 4, seed: 
     return worst
 
 
-def agreement_gate(eager: nn.Module, path: Path, sample: ImageSample, name: str) -> Agreement:
+def agreement_gate(
+    eager: nn.Module,
+    path: Path,
+    sample: ImageSample,
+    name: str,
+    min_images: int = AGREEMENT_IMAGES,
+    more_images: str = "pass a complete FER-2013 copy",
+) -> Agreement:
     """Top-1 agreement of the int8 .tflite with fp32 eager on `sample`; fails below MIN_AGREEMENT."""
-    if len(sample) < AGREEMENT_IMAGES:
+    if len(sample) < min_images:
         raise ExportError(
-            f"{name}: the agreement check needs at least {AGREEMENT_IMAGES} images, got {len(sample)}: "
-            "pass a complete FER-2013 copy"
+            f"{name}: the agreement check needs at least {min_images} images, got {len(sample)}: {more_images}"
         )
     interpreter, inp, out = _interpreter(path)
     inputs = sample.inputs()
@@ -120,7 +140,7 @@ def agreement_gate(eager: nn.Module, path: Path, sample: ImageSample, name: str)
         np.concatenate([run_once(interpreter, inp, out, inputs[i : i + 1].numpy()) for i in range(len(inputs))])
     )
     diff = output_difference(got, reference, name, "the int8 LiteRT model")
-    agreement = (got.argmax(1) == reference.argmax(1)).double().mean().item()
+    agreement = top1_agreement(got, reference)
     if not agreement >= MIN_AGREEMENT:
         raise ExportError(
             f"{name}: the int8 LiteRT model agrees with fp32 on {agreement:.1%} of {len(sample)} {sample.split} images "
@@ -128,3 +148,8 @@ def agreement_gate(eager: nn.Module, path: Path, sample: ImageSample, name: str)
             "or ship the fp32 file"
         )
     return Agreement(len(sample), agreement, diff, sample.describe(with_names=False))
+
+
+def samples_agreement_gate(eager: nn.Module, path: Path, samples: Samples, name: str) -> Agreement:
+    """agreement_gate on the samples' agreement images, with their floor."""
+    return agreement_gate(eager, path, samples.agreement, name, samples.min_agreement_images, samples.more_images)

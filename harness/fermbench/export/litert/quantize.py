@@ -37,7 +37,7 @@ def litert_quantizer() -> Any:
 
 
 def quantize_int8(module: nn.Module, calibration: torch.Tensor, quantizer: Any, name: str) -> nn.Module:
-    """The module with int8 weights and activations as Q/DQ nodes; `calibration` is float [N, 1, 48, 48]."""
+    """The module with int8 weights and activations as Q/DQ nodes; `calibration` is float [N, C, H, W] (the model's input)."""
     with quiet_imports():
         from torchao.quantization.pt2e import move_exported_model_to_eval
         from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
