@@ -173,3 +173,10 @@ def host_predictions(
         raise RunnerError(f"the host runner answered {type(result).__name__} to classify", "bad_result")
     atomic_write_json(cache, {"top": list(result.top), "model_sha256": model_sha256, "images_sha256": images.sha256})
     return np.asarray(result.top, dtype=np.int64)
+
+
+def calibration_from(images: ImageSet, spec: ModelSpec) -> Any:
+    """int8 calibration and agreement images (export/samples.py) from a model's --images set."""
+    from ..export.samples import own_samples
+
+    return own_samples(images.images, spec.preprocess, str(images.info.get("source", "")), list(images.names))

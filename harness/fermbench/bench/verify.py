@@ -41,7 +41,7 @@ def _trained(session: StoredSession, rec: Record) -> bool:
     """Whether the model's weights were trained; a variant whose export failed has no metadata of
     its own, so any exported variant of the same model answers (unknown counts as trained: strict)."""
     metas = [m for key, m in session.info.models.items() if key.split("/", 1)[0] == rec.model]
-    return not metas or any(bool(m.get("trained")) for m in metas)
+    return not metas or any(m.get("trained") is not False for m in metas)  # None: a factory's, unknown
 
 
 INT8_GATE = "int8 program agrees with fp32 on"  # export/pte_gates.py's refusal

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -50,6 +50,12 @@ if TYPE_CHECKING:
     help=f"Quantisation: {', '.join(QUANTS)} (int8: ExecuTorch and LiteRT).",
 )
 @click.option("--fer-data", type=click.Path(), help="FER-2013 copy for int8 calibration and its agreement gate.")
+@click.option(
+    "--images",
+    type=click.Path(),
+    help="int8 of a model that is not a FER-2013 model: labelled images of its own kind (class subfolders "
+    "or a CSV of path,label), prepared its way, for calibration and the agreement gate.",
+)
 @click.option("--bytecode", type=int, help="Lite only: backport to this bytecode version (4 and up).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metadata as JSON instead of a table.")
 def export_cmd(
@@ -61,6 +67,7 @@ def export_cmd(
     runtime: str,
     quant: str,
     fer_data: str | None,
+    images: str | None,
     bytecode: int | None,
     as_json: bool,
 ) -> None:
@@ -86,6 +93,7 @@ def export_cmd(
       fermbench export shallow_cnn --runtime pytorch_android_lite-1.10.0 --bytecode 7
       fermbench export --runtime executorch-1.4.1 --quant int8 --fer-data ../shared/fer2013
       fermbench export --runtime litert-2.3.0 --quant fp32
+      fermbench export --model examples.mobilenet_v3_small:mobilenet_v3_small --runtime executorch-1.4.1 --quant int8 --images shapes
     """
     from .. import runtimes
     from ..errors import ExportError
@@ -112,6 +120,7 @@ def export_cmd(
             untrained=untrained,
             quant=quant,
             fer_data=fer_data,
+            samples=own_images(arch, images) if quant == "int8" and images else None,
         )
         if result.meta["trained"]:  # which file served the model, checked for architecture and hashed
             source = result.meta["checkpoint"]
@@ -200,3 +209,17 @@ def _gated_table(results: list[ExportResult], runtime: str, quant: str) -> Table
             _weights(r),
         )
     return table
+
+
+def own_images(arch: Any, images: str) -> Any:
+    """int8 samples from a labelled folder prepared the model's way (none for a FER-2013 model:
+    it calibrates on --fer-data as the study's do)."""
+    from ..data.labelled import load_labelled
+    from ..zoo.study import is_fer_spec
+    from .samples import own_samples
+
+    spec = arch.spec()
+    if is_fer_spec(spec):
+        return None
+    data = load_labelled(images, spec, arch.name)
+    return own_samples(data.images, spec.preprocess, str(images), list(data.names))
