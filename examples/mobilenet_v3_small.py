@@ -80,7 +80,7 @@ class Bneck(nn.Module):
         self.residual = stride == 1 and c_in == c_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.project(self.se(self.depthwise(self.expand(x))))
+        y: torch.Tensor = self.project(self.se(self.depthwise(self.expand(x))))
         return x + y if self.residual else y
 
 
@@ -100,7 +100,8 @@ class MobileNetV3Small(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # the 7x7 pool, keeping the 4-D shape: XNNPACK takes a mean over H, W only with keepdim
         x = self.features(x).mean((2, 3), keepdim=True)
-        return self.head(x.flatten(1))
+        logits: torch.Tensor = self.head(x.flatten(1))
+        return logits
 
 
 def mobilenet_v3_small() -> tuple[MobileNetV3Small, ModelSpec]:
