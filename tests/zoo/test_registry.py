@@ -34,13 +34,15 @@ def user_folder(tmp_path, monkeypatch):
     there); sys.path and the imported modules are restored afterwards."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setattr(sys, "modules", dict(sys.modules))
+    before = set(sys.modules)
 
     def write(name: str, source: str) -> None:
         (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
         importlib.invalidate_caches()
 
-    return write
+    yield write
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
 
 
 def one_line_error(ref: str) -> str:
@@ -154,9 +156,9 @@ def test_setup_cfg_registers_the_study_entry_points():
     assert registered == STUDY_ENTRY_POINTS
 
 
-def test_load_ref_prefers_installed_modules_over_the_current_folder(user_folder):
+def test_load_ref_prefers_installed_modules_over_the_current_folder(user_folder, monkeypatch):
     user_folder("json", "def loads():\n    return 'shadowed'\n")  # a user's file named like an installed module
-    sys.modules.pop("json", None)
+    monkeypatch.delitem(sys.modules, "json")  # imported afresh, then the original restored
     assert load_ref("json:loads")("[1]") == [1]
 
 
