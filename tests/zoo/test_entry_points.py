@@ -21,6 +21,8 @@ import pytest
 import fermbench
 from fermbench.labels import CLASS_NAMES
 
+pytestmark = pytest.mark.slow  # pip builds the package, then a fresh Python imports torch: 10-20 s here
+
 HARNESS = Path(fermbench.__file__).resolve().parents[1]
 
 MODELS = """
