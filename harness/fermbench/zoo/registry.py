@@ -49,7 +49,8 @@ class Architecture:
     study: bool = False  # one of the study's FER-2013 models
 
     def factory(self) -> Callable[[], Any]:
-        return load_ref(self.ref)
+        where = f"--model {self.ref}" if self.origin.startswith("--model") else f"model {self.name} from {self.origin}"
+        return load_ref(self.ref, where)
 
     def build(self, seed: int | None = None) -> tuple[nn.Module, ModelSpec]:
         """A fresh model (seeded when `seed` is given), on the CPU, in eval mode, and its checked spec."""
@@ -97,11 +98,13 @@ def _unpack(answer: Any, ref: str) -> tuple[nn.Module, ModelSpec]:
     return answer[0], spec
 
 
-def load_ref(ref: str) -> Callable[[], Any]:
-    """The callable `package.module:attr` names; the current folder is importable (like `python -m`)."""
+def load_ref(ref: str, where: str | None = None) -> Callable[[], Any]:
+    """The callable `package.module:attr` names; the current folder is importable (like `python -m`).
+    Errors start with `where` (default: `--model ref`), e.g. the entry point that named it."""
     module_name, _, attr = ref.partition(":")
     if not module_name or not attr:
-        raise ModelError(f"--model {ref!r}: name a factory as package.module:function")
+        raise ModelError(f"{where or f'--model {ref!r}'}: name a factory as package.module:function")
+    where = where or f"--model {ref}"
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.append(os.getcwd())  # appended: the user's files never shadow installed packages
     try:
@@ -110,16 +113,16 @@ def load_ref(ref: str) -> Callable[[], Any]:
         raise
     except Exception as exc:
         raise ModelError(
-            f"--model {ref}: cannot import {module_name} ({type(exc).__name__}: {exc}); check the name and that "
+            f"{where}: cannot import {module_name} ({type(exc).__name__}: {exc}); check the name and that "
             "it is installed or in the current folder"
         ) from None
     obj: Any = module
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise ModelError(f"--model {ref}: {module_name} has no {attr!r}; name a function defined there")
+            raise ModelError(f"{where}: {module_name} has no {attr!r}; name a function defined there")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise ModelError(f"--model {ref}: {attr} is a {type(obj).__name__}, not a function that builds the model")
+        raise ModelError(f"{where}: {attr} is a {type(obj).__name__}, not a function that builds the model")
     return obj  # type: ignore[no-any-return]
 
 
@@ -132,8 +135,10 @@ def architectures() -> dict[str, Architecture]:
     for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: (e.name, e.value)):
         dist = getattr(ep, "dist", None)
         origin = f"{dist.name} {dist.version}" if dist is not None else "an installed package"
-        if ep.name in found:  # two packages claim a name: the first (by value) wins, the log says so
+        if ep.name in found:  # two packages claim a name: the first by value wins
             continue
+        if ep.name in STUDY_ENTRY_POINTS and ep.value != STUDY_ENTRY_POINTS[ep.name]:
+            continue  # the study's names always mean the study's models, whatever else is installed
         found[ep.name] = Architecture(
             ep.name, ep.value, f"{origin} (entry point)", ep.value == STUDY_ENTRY_POINTS.get(ep.name)
         )

@@ -103,7 +103,7 @@ def check_spec(spec: ModelSpec, where: str) -> ModelSpec:
         raise ModelError(f"{where}: input_shape {list(shape)} has more than 2^26 elements, the runners' limit")
     if spec.input_dtype not in INPUT_DTYPES:
         raise ModelError(f"{where}: input_dtype {spec.input_dtype!r}: the runners feed {', '.join(INPUT_DTYPES)}")
-    classes = tuple(spec.classes)
+    classes = _class_names(spec.classes, where)
     if not all(isinstance(c, str) and c and c.strip() == c and "," not in c for c in classes):
         raise ModelError(f"{where}: classes must be non-empty names without commas or outer spaces")
     if len(set(classes)) != len(classes):
@@ -127,6 +127,12 @@ def check_spec(spec: ModelSpec, where: str) -> ModelSpec:
     pre = pre.per_channel(shape[1])
     pre = replace(pre, mean=tuple(float(v) for v in pre.mean), std=tuple(float(v) for v in pre.std))
     return replace(spec, input_shape=shape, classes=classes, preprocess=pre)
+
+
+def _class_names(classes: Any, where: str) -> tuple[str, ...]:
+    if isinstance(classes, str):  # tuple("cat") would be three classes
+        raise ModelError(f"{where}: classes {classes!r} is a string; give a sequence of names, not one string")
+    return tuple(classes)
 
 
 def check_model_name(name: str, where: str = "model") -> str:
@@ -160,12 +166,21 @@ def spec_from(value: Any, where: str) -> ModelSpec:
     pre_kw = {k: value[k] for k in _PRE_KEYS if k in value}
     if isinstance(pre_given, Preprocess):
         pre = replace(pre_given, **pre_kw)
-    else:
+    elif pre_given is None or isinstance(pre_given, Mapping):
+        unknown = sorted(set(pre_given or {}) - _PRE_KEYS)
+        if unknown:
+            raise ModelError(
+                f"{where}: unknown preprocess key(s) {', '.join(unknown)}: use {', '.join(sorted(_PRE_KEYS))}"
+            )
         pre = Preprocess(**{**dict(pre_given or {}), **pre_kw})
+    else:
+        raise ModelError(
+            f"{where}: preprocess is a {type(pre_given).__name__}; give fermbench.zoo.Preprocess(...) or a dict with its keys"
+        )
     pre = replace(pre, mean=_floats(pre.mean), std=_floats(pre.std))
     spec = ModelSpec(
         input_shape=tuple(value["input_shape"]),
-        classes=tuple(value.get("classes") or ()),
+        classes=_class_names(value.get("classes") or (), where),
         preprocess=pre,
         name=value.get("name"),
         input_dtype=value.get("input_dtype", "float32"),
