@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from colour_models import write_colour_folder  # tests/ is on pytest's pythonpath
 from fermbench.bench.start import run_benchmark
-from fermbench.runtimes import EXECUTORCH, LITERT, PYTORCH_LITE, missing_modules
+from fermbench.runtimes import LITERT, missing_modules
 from fermbench.store import load_sessions
 
 pytestmark = pytest.mark.slow

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from examples.make_shapes import CLASSES, main
 from PIL import Image
+
+from examples.make_shapes import CLASSES, main
 
 
 def _files(root):

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from examples.mobilenet_v3_small import SHAPES, MobileNetV3Small, hard_sigmoid, mobilenet_v3_small
 
+from examples.mobilenet_v3_small import SHAPES, MobileNetV3Small, hard_sigmoid, mobilenet_v3_small
 from fermbench.zoo import CENTER_CROP, resolve
 from fermbench.zoo.registry import count_macs
 

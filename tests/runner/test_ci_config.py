@@ -121,7 +121,7 @@ def test_the_python_workflow_runs_on_the_oldest_python_setup_cfg_allows_and_on_3
 
 def test_ci_lints_and_checks_the_format_before_the_tests():
     ci_run = (ROOT / ".ci" / "run").read_text()
-    folders = "harness tests benchmarks"
+    folders = "harness tests benchmarks examples"
     check, fmt = f"python3 -m ruff check {folders}", f"python3 -m ruff format --check {folders}"
     assert check in ci_run and fmt in ci_run
     assert ci_run.index(fmt) < ci_run.index("python3 -m pytest")
