@@ -195,6 +195,22 @@ def interrupted_session(out: Path) -> Path:
     return session
 
 
+def write_own_model_files(checkout: Path) -> None:
+    """What "Your own model" assumes: the repository's examples/, the shapes folder its first line
+    makes (5 pictures a class here, not 20), and a ready .ptl of the reader's own (a small RGB net)."""
+    import torch
+
+    from colour_models import ColourNet
+
+    if str(REPO) not in sys.path:  # `examples` imports from the repository root, as the README runs it
+        sys.path.append(str(REPO))
+    from examples.make_shapes import make_shapes
+
+    shutil.copytree(REPO / "examples", checkout / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+    make_shapes(checkout / "shapes", 5, 0)
+    torch.jit.script(ColourNet().eval())._save_for_lite_interpreter(str(checkout / "mine.ptl"))
+
+
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Base:
     """The reader's machine, once per module (about 20 s on 2 cores): data, checkpoints, exports, sessions."""
@@ -217,6 +233,7 @@ def base(tmp_path_factory) -> Base:
     checkout.mkdir()
     write_csv(checkout / "fer2013.csv", CSV_COUNTS)
     write_runner_apks(checkout)
+    write_own_model_files(checkout)
     with pytest.MonkeyPatch.context() as mp:
         mp.chdir(checkout)
         for var, value in env.items():
