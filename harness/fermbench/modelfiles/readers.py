@@ -84,7 +84,7 @@ def _ptl_argument_count(path: Path) -> int | None:
     import torch
 
     try:
-        module = torch.jit.load(str(path), map_location="cpu")
+        module = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
         arguments = module.forward.schema.arguments
     except Exception:  # not loadable as full TorchScript: the lite interpreter decides at run time
         return None
