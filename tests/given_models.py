@@ -30,6 +30,18 @@ class TwoInputs(nn.Module):
         return x + y
 
 
+class TokenIds(nn.Module):
+    """Takes integers (token ids): no runner feeds those."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.float() * 2
+
+
+class TwoOutputs(nn.Module):
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x * 2, x + 1
+
+
 def save_ptl(module: nn.Module, path: Path) -> Path:
     import warnings
 
@@ -39,7 +51,7 @@ def save_ptl(module: nn.Module, path: Path) -> Path:
     return path
 
 
-def save_pte(module: nn.Module, path: Path, shape: tuple[int, ...] = SHAPE) -> Path:
+def save_pte(module: nn.Module, path: Path, shape: tuple[int, ...] = SHAPE, dtype: torch.dtype = torch.float32) -> Path:
     """An ExecuTorch program lowered to XNNPACK, as executorch's own export flow writes it."""
     from fermbench.quiet import quiet_imports
 
@@ -47,7 +59,7 @@ def save_pte(module: nn.Module, path: Path, shape: tuple[int, ...] = SHAPE) -> P
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
-    program = torch.export.export(module.eval(), (torch.randn(*shape),))
+    program = torch.export.export(module.eval(), (torch.ones(*shape, dtype=dtype),))
     lowered = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch()
     path.write_bytes(lowered.buffer)
     return path

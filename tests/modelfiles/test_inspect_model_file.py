@@ -12,7 +12,7 @@ import torch
 
 from fermbench.errors import ConfigError
 from fermbench.modelfiles import inspect_model_file, parse_input_shape
-from given_models import SHAPE, TinyRgb, TwoInputs, save_ptl
+from given_models import SHAPE, TinyRgb, TokenIds, TwoInputs, TwoOutputs, save_pte, save_ptl
 
 
 @pytest.fixture
@@ -97,6 +97,18 @@ def test_a_torchscript_archive_without_lite_bytecode_says_how_to_save_it(tmp_pat
 def test_a_model_with_two_inputs_is_refused(tmp_path):
     path = save_ptl(TwoInputs(), tmp_path / "two.ptl")
     assert "takes 2 inputs" in one_line_error(path, SHAPE)
+
+
+def test_an_integer_input_is_refused(tmp_path):
+    pytest.importorskip("executorch", reason="the ExecuTorch Python package is not installed")
+    path = save_pte(TokenIds(), tmp_path / "tokens.pte", (1, 8), torch.int64)
+    assert "input is int64; the runners feed float32" in one_line_error(path)
+
+
+def test_a_model_with_two_outputs_is_refused(tmp_path):
+    pytest.importorskip("executorch", reason="the ExecuTorch Python package is not installed")
+    path = save_pte(TwoOutputs(), tmp_path / "two_out.pte")
+    assert "returns 2 outputs" in one_line_error(path)
 
 
 def test_a_missing_file_is_one_line(tmp_path):

@@ -18,7 +18,7 @@ from ..errors import ConfigError
 
 PTL, PTE, TFLITE = "ptl", "pte", "tflite"
 FORMATS = (PTL, PTE, TFLITE)
-LABELS = {PTL: "PyTorch Lite", PTE: "ExecuTorch", TFLITE: "LiteRT"}
+CONTENT = {PTL: "a PyTorch Lite archive", PTE: "an ExecuTorch program", TFLITE: "a LiteRT model"}
 KNOWN = "fermbench reads a PyTorch Lite .ptl, an ExecuTorch .pte or a LiteRT .tflite"
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -73,7 +73,7 @@ def detect_format(path: Path) -> FileKind:
         raise ConfigError(f"{path}: not a model file of a known format{said}: {KNOWN}")
     if suffix != kind.format:
         raise ConfigError(
-            f"{path}: its content is a {LABELS[kind.format]} .{kind.format} but its name ends in "
+            f"{path}: its content is {CONTENT[kind.format]} (.{kind.format}) but its name ends in "
             f"{path.suffix or 'no suffix'}: rename it to {path.stem}.{kind.format} ({KNOWN})"
         )
     return kind
