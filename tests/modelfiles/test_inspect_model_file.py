@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from fermbench.errors import ConfigError
-from fermbench.modelfiles import inspect_model_file, parse_input_shape
+from fermbench.modelfiles import inspect_model_file, inspect_model_files, parse_input_shape
 from given_models import SHAPE, TinyRgb, TokenIds, TwoInputs, TwoOutputs, save_pte, save_ptl
 
 
@@ -109,6 +109,16 @@ def test_a_model_with_two_outputs_is_refused(tmp_path):
     pytest.importorskip("executorch", reason="the ExecuTorch Python package is not installed")
     path = save_pte(TwoOutputs(), tmp_path / "two_out.pte")
     assert "returns 2 outputs" in one_line_error(path)
+
+
+def test_two_files_of_one_name_are_refused(ptl_file, tmp_path):
+    other = tmp_path / "tiny_rgb.ptl"  # "tiny rgb" made safe is tiny_rgb too
+    shutil.copyfile(ptl_file, other)
+    assert [g.name for g in inspect_model_files([ptl_file], SHAPE)] == ["tiny_rgb"]
+    for paths, said in (([ptl_file, other], "are both named tiny_rgb"), ([other, other], "is given twice")):
+        with pytest.raises(ConfigError, match=said) as caught:
+            inspect_model_files(paths, SHAPE)
+        assert "\n" not in str(caught.value)
 
 
 def test_a_missing_file_is_one_line(tmp_path):

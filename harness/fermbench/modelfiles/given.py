@@ -121,3 +121,16 @@ def inspect_model_file(path: str | Path, input_shape: tuple[int, ...] | None = N
         quant="int8" if dtype == "int8" else "fp32",
         format_meta=dict(facts.meta),
     )
+
+
+def inspect_model_files(paths: list[str] | list[Path], input_shape: tuple[int, ...] | None = None) -> list[GivenFile]:
+    """Every `--model-file`, inspected (the one --input-shape applies to each); two files whose
+    names would be the same model are a ConfigError naming both."""
+    given = [inspect_model_file(path, input_shape) for path in paths]
+    seen: dict[str, GivenFile] = {}
+    for g in given:
+        other = seen.setdefault(g.name, g)
+        if other is not g:
+            same = "is given twice" if other.path == g.path else f"and {g.path} are both named {g.name}"
+            raise ConfigError(f"--model-file {other.path} {same}: give each file once, under a name of its own")
+    return given
