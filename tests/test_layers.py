@@ -31,7 +31,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("data",),  # FER-2013, photos, labelled folders (prepared by a model's spec)
     ("training",),
     ("export",),  # .ptl and .pte files with their gates
-    ("runner",),  # the runner protocol, its wire format (am instrument output), the host runner
+    # the runner protocol, its wire format (am instrument output), the host runner; a ready
+    # .ptl/.pte/.tflite given to `run --model-file`: its runtime and input, read from the file
+    ("runner", "modelfiles"),
     ("store",),  # the results on disk (may hold the runner's typed results, never run anything)
     ("report",),  # tables and charts from stored results only
     ("device",),  # the only adb code; parses the runner's output with runner/instrument_output.py

@@ -159,10 +159,11 @@ def cache_lock(out_dir: Path) -> Iterator[None]:
         lock.release()
 
 
-def private_link(path: Path, folder: Path) -> Path:
-    """The session's own name for an accepted file: a hard link (a copy across file systems)."""
+def private_link(path: Path, folder: Path, name: str | None = None) -> Path:
+    """The session's own name for an accepted file (`name`, default the file's): a hard link (a
+    copy across file systems)."""
     folder.mkdir(parents=True, exist_ok=True)
-    dest = folder / path.name
+    dest = folder / (name or path.name)
     dest.unlink(missing_ok=True)
     try:
         os.link(path, dest)

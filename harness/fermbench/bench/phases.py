@@ -15,7 +15,7 @@ import numpy as np
 from ..apk.archive import apk_runtime
 from ..errors import RunnerError
 from ..export.runtimes import get_runtime
-from ..labels import NORM_MEAN, NORM_STD
+from ..labels import INPUT_SHAPE, NORM_MEAN, NORM_STD
 from ..runner import protocol as p
 from ..stats import summarize_ns
 from ..store import (
@@ -30,6 +30,7 @@ from ..store import (
     RuntimeUsed,
     SessionStore,
     Thermal,
+    TimingInput,
 )
 from ..targets import Target
 from ..zoo.spec import spec_from_meta
@@ -92,7 +93,12 @@ def latency_phase(
     store: SessionStore, target: Target, model: ModelFile, repeat: int, settings: Settings, timing: Timing
 ) -> LatencyRepeat:
     device_path = push_model(target, model, timing)
-    extras = p.latency_args(device_path, run_id=f"latency-{model.name}-r{repeat}", **settings.protocol_args())
+    extras = p.latency_args(
+        device_path,
+        run_id=f"latency-{model.name}-r{repeat}",
+        input_shape=model_input_shape(model),
+        **settings.protocol_args(),
+    )
     call = target.run(runtime_of(model), extras, settings.timeout_seconds, p.LatencyResult, timing.stop)
     timing.runner_s += call.seconds
     r = call.result
@@ -121,6 +127,25 @@ def latency_phase(
         thread_priority=r.thread_priority,
         metrics=dict(r.metrics),
         runner_seconds=round(call.seconds, 4),
+        timing_input=timing_input(r, model),
+    )
+
+
+def model_input_shape(model: ModelFile) -> tuple[int, ...]:
+    """The input the model takes, as its metadata says (an export's, or a given file's); the FER
+    models' 1x1x48x48 for metadata that does not say."""
+    shape = model.meta.get("input_shape")
+    return tuple(int(d) for d in shape) if shape else INPUT_SHAPE
+
+
+def timing_input(r: p.LatencyResult, model: ModelFile) -> TimingInput:
+    """What the runner fed every forward: the protocol's pattern at the shape it reports."""
+    return TimingInput(
+        shape=list(r.input_shape),
+        dtype=str(model.meta.get("input_dtype") or "float32"),
+        pattern=p.LATENCY_INPUT_PATTERN,
+        pattern_version=p.LATENCY_INPUT_VERSION,
+        sha256=p.latency_input_sha256(r.input_shape),
     )
 
 

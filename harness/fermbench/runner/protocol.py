@@ -496,6 +496,12 @@ def read_images_file(path: str | Path) -> np.ndarray:
     return parse_images_bytes(Path(path).read_bytes(), str(path))
 
 
+# The fixed input of `latency`, by name and version: a new pattern (in both runners) is a new version,
+# so that stored repeats say which bytes they timed.
+LATENCY_INPUT_PATTERN = "ramp37"  # pixel i = (i * 37) % 256, then (p / 255 - mean) / std (FER's mean, std)
+LATENCY_INPUT_VERSION = 1
+
+
 def latency_input_values(count: int, mean: float = NORM_MEAN, std: float = NORM_STD) -> np.ndarray:
     """The fixed input of `latency`: pixel i = (i * 37) % 256, normalised. Same in Java."""
     pixels = (np.arange(count, dtype=np.int64) * 37) % 256
@@ -507,6 +513,15 @@ def classify_input(image: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.n
     float32 as the Java runner computes it; mean and std float32 [C, 1, 1]."""
     out: np.ndarray = (image.astype(np.float32) / np.float32(255.0) - mean) / std
     return out
+
+
+def latency_input_sha256(shape: tuple[int, ...] | list[int]) -> str:
+    """sha256 of the latency input a runner feeds for `shape`: its float32 values, little-endian,
+    row-major (an int8 model's runner quantises these same values)."""
+    import hashlib
+
+    values = latency_input_values(math.prod(shape)).astype("<f4", copy=False)
+    return hashlib.sha256(values.tobytes()).hexdigest()
 
 
 # ----------------------------------------------------------------------------- typed results

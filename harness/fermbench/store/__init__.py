@@ -38,6 +38,7 @@ from .records import (
     SessionDevice,
     SessionInfo,
     Thermal,
+    TimingInput,
     Variant,
     variant_key,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "SessionStore",
     "StoredSession",
     "Thermal",
+    "TimingInput",
     "Variant",
     "Foreground",
     "EnvReading",

@@ -21,6 +21,9 @@ T = TypeVar("T")
 # the field's own name); its value names the keys it takes on reading. The metric table's values
 # sit beside the record's fields this way, so a new metric is a new key, not a new field.
 INLINE = "fermbench.inline_keys"
+# Field metadata: a field left out of the JSON while it is None (a file read without it gets None),
+# so that a record without the newer fact is written exactly as before the field existed.
+OMIT_NONE = "fermbench.omit_none"
 
 
 def to_json(obj: Any) -> Any:
@@ -29,6 +32,8 @@ def to_json(obj: Any) -> Any:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(obj):
             value = to_json(getattr(obj, f.name))
+            if value is None and f.metadata.get(OMIT_NONE):
+                continue
             if INLINE in f.metadata:
                 out.update(value)
             else:

@@ -30,6 +30,7 @@ TYPES: tuple[type, ...] = (
     r.Phase,
     r.LatencyRepeat,
     r.LatencySettings,
+    r.TimingInput,
     LatencySummary,
     r.Memory,
     MemoryReading,

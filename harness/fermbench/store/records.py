@@ -16,7 +16,7 @@ from ..latency_settings import USER_LATENCY
 from ..measures.metrics import MEASURED
 from ..measures.readings import EnvReading, Foreground, MemoryReading
 from ..stats import LatencySummary
-from .codec import INLINE
+from .codec import INLINE, OMIT_NONE
 from .identity import ExportIdentity
 
 # 3: a repeat's memory, thermal and foreground are the runner's readings (measures/readings.py);
@@ -84,6 +84,18 @@ class LatencySettings:
         the fields are the table's user rows (fermbench.latency_settings; a test checks them)."""
         values = {name: getattr(settings, name) for name in USER_LATENCY}
         return cls(**{**values, "target_precision": values["target_precision"] or None})
+
+
+@dataclass
+class TimingInput:
+    """What every forward of a repeat was fed: the runner protocol's fixed pattern (the same in
+    both runners), named, versioned and hashed, so two repeats can be shown to time the same input."""
+
+    shape: list[int]  # the input's shape, as the runner fed it
+    dtype: str  # the model's input type: float32, or int8 (its runner quantised the pattern for it)
+    pattern: str  # the pattern's name (runner/protocol.py LATENCY_INPUT_PATTERN): ramp37
+    pattern_version: int  # its version: another pattern is another version
+    sha256: str  # of the pattern's float32 values (little-endian, row-major), before any quantisation
 
 
 @dataclass
@@ -155,6 +167,7 @@ class LatencyRepeat(Phase):
     thread_priority: int | None = None  # the benchmark thread's priority (nice) in the loops (None: not raised)
     runner_seconds: float | None = None  # wall time of the whole runner call, seen from the host
     cooldown_seconds: float | None = None  # the wait before this repeat (thermal status, battery)
+    timing_input: TimingInput | None = field(default=None, metadata={OMIT_NONE: True})  # what it timed on (old: none)
     # The metric table's measured rows (measures/metrics.py), stored as top-level keys of the repeat
     # under their own names (gc_count_timed, ...); a missing one was not measured by that fermbench.
     metrics: dict[str, int | float | None] = field(
