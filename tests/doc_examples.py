@@ -132,7 +132,7 @@ DONE: dict[str, str] = {
     "devices": r"adb servers? |\"devices\": \[",  # the table's title, or --json's list
     "runner install": r"(?m)^installed \S+\.apk on ",
     "runner status": r"\(\w+ flavor\): ok",
-    "models": r"resnet9",
+    "models": r"fermbench models|MACs",  # the zoo's table, or the one --model names
     "data check": r"PublicTest",
 }
 

@@ -25,9 +25,9 @@ SETTINGS = [
     "3",
     "--batch-size",
     "16",
+    # fp32: bf16 trains about 3x slower on CPUs without AVX512-BF16, and resuming is the same code
     "--precision",
-    "bf16",
-    "--channels-last",
+    "fp32",
     "--device",
     "cpu",
 ]

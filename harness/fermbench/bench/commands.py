@@ -236,7 +236,7 @@ def run_cmd(
       fermbench run --device emulator-5554 --apk runner.apk --install --repeats 3
       fermbench run --device host --models shallow_cnn --iterations 200
       fermbench run --device sim --model examples.mobilenet_v3_small:mobilenet_v3_small --images shapes/
-      fermbench run --device sim --model-file mine.tflite --model-file mine.pte
+      fermbench run --device sim --model-file mine.ptl --input-shape 1x3x224x224
       fermbench run --adb-server 127.0.0.1:5037 --adb-server 127.0.0.1:15037 --device all --shard
       fermbench run --resume 20240101-120000-a1b2
     """
