@@ -77,6 +77,14 @@ def test_factory_model_report_has_its_classes_and_no_study_findings(tiny, colour
     settings = tiny(devices=("host",), models=(COLOUR,), runtimes=(LITE,), images=str(colours))
     outcome = run_benchmark(settings, out=tmp_path / "results", model_dir=models_dir)
     assert outcome.status == "complete"
+    from rich.console import Console
+
+    from fermbench.bench.commands import summary_table
+
+    console = Console(width=200, record=True)
+    console.print(summary_table(outcome))
+    shown = console.export_text()
+    assert "images dev/host" in shown and "FER" not in shown and "100.0%/100.0%" in shown
     result = CliRunner().invoke(main, ["report", str(outcome.store.path), "--format", "markdown"])
     assert result.exit_code == 0, result.output
     assert "colour_net" in result.output and "Traceback" not in result.output

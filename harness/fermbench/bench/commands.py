@@ -101,6 +101,7 @@ def summary_table(outcome: Outcome) -> Table:
         return "-" if v is None else f"{v:.1%}"
 
     table = Table(title=f"session {outcome.store.session_id}: {outcome.status}")
+    scored = {r.accuracy.dataset for r in outcome.records if r.accuracy is not None and r.accuracy.ok}
     for col in (
         "device",
         "model",
@@ -108,7 +109,8 @@ def summary_table(outcome: Outcome) -> Table:
         "median ms [95% CI]",
         "p90 ms",
         "n",
-        "FER dev/host",
+        # the accuracy column names its data: FER-2013, or each model's own --images set
+        "FER dev/host" if scored <= {"fer2013"} else "images dev/host" if scored == {"images"} else "acc dev/host",
         "agree",
         "photos",
         "app size",
