@@ -244,26 +244,10 @@ def crop_face(gray: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def decode_gray(path: Path) -> tuple[np.ndarray | None, str | None]:
-    """The photo in grayscale, or (None, reason). Reads bytes first so odd paths still work."""
-    import cv2
+    """The photo in grayscale, or (None, reason): data/preprocess.py's decoding with one channel."""
+    from .preprocess import decode  # preprocess builds on this module: imported here, not at the top
 
-    try:
-        data = np.frombuffer(path.read_bytes(), dtype=np.uint8)
-    except OSError as exc:
-        return None, f"cannot read: {exc.strerror or exc}"
-    if data.size == 0:
-        return None, "empty file"
-    size = header_size(data.tobytes())
-    if size is None:
-        return None, "not a decodable image"
-    if size[0] * size[1] > MAX_PHOTO_PIXELS:
-        return None, (
-            f"{size[0]}x{size[1]} pixels, over the {MAX_PHOTO_PIXELS / 1e6:.0f}-megapixel limit: downscale it"
-        )
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
-    if image is None or image.size == 0:
-        return None, "not a decodable image"
-    return image, None
+    return decode(path, 1)
 
 
 def header_size(data: bytes) -> tuple[int, int] | None:

@@ -6,8 +6,8 @@ the runners normalise it with the spec's per-channel mean and std. Policies (zoo
 - CENTER_CROP: the shorter side resized to round(max(H, W) / crop_fraction), then the centre
   H x W cut out (ImageNet's habit: 256 then 224 at 0.875);
 - FACE_CROP: data/faces.py's Haar pipeline (the FER models'): the largest face's box, resized.
-Decoding is OpenCV's, which turns the picture upright by its EXIF orientation (as faces.py's
-decode_gray relies on: neither passes IMREAD_IGNORE_ORIENTATION).
+Decoding is OpenCV's, which turns the picture upright by its EXIF orientation (faces.py's
+decode_gray is this decode with one channel; IMREAD_IGNORE_ORIENTATION is never passed).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def center_crop(image: np.ndarray, height: int, width: int, crop_fraction: float
 
 
 def _face_crop(path: Path, spec: ModelSpec, cascade: Any) -> Prepared:
-    gray, reason = faces.decode_gray(path)
+    gray, reason = decode(path, 1)
     if gray is None:
         return Prepared(None, UNDECODABLE, reason)
     boxes = faces.detect_faces(gray, cascade)
