@@ -52,6 +52,13 @@ class ImageSample:
         shape = tuple(self.images.shape[1:])
         return (1, shape[0], shape[1]) if len(shape) == 2 else (shape[0], shape[1], shape[2])
 
+    def require(self, min_images: int, name: str, more_images: str) -> None:
+        """ExportError unless there are `min_images` images: an agreement gate's floor, every runtime's."""
+        if len(self) < min_images:
+            raise ExportError(
+                f"{name}: the agreement check needs at least {min_images} images, got {len(self)}: {more_images}"
+            )
+
     def inputs(self) -> torch.Tensor:
         """float32 [N, C, H, W]: (pixel / 255 - mean[c]) / std[c]."""
         x = self.images if self.images.dim() == 4 else self.images.unsqueeze(1)

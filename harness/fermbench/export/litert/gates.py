@@ -128,10 +128,7 @@ def agreement_gate(
     more_images: str = "pass a complete FER-2013 copy",
 ) -> Agreement:
     """Top-1 agreement of the int8 .tflite with fp32 eager on `sample`; fails below MIN_AGREEMENT."""
-    if len(sample) < min_images:
-        raise ExportError(
-            f"{name}: the agreement check needs at least {min_images} images, got {len(sample)}: {more_images}"
-        )
+    sample.require(min_images, name, more_images)
     interpreter, inp, out = _interpreter(path)
     inputs = sample.inputs()
     with torch.no_grad():
